@@ -1,0 +1,150 @@
+//! Validation of values that come from outside (API bodies, CSV rows, config).
+//!
+//! Every domain newtype is parsed once at the boundary; past that point an invalid value
+//! cannot exist, so the aggregate never re-checks formats, only business rules.
+
+use serde::{Deserialize, Serialize};
+
+/// A value from outside was rejected. Names the field and says why, for the caller to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{field}: {reason}")]
+pub struct InvalidInput {
+    /// The field as the caller named it (`amount`, `currency`, `reference`, ...).
+    pub field: String,
+    /// Why the value is not acceptable, in words an operator understands.
+    pub reason: String,
+}
+
+impl InvalidInput {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same complaint about a differently named field (a `UserId` parsed as `assignee`).
+    #[must_use]
+    pub fn for_field(mut self, field: impl Into<String>) -> Self {
+        self.field = field.into();
+        self
+    }
+}
+
+/// Trims, then checks length and characters shared by all short texts.
+pub(crate) fn parse_text(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+    allow_newlines: bool,
+) -> Result<String, InvalidInput> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(InvalidInput::new(field, "must not be empty"));
+    }
+    let chars = trimmed.chars().count();
+    if chars > max_chars {
+        return Err(InvalidInput::new(
+            field,
+            format!("must be at most {max_chars} characters, got {chars}"),
+        ));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r')))
+    {
+        return Err(InvalidInput::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Declares a validated text newtype: trimmed, non-empty, bounded, serialised as a plain string,
+/// and re-validated when deserialised so a stored or received value cannot bypass `parse`.
+macro_rules! text_newtype {
+    ($(#[$meta:meta])* $name:ident, field = $field:literal, max = $max:expr, multiline = $multi:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The field name used in errors when no other is given.
+            pub const FIELD: &'static str = $field;
+
+            /// Validates `value` (trimmed; non-empty; bounded length; no control characters).
+            pub fn parse(value: &str) -> Result<Self, $crate::input::InvalidInput> {
+                $crate::input::parse_text($field, value, $max, $multi).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::input::InvalidInput;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::parse(value)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::input::InvalidInput;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+pub(crate) use text_newtype;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_accepts_plain_text() {
+        assert_eq!(parse_text("f", "  abc ", 10, false), Ok("abc".to_owned()));
+    }
+
+    #[test]
+    fn rejects_empty_too_long_and_control_characters() {
+        assert_eq!(
+            parse_text("f", "   ", 10, false),
+            Err(InvalidInput::new("f", "must not be empty"))
+        );
+        assert_eq!(
+            parse_text("f", "abcdef", 5, false).map_err(|e| e.reason),
+            Err("must be at most 5 characters, got 6".to_owned())
+        );
+        assert!(parse_text("f", "a\u{7}b", 5, false).is_err());
+        assert!(parse_text("f", "a\nb", 5, false).is_err());
+        assert_eq!(parse_text("f", "a\nb", 5, true), Ok("a\nb".to_owned()));
+    }
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        assert_eq!(parse_text("f", "掛賬", 2, false), Ok("掛賬".to_owned()));
+    }
+}

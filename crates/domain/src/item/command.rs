@@ -1,0 +1,128 @@
+//! What people and systems ask of a suspense item.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::classification::{RootCauseCategory, RootCauseCode};
+use crate::identity::{AccountNumber, BranchCode, Note, Reference, SourceReference, TeamId, UserId};
+use crate::money::Money;
+use crate::vocabulary::{
+    Channel, CustomerImpact, Direction, EscalationLevel, EscalationReason, ResolutionMethod,
+};
+
+/// A request to change an item, made by a known person (`by`).
+///
+/// `by` is the authenticated actor, set by whoever authenticated the request (the service, or
+/// the embedding application); it is copied into every event the command produces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemCommand {
+    pub by: UserId,
+    pub action: ItemAction,
+}
+
+impl ItemCommand {
+    pub fn new(by: UserId, action: ItemAction) -> Self {
+        Self { by, action }
+    }
+}
+
+/// The facts of a booking to suspense, as the booking system knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenItem {
+    pub reference: SourceReference,
+    /// The suspense account the amount was booked to.
+    pub account: AccountNumber,
+    pub branch: BranchCode,
+    pub channel: Channel,
+    pub amount: Money,
+    pub direction: Direction,
+    /// The bank's posting date (aging may count from it).
+    pub booked_on: NaiveDate,
+    /// The value date of the underlying transaction (aging may count from it instead).
+    pub value_date: NaiveDate,
+    pub description: Note,
+    #[serde(default)]
+    pub customer_impact: CustomerImpact,
+}
+
+/// How an item is to be cleared in the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolutionRequest {
+    pub method: ResolutionMethod,
+    /// The amount this resolution clears: always the item's whole outstanding amount.
+    pub amount: Money,
+    /// The account the amount went to; required for `posted_to_account`.
+    #[serde(default)]
+    pub posted_to: Option<AccountNumber>,
+    #[serde(default)]
+    pub note: Option<Note>,
+}
+
+/// Everything that can be done to an item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ItemAction {
+    /// Book a new item. Idempotent on the source reference.
+    Open(OpenItem),
+    /// Set the root cause; changing an existing one is a reclassification and needs a reason.
+    Classify {
+        category: RootCauseCategory,
+        code: RootCauseCode,
+        #[serde(default)]
+        reason: Option<Note>,
+    },
+    /// Give the item to a team (and optionally a person); again later = reassignment.
+    Assign {
+        team: TeamId,
+        #[serde(default)]
+        assignee: Option<UserId>,
+        #[serde(default)]
+        reason: Option<Note>,
+    },
+    /// Raise the item to a higher level of attention.
+    Escalate {
+        level: EscalationLevel,
+        reason: EscalationReason,
+        #[serde(default)]
+        note: Option<Note>,
+    },
+    /// Record a partial clearing, identified by the clearing posting's own reference.
+    RecordClearing {
+        clearing_reference: Reference,
+        amount: Money,
+    },
+    /// Clear the rest of the item and close it (when no approval is needed).
+    Resolve(ResolutionRequest),
+    /// Propose a resolution that a different person must approve (maker).
+    ProposeResolution(ResolutionRequest),
+    /// Approve the pending proposal (checker); resolves the item.
+    ApproveResolution {
+        #[serde(default)]
+        note: Option<Note>,
+    },
+    /// Turn the pending proposal down; the item stays open.
+    RejectResolution { reason: Note },
+    /// Reopen a wrongly resolved item.
+    Reopen { reason: Note },
+    /// Add a remark to the item's history.
+    Comment { text: Note },
+}
+
+impl ItemAction {
+    /// A stable name for metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ItemAction::Open(_) => "open",
+            ItemAction::Classify { .. } => "classify",
+            ItemAction::Assign { .. } => "assign",
+            ItemAction::Escalate { .. } => "escalate",
+            ItemAction::RecordClearing { .. } => "record_clearing",
+            ItemAction::Resolve(_) => "resolve",
+            ItemAction::ProposeResolution(_) => "propose_resolution",
+            ItemAction::ApproveResolution { .. } => "approve_resolution",
+            ItemAction::RejectResolution { .. } => "reject_resolution",
+            ItemAction::Reopen { .. } => "reopen",
+            ItemAction::Comment { .. } => "comment",
+        }
+    }
+}

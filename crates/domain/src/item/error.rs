@@ -1,0 +1,126 @@
+//! Every business rule a command can break, as a typed error.
+
+use crate::classification::{CatalogueError, RootCauseCategory, RootCauseCode};
+use crate::identity::{Reference, SourceReference};
+use crate::money::{Currency, Money};
+use crate::vocabulary::{EscalationLevel, ResolutionMethod};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ItemError {
+    #[error("no suspense item has been opened under this id")]
+    NotOpened,
+    #[error("reference {reference} is already used by an item with different content")]
+    ReferenceConflict { reference: SourceReference },
+    #[error("{field} must be greater than zero")]
+    AmountNotPositive { field: &'static str },
+    #[error("{field} is in {got}, but the item is in {expected}")]
+    CurrencyMismatch {
+        field: &'static str,
+        expected: Currency,
+        got: Currency,
+    },
+    #[error("root-cause code '{code}' is not in the catalogue")]
+    UnknownRootCauseCode { code: RootCauseCode },
+    #[error("root-cause code '{code}' belongs to {actual}, not {requested}")]
+    RootCauseCategoryMismatch {
+        code: RootCauseCode,
+        requested: RootCauseCategory,
+        actual: RootCauseCategory,
+    },
+    #[error("{field} is required: {why}")]
+    Required {
+        field: &'static str,
+        why: &'static str,
+    },
+    #[error("the item is resolved: only reopen and comment are allowed")]
+    AlreadyResolved,
+    #[error("the item is not resolved, so it cannot be reopened")]
+    NotResolved,
+    #[error("the item has no root cause yet: classify it before resolving")]
+    NotClassified,
+    #[error("escalation can only rise: the item is at {current}, {requested} is not higher")]
+    EscalationNotRaised {
+        current: EscalationLevel,
+        requested: EscalationLevel,
+    },
+    #[error("clearing of {requested} exceeds the outstanding {outstanding}")]
+    ClearingExceedsOutstanding { outstanding: Money, requested: Money },
+    #[error("clearing {clearing_reference} was already recorded with a different amount")]
+    ClearingReferenceConflict { clearing_reference: Reference },
+    #[error("a resolution must clear the whole outstanding {outstanding}, not {requested}")]
+    ResolutionAmountMismatch { outstanding: Money, requested: Money },
+    #[error("a {method} resolution of {amount} needs approval: propose it instead")]
+    ApprovalRequired {
+        method: ResolutionMethod,
+        amount: Money,
+    },
+    #[error("a resolution proposal is pending: approve or reject it first")]
+    ProposalPending,
+    #[error("there is no pending resolution proposal")]
+    NoPendingProposal,
+    #[error("the proposer of a resolution cannot approve it (segregation of duties)")]
+    SelfApproval,
+}
+
+impl ItemError {
+    /// A stable machine-readable code for APIs, exit codes and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotOpened => "item_not_found",
+            Self::ReferenceConflict { .. } => "reference_conflict",
+            Self::AmountNotPositive { .. } => "amount_not_positive",
+            Self::CurrencyMismatch { .. } => "currency_mismatch",
+            Self::UnknownRootCauseCode { .. } => "unknown_root_cause_code",
+            Self::RootCauseCategoryMismatch { .. } => "root_cause_category_mismatch",
+            Self::Required { .. } => "required",
+            Self::AlreadyResolved => "item_resolved",
+            Self::NotResolved => "item_not_resolved",
+            Self::NotClassified => "item_not_classified",
+            Self::EscalationNotRaised { .. } => "escalation_not_raised",
+            Self::ClearingExceedsOutstanding { .. } => "clearing_exceeds_outstanding",
+            Self::ClearingReferenceConflict { .. } => "clearing_reference_conflict",
+            Self::ResolutionAmountMismatch { .. } => "resolution_amount_mismatch",
+            Self::ApprovalRequired { .. } => "approval_required",
+            Self::ProposalPending => "proposal_pending",
+            Self::NoPendingProposal => "no_pending_proposal",
+            Self::SelfApproval => "self_approval",
+        }
+    }
+
+    /// The request field the error is about, when there is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::AmountNotPositive { field }
+            | Self::CurrencyMismatch { field, .. }
+            | Self::Required { field, .. } => Some(field),
+            Self::ReferenceConflict { .. } => Some("reference"),
+            Self::UnknownRootCauseCode { .. } | Self::RootCauseCategoryMismatch { .. } => {
+                Some("code")
+            }
+            Self::EscalationNotRaised { .. } => Some("level"),
+            Self::ClearingExceedsOutstanding { .. } | Self::ResolutionAmountMismatch { .. } => {
+                Some("amount")
+            }
+            Self::ClearingReferenceConflict { .. } => Some("clearing_reference"),
+            Self::ApprovalRequired { .. } => Some("method"),
+            _ => None,
+        }
+    }
+}
+
+impl From<CatalogueError> for ItemError {
+    fn from(err: CatalogueError) -> Self {
+        match err {
+            CatalogueError::UnknownCode { code } => Self::UnknownRootCauseCode { code },
+            CatalogueError::WrongCategory {
+                code,
+                requested,
+                actual,
+            } => Self::RootCauseCategoryMismatch {
+                code,
+                requested,
+                actual,
+            },
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! What happened to a suspense item: the only source of truth.
+//!
+//! Every event carries the business time it happened (`at`, from the injected clock) and the
+//! acting person (`by`). Events are never changed once written; a new shape gets a new
+//! `event_version` and an upcaster in the store.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::classification::RootCause;
+use crate::identity::{Note, Reference, UserId};
+use crate::item::command::{OpenItem, ResolutionRequest};
+use crate::money::Money;
+use crate::vocabulary::{EscalationLevel, EscalationReason};
+
+/// Who holds an item: a team and, once picked, a person in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub team: crate::identity::TeamId,
+    pub assignee: Option<UserId>,
+}
+
+/// The current version of every event payload; bump with an upcaster when a shape changes.
+pub const EVENT_VERSION: &str = "1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SuspenseItemEvent {
+    Opened {
+        at: DateTime<Utc>,
+        by: UserId,
+        item: OpenItem,
+    },
+    Classified {
+        at: DateTime<Utc>,
+        by: UserId,
+        cause: RootCause,
+    },
+    /// The cause changed; statistics restate the item under its new cause.
+    Reclassified {
+        at: DateTime<Utc>,
+        by: UserId,
+        from: RootCause,
+        to: RootCause,
+        reason: Note,
+    },
+    Assigned {
+        at: DateTime<Utc>,
+        by: UserId,
+        to: Assignment,
+    },
+    Reassigned {
+        at: DateTime<Utc>,
+        by: UserId,
+        from: Assignment,
+        to: Assignment,
+        reason: Option<Note>,
+    },
+    Escalated {
+        at: DateTime<Utc>,
+        by: UserId,
+        level: EscalationLevel,
+        reason: EscalationReason,
+        note: Option<Note>,
+    },
+    ClearingRecorded {
+        at: DateTime<Utc>,
+        by: UserId,
+        clearing_reference: Reference,
+        amount: Money,
+    },
+    ResolutionProposed {
+        at: DateTime<Utc>,
+        by: UserId,
+        resolution: ResolutionRequest,
+    },
+    ResolutionRejected {
+        at: DateTime<Utc>,
+        by: UserId,
+        proposed_by: UserId,
+        reason: Note,
+    },
+    /// The item is cleared and closed. `approval` is set when a second person approved it.
+    Resolved {
+        at: DateTime<Utc>,
+        by: UserId,
+        resolution: ResolutionRequest,
+        approval: Option<Approval>,
+    },
+    /// A resolution was wrong; the amount it cleared is outstanding again.
+    Reopened {
+        at: DateTime<Utc>,
+        by: UserId,
+        reason: Note,
+        reversed: Money,
+    },
+    Commented {
+        at: DateTime<Utc>,
+        by: UserId,
+        text: Note,
+    },
+}
+
+/// The maker-checker trail of an approved resolution: `Resolved.by` is the checker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub proposed_by: UserId,
+    pub proposed_at: DateTime<Utc>,
+    pub note: Option<Note>,
+}
+
+impl SuspenseItemEvent {
+    /// The event's name as stored in the log's `event_type` column.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Opened { .. } => "Opened",
+            Self::Classified { .. } => "Classified",
+            Self::Reclassified { .. } => "Reclassified",
+            Self::Assigned { .. } => "Assigned",
+            Self::Reassigned { .. } => "Reassigned",
+            Self::Escalated { .. } => "Escalated",
+            Self::ClearingRecorded { .. } => "ClearingRecorded",
+            Self::ResolutionProposed { .. } => "ResolutionProposed",
+            Self::ResolutionRejected { .. } => "ResolutionRejected",
+            Self::Resolved { .. } => "Resolved",
+            Self::Reopened { .. } => "Reopened",
+            Self::Commented { .. } => "Commented",
+        }
+    }
+
+    /// Business time of the event.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Opened { at, .. }
+            | Self::Classified { at, .. }
+            | Self::Reclassified { at, .. }
+            | Self::Assigned { at, .. }
+            | Self::Reassigned { at, .. }
+            | Self::Escalated { at, .. }
+            | Self::ClearingRecorded { at, .. }
+            | Self::ResolutionProposed { at, .. }
+            | Self::ResolutionRejected { at, .. }
+            | Self::Resolved { at, .. }
+            | Self::Reopened { at, .. }
+            | Self::Commented { at, .. } => *at,
+        }
+    }
+
+    /// The person who acted.
+    pub fn by(&self) -> &UserId {
+        match self {
+            Self::Opened { by, .. }
+            | Self::Classified { by, .. }
+            | Self::Reclassified { by, .. }
+            | Self::Assigned { by, .. }
+            | Self::Reassigned { by, .. }
+            | Self::Escalated { by, .. }
+            | Self::ClearingRecorded { by, .. }
+            | Self::ResolutionProposed { by, .. }
+            | Self::ResolutionRejected { by, .. }
+            | Self::Resolved { by, .. }
+            | Self::Reopened { by, .. }
+            | Self::Commented { by, .. } => by,
+        }
+    }
+}
+
+impl DomainEvent for SuspenseItemEvent {
+    fn event_type(&self) -> String {
+        self.name().to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        EVENT_VERSION.to_owned()
+    }
+}

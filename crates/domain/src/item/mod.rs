@@ -1,0 +1,454 @@
+//! The `SuspenseItem` aggregate: the whole life of one item, from booking to clearing.
+//!
+//! `decide` checks a command against the current state and returns the events it produces
+//! (pure, synchronous); `apply` folds an event into the state and never fails, because
+//! events are facts that already happened.
+
+mod command;
+mod error;
+mod event;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+pub use command::{ItemAction, ItemCommand, OpenItem, ResolutionRequest};
+pub use error::ItemError;
+pub use event::{Approval, Assignment, SuspenseItemEvent, EVENT_VERSION};
+
+use crate::classification::RootCause;
+use crate::identity::{Reference, UserId};
+use crate::money::Money;
+use crate::services::ItemServices;
+use crate::vocabulary::{EscalationLevel, ResolutionMethod};
+
+/// Where an item is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Open,
+    /// A resolution was proposed and waits for a second person.
+    PendingApproval,
+    Resolved,
+}
+
+impl ItemStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::PendingApproval => "pending_approval",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+/// A proposal waiting for its checker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingResolution {
+    pub resolution: ResolutionRequest,
+    pub proposed_by: UserId,
+    pub proposed_at: DateTime<Utc>,
+}
+
+/// The state of an opened item, rebuilt from its events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemState {
+    pub opened: OpenItem,
+    pub opened_at: DateTime<Utc>,
+    pub opened_by: UserId,
+    pub cause: Option<RootCause>,
+    pub assignment: Option<Assignment>,
+    pub escalation: Option<EscalationLevel>,
+    /// Partial clearings by their clearing reference (one item, several clearings: 一挂多销).
+    pub clearings: BTreeMap<Reference, Money>,
+    /// Everything cleared so far, partial clearings and the resolution included.
+    pub cleared: Money,
+    pub pending: Option<PendingResolution>,
+    pub resolution: Option<ResolutionRequest>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub reopen_count: u32,
+    pub comment_count: u32,
+}
+
+impl ItemState {
+    pub fn status(&self) -> ItemStatus {
+        if self.resolution.is_some() {
+            ItemStatus::Resolved
+        } else if self.pending.is_some() {
+            ItemStatus::PendingApproval
+        } else {
+            ItemStatus::Open
+        }
+    }
+
+    /// Amount still in suspense. Never negative: `apply` only ever sees events that `decide`
+    /// produced under the rule "cleared total never above the amount".
+    pub fn outstanding(&self) -> Money {
+        self.opened
+            .amount
+            .checked_sub(&self.cleared)
+            .unwrap_or_else(|| Money::zero(self.opened.amount.currency()))
+    }
+}
+
+/// One suspense item (掛賬). `Default` is the not-yet-opened item every stream starts from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuspenseItem {
+    state: Option<ItemState>,
+}
+
+impl SuspenseItem {
+    /// The item's state, or `None` if it was never opened.
+    pub fn state(&self) -> Option<&ItemState> {
+        self.state.as_ref()
+    }
+
+    /// Rebuilds an item from its history.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a SuspenseItemEvent>) -> Self {
+        let mut item = Self::default();
+        for event in events {
+            item.apply(event.clone());
+        }
+        item
+    }
+
+    /// Checks `command` against the current state and returns the events it produces.
+    /// An empty list means the command was an idempotent repeat and changes nothing.
+    pub fn decide(
+        &self,
+        command: ItemCommand,
+        services: &ItemServices,
+    ) -> Result<Vec<SuspenseItemEvent>, ItemError> {
+        let at = services.clock.now();
+        let by = command.by;
+        let (state, action) = match (&self.state, command.action) {
+            (None, ItemAction::Open(item)) => return open(at, by, item),
+            (None, _) => return Err(ItemError::NotOpened),
+            (Some(state), action) => (state, action),
+        };
+        match action {
+            ItemAction::Open(item) => repeated_open(state, &item),
+            ItemAction::Comment { text } => Ok(vec![SuspenseItemEvent::Commented { at, by, text }]),
+            ItemAction::Reopen { reason } => {
+                let Some(resolution) = &state.resolution else {
+                    return Err(ItemError::NotResolved);
+                };
+                Ok(vec![SuspenseItemEvent::Reopened {
+                    at,
+                    by,
+                    reason,
+                    reversed: resolution.amount,
+                }])
+            }
+            _ if state.resolution.is_some() => Err(ItemError::AlreadyResolved),
+            ItemAction::Classify {
+                category,
+                code,
+                reason,
+            } => {
+                let cause = services.catalogue.resolve(category, &code)?;
+                match &state.cause {
+                    None => Ok(vec![SuspenseItemEvent::Classified { at, by, cause }]),
+                    Some(current) if *current == cause => Ok(vec![]),
+                    Some(current) => {
+                        let reason = reason.ok_or(ItemError::Required {
+                            field: "reason",
+                            why: "changing an item's root cause restates statistics",
+                        })?;
+                        Ok(vec![SuspenseItemEvent::Reclassified {
+                            at,
+                            by,
+                            from: current.clone(),
+                            to: cause,
+                            reason,
+                        }])
+                    }
+                }
+            }
+            ItemAction::Assign {
+                team,
+                assignee,
+                reason,
+            } => {
+                let to = Assignment { team, assignee };
+                match &state.assignment {
+                    None => Ok(vec![SuspenseItemEvent::Assigned { at, by, to }]),
+                    Some(current) if *current == to => Ok(vec![]),
+                    Some(current) => Ok(vec![SuspenseItemEvent::Reassigned {
+                        at,
+                        by,
+                        from: current.clone(),
+                        to,
+                        reason,
+                    }]),
+                }
+            }
+            ItemAction::Escalate {
+                level,
+                reason,
+                note,
+            } => match state.escalation {
+                Some(current) if current == level => Ok(vec![]),
+                Some(current) if current > level => Err(ItemError::EscalationNotRaised {
+                    current,
+                    requested: level,
+                }),
+                _ => Ok(vec![SuspenseItemEvent::Escalated {
+                    at,
+                    by,
+                    level,
+                    reason,
+                    note,
+                }]),
+            },
+            ItemAction::RecordClearing {
+                clearing_reference,
+                amount,
+            } => record_clearing(state, at, by, clearing_reference, amount),
+            ItemAction::Resolve(resolution) => {
+                check_resolution(state, &resolution)?;
+                if services
+                    .approval
+                    .requires_approval(resolution.method, &resolution.amount)
+                {
+                    return Err(ItemError::ApprovalRequired {
+                        method: resolution.method,
+                        amount: resolution.amount,
+                    });
+                }
+                Ok(vec![SuspenseItemEvent::Resolved {
+                    at,
+                    by,
+                    resolution,
+                    approval: None,
+                }])
+            }
+            ItemAction::ProposeResolution(resolution) => {
+                check_resolution(state, &resolution)?;
+                Ok(vec![SuspenseItemEvent::ResolutionProposed {
+                    at,
+                    by,
+                    resolution,
+                }])
+            }
+            ItemAction::ApproveResolution { note } => {
+                let pending = state.pending.as_ref().ok_or(ItemError::NoPendingProposal)?;
+                if pending.proposed_by == by {
+                    return Err(ItemError::SelfApproval);
+                }
+                Ok(vec![SuspenseItemEvent::Resolved {
+                    at,
+                    by,
+                    resolution: pending.resolution.clone(),
+                    approval: Some(Approval {
+                        proposed_by: pending.proposed_by.clone(),
+                        proposed_at: pending.proposed_at,
+                        note,
+                    }),
+                }])
+            }
+            ItemAction::RejectResolution { reason } => {
+                let pending = state.pending.as_ref().ok_or(ItemError::NoPendingProposal)?;
+                Ok(vec![SuspenseItemEvent::ResolutionRejected {
+                    at,
+                    by,
+                    proposed_by: pending.proposed_by.clone(),
+                    reason,
+                }])
+            }
+        }
+    }
+}
+
+fn open(at: DateTime<Utc>, by: UserId, item: OpenItem) -> Result<Vec<SuspenseItemEvent>, ItemError> {
+    if item.amount.is_zero() {
+        return Err(ItemError::AmountNotPositive { field: "amount" });
+    }
+    Ok(vec![SuspenseItemEvent::Opened { at, by, item }])
+}
+
+/// A repeated open: the same facts are a retry (nothing to do), other facts are a conflict.
+fn repeated_open(state: &ItemState, item: &OpenItem) -> Result<Vec<SuspenseItemEvent>, ItemError> {
+    if state.opened == *item {
+        Ok(vec![])
+    } else {
+        Err(ItemError::ReferenceConflict {
+            reference: item.reference.clone(),
+        })
+    }
+}
+
+fn record_clearing(
+    state: &ItemState,
+    at: DateTime<Utc>,
+    by: UserId,
+    clearing_reference: Reference,
+    amount: Money,
+) -> Result<Vec<SuspenseItemEvent>, ItemError> {
+    if let Some(recorded) = state.clearings.get(&clearing_reference) {
+        return if *recorded == amount {
+            Ok(vec![])
+        } else {
+            Err(ItemError::ClearingReferenceConflict { clearing_reference })
+        };
+    }
+    if state.pending.is_some() {
+        return Err(ItemError::ProposalPending);
+    }
+    check_currency(state, "amount", &amount)?;
+    if amount.is_zero() {
+        return Err(ItemError::AmountNotPositive { field: "amount" });
+    }
+    let outstanding = state.outstanding();
+    if amount.amount() > outstanding.amount() {
+        return Err(ItemError::ClearingExceedsOutstanding {
+            outstanding,
+            requested: amount,
+        });
+    }
+    Ok(vec![SuspenseItemEvent::ClearingRecorded {
+        at,
+        by,
+        clearing_reference,
+        amount,
+    }])
+}
+
+/// Rules shared by a direct resolution and a proposal.
+fn check_resolution(state: &ItemState, resolution: &ResolutionRequest) -> Result<(), ItemError> {
+    if state.pending.is_some() {
+        return Err(ItemError::ProposalPending);
+    }
+    if state.cause.is_none() {
+        return Err(ItemError::NotClassified);
+    }
+    check_currency(state, "amount", &resolution.amount)?;
+    let outstanding = state.outstanding();
+    if resolution.amount != outstanding {
+        return Err(ItemError::ResolutionAmountMismatch {
+            outstanding,
+            requested: resolution.amount,
+        });
+    }
+    if resolution.method == ResolutionMethod::PostedToAccount && resolution.posted_to.is_none() {
+        return Err(ItemError::Required {
+            field: "posted_to",
+            why: "a posted_to_account resolution names the account it was posted to",
+        });
+    }
+    Ok(())
+}
+
+fn check_currency(state: &ItemState, field: &'static str, money: &Money) -> Result<(), ItemError> {
+    let expected = state.opened.amount.currency();
+    if money.currency() != expected {
+        return Err(ItemError::CurrencyMismatch {
+            field,
+            expected,
+            got: money.currency(),
+        });
+    }
+    Ok(())
+}
+
+/// Adds without failing: `decide` already proved the sum is in range and in one currency.
+fn add(total: &Money, amount: &Money) -> Money {
+    total.checked_add(amount).unwrap_or(*total)
+}
+
+fn subtract(total: &Money, amount: &Money) -> Money {
+    total
+        .checked_sub(amount)
+        .unwrap_or_else(|| Money::zero(total.currency()))
+}
+
+impl Aggregate for SuspenseItem {
+    const TYPE: &'static str = "SuspenseItem";
+    type Command = ItemCommand;
+    type Event = SuspenseItemEvent;
+    type Error = ItemError;
+    type Services = ItemServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command, services)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        if let SuspenseItemEvent::Opened { at, by, item } = event {
+            let cleared = Money::zero(item.amount.currency());
+            self.state = Some(ItemState {
+                opened: item,
+                opened_at: at,
+                opened_by: by,
+                cause: None,
+                assignment: None,
+                escalation: None,
+                clearings: BTreeMap::new(),
+                cleared,
+                pending: None,
+                resolution: None,
+                resolved_at: None,
+                reopen_count: 0,
+                comment_count: 0,
+            });
+            return;
+        }
+        // Any other event before Opened cannot come from `decide`; ignoring it keeps `apply`
+        // total, and the store's replay check reports such a stream as corrupt.
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        match event {
+            SuspenseItemEvent::Opened { .. } => {}
+            SuspenseItemEvent::Classified { cause, .. } => state.cause = Some(cause),
+            SuspenseItemEvent::Reclassified { to, .. } => state.cause = Some(to),
+            SuspenseItemEvent::Assigned { to, .. } | SuspenseItemEvent::Reassigned { to, .. } => {
+                state.assignment = Some(to)
+            }
+            SuspenseItemEvent::Escalated { level, .. } => state.escalation = Some(level),
+            SuspenseItemEvent::ClearingRecorded {
+                clearing_reference,
+                amount,
+                ..
+            } => {
+                state.cleared = add(&state.cleared, &amount);
+                state.clearings.insert(clearing_reference, amount);
+            }
+            SuspenseItemEvent::ResolutionProposed { at, by, resolution } => {
+                state.pending = Some(PendingResolution {
+                    resolution,
+                    proposed_by: by,
+                    proposed_at: at,
+                })
+            }
+            SuspenseItemEvent::ResolutionRejected { .. } => state.pending = None,
+            SuspenseItemEvent::Resolved { at, resolution, .. } => {
+                state.cleared = add(&state.cleared, &resolution.amount);
+                state.pending = None;
+                state.resolution = Some(resolution);
+                state.resolved_at = Some(at);
+            }
+            SuspenseItemEvent::Reopened { reversed, .. } => {
+                state.cleared = subtract(&state.cleared, &reversed);
+                state.resolution = None;
+                state.resolved_at = None;
+                state.reopen_count += 1;
+            }
+            SuspenseItemEvent::Commented { .. } => state.comment_count += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
