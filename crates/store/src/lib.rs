@@ -1,1 +1,25 @@
+//! The suspense event log: every event of every suspense item, persisted through cqrs-es on
+//! an embedded SQLite file (sqlite-es, the default) or PostgreSQL (postgres-es), and readable
+//! in one global, gap-free order.
+//!
+//! - [`EventLog::execute`] runs a command against an item with optimistic concurrency.
+//! - [`EventLog::load`] and [`EventLog::history`] read one item.
+//! - [`EventLog::read_after`] follows the whole log by global position; see `sequencer` for
+//!   why a reader can never miss an event committed late by a concurrent writer.
 
+mod backend;
+mod error;
+mod location;
+mod log;
+mod metadata;
+mod record;
+mod sequencer;
+mod upcast;
+
+pub use backend::PoolSettings;
+pub use error::StoreError;
+pub use location::StoreLocation;
+pub use log::{EventLog, Executed, LoadedItem};
+pub use metadata::{EventMetadata, RequestMetadata};
+pub use record::RecordedEvent;
+pub use upcast::upcasters;

@@ -1,1 +1,172 @@
+//! Test support shared by the crates' tests and the black-box tests in `tests/`:
+//! a fresh database per test on either backend, and sample bookings.
+//!
+//! PostgreSQL tests run against a real server: `SUSPENSE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) names a database the tests may connect to
+//! and create databases from. Each test gets its own database, dropped when the test ends.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use sqlx::{Connection, PgConnection};
+use suspense_domain::{
+    AccountNumber, ApprovalPolicy, BranchCode, Channel, CustomerImpact, Direction, FixedClock,
+    ItemServices, Money, Note, OpenItem, RootCauseCatalogue, SourceReference, UserId,
+};
+
+/// The server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("SUSPENSE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database created for one test and dropped (with its connections) when this is dropped.
+pub struct TestPostgres {
+    name: String,
+    url: String,
+}
+
+impl TestPostgres {
+    /// Creates an empty database with a unique name.
+    ///
+    /// # Panics
+    /// When the server cannot be reached: Postgres tests need a real server (see `.ci/run`).
+    pub async fn create() -> Self {
+        let admin = postgres_admin_url();
+        let name = format!("suspense_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for this test: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        let _ = conn.close().await;
+        let url = match admin.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("SUSPENSE_TEST_POSTGRES_URL must end in /<database>: {admin}"),
+        };
+        Self { name, url }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        let admin = postgres_admin_url();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop may run inside a runtime, which cannot block on another: use a thread.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect(&admin).await.ok()?;
+                sqlx::query(&sql).execute(&mut conn).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("warning: test database {} was not dropped", self.name);
+        }
+    }
+}
+
+/// A temporary directory holding one SQLite file, removed when dropped.
+pub struct TestSqlite {
+    dir: tempfile::TempDir,
+}
+
+impl TestSqlite {
+    /// # Panics
+    /// When no temporary directory can be created.
+    pub fn create() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}")),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("suspense.db")
+    }
+
+    pub fn url(&self) -> String {
+        format!("sqlite://{}", self.path().display())
+    }
+}
+
+/// A store location for a fresh, empty database of the named backend, kept alive by the guard.
+pub enum TestDatabase {
+    Sqlite(TestSqlite),
+    Postgres(TestPostgres),
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::Sqlite(TestSqlite::create()),
+            Backend::Postgres => Self::Postgres(TestPostgres::create().await),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Self::Sqlite(db) => db.url(),
+            Self::Postgres(db) => db.url().to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// 2026-03-31 15:30 UTC: a fixed business time for deterministic tests.
+pub fn fixed_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 31, 15, 30, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// Services with a fixed clock, the default catalogue and write-off approval.
+pub fn fixed_services() -> ItemServices {
+    ItemServices::new(
+        Arc::new(FixedClock(fixed_now())),
+        RootCauseCatalogue::default(),
+        ApprovalPolicy::write_offs_only(),
+    )
+}
+
+/// A valid booking of `amount` CNY under reference `reference` in source system `CORE`.
+///
+/// # Panics
+/// On an invalid `reference` or `amount`: test inputs are literals.
+pub fn booking(reference: &str, amount: &str) -> OpenItem {
+    let day = NaiveDate::from_ymd_opt(2026, 3, 30).unwrap_or_default();
+    OpenItem {
+        reference: SourceReference::parse("CORE", reference).unwrap_or_else(|e| panic!("{e}")),
+        account: AccountNumber::parse("2241-01").unwrap_or_else(|e| panic!("{e}")),
+        branch: BranchCode::parse("SH-001").unwrap_or_else(|e| panic!("{e}")),
+        channel: Channel::OnlineBanking,
+        amount: Money::parse(amount, "CNY").unwrap_or_else(|e| panic!("{e}")),
+        direction: Direction::Credit,
+        booked_on: day,
+        value_date: day,
+        description: Note::parse("incoming transfer, beneficiary unknown")
+            .unwrap_or_else(|e| panic!("{e}")),
+        customer_impact: CustomerImpact::default(),
+    }
+}
+
+/// # Panics
+/// On an invalid name: test inputs are literals.
+pub fn user(name: &str) -> UserId {
+    UserId::parse(name).unwrap_or_else(|e| panic!("{e}"))
+}

@@ -1,0 +1,145 @@
+//! The two databases behind one log: connection pools, migrations, and the cqrs-es stores.
+
+use std::time::Duration;
+
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
+use cqrs_es::{AggregateError, EventEnvelope, EventStore};
+use postgres_es::PostgresEventRepository;
+use sqlite_es::SqliteEventRepository;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use suspense_domain::{ItemError, SuspenseItem, SuspenseItemEvent};
+
+use crate::error::StoreError;
+use crate::location::StoreLocation;
+use crate::upcast::upcasters;
+
+/// Tuning of the connection pool.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a command waits for a connection before the store reports itself unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression against whichever pool the log uses.
+macro_rules! with_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            $crate::backend::Pool::Sqlite($p) => $body,
+            $crate::backend::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl Pool {
+    pub(crate) async fn connect(
+        location: &StoreLocation,
+        settings: &PoolSettings,
+    ) -> Result<Self, StoreError> {
+        match location {
+            StoreLocation::Sqlite(path) => {
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: an acknowledged command survives a power cut, not just a crash.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Ok(Self::Sqlite(pool))
+            }
+            StoreLocation::Postgres(url) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect(url)
+                    .await?;
+                Ok(Self::Postgres(pool))
+            }
+        }
+    }
+
+    /// Creates or upgrades the schema. Versioned: each migration runs once per database.
+    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub(crate) fn item_store(&self) -> ItemStore {
+        match self {
+            Self::Sqlite(pool) => ItemStore::Sqlite(
+                PersistedEventStore::new_event_store(SqliteEventRepository::new(pool.clone()))
+                    .with_upcasters(upcasters()),
+            ),
+            Self::Postgres(pool) => ItemStore::Postgres(
+                PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
+                    .with_upcasters(upcasters()),
+            ),
+        }
+    }
+
+    pub(crate) fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    pub(crate) async fn close(&self) {
+        with_pool!(self, p => p.close().await)
+    }
+}
+
+/// The cqrs-es event store of either backend: loads items and commits their new events.
+pub(crate) enum ItemStore {
+    Sqlite(PersistedEventStore<SqliteEventRepository, SuspenseItem>),
+    Postgres(PersistedEventStore<PostgresEventRepository, SuspenseItem>),
+}
+
+pub(crate) type ItemContext = EventStoreAggregateContext<SuspenseItem>;
+
+impl ItemStore {
+    pub(crate) async fn load(&self, id: &str) -> Result<ItemContext, AggregateError<ItemError>> {
+        match self {
+            Self::Sqlite(store) => store.load_aggregate(id).await,
+            Self::Postgres(store) => store.load_aggregate(id).await,
+        }
+    }
+
+    pub(crate) async fn commit(
+        &self,
+        events: Vec<SuspenseItemEvent>,
+        context: ItemContext,
+        metadata: std::collections::HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<SuspenseItem>>, AggregateError<ItemError>> {
+        match self {
+            Self::Sqlite(store) => store.commit(events, context, metadata).await,
+            Self::Postgres(store) => store.commit(events, context, metadata).await,
+        }
+    }
+}

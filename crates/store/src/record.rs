@@ -1,0 +1,93 @@
+//! Events as read back from the log, with their place in it.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::persist::{EventUpcaster, SerializedEvent};
+use cqrs_es::Aggregate;
+use serde_json::Value;
+use suspense_domain::{ItemId, SuspenseItem, SuspenseItemEvent};
+
+use crate::error::StoreError;
+use crate::metadata::EventMetadata;
+use crate::upcast::upcast;
+
+/// One event of the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    /// Place in the global order, from 1 without gaps. `None` only in an item's history on
+    /// PostgreSQL, for the moment between commit and sequencing.
+    pub position: Option<u64>,
+    pub item_id: ItemId,
+    /// Place in the item's own stream, from 1 without gaps.
+    pub sequence: u64,
+    /// Event type and payload version as stored (before upcasting).
+    pub event_type: String,
+    pub event_version: String,
+    pub event: SuspenseItemEvent,
+    pub metadata: EventMetadata,
+    /// When the database recorded the event (not the business time `event.at()`).
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A row as both backends return it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub position: Option<i64>,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl EventRow {
+    pub(crate) fn decode(
+        self,
+        upcasters: &[Box<dyn EventUpcaster>],
+    ) -> Result<RecordedEvent, StoreError> {
+        let corrupt = |reason: String| StoreError::CorruptEvent {
+            item_id: self.aggregate_id.clone(),
+            sequence: u64::try_from(self.sequence).unwrap_or(0),
+            reason,
+        };
+        let item_id = ItemId::parse(&self.aggregate_id).map_err(|e| corrupt(e.to_string()))?;
+        let sequence = u64::try_from(self.sequence)
+            .map_err(|_| corrupt(format!("negative sequence {}", self.sequence)))?;
+        let position = self
+            .position
+            .map(|p| u64::try_from(p).map_err(|_| corrupt(format!("negative position {p}"))))
+            .transpose()?;
+        let metadata: EventMetadata = serde_json::from_value(self.metadata.clone())
+            .map_err(|e| corrupt(format!("metadata: {e}")))?;
+        let serialized = SerializedEvent::new(
+            self.aggregate_id.clone(),
+            usize::try_from(sequence).unwrap_or(usize::MAX),
+            SuspenseItem::TYPE.to_owned(),
+            self.event_type.clone(),
+            self.event_version.clone(),
+            self.payload.clone(),
+            Value::Null,
+        );
+        let serialized = upcast(serialized, upcasters);
+        let event: SuspenseItemEvent = serde_json::from_value(serialized.payload)
+            .map_err(|e| corrupt(format!("{} v{}: {e}", self.event_type, self.event_version)))?;
+        if event.name() != serialized.event_type {
+            return Err(corrupt(format!(
+                "event_type says {} but the payload is {}",
+                serialized.event_type,
+                event.name()
+            )));
+        }
+        Ok(RecordedEvent {
+            position,
+            item_id,
+            sequence,
+            event_type: self.event_type,
+            event_version: self.event_version,
+            event,
+            metadata,
+            recorded_at: self.recorded_at,
+        })
+    }
+}

@@ -1,0 +1,60 @@
+//! Shared by the store tests: a log on a fresh database of either backend.
+
+#![allow(dead_code)]
+
+use suspense_domain::{ItemAction, ItemCommand, ItemId, ItemServices};
+use suspense_store::{EventLog, Executed, PoolSettings, RequestMetadata, StoreError, StoreLocation};
+pub use suspense_testkit::{booking, fixed_services, user, Backend, TestDatabase};
+
+/// Declares `mod $name { sqlite, postgres }`, each running `$body(backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $body($crate::common::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $body($crate::common::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+pub async fn open_log(db: &TestDatabase) -> EventLog {
+    open_log_with(db, fixed_services()).await
+}
+
+pub async fn open_log_with(db: &TestDatabase, services: ItemServices) -> EventLog {
+    let location = StoreLocation::parse(&db.url()).expect("test location parses");
+    EventLog::open(&location, services, &PoolSettings::default())
+        .await
+        .expect("test log opens")
+}
+
+pub fn meta() -> RequestMetadata {
+    RequestMetadata::new("req-1", "store-tests")
+}
+
+pub async fn run(
+    log: &EventLog,
+    item: ItemId,
+    by: &str,
+    action: ItemAction,
+) -> Result<Executed, StoreError> {
+    log.execute(item, ItemCommand::new(user(by), action), &meta(), None)
+        .await
+}
+
+/// Opens a 1000.00 CNY item under `reference` and returns its id.
+pub async fn open_item(log: &EventLog, reference: &str) -> ItemId {
+    let item = booking(reference, "1000.00");
+    let id = ItemId::for_reference(&item.reference);
+    run(log, id, "teller", ItemAction::Open(item))
+        .await
+        .expect("booking opens");
+    id
+}
