@@ -1,6 +1,6 @@
 //! Shared by the store tests: a log on a fresh database of either backend.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use suspense_domain::{ItemAction, ItemCommand, ItemId, ItemServices};
 use suspense_store::{EventLog, Executed, PoolSettings, RequestMetadata, StoreError, StoreLocation};
@@ -57,4 +57,34 @@ pub async fn open_item(log: &EventLog, reference: &str) -> ItemId {
         .await
         .expect("booking opens");
     id
+}
+
+/// Runs raw SQL against the test database, bypassing the log (to simulate other writers,
+/// in-flight transactions, or a damaged database).
+pub async fn raw_execute(db: &TestDatabase, sql: &str) -> Result<u64, sqlx::Error> {
+    use sqlx::Connection;
+    match db {
+        TestDatabase::Sqlite(file) => {
+            let mut conn = sqlx::SqliteConnection::connect(&file.url()).await?;
+            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+        }
+        TestDatabase::Postgres(pg) => {
+            let mut conn = sqlx::PgConnection::connect(pg.url()).await?;
+            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+        }
+    }
+}
+
+/// The stored JSON of an `Opened` event for `booking(reference, amount)`.
+pub fn opened_payload(reference: &str) -> String {
+    let event = suspense_domain::SuspenseItemEvent::Opened {
+        at: suspense_testkit::fixed_now(),
+        by: user("raw-writer"),
+        item: booking(reference, "5.00"),
+    };
+    serde_json::to_string(&event).expect("event serialises")
+}
+
+pub fn item_id(reference: &str) -> ItemId {
+    ItemId::for_reference(&booking(reference, "1").reference)
 }
