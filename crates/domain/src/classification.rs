@@ -150,16 +150,48 @@ impl Default for RootCauseCatalogue {
     fn default() -> Self {
         use RootCauseCategory::*;
         let rows: [(&str, RootCauseCategory, &str); 14] = [
-            ("OP-KEYING", OperationalError, "wrong account or amount keyed"),
+            (
+                "OP-KEYING",
+                OperationalError,
+                "wrong account or amount keyed",
+            ),
             ("OP-REVIEW", OperationalError, "missing or skipped review"),
             ("OP-PROCEDURE", OperationalError, "non-standard operation"),
-            ("SYS-OUTAGE", SystemFailure, "system unavailable during posting"),
-            ("SYS-INTERFACE", SystemFailure, "interface or batch file failure"),
-            ("SYS-DEFECT", SystemFailure, "software defect in posting logic"),
-            ("CUS-REFERENCE", CustomerCause, "missing or unusable payment reference"),
-            ("CUS-PROCEDURE", CustomerCause, "customer did not follow the procedure"),
-            ("CUS-REPAYMENT-DATE", CustomerCause, "repayment date missed or forgotten"),
-            ("EXT-TPP-SETTLEMENT", ExternalCause, "third-party payment settlement mismatch"),
+            (
+                "SYS-OUTAGE",
+                SystemFailure,
+                "system unavailable during posting",
+            ),
+            (
+                "SYS-INTERFACE",
+                SystemFailure,
+                "interface or batch file failure",
+            ),
+            (
+                "SYS-DEFECT",
+                SystemFailure,
+                "software defect in posting logic",
+            ),
+            (
+                "CUS-REFERENCE",
+                CustomerCause,
+                "missing or unusable payment reference",
+            ),
+            (
+                "CUS-PROCEDURE",
+                CustomerCause,
+                "customer did not follow the procedure",
+            ),
+            (
+                "CUS-REPAYMENT-DATE",
+                CustomerCause,
+                "repayment date missed or forgotten",
+            ),
+            (
+                "EXT-TPP-SETTLEMENT",
+                ExternalCause,
+                "third-party payment settlement mismatch",
+            ),
             ("EXT-PARTNER", ExternalCause, "partner institution error"),
             ("EXT-ATTACK", ExternalCause, "network attack or malware"),
             ("PRC-RULE-GAP", ProcessGap, "no rule covers the case"),

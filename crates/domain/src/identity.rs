@@ -141,7 +141,9 @@ mod tests {
     fn deserialising_revalidates() {
         assert!(serde_json::from_str::<BranchCode>("\"  \"").is_err());
         assert_eq!(
-            serde_json::from_str::<BranchCode>("\" SH-001 \"").map(|b| b.to_string()).ok(),
+            serde_json::from_str::<BranchCode>("\" SH-001 \"")
+                .map(|b| b.to_string())
+                .ok(),
             Some("SH-001".to_owned())
         );
     }

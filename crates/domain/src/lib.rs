@@ -42,8 +42,7 @@ pub mod services;
 pub mod vocabulary;
 
 pub use classification::{
-    CatalogueEntry, CatalogueError, RootCause, RootCauseCatalogue, RootCauseCategory,
-    RootCauseCode,
+    CatalogueEntry, CatalogueError, RootCause, RootCauseCatalogue, RootCauseCategory, RootCauseCode,
 };
 pub use identity::{
     AccountNumber, BranchCode, ItemId, Note, Reference, SourceReference, SourceSystem, TeamId,

@@ -78,7 +78,11 @@ pub struct ItemServices {
 }
 
 impl ItemServices {
-    pub fn new(clock: Arc<dyn Clock>, catalogue: RootCauseCatalogue, approval: ApprovalPolicy) -> Self {
+    pub fn new(
+        clock: Arc<dyn Clock>,
+        catalogue: RootCauseCatalogue,
+        approval: ApprovalPolicy,
+    ) -> Self {
         Self {
             clock,
             catalogue,

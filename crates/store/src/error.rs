@@ -34,7 +34,9 @@ pub enum StoreError {
     },
     /// Events committed before a `settle` call were not all positioned in time: some
     /// transaction (perhaps a session left idle in a transaction) holds back the horizon.
-    #[error("the log did not settle within {waited:?}: a long-running transaction holds back positions")]
+    #[error(
+        "the log did not settle within {waited:?}: a long-running transaction holds back positions"
+    )]
     SettleTimeout { waited: std::time::Duration },
     /// Any other database error.
     #[error("event store error: {0}")]

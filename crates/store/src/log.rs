@@ -3,9 +3,11 @@
 use std::time::Duration;
 
 use cqrs_es::persist::EventUpcaster;
-use tokio::time::Instant;
 use cqrs_es::Aggregate;
-use suspense_domain::{ItemCommand, ItemId, ItemServices, ItemState, SuspenseItem, SuspenseItemEvent};
+use suspense_domain::{
+    ItemCommand, ItemId, ItemServices, ItemState, SuspenseItem, SuspenseItemEvent,
+};
+use tokio::time::Instant;
 
 use crate::backend::{with_pool, ItemStore, Pool, PoolSettings};
 use crate::error::StoreError;
@@ -168,7 +170,11 @@ impl EventLog {
     ///
     /// Positions start at 1 and have no gaps; a reader that stores the last position it
     /// processed and asks again from there sees every event exactly once, on both backends.
-    pub async fn read_after(&self, after: u64, limit: u32) -> Result<Vec<RecordedEvent>, StoreError> {
+    pub async fn read_after(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.sequence().await?;
         let sql = format!(
             "{EVENT_COLUMNS}

@@ -47,11 +47,10 @@ pub(crate) async fn sequence_pending(pool: &PgPool, max: i64) -> Result<Option<u
         .execute(&mut *tx)
         .await?;
     // Read after the lock: the previous holder's work is committed and visible now.
-    let (last_position, last_txid, last_event_id): (i64, String, i64) = sqlx::query_as(
-        "SELECT last_position, last_txid::text, last_event_id FROM event_log_head",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let (last_position, last_txid, last_event_id): (i64, String, i64) =
+        sqlx::query_as("SELECT last_position, last_txid::text, last_event_id FROM event_log_head")
+            .fetch_one(&mut *tx)
+            .await?;
     let advanced: Option<i64> = sqlx::query_scalar(NEXT_BATCH)
         .bind(&last_txid)
         .bind(last_event_id)
@@ -66,20 +65,24 @@ pub(crate) async fn sequence_pending(pool: &PgPool, max: i64) -> Result<Option<u
 /// Waits until every transaction that had started when this was called has ended, then
 /// sequences until nothing is left: afterwards every event committed before the call has its
 /// position. Returns false if `deadline` passed first.
-pub(crate) async fn settle(pool: &PgPool, max: i64, deadline: Instant) -> Result<bool, sqlx::Error> {
+pub(crate) async fn settle(
+    pool: &PgPool,
+    max: i64,
+    deadline: Instant,
+) -> Result<bool, sqlx::Error> {
     // Every xid below this was assigned before the call; once the horizon reaches it, each of
     // those transactions has committed or rolled back.
-    let horizon: String = sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
-        .fetch_one(pool)
-        .await?;
+    let horizon: String =
+        sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+            .fetch_one(pool)
+            .await?;
     let mut pause = Duration::from_millis(1);
     loop {
-        let passed: bool = sqlx::query_scalar(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8",
-        )
-        .bind(&horizon)
-        .fetch_one(pool)
-        .await?;
+        let passed: bool =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8")
+                .bind(&horizon)
+                .fetch_one(pool)
+                .await?;
         if passed {
             break;
         }

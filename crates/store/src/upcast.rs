@@ -13,7 +13,10 @@ pub fn upcasters() -> Vec<Box<dyn EventUpcaster>> {
 }
 
 /// Applies `upcasters` in order to one stored event.
-pub(crate) fn upcast(mut event: SerializedEvent, upcasters: &[Box<dyn EventUpcaster>]) -> SerializedEvent {
+pub(crate) fn upcast(
+    mut event: SerializedEvent,
+    upcasters: &[Box<dyn EventUpcaster>],
+) -> SerializedEvent {
     for upcaster in upcasters {
         if upcaster.can_upcast(&event.event_type, &event.event_version) {
             event = upcaster.upcast(event);

@@ -3,7 +3,9 @@
 #![allow(dead_code, unused_imports)]
 
 use suspense_domain::{ItemAction, ItemCommand, ItemId, ItemServices};
-use suspense_store::{EventLog, Executed, PoolSettings, RequestMetadata, StoreError, StoreLocation};
+use suspense_store::{
+    EventLog, Executed, PoolSettings, RequestMetadata, StoreError, StoreLocation,
+};
 pub use suspense_testkit::{booking, fixed_services, user, Backend, TestDatabase};
 
 /// Declares `mod $name { sqlite, postgres }`, each running `$body(backend)`.

@@ -35,13 +35,18 @@ async fn commands_round_trip(backend: Backend) {
     let classified = run(&log, id, "ops", classify()).await.expect("classifies");
     assert_eq!(classified.version, 2);
     assert_eq!(classified.events.len(), 1);
-    run(&log, id, "ops", comment("called remitter")).await.expect("comments");
+    run(&log, id, "ops", comment("called remitter"))
+        .await
+        .expect("comments");
 
     let loaded = log.load(id).await.expect("loads").expect("item exists");
     assert_eq!(loaded.version, 3);
     assert_eq!(loaded.state.status(), ItemStatus::Open);
     assert_eq!(loaded.state.comment_count, 1);
-    assert_eq!(loaded.state.cause.as_ref().map(|c| c.code.as_str()), Some("CUS-REFERENCE"));
+    assert_eq!(
+        loaded.state.cause.as_ref().map(|c| c.code.as_str()),
+        Some("CUS-REFERENCE")
+    );
 
     let history = log.history(id).await.expect("history reads");
     let sequences: Vec<u64> = history.iter().map(|e| e.sequence).collect();
@@ -59,7 +64,11 @@ async fn commands_round_trip(backend: Backend) {
     let positions: Vec<Option<u64>> = all.iter().map(|e| e.position).collect();
     assert_eq!(positions, vec![Some(1), Some(2), Some(3)]);
     assert_eq!(log.settle(SETTLE).await.expect("head"), 3);
-    assert!(log.load(ItemId::parse("00000000-0000-0000-0000-000000000000").expect("uuid")).await.expect("loads").is_none());
+    assert!(log
+        .load(ItemId::parse("00000000-0000-0000-0000-000000000000").expect("uuid"))
+        .await
+        .expect("loads")
+        .is_none());
 }
 on_both_backends!(commands_round_trip, super::commands_round_trip);
 
@@ -68,12 +77,22 @@ async fn open_is_idempotent_on_the_reference(backend: Backend) {
     let log = open_log(&db).await;
     let item = booking("R-7", "10.00");
     let id = ItemId::for_reference(&item.reference);
-    let first = run(&log, id, "teller", ItemAction::Open(item.clone())).await.expect("opens");
-    let retry = run(&log, id, "teller", ItemAction::Open(item)).await.expect("retry accepted");
+    let first = run(&log, id, "teller", ItemAction::Open(item.clone()))
+        .await
+        .expect("opens");
+    let retry = run(&log, id, "teller", ItemAction::Open(item))
+        .await
+        .expect("retry accepted");
     assert_eq!(first.version, 1);
     assert_eq!(retry.version, 1);
     assert!(retry.events.is_empty());
-    let conflicting = run(&log, id, "teller", ItemAction::Open(booking("R-7", "11.00"))).await;
+    let conflicting = run(
+        &log,
+        id,
+        "teller",
+        ItemAction::Open(booking("R-7", "11.00")),
+    )
+    .await;
     assert!(matches!(
         conflicting,
         Err(StoreError::Rejected(ItemError::ReferenceConflict { .. }))
@@ -81,34 +100,66 @@ async fn open_is_idempotent_on_the_reference(backend: Backend) {
     log.settle(SETTLE).await.expect("settles");
     assert_eq!(log.read_after(0, 100).await.expect("reads").len(), 1);
 }
-on_both_backends!(open_is_idempotent_on_the_reference, super::open_is_idempotent_on_the_reference);
+on_both_backends!(
+    open_is_idempotent_on_the_reference,
+    super::open_is_idempotent_on_the_reference
+);
 
 async fn a_rejected_command_writes_nothing(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let log = open_log(&db).await;
     let id = open_item(&log, "R-2").await;
-    let err = run(&log, id, "ops", ItemAction::Reopen { reason: Note::parse("x").expect("valid") }).await;
-    assert!(matches!(err, Err(StoreError::Rejected(ItemError::NotResolved))));
+    let err = run(
+        &log,
+        id,
+        "ops",
+        ItemAction::Reopen {
+            reason: Note::parse("x").expect("valid"),
+        },
+    )
+    .await;
+    assert!(matches!(
+        err,
+        Err(StoreError::Rejected(ItemError::NotResolved))
+    ));
     let missing = ItemId::for_reference(&booking("never-opened", "1").reference);
     let err = run(&log, missing, "ops", comment("hello")).await;
-    assert!(matches!(err, Err(StoreError::Rejected(ItemError::NotOpened))));
+    assert!(matches!(
+        err,
+        Err(StoreError::Rejected(ItemError::NotOpened))
+    ));
     log.settle(SETTLE).await.expect("settles");
     assert_eq!(log.read_after(0, 100).await.expect("reads").len(), 1);
 }
-on_both_backends!(a_rejected_command_writes_nothing, super::a_rejected_command_writes_nothing);
+on_both_backends!(
+    a_rejected_command_writes_nothing,
+    super::a_rejected_command_writes_nothing
+);
 
 async fn a_stale_expected_version_writes_nothing(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let log = open_log(&db).await;
     let id = open_item(&log, "R-3").await;
     let command = || suspense_domain::ItemCommand::new(user("ops"), comment("first"));
-    let ok = log.execute(id, command(), &meta(), Some(1)).await.expect("version 1 matches");
+    let ok = log
+        .execute(id, command(), &meta(), Some(1))
+        .await
+        .expect("version 1 matches");
     assert_eq!(ok.version, 2);
     let stale = log.execute(id, command(), &meta(), Some(1)).await;
-    assert!(matches!(stale, Err(StoreError::VersionMismatch { expected: 1, actual: 2 })));
+    assert!(matches!(
+        stale,
+        Err(StoreError::VersionMismatch {
+            expected: 1,
+            actual: 2
+        })
+    ));
     assert_eq!(log.history(id).await.expect("reads").len(), 2);
 }
-on_both_backends!(a_stale_expected_version_writes_nothing, super::a_stale_expected_version_writes_nothing);
+on_both_backends!(
+    a_stale_expected_version_writes_nothing,
+    super::a_stale_expected_version_writes_nothing
+);
 
 /// Many tasks write to one item at the same instant: each command is either written once or
 /// refused as a conflict; the item's sequence stays gapless and the log holds exactly the
@@ -128,7 +179,13 @@ async fn concurrent_commands_on_one_item_never_lose_or_duplicate(backend: Backen
                 let barrier = Arc::clone(&barrier);
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    run(&log, id, "ops", comment(&format!("round {round} writer {writer}"))).await
+                    run(
+                        &log,
+                        id,
+                        "ops",
+                        comment(&format!("round {round} writer {writer}")),
+                    )
+                    .await
                 })
             })
             .collect();
@@ -149,11 +206,17 @@ async fn concurrent_commands_on_one_item_never_lose_or_duplicate(backend: Backen
             break;
         }
     }
-    assert!(conflicts > 0, "concurrent writers never collided; the test proved nothing");
+    assert!(
+        conflicts > 0,
+        "concurrent writers never collided; the test proved nothing"
+    );
     let history = log.history(id).await.expect("history reads");
     let sequences: Vec<u64> = history.iter().map(|e| e.sequence).collect();
     let expected: Vec<u64> = (1..=(1 + accepted as u64)).collect();
-    assert_eq!(sequences, expected, "sequence must be gapless and hold every accepted command");
+    assert_eq!(
+        sequences, expected,
+        "sequence must be gapless and hold every accepted command"
+    );
     let loaded = log.load(id).await.expect("loads").expect("exists");
     assert_eq!(loaded.state.comment_count as usize, accepted);
     log.settle(SETTLE).await.expect("settles");
@@ -176,7 +239,9 @@ async fn global_positions_are_gapless_under_concurrent_writers(backend: Backend)
             tokio::spawn(async move {
                 let id = open_item(&log, &format!("W{writer}")).await;
                 for n in 0..5 {
-                    run(&log, id, "ops", comment(&format!("note {n}"))).await.expect("own item, no conflict");
+                    run(&log, id, "ops", comment(&format!("note {n}")))
+                        .await
+                        .expect("own item, no conflict");
                 }
             })
         })
@@ -191,7 +256,10 @@ async fn global_positions_are_gapless_under_concurrent_writers(backend: Backend)
         let page = log.read_after(after, 7).await.expect("page reads");
         let Some(last) = page.last() else { break };
         after = last.position.expect("log events have positions");
-        seen.extend(page.into_iter().map(|e| (e.position, e.item_id, e.sequence)));
+        seen.extend(
+            page.into_iter()
+                .map(|e| (e.position, e.item_id, e.sequence)),
+        );
     }
     let positions: Vec<u64> = seen.iter().filter_map(|(p, _, _)| *p).collect();
     assert_eq!(positions, (1..=48).collect::<Vec<u64>>());
@@ -214,8 +282,13 @@ async fn reopening_a_store_keeps_the_log_and_does_not_remigrate(backend: Backend
         id
     };
     let log = open_log(&db).await;
-    assert_eq!(log.load(id).await.expect("loads").map(|i| i.version), Some(1));
-    run(&log, id, "ops", comment("still here")).await.expect("writes after reopen");
+    assert_eq!(
+        log.load(id).await.expect("loads").map(|i| i.version),
+        Some(1)
+    );
+    run(&log, id, "ops", comment("still here"))
+        .await
+        .expect("writes after reopen");
     assert_eq!(log.settle(SETTLE).await.expect("settles"), 2);
 }
 on_both_backends!(

@@ -15,7 +15,12 @@ async fn stored_events_cannot_be_updated_or_deleted(backend: Backend) {
         let err = result.expect_err("the database refuses to rewrite history");
         assert!(err.to_string().contains("events are immutable"), "{err}");
     }
-    assert_eq!(log.settle(std::time::Duration::from_secs(30)).await.expect("settles"), 1);
+    assert_eq!(
+        log.settle(std::time::Duration::from_secs(30))
+            .await
+            .expect("settles"),
+        1
+    );
 }
 on_both_backends!(
     stored_events_cannot_be_updated_or_deleted,
@@ -36,10 +41,19 @@ async fn an_unreadable_event_is_an_error_not_a_gap(backend: Backend) {
     )
     .await
     .expect("raw insert");
-    log.settle(std::time::Duration::from_secs(30)).await.expect("settles");
-    let err = log.read_after(0, 100).await.expect_err("a bad event stops the reader");
+    log.settle(std::time::Duration::from_secs(30))
+        .await
+        .expect("settles");
+    let err = log
+        .read_after(0, 100)
+        .await
+        .expect_err("a bad event stops the reader");
     match err {
-        StoreError::CorruptEvent { item_id, sequence, reason } => {
+        StoreError::CorruptEvent {
+            item_id,
+            sequence,
+            reason,
+        } => {
             assert_eq!(item_id, id.to_string());
             assert_eq!(sequence, 1);
             assert!(reason.contains("Opened"), "{reason}");
@@ -47,8 +61,14 @@ async fn an_unreadable_event_is_an_error_not_a_gap(backend: Backend) {
         other => panic!("expected CorruptEvent, got {other}"),
     }
     // The good event before it is still readable on its own.
-    assert_eq!(log.read_after(0, 1).await.expect("first page reads").len(), 1);
-    assert!(matches!(log.load(id).await, Err(StoreError::CorruptEvent { .. })));
+    assert_eq!(
+        log.read_after(0, 1).await.expect("first page reads").len(),
+        1
+    );
+    assert!(matches!(
+        log.load(id).await,
+        Err(StoreError::CorruptEvent { .. })
+    ));
 }
 on_both_backends!(
     an_unreadable_event_is_an_error_not_a_gap,

@@ -25,31 +25,54 @@ async fn a_slow_transaction_is_positioned_before_later_commits_and_a_rollback_le
     let pg = TestPostgres::create().await;
     let db = TestDatabase::Postgres(pg);
     let log = open_log(&db).await;
-    let TestDatabase::Postgres(pg) = &db else { unreachable!() };
+    let TestDatabase::Postgres(pg) = &db else {
+        unreachable!()
+    };
 
     // A starts writing first and stays open.
     let mut slow = PgConnection::connect(pg.url()).await.expect("connects");
-    sqlx::query("BEGIN").execute(&mut slow).await.expect("begin");
-    sqlx::query(&insert_opened("SLOW-A")).execute(&mut slow).await.expect("insert A");
+    sqlx::query("BEGIN")
+        .execute(&mut slow)
+        .await
+        .expect("begin");
+    sqlx::query(&insert_opened("SLOW-A"))
+        .execute(&mut slow)
+        .await
+        .expect("insert A");
 
     // B is written through the log and commits while A is still open.
     let b = open_item(&log, "FAST-B").await;
 
     // C writes and rolls back.
     let mut doomed = PgConnection::connect(pg.url()).await.expect("connects");
-    sqlx::query("BEGIN").execute(&mut doomed).await.expect("begin");
-    sqlx::query(&insert_opened("DOOMED-C")).execute(&mut doomed).await.expect("insert C");
-    sqlx::query("ROLLBACK").execute(&mut doomed).await.expect("rollback");
+    sqlx::query("BEGIN")
+        .execute(&mut doomed)
+        .await
+        .expect("begin");
+    sqlx::query(&insert_opened("DOOMED-C"))
+        .execute(&mut doomed)
+        .await
+        .expect("insert C");
+    sqlx::query("ROLLBACK")
+        .execute(&mut doomed)
+        .await
+        .expect("rollback");
 
     // B is committed and visible in `events`, but must not get a position ahead of A.
     let early = log.read_after(0, 100).await.expect("reads");
-    assert!(early.is_empty(), "B was positioned while A, which started first, was in flight");
+    assert!(
+        early.is_empty(),
+        "B was positioned while A, which started first, was in flight"
+    );
     assert!(matches!(
         log.settle(Duration::from_millis(200)).await,
         Err(suspense_store::StoreError::SettleTimeout { .. })
     ));
 
-    sqlx::query("COMMIT").execute(&mut slow).await.expect("commit A");
+    sqlx::query("COMMIT")
+        .execute(&mut slow)
+        .await
+        .expect("commit A");
 
     assert_eq!(log.settle(SETTLE).await.expect("settles"), 2);
     let all = log.read_after(0, 100).await.expect("reads");
@@ -76,15 +99,27 @@ async fn a_follower_sees_every_committed_event_exactly_once_under_racing_writers
                 let mut committed = Vec::new();
                 for n in 0..6 {
                     let reference = format!("RACE-{w}-{n}");
-                    sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
-                    sqlx::query(&insert_opened(&reference)).execute(&mut conn).await.expect("insert");
+                    sqlx::query("BEGIN")
+                        .execute(&mut conn)
+                        .await
+                        .expect("begin");
+                    sqlx::query(&insert_opened(&reference))
+                        .execute(&mut conn)
+                        .await
+                        .expect("insert");
                     // Deterministic pseudo-random delay and fate per (writer, n).
                     let spin = (w * 7 + n * 13) % 11;
                     tokio::time::sleep(Duration::from_millis(spin as u64 * 3)).await;
                     if (w + n) % 4 == 0 {
-                        sqlx::query("ROLLBACK").execute(&mut conn).await.expect("rollback");
+                        sqlx::query("ROLLBACK")
+                            .execute(&mut conn)
+                            .await
+                            .expect("rollback");
                     } else {
-                        sqlx::query("COMMIT").execute(&mut conn).await.expect("commit");
+                        sqlx::query("COMMIT")
+                            .execute(&mut conn)
+                            .await
+                            .expect("commit");
                         committed.push(item_id(&reference));
                     }
                 }
@@ -103,7 +138,11 @@ async fn a_follower_sees_every_committed_event_exactly_once_under_racing_writers
                 let page = log.read_after(after, 5).await.expect("reads");
                 for event in page {
                     let position = event.position.expect("positioned");
-                    assert_eq!(position, after + 1, "positions arrive in order without gaps");
+                    assert_eq!(
+                        position,
+                        after + 1,
+                        "positions arrive in order without gaps"
+                    );
                     after = position;
                     seen.push(event.item_id);
                 }
@@ -127,5 +166,8 @@ async fn a_follower_sees_every_committed_event_exactly_once_under_racing_writers
     seen_sorted.dedup();
     assert_eq!(seen_sorted.len(), seen.len(), "no event seen twice");
     committed.sort();
-    assert_eq!(seen_sorted, committed, "every committed event seen, no rolled-back one");
+    assert_eq!(
+        seen_sorted, committed,
+        "every committed event seen, no rolled-back one"
+    );
 }

@@ -8,8 +8,8 @@ use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use suspense_domain::{
-    AccountNumber, EscalationLevel, EscalationReason, ItemAction, ItemCommand, ItemId, Money,
-    Note, Reference, ResolutionMethod, ResolutionRequest, RootCauseCatalogue, RootCauseCode,
+    AccountNumber, EscalationLevel, EscalationReason, ItemAction, ItemCommand, ItemId, Money, Note,
+    Reference, ResolutionMethod, ResolutionRequest, RootCauseCatalogue, RootCauseCode,
     SuspenseItem, SuspenseItemEvent, TeamId,
 };
 use suspense_store::{EventLog, StoreError};
@@ -19,13 +19,30 @@ const USERS: [&str; 2] = ["alice", "bob"];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Classify { code: usize, reason: bool },
-    Assign { team: usize, assignee: Option<usize> },
-    Escalate { level: usize },
-    Clear { reference: usize, amount: usize },
-    ResolveOutstanding { method: usize },
-    ResolveAmount { amount: usize },
-    ProposeOutstanding { method: usize },
+    Classify {
+        code: usize,
+        reason: bool,
+    },
+    Assign {
+        team: usize,
+        assignee: Option<usize>,
+    },
+    Escalate {
+        level: usize,
+    },
+    Clear {
+        reference: usize,
+        amount: usize,
+    },
+    ResolveOutstanding {
+        method: usize,
+    },
+    ResolveAmount {
+        amount: usize,
+    },
+    ProposeOutstanding {
+        method: usize,
+    },
     Approve,
     Reject,
     Reopen,
@@ -75,11 +92,12 @@ fn action(op: &Op, model: &SuspenseItem) -> ItemAction {
         .state()
         .map(|s| s.outstanding())
         .unwrap_or_else(|| cny("0"));
-    let codes: Vec<(RootCauseCode, suspense_domain::RootCauseCategory)> = RootCauseCatalogue::default()
-        .entries()
-        .iter()
-        .map(|(code, entry)| (code.clone(), entry.category))
-        .collect();
+    let codes: Vec<(RootCauseCode, suspense_domain::RootCauseCategory)> =
+        RootCauseCatalogue::default()
+            .entries()
+            .iter()
+            .map(|(code, entry)| (code.clone(), entry.category))
+            .collect();
     match op {
         Op::Classify { code, reason } => ItemAction::Classify {
             category: codes[*code].1,
@@ -106,13 +124,23 @@ fn action(op: &Op, model: &SuspenseItem) -> ItemAction {
             ItemAction::ProposeResolution(resolution(*method, outstanding))
         }
         Op::Approve => ItemAction::ApproveResolution { note: None },
-        Op::Reject => ItemAction::RejectResolution { reason: note("not yet") },
-        Op::Reopen => ItemAction::Reopen { reason: note("wrongly resolved") },
-        Op::Comment => ItemAction::Comment { text: note("looked at it") },
+        Op::Reject => ItemAction::RejectResolution {
+            reason: note("not yet"),
+        },
+        Op::Reopen => ItemAction::Reopen {
+            reason: note("wrongly resolved"),
+        },
+        Op::Comment => ItemAction::Comment {
+            text: note("looked at it"),
+        },
     }
 }
 
-async fn check_sequence(log: &EventLog, case: usize, ops: &[(usize, Op)]) -> Result<(), TestCaseError> {
+async fn check_sequence(
+    log: &EventLog,
+    case: usize,
+    ops: &[(usize, Op)],
+) -> Result<(), TestCaseError> {
     let services = fixed_services();
     let open = booking(&format!("PROP-{case}"), "1000.00");
     let id = ItemId::for_reference(&open.reference);
@@ -129,23 +157,34 @@ async fn check_sequence(log: &EventLog, case: usize, ops: &[(usize, Op)]) -> Res
         let actual = log.execute(id, command, &meta(), None).await;
         match (expected, actual) {
             (Ok(events), Ok(executed)) => {
-                let got: Vec<SuspenseItemEvent> = executed.events.into_iter().map(|(_, e)| e).collect();
+                let got: Vec<SuspenseItemEvent> =
+                    executed.events.into_iter().map(|(_, e)| e).collect();
                 prop_assert_eq!(&got, &events);
                 for event in events {
                     cqrs_es::Aggregate::apply(&mut model, event.clone());
                     written.push(event);
                 }
             }
-            (Err(rule), Err(StoreError::Rejected(actual_rule))) => prop_assert_eq!(rule, actual_rule),
+            (Err(rule), Err(StoreError::Rejected(actual_rule))) => {
+                prop_assert_eq!(rule, actual_rule)
+            }
             (expected, actual) => {
-                return Err(TestCaseError::fail(format!("model said {expected:?}, log said {actual:?}")))
+                return Err(TestCaseError::fail(format!(
+                    "model said {expected:?}, log said {actual:?}"
+                )))
             }
         }
     }
     let loaded = log.load(id).await.expect("loads").expect("opened");
     prop_assert_eq!(Some(&loaded.state), model.state());
     prop_assert_eq!(loaded.version, written.len() as u64);
-    let history: Vec<SuspenseItemEvent> = log.history(id).await.expect("reads").into_iter().map(|e| e.event).collect();
+    let history: Vec<SuspenseItemEvent> = log
+        .history(id)
+        .await
+        .expect("reads")
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
     prop_assert_eq!(history, written);
     Ok(())
 }

@@ -4,7 +4,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::classification::{RootCauseCategory, RootCauseCode};
-use crate::identity::{AccountNumber, BranchCode, Note, Reference, SourceReference, TeamId, UserId};
+use crate::identity::{
+    AccountNumber, BranchCode, Note, Reference, SourceReference, TeamId, UserId,
+};
 use crate::money::Money;
 use crate::vocabulary::{
     Channel, CustomerImpact, Direction, EscalationLevel, EscalationReason, ResolutionMethod,

@@ -44,11 +44,17 @@ pub enum ItemError {
         requested: EscalationLevel,
     },
     #[error("clearing of {requested} exceeds the outstanding {outstanding}")]
-    ClearingExceedsOutstanding { outstanding: Money, requested: Money },
+    ClearingExceedsOutstanding {
+        outstanding: Money,
+        requested: Money,
+    },
     #[error("clearing {clearing_reference} was already recorded with a different amount")]
     ClearingReferenceConflict { clearing_reference: Reference },
     #[error("a resolution must clear the whole outstanding {outstanding}, not {requested}")]
-    ResolutionAmountMismatch { outstanding: Money, requested: Money },
+    ResolutionAmountMismatch {
+        outstanding: Money,
+        requested: Money,
+    },
     #[error("a {method} resolution of {amount} needs approval: propose it instead")]
     ApprovalRequired {
         method: ResolutionMethod,

@@ -263,7 +263,11 @@ impl SuspenseItem {
     }
 }
 
-fn open(at: DateTime<Utc>, by: UserId, item: OpenItem) -> Result<Vec<SuspenseItemEvent>, ItemError> {
+fn open(
+    at: DateTime<Utc>,
+    by: UserId,
+    item: OpenItem,
+) -> Result<Vec<SuspenseItemEvent>, ItemError> {
     if item.amount.is_zero() {
         return Err(ItemError::AmountNotPositive { field: "amount" });
     }

@@ -468,7 +468,11 @@ fn record_clearing_in_another_currency_is_rejected() {
 #[test]
 fn record_clearing_while_a_proposal_is_pending_is_rejected() {
     test()
-        .given(vec![opened(), classified(), proposed("ops", refunded("1000"))])
+        .given(vec![
+            opened(),
+            classified(),
+            proposed("ops", refunded("1000")),
+        ])
         .when(cmd("ops", record_clearing("CLR-1", cny("1"))))
         .then_expect_error(ItemError::ProposalPending);
 }
@@ -593,7 +597,11 @@ fn resolve_above_the_amount_threshold_needs_approval() {
 #[test]
 fn resolve_while_a_proposal_is_pending_is_rejected() {
     test()
-        .given(vec![opened(), classified(), proposed("ops", refunded("1000"))])
+        .given(vec![
+            opened(),
+            classified(),
+            proposed("ops", refunded("1000")),
+        ])
         .when(cmd("ops", ItemAction::Resolve(refunded("1000"))))
         .then_expect_error(ItemError::ProposalPending);
 }
@@ -624,7 +632,10 @@ fn propose_records_a_resolution_awaiting_approval() {
     let write_off = resolution(ResolutionMethod::WrittenOff, "1000");
     test()
         .given(vec![opened(), classified()])
-        .when(cmd("maker", ItemAction::ProposeResolution(write_off.clone())))
+        .when(cmd(
+            "maker",
+            ItemAction::ProposeResolution(write_off.clone()),
+        ))
         .then_expect_events(vec![proposed("maker", write_off)]);
 }
 
@@ -632,11 +643,21 @@ fn propose_records_a_resolution_awaiting_approval() {
 fn propose_is_checked_like_a_resolution() {
     test()
         .given(vec![opened()])
-        .when(cmd("maker", ItemAction::ProposeResolution(refunded("1000"))))
+        .when(cmd(
+            "maker",
+            ItemAction::ProposeResolution(refunded("1000")),
+        ))
         .then_expect_error(ItemError::NotClassified);
     test()
-        .given(vec![opened(), classified(), proposed("maker", refunded("1000"))])
-        .when(cmd("maker", ItemAction::ProposeResolution(refunded("1000"))))
+        .given(vec![
+            opened(),
+            classified(),
+            proposed("maker", refunded("1000")),
+        ])
+        .when(cmd(
+            "maker",
+            ItemAction::ProposeResolution(refunded("1000")),
+        ))
         .then_expect_error(ItemError::ProposalPending);
 }
 
@@ -644,7 +665,11 @@ fn propose_is_checked_like_a_resolution() {
 fn approve_by_another_person_resolves_the_item() {
     let write_off = resolution(ResolutionMethod::WrittenOff, "1000");
     test()
-        .given(vec![opened(), classified(), proposed("maker", write_off.clone())])
+        .given(vec![
+            opened(),
+            classified(),
+            proposed("maker", write_off.clone()),
+        ])
         .when(cmd(
             "checker",
             ItemAction::ApproveResolution {
@@ -666,7 +691,11 @@ fn approve_by_another_person_resolves_the_item() {
 #[test]
 fn approve_by_the_proposer_is_rejected() {
     test()
-        .given(vec![opened(), classified(), proposed("maker", refunded("1000"))])
+        .given(vec![
+            opened(),
+            classified(),
+            proposed("maker", refunded("1000")),
+        ])
         .when(cmd("maker", ItemAction::ApproveResolution { note: None }))
         .then_expect_error(ItemError::SelfApproval);
 }
@@ -681,9 +710,7 @@ fn approve_or_reject_without_a_proposal_is_rejected() {
         .given(vec![opened(), classified()])
         .when(cmd(
             "checker",
-            ItemAction::RejectResolution {
-                reason: note("no"),
-            },
+            ItemAction::RejectResolution { reason: note("no") },
         ))
         .then_expect_error(ItemError::NoPendingProposal);
 }
@@ -691,7 +718,11 @@ fn approve_or_reject_without_a_proposal_is_rejected() {
 #[test]
 fn reject_withdraws_the_proposal_and_keeps_the_item_open() {
     test()
-        .given(vec![opened(), classified(), proposed("maker", refunded("1000"))])
+        .given(vec![
+            opened(),
+            classified(),
+            proposed("maker", refunded("1000")),
+        ])
         .when(cmd(
             "checker",
             ItemAction::RejectResolution {

@@ -1,0 +1,37 @@
+//! Who is acting, and on behalf of which request.
+
+use suspense_domain::UserId;
+use suspense_store::RequestMetadata;
+
+/// The authenticated person or service account behind a command, with the request it came in.
+///
+/// The embedding service authenticates; the library records `user` as the actor of every
+/// event the command writes, and `request_id` / `source` in the events' metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user: UserId,
+    pub metadata: RequestMetadata,
+}
+
+impl Actor {
+    pub fn new(user: UserId) -> Self {
+        Self {
+            user,
+            metadata: RequestMetadata::default(),
+        }
+    }
+
+    /// The calling system, e.g. `core-banking` or `card-switch`.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.metadata.source = Some(source.into());
+        self
+    }
+
+    /// The caller's request or correlation id.
+    #[must_use]
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.metadata.request_id = Some(request_id.into());
+        self
+    }
+}

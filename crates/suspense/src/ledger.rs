@@ -1,0 +1,168 @@
+//! `Suspense`: the facade an embedding service holds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use suspense_domain::{
+    ApprovalPolicy, Clock, ItemAction, ItemCommand, ItemId, ItemServices, OpenItem,
+    RootCauseCatalogue,
+};
+use suspense_store::{
+    EventLog, Executed, LoadedItem, PoolSettings, RecordedEvent, StoreError, StoreLocation,
+};
+
+use crate::actor::Actor;
+use crate::clock::SystemClock;
+
+/// The suspense ledger: a log of suspense items with the bank's rules applied.
+pub struct Suspense {
+    log: EventLog,
+    conflict_attempts: u32,
+}
+
+/// Configures a [`Suspense`] before opening it.
+pub struct SuspenseBuilder {
+    location: String,
+    clock: Arc<dyn Clock>,
+    catalogue: RootCauseCatalogue,
+    approval: ApprovalPolicy,
+    pool: PoolSettings,
+    conflict_attempts: u32,
+}
+
+impl SuspenseBuilder {
+    /// The business clock (default: the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The bank's root-cause sub-codes (default: a starter catalogue).
+    #[must_use]
+    pub fn catalogue(mut self, catalogue: RootCauseCatalogue) -> Self {
+        self.catalogue = catalogue;
+        self
+    }
+
+    /// When resolutions need a second person (default: write-offs only).
+    #[must_use]
+    pub fn approval(mut self, approval: ApprovalPolicy) -> Self {
+        self.approval = approval;
+        self
+    }
+
+    #[must_use]
+    pub fn pool(mut self, pool: PoolSettings) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// How often [`Suspense::execute`] tries a command that keeps losing the race against other
+    /// writers of the same item before it reports the conflict (default 8; at least 1).
+    #[must_use]
+    pub fn conflict_attempts(mut self, attempts: u32) -> Self {
+        self.conflict_attempts = attempts.max(1);
+        self
+    }
+
+    /// Connects, creating and migrating the database as needed.
+    pub async fn open(self) -> Result<Suspense, StoreError> {
+        let location = StoreLocation::parse(&self.location)?;
+        let services = ItemServices::new(self.clock, self.catalogue, self.approval);
+        let log = EventLog::open(&location, services, &self.pool).await?;
+        tracing::info!(store = %location, "suspense ledger opened");
+        Ok(Suspense {
+            log,
+            conflict_attempts: self.conflict_attempts,
+        })
+    }
+}
+
+impl Suspense {
+    /// Opens the ledger at `location` with default settings: an SQLite file path (created on
+    /// first use) or a `postgres://` URL.
+    pub async fn open(location: &str) -> Result<Self, StoreError> {
+        Self::builder(location).open().await
+    }
+
+    pub fn builder(location: &str) -> SuspenseBuilder {
+        SuspenseBuilder {
+            location: location.to_owned(),
+            clock: Arc::new(SystemClock),
+            catalogue: RootCauseCatalogue::default(),
+            approval: ApprovalPolicy::write_offs_only(),
+            pool: PoolSettings::default(),
+            conflict_attempts: 8,
+        }
+    }
+
+    /// Books an item. Idempotent: opening the same reference with the same facts again returns
+    /// the existing item and writes nothing; other facts under the same reference are refused
+    /// with `ItemError::ReferenceConflict`.
+    pub async fn open_item(&self, actor: &Actor, item: OpenItem) -> Result<Executed, StoreError> {
+        let item_id = ItemId::for_reference(&item.reference);
+        self.execute(actor, item_id, ItemAction::Open(item)).await
+    }
+
+    /// Runs a command on the item's current state. If another writer changes the item between
+    /// load and commit, the command is re-checked against the new state and tried again (up to
+    /// the configured attempts), so two people working one item do not bounce each other.
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        item_id: ItemId,
+        action: ItemAction,
+    ) -> Result<Executed, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let command = ItemCommand::new(actor.user.clone(), action.clone());
+            match self
+                .log
+                .execute(item_id, command, &actor.metadata, None)
+                .await
+            {
+                Err(StoreError::Conflict { .. }) if attempt < self.conflict_attempts => {
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Runs a command only if the item is still at `version` (the version the caller looked
+    /// at); otherwise returns `StoreError::VersionMismatch` and writes nothing.
+    pub async fn execute_at_version(
+        &self,
+        actor: &Actor,
+        item_id: ItemId,
+        action: ItemAction,
+        version: u64,
+    ) -> Result<Executed, StoreError> {
+        let command = ItemCommand::new(actor.user.clone(), action);
+        self.log
+            .execute(item_id, command, &actor.metadata, Some(version))
+            .await
+    }
+
+    /// The item's current state, or `None` if it was never opened.
+    pub async fn item(&self, item_id: ItemId) -> Result<Option<LoadedItem>, StoreError> {
+        self.log.load(item_id).await
+    }
+
+    /// Every event of the item, with who recorded it and when.
+    pub async fn history(&self, item_id: ItemId) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.log.history(item_id).await
+    }
+
+    /// The underlying log, for readers that follow it by global position.
+    pub fn log(&self) -> &EventLog {
+        &self.log
+    }
+
+    /// Closes the database connections.
+    pub async fn close(&self) {
+        self.log.close().await;
+    }
+}
