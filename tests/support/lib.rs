@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use suspense::Suspense;
 use suspense_testkit::fixed_now as now;
-pub use suspense_testkit::{booking, fixed_now, user, Backend, TestDatabase};
+pub use suspense_testkit::{booking, fixed_now, on_both_backends, user, Backend, TestDatabase};
 
 /// A ledger at a fixed business time on a fresh database; keep the guard alive while using it.
 pub async fn spawn_ledger(backend: Backend) -> (Suspense, TestDatabase) {
@@ -16,22 +16,4 @@ pub async fn spawn_ledger(backend: Backend) -> (Suspense, TestDatabase) {
         .await
         .unwrap_or_else(|e| panic!("ledger opens on {backend:?}: {e}"));
     (ledger, db)
-}
-
-/// Declares `mod $name { sqlite, postgres }`, each running `$body(backend)`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($name:ident, $body:path) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                $body($crate::Backend::Sqlite).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                $body($crate::Backend::Postgres).await
-            }
-        }
-    };
 }

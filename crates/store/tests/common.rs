@@ -6,25 +6,9 @@ use suspense_domain::{ItemAction, ItemCommand, ItemId, ItemServices};
 use suspense_store::{
     EventLog, Executed, PoolSettings, RequestMetadata, StoreError, StoreLocation,
 };
-pub use suspense_testkit::{booking, fixed_services, user, Backend, TestDatabase};
-
-/// Declares `mod $name { sqlite, postgres }`, each running `$body(backend)`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($name:ident, $body:path) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                $body($crate::common::Backend::Sqlite).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                $body($crate::common::Backend::Postgres).await
-            }
-        }
-    };
-}
+pub use suspense_testkit::{
+    booking, fixed_services, on_both_backends, user, Backend, TestDatabase,
+};
 
 pub async fn open_log(db: &TestDatabase) -> EventLog {
     open_log_with(db, fixed_services()).await

@@ -170,3 +170,21 @@ pub fn booking(reference: &str, amount: &str) -> OpenItem {
 pub fn user(name: &str) -> UserId {
     UserId::parse(name).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// Declares `mod $name { sqlite, postgres }`: two tests, each running `$body(backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $body($crate::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $body($crate::Backend::Postgres).await
+            }
+        }
+    };
+}
