@@ -150,6 +150,17 @@ impl Money {
         self.currency
     }
 
+    /// The amount in minor units (cents, fen): exact, since the scale is the currency's.
+    /// Fits in `i64`: amounts are at most 10^15 with at most 3 decimals.
+    pub fn minor_units(&self) -> i64 {
+        i64::try_from(self.amount.mantissa()).unwrap_or(i64::MAX)
+    }
+
+    /// Builds an amount from minor units (the inverse of [`Money::minor_units`]).
+    pub fn from_minor_units(minor: i64, currency: Currency) -> Result<Self, InvalidInput> {
+        Money::new(Decimal::new(minor, currency.minor_units()), currency)
+    }
+
     pub fn is_zero(&self) -> bool {
         self.amount.is_zero()
     }
@@ -258,6 +269,15 @@ mod tests {
         assert_eq!(serde_json::from_str::<Money>(&json).ok(), Some(money));
         assert!(serde_json::from_str::<Money>(r#"{"amount":"1.234","currency":"CNY"}"#).is_err());
         assert!(serde_json::from_str::<Money>(r#"{"amount":1.5,"currency":"CNY"}"#).is_err());
+    }
+
+    #[test]
+    fn minor_units_are_exact() {
+        let m = Money::parse("1234.5", "CNY").expect("valid");
+        assert_eq!(m.minor_units(), 123_450);
+        assert_eq!(Money::parse("7", "JPY").map(|m| m.minor_units()), Ok(7));
+        assert_eq!(Money::parse("1.005", "KWD").map(|m| m.minor_units()), Ok(1005));
+        assert_eq!(Money::from_minor_units(123_450, cny()), Ok(m));
     }
 
     #[test]

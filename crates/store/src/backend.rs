@@ -33,22 +33,25 @@ impl Default for PoolSettings {
     }
 }
 
+/// The connection pool of the log's database. Read models live in the same database, so that
+/// a projection can write its rows and its checkpoint in one transaction.
 #[derive(Clone, Debug)]
-pub(crate) enum Pool {
+pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
-/// Runs the same expression against whichever pool the log uses.
+/// Runs the same expression against whichever pool the log uses: the code is written once and
+/// compiled for each backend, so SQL shared by both cannot drift apart.
+#[macro_export]
 macro_rules! with_pool {
     ($pool:expr, $p:ident => $body:expr) => {
         match $pool {
-            $crate::backend::Pool::Sqlite($p) => $body,
-            $crate::backend::Pool::Postgres($p) => $body,
+            $crate::Pool::Sqlite($p) => $body,
+            $crate::Pool::Postgres($p) => $body,
         }
     };
 }
-pub(crate) use with_pool;
 
 impl Pool {
     pub(crate) async fn connect(
@@ -85,10 +88,14 @@ impl Pool {
 
     /// Creates or upgrades the schema. Versioned: each migration runs once per database.
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
-        match self {
-            Self::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
-        }
+        // Read models keep their own migrations (versions 1000 and up) in the same table, so
+        // each migrator ignores the other's.
+        let mut migrator = match self {
+            Self::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+            Self::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.set_ignore_missing(true);
+        with_pool!(self, p => migrator.run(p).await?);
         Ok(())
     }
 
@@ -105,7 +112,7 @@ impl Pool {
         }
     }
 
-    pub(crate) fn backend_name(&self) -> &'static str {
+    pub fn backend_name(&self) -> &'static str {
         match self {
             Self::Sqlite(_) => "sqlite",
             Self::Postgres(_) => "postgres",

@@ -16,7 +16,7 @@ mod record;
 mod sequencer;
 mod upcast;
 
-pub use backend::PoolSettings;
+pub use backend::{Pool, PoolSettings};
 pub use error::StoreError;
 pub use location::StoreLocation;
 pub use log::{EventLog, Executed, LoadedItem};

@@ -9,7 +9,8 @@ use suspense_domain::{
 };
 use tokio::time::Instant;
 
-use crate::backend::{with_pool, ItemStore, Pool, PoolSettings};
+use crate::backend::{ItemStore, Pool, PoolSettings};
+use crate::with_pool;
 use crate::error::StoreError;
 use crate::location::StoreLocation;
 use crate::metadata::RequestMetadata;
@@ -75,6 +76,11 @@ impl EventLog {
 
     pub fn backend_name(&self) -> &'static str {
         self.pool.backend_name()
+    }
+
+    /// The database pool, for read models that live beside the log.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     pub fn services(&self) -> &ItemServices {

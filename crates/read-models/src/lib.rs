@@ -1,0 +1,31 @@
+//! Read models of the suspense log: what reporting jobs query.
+//!
+//! - the **item register** (one row per item, current state), with the **open balance** per
+//!   currency and dated **balance movements** from which **aging** is computed as of any date;
+//! - the **root-cause statistics** per month, summed into months, quarters and years in the
+//!   bank's time zone.
+//!
+//! All are plain tables in the log's database (docs/read-models.md), kept by the
+//! [`Projector`] exactly once, and can be dropped and rebuilt from the log at any time.
+
+mod calendar;
+mod db;
+mod projector;
+mod register;
+mod reports;
+mod snapshot;
+mod statistics;
+
+pub use calendar::{month_start, resolution_time, Period, PeriodKind, ReportingCalendar};
+pub use projector::{
+    ProjectionError, ProjectionStatus, Projector, ProjectorMetrics, ReadModel, ReadModelSettings,
+    RebuildProgress,
+};
+pub use register::RegisterRow;
+pub use statistics::{CellCounts, UNCLASSIFIED};
+pub use reports::{
+    AgingBasis, AgingPolicy, AgingReport, AgingRow, CauseKey, CountAmount, OpenBalance,
+    PeriodReport, ReportError, Reports, RootCauseQuery, RootCauseReport, RootCauseRow, RowChange,
+    SuspenseRate,
+};
+pub use snapshot::ReadModelSnapshot;

@@ -1,0 +1,443 @@
+//! The projector: follows the log by global position and keeps every read model exactly once.
+//!
+//! Each read model has a checkpoint (`projection_checkpoints`). A batch of events is folded in
+//! memory, then the rows *and* the checkpoints are written in one transaction, guarded by the
+//! checkpoint's old value: after a crash the projector resumes where the last commit left it,
+//! and two projectors on one database cannot both apply the same batch.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use suspense_store::{with_pool, EventLog, Pool, RecordedEvent, StoreError};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::calendar::ReportingCalendar;
+use crate::db::{self, by_item, CheckpointMove, CheckpointRow};
+use crate::register::RegisterBatch;
+use crate::statistics::StatsBatch;
+
+/// The read models the projector keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadModel {
+    /// `item_register`, `open_balance`, `balance_movements` (aging reads these).
+    ItemRegister,
+    /// `root_cause_monthly`, `root_cause_open`, `resolution_time_histogram`, `stats_items`,
+    /// `stats_facts`.
+    RootCauseStatistics,
+}
+
+impl ReadModel {
+    pub const ALL: [ReadModel; 2] = [Self::ItemRegister, Self::RootCauseStatistics];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ItemRegister => "item_register",
+            Self::RootCauseStatistics => "root_cause_statistics",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name.trim())
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        match self {
+            Self::ItemRegister => &["item_register", "open_balance", "balance_movements"],
+            Self::RootCauseStatistics => &[
+                "root_cause_monthly",
+                "root_cause_open",
+                "resolution_time_histogram",
+                "stats_items",
+                "stats_facts",
+            ],
+        }
+    }
+}
+
+/// How the read models interpret the log. Changing it means rebuilding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadModelSettings {
+    pub calendar: ReportingCalendar,
+}
+
+impl ReadModelSettings {
+    /// Stored with each checkpoint, so a model built under other settings is noticed.
+    fn fingerprint(&self) -> String {
+        format!("time_zone={}", self.calendar.time_zone().name())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("read-model database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("read-model migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// An event the projection cannot apply. The projection stops there (others go on) until
+    /// the cause is fixed; nothing after it is applied, so no total is silently wrong.
+    #[error("{projection} stopped at log position {position} (item {item_id}): {reason}")]
+    Poisoned {
+        projection: &'static str,
+        position: u64,
+        item_id: String,
+        reason: String,
+    },
+    #[error("{projection} was built with {stored} but is configured with {configured}: rebuild it")]
+    SettingsChanged {
+        projection: &'static str,
+        stored: String,
+        configured: String,
+    },
+    #[error("read models did not reach log position {position} within {waited:?}")]
+    Timeout { position: u64, waited: Duration },
+}
+
+/// Where a read model stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProjectionStatus {
+    pub read_model: &'static str,
+    pub position: u64,
+    pub head: u64,
+    pub lag: u64,
+    pub last_error: Option<String>,
+}
+
+/// Progress of a rebuild, reported after each batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebuildProgress {
+    pub position: u64,
+    pub head: u64,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct ProjectorMetrics {
+    pub events_applied: AtomicU64,
+    pub batches_committed: AtomicU64,
+    pub poisoned_events: AtomicU64,
+}
+
+pub struct Projector {
+    log: Arc<EventLog>,
+    settings: ReadModelSettings,
+    batch_size: u32,
+    /// One batch at a time per process; across processes the checkpoint guard decides.
+    running: Mutex<()>,
+    metrics: ProjectorMetrics,
+}
+
+impl Projector {
+    /// Creates the read-model tables if needed and checks they were built with `settings`.
+    pub async fn new(log: Arc<EventLog>, settings: ReadModelSettings) -> Result<Self, ProjectionError> {
+        let mut migrator = match log.pool() {
+            Pool::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+            Pool::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.set_ignore_missing(true);
+        with_pool!(log.pool(), p => migrator.run(p).await?);
+        let fingerprint = settings.fingerprint();
+        for model in ReadModel::ALL {
+            match log.pool() {
+                Pool::Sqlite(p) => db::sqlite::ensure_checkpoint(p, model.name(), &fingerprint).await?,
+                Pool::Postgres(p) => db::postgres::ensure_checkpoint(p, model.name(), &fingerprint).await?,
+            }
+        }
+        let projector = Self {
+            log,
+            settings,
+            batch_size: 2_000,
+            running: Mutex::new(()),
+            metrics: ProjectorMetrics::default(),
+        };
+        for row in projector.checkpoints().await?.values() {
+            projector.check_settings(row)?;
+        }
+        Ok(projector)
+    }
+
+    /// Events folded per transaction.
+    #[must_use]
+    pub fn with_batch_size(mut self, batch_size: u32) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    pub fn settings(&self) -> &ReadModelSettings {
+        &self.settings
+    }
+
+    pub fn log(&self) -> &Arc<EventLog> {
+        &self.log
+    }
+
+    pub fn metrics(&self) -> &ProjectorMetrics {
+        &self.metrics
+    }
+
+    /// Applies everything the log holds now; returns the position all read models reached.
+    pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
+        while self.run_batch(&ReadModel::ALL).await? > 0 {}
+        self.position().await
+    }
+
+    /// Waits until every read model includes log position `position` (e.g. the head returned
+    /// by `EventLog::settle` after a command): reading your own writes.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.catch_up().await? >= position {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ProjectionError::Timeout { position, waited: timeout });
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Settles the log (see `EventLog::settle`) and catches up: afterwards every read model
+    /// includes every command that returned before the call.
+    pub async fn refresh(&self, timeout: Duration) -> Result<u64, ProjectionError> {
+        let head = self.log.settle(timeout).await?;
+        self.wait_for(head, timeout).await?;
+        Ok(head)
+    }
+
+    /// Empties one read model and rebuilds it from the whole log, reporting progress after
+    /// each batch. Other read models keep running. Readers of the model see it grow back.
+    pub async fn rebuild(
+        &self,
+        model: ReadModel,
+        mut progress: impl FnMut(RebuildProgress),
+    ) -> Result<u64, ProjectionError> {
+        {
+            let _running = self.running.lock().await;
+            let fingerprint = self.settings.fingerprint();
+            match self.log.pool() {
+                Pool::Sqlite(p) => db::sqlite::reset(p, model.name(), model.tables(), &fingerprint).await?,
+                Pool::Postgres(p) => db::postgres::reset(p, model.name(), model.tables(), &fingerprint).await?,
+            }
+        }
+        let head = self.log.head().await?;
+        while self.run_batch(&[model]).await? > 0 {
+            let position = self.checkpoint_of(model).await?;
+            progress(RebuildProgress { position, head: head.max(position) });
+        }
+        let position = self.checkpoint_of(model).await?;
+        progress(RebuildProgress { position, head: head.max(position) });
+        Ok(position)
+    }
+
+    pub async fn status(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
+        let head = self.log.head().await?;
+        let rows = self.checkpoints().await?;
+        Ok(ReadModel::ALL
+            .into_iter()
+            .map(|model| {
+                let row = rows.get(model.name());
+                let position = row.map_or(0, |r| r.position.max(0) as u64);
+                ProjectionStatus {
+                    read_model: model.name(),
+                    position,
+                    head,
+                    lag: head.saturating_sub(position),
+                    last_error: row.and_then(|r| r.last_error.clone()),
+                }
+            })
+            .collect())
+    }
+
+    /// Runs `catch_up` every `interval` until the returned task is aborted. Errors are logged
+    /// and retried after the interval; a poisoned projection keeps reporting its error in
+    /// `status()` while the others go on.
+    pub fn spawn(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let Err(err) = self.catch_up().await {
+                    tracing::error!(error = %err, "projector");
+                }
+                tokio::time::sleep(interval).await;
+            }
+        })
+    }
+
+    /// The lowest checkpoint: every read model includes the log up to here.
+    async fn position(&self) -> Result<u64, ProjectionError> {
+        let rows = self.checkpoints().await?;
+        Ok(ReadModel::ALL
+            .iter()
+            .map(|m| rows.get(m.name()).map_or(0, |r| r.position.max(0) as u64))
+            .min()
+            .unwrap_or(0))
+    }
+
+    async fn checkpoint_of(&self, model: ReadModel) -> Result<u64, ProjectionError> {
+        let rows = self.checkpoints().await?;
+        Ok(rows.get(model.name()).map_or(0, |r| r.position.max(0) as u64))
+    }
+
+    async fn checkpoints(&self) -> Result<HashMap<String, CheckpointRow>, ProjectionError> {
+        let rows = match self.log.pool() {
+            Pool::Sqlite(p) => db::sqlite::checkpoints(p).await?,
+            Pool::Postgres(p) => db::postgres::checkpoints(p).await?,
+        };
+        Ok(rows.into_iter().map(|r| (r.projection.clone(), r)).collect())
+    }
+
+    fn check_settings(&self, row: &CheckpointRow) -> Result<(), ProjectionError> {
+        let Some(model) = ReadModel::parse(&row.projection) else {
+            return Ok(());
+        };
+        let configured = self.settings.fingerprint();
+        if row.settings != configured {
+            return Err(ProjectionError::SettingsChanged {
+                projection: model.name(),
+                stored: row.settings.clone(),
+                configured,
+            });
+        }
+        Ok(())
+    }
+
+    /// Folds and commits one batch for `models`; returns how many log events it read.
+    async fn run_batch(&self, models: &[ReadModel]) -> Result<usize, ProjectionError> {
+        let _running = self.running.lock().await;
+        let checkpoints = self.checkpoints().await?;
+        let position_of =
+            |m: &ReadModel| checkpoints.get(m.name()).map_or(0, |r| r.position.max(0) as u64);
+        let Some(from) = models.iter().map(position_of).min() else {
+            return Ok(0);
+        };
+        let events = self.log.read_after(from, self.batch_size).await?;
+        let Some(last) = events.last().and_then(|e| e.position) else {
+            return Ok(0);
+        };
+        let mut register = None;
+        let mut stats = None;
+        let mut moves = Vec::new();
+        let mut poisoned = None;
+        for model in models {
+            let old = position_of(model);
+            let pending: Vec<&RecordedEvent> =
+                events.iter().filter(|e| e.position.unwrap_or(0) > old).collect();
+            if pending.is_empty() {
+                continue;
+            }
+            let folded = match model {
+                ReadModel::ItemRegister => self.fold_register(&pending).await?.map(|b| register = Some(b)),
+                ReadModel::RootCauseStatistics => self.fold_stats(&pending).await?.map(|b| stats = Some(b)),
+            };
+            match folded {
+                Ok(()) => moves.push(CheckpointMove {
+                    projection: model.name(),
+                    old: old as i64,
+                    new: last as i64,
+                }),
+                Err((event, reason)) => {
+                    poisoned = Some(ProjectionError::Poisoned {
+                        projection: model.name(),
+                        position: event.position.unwrap_or(0),
+                        item_id: event.item_id.to_string(),
+                        reason,
+                    })
+                }
+            }
+        }
+        let applied = if moves.is_empty() {
+            true
+        } else {
+            match self.log.pool() {
+                Pool::Sqlite(p) => db::sqlite::flush(p, register.as_ref(), stats.as_ref(), &moves).await?,
+                Pool::Postgres(p) => db::postgres::flush(p, register.as_ref(), stats.as_ref(), &moves).await?,
+            }
+        };
+        if applied && !moves.is_empty() {
+            self.metrics.batches_committed.fetch_add(1, Ordering::Relaxed);
+            self.metrics
+                .events_applied
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+        }
+        if let Some(err) = poisoned {
+            self.metrics.poisoned_events.fetch_add(1, Ordering::Relaxed);
+            if let ProjectionError::Poisoned { projection, .. } = &err {
+                let message = err.to_string();
+                match self.log.pool() {
+                    Pool::Sqlite(p) => db::sqlite::record_error(p, projection, &message).await?,
+                    Pool::Postgres(p) => db::postgres::record_error(p, projection, &message).await?,
+                }
+            }
+            tracing::error!(error = %err, "poisoned event");
+            return Err(err);
+        }
+        // Another projector committed this batch first: nothing was written; go again.
+        Ok(if applied { events.len() } else { 1 })
+    }
+
+    /// Folds events into register rows; `Err((event, reason))` names a poisoned event.
+    async fn fold_register<'e>(
+        &self,
+        events: &[&'e RecordedEvent],
+    ) -> Result<Result<RegisterBatch, (&'e RecordedEvent, String)>, ProjectionError> {
+        let ids = item_ids(events);
+        let rows = match self.log.pool() {
+            Pool::Sqlite(p) => db::sqlite::register_rows(p, &ids).await?,
+            Pool::Postgres(p) => db::postgres::register_rows(p, &ids).await?,
+        };
+        let mut batch = RegisterBatch::new(rows.into_iter().map(|r| (r.item_id.clone(), r)).collect());
+        for event in events {
+            if let Err(reason) = batch.apply(event, &self.settings.calendar) {
+                return Ok(Err((event, reason)));
+            }
+        }
+        Ok(Ok(batch))
+    }
+
+    async fn fold_stats<'e>(
+        &self,
+        events: &[&'e RecordedEvent],
+    ) -> Result<Result<StatsBatch, (&'e RecordedEvent, String)>, ProjectionError> {
+        let ids = item_ids(events);
+        let reclassified: Vec<String> = events
+            .iter()
+            .filter(|e| StatsBatch::needs_facts(&e.event))
+            .map(|e| e.item_id.to_string())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let (items, facts) = match self.log.pool() {
+            Pool::Sqlite(p) => (
+                db::sqlite::stats_items(p, &ids).await?,
+                db::sqlite::stats_facts(p, &reclassified).await?,
+            ),
+            Pool::Postgres(p) => (
+                db::postgres::stats_items(p, &ids).await?,
+                db::postgres::stats_facts(p, &reclassified).await?,
+            ),
+        };
+        let mut facts = by_item(facts, |f| &f.item_id);
+        for id in &reclassified {
+            facts.entry(id.clone()).or_default();
+        }
+        let mut batch = StatsBatch::new(items.into_iter().map(|i| (i.item_id.clone(), i)).collect(), facts);
+        for event in events {
+            if let Err(reason) = batch.apply(event, &self.settings.calendar) {
+                return Ok(Err((event, reason)));
+            }
+        }
+        Ok(Ok(batch))
+    }
+}
+
+fn item_ids(events: &[&RecordedEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e.item_id.to_string())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect()
+}

@@ -1,0 +1,244 @@
+//! The item register: one row per item with its current state, the open balance per
+//! currency, and the dated balance movements that aging as of any date is computed from.
+//!
+//! Pure: `RegisterBatch::apply` folds events into in-memory rows; `db` loads and writes them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use suspense_domain::{ItemStatus, Money, SuspenseItemEvent};
+use suspense_store::RecordedEvent;
+
+use crate::calendar::ReportingCalendar;
+
+/// A row of `item_register` (columns documented in docs/read-models.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct RegisterRow {
+    pub item_id: String,
+    pub version: i64,
+    pub source_system: String,
+    pub reference: String,
+    pub account: String,
+    pub branch: String,
+    pub channel: String,
+    pub direction: String,
+    pub currency: String,
+    pub minor_units: i32,
+    pub amount_minor: i64,
+    pub cleared_minor: i64,
+    pub outstanding_minor: i64,
+    pub booked_on: NaiveDate,
+    pub value_date: NaiveDate,
+    pub description: String,
+    pub status: String,
+    pub category: Option<String>,
+    pub code: Option<String>,
+    pub reclassifications: i32,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub escalation_level: i32,
+    pub funds_held: bool,
+    pub fee_minor: Option<i64>,
+    pub fee_currency: Option<String>,
+    pub opened_at: DateTime<Utc>,
+    pub opened_by: String,
+    pub classified_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolution_method: Option<String>,
+    pub reopen_count: i32,
+    pub comment_count: i32,
+    pub last_event_at: DateTime<Utc>,
+}
+
+/// A dated change of an item's outstanding amount and open/closed state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Movement {
+    pub item_id: String,
+    pub sequence: i64,
+    pub on_date: NaiveDate,
+    pub outstanding_delta_minor: i64,
+    pub open_delta: i32,
+}
+
+/// Open items and outstanding minor units per currency, as deltas to add.
+pub(crate) type BalanceDeltas = BTreeMap<String, (i64, i64)>;
+
+/// The register rows touched by one batch and what to write for them.
+#[derive(Debug, Default)]
+pub(crate) struct RegisterBatch {
+    /// Current rows of the batch's items (loaded, then folded).
+    pub rows: HashMap<String, RegisterRow>,
+    pub movements: Vec<Movement>,
+    pub balances: BalanceDeltas,
+}
+
+impl RegisterBatch {
+    pub(crate) fn new(rows: HashMap<String, RegisterRow>) -> Self {
+        Self {
+            rows,
+            ..Self::default()
+        }
+    }
+
+    /// Folds one event in; an event the register cannot place is a poisoned event.
+    pub(crate) fn apply(
+        &mut self,
+        recorded: &RecordedEvent,
+        calendar: &ReportingCalendar,
+    ) -> Result<(), String> {
+        let id = recorded.item_id.to_string();
+        let sequence = recorded.sequence as i64;
+        let on_date = calendar.local_date(recorded.event.at());
+        if let SuspenseItemEvent::Opened { at, by, item } = &recorded.event {
+            if self.rows.contains_key(&id) {
+                return Err("the item was opened twice".to_owned());
+            }
+            let amount = item.amount.minor_units();
+            self.rows.insert(
+                id.clone(),
+                RegisterRow {
+                    item_id: id.clone(),
+                    version: sequence,
+                    source_system: item.reference.source_system.to_string(),
+                    reference: item.reference.reference.to_string(),
+                    account: item.account.to_string(),
+                    branch: item.branch.to_string(),
+                    channel: item.channel.as_str().to_owned(),
+                    direction: item.direction.as_str().to_owned(),
+                    currency: item.amount.currency().code().to_owned(),
+                    minor_units: item.amount.currency().minor_units() as i32,
+                    amount_minor: amount,
+                    cleared_minor: 0,
+                    outstanding_minor: amount,
+                    booked_on: item.booked_on,
+                    value_date: item.value_date,
+                    description: item.description.to_string(),
+                    status: ItemStatus::Open.as_str().to_owned(),
+                    category: None,
+                    code: None,
+                    reclassifications: 0,
+                    team: None,
+                    assignee: None,
+                    escalation_level: 0,
+                    funds_held: item.customer_impact.funds_held,
+                    fee_minor: item.customer_impact.fee.as_ref().map(Money::minor_units),
+                    fee_currency: item
+                        .customer_impact
+                        .fee
+                        .as_ref()
+                        .map(|fee| fee.currency().code().to_owned()),
+                    opened_at: *at,
+                    opened_by: by.to_string(),
+                    classified_at: None,
+                    resolved_at: None,
+                    resolution_method: None,
+                    reopen_count: 0,
+                    comment_count: 0,
+                    last_event_at: *at,
+                },
+            );
+            // An item is in suspense from its booking date, even if it is recorded later.
+            self.movement(&id, sequence, item.booked_on, amount, 1);
+            self.balance(item.amount.currency().code(), 1, amount);
+            return Ok(());
+        }
+        let row = self
+            .rows
+            .get_mut(&id)
+            .ok_or_else(|| format!("{} for an item that was never opened", recorded.event_type))?;
+        if sequence != row.version + 1 {
+            return Err(format!(
+                "sequence {sequence} follows version {} in the register",
+                row.version
+            ));
+        }
+        row.version = sequence;
+        row.last_event_at = recorded.event.at();
+        let currency = row.currency.clone();
+        let mut movement: Option<(i64, i32)> = None;
+        match &recorded.event {
+            SuspenseItemEvent::Opened { .. } => {}
+            SuspenseItemEvent::Classified { at, cause, .. } => {
+                row.category = Some(cause.category.as_str().to_owned());
+                row.code = Some(cause.code.to_string());
+                row.classified_at = Some(*at);
+            }
+            SuspenseItemEvent::Reclassified { to, .. } => {
+                row.category = Some(to.category.as_str().to_owned());
+                row.code = Some(to.code.to_string());
+                row.reclassifications += 1;
+            }
+            SuspenseItemEvent::Assigned { to, .. } | SuspenseItemEvent::Reassigned { to, .. } => {
+                row.team = Some(to.team.to_string());
+                row.assignee = to.assignee.as_ref().map(ToString::to_string);
+            }
+            SuspenseItemEvent::Escalated { level, .. } => {
+                row.escalation_level = i32::from(level.rank());
+            }
+            SuspenseItemEvent::ClearingRecorded { amount, .. } => {
+                let minor = same_currency(amount, &currency)?;
+                row.cleared_minor += minor;
+                row.outstanding_minor -= minor;
+                movement = Some((-minor, 0));
+            }
+            SuspenseItemEvent::ResolutionProposed { .. } => {
+                row.status = ItemStatus::PendingApproval.as_str().to_owned();
+            }
+            SuspenseItemEvent::ResolutionRejected { .. } => {
+                row.status = ItemStatus::Open.as_str().to_owned();
+            }
+            SuspenseItemEvent::Resolved { at, resolution, .. } => {
+                let minor = same_currency(&resolution.amount, &currency)?;
+                row.cleared_minor += minor;
+                row.outstanding_minor -= minor;
+                row.status = ItemStatus::Resolved.as_str().to_owned();
+                row.resolved_at = Some(*at);
+                row.resolution_method = Some(resolution.method.as_str().to_owned());
+                movement = Some((-minor, -1));
+            }
+            SuspenseItemEvent::Reopened { reversed, .. } => {
+                let minor = same_currency(reversed, &currency)?;
+                row.cleared_minor -= minor;
+                row.outstanding_minor += minor;
+                row.status = ItemStatus::Open.as_str().to_owned();
+                row.resolved_at = None;
+                row.resolution_method = None;
+                row.reopen_count += 1;
+                movement = Some((minor, 1));
+            }
+            SuspenseItemEvent::Commented { .. } => row.comment_count += 1,
+        }
+        if row.outstanding_minor < 0 {
+            return Err("cleared more than the item's amount".to_owned());
+        }
+        if let Some((delta, open)) = movement {
+            self.movement(&id, sequence, on_date, delta, open);
+            self.balance(&currency, i64::from(open), delta);
+        }
+        Ok(())
+    }
+
+    fn movement(&mut self, id: &str, sequence: i64, on_date: NaiveDate, delta: i64, open: i32) {
+        self.movements.push(Movement {
+            item_id: id.to_owned(),
+            sequence,
+            on_date,
+            outstanding_delta_minor: delta,
+            open_delta: open,
+        });
+    }
+
+    fn balance(&mut self, currency: &str, open_items: i64, minor: i64) {
+        let entry = self.balances.entry(currency.to_owned()).or_default();
+        entry.0 += open_items;
+        entry.1 += minor;
+    }
+}
+
+fn same_currency(amount: &Money, currency: &str) -> Result<i64, String> {
+    if amount.currency().code() != currency {
+        return Err(format!("amount in {} on an item in {currency}", amount.currency()));
+    }
+    Ok(amount.minor_units())
+}

@@ -1,0 +1,702 @@
+//! Queries over the read models: the root-cause report, aging, the open balance, the register,
+//! and transaction volumes for the suspense rate. Everything reads precomputed rows.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use suspense_domain::{BranchCode, Currency, InvalidInput, Money, UserId};
+use suspense_store::{EventLog, Pool};
+
+use crate::calendar::{month_start, resolution_time, Period, PeriodKind, ReportingCalendar};
+use crate::register::RegisterRow;
+
+/// A key of a root-cause row: cause, branch, channel and currency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::FromRow)]
+pub struct CauseKey {
+    pub category: String,
+    pub code: String,
+    pub branch: String,
+    pub channel: String,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Flows {
+    opened_count: i64,
+    opened_minor: i64,
+    resolved_count: i64,
+    resolved_minor: i64,
+    reopened_count: i64,
+    reopened_minor: i64,
+    escalations: i64,
+    restated_items: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct FlowRow {
+    #[sqlx(flatten)]
+    key: CauseKey,
+    opened_count: i64,
+    opened_minor: i64,
+    resolved_count: i64,
+    resolved_minor: i64,
+    reopened_count: i64,
+    reopened_minor: i64,
+    escalations: i64,
+    restated_items: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct OpenRow {
+    #[sqlx(flatten)]
+    key: CauseKey,
+    open_count: i64,
+    open_minor: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct BucketRow {
+    #[sqlx(flatten)]
+    key: CauseKey,
+    bucket: i32,
+    resolved_count: i64,
+}
+
+/// A count and its amount, in the row's currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountAmount {
+    pub count: i64,
+    /// Exact decimal, as a string (`"1250.00"`).
+    pub amount: String,
+}
+
+/// One row of the root-cause report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootCauseRow {
+    #[serde(flatten)]
+    pub key: CauseKey,
+    pub opened: CountAmount,
+    pub resolved: CountAmount,
+    pub reopened: CountAmount,
+    /// Items of this cause open at the end of the period (their booked amounts).
+    pub open_at_end: CountAmount,
+    pub escalations: i64,
+    /// Items in this row whose cause was changed by a reclassification.
+    pub restated_items: i64,
+    /// Upper bound of the bucket holding the median / 90th percentile time from booking date
+    /// to resolution (hourly buckets under 30 days, daily up to 10 years).
+    pub median_hours_to_resolve: Option<i64>,
+    pub p90_hours_to_resolve: Option<i64>,
+    /// Against the previous period of the same length.
+    pub change: RowChange,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowChange {
+    pub opened: i64,
+    pub resolved: i64,
+    pub open_at_end: i64,
+    pub escalations: i64,
+}
+
+/// Items opened per 10,000 transactions (掛賬率) of a branch in the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuspenseRate {
+    pub branch: String,
+    pub items_opened: i64,
+    pub transactions: i64,
+    /// Two decimals; absent when no volume was recorded for the period.
+    pub per_10000: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodReport {
+    pub period: String,
+    pub start: NaiveDate,
+    /// First day after the period.
+    pub end: NaiveDate,
+    pub rows: Vec<RootCauseRow>,
+    pub restated_items: i64,
+    pub suspense_rates: Vec<SuspenseRate>,
+}
+
+/// What the root-cause report covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootCauseQuery {
+    pub period: PeriodKind,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub branch: Option<BranchCode>,
+}
+
+impl RootCauseQuery {
+    /// Reports cover at most this many periods.
+    pub const MAX_PERIODS: usize = 120;
+
+    pub fn new(period: PeriodKind, from: NaiveDate, to: NaiveDate, branch: Option<BranchCode>) -> Result<Self, InvalidInput> {
+        if to < from {
+            return Err(InvalidInput::new("to", "must not be before from"));
+        }
+        if Period::range(period, from, to, Self::MAX_PERIODS + 1).len() > Self::MAX_PERIODS {
+            return Err(InvalidInput::new("to", format!("at most {} periods per report", Self::MAX_PERIODS)));
+        }
+        Ok(Self { period, from, to, branch })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootCauseReport {
+    pub time_zone: String,
+    pub periods: Vec<PeriodReport>,
+}
+
+/// Which date an item's age counts from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgingBasis {
+    #[default]
+    BookingDate,
+    ValueDate,
+}
+
+/// Aging buckets as ascending upper bounds in days: `[30, 60, 90, 180]` means 0–30, 31–60,
+/// 61–90, 91–180 and over 180 days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgingPolicy {
+    pub bucket_upper_days: Vec<u32>,
+    pub basis: AgingBasis,
+}
+
+impl Default for AgingPolicy {
+    fn default() -> Self {
+        Self {
+            bucket_upper_days: vec![30, 60, 90, 180],
+            basis: AgingBasis::BookingDate,
+        }
+    }
+}
+
+impl AgingPolicy {
+    pub fn new(bucket_upper_days: Vec<u32>, basis: AgingBasis) -> Result<Self, InvalidInput> {
+        if bucket_upper_days.is_empty() {
+            return Err(InvalidInput::new("aging_buckets", "needs at least one bound"));
+        }
+        if bucket_upper_days.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(InvalidInput::new("aging_buckets", "bounds must be strictly ascending"));
+        }
+        Ok(Self { bucket_upper_days, basis })
+    }
+
+    pub fn labels(&self) -> Vec<String> {
+        let mut labels = Vec::new();
+        let mut low = 0;
+        for high in &self.bucket_upper_days {
+            labels.push(format!("{low}-{high}"));
+            low = high + 1;
+        }
+        labels.push(format!(">{}", self.bucket_upper_days.last().copied().unwrap_or(0)));
+        labels
+    }
+
+    fn bucket(&self, age_days: i64) -> usize {
+        self.bucket_upper_days
+            .iter()
+            .position(|high| age_days <= i64::from(*high))
+            .unwrap_or(self.bucket_upper_days.len())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgingRow {
+    pub branch: String,
+    pub category: String,
+    pub currency: String,
+    pub bucket: String,
+    pub count: i64,
+    /// Outstanding amount as of the date.
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgingReport {
+    pub as_of: NaiveDate,
+    pub basis: AgingBasis,
+    pub buckets: Vec<String>,
+    pub rows: Vec<AgingRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenBalance {
+    pub currency: String,
+    pub open_items: i64,
+    pub outstanding: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct AgingItem {
+    branch: String,
+    category: Option<String>,
+    currency: String,
+    booked_on: NaiveDate,
+    value_date: NaiveDate,
+    outstanding_minor: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct BalanceRow {
+    currency: String,
+    open_items: i64,
+    outstanding_minor: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct VolumeRow {
+    branch: String,
+    transactions: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    #[error("read-model database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Formats minor units as the currency's decimal amount.
+fn amount(minor: i64, currency: &str) -> String {
+    Currency::parse(currency)
+        .ok()
+        .and_then(|c| Money::from_minor_units(minor, c).ok())
+        .map_or_else(|| minor.to_string(), |m| m.amount().to_string())
+}
+
+fn signed_amount(minor: i64, currency: &str) -> String {
+    if minor < 0 {
+        format!("-{}", amount(-minor, currency))
+    } else {
+        amount(minor, currency)
+    }
+}
+
+macro_rules! report_sql {
+    ($module:ident, $db:ty) => {
+        mod $module {
+            use super::*;
+            use sqlx::{Pool, QueryBuilder};
+
+            type Db = $db;
+
+            fn cause_filter(q: &mut QueryBuilder<'_, Db>, branch: Option<&str>) {
+                if let Some(branch) = branch {
+                    q.push(" AND branch = ").push_bind(branch.to_owned());
+                }
+            }
+
+            pub(super) async fn flows(
+                pool: &Pool<Db>,
+                from: NaiveDate,
+                to: NaiveDate,
+                branch: Option<&str>,
+            ) -> Result<Vec<FlowRow>, sqlx::Error> {
+                let mut q = QueryBuilder::<Db>::new(
+                    "SELECT category, code, branch, channel, currency,
+                            CAST(SUM(opened_count) AS BIGINT) AS opened_count,
+                            CAST(SUM(opened_minor) AS BIGINT) AS opened_minor,
+                            CAST(SUM(resolved_count) AS BIGINT) AS resolved_count,
+                            CAST(SUM(resolved_minor) AS BIGINT) AS resolved_minor,
+                            CAST(SUM(reopened_count) AS BIGINT) AS reopened_count,
+                            CAST(SUM(reopened_minor) AS BIGINT) AS reopened_minor,
+                            CAST(SUM(escalations) AS BIGINT) AS escalations,
+                            CAST(SUM(restated_items) AS BIGINT) AS restated_items
+                       FROM root_cause_monthly WHERE month >= ",
+                );
+                q.push_bind(from).push(" AND month < ").push_bind(to);
+                cause_filter(&mut q, branch);
+                q.push(" GROUP BY category, code, branch, channel, currency");
+                q.build_query_as().fetch_all(pool).await
+            }
+
+            pub(super) async fn open_now(pool: &Pool<Db>, branch: Option<&str>) -> Result<Vec<OpenRow>, sqlx::Error> {
+                let mut q = QueryBuilder::<Db>::new(
+                    "SELECT category, code, branch, channel, currency, open_count, open_minor
+                       FROM root_cause_open WHERE 1 = 1",
+                );
+                cause_filter(&mut q, branch);
+                q.build_query_as().fetch_all(pool).await
+            }
+
+            pub(super) async fn buckets(
+                pool: &Pool<Db>,
+                from: NaiveDate,
+                to: NaiveDate,
+                branch: Option<&str>,
+            ) -> Result<Vec<BucketRow>, sqlx::Error> {
+                let mut q = QueryBuilder::<Db>::new(
+                    "SELECT category, code, branch, channel, currency, bucket,
+                            CAST(SUM(resolved_count) AS BIGINT) AS resolved_count
+                       FROM resolution_time_histogram WHERE month >= ",
+                );
+                q.push_bind(from).push(" AND month < ").push_bind(to);
+                cause_filter(&mut q, branch);
+                q.push(" GROUP BY category, code, branch, channel, currency, bucket ORDER BY bucket");
+                q.build_query_as().fetch_all(pool).await
+            }
+
+            pub(super) async fn volumes(
+                pool: &Pool<Db>,
+                from: NaiveDate,
+                to: NaiveDate,
+                branch: Option<&str>,
+            ) -> Result<Vec<VolumeRow>, sqlx::Error> {
+                let mut q = QueryBuilder::<Db>::new(
+                    "SELECT branch, CAST(SUM(transactions) AS BIGINT) AS transactions
+                       FROM transaction_volumes WHERE month >= ",
+                );
+                q.push_bind(from).push(" AND month < ").push_bind(to);
+                cause_filter(&mut q, branch);
+                q.push(" GROUP BY branch");
+                q.build_query_as().fetch_all(pool).await
+            }
+
+            pub(super) async fn aging_items(pool: &Pool<Db>, as_of: NaiveDate) -> Result<Vec<AgingItem>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT r.branch, r.category, r.currency, r.booked_on, r.value_date,
+                            CAST(SUM(m.outstanding_delta_minor) AS BIGINT) AS outstanding_minor
+                       FROM balance_movements m
+                       JOIN item_register r ON r.item_id = m.item_id
+                      WHERE m.on_date <= $1
+                      GROUP BY r.item_id, r.branch, r.category, r.currency, r.booked_on, r.value_date
+                     HAVING SUM(m.open_delta) > 0",
+                )
+                .bind(as_of)
+                .fetch_all(pool)
+                .await
+            }
+
+            pub(super) async fn open_balance(pool: &Pool<Db>) -> Result<Vec<BalanceRow>, sqlx::Error> {
+                sqlx::query_as("SELECT currency, open_items, outstanding_minor FROM open_balance ORDER BY currency")
+                    .fetch_all(pool)
+                    .await
+            }
+
+            pub(super) async fn register_balance(pool: &Pool<Db>) -> Result<Vec<BalanceRow>, sqlx::Error> {
+                sqlx::query_as(
+                    "SELECT currency,
+                            CAST(SUM(CASE WHEN status = 'resolved' THEN 0 ELSE 1 END) AS BIGINT) AS open_items,
+                            CAST(SUM(outstanding_minor) AS BIGINT) AS outstanding_minor
+                       FROM item_register GROUP BY currency ORDER BY currency",
+                )
+                .fetch_all(pool)
+                .await
+            }
+
+            pub(super) async fn item(pool: &Pool<Db>, item_id: &str) -> Result<Option<RegisterRow>, sqlx::Error> {
+                sqlx::query_as("SELECT * FROM item_register WHERE item_id = $1")
+                    .bind(item_id)
+                    .fetch_optional(pool)
+                    .await
+            }
+
+            pub(super) async fn record_volume(
+                pool: &Pool<Db>,
+                branch: &str,
+                month: NaiveDate,
+                transactions: i64,
+                at: DateTime<Utc>,
+                by: &str,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO transaction_volumes (branch, month, transactions, recorded_at, recorded_by)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (branch, month) DO UPDATE SET transactions = excluded.transactions,
+                        recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by",
+                )
+                .bind(branch)
+                .bind(month)
+                .bind(transactions)
+                .bind(at)
+                .bind(by)
+                .execute(pool)
+                .await
+                .map(|_| ())
+            }
+        }
+    };
+}
+
+report_sql!(sqlite, sqlx::Sqlite);
+report_sql!(postgres, sqlx::Postgres);
+
+/// Dispatches to the backend's copy of a query.
+macro_rules! query {
+    ($pool:expr, $name:ident ( $($arg:expr),* )) => {
+        match $pool {
+            Pool::Sqlite(p) => sqlite::$name(p, $($arg),*).await,
+            Pool::Postgres(p) => postgres::$name(p, $($arg),*).await,
+        }
+    };
+}
+
+/// Read access to the read models (and transaction volumes).
+pub struct Reports<'a> {
+    pool: &'a Pool,
+    calendar: ReportingCalendar,
+}
+
+impl<'a> Reports<'a> {
+    pub fn new(log: &'a EventLog, calendar: ReportingCalendar) -> Self {
+        Self {
+            pool: log.pool(),
+            calendar,
+        }
+    }
+
+    /// The periodic root-cause statistics (定期統計分析) with the change against the period
+    /// before each one and the suspense rate per branch.
+    pub async fn root_causes(&self, query: &RootCauseQuery) -> Result<RootCauseReport, ReportError> {
+        let branch = query.branch.as_ref().map(BranchCode::as_str);
+        let periods = Period::range(query.period, query.from, query.to, RootCauseQuery::MAX_PERIODS);
+        let open_now: HashMap<CauseKey, (i64, i64)> = query!(self.pool, open_now(branch))?
+            .into_iter()
+            .map(|r| (r.key, (r.open_count, r.open_minor)))
+            .collect();
+        let mut reports = Vec::with_capacity(periods.len());
+        let mut previous: Option<HashMap<CauseKey, PeriodFigures>> = None;
+        for (index, period) in periods.iter().enumerate() {
+            if index == 0 {
+                previous = Some(self.figures(&period.previous(), &open_now, branch).await?);
+            }
+            let current = self.figures(period, &open_now, branch).await?;
+            let before = previous.take().unwrap_or_default();
+            reports.push(self.period_report(period, &current, &before, branch).await?);
+            previous = Some(current);
+        }
+        Ok(RootCauseReport {
+            time_zone: self.calendar.time_zone().name().to_owned(),
+            periods: reports,
+        })
+    }
+
+    /// Flows, open-at-end and resolution-time histogram per cause key for one period.
+    async fn figures(
+        &self,
+        period: &Period,
+        open_now: &HashMap<CauseKey, (i64, i64)>,
+        branch: Option<&str>,
+    ) -> Result<HashMap<CauseKey, PeriodFigures>, ReportError> {
+        let mut figures: HashMap<CauseKey, PeriodFigures> = HashMap::new();
+        for row in query!(self.pool, flows(period.start, period.end(), branch))? {
+            figures.entry(row.key).or_default().flows = Flows {
+                opened_count: row.opened_count,
+                opened_minor: row.opened_minor,
+                resolved_count: row.resolved_count,
+                resolved_minor: row.resolved_minor,
+                reopened_count: row.reopened_count,
+                reopened_minor: row.reopened_minor,
+                escalations: row.escalations,
+                restated_items: row.restated_items,
+            };
+        }
+        // Open at the end = open now minus the net flows of every month after the period.
+        let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
+        let mut open = open_now.clone();
+        for row in query!(self.pool, flows(period.end(), far_future, branch))? {
+            let entry = open.entry(row.key).or_default();
+            entry.0 -= row.opened_count - row.resolved_count + row.reopened_count;
+            entry.1 -= row.opened_minor - row.resolved_minor + row.reopened_minor;
+        }
+        for (key, (count, minor)) in open {
+            if count != 0 || minor != 0 || figures.contains_key(&key) {
+                figures.entry(key).or_default().open_at_end = (count, minor);
+            }
+        }
+        for row in query!(self.pool, buckets(period.start, period.end(), branch))? {
+            figures
+                .entry(row.key)
+                .or_default()
+                .histogram
+                .push((row.bucket, row.resolved_count));
+        }
+        figures.retain(|_, f| !f.is_empty());
+        Ok(figures)
+    }
+
+    async fn period_report(
+        &self,
+        period: &Period,
+        current: &HashMap<CauseKey, PeriodFigures>,
+        before: &HashMap<CauseKey, PeriodFigures>,
+        branch: Option<&str>,
+    ) -> Result<PeriodReport, ReportError> {
+        let empty = PeriodFigures::default();
+        let mut keys: Vec<&CauseKey> = current.keys().chain(before.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        let mut rows = Vec::new();
+        let mut opened_by_branch: BTreeMap<String, i64> = BTreeMap::new();
+        for key in keys {
+            let now = current.get(key).unwrap_or(&empty);
+            let then = before.get(key).unwrap_or(&empty);
+            if now.is_empty() {
+                // Only in the previous period: its change still shows as a row of zeros.
+                if then.is_empty() {
+                    continue;
+                }
+            }
+            *opened_by_branch.entry(key.branch.clone()).or_default() += now.flows.opened_count;
+            let mut histogram = now.histogram.clone();
+            histogram.sort_unstable();
+            let f = now.flows;
+            rows.push(RootCauseRow {
+                key: key.clone(),
+                opened: CountAmount { count: f.opened_count, amount: signed_amount(f.opened_minor, &key.currency) },
+                resolved: CountAmount { count: f.resolved_count, amount: signed_amount(f.resolved_minor, &key.currency) },
+                reopened: CountAmount { count: f.reopened_count, amount: signed_amount(f.reopened_minor, &key.currency) },
+                open_at_end: CountAmount {
+                    count: now.open_at_end.0,
+                    amount: signed_amount(now.open_at_end.1, &key.currency),
+                },
+                escalations: f.escalations,
+                restated_items: f.restated_items,
+                median_hours_to_resolve: resolution_time::percentile(&histogram, 50),
+                p90_hours_to_resolve: resolution_time::percentile(&histogram, 90),
+                change: RowChange {
+                    opened: f.opened_count - then.flows.opened_count,
+                    resolved: f.resolved_count - then.flows.resolved_count,
+                    open_at_end: now.open_at_end.0 - then.open_at_end.0,
+                    escalations: f.escalations - then.flows.escalations,
+                },
+            });
+        }
+        let volumes: HashMap<String, i64> = query!(self.pool, volumes(period.start, period.end(), branch))?
+            .into_iter()
+            .map(|v| (v.branch, v.transactions))
+            .collect();
+        let mut branches: Vec<String> = opened_by_branch.keys().chain(volumes.keys()).cloned().collect();
+        branches.sort();
+        branches.dedup();
+        let suspense_rates = branches
+            .into_iter()
+            .map(|b| {
+                let items_opened = opened_by_branch.get(&b).copied().unwrap_or(0);
+                let transactions = volumes.get(&b).copied().unwrap_or(0);
+                SuspenseRate {
+                    per_10000: (transactions > 0).then(|| {
+                        (Decimal::from(items_opened) * Decimal::from(10_000) / Decimal::from(transactions))
+                            .round_dp(2)
+                            .to_string()
+                    }),
+                    branch: b,
+                    items_opened,
+                    transactions,
+                }
+            })
+            .collect();
+        Ok(PeriodReport {
+            period: period.label(),
+            start: period.start,
+            end: period.end(),
+            restated_items: rows.iter().map(|r| r.restated_items).sum(),
+            rows,
+            suspense_rates,
+        })
+    }
+
+    /// Open items as of the end of `as_of` (bank calendar), by branch, root cause, currency and
+    /// age bucket; amounts are what was outstanding on that date.
+    pub async fn aging(&self, as_of: NaiveDate, policy: &AgingPolicy) -> Result<AgingReport, ReportError> {
+        let labels = policy.labels();
+        let mut cells: BTreeMap<(String, String, String, usize), (i64, i64)> = BTreeMap::new();
+        for item in query!(self.pool, aging_items(as_of))? {
+            let basis = match policy.basis {
+                AgingBasis::BookingDate => item.booked_on,
+                AgingBasis::ValueDate => item.value_date,
+            };
+            let age = (as_of - basis).num_days().max(0);
+            let category = item.category.unwrap_or_else(|| crate::UNCLASSIFIED.to_owned());
+            let cell = cells
+                .entry((item.branch, category, item.currency, policy.bucket(age)))
+                .or_default();
+            cell.0 += 1;
+            cell.1 += item.outstanding_minor;
+        }
+        let rows = cells
+            .into_iter()
+            .map(|((branch, category, currency, bucket), (count, minor))| AgingRow {
+                amount: signed_amount(minor, &currency),
+                bucket: labels.get(bucket).cloned().unwrap_or_default(),
+                branch,
+                category,
+                currency,
+                count,
+            })
+            .collect();
+        Ok(AgingReport {
+            as_of,
+            basis: policy.basis,
+            buckets: labels,
+            rows,
+        })
+    }
+
+    /// Funds occupied: open items and outstanding amount per currency (the `open_balance`
+    /// table, kept incrementally).
+    pub async fn open_balance(&self) -> Result<Vec<OpenBalance>, ReportError> {
+        Ok(Self::balances(query!(self.pool, open_balance())?))
+    }
+
+    /// The same figures summed over the item register: equal to [`Reports::open_balance`]
+    /// whenever both are at the same log position (the tie-out).
+    pub async fn register_balance(&self) -> Result<Vec<OpenBalance>, ReportError> {
+        Ok(Self::balances(query!(self.pool, register_balance())?))
+    }
+
+    fn balances(rows: Vec<BalanceRow>) -> Vec<OpenBalance> {
+        rows.into_iter()
+            .filter(|r| r.open_items != 0 || r.outstanding_minor != 0)
+            .map(|r| OpenBalance {
+                outstanding: signed_amount(r.outstanding_minor, &r.currency),
+                currency: r.currency,
+                open_items: r.open_items,
+            })
+            .collect()
+    }
+
+    /// One item's register row.
+    pub async fn item(&self, item_id: &str) -> Result<Option<RegisterRow>, ReportError> {
+        Ok(query!(self.pool, item(item_id))?)
+    }
+
+    /// Records how many transactions a branch processed in a month (any day of it), for the
+    /// suspense rate. Reference data, not an event: it survives read-model rebuilds; a second
+    /// call for the same branch and month replaces the figure and records who changed it.
+    pub async fn record_volume(
+        &self,
+        branch: &BranchCode,
+        month: NaiveDate,
+        transactions: u64,
+        by: &UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), ReportError> {
+        let transactions = i64::try_from(transactions)
+            .map_err(|_| InvalidInput::new("transactions", "is too large"))?;
+        query!(self.pool, record_volume(branch.as_str(), month_start(month), transactions, at, by.as_str()))?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct PeriodFigures {
+    flows: Flows,
+    open_at_end: (i64, i64),
+    histogram: Vec<(i32, i64)>,
+}
+
+impl PeriodFigures {
+    fn is_empty(&self) -> bool {
+        self.flows == Flows::default() && self.open_at_end == (0, 0) && self.histogram.iter().all(|(_, n)| *n == 0)
+    }
+}

@@ -1,0 +1,290 @@
+//! Root-cause statistics (定期統計分析): monthly cells by cause, branch, channel and currency,
+//! kept as additive counters so any period (month, quarter, year) is a sum of months.
+//!
+//! Every contribution of an item (its opening, each resolution, reopening and escalation) is
+//! remembered as a *fact*. When the item's cause changes, each fact's contribution moves from
+//! the old cause's cell to the new one, in whatever month it happened: statistics are restated,
+//! never left under a cause the bank no longer believes.
+
+use std::collections::HashMap;
+use std::ops::AddAssign;
+
+use chrono::NaiveDate;
+use suspense_domain::{RootCause, SuspenseItemEvent};
+use suspense_store::RecordedEvent;
+
+use crate::calendar::{month_start, resolution_time, ReportingCalendar};
+
+/// Category and code of items not classified yet.
+pub const UNCLASSIFIED: &str = "unclassified";
+
+/// What the statistics remember of an item (`stats_items`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct StatsItem {
+    pub item_id: String,
+    pub branch: String,
+    pub channel: String,
+    pub currency: String,
+    pub category: String,
+    pub code: String,
+    pub reclassified: bool,
+    pub booked_on: NaiveDate,
+    pub amount_minor: i64,
+}
+
+/// One contribution of an item to the statistics (`stats_facts`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct StatsFact {
+    pub item_id: String,
+    pub sequence: i64,
+    pub kind: String,
+    pub month: NaiveDate,
+    pub amount_minor: i64,
+    pub duration_bucket: Option<i32>,
+}
+
+/// A cell of `root_cause_monthly`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct CellKey {
+    pub month: NaiveDate,
+    pub category: String,
+    pub code: String,
+    pub branch: String,
+    pub channel: String,
+    pub currency: String,
+}
+
+/// Counters of a cell, or a change to add to them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CellCounts {
+    pub opened_count: i64,
+    pub opened_minor: i64,
+    pub resolved_count: i64,
+    pub resolved_minor: i64,
+    pub reopened_count: i64,
+    pub reopened_minor: i64,
+    pub escalations: i64,
+    pub restated_items: i64,
+}
+
+impl AddAssign for CellCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.opened_count += o.opened_count;
+        self.opened_minor += o.opened_minor;
+        self.resolved_count += o.resolved_count;
+        self.resolved_minor += o.resolved_minor;
+        self.reopened_count += o.reopened_count;
+        self.reopened_minor += o.reopened_minor;
+        self.escalations += o.escalations;
+        self.restated_items += o.restated_items;
+    }
+}
+
+impl CellCounts {
+    fn scaled(self, sign: i64) -> Self {
+        Self {
+            opened_count: self.opened_count * sign,
+            opened_minor: self.opened_minor * sign,
+            resolved_count: self.resolved_count * sign,
+            resolved_minor: self.resolved_minor * sign,
+            reopened_count: self.reopened_count * sign,
+            reopened_minor: self.reopened_minor * sign,
+            escalations: self.escalations * sign,
+            restated_items: self.restated_items * sign,
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+const OPENED: &str = "opened";
+const RESOLVED: &str = "resolved";
+const REOPENED: &str = "reopened";
+const ESCALATED: &str = "escalated";
+
+/// The statistics rows touched by one batch.
+#[derive(Debug, Default)]
+pub(crate) struct StatsBatch {
+    /// Items of the batch (loaded, then folded).
+    pub items: HashMap<String, StatsItem>,
+    /// Every fact of the items whose cause may change in this batch (loaded plus new).
+    pub facts: HashMap<String, Vec<StatsFact>>,
+    pub new_facts: Vec<StatsFact>,
+    pub cells: HashMap<CellKey, CellCounts>,
+    pub histogram: HashMap<(CellKey, i32), i64>,
+}
+
+impl StatsBatch {
+    pub(crate) fn new(items: HashMap<String, StatsItem>, facts: HashMap<String, Vec<StatsFact>>) -> Self {
+        Self {
+            items,
+            facts,
+            ..Self::default()
+        }
+    }
+
+    /// Does this event change an item's cause (so its facts must be at hand)?
+    pub(crate) fn needs_facts(event: &SuspenseItemEvent) -> bool {
+        matches!(
+            event,
+            SuspenseItemEvent::Classified { .. } | SuspenseItemEvent::Reclassified { .. }
+        )
+    }
+
+    pub(crate) fn apply(
+        &mut self,
+        recorded: &RecordedEvent,
+        calendar: &ReportingCalendar,
+    ) -> Result<(), String> {
+        let id = recorded.item_id.to_string();
+        let sequence = recorded.sequence as i64;
+        let month = month_start(calendar.local_date(recorded.event.at()));
+        if let SuspenseItemEvent::Opened { item, .. } = &recorded.event {
+            if self.items.contains_key(&id) {
+                return Err("the item was opened twice".to_owned());
+            }
+            let stats_item = StatsItem {
+                item_id: id.clone(),
+                branch: item.branch.to_string(),
+                channel: item.channel.as_str().to_owned(),
+                currency: item.amount.currency().code().to_owned(),
+                category: UNCLASSIFIED.to_owned(),
+                code: UNCLASSIFIED.to_owned(),
+                reclassified: false,
+                booked_on: item.booked_on,
+                amount_minor: item.amount.minor_units(),
+            };
+            let fact = StatsFact {
+                item_id: id.clone(),
+                sequence,
+                kind: OPENED.to_owned(),
+                // Opened in the month of its booking date, a date already in the bank's calendar.
+                month: month_start(item.booked_on),
+                amount_minor: stats_item.amount_minor,
+                duration_bucket: None,
+            };
+            self.items.insert(id.clone(), stats_item);
+            self.record(fact);
+            return Ok(());
+        }
+        let item = self
+            .items
+            .get(&id)
+            .ok_or_else(|| format!("{} for an item that was never opened", recorded.event_type))?
+            .clone();
+        match &recorded.event {
+            SuspenseItemEvent::Classified { cause, .. } => self.move_item(&id, cause, false)?,
+            SuspenseItemEvent::Reclassified { to, .. } => self.move_item(&id, to, true)?,
+            SuspenseItemEvent::Escalated { .. } => self.record(StatsFact {
+                item_id: id,
+                sequence,
+                kind: ESCALATED.to_owned(),
+                month,
+                amount_minor: 0,
+                duration_bucket: None,
+            }),
+            SuspenseItemEvent::Resolved { at, .. } => {
+                let started = calendar.start_of_day(item.booked_on);
+                let hours = (*at - started).num_hours();
+                self.record(StatsFact {
+                    item_id: id,
+                    sequence,
+                    kind: RESOLVED.to_owned(),
+                    month,
+                    amount_minor: item.amount_minor,
+                    duration_bucket: Some(resolution_time::bucket(hours)),
+                })
+            }
+            SuspenseItemEvent::Reopened { .. } => self.record(StatsFact {
+                item_id: id,
+                sequence,
+                kind: REOPENED.to_owned(),
+                month,
+                amount_minor: item.amount_minor,
+                duration_bucket: None,
+            }),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Adds a new fact's contribution under the item's current cause.
+    fn record(&mut self, fact: StatsFact) {
+        if let Some(item) = self.items.get(&fact.item_id) {
+            let (key, counts, bucket) = contribution(item, &fact);
+            *self.cells.entry(key.clone()).or_default() += counts;
+            if let Some(bucket) = bucket {
+                *self.histogram.entry((key, bucket)).or_default() += 1;
+            }
+        }
+        if let Some(known) = self.facts.get_mut(&fact.item_id) {
+            known.push(fact.clone());
+        }
+        self.new_facts.push(fact);
+    }
+
+    /// Moves every contribution of the item from its current cause to `to`.
+    fn move_item(&mut self, id: &str, to: &RootCause, reclassification: bool) -> Result<(), String> {
+        let facts = self
+            .facts
+            .get(id)
+            .ok_or_else(|| "the item's facts were not loaded before its cause changed".to_owned())?
+            .clone();
+        let before = self
+            .items
+            .get(id)
+            .ok_or_else(|| "unknown item".to_owned())?
+            .clone();
+        let mut after = before.clone();
+        after.category = to.category.as_str().to_owned();
+        after.code = to.code.to_string();
+        after.reclassified = before.reclassified || reclassification;
+        for fact in &facts {
+            let (old_key, old_counts, old_bucket) = contribution(&before, fact);
+            let (new_key, new_counts, new_bucket) = contribution(&after, fact);
+            *self.cells.entry(old_key.clone()).or_default() += old_counts.scaled(-1);
+            *self.cells.entry(new_key.clone()).or_default() += new_counts;
+            if let (Some(old), Some(new)) = (old_bucket, new_bucket) {
+                *self.histogram.entry((old_key, old)).or_default() -= 1;
+                *self.histogram.entry((new_key, new)).or_default() += 1;
+            }
+        }
+        self.items.insert(id.to_owned(), after);
+        Ok(())
+    }
+}
+
+/// Where a fact counts and what it adds there.
+fn contribution(item: &StatsItem, fact: &StatsFact) -> (CellKey, CellCounts, Option<i32>) {
+    let key = CellKey {
+        month: fact.month,
+        category: item.category.clone(),
+        code: item.code.clone(),
+        branch: item.branch.clone(),
+        channel: item.channel.clone(),
+        currency: item.currency.clone(),
+    };
+    let mut counts = CellCounts::default();
+    let mut bucket = None;
+    match fact.kind.as_str() {
+        OPENED => {
+            counts.opened_count = 1;
+            counts.opened_minor = fact.amount_minor;
+            counts.restated_items = i64::from(item.reclassified);
+        }
+        RESOLVED => {
+            counts.resolved_count = 1;
+            counts.resolved_minor = fact.amount_minor;
+            bucket = fact.duration_bucket;
+        }
+        REOPENED => {
+            counts.reopened_count = 1;
+            counts.reopened_minor = fact.amount_minor;
+        }
+        ESCALATED => counts.escalations = 1,
+        _ => {}
+    }
+    (key, counts, bucket)
+}
