@@ -314,9 +314,9 @@ impl Projector {
             return Ok(0);
         };
         let events = self.log.read_after(from, self.batch_size).await?;
-        let Some(last) = events.last().and_then(|e| e.position) else {
+        if events.is_empty() {
             return Ok(0);
-        };
+        }
         let mut register = None;
         let mut stats = None;
         let mut moves = Vec::new();
@@ -328,24 +328,33 @@ impl Projector {
             if pending.is_empty() {
                 continue;
             }
-            let folded = match model {
-                ReadModel::ItemRegister => self.fold_register(&pending).await?.map(|b| register = Some(b)),
-                ReadModel::RootCauseStatistics => self.fold_stats(&pending).await?.map(|b| stats = Some(b)),
+            let (applied_up_to, poison) = match model {
+                ReadModel::ItemRegister => {
+                    let (batch, outcome) = self.fold_register(&pending).await?;
+                    register = Some(batch);
+                    outcome
+                }
+                ReadModel::RootCauseStatistics => {
+                    let (batch, outcome) = self.fold_stats(&pending).await?;
+                    stats = Some(batch);
+                    outcome
+                }
             };
-            match folded {
-                Ok(()) => moves.push(CheckpointMove {
+            // Everything before a poisoned event is applied; the checkpoint stops before it.
+            if applied_up_to > old {
+                moves.push(CheckpointMove {
                     projection: model.name(),
                     old: old as i64,
-                    new: last as i64,
-                }),
-                Err((event, reason)) => {
-                    poisoned = Some(ProjectionError::Poisoned {
-                        projection: model.name(),
-                        position: event.position.unwrap_or(0),
-                        item_id: event.item_id.to_string(),
-                        reason,
-                    })
-                }
+                    new: applied_up_to as i64,
+                });
+            }
+            if let Some((event, reason)) = poison {
+                poisoned = Some(ProjectionError::Poisoned {
+                    projection: model.name(),
+                    position: event.position.unwrap_or(0),
+                    item_id: event.item_id.to_string(),
+                    reason,
+                });
             }
         }
         let applied = if moves.is_empty() {
@@ -378,29 +387,26 @@ impl Projector {
         Ok(if applied { events.len() } else { 1 })
     }
 
-    /// Folds events into register rows; `Err((event, reason))` names a poisoned event.
+    /// Folds events into register rows, stopping at a poisoned event: returns the rows, the
+    /// position of the last event applied, and the poisoned event with the reason.
     async fn fold_register<'e>(
         &self,
         events: &[&'e RecordedEvent],
-    ) -> Result<Result<RegisterBatch, (&'e RecordedEvent, String)>, ProjectionError> {
+    ) -> Result<(RegisterBatch, Folded<'e>), ProjectionError> {
         let ids = item_ids(events);
         let rows = match self.log.pool() {
             Pool::Sqlite(p) => db::sqlite::register_rows(p, &ids).await?,
             Pool::Postgres(p) => db::postgres::register_rows(p, &ids).await?,
         };
         let mut batch = RegisterBatch::new(rows.into_iter().map(|r| (r.item_id.clone(), r)).collect());
-        for event in events {
-            if let Err(reason) = batch.apply(event, &self.settings.calendar) {
-                return Ok(Err((event, reason)));
-            }
-        }
-        Ok(Ok(batch))
+        let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
+        Ok((batch, folded))
     }
 
     async fn fold_stats<'e>(
         &self,
         events: &[&'e RecordedEvent],
-    ) -> Result<Result<StatsBatch, (&'e RecordedEvent, String)>, ProjectionError> {
+    ) -> Result<(StatsBatch, Folded<'e>), ProjectionError> {
         let ids = item_ids(events);
         let reclassified: Vec<String> = events
             .iter()
@@ -424,13 +430,26 @@ impl Projector {
             facts.entry(id.clone()).or_default();
         }
         let mut batch = StatsBatch::new(items.into_iter().map(|i| (i.item_id.clone(), i)).collect(), facts);
-        for event in events {
-            if let Err(reason) = batch.apply(event, &self.settings.calendar) {
-                return Ok(Err((event, reason)));
-            }
-        }
-        Ok(Ok(batch))
+        let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
+        Ok((batch, folded))
     }
+}
+
+/// The position of the last event applied, and the poisoned event that stopped the fold.
+type Folded<'e> = (u64, Option<(&'e RecordedEvent, String)>);
+
+fn fold<'e>(
+    events: &[&'e RecordedEvent],
+    mut apply: impl FnMut(&RecordedEvent) -> Result<(), String>,
+) -> Folded<'e> {
+    let mut applied = 0;
+    for event in events {
+        if let Err(reason) = apply(event) {
+            return (applied, Some((event, reason)));
+        }
+        applied = event.position.unwrap_or(applied);
+    }
+    (applied, None)
 }
 
 fn item_ids(events: &[&RecordedEvent]) -> Vec<String> {

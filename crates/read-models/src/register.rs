@@ -143,9 +143,11 @@ impl RegisterBatch {
             self.balance(item.amount.currency().code(), 1, amount);
             return Ok(());
         }
-        let row = self
+        // Folded on a copy: a poisoned event must leave the batch exactly as it was before it.
+        let mut row = self
             .rows
-            .get_mut(&id)
+            .get(&id)
+            .cloned()
             .ok_or_else(|| format!("{} for an item that was never opened", recorded.event_type))?;
         if sequence != row.version + 1 {
             return Err(format!(
@@ -212,6 +214,7 @@ impl RegisterBatch {
         if row.outstanding_minor < 0 {
             return Err("cleared more than the item's amount".to_owned());
         }
+        self.rows.insert(id.clone(), row);
         if let Some((delta, open)) = movement {
             self.movement(&id, sequence, on_date, delta, open);
             self.balance(&currency, i64::from(open), delta);

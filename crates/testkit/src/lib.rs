@@ -188,3 +188,43 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A business clock the test moves by hand.
+#[derive(Debug)]
+pub struct TestClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    pub fn new(now: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self(std::sync::Mutex::new(now)))
+    }
+
+    pub fn set(&self, now: DateTime<Utc>) {
+        if let Ok(mut guard) = self.0.lock() {
+            *guard = now;
+        }
+    }
+}
+
+impl suspense_domain::Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|g| *g).unwrap_or_default()
+    }
+}
+
+/// `2026-03-31T15:30:00Z`-style literal to an instant.
+///
+/// # Panics
+/// On a malformed literal.
+pub fn instant(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap_or_else(|e| panic!("{rfc3339}: {e}"))
+        .with_timezone(&Utc)
+}
+
+/// `2026-03-31` to a date.
+///
+/// # Panics
+/// On a malformed literal.
+pub fn date(iso: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(iso, "%Y-%m-%d").unwrap_or_else(|e| panic!("{iso}: {e}"))
+}

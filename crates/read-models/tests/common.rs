@@ -1,0 +1,114 @@
+//! A log, a movable business clock and a projector on a fresh database of either backend.
+
+#![allow(dead_code, unused_imports)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use suspense_domain::{
+    ApprovalPolicy, BranchCode, Channel, ItemAction, ItemCommand, ItemId, ItemServices, Money,
+    Note, Reference, ResolutionMethod, ResolutionRequest, RootCauseCatalogue, RootCauseCategory,
+    RootCauseCode,
+};
+use suspense_read_models::{
+    Projector, ReadModelSettings, ReportingCalendar, Reports,
+};
+use suspense_store::{EventLog, Executed, PoolSettings, RequestMetadata, StoreLocation};
+pub use suspense_testkit::{
+    booking, date, instant, on_both_backends, user, Backend, TestClock, TestDatabase,
+};
+
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub struct Harness {
+    pub db: TestDatabase,
+    pub log: Arc<EventLog>,
+    pub clock: Arc<TestClock>,
+    pub projector: Projector,
+}
+
+impl Harness {
+    pub async fn new(backend: Backend, time_zone: &str) -> Self {
+        let db = TestDatabase::create(backend).await;
+        let clock = TestClock::new(instant("2026-01-01T00:00:00Z"));
+        let services = ItemServices::new(
+            clock.clone(),
+            RootCauseCatalogue::default(),
+            ApprovalPolicy::write_offs_only(),
+        );
+        let location = StoreLocation::parse(&db.url()).expect("location");
+        let log = Arc::new(
+            EventLog::open(&location, services, &PoolSettings::default())
+                .await
+                .expect("log opens"),
+        );
+        let projector = Projector::new(Arc::clone(&log), settings(time_zone))
+            .await
+            .expect("projector starts");
+        Self { db, log, clock, projector }
+    }
+
+    pub fn reports(&self) -> Reports<'_> {
+        Reports::new(&self.log, self.projector.settings().calendar)
+    }
+
+    pub async fn run(&self, at: &str, by: &str, id: ItemId, action: ItemAction) -> Executed {
+        self.clock.set(instant(at));
+        self.log
+            .execute(id, ItemCommand::new(user(by), action), &RequestMetadata::default(), None)
+            .await
+            .unwrap_or_else(|e| panic!("{at} {by}: {e}"))
+    }
+
+    /// Opens an item booked on `booked_on` (recorded at `at`).
+    pub async fn open(&self, at: &str, reference: &str, amount: &str, branch: &str, booked_on: &str) -> ItemId {
+        let mut item = booking(reference, amount);
+        item.branch = BranchCode::parse(branch).expect("branch");
+        item.booked_on = date(booked_on);
+        item.value_date = date(booked_on);
+        let id = ItemId::for_reference(&item.reference);
+        self.run(at, "teller", id, ItemAction::Open(item)).await;
+        id
+    }
+
+    pub async fn refresh(&self) {
+        self.projector.refresh(WAIT).await.expect("read models catch up");
+    }
+}
+
+pub fn settings(time_zone: &str) -> ReadModelSettings {
+    ReadModelSettings {
+        calendar: ReportingCalendar::parse(time_zone).expect("time zone"),
+    }
+}
+
+pub fn classify(category: RootCauseCategory, code: &str, reason: Option<&str>) -> ItemAction {
+    ItemAction::Classify {
+        category,
+        code: RootCauseCode::parse(code).expect("code"),
+        reason: reason.map(|r| Note::parse(r).expect("note")),
+    }
+}
+
+pub fn clear(reference: &str, amount: &str) -> ItemAction {
+    ItemAction::RecordClearing {
+        clearing_reference: Reference::parse(reference).expect("reference"),
+        amount: Money::parse(amount, "CNY").expect("amount"),
+    }
+}
+
+pub fn refund(amount: &str) -> ItemAction {
+    ItemAction::Resolve(ResolutionRequest {
+        method: ResolutionMethod::Refunded,
+        amount: Money::parse(amount, "CNY").expect("amount"),
+        posted_to: None,
+        note: None,
+    })
+}
+
+pub fn reopen() -> ItemAction {
+    ItemAction::Reopen {
+        reason: Note::parse("refund bounced").expect("note"),
+    }
+}
