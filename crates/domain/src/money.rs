@@ -276,7 +276,10 @@ mod tests {
         let m = Money::parse("1234.5", "CNY").expect("valid");
         assert_eq!(m.minor_units(), 123_450);
         assert_eq!(Money::parse("7", "JPY").map(|m| m.minor_units()), Ok(7));
-        assert_eq!(Money::parse("1.005", "KWD").map(|m| m.minor_units()), Ok(1005));
+        assert_eq!(
+            Money::parse("1.005", "KWD").map(|m| m.minor_units()),
+            Ok(1005)
+        );
         assert_eq!(Money::from_minor_units(123_450, cny()), Ok(m));
     }
 

@@ -26,10 +26,9 @@ impl ReportingCalendar {
 
     /// Parses an IANA name such as `Asia/Shanghai`.
     pub fn parse(name: &str) -> Result<Self, InvalidInput> {
-        name.trim()
-            .parse::<Tz>()
-            .map(Self::new)
-            .map_err(|_| InvalidInput::new("time_zone", format!("'{name}' is not an IANA time zone")))
+        name.trim().parse::<Tz>().map(Self::new).map_err(|_| {
+            InvalidInput::new("time_zone", format!("'{name}' is not an IANA time zone"))
+        })
     }
 
     pub fn time_zone(&self) -> Tz {
@@ -149,7 +148,9 @@ impl Period {
     pub fn label(&self) -> String {
         match self.kind {
             PeriodKind::Month => self.start.format("%Y-%m").to_string(),
-            PeriodKind::Quarter => format!("{}-Q{}", self.start.year(), self.start.month0() / 3 + 1),
+            PeriodKind::Quarter => {
+                format!("{}-Q{}", self.start.year(), self.start.month0() / 3 + 1)
+            }
             PeriodKind::Year => self.start.year().to_string(),
         }
     }
@@ -174,7 +175,8 @@ impl fmt::Display for Period {
 
 fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
     let total = date.year() * 12 + date.month0() as i32 + months;
-    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).unwrap_or(date)
+    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1)
+        .unwrap_or(date)
 }
 
 /// Time to resolution is kept as a histogram of fine buckets, so that medians and 90th
@@ -235,12 +237,20 @@ mod tests {
     #[test]
     fn shanghai_dates_cross_the_month_boundary_before_utc_does() {
         let shanghai = ReportingCalendar::parse("Asia/Shanghai").expect("IANA name");
-        let at = Utc.with_ymd_and_hms(2026, 3, 31, 16, 30, 0).single().expect("valid");
+        let at = Utc
+            .with_ymd_and_hms(2026, 3, 31, 16, 30, 0)
+            .single()
+            .expect("valid");
         assert_eq!(shanghai.local_date(at), date(2026, 4, 1));
-        assert_eq!(ReportingCalendar::default().local_date(at), date(2026, 3, 31));
+        assert_eq!(
+            ReportingCalendar::default().local_date(at),
+            date(2026, 3, 31)
+        );
         assert_eq!(
             shanghai.start_of_day(date(2026, 4, 1)),
-            Utc.with_ymd_and_hms(2026, 3, 31, 16, 0, 0).single().expect("valid")
+            Utc.with_ymd_and_hms(2026, 3, 31, 16, 0, 0)
+                .single()
+                .expect("valid")
         );
         assert!(ReportingCalendar::parse("Mars/Olympus").is_err());
     }
@@ -252,10 +262,16 @@ mod tests {
         assert_eq!(q.end(), date(2026, 7, 1));
         assert_eq!(q.label(), "2026-Q2");
         assert_eq!(q.previous().label(), "2026-Q1");
-        assert_eq!(q.months(), vec![date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)]);
+        assert_eq!(
+            q.months(),
+            vec![date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)]
+        );
         let jan = Period::containing(PeriodKind::Month, date(2026, 1, 9));
         assert_eq!(jan.previous().label(), "2025-12");
-        assert_eq!(Period::containing(PeriodKind::Year, date(2026, 12, 31)).label(), "2026");
+        assert_eq!(
+            Period::containing(PeriodKind::Year, date(2026, 12, 31)).label(),
+            "2026"
+        );
         let months = Period::range(PeriodKind::Month, date(2025, 11, 5), date(2026, 2, 1), 100);
         let labels: Vec<String> = months.iter().map(Period::label).collect();
         assert_eq!(labels, vec!["2025-11", "2025-12", "2026-01", "2026-02"]);

@@ -12,13 +12,15 @@ pub(crate) struct CheckpointRow {
     pub projection: String,
     pub position: i64,
     pub settings: String,
+    pub generation: i64,
     pub last_error: Option<String>,
 }
 
-/// One projection's move in a flush: from `old` to `new`, refused if someone else moved it.
+/// One projection's move in a flush to `new`, refused unless the projection is still at the
+/// `generation` the batch was folded from (nobody else wrote it in between).
 pub(crate) struct CheckpointMove<'a> {
     pub projection: &'a str,
-    pub old: i64,
+    pub generation: i64,
     pub new: i64,
 }
 
@@ -36,7 +38,7 @@ macro_rules! backend_sql {
 
             pub(crate) async fn checkpoints(pool: &Pool<Db>) -> Result<Vec<CheckpointRow>, sqlx::Error> {
                 sqlx::query_as(
-                    "SELECT projection, position, settings, last_error FROM projection_checkpoints",
+                    "SELECT projection, position, settings, generation, last_error FROM projection_checkpoints",
                 )
                 .fetch_all(pool)
                 .await
@@ -86,7 +88,8 @@ macro_rules! backend_sql {
                 }
                 sqlx::query(
                     "UPDATE projection_checkpoints
-                        SET position = 0, last_error = NULL, settings = $1, updated_at = $2
+                        SET position = 0, last_error = NULL, settings = $1, updated_at = $2,
+                            generation = generation + 1
                       WHERE projection = $3",
                 )
                 .bind(settings)
@@ -139,13 +142,14 @@ macro_rules! backend_sql {
                 let mut tx = pool.begin().await?;
                 for step in moves {
                     let moved = sqlx::query(
-                        "UPDATE projection_checkpoints SET position = $1, updated_at = $2, last_error = NULL
-                          WHERE projection = $3 AND position = $4",
+                        "UPDATE projection_checkpoints
+                            SET position = $1, updated_at = $2, last_error = NULL, generation = generation + 1
+                          WHERE projection = $3 AND generation = $4",
                     )
                     .bind(step.new)
                     .bind(Utc::now())
                     .bind(step.projection)
-                    .bind(step.old)
+                    .bind(step.generation)
                     .execute(&mut *tx)
                     .await?;
                     if moved.rows_affected() != 1 {

@@ -22,10 +22,10 @@ pub use projector::{
     RebuildProgress,
 };
 pub use register::RegisterRow;
-pub use statistics::{CellCounts, UNCLASSIFIED};
 pub use reports::{
     AgingBasis, AgingPolicy, AgingReport, AgingRow, CauseKey, CountAmount, OpenBalance,
     PeriodReport, ReportError, Reports, RootCauseQuery, RootCauseReport, RootCauseRow, RowChange,
     SuspenseRate,
 };
 pub use snapshot::ReadModelSnapshot;
+pub use statistics::{CellCounts, UNCLASSIFIED};

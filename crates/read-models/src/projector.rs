@@ -87,7 +87,9 @@ pub enum ProjectionError {
         item_id: String,
         reason: String,
     },
-    #[error("{projection} was built with {stored} but is configured with {configured}: rebuild it")]
+    #[error(
+        "{projection} was built with {stored} but is configured with {configured}: rebuild it"
+    )]
     SettingsChanged {
         projection: &'static str,
         stored: String,
@@ -133,7 +135,10 @@ pub struct Projector {
 
 impl Projector {
     /// Creates the read-model tables if needed and checks they were built with `settings`.
-    pub async fn new(log: Arc<EventLog>, settings: ReadModelSettings) -> Result<Self, ProjectionError> {
+    pub async fn new(
+        log: Arc<EventLog>,
+        settings: ReadModelSettings,
+    ) -> Result<Self, ProjectionError> {
         let mut migrator = match log.pool() {
             Pool::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
             Pool::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
@@ -143,8 +148,12 @@ impl Projector {
         let fingerprint = settings.fingerprint();
         for model in ReadModel::ALL {
             match log.pool() {
-                Pool::Sqlite(p) => db::sqlite::ensure_checkpoint(p, model.name(), &fingerprint).await?,
-                Pool::Postgres(p) => db::postgres::ensure_checkpoint(p, model.name(), &fingerprint).await?,
+                Pool::Sqlite(p) => {
+                    db::sqlite::ensure_checkpoint(p, model.name(), &fingerprint).await?
+                }
+                Pool::Postgres(p) => {
+                    db::postgres::ensure_checkpoint(p, model.name(), &fingerprint).await?
+                }
             }
         }
         let projector = Self {
@@ -194,7 +203,10 @@ impl Projector {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(ProjectionError::Timeout { position, waited: timeout });
+                return Err(ProjectionError::Timeout {
+                    position,
+                    waited: timeout,
+                });
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -219,17 +231,27 @@ impl Projector {
             let _running = self.running.lock().await;
             let fingerprint = self.settings.fingerprint();
             match self.log.pool() {
-                Pool::Sqlite(p) => db::sqlite::reset(p, model.name(), model.tables(), &fingerprint).await?,
-                Pool::Postgres(p) => db::postgres::reset(p, model.name(), model.tables(), &fingerprint).await?,
+                Pool::Sqlite(p) => {
+                    db::sqlite::reset(p, model.name(), model.tables(), &fingerprint).await?
+                }
+                Pool::Postgres(p) => {
+                    db::postgres::reset(p, model.name(), model.tables(), &fingerprint).await?
+                }
             }
         }
         let head = self.log.head().await?;
         while self.run_batch(&[model]).await? > 0 {
             let position = self.checkpoint_of(model).await?;
-            progress(RebuildProgress { position, head: head.max(position) });
+            progress(RebuildProgress {
+                position,
+                head: head.max(position),
+            });
         }
         let position = self.checkpoint_of(model).await?;
-        progress(RebuildProgress { position, head: head.max(position) });
+        progress(RebuildProgress {
+            position,
+            head: head.max(position),
+        });
         Ok(position)
     }
 
@@ -278,7 +300,9 @@ impl Projector {
 
     async fn checkpoint_of(&self, model: ReadModel) -> Result<u64, ProjectionError> {
         let rows = self.checkpoints().await?;
-        Ok(rows.get(model.name()).map_or(0, |r| r.position.max(0) as u64))
+        Ok(rows
+            .get(model.name())
+            .map_or(0, |r| r.position.max(0) as u64))
     }
 
     async fn checkpoints(&self) -> Result<HashMap<String, CheckpointRow>, ProjectionError> {
@@ -286,7 +310,10 @@ impl Projector {
             Pool::Sqlite(p) => db::sqlite::checkpoints(p).await?,
             Pool::Postgres(p) => db::postgres::checkpoints(p).await?,
         };
-        Ok(rows.into_iter().map(|r| (r.projection.clone(), r)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.projection.clone(), r))
+            .collect())
     }
 
     fn check_settings(&self, row: &CheckpointRow) -> Result<(), ProjectionError> {
@@ -308,8 +335,12 @@ impl Projector {
     async fn run_batch(&self, models: &[ReadModel]) -> Result<usize, ProjectionError> {
         let _running = self.running.lock().await;
         let checkpoints = self.checkpoints().await?;
-        let position_of =
-            |m: &ReadModel| checkpoints.get(m.name()).map_or(0, |r| r.position.max(0) as u64);
+        let position_of = |m: &ReadModel| {
+            checkpoints
+                .get(m.name())
+                .map_or(0, |r| r.position.max(0) as u64)
+        };
+        let generation_of = |m: &ReadModel| checkpoints.get(m.name()).map_or(0, |r| r.generation);
         let Some(from) = models.iter().map(position_of).min() else {
             return Ok(0);
         };
@@ -320,11 +351,13 @@ impl Projector {
         let mut register = None;
         let mut stats = None;
         let mut moves = Vec::new();
-        let mut poisoned = None;
+        let mut poisoned = Vec::new();
         for model in models {
             let old = position_of(model);
-            let pending: Vec<&RecordedEvent> =
-                events.iter().filter(|e| e.position.unwrap_or(0) > old).collect();
+            let pending: Vec<&RecordedEvent> = events
+                .iter()
+                .filter(|e| e.position.unwrap_or(0) > old)
+                .collect();
             if pending.is_empty() {
                 continue;
             }
@@ -344,12 +377,12 @@ impl Projector {
             if applied_up_to > old {
                 moves.push(CheckpointMove {
                     projection: model.name(),
-                    old: old as i64,
+                    generation: generation_of(model),
                     new: applied_up_to as i64,
                 });
             }
             if let Some((event, reason)) = poison {
-                poisoned = Some(ProjectionError::Poisoned {
+                poisoned.push(ProjectionError::Poisoned {
                     projection: model.name(),
                     position: event.position.unwrap_or(0),
                     item_id: event.item_id.to_string(),
@@ -361,27 +394,54 @@ impl Projector {
             true
         } else {
             match self.log.pool() {
-                Pool::Sqlite(p) => db::sqlite::flush(p, register.as_ref(), stats.as_ref(), &moves).await?,
-                Pool::Postgres(p) => db::postgres::flush(p, register.as_ref(), stats.as_ref(), &moves).await?,
+                Pool::Sqlite(p) => {
+                    db::sqlite::flush(p, register.as_ref(), stats.as_ref(), &moves).await?
+                }
+                Pool::Postgres(p) => {
+                    db::postgres::flush(p, register.as_ref(), stats.as_ref(), &moves).await?
+                }
             }
         };
         if applied && !moves.is_empty() {
-            self.metrics.batches_committed.fetch_add(1, Ordering::Relaxed);
+            self.metrics
+                .batches_committed
+                .fetch_add(1, Ordering::Relaxed);
             self.metrics
                 .events_applied
                 .fetch_add(events.len() as u64, Ordering::Relaxed);
         }
-        if let Some(err) = poisoned {
-            self.metrics.poisoned_events.fetch_add(1, Ordering::Relaxed);
-            if let ProjectionError::Poisoned { projection, .. } = &err {
+        if !poisoned.is_empty() {
+            // Rows read after another projector's commit can look poisoned; only a projection
+            // nobody else has written since we read its checkpoint is really stuck.
+            let now = self.checkpoints().await?;
+            let unchanged = |projection: &str| {
+                let ours = i64::from(moves.iter().any(|m| m.projection == projection));
+                let read = checkpoints.get(projection).map(|r| r.generation + ours);
+                now.get(projection).map(|r| r.generation) == read
+            };
+            let mut first = None;
+            for err in poisoned {
+                let ProjectionError::Poisoned { projection, .. } = &err else {
+                    continue;
+                };
+                if !applied || !unchanged(projection) {
+                    continue;
+                }
+                self.metrics.poisoned_events.fetch_add(1, Ordering::Relaxed);
                 let message = err.to_string();
                 match self.log.pool() {
                     Pool::Sqlite(p) => db::sqlite::record_error(p, projection, &message).await?,
-                    Pool::Postgres(p) => db::postgres::record_error(p, projection, &message).await?,
+                    Pool::Postgres(p) => {
+                        db::postgres::record_error(p, projection, &message).await?
+                    }
                 }
+                tracing::error!(error = %err, "poisoned event");
+                first.get_or_insert(err);
             }
-            tracing::error!(error = %err, "poisoned event");
-            return Err(err);
+            if let Some(err) = first {
+                return Err(err);
+            }
+            return Ok(1);
         }
         // Another projector committed this batch first: nothing was written; go again.
         Ok(if applied { events.len() } else { 1 })
@@ -398,7 +458,8 @@ impl Projector {
             Pool::Sqlite(p) => db::sqlite::register_rows(p, &ids).await?,
             Pool::Postgres(p) => db::postgres::register_rows(p, &ids).await?,
         };
-        let mut batch = RegisterBatch::new(rows.into_iter().map(|r| (r.item_id.clone(), r)).collect());
+        let mut batch =
+            RegisterBatch::new(rows.into_iter().map(|r| (r.item_id.clone(), r)).collect());
         let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
         Ok((batch, folded))
     }
@@ -429,7 +490,10 @@ impl Projector {
         for id in &reclassified {
             facts.entry(id.clone()).or_default();
         }
-        let mut batch = StatsBatch::new(items.into_iter().map(|i| (i.item_id.clone(), i)).collect(), facts);
+        let mut batch = StatsBatch::new(
+            items.into_iter().map(|i| (i.item_id.clone(), i)).collect(),
+            facts,
+        );
         let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
         Ok((batch, folded))
     }

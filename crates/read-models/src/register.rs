@@ -144,11 +144,10 @@ impl RegisterBatch {
             return Ok(());
         }
         // Folded on a copy: a poisoned event must leave the batch exactly as it was before it.
-        let mut row = self
-            .rows
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| format!("{} for an item that was never opened", recorded.event_type))?;
+        let mut row =
+            self.rows.get(&id).cloned().ok_or_else(|| {
+                format!("{} for an item that was never opened", recorded.event_type)
+            })?;
         if sequence != row.version + 1 {
             return Err(format!(
                 "sequence {sequence} follows version {} in the register",
@@ -241,7 +240,10 @@ impl RegisterBatch {
 
 fn same_currency(amount: &Money, currency: &str) -> Result<i64, String> {
     if amount.currency().code() != currency {
-        return Err(format!("amount in {} on an item in {currency}", amount.currency()));
+        return Err(format!(
+            "amount in {} on an item in {currency}",
+            amount.currency()
+        ));
     }
     Ok(amount.minor_units())
 }

@@ -13,7 +13,9 @@ use crate::calendar::{month_start, resolution_time, Period, PeriodKind, Reportin
 use crate::register::RegisterRow;
 
 /// A key of a root-cause row: cause, branch, channel and currency.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::FromRow,
+)]
 pub struct CauseKey {
     pub category: String,
     pub code: String,
@@ -135,14 +137,27 @@ impl RootCauseQuery {
     /// Reports cover at most this many periods.
     pub const MAX_PERIODS: usize = 120;
 
-    pub fn new(period: PeriodKind, from: NaiveDate, to: NaiveDate, branch: Option<BranchCode>) -> Result<Self, InvalidInput> {
+    pub fn new(
+        period: PeriodKind,
+        from: NaiveDate,
+        to: NaiveDate,
+        branch: Option<BranchCode>,
+    ) -> Result<Self, InvalidInput> {
         if to < from {
             return Err(InvalidInput::new("to", "must not be before from"));
         }
         if Period::range(period, from, to, Self::MAX_PERIODS + 1).len() > Self::MAX_PERIODS {
-            return Err(InvalidInput::new("to", format!("at most {} periods per report", Self::MAX_PERIODS)));
+            return Err(InvalidInput::new(
+                "to",
+                format!("at most {} periods per report", Self::MAX_PERIODS),
+            ));
         }
-        Ok(Self { period, from, to, branch })
+        Ok(Self {
+            period,
+            from,
+            to,
+            branch,
+        })
     }
 }
 
@@ -181,12 +196,21 @@ impl Default for AgingPolicy {
 impl AgingPolicy {
     pub fn new(bucket_upper_days: Vec<u32>, basis: AgingBasis) -> Result<Self, InvalidInput> {
         if bucket_upper_days.is_empty() {
-            return Err(InvalidInput::new("aging_buckets", "needs at least one bound"));
+            return Err(InvalidInput::new(
+                "aging_buckets",
+                "needs at least one bound",
+            ));
         }
         if bucket_upper_days.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(InvalidInput::new("aging_buckets", "bounds must be strictly ascending"));
+            return Err(InvalidInput::new(
+                "aging_buckets",
+                "bounds must be strictly ascending",
+            ));
         }
-        Ok(Self { bucket_upper_days, basis })
+        Ok(Self {
+            bucket_upper_days,
+            basis,
+        })
     }
 
     pub fn labels(&self) -> Vec<String> {
@@ -196,7 +220,10 @@ impl AgingPolicy {
             labels.push(format!("{low}-{high}"));
             low = high + 1;
         }
-        labels.push(format!(">{}", self.bucket_upper_days.last().copied().unwrap_or(0)));
+        labels.push(format!(
+            ">{}",
+            self.bucket_upper_days.last().copied().unwrap_or(0)
+        ));
         labels
     }
 
@@ -456,9 +483,17 @@ impl<'a> Reports<'a> {
 
     /// The periodic root-cause statistics (定期統計分析) with the change against the period
     /// before each one and the suspense rate per branch.
-    pub async fn root_causes(&self, query: &RootCauseQuery) -> Result<RootCauseReport, ReportError> {
+    pub async fn root_causes(
+        &self,
+        query: &RootCauseQuery,
+    ) -> Result<RootCauseReport, ReportError> {
         let branch = query.branch.as_ref().map(BranchCode::as_str);
-        let periods = Period::range(query.period, query.from, query.to, RootCauseQuery::MAX_PERIODS);
+        let periods = Period::range(
+            query.period,
+            query.from,
+            query.to,
+            RootCauseQuery::MAX_PERIODS,
+        );
         let open_now: HashMap<CauseKey, (i64, i64)> = query!(self.pool, open_now(branch))?
             .into_iter()
             .map(|r| (r.key, (r.open_count, r.open_minor)))
@@ -471,7 +506,10 @@ impl<'a> Reports<'a> {
             }
             let current = self.figures(period, &open_now, branch).await?;
             let before = previous.take().unwrap_or_default();
-            reports.push(self.period_report(period, &current, &before, branch).await?);
+            reports.push(
+                self.period_report(period, &current, &before, branch)
+                    .await?,
+            );
             previous = Some(current);
         }
         Ok(RootCauseReport {
@@ -552,9 +590,18 @@ impl<'a> Reports<'a> {
             let f = now.flows;
             rows.push(RootCauseRow {
                 key: key.clone(),
-                opened: CountAmount { count: f.opened_count, amount: signed_amount(f.opened_minor, &key.currency) },
-                resolved: CountAmount { count: f.resolved_count, amount: signed_amount(f.resolved_minor, &key.currency) },
-                reopened: CountAmount { count: f.reopened_count, amount: signed_amount(f.reopened_minor, &key.currency) },
+                opened: CountAmount {
+                    count: f.opened_count,
+                    amount: signed_amount(f.opened_minor, &key.currency),
+                },
+                resolved: CountAmount {
+                    count: f.resolved_count,
+                    amount: signed_amount(f.resolved_minor, &key.currency),
+                },
+                reopened: CountAmount {
+                    count: f.reopened_count,
+                    amount: signed_amount(f.reopened_minor, &key.currency),
+                },
                 open_at_end: CountAmount {
                     count: now.open_at_end.0,
                     amount: signed_amount(now.open_at_end.1, &key.currency),
@@ -571,11 +618,16 @@ impl<'a> Reports<'a> {
                 },
             });
         }
-        let volumes: HashMap<String, i64> = query!(self.pool, volumes(period.start, period.end(), branch))?
-            .into_iter()
-            .map(|v| (v.branch, v.transactions))
+        let volumes: HashMap<String, i64> =
+            query!(self.pool, volumes(period.start, period.end(), branch))?
+                .into_iter()
+                .map(|v| (v.branch, v.transactions))
+                .collect();
+        let mut branches: Vec<String> = opened_by_branch
+            .keys()
+            .chain(volumes.keys())
+            .cloned()
             .collect();
-        let mut branches: Vec<String> = opened_by_branch.keys().chain(volumes.keys()).cloned().collect();
         branches.sort();
         branches.dedup();
         let suspense_rates = branches
@@ -585,9 +637,10 @@ impl<'a> Reports<'a> {
                 let transactions = volumes.get(&b).copied().unwrap_or(0);
                 SuspenseRate {
                     per_10000: (transactions > 0).then(|| {
-                        (Decimal::from(items_opened) * Decimal::from(10_000) / Decimal::from(transactions))
-                            .round_dp(2)
-                            .to_string()
+                        (Decimal::from(items_opened) * Decimal::from(10_000)
+                            / Decimal::from(transactions))
+                        .round_dp(2)
+                        .to_string()
                     }),
                     branch: b,
                     items_opened,
@@ -607,7 +660,11 @@ impl<'a> Reports<'a> {
 
     /// Open items as of the end of `as_of` (bank calendar), by branch, root cause, currency and
     /// age bucket; amounts are what was outstanding on that date.
-    pub async fn aging(&self, as_of: NaiveDate, policy: &AgingPolicy) -> Result<AgingReport, ReportError> {
+    pub async fn aging(
+        &self,
+        as_of: NaiveDate,
+        policy: &AgingPolicy,
+    ) -> Result<AgingReport, ReportError> {
         let labels = policy.labels();
         let mut cells: BTreeMap<(String, String, String, usize), (i64, i64)> = BTreeMap::new();
         for item in query!(self.pool, aging_items(as_of))? {
@@ -616,7 +673,9 @@ impl<'a> Reports<'a> {
                 AgingBasis::ValueDate => item.value_date,
             };
             let age = (as_of - basis).num_days().max(0);
-            let category = item.category.unwrap_or_else(|| crate::UNCLASSIFIED.to_owned());
+            let category = item
+                .category
+                .unwrap_or_else(|| crate::UNCLASSIFIED.to_owned());
             let cell = cells
                 .entry((item.branch, category, item.currency, policy.bucket(age)))
                 .or_default();
@@ -625,14 +684,16 @@ impl<'a> Reports<'a> {
         }
         let rows = cells
             .into_iter()
-            .map(|((branch, category, currency, bucket), (count, minor))| AgingRow {
-                amount: signed_amount(minor, &currency),
-                bucket: labels.get(bucket).cloned().unwrap_or_default(),
-                branch,
-                category,
-                currency,
-                count,
-            })
+            .map(
+                |((branch, category, currency, bucket), (count, minor))| AgingRow {
+                    amount: signed_amount(minor, &currency),
+                    bucket: labels.get(bucket).cloned().unwrap_or_default(),
+                    branch,
+                    category,
+                    currency,
+                    count,
+                },
+            )
             .collect();
         Ok(AgingReport {
             as_of,
@@ -683,7 +744,16 @@ impl<'a> Reports<'a> {
     ) -> Result<(), ReportError> {
         let transactions = i64::try_from(transactions)
             .map_err(|_| InvalidInput::new("transactions", "is too large"))?;
-        query!(self.pool, record_volume(branch.as_str(), month_start(month), transactions, at, by.as_str()))?;
+        query!(
+            self.pool,
+            record_volume(
+                branch.as_str(),
+                month_start(month),
+                transactions,
+                at,
+                by.as_str()
+            )
+        )?;
         Ok(())
     }
 }
@@ -697,6 +767,8 @@ struct PeriodFigures {
 
 impl PeriodFigures {
     fn is_empty(&self) -> bool {
-        self.flows == Flows::default() && self.open_at_end == (0, 0) && self.histogram.iter().all(|(_, n)| *n == 0)
+        self.flows == Flows::default()
+            && self.open_at_end == (0, 0)
+            && self.histogram.iter().all(|(_, n)| *n == 0)
     }
 }

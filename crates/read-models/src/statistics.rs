@@ -117,7 +117,10 @@ pub(crate) struct StatsBatch {
 }
 
 impl StatsBatch {
-    pub(crate) fn new(items: HashMap<String, StatsItem>, facts: HashMap<String, Vec<StatsFact>>) -> Self {
+    pub(crate) fn new(
+        items: HashMap<String, StatsItem>,
+        facts: HashMap<String, Vec<StatsFact>>,
+    ) -> Self {
         Self {
             items,
             facts,
@@ -226,7 +229,12 @@ impl StatsBatch {
     }
 
     /// Moves every contribution of the item from its current cause to `to`.
-    fn move_item(&mut self, id: &str, to: &RootCause, reclassification: bool) -> Result<(), String> {
+    fn move_item(
+        &mut self,
+        id: &str,
+        to: &RootCause,
+        reclassification: bool,
+    ) -> Result<(), String> {
         let facts = self
             .facts
             .get(id)

@@ -8,27 +8,63 @@ use suspense_read_models::{AgingBasis, AgingPolicy, OpenBalance};
 
 async fn the_register_follows_an_item_and_the_open_balance_ties_out(backend: Backend) {
     let h = Harness::new(backend, "Asia/Shanghai").await;
-    let a = h.open("2026-03-02T01:00:00Z", "A", "1000.00", "SH-001", "2026-03-02").await;
-    let b = h.open("2026-03-03T01:00:00Z", "B", "250.50", "SH-002", "2026-03-03").await;
-    h.run("2026-03-04T01:00:00Z", "ops", a, classify(RootCauseCategory::CustomerCause, "CUS-REFERENCE", None)).await;
+    let a = h
+        .open(
+            "2026-03-02T01:00:00Z",
+            "A",
+            "1000.00",
+            "SH-001",
+            "2026-03-02",
+        )
+        .await;
+    let b = h
+        .open(
+            "2026-03-03T01:00:00Z",
+            "B",
+            "250.50",
+            "SH-002",
+            "2026-03-03",
+        )
+        .await;
+    h.run(
+        "2026-03-04T01:00:00Z",
+        "ops",
+        a,
+        classify(RootCauseCategory::CustomerCause, "CUS-REFERENCE", None),
+    )
+    .await;
     h.run(
         "2026-03-04T02:00:00Z",
         "lead",
         a,
-        ItemAction::Assign { team: TeamId::parse("recon").expect("team"), assignee: Some(user("ops")), reason: None },
+        ItemAction::Assign {
+            team: TeamId::parse("recon").expect("team"),
+            assignee: Some(user("ops")),
+            reason: None,
+        },
     )
     .await;
     h.run(
         "2026-03-05T02:00:00Z",
         "lead",
         a,
-        ItemAction::Escalate { level: EscalationLevel::Department, reason: EscalationReason::Aging, note: None },
+        ItemAction::Escalate {
+            level: EscalationLevel::Department,
+            reason: EscalationReason::Aging,
+            note: None,
+        },
     )
     .await;
-    h.run("2026-03-06T02:00:00Z", "ops", a, clear("CLR-1", "400")).await;
+    h.run("2026-03-06T02:00:00Z", "ops", a, clear("CLR-1", "400"))
+        .await;
     h.refresh().await;
 
-    let row = h.reports().item(&a.to_string()).await.expect("reads").expect("in the register");
+    let row = h
+        .reports()
+        .item(&a.to_string())
+        .await
+        .expect("reads")
+        .expect("in the register");
     assert_eq!(row.version, 5);
     assert_eq!(row.status, "open");
     assert_eq!(row.category.as_deref(), Some("customer_cause"));
@@ -36,24 +72,53 @@ async fn the_register_follows_an_item_and_the_open_balance_ties_out(backend: Bac
     assert_eq!(row.team.as_deref(), Some("recon"));
     assert_eq!(row.assignee.as_deref(), Some("ops"));
     assert_eq!(row.escalation_level, 2);
-    assert_eq!((row.amount_minor, row.cleared_minor, row.outstanding_minor), (100_000, 40_000, 60_000));
+    assert_eq!(
+        (row.amount_minor, row.cleared_minor, row.outstanding_minor),
+        (100_000, 40_000, 60_000)
+    );
     assert_eq!(row.currency, "CNY");
     assert_eq!(row.minor_units, 2);
     assert!(row.classified_at.is_some());
 
-    let expected = vec![OpenBalance { currency: "CNY".into(), open_items: 2, outstanding: "850.50".into() }];
+    let expected = vec![OpenBalance {
+        currency: "CNY".into(),
+        open_items: 2,
+        outstanding: "850.50".into(),
+    }];
     assert_eq!(h.reports().open_balance().await.expect("balance"), expected);
-    assert_eq!(h.reports().register_balance().await.expect("register sum"), expected);
+    assert_eq!(
+        h.reports().register_balance().await.expect("register sum"),
+        expected
+    );
 
     h.run("2026-03-07T02:00:00Z", "ops", a, refund("600")).await;
-    h.run("2026-03-08T02:00:00Z", "ops", b, classify(RootCauseCategory::SystemFailure, "SYS-OUTAGE", None)).await;
-    h.run("2026-03-08T03:00:00Z", "ops", b, refund("250.50")).await;
+    h.run(
+        "2026-03-08T02:00:00Z",
+        "ops",
+        b,
+        classify(RootCauseCategory::SystemFailure, "SYS-OUTAGE", None),
+    )
+    .await;
+    h.run("2026-03-08T03:00:00Z", "ops", b, refund("250.50"))
+        .await;
     h.run("2026-03-09T03:00:00Z", "lead", b, reopen()).await;
     h.refresh().await;
-    let expected = vec![OpenBalance { currency: "CNY".into(), open_items: 1, outstanding: "250.50".into() }];
+    let expected = vec![OpenBalance {
+        currency: "CNY".into(),
+        open_items: 1,
+        outstanding: "250.50".into(),
+    }];
     assert_eq!(h.reports().open_balance().await.expect("balance"), expected);
-    assert_eq!(h.reports().register_balance().await.expect("register sum"), expected);
-    let row = h.reports().item(&a.to_string()).await.expect("reads").expect("exists");
+    assert_eq!(
+        h.reports().register_balance().await.expect("register sum"),
+        expected
+    );
+    let row = h
+        .reports()
+        .item(&a.to_string())
+        .await
+        .expect("reads")
+        .expect("exists");
     assert_eq!(row.status, "resolved");
     assert_eq!(row.resolution_method.as_deref(), Some("refunded"));
 }
@@ -65,22 +130,69 @@ on_both_backends!(
 async fn aging_is_computed_as_of_any_date(backend: Backend) {
     let h = Harness::new(backend, "Asia/Shanghai").await;
     // Booked long before it was recorded (a backlog import): it ages from its booking date.
-    let old = h.open("2026-06-01T01:00:00Z", "OLD", "100.00", "SH-001", "2026-01-10").await;
-    let mid = h.open("2026-06-01T01:00:00Z", "MID", "300.00", "SH-001", "2026-04-15").await;
-    let new = h.open("2026-06-01T01:00:00Z", "NEW", "50.00", "SH-002", "2026-05-25").await;
-    h.run("2026-06-01T02:00:00Z", "ops", mid, clear("CLR-1", "100")).await;
-    h.run("2026-06-02T02:00:00Z", "ops", new, classify(RootCauseCategory::ExternalCause, "EXT-PARTNER", None)).await;
-    h.run("2026-06-03T02:00:00Z", "ops", new, refund("50")).await;
+    let old = h
+        .open(
+            "2026-06-01T01:00:00Z",
+            "OLD",
+            "100.00",
+            "SH-001",
+            "2026-01-10",
+        )
+        .await;
+    let mid = h
+        .open(
+            "2026-06-01T01:00:00Z",
+            "MID",
+            "300.00",
+            "SH-001",
+            "2026-04-15",
+        )
+        .await;
+    let new = h
+        .open(
+            "2026-06-01T01:00:00Z",
+            "NEW",
+            "50.00",
+            "SH-002",
+            "2026-05-25",
+        )
+        .await;
+    h.run("2026-06-01T02:00:00Z", "ops", mid, clear("CLR-1", "100"))
+        .await;
+    h.run(
+        "2026-06-02T02:00:00Z",
+        "ops",
+        new,
+        classify(RootCauseCategory::ExternalCause, "EXT-PARTNER", None),
+    )
+    .await;
+    h.run("2026-06-03T02:00:00Z", "ops", new, refund("50"))
+        .await;
     h.refresh().await;
     let _ = old;
 
     let policy = AgingPolicy::default();
-    let report = h.reports().aging(date("2026-05-31"), &policy).await.expect("aging");
-    assert_eq!(report.buckets, vec!["0-30", "31-60", "61-90", "91-180", ">180"]);
+    let report = h
+        .reports()
+        .aging(date("2026-05-31"), &policy)
+        .await
+        .expect("aging");
+    assert_eq!(
+        report.buckets,
+        vec!["0-30", "31-60", "61-90", "91-180", ">180"]
+    );
     let cells: Vec<(&str, &str, &str, i64, &str)> = report
         .rows
         .iter()
-        .map(|r| (r.branch.as_str(), r.category.as_str(), r.bucket.as_str(), r.count, r.amount.as_str()))
+        .map(|r| {
+            (
+                r.branch.as_str(),
+                r.category.as_str(),
+                r.bucket.as_str(),
+                r.count,
+                r.amount.as_str(),
+            )
+        })
         .collect();
     // On May 31 the clearing of June 1 had not happened yet: MID still owed 300. Rows are
     // grouped by each item's current root cause.
@@ -92,19 +204,56 @@ async fn aging_is_computed_as_of_any_date(backend: Backend) {
             ("SH-002", "external_cause", "0-30", 1, "50.00"),
         ]
     );
-    let later = h.reports().aging(date("2026-06-05"), &policy).await.expect("aging");
-    let cells: Vec<(&str, &str, i64, &str)> =
-        later.rows.iter().map(|r| (r.branch.as_str(), r.bucket.as_str(), r.count, r.amount.as_str())).collect();
-    assert_eq!(cells, vec![("SH-001", "31-60", 1, "200.00"), ("SH-001", "91-180", 1, "100.00")]);
+    let later = h
+        .reports()
+        .aging(date("2026-06-05"), &policy)
+        .await
+        .expect("aging");
+    let cells: Vec<(&str, &str, i64, &str)> = later
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.branch.as_str(),
+                r.bucket.as_str(),
+                r.count,
+                r.amount.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        vec![
+            ("SH-001", "31-60", 1, "200.00"),
+            ("SH-001", "91-180", 1, "100.00")
+        ]
+    );
     // Before anything was booked there is nothing to age.
-    assert!(h.reports().aging(date("2026-01-01"), &policy).await.expect("aging").rows.is_empty());
+    assert!(h
+        .reports()
+        .aging(date("2026-01-01"), &policy)
+        .await
+        .expect("aging")
+        .rows
+        .is_empty());
 
     let custom = AgingPolicy::new(vec![90], AgingBasis::ValueDate).expect("valid policy");
-    let report = h.reports().aging(date("2026-06-05"), &custom).await.expect("aging");
-    let cells: Vec<(&str, i64)> = report.rows.iter().map(|r| (r.bucket.as_str(), r.count)).collect();
+    let report = h
+        .reports()
+        .aging(date("2026-06-05"), &custom)
+        .await
+        .expect("aging");
+    let cells: Vec<(&str, i64)> = report
+        .rows
+        .iter()
+        .map(|r| (r.bucket.as_str(), r.count))
+        .collect();
     assert_eq!(cells, vec![("0-90", 1), (">90", 1)]);
 }
-on_both_backends!(aging_is_computed_as_of_any_date, super::aging_is_computed_as_of_any_date);
+on_both_backends!(
+    aging_is_computed_as_of_any_date,
+    super::aging_is_computed_as_of_any_date
+);
 
 #[test]
 fn aging_policies_are_validated() {

@@ -10,13 +10,13 @@ use suspense_domain::{
 use tokio::time::Instant;
 
 use crate::backend::{ItemStore, Pool, PoolSettings};
-use crate::with_pool;
 use crate::error::StoreError;
 use crate::location::StoreLocation;
 use crate::metadata::RequestMetadata;
 use crate::record::{EventRow, RecordedEvent};
 use crate::sequencer::{sequence_pending, settle};
 use crate::upcast::upcasters;
+use crate::with_pool;
 
 /// The result of a command that was accepted.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,8 @@ CREATE TABLE projection_checkpoints
     position    bigint      NOT NULL,
     updated_at  timestamptz NOT NULL,
     settings    text        NOT NULL DEFAULT '',
+    -- Bumped by every write of the projection: the guard against two projectors racing.
+    generation  bigint      NOT NULL DEFAULT 0,
     last_error  text
 );
 

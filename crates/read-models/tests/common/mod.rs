@@ -11,9 +11,7 @@ use suspense_domain::{
     Note, Reference, ResolutionMethod, ResolutionRequest, RootCauseCatalogue, RootCauseCategory,
     RootCauseCode,
 };
-use suspense_read_models::{
-    Projector, ReadModelSettings, ReportingCalendar, Reports,
-};
+use suspense_read_models::{Projector, ReadModelSettings, ReportingCalendar, Reports};
 use suspense_store::{EventLog, Executed, PoolSettings, RequestMetadata, StoreLocation};
 pub use suspense_testkit::{
     booking, date, instant, on_both_backends, user, Backend, TestClock, TestDatabase,
@@ -46,7 +44,12 @@ impl Harness {
         let projector = Projector::new(Arc::clone(&log), settings(time_zone))
             .await
             .expect("projector starts");
-        Self { db, log, clock, projector }
+        Self {
+            db,
+            log,
+            clock,
+            projector,
+        }
     }
 
     pub fn reports(&self) -> Reports<'_> {
@@ -56,13 +59,25 @@ impl Harness {
     pub async fn run(&self, at: &str, by: &str, id: ItemId, action: ItemAction) -> Executed {
         self.clock.set(instant(at));
         self.log
-            .execute(id, ItemCommand::new(user(by), action), &RequestMetadata::default(), None)
+            .execute(
+                id,
+                ItemCommand::new(user(by), action),
+                &RequestMetadata::default(),
+                None,
+            )
             .await
             .unwrap_or_else(|e| panic!("{at} {by}: {e}"))
     }
 
     /// Opens an item booked on `booked_on` (recorded at `at`).
-    pub async fn open(&self, at: &str, reference: &str, amount: &str, branch: &str, booked_on: &str) -> ItemId {
+    pub async fn open(
+        &self,
+        at: &str,
+        reference: &str,
+        amount: &str,
+        branch: &str,
+        booked_on: &str,
+    ) -> ItemId {
         let mut item = booking(reference, amount);
         item.branch = BranchCode::parse(branch).expect("branch");
         item.booked_on = date(booked_on);
@@ -73,7 +88,10 @@ impl Harness {
     }
 
     pub async fn refresh(&self) {
-        self.projector.refresh(WAIT).await.expect("read models catch up");
+        self.projector
+            .refresh(WAIT)
+            .await
+            .expect("read models catch up");
     }
 }
 
@@ -110,5 +128,19 @@ pub fn refund(amount: &str) -> ItemAction {
 pub fn reopen() -> ItemAction {
     ItemAction::Reopen {
         reason: Note::parse("refund bounced").expect("note"),
+    }
+}
+
+impl Harness {
+    /// A second projector on the same log, for running in the background beside `projector`.
+    pub fn projector_handle(&self) -> Arc<Projector> {
+        let log = Arc::clone(&self.log);
+        let settings = *self.projector.settings();
+        Arc::new(
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(Projector::new(log, settings))
+            })
+            .expect("second projector"),
+        )
     }
 }

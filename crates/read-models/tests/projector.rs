@@ -1,0 +1,220 @@
+//! The projector: exactly once, poisoned events stop a projection loudly, settings are guarded.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use common::*;
+use suspense_domain::{ItemAction, ItemId, Note, RootCauseCategory};
+use suspense_read_models::{ProjectionError, Projector, ReadModelSnapshot};
+
+async fn raw(db: &TestDatabase, sql: &str) {
+    use sqlx::Connection;
+    match db {
+        TestDatabase::Sqlite(file) => {
+            let mut conn = sqlx::SqliteConnection::connect(&file.url())
+                .await
+                .expect("connects");
+            sqlx::query(sql).execute(&mut conn).await.expect("raw sql");
+        }
+        TestDatabase::Postgres(pg) => {
+            let mut conn = sqlx::PgConnection::connect(pg.url())
+                .await
+                .expect("connects");
+            sqlx::query(sql).execute(&mut conn).await.expect("raw sql");
+        }
+    }
+}
+
+async fn a_poisoned_event_stops_the_projection_with_a_clear_error(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    let good = h
+        .open(
+            "2026-03-01T01:00:00Z",
+            "GOOD",
+            "10.00",
+            "SH-001",
+            "2026-03-01",
+        )
+        .await;
+    // A Classified event for an item that was never opened: only a damaged log has one.
+    let ghost = ItemId::for_reference(&booking("GHOST", "1").reference);
+    let payload = r#"{"Classified":{"at":"2026-03-02T00:00:00Z","by":"x","cause":{"category":"system_failure","code":"SYS-OUTAGE"}}}"#;
+    raw(
+        &h.db,
+        &format!(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             VALUES ('SuspenseItem', '{ghost}', 1, 'Classified', '1', '{payload}', '{{}}')"
+        ),
+    )
+    .await;
+    h.run(
+        "2026-03-03T01:00:00Z",
+        "ops",
+        good,
+        ItemAction::Comment {
+            text: Note::parse("after").expect("note"),
+        },
+    )
+    .await;
+
+    let err = h
+        .projector
+        .refresh(WAIT)
+        .await
+        .expect_err("the ghost event poisons the projections");
+    match &err {
+        ProjectionError::Poisoned {
+            position,
+            item_id,
+            reason,
+            ..
+        } => {
+            assert_eq!(*position, 2);
+            assert_eq!(item_id, &ghost.to_string());
+            assert!(reason.contains("never opened"), "{reason}");
+        }
+        other => panic!("expected Poisoned, got {other}"),
+    }
+    assert!(
+        h.projector
+            .metrics()
+            .poisoned_events
+            .load(Ordering::Relaxed)
+            >= 1
+    );
+    let status = h.projector.status().await.expect("status");
+    for model in &status {
+        assert_eq!(
+            model.position, 1,
+            "{model:?}: applied up to the event before the poison"
+        );
+        assert_eq!(model.head, 3);
+        assert_eq!(model.lag, 2);
+        assert!(
+            model
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("position 2")),
+            "{model:?}"
+        );
+    }
+    // The good item's opening was applied; nothing after the poison was.
+    let row = h
+        .reports()
+        .item(&good.to_string())
+        .await
+        .expect("reads")
+        .expect("applied");
+    assert_eq!(row.comment_count, 0);
+    // It stays stopped rather than skipping ahead.
+    assert!(h.projector.catch_up().await.is_err());
+}
+on_both_backends!(
+    a_poisoned_event_stops_the_projection_with_a_clear_error,
+    super::a_poisoned_event_stops_the_projection_with_a_clear_error
+);
+
+async fn changing_the_time_zone_requires_a_rebuild(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    let err = Projector::new(Arc::clone(&h.log), settings("Asia/Shanghai"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("rebuild"), "{err}");
+}
+on_both_backends!(
+    changing_the_time_zone_requires_a_rebuild,
+    super::changing_the_time_zone_requires_a_rebuild
+);
+
+/// Two projectors (two service instances) on one database apply every event exactly once.
+async fn two_projectors_on_one_database_apply_each_event_once(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    let other = Arc::new(
+        Projector::new(Arc::clone(&h.log), settings("UTC"))
+            .await
+            .expect("second projector")
+            .with_batch_size(3),
+    );
+    for n in 0..20 {
+        let id = h
+            .open(
+                "2026-03-01T01:00:00Z",
+                &format!("P-{n}"),
+                "5.00",
+                "SH-001",
+                "2026-03-01",
+            )
+            .await;
+        h.run(
+            "2026-03-02T01:00:00Z",
+            "ops",
+            id,
+            classify(RootCauseCategory::ProcessGap, "PRC-WORKFLOW", None),
+        )
+        .await;
+        if n % 2 == 0 {
+            h.run("2026-03-03T01:00:00Z", "ops", id, refund("5")).await;
+        }
+    }
+    h.log.settle(WAIT).await.expect("settles");
+    let racing = {
+        let other = Arc::clone(&other);
+        tokio::spawn(async move { other.catch_up().await })
+    };
+    h.projector.catch_up().await.expect("first catches up");
+    racing.await.expect("joins").expect("second catches up");
+    let balance = h.reports().open_balance().await.expect("balance");
+    assert_eq!(balance[0].open_items, 10);
+    assert_eq!(balance[0].outstanding, "50.00");
+    assert_eq!(h.reports().register_balance().await.expect("sum"), balance);
+    let incremental = ReadModelSnapshot::take(&h.log).await.expect("snapshot");
+    for model in suspense_read_models::ReadModel::ALL {
+        h.projector.rebuild(model, |_| {}).await.expect("rebuilds");
+    }
+    assert_eq!(
+        ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
+        incremental
+    );
+}
+on_both_backends!(
+    two_projectors_on_one_database_apply_each_event_once,
+    super::two_projectors_on_one_database_apply_each_event_once
+);
+
+/// After a command returns, `refresh` makes the read models include it.
+async fn a_writer_reads_its_own_write(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    let background = Arc::new(
+        Projector::new(Arc::clone(&h.log), settings("UTC"))
+            .await
+            .expect("projector"),
+    );
+    let task = Arc::clone(&background).spawn(std::time::Duration::from_millis(20));
+    for n in 0..5 {
+        let id = h
+            .open(
+                "2026-03-01T01:00:00Z",
+                &format!("RYW-{n}"),
+                "1.00",
+                "SH-001",
+                "2026-03-01",
+            )
+            .await;
+        let head = h.log.settle(WAIT).await.expect("settles");
+        background.wait_for(head, WAIT).await.expect("catches up");
+        assert!(h
+            .reports()
+            .item(&id.to_string())
+            .await
+            .expect("reads")
+            .is_some());
+    }
+    task.abort();
+}
+on_both_backends!(
+    a_writer_reads_its_own_write,
+    super::a_writer_reads_its_own_write
+);
