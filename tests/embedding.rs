@@ -78,6 +78,22 @@ async fn an_item_lives_from_booking_to_approved_write_off(backend: Backend) {
     }
     let item = ledger.item(id).await.expect("loads").expect("exists");
     assert_eq!(item.version, 7);
+
+    // The read models include the item once refreshed.
+    ledger.refresh().await.expect("read models catch up");
+    let row = ledger
+        .reports()
+        .item(&id.to_string())
+        .await
+        .expect("reads")
+        .expect("registered");
+    assert_eq!((row.status.as_str(), row.version), ("resolved", 7));
+    assert!(ledger
+        .reports()
+        .open_balance()
+        .await
+        .expect("balance")
+        .is_empty());
     assert_eq!(item.state.status(), ItemStatus::Resolved);
     assert!(item.state.outstanding().is_zero());
     assert_eq!(item.state.escalation, Some(EscalationLevel::Department));
@@ -227,7 +243,10 @@ async fn a_bad_location_is_a_clear_error() {
         .await
         .err()
         .expect("refused");
-    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    assert!(
+        matches!(err, ProjectionError::Store(Error::Unavailable(_))),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

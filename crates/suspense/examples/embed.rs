@@ -131,6 +131,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             event.event_type
         );
     }
+    // 5. What a reporting job sees once the read models have caught up.
+    ledger.refresh().await?;
+    let month = today;
+    let report = ledger
+        .reports()
+        .root_causes(&RootCauseQuery::new(PeriodKind::Month, month, month, None)?)
+        .await?;
+    for period in &report.periods {
+        println!("root causes {} ({}):", period.period, report.time_zone);
+        for row in &period.rows {
+            println!(
+                "  {:<16} {:<18} {:<8} opened {} ({} {}), resolved {}, open at end {}",
+                row.key.category,
+                row.key.code,
+                row.key.branch,
+                row.opened.count,
+                row.opened.amount,
+                row.key.currency,
+                row.resolved.count,
+                row.open_at_end.count
+            );
+        }
+    }
+    for balance in ledger.reports().open_balance().await? {
+        println!(
+            "open balance {}: {} items, {} outstanding",
+            balance.currency, balance.open_items, balance.outstanding
+        );
+    }
     ledger.close().await;
     Ok(())
 }

@@ -7,6 +7,9 @@ use suspense_domain::{
     ApprovalPolicy, Clock, ItemAction, ItemCommand, ItemId, ItemServices, OpenItem,
     RootCauseCatalogue,
 };
+use suspense_read_models::{
+    ProjectionError, Projector, ReadModelSettings, ReportingCalendar, Reports,
+};
 use suspense_store::{
     EventLog, Executed, LoadedItem, PoolSettings, RecordedEvent, StoreError, StoreLocation,
 };
@@ -14,9 +17,14 @@ use suspense_store::{
 use crate::actor::Actor;
 use crate::clock::SystemClock;
 
-/// The suspense ledger: a log of suspense items with the bank's rules applied.
+/// How long `refresh` waits for transactions still running on PostgreSQL.
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The suspense ledger: a log of suspense items with the bank's rules applied, and the read
+/// models kept from it.
 pub struct Suspense {
-    log: EventLog,
+    log: Arc<EventLog>,
+    projector: Arc<Projector>,
     conflict_attempts: u32,
 }
 
@@ -28,9 +36,18 @@ pub struct SuspenseBuilder {
     approval: ApprovalPolicy,
     pool: PoolSettings,
     conflict_attempts: u32,
+    read_models: ReadModelSettings,
 }
 
 impl SuspenseBuilder {
+    /// The bank's time zone for reports (default UTC). Changing it later needs a rebuild of
+    /// the read models.
+    #[must_use]
+    pub fn reporting_calendar(mut self, calendar: ReportingCalendar) -> Self {
+        self.read_models.calendar = calendar;
+        self
+    }
+
     /// The business clock (default: the system clock).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -66,14 +83,16 @@ impl SuspenseBuilder {
         self
     }
 
-    /// Connects, creating and migrating the database as needed.
-    pub async fn open(self) -> Result<Suspense, StoreError> {
+    /// Connects, creating and migrating the database (log and read models) as needed.
+    pub async fn open(self) -> Result<Suspense, ProjectionError> {
         let location = StoreLocation::parse(&self.location)?;
         let services = ItemServices::new(self.clock, self.catalogue, self.approval);
-        let log = EventLog::open(&location, services, &self.pool).await?;
+        let log = Arc::new(EventLog::open(&location, services, &self.pool).await?);
+        let projector = Arc::new(Projector::new(Arc::clone(&log), self.read_models).await?);
         tracing::info!(store = %location, "suspense ledger opened");
         Ok(Suspense {
             log,
+            projector,
             conflict_attempts: self.conflict_attempts,
         })
     }
@@ -82,7 +101,7 @@ impl SuspenseBuilder {
 impl Suspense {
     /// Opens the ledger at `location` with default settings: an SQLite file path (created on
     /// first use) or a `postgres://` URL.
-    pub async fn open(location: &str) -> Result<Self, StoreError> {
+    pub async fn open(location: &str) -> Result<Self, ProjectionError> {
         Self::builder(location).open().await
     }
 
@@ -94,6 +113,7 @@ impl Suspense {
             approval: ApprovalPolicy::write_offs_only(),
             pool: PoolSettings::default(),
             conflict_attempts: 8,
+            read_models: ReadModelSettings::default(),
         }
     }
 
@@ -157,8 +177,25 @@ impl Suspense {
     }
 
     /// The underlying log, for readers that follow it by global position.
-    pub fn log(&self) -> &EventLog {
+    pub fn log(&self) -> &Arc<EventLog> {
         &self.log
+    }
+
+    /// The projector that keeps the read models. Embedders either call [`Suspense::refresh`]
+    /// before reading reports, or run it in the background with `projector().clone().spawn(..)`.
+    pub fn projector(&self) -> &Arc<Projector> {
+        &self.projector
+    }
+
+    /// Brings every read model up to date with every command that returned before the call
+    /// (read your own writes). Returns the log position the read models now include.
+    pub async fn refresh(&self) -> Result<u64, ProjectionError> {
+        self.projector.refresh(REFRESH_TIMEOUT).await
+    }
+
+    /// Queries over the read models: root-cause statistics, aging, open balance, the register.
+    pub fn reports(&self) -> Reports<'_> {
+        Reports::new(&self.log, self.projector.settings().calendar)
     }
 
     /// Closes the database connections.

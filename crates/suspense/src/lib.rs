@@ -30,13 +30,17 @@ pub use ledger::{Suspense, SuspenseBuilder};
 
 /// The domain: commands, events, value types and rules.
 pub use suspense_domain as domain;
+/// Read models, the projector and reports.
+pub use suspense_read_models as read_models;
 /// The event log and its errors.
 pub use suspense_store as store;
 
+pub use suspense_read_models::ProjectionError;
 pub use suspense_store::{Executed, LoadedItem, RecordedEvent, StoreError as Error};
 
 /// Everything an embedding service usually needs.
 pub mod prelude {
-    pub use crate::{Actor, Error, Executed, LoadedItem, RecordedEvent, Suspense};
+    pub use crate::{Actor, Error, Executed, LoadedItem, ProjectionError, RecordedEvent, Suspense};
     pub use suspense_domain::*;
+    pub use suspense_read_models::{AgingPolicy, PeriodKind, ReportingCalendar, RootCauseQuery};
 }
