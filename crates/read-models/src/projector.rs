@@ -131,7 +131,11 @@ pub struct Projector {
     /// One batch at a time per process; across processes the checkpoint guard decides.
     running: Mutex<()>,
     metrics: ProjectorMetrics,
+    /// The next page, being read while the current one is written.
+    prefetched: std::sync::Mutex<Option<(u64, PageRead)>>,
 }
+
+type PageRead = tokio::task::JoinHandle<Result<Vec<RecordedEvent>, StoreError>>;
 
 impl Projector {
     /// Creates the read-model tables if needed and checks they were built with `settings`.
@@ -159,9 +163,10 @@ impl Projector {
         let projector = Self {
             log,
             settings,
-            batch_size: 2_000,
+            batch_size: 10_000,
             running: Mutex::new(()),
             metrics: ProjectorMetrics::default(),
+            prefetched: std::sync::Mutex::new(None),
         };
         for row in projector.checkpoints().await?.values() {
             projector.check_settings(row)?;
@@ -344,9 +349,21 @@ impl Projector {
         let Some(from) = models.iter().map(position_of).min() else {
             return Ok(0);
         };
-        let events = self.log.read_after(from, self.batch_size).await?;
+        let events = self.read_page(from).await?;
         if events.is_empty() {
             return Ok(0);
+        }
+        // Read the next page while this one is folded and written: the two overlap on
+        // separate connections (and cores).
+        if events.len() as u32 == self.batch_size {
+            if let Some(last) = events.last().and_then(|e| e.position) {
+                let log = Arc::clone(&self.log);
+                let size = self.batch_size;
+                let next = tokio::spawn(async move { log.read_after(last, size).await });
+                if let Ok(mut slot) = self.prefetched.lock() {
+                    *slot = Some((last, next));
+                }
+            }
         }
         let mut register = None;
         let mut stats = None;
@@ -445,6 +462,21 @@ impl Projector {
         }
         // Another projector committed this batch first: nothing was written; go again.
         Ok(if applied { events.len() } else { 1 })
+    }
+
+    /// The page after `from`: the prefetched one if it starts there, else a fresh read.
+    async fn read_page(&self, from: u64) -> Result<Vec<RecordedEvent>, ProjectionError> {
+        let prefetched = self.prefetched.lock().ok().and_then(|mut slot| slot.take());
+        if let Some((after, page)) = prefetched {
+            if after == from {
+                if let Ok(result) = page.await {
+                    return Ok(result?);
+                }
+            } else {
+                page.abort();
+            }
+        }
+        Ok(self.log.read_after(from, self.batch_size).await?)
     }
 
     /// Folds events into register rows, stopping at a poisoned event: returns the rows, the

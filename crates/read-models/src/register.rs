@@ -52,7 +52,7 @@ pub struct RegisterRow {
 }
 
 /// A dated change of an item's outstanding amount and open/closed state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Movement {
     pub item_id: String,
     pub sequence: i64,

@@ -19,7 +19,7 @@ use crate::calendar::{month_start, resolution_time, ReportingCalendar};
 pub const UNCLASSIFIED: &str = "unclassified";
 
 /// What the statistics remember of an item (`stats_items`).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub(crate) struct StatsItem {
     pub item_id: String,
     pub branch: String,
@@ -33,7 +33,7 @@ pub(crate) struct StatsItem {
 }
 
 /// One contribution of an item to the statistics (`stats_facts`).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub(crate) struct StatsFact {
     pub item_id: String,
     pub sequence: i64,

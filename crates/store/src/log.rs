@@ -48,7 +48,7 @@ pub struct EventLog {
 /// Selects events with their positions; `{filter}` is filled per use.
 const EVENT_COLUMNS: &str = "
 SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
-       e.payload, e.metadata, e.recorded_at
+       CAST(e.payload AS TEXT) AS payload, CAST(e.metadata AS TEXT) AS metadata, e.recorded_at
   FROM events e";
 
 impl EventLog {

@@ -36,8 +36,10 @@ pub(crate) struct EventRow {
     pub sequence: i64,
     pub event_type: String,
     pub event_version: String,
-    pub payload: Value,
-    pub metadata: Value,
+    /// JSON text: parsed straight into the event, without an intermediate `Value`, unless an
+    /// upcaster has to rewrite it first.
+    pub payload: String,
+    pub metadata: String,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -58,24 +60,37 @@ impl EventRow {
             .position
             .map(|p| u64::try_from(p).map_err(|_| corrupt(format!("negative position {p}"))))
             .transpose()?;
-        let metadata: EventMetadata = serde_json::from_value(self.metadata.clone())
+        let metadata: EventMetadata = serde_json::from_str(&self.metadata)
             .map_err(|e| corrupt(format!("metadata: {e}")))?;
-        let serialized = SerializedEvent::new(
-            self.aggregate_id.clone(),
-            usize::try_from(sequence).unwrap_or(usize::MAX),
-            SuspenseItem::TYPE.to_owned(),
-            self.event_type.clone(),
-            self.event_version.clone(),
-            self.payload.clone(),
-            Value::Null,
-        );
-        let serialized = upcast(serialized, upcasters);
-        let event: SuspenseItemEvent = serde_json::from_value(serialized.payload)
-            .map_err(|e| corrupt(format!("{} v{}: {e}", self.event_type, self.event_version)))?;
-        if event.name() != serialized.event_type {
+        let needs_upcast = upcasters
+            .iter()
+            .any(|u| u.can_upcast(&self.event_type, &self.event_version));
+        let (event_type, event) = if needs_upcast {
+            let payload: Value = serde_json::from_str(&self.payload)
+                .map_err(|e| corrupt(format!("{} v{}: {e}", self.event_type, self.event_version)))?;
+            let serialized = upcast(
+                SerializedEvent::new(
+                    self.aggregate_id.clone(),
+                    usize::try_from(sequence).unwrap_or(usize::MAX),
+                    SuspenseItem::TYPE.to_owned(),
+                    self.event_type.clone(),
+                    self.event_version.clone(),
+                    payload,
+                    Value::Null,
+                ),
+                upcasters,
+            );
+            let event: SuspenseItemEvent = serde_json::from_value(serialized.payload)
+                .map_err(|e| corrupt(format!("{} v{}: {e}", self.event_type, self.event_version)))?;
+            (serialized.event_type, event)
+        } else {
+            let event: SuspenseItemEvent = serde_json::from_str(&self.payload)
+                .map_err(|e| corrupt(format!("{} v{}: {e}", self.event_type, self.event_version)))?;
+            (self.event_type.clone(), event)
+        };
+        if event.name() != event_type {
             return Err(corrupt(format!(
-                "event_type says {} but the payload is {}",
-                serialized.event_type,
+                "event_type says {event_type} but the payload is {}",
                 event.name()
             )));
         }

@@ -1,0 +1,90 @@
+//! Catch-up rate of the projector and report latency, against reading the same log.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use suspense_read_models::{AgingPolicy, PeriodKind, Projector, ReadModelSettings, ReportingCalendar, Reports, RootCauseQuery};
+use suspense_store::{EventLog, PoolSettings, StoreLocation};
+use suspense_testkit::{fixed_services, Backend, TestDatabase};
+
+pub async fn run(backend: Backend, events: usize, queries: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let db = TestDatabase::create(backend).await;
+    let location = StoreLocation::parse(&db.url())?;
+    let log = Arc::new(EventLog::open(&location, fixed_services(), &PoolSettings::default()).await?);
+    let settings = ReadModelSettings { calendar: ReportingCalendar::parse("Asia/Shanghai")? };
+    let projector = Projector::new(Arc::clone(&log), settings).await?;
+
+    let started = Instant::now();
+    let written = crate::seed::seed(log.pool(), events).await?;
+    let seeded = started.elapsed();
+    let started = Instant::now();
+    let head = log.settle(Duration::from_secs(600)).await?;
+    let sequenced = started.elapsed();
+    println!("## {backend:?}: {written} events seeded in {:.1}s, positioned in {:.1}s (head {head})", seeded.as_secs_f64(), sequenced.as_secs_f64());
+
+    // Baseline: the same log read through the same reader, without projecting it.
+    let started = Instant::now();
+    let mut after = 0;
+    loop {
+        let page = log.read_after(after, 2_000).await?;
+        let Some(last) = page.last().and_then(|e| e.position) else { break };
+        after = last;
+    }
+    let read_rate = written as f64 / started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let reached = projector.catch_up().await?;
+    let elapsed = started.elapsed();
+    let catch_up_rate = written as f64 / elapsed.as_secs_f64();
+    println!("| backend | events | read log (events/s) | catch-up (events/s) | catch-up / read |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| {backend:?} | {reached} | {read_rate:.0} | {catch_up_rate:.0} | {:.2} |",
+        catch_up_rate / read_rate
+    );
+
+    let reports = Reports::new(&log, settings.calendar);
+    let month = RootCauseQuery::new(PeriodKind::Month, date(2025, 6, 1), date(2025, 6, 1), None)?;
+    let quarter = RootCauseQuery::new(PeriodKind::Quarter, date(2025, 4, 1), date(2025, 4, 1), None)?;
+    let year = RootCauseQuery::new(PeriodKind::Year, date(2025, 1, 1), date(2025, 1, 1), None)?;
+    let rows = reports.root_causes(&month).await?.periods[0].rows.len();
+    println!("\n| report | rows | p50 (ms) | p99 (ms) | max (ms) |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, query) in [("root causes, one month", &month), ("root causes, one quarter", &quarter), ("root causes, one year", &year)] {
+        let timings = time(queries, || async { reports.root_causes(query).await.map(|_| ()) }).await?;
+        print_row(name, rows, &timings);
+    }
+    let timings = time(queries.min(20), || async { reports.aging(date(2025, 6, 30), &AgingPolicy::default()).await.map(|_| ()) }).await?;
+    print_row("aging as of a date", 0, &timings);
+    let timings = time(queries, || async { reports.open_balance().await.map(|_| ()) }).await?;
+    print_row("open balance", 0, &timings);
+    println!();
+    Ok(())
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+}
+
+async fn time<F, Fut, E>(runs: usize, f: F) -> Result<Vec<Duration>, E>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+{
+    f().await?; // warm-up
+    let mut timings = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        f().await?;
+        timings.push(started.elapsed());
+    }
+    timings.sort();
+    Ok(timings)
+}
+
+fn print_row(name: &str, rows: usize, timings: &[Duration]) {
+    let at = |q: f64| timings[((timings.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+    let rows = if rows == 0 { "-".to_owned() } else { rows.to_string() };
+    println!("| {name} | {rows} | {:.2} | {:.2} | {:.2} |", at(0.5), at(0.99), at(1.0));
+}

@@ -1,0 +1,141 @@
+//! A realistic synthetic log, written straight into the events table for speed (the same rows
+//! the store would write, without running a command per event).
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use sqlx::QueryBuilder;
+use suspense_domain::{
+    AccountNumber, Assignment, BranchCode, Channel, CustomerImpact, Direction, ItemId, Money,
+    Note, OpenItem, Reference, ResolutionMethod, ResolutionRequest, RootCause,
+    RootCauseCatalogue, SourceReference, SuspenseItemEvent, TeamId, UserId,
+};
+use suspense_store::{with_pool, Pool};
+
+/// Rows of (item id, sequence, event).
+pub type Row = (String, i64, SuspenseItemEvent);
+
+/// The events of item `i`: opened over two years, classified, assigned, half partly cleared,
+/// 70% resolved, some reclassified and some reopened.
+pub fn item_events(i: usize) -> Vec<Row> {
+    let catalogue: Vec<RootCause> = RootCauseCatalogue::default()
+        .entries()
+        .iter()
+        .map(|(code, entry)| RootCause { category: entry.category, code: code.clone() })
+        .collect();
+    let user = |name: &str| UserId::parse(name).unwrap_or_else(|e| panic!("{e}"));
+    let booked = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default() + Duration::days((i % 730) as i64);
+    let opened_at = Utc.from_utc_datetime(&booked.and_hms_opt(1, 0, 0).unwrap_or_default());
+    let currency = if i % 10 == 0 { "USD" } else { "CNY" };
+    let minor = ((i * 7919) % 1_000_000 + 100) as i64;
+    let amount = Money::parse(&format!("{}.{:02}", minor / 100, minor % 100), currency).unwrap_or_else(|e| panic!("{e}"));
+    let reference = SourceReference::parse("CORE", &format!("BENCH-{i}")).unwrap_or_else(|e| panic!("{e}"));
+    let id = ItemId::for_reference(&reference).to_string();
+    let mut events = vec![SuspenseItemEvent::Opened {
+        at: opened_at,
+        by: user("teller"),
+        item: OpenItem {
+            reference,
+            account: AccountNumber::parse("2241-01").unwrap_or_else(|e| panic!("{e}")),
+            branch: BranchCode::parse(&format!("BR-{:02}", i % 20)).unwrap_or_else(|e| panic!("{e}")),
+            channel: Channel::ALL[i % Channel::ALL.len()],
+            amount,
+            direction: if i % 3 == 0 { Direction::Debit } else { Direction::Credit },
+            booked_on: booked,
+            value_date: booked,
+            description: Note::parse("synthetic benchmark item").unwrap_or_else(|e| panic!("{e}")),
+            customer_impact: CustomerImpact::default(),
+        },
+    }];
+    let cause = catalogue[i % catalogue.len()].clone();
+    events.push(SuspenseItemEvent::Classified { at: opened_at + Duration::hours(20), by: user("ops"), cause: cause.clone() });
+    events.push(SuspenseItemEvent::Assigned {
+        at: opened_at + Duration::hours(21),
+        by: user("lead"),
+        to: Assignment { team: TeamId::parse("recon").unwrap_or_else(|e| panic!("{e}")), assignee: Some(user("ops")) },
+    });
+    let mut outstanding = amount;
+    if i % 2 == 0 {
+        let part = Money::from_minor_units(amount.minor_units() / 2, amount.currency()).unwrap_or(amount);
+        outstanding = amount.checked_sub(&part).unwrap_or(amount);
+        events.push(SuspenseItemEvent::ClearingRecorded {
+            at: opened_at + Duration::days(3),
+            by: user("ops"),
+            clearing_reference: Reference::parse("CLR-1").unwrap_or_else(|e| panic!("{e}")),
+            amount: part,
+        });
+    }
+    if i % 20 == 1 {
+        let to = catalogue[(i + 3) % catalogue.len()].clone();
+        events.push(SuspenseItemEvent::Reclassified {
+            at: opened_at + Duration::days(4),
+            by: user("lead"),
+            from: cause,
+            to,
+            reason: Note::parse("restated").unwrap_or_else(|e| panic!("{e}")),
+        });
+    }
+    if i % 10 < 7 {
+        let resolution = ResolutionRequest { method: ResolutionMethod::Refunded, amount: outstanding, posted_to: None, note: None };
+        events.push(SuspenseItemEvent::Resolved {
+            at: opened_at + Duration::days(5 + (i % 90) as i64),
+            by: user("ops"),
+            resolution,
+            approval: None,
+        });
+        if i % 33 == 0 {
+            events.push(SuspenseItemEvent::Reopened {
+                at: opened_at + Duration::days(100),
+                by: user("lead"),
+                reason: Note::parse("bounced").unwrap_or_else(|e| panic!("{e}")),
+                reversed: outstanding,
+            });
+        }
+    }
+    events.into_iter().enumerate().map(|(n, e)| (id.clone(), n as i64 + 1, e)).collect()
+}
+
+/// Writes events of items 0, 1, 2, ... until at least `target` events; returns how many.
+pub async fn seed(pool: &Pool, target: usize) -> Result<usize, sqlx::Error> {
+    let mut written = 0;
+    let mut item = 0;
+    let mut rows: Vec<Row> = Vec::with_capacity(20_000);
+    while written < target {
+        let events = item_events(item);
+        written += events.len();
+        rows.extend(events);
+        item += 1;
+        if rows.len() >= 20_000 || written >= target {
+            insert(pool, &rows).await?;
+            rows.clear();
+        }
+    }
+    Ok(written)
+}
+
+async fn insert(pool: &Pool, rows: &[Row]) -> Result<(), sqlx::Error> {
+    let payloads: Vec<(String, i64, &'static str, String)> = rows
+        .iter()
+        .map(|(id, seq, event)| {
+            (id.clone(), *seq, event.name(), serde_json::to_string(event).unwrap_or_default())
+        })
+        .collect();
+    with_pool!(pool, p => {
+        let mut tx = p.begin().await?;
+        for chunk in payloads.chunks(1_000) {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ",
+            );
+            q.push_values(chunk, |mut b, (id, seq, kind, payload)| {
+                b.push_bind("SuspenseItem")
+                    .push_bind(id.clone())
+                    .push_bind(*seq)
+                    .push_bind(*kind)
+                    .push_bind("1")
+                    .push_bind(serde_json::from_str::<serde_json::Value>(payload).unwrap_or_default())
+                    .push_bind(serde_json::json!({"actor": "bench"}));
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
