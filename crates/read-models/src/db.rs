@@ -28,11 +28,11 @@ pub(crate) struct CheckpointMove<'a> {
 const CHUNK: usize = 500;
 
 macro_rules! backend_sql {
-    ($module:ident, $db:ty) => {
+    ($module:ident, $db:ty, $writes:ident) => {
         pub(crate) mod $module {
             use super::*;
             use chrono::Utc;
-            use sqlx::{Pool, QueryBuilder, Transaction};
+            use sqlx::{Pool, QueryBuilder};
 
             type Db = $db;
 
@@ -158,16 +158,35 @@ macro_rules! backend_sql {
                     }
                 }
                 if let Some(batch) = register {
-                    write_register(&mut tx, batch).await?;
+                    super::$writes::write_register(&mut tx, batch).await?;
                 }
                 if let Some(batch) = stats {
-                    write_stats(&mut tx, batch).await?;
+                    super::$writes::write_stats(&mut tx, batch).await?;
                 }
                 tx.commit().await?;
                 Ok(true)
             }
 
-            async fn write_register(tx: &mut Transaction<'_, Db>, batch: &RegisterBatch) -> Result<(), sqlx::Error> {
+        }
+    };
+}
+
+backend_sql!(sqlite, sqlx::Sqlite, sqlite_writes);
+backend_sql!(postgres, sqlx::Postgres, postgres_writes);
+
+/// SQLite: multi-row `INSERT … VALUES` with every value bound.
+mod sqlite_writes {
+    use std::collections::HashMap;
+
+    use sqlx::{QueryBuilder, Transaction};
+
+    use super::CHUNK;
+    use crate::register::{RegisterBatch, RegisterRow};
+    use crate::statistics::{StatsBatch, StatsItem};
+
+    type Db = sqlx::Sqlite;
+
+            pub(super) async fn write_register(tx: &mut Transaction<'_, Db>, batch: &RegisterBatch) -> Result<(), sqlx::Error> {
                 let rows: Vec<&RegisterRow> = batch.rows.values().collect();
                 for chunk in rows.chunks(CHUNK) {
                     let mut q = QueryBuilder::<Db>::new(
@@ -254,7 +273,7 @@ macro_rules! backend_sql {
                 Ok(())
             }
 
-            async fn write_stats(tx: &mut Transaction<'_, Db>, batch: &StatsBatch) -> Result<(), sqlx::Error> {
+            pub(super) async fn write_stats(tx: &mut Transaction<'_, Db>, batch: &StatsBatch) -> Result<(), sqlx::Error> {
                 let items: Vec<&StatsItem> = batch.items.values().collect();
                 for chunk in items.chunks(CHUNK) {
                     let mut q = QueryBuilder::<Db>::new(
@@ -381,12 +400,9 @@ macro_rules! backend_sql {
                 }
                 Ok(())
             }
-        }
-    };
 }
 
-backend_sql!(sqlite, sqlx::Sqlite);
-backend_sql!(postgres, sqlx::Postgres);
+mod postgres_writes;
 
 /// Groups rows by item id.
 pub(crate) fn by_item<T>(rows: Vec<T>, id: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {

@@ -1,0 +1,245 @@
+//! PostgreSQL: each table written with one statement per batch, the rows bound as one array
+//! per column and unpacked with `UNNEST`. The statement text is fixed, so it is prepared once;
+//! a multi-row `VALUES` list would be parsed and planned anew for every batch.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{Postgres, Transaction};
+
+use crate::register::RegisterBatch;
+use crate::statistics::StatsBatch;
+
+type Tx<'a, 'c> = &'a mut Transaction<'c, Postgres>;
+
+pub(super) async fn write_register(tx: Tx<'_, '_>, batch: &RegisterBatch) -> Result<(), sqlx::Error> {
+    let rows: Vec<_> = batch.rows.values().collect();
+    if !rows.is_empty() {
+        let col = |f: fn(&crate::register::RegisterRow) -> String| rows.iter().map(|r| f(r)).collect::<Vec<String>>();
+        let opt = |f: fn(&crate::register::RegisterRow) -> Option<String>| rows.iter().map(|r| f(r)).collect::<Vec<Option<String>>>();
+        let int = |f: fn(&crate::register::RegisterRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<i64>>();
+        let int4 = |f: fn(&crate::register::RegisterRow) -> i32| rows.iter().map(|r| f(r)).collect::<Vec<i32>>();
+        let day = |f: fn(&crate::register::RegisterRow) -> NaiveDate| rows.iter().map(|r| f(r)).collect::<Vec<NaiveDate>>();
+        let when = |f: fn(&crate::register::RegisterRow) -> Option<DateTime<Utc>>| {
+            rows.iter().map(|r| f(r)).collect::<Vec<Option<DateTime<Utc>>>>()
+        };
+        sqlx::query(
+            "INSERT INTO item_register (item_id, version, source_system, reference, account, branch,
+                 channel, direction, currency, minor_units, amount_minor, cleared_minor, outstanding_minor,
+                 booked_on, value_date, description, status, category, code, reclassifications, team,
+                 assignee, escalation_level, funds_held, fee_minor, fee_currency, opened_at, opened_by,
+                 classified_at, resolved_at, resolution_method, reopen_count, comment_count, last_event_at)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::bigint[], $13::bigint[],
+                 $14::date[], $15::date[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[],
+                 $21::text[], $22::text[], $23::int[], $24::boolean[], $25::bigint[], $26::text[],
+                 $27::timestamptz[], $28::text[], $29::timestamptz[], $30::timestamptz[], $31::text[],
+                 $32::int[], $33::int[], $34::timestamptz[])
+             ON CONFLICT (item_id) DO UPDATE SET version = excluded.version,
+                 cleared_minor = excluded.cleared_minor, outstanding_minor = excluded.outstanding_minor,
+                 status = excluded.status, category = excluded.category, code = excluded.code,
+                 reclassifications = excluded.reclassifications, team = excluded.team,
+                 assignee = excluded.assignee, escalation_level = excluded.escalation_level,
+                 classified_at = excluded.classified_at, resolved_at = excluded.resolved_at,
+                 resolution_method = excluded.resolution_method, reopen_count = excluded.reopen_count,
+                 comment_count = excluded.comment_count, last_event_at = excluded.last_event_at",
+        )
+        .bind(col(|r| r.item_id.clone()))
+        .bind(int(|r| r.version))
+        .bind(col(|r| r.source_system.clone()))
+        .bind(col(|r| r.reference.clone()))
+        .bind(col(|r| r.account.clone()))
+        .bind(col(|r| r.branch.clone()))
+        .bind(col(|r| r.channel.clone()))
+        .bind(col(|r| r.direction.clone()))
+        .bind(col(|r| r.currency.clone()))
+        .bind(int4(|r| r.minor_units))
+        .bind(int(|r| r.amount_minor))
+        .bind(int(|r| r.cleared_minor))
+        .bind(int(|r| r.outstanding_minor))
+        .bind(day(|r| r.booked_on))
+        .bind(day(|r| r.value_date))
+        .bind(col(|r| r.description.clone()))
+        .bind(col(|r| r.status.clone()))
+        .bind(opt(|r| r.category.clone()))
+        .bind(opt(|r| r.code.clone()))
+        .bind(int4(|r| r.reclassifications))
+        .bind(opt(|r| r.team.clone()))
+        .bind(opt(|r| r.assignee.clone()))
+        .bind(int4(|r| r.escalation_level))
+        .bind(rows.iter().map(|r| r.funds_held).collect::<Vec<bool>>())
+        .bind(rows.iter().map(|r| r.fee_minor).collect::<Vec<Option<i64>>>())
+        .bind(opt(|r| r.fee_currency.clone()))
+        .bind(when(|r| Some(r.opened_at)))
+        .bind(col(|r| r.opened_by.clone()))
+        .bind(when(|r| r.classified_at))
+        .bind(when(|r| r.resolved_at))
+        .bind(opt(|r| r.resolution_method.clone()))
+        .bind(int4(|r| r.reopen_count))
+        .bind(int4(|r| r.comment_count))
+        .bind(when(|r| Some(r.last_event_at)))
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !batch.movements.is_empty() {
+        let m = &batch.movements;
+        sqlx::query(
+            "INSERT INTO balance_movements (item_id, sequence, on_date, outstanding_delta_minor, open_delta)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::date[], $4::bigint[], $5::int[])",
+        )
+        .bind(m.iter().map(|r| r.item_id.clone()).collect::<Vec<_>>())
+        .bind(m.iter().map(|r| r.sequence).collect::<Vec<_>>())
+        .bind(m.iter().map(|r| r.on_date).collect::<Vec<_>>())
+        .bind(m.iter().map(|r| r.outstanding_delta_minor).collect::<Vec<_>>())
+        .bind(m.iter().map(|r| r.open_delta).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !batch.balances.is_empty() {
+        let b = &batch.balances;
+        sqlx::query(
+            "INSERT INTO open_balance (currency, open_items, outstanding_minor)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[])
+             ON CONFLICT (currency) DO UPDATE SET
+                 open_items = open_balance.open_items + excluded.open_items,
+                 outstanding_minor = open_balance.outstanding_minor + excluded.outstanding_minor",
+        )
+        .bind(b.keys().cloned().collect::<Vec<_>>())
+        .bind(b.values().map(|(n, _)| *n).collect::<Vec<_>>())
+        .bind(b.values().map(|(_, m)| *m).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<(), sqlx::Error> {
+    let items: Vec<_> = batch.items.values().collect();
+    if !items.is_empty() {
+        sqlx::query(
+            "INSERT INTO stats_items (item_id, branch, channel, currency, category, code, reclassified,
+                 booked_on, amount_minor)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::boolean[], $8::date[], $9::bigint[])
+             ON CONFLICT (item_id) DO UPDATE SET category = excluded.category, code = excluded.code,
+                 reclassified = excluded.reclassified",
+        )
+        .bind(items.iter().map(|i| i.item_id.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.branch.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.channel.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.currency.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.category.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.code.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.reclassified).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.booked_on).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.amount_minor).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    let facts = &batch.new_facts;
+    if !facts.is_empty() {
+        sqlx::query(
+            "INSERT INTO stats_facts (item_id, sequence, kind, month, amount_minor, duration_bucket)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::date[], $5::bigint[], $6::int[])",
+        )
+        .bind(facts.iter().map(|f| f.item_id.clone()).collect::<Vec<_>>())
+        .bind(facts.iter().map(|f| f.sequence).collect::<Vec<_>>())
+        .bind(facts.iter().map(|f| f.kind.clone()).collect::<Vec<_>>())
+        .bind(facts.iter().map(|f| f.month).collect::<Vec<_>>())
+        .bind(facts.iter().map(|f| f.amount_minor).collect::<Vec<_>>())
+        .bind(facts.iter().map(|f| f.duration_bucket).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
+    if !cells.is_empty() {
+        let key = |f: fn(&crate::statistics::CellKey) -> String| cells.iter().map(|(k, _)| f(k)).collect::<Vec<_>>();
+        let n = |f: fn(&crate::statistics::CellCounts) -> i64| cells.iter().map(|(_, c)| f(c)).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO root_cause_monthly (month, category, code, branch, channel, currency,
+                 opened_count, opened_minor, resolved_count, resolved_minor, reopened_count,
+                 reopened_minor, escalations, restated_items)
+             SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+                 $13::bigint[], $14::bigint[])
+             ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
+                 opened_count = root_cause_monthly.opened_count + excluded.opened_count,
+                 opened_minor = root_cause_monthly.opened_minor + excluded.opened_minor,
+                 resolved_count = root_cause_monthly.resolved_count + excluded.resolved_count,
+                 resolved_minor = root_cause_monthly.resolved_minor + excluded.resolved_minor,
+                 reopened_count = root_cause_monthly.reopened_count + excluded.reopened_count,
+                 reopened_minor = root_cause_monthly.reopened_minor + excluded.reopened_minor,
+                 escalations = root_cause_monthly.escalations + excluded.escalations,
+                 restated_items = root_cause_monthly.restated_items + excluded.restated_items",
+        )
+        .bind(cells.iter().map(|(k, _)| k.month).collect::<Vec<_>>())
+        .bind(key(|k| k.category.clone()))
+        .bind(key(|k| k.code.clone()))
+        .bind(key(|k| k.branch.clone()))
+        .bind(key(|k| k.channel.clone()))
+        .bind(key(|k| k.currency.clone()))
+        .bind(n(|c| c.opened_count))
+        .bind(n(|c| c.opened_minor))
+        .bind(n(|c| c.resolved_count))
+        .bind(n(|c| c.resolved_minor))
+        .bind(n(|c| c.reopened_count))
+        .bind(n(|c| c.reopened_minor))
+        .bind(n(|c| c.escalations))
+        .bind(n(|c| c.restated_items))
+        .execute(&mut **tx)
+        .await?;
+
+        let mut open: HashMap<[&str; 5], (i64, i64)> = HashMap::new();
+        for (k, c) in &cells {
+            let entry = open
+                .entry([&k.category, &k.code, &k.branch, &k.channel, &k.currency])
+                .or_default();
+            entry.0 += c.opened_count - c.resolved_count + c.reopened_count;
+            entry.1 += c.opened_minor - c.resolved_minor + c.reopened_minor;
+        }
+        open.retain(|_, (n, m)| *n != 0 || *m != 0);
+        if !open.is_empty() {
+            let part = |i: usize| open.keys().map(|k| k[i].to_owned()).collect::<Vec<_>>();
+            sqlx::query(
+                "INSERT INTO root_cause_open (category, code, branch, channel, currency, open_count, open_minor)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::bigint[], $7::bigint[])
+                 ON CONFLICT (category, code, branch, channel, currency) DO UPDATE SET
+                     open_count = root_cause_open.open_count + excluded.open_count,
+                     open_minor = root_cause_open.open_minor + excluded.open_minor",
+            )
+            .bind(part(0))
+            .bind(part(1))
+            .bind(part(2))
+            .bind(part(3))
+            .bind(part(4))
+            .bind(open.values().map(|(n, _)| *n).collect::<Vec<_>>())
+            .bind(open.values().map(|(_, m)| *m).collect::<Vec<_>>())
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    let buckets: Vec<_> = batch.histogram.iter().filter(|(_, n)| **n != 0).collect();
+    if !buckets.is_empty() {
+        let key = |f: fn(&crate::statistics::CellKey) -> String| buckets.iter().map(|((k, _), _)| f(k)).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO resolution_time_histogram (month, category, code, branch, channel, currency,
+                 bucket, resolved_count)
+             SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::int[], $8::bigint[])
+             ON CONFLICT (month, category, code, branch, channel, currency, bucket) DO UPDATE SET
+                 resolved_count = resolution_time_histogram.resolved_count + excluded.resolved_count",
+        )
+        .bind(buckets.iter().map(|((k, _), _)| k.month).collect::<Vec<_>>())
+        .bind(key(|k| k.category.clone()))
+        .bind(key(|k| k.code.clone()))
+        .bind(key(|k| k.branch.clone()))
+        .bind(key(|k| k.channel.clone()))
+        .bind(key(|k| k.currency.clone()))
+        .bind(buckets.iter().map(|((_, b), _)| *b).collect::<Vec<_>>())
+        .bind(buckets.iter().map(|(_, n)| **n).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
