@@ -38,11 +38,18 @@ enum BackendArg {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Args::parse().command {
-        Command::CatchUp { backend, events, queries } => {
+        Command::CatchUp {
+            backend,
+            events,
+            queries,
+        } => {
             let backends = match backend {
                 BackendArg::Sqlite => vec![suspense_testkit::Backend::Sqlite],
                 BackendArg::Postgres => vec![suspense_testkit::Backend::Postgres],
-                BackendArg::Both => vec![suspense_testkit::Backend::Sqlite, suspense_testkit::Backend::Postgres],
+                BackendArg::Both => vec![
+                    suspense_testkit::Backend::Sqlite,
+                    suspense_testkit::Backend::Postgres,
+                ],
             };
             for backend in backends {
                 catch_up::run(backend, events, queries).await?;

@@ -4,9 +4,9 @@
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use sqlx::QueryBuilder;
 use suspense_domain::{
-    AccountNumber, Assignment, BranchCode, Channel, CustomerImpact, Direction, ItemId, Money,
-    Note, OpenItem, Reference, ResolutionMethod, ResolutionRequest, RootCause,
-    RootCauseCatalogue, SourceReference, SuspenseItemEvent, TeamId, UserId,
+    AccountNumber, Assignment, BranchCode, Channel, CustomerImpact, Direction, ItemId, Money, Note,
+    OpenItem, Reference, ResolutionMethod, ResolutionRequest, RootCause, RootCauseCatalogue,
+    SourceReference, SuspenseItemEvent, TeamId, UserId,
 };
 use suspense_store::{with_pool, Pool};
 
@@ -19,15 +19,21 @@ pub fn item_events(i: usize) -> Vec<Row> {
     let catalogue: Vec<RootCause> = RootCauseCatalogue::default()
         .entries()
         .iter()
-        .map(|(code, entry)| RootCause { category: entry.category, code: code.clone() })
+        .map(|(code, entry)| RootCause {
+            category: entry.category,
+            code: code.clone(),
+        })
         .collect();
     let user = |name: &str| UserId::parse(name).unwrap_or_else(|e| panic!("{e}"));
-    let booked = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default() + Duration::days((i % 730) as i64);
+    let booked =
+        NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default() + Duration::days((i % 730) as i64);
     let opened_at = Utc.from_utc_datetime(&booked.and_hms_opt(1, 0, 0).unwrap_or_default());
     let currency = if i % 10 == 0 { "USD" } else { "CNY" };
     let minor = ((i * 7919) % 1_000_000 + 100) as i64;
-    let amount = Money::parse(&format!("{}.{:02}", minor / 100, minor % 100), currency).unwrap_or_else(|e| panic!("{e}"));
-    let reference = SourceReference::parse("CORE", &format!("BENCH-{i}")).unwrap_or_else(|e| panic!("{e}"));
+    let amount = Money::parse(&format!("{}.{:02}", minor / 100, minor % 100), currency)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let reference =
+        SourceReference::parse("CORE", &format!("BENCH-{i}")).unwrap_or_else(|e| panic!("{e}"));
     let id = ItemId::for_reference(&reference).to_string();
     let mut events = vec![SuspenseItemEvent::Opened {
         at: opened_at,
@@ -35,10 +41,15 @@ pub fn item_events(i: usize) -> Vec<Row> {
         item: OpenItem {
             reference,
             account: AccountNumber::parse("2241-01").unwrap_or_else(|e| panic!("{e}")),
-            branch: BranchCode::parse(&format!("BR-{:02}", i % 20)).unwrap_or_else(|e| panic!("{e}")),
+            branch: BranchCode::parse(&format!("BR-{:02}", i % 20))
+                .unwrap_or_else(|e| panic!("{e}")),
             channel: Channel::ALL[i % Channel::ALL.len()],
             amount,
-            direction: if i % 3 == 0 { Direction::Debit } else { Direction::Credit },
+            direction: if i % 3 == 0 {
+                Direction::Debit
+            } else {
+                Direction::Credit
+            },
             booked_on: booked,
             value_date: booked,
             description: Note::parse("synthetic benchmark item").unwrap_or_else(|e| panic!("{e}")),
@@ -46,15 +57,23 @@ pub fn item_events(i: usize) -> Vec<Row> {
         },
     }];
     let cause = catalogue[i % catalogue.len()].clone();
-    events.push(SuspenseItemEvent::Classified { at: opened_at + Duration::hours(20), by: user("ops"), cause: cause.clone() });
+    events.push(SuspenseItemEvent::Classified {
+        at: opened_at + Duration::hours(20),
+        by: user("ops"),
+        cause: cause.clone(),
+    });
     events.push(SuspenseItemEvent::Assigned {
         at: opened_at + Duration::hours(21),
         by: user("lead"),
-        to: Assignment { team: TeamId::parse("recon").unwrap_or_else(|e| panic!("{e}")), assignee: Some(user("ops")) },
+        to: Assignment {
+            team: TeamId::parse("recon").unwrap_or_else(|e| panic!("{e}")),
+            assignee: Some(user("ops")),
+        },
     });
     let mut outstanding = amount;
     if i % 2 == 0 {
-        let part = Money::from_minor_units(amount.minor_units() / 2, amount.currency()).unwrap_or(amount);
+        let part =
+            Money::from_minor_units(amount.minor_units() / 2, amount.currency()).unwrap_or(amount);
         outstanding = amount.checked_sub(&part).unwrap_or(amount);
         events.push(SuspenseItemEvent::ClearingRecorded {
             at: opened_at + Duration::days(3),
@@ -74,7 +93,12 @@ pub fn item_events(i: usize) -> Vec<Row> {
         });
     }
     if i % 10 < 7 {
-        let resolution = ResolutionRequest { method: ResolutionMethod::Refunded, amount: outstanding, posted_to: None, note: None };
+        let resolution = ResolutionRequest {
+            method: ResolutionMethod::Refunded,
+            amount: outstanding,
+            posted_to: None,
+            note: None,
+        };
         events.push(SuspenseItemEvent::Resolved {
             at: opened_at + Duration::days(5 + (i % 90) as i64),
             by: user("ops"),
@@ -90,7 +114,11 @@ pub fn item_events(i: usize) -> Vec<Row> {
             });
         }
     }
-    events.into_iter().enumerate().map(|(n, e)| (id.clone(), n as i64 + 1, e)).collect()
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(n, e)| (id.clone(), n as i64 + 1, e))
+        .collect()
 }
 
 /// Writes events of items 0, 1, 2, ... until at least `target` events; returns how many.
@@ -115,7 +143,12 @@ async fn insert(pool: &Pool, rows: &[Row]) -> Result<(), sqlx::Error> {
     let payloads: Vec<(String, i64, &'static str, String)> = rows
         .iter()
         .map(|(id, seq, event)| {
-            (id.clone(), *seq, event.name(), serde_json::to_string(event).unwrap_or_default())
+            (
+                id.clone(),
+                *seq,
+                event.name(),
+                serde_json::to_string(event).unwrap_or_default(),
+            )
         })
         .collect();
     with_pool!(pool, p => {

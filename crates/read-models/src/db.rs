@@ -176,7 +176,6 @@ backend_sql!(postgres, sqlx::Postgres, postgres_writes);
 
 /// SQLite: multi-row `INSERT … VALUES` with every value bound.
 mod sqlite_writes {
-    use std::collections::HashMap;
 
     use sqlx::{QueryBuilder, Transaction};
 
@@ -186,53 +185,56 @@ mod sqlite_writes {
 
     type Db = sqlx::Sqlite;
 
-            pub(super) async fn write_register(tx: &mut Transaction<'_, Db>, batch: &RegisterBatch) -> Result<(), sqlx::Error> {
-                let rows: Vec<&RegisterRow> = batch.rows.values().collect();
-                for chunk in rows.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<Db>::new(
+    pub(super) async fn write_register(
+        tx: &mut Transaction<'_, Db>,
+        batch: &RegisterBatch,
+    ) -> Result<(), sqlx::Error> {
+        let rows: Vec<&RegisterRow> = batch.rows.values().collect();
+        for chunk in rows.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
                         "INSERT INTO item_register (item_id, version, source_system, reference, account, branch,
                          channel, direction, currency, minor_units, amount_minor, cleared_minor, outstanding_minor,
                          booked_on, value_date, description, status, category, code, reclassifications, team,
                          assignee, escalation_level, funds_held, fee_minor, fee_currency, opened_at, opened_by,
                          classified_at, resolved_at, resolution_method, reopen_count, comment_count, last_event_at) ",
                     );
-                    q.push_values(chunk, |mut b, r| {
-                        b.push_bind(r.item_id.clone())
-                            .push_bind(r.version)
-                            .push_bind(r.source_system.clone())
-                            .push_bind(r.reference.clone())
-                            .push_bind(r.account.clone())
-                            .push_bind(r.branch.clone())
-                            .push_bind(r.channel.clone())
-                            .push_bind(r.direction.clone())
-                            .push_bind(r.currency.clone())
-                            .push_bind(r.minor_units)
-                            .push_bind(r.amount_minor)
-                            .push_bind(r.cleared_minor)
-                            .push_bind(r.outstanding_minor)
-                            .push_bind(r.booked_on)
-                            .push_bind(r.value_date)
-                            .push_bind(r.description.clone())
-                            .push_bind(r.status.clone())
-                            .push_bind(r.category.clone())
-                            .push_bind(r.code.clone())
-                            .push_bind(r.reclassifications)
-                            .push_bind(r.team.clone())
-                            .push_bind(r.assignee.clone())
-                            .push_bind(r.escalation_level)
-                            .push_bind(r.funds_held)
-                            .push_bind(r.fee_minor)
-                            .push_bind(r.fee_currency.clone())
-                            .push_bind(r.opened_at)
-                            .push_bind(r.opened_by.clone())
-                            .push_bind(r.classified_at)
-                            .push_bind(r.resolved_at)
-                            .push_bind(r.resolution_method.clone())
-                            .push_bind(r.reopen_count)
-                            .push_bind(r.comment_count)
-                            .push_bind(r.last_event_at);
-                    });
-                    q.push(
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.item_id.clone())
+                    .push_bind(r.version)
+                    .push_bind(r.source_system.clone())
+                    .push_bind(r.reference.clone())
+                    .push_bind(r.account.clone())
+                    .push_bind(r.branch.clone())
+                    .push_bind(r.channel.clone())
+                    .push_bind(r.direction.clone())
+                    .push_bind(r.currency.clone())
+                    .push_bind(r.minor_units)
+                    .push_bind(r.amount_minor)
+                    .push_bind(r.cleared_minor)
+                    .push_bind(r.outstanding_minor)
+                    .push_bind(r.booked_on)
+                    .push_bind(r.value_date)
+                    .push_bind(r.description.clone())
+                    .push_bind(r.status.clone())
+                    .push_bind(r.category.clone())
+                    .push_bind(r.code.clone())
+                    .push_bind(r.reclassifications)
+                    .push_bind(r.team.clone())
+                    .push_bind(r.assignee.clone())
+                    .push_bind(r.escalation_level)
+                    .push_bind(r.funds_held)
+                    .push_bind(r.fee_minor)
+                    .push_bind(r.fee_currency.clone())
+                    .push_bind(r.opened_at)
+                    .push_bind(r.opened_by.clone())
+                    .push_bind(r.classified_at)
+                    .push_bind(r.resolved_at)
+                    .push_bind(r.resolution_method.clone())
+                    .push_bind(r.reopen_count)
+                    .push_bind(r.comment_count)
+                    .push_bind(r.last_event_at);
+            });
+            q.push(
                         " ON CONFLICT (item_id) DO UPDATE SET version = excluded.version,
                           cleared_minor = excluded.cleared_minor, outstanding_minor = excluded.outstanding_minor,
                           status = excluded.status, category = excluded.category, code = excluded.code,
@@ -242,99 +244,106 @@ mod sqlite_writes {
                           resolution_method = excluded.resolution_method, reopen_count = excluded.reopen_count,
                           comment_count = excluded.comment_count, last_event_at = excluded.last_event_at",
                     );
-                    q.build().execute(&mut **tx).await?;
-                }
-                for chunk in batch.movements.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<Db>::new(
+            q.build().execute(&mut **tx).await?;
+        }
+        for chunk in batch.movements.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
                         "INSERT INTO balance_movements (item_id, sequence, on_date, outstanding_delta_minor, open_delta) ",
                     );
-                    q.push_values(chunk, |mut b, m| {
-                        b.push_bind(m.item_id.clone())
-                            .push_bind(m.sequence)
-                            .push_bind(m.on_date)
-                            .push_bind(m.outstanding_delta_minor)
-                            .push_bind(m.open_delta);
-                    });
-                    q.build().execute(&mut **tx).await?;
-                }
-                let balances: Vec<(&String, &(i64, i64))> = batch.balances.iter().collect();
-                for chunk in balances.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<Db>::new("INSERT INTO open_balance (currency, open_items, outstanding_minor) ");
-                    q.push_values(chunk, |mut b, (currency, (items, minor))| {
-                        b.push_bind((*currency).clone()).push_bind(*items).push_bind(*minor);
-                    });
-                    q.push(
+            q.push_values(chunk, |mut b, m| {
+                b.push_bind(m.item_id.clone())
+                    .push_bind(m.sequence)
+                    .push_bind(m.on_date)
+                    .push_bind(m.outstanding_delta_minor)
+                    .push_bind(m.open_delta);
+            });
+            q.build().execute(&mut **tx).await?;
+        }
+        let balances: Vec<(&String, &(i64, i64))> = batch.balances.iter().collect();
+        for chunk in balances.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO open_balance (currency, open_items, outstanding_minor) ",
+            );
+            q.push_values(chunk, |mut b, (currency, (items, minor))| {
+                b.push_bind((*currency).clone())
+                    .push_bind(*items)
+                    .push_bind(*minor);
+            });
+            q.push(
                         " ON CONFLICT (currency) DO UPDATE SET
                           open_items = open_balance.open_items + excluded.open_items,
                           outstanding_minor = open_balance.outstanding_minor + excluded.outstanding_minor",
                     );
-                    q.build().execute(&mut **tx).await?;
-                }
-                Ok(())
-            }
+            q.build().execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
 
-            pub(super) async fn write_stats(tx: &mut Transaction<'_, Db>, batch: &StatsBatch) -> Result<(), sqlx::Error> {
-                let items: Vec<&StatsItem> = batch.items.values().collect();
-                for chunk in items.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<Db>::new(
-                        "INSERT INTO stats_items (item_id, branch, channel, currency, category, code,
+    pub(super) async fn write_stats(
+        tx: &mut Transaction<'_, Db>,
+        batch: &StatsBatch,
+    ) -> Result<(), sqlx::Error> {
+        let items: Vec<&StatsItem> = batch.items.values().collect();
+        for chunk in items.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO stats_items (item_id, branch, channel, currency, category, code,
                          reclassified, booked_on, amount_minor) ",
-                    );
-                    q.push_values(chunk, |mut b, i| {
-                        b.push_bind(i.item_id.clone())
-                            .push_bind(i.branch.clone())
-                            .push_bind(i.channel.clone())
-                            .push_bind(i.currency.clone())
-                            .push_bind(i.category.clone())
-                            .push_bind(i.code.clone())
-                            .push_bind(i.reclassified)
-                            .push_bind(i.booked_on)
-                            .push_bind(i.amount_minor);
-                    });
-                    q.push(
-                        " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
+            );
+            q.push_values(chunk, |mut b, i| {
+                b.push_bind(i.item_id.clone())
+                    .push_bind(i.branch.clone())
+                    .push_bind(i.channel.clone())
+                    .push_bind(i.currency.clone())
+                    .push_bind(i.category.clone())
+                    .push_bind(i.code.clone())
+                    .push_bind(i.reclassified)
+                    .push_bind(i.booked_on)
+                    .push_bind(i.amount_minor);
+            });
+            q.push(
+                " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
                           code = excluded.code, reclassified = excluded.reclassified",
-                    );
-                    q.build().execute(&mut **tx).await?;
-                }
-                for chunk in batch.new_facts.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<Db>::new(
+            );
+            q.build().execute(&mut **tx).await?;
+        }
+        for chunk in batch.new_facts.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
                         "INSERT INTO stats_facts (item_id, sequence, kind, month, amount_minor, duration_bucket) ",
                     );
-                    q.push_values(chunk, |mut b, f| {
-                        b.push_bind(f.item_id.clone())
-                            .push_bind(f.sequence)
-                            .push_bind(f.kind.clone())
-                            .push_bind(f.month)
-                            .push_bind(f.amount_minor)
-                            .push_bind(f.duration_bucket);
-                    });
-                    q.build().execute(&mut **tx).await?;
-                }
-                let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
-                for chunk in cells.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<Db>::new(
-                        "INSERT INTO root_cause_monthly (month, category, code, branch, channel, currency,
+            q.push_values(chunk, |mut b, f| {
+                b.push_bind(f.item_id.clone())
+                    .push_bind(f.sequence)
+                    .push_bind(f.kind.clone())
+                    .push_bind(f.month)
+                    .push_bind(f.amount_minor)
+                    .push_bind(f.duration_bucket);
+            });
+            q.build().execute(&mut **tx).await?;
+        }
+        let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
+        for chunk in cells.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO root_cause_monthly (month, category, code, branch, channel, currency,
                          opened_count, opened_minor, resolved_count, resolved_minor, reopened_count,
                          reopened_minor, escalations, restated_items) ",
-                    );
-                    q.push_values(chunk, |mut b, (k, c)| {
-                        b.push_bind(k.month)
-                            .push_bind(k.category.clone())
-                            .push_bind(k.code.clone())
-                            .push_bind(k.branch.clone())
-                            .push_bind(k.channel.clone())
-                            .push_bind(k.currency.clone())
-                            .push_bind(c.opened_count)
-                            .push_bind(c.opened_minor)
-                            .push_bind(c.resolved_count)
-                            .push_bind(c.resolved_minor)
-                            .push_bind(c.reopened_count)
-                            .push_bind(c.reopened_minor)
-                            .push_bind(c.escalations)
-                            .push_bind(c.restated_items);
-                    });
-                    q.push(
+            );
+            q.push_values(chunk, |mut b, (k, c)| {
+                b.push_bind(k.month)
+                    .push_bind(k.category.clone())
+                    .push_bind(k.code.clone())
+                    .push_bind(k.branch.clone())
+                    .push_bind(k.channel.clone())
+                    .push_bind(k.currency.clone())
+                    .push_bind(c.opened_count)
+                    .push_bind(c.opened_minor)
+                    .push_bind(c.resolved_count)
+                    .push_bind(c.resolved_minor)
+                    .push_bind(c.reopened_count)
+                    .push_bind(c.reopened_minor)
+                    .push_bind(c.escalations)
+                    .push_bind(c.restated_items);
+            });
+            q.push(
                         " ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
                           opened_count = root_cause_monthly.opened_count + excluded.opened_count,
                           opened_minor = root_cause_monthly.opened_minor + excluded.opened_minor,
@@ -345,61 +354,50 @@ mod sqlite_writes {
                           escalations = root_cause_monthly.escalations + excluded.escalations,
                           restated_items = root_cause_monthly.restated_items + excluded.restated_items",
                     );
-                    q.build().execute(&mut **tx).await?;
-                }
-                let mut open: HashMap<(&str, &str, &str, &str, &str), (i64, i64)> = HashMap::new();
-                for (k, c) in &cells {
-                    let entry = open
-                        .entry((&k.category, &k.code, &k.branch, &k.channel, &k.currency))
-                        .or_default();
-                    entry.0 += c.opened_count - c.resolved_count + c.reopened_count;
-                    entry.1 += c.opened_minor - c.resolved_minor + c.reopened_minor;
-                }
-                let open: Vec<_> = open.into_iter().filter(|(_, (n, m))| *n != 0 || *m != 0).collect();
-                for chunk in open.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<Db>::new(
+            q.build().execute(&mut **tx).await?;
+        }
+        let open = batch.open_deltas();
+        for chunk in open.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
                         "INSERT INTO root_cause_open (category, code, branch, channel, currency, open_count, open_minor) ",
                     );
-                    q.push_values(chunk, |mut b, ((category, code, branch, channel, currency), (n, m))| {
-                        b.push_bind(category.to_string())
-                            .push_bind(code.to_string())
-                            .push_bind(branch.to_string())
-                            .push_bind(channel.to_string())
-                            .push_bind(currency.to_string())
-                            .push_bind(*n)
-                            .push_bind(*m);
-                    });
-                    q.push(
-                        " ON CONFLICT (category, code, branch, channel, currency) DO UPDATE SET
+            q.push_values(chunk, |mut b, delta| {
+                for part in delta.key {
+                    b.push_bind(part.to_owned());
+                }
+                b.push_bind(delta.count).push_bind(delta.minor);
+            });
+            q.push(
+                " ON CONFLICT (category, code, branch, channel, currency) DO UPDATE SET
                           open_count = root_cause_open.open_count + excluded.open_count,
                           open_minor = root_cause_open.open_minor + excluded.open_minor",
-                    );
-                    q.build().execute(&mut **tx).await?;
-                }
-                let buckets: Vec<_> = batch.histogram.iter().filter(|(_, n)| **n != 0).collect();
-                for chunk in buckets.chunks(CHUNK) {
-                    let mut q = QueryBuilder::<Db>::new(
-                        "INSERT INTO resolution_time_histogram (month, category, code, branch, channel,
+            );
+            q.build().execute(&mut **tx).await?;
+        }
+        let buckets: Vec<_> = batch.histogram.iter().filter(|(_, n)| **n != 0).collect();
+        for chunk in buckets.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO resolution_time_histogram (month, category, code, branch, channel,
                          currency, bucket, resolved_count) ",
-                    );
-                    q.push_values(chunk, |mut b, ((k, bucket), n)| {
-                        b.push_bind(k.month)
-                            .push_bind(k.category.clone())
-                            .push_bind(k.code.clone())
-                            .push_bind(k.branch.clone())
-                            .push_bind(k.channel.clone())
-                            .push_bind(k.currency.clone())
-                            .push_bind(*bucket)
-                            .push_bind(**n);
-                    });
-                    q.push(
+            );
+            q.push_values(chunk, |mut b, ((k, bucket), n)| {
+                b.push_bind(k.month)
+                    .push_bind(k.category.clone())
+                    .push_bind(k.code.clone())
+                    .push_bind(k.branch.clone())
+                    .push_bind(k.channel.clone())
+                    .push_bind(k.currency.clone())
+                    .push_bind(*bucket)
+                    .push_bind(**n);
+            });
+            q.push(
                         " ON CONFLICT (month, category, code, branch, channel, currency, bucket) DO UPDATE SET
                           resolved_count = resolution_time_histogram.resolved_count + excluded.resolved_count",
                     );
-                    q.build().execute(&mut **tx).await?;
-                }
-                Ok(())
-            }
+            q.build().execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
 }
 
 mod postgres_writes;

@@ -59,11 +59,11 @@ struct OpenRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct BucketRow {
+struct PercentileRow {
     #[sqlx(flatten)]
     key: CauseKey,
-    bucket: i32,
-    resolved_count: i64,
+    p50: Option<i32>,
+    p90: Option<i32>,
 }
 
 /// A count and its amount, in the row's currency.
@@ -355,20 +355,35 @@ macro_rules! report_sql {
                 q.build_query_as().fetch_all(pool).await
             }
 
-            pub(super) async fn buckets(
+            /// Median and 90th-percentile bucket per cause key, by nearest rank over the
+            /// summed histogram (the same rule as `resolution_time::percentile`).
+            pub(super) async fn percentiles(
                 pool: &Pool<Db>,
                 from: NaiveDate,
                 to: NaiveDate,
                 branch: Option<&str>,
-            ) -> Result<Vec<BucketRow>, sqlx::Error> {
+            ) -> Result<Vec<PercentileRow>, sqlx::Error> {
                 let mut q = QueryBuilder::<Db>::new(
-                    "SELECT category, code, branch, channel, currency, bucket,
-                            CAST(SUM(resolved_count) AS BIGINT) AS resolved_count
-                       FROM resolution_time_histogram WHERE month >= ",
+                    "WITH h AS (
+                        SELECT category, code, branch, channel, currency, bucket, SUM(resolved_count) AS n
+                          FROM resolution_time_histogram WHERE month >= ",
                 );
                 q.push_bind(from).push(" AND month < ").push_bind(to);
                 cause_filter(&mut q, branch);
-                q.push(" GROUP BY category, code, branch, channel, currency, bucket ORDER BY bucket");
+                q.push(
+                    " GROUP BY category, code, branch, channel, currency, bucket),
+                     c AS (
+                        SELECT category, code, branch, channel, currency, bucket,
+                               SUM(n) OVER (PARTITION BY category, code, branch, channel, currency
+                                            ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,
+                               SUM(n) OVER (PARTITION BY category, code, branch, channel, currency) AS total
+                          FROM h)
+                     SELECT category, code, branch, channel, currency,
+                            CAST(MIN(CASE WHEN cum * 100 >= total * 50 THEN bucket END) AS INTEGER) AS p50,
+                            CAST(MIN(CASE WHEN cum * 100 >= total * 90 THEN bucket END) AS INTEGER) AS p90
+                       FROM c WHERE total > 0
+                      GROUP BY category, code, branch, channel, currency",
+                );
                 q.build_query_as().fetch_all(pool).await
             }
 
@@ -494,23 +509,58 @@ impl<'a> Reports<'a> {
             query.to,
             RootCauseQuery::MAX_PERIODS,
         );
-        let open_now: HashMap<CauseKey, (i64, i64)> = query!(self.pool, open_now(branch))?
+        let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
+            return Ok(RootCauseReport {
+                time_zone: self.calendar.time_zone().name().to_owned(),
+                periods: vec![],
+            });
+        };
+        // Open at the end of the last period: open now, less the net flows of every month after
+        // it. Walking back, each period's opening stock is its closing stock less its net flows.
+        let mut open: HashMap<CauseKey, (i64, i64)> = query!(self.pool, open_now(branch))?
             .into_iter()
             .map(|r| (r.key, (r.open_count, r.open_minor)))
             .collect();
-        let mut reports = Vec::with_capacity(periods.len());
-        let mut previous: Option<HashMap<CauseKey, PeriodFigures>> = None;
-        for (index, period) in periods.iter().enumerate() {
-            if index == 0 {
-                previous = Some(self.figures(&period.previous(), &open_now, branch).await?);
+        let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
+        for (key, flows) in self.flows(last.end(), far_future, branch).await? {
+            let entry = open.entry(key).or_default();
+            entry.0 -= flows.net_count();
+            entry.1 -= flows.net_minor();
+        }
+        let mut figures = Vec::with_capacity(periods.len() + 1);
+        for period in periods
+            .iter()
+            .rev()
+            .chain(std::iter::once(&first.previous()))
+        {
+            let flows = self.flows(period.start, period.end(), branch).await?;
+            let percentiles = if *period == first.previous() {
+                HashMap::new() // only counts are compared with the period before
+            } else {
+                query!(self.pool, percentiles(period.start, period.end(), branch))?
+                    .into_iter()
+                    .map(|r| (r.key, (r.p50, r.p90)))
+                    .collect()
+            };
+            let closing = open.clone();
+            for (key, f) in &flows {
+                let entry = open.entry(key.clone()).or_default();
+                entry.0 -= f.net_count();
+                entry.1 -= f.net_minor();
             }
-            let current = self.figures(period, &open_now, branch).await?;
-            let before = previous.take().unwrap_or_default();
+            figures.push(PeriodFigures {
+                flows,
+                open_at_end: closing,
+                percentiles,
+            });
+        }
+        figures.reverse(); // previous-of-first, first, ..., last
+        let mut reports = Vec::with_capacity(periods.len());
+        for (index, period) in periods.iter().enumerate() {
             reports.push(
-                self.period_report(period, &current, &before, branch)
+                self.period_report(period, &figures[index + 1], &figures[index], branch)
                     .await?,
             );
-            previous = Some(current);
         }
         Ok(RootCauseReport {
             time_zone: self.calendar.time_zone().name().to_owned(),
@@ -518,76 +568,74 @@ impl<'a> Reports<'a> {
         })
     }
 
-    /// Flows, open-at-end and resolution-time histogram per cause key for one period.
-    async fn figures(
+    async fn flows(
         &self,
-        period: &Period,
-        open_now: &HashMap<CauseKey, (i64, i64)>,
+        from: NaiveDate,
+        to: NaiveDate,
         branch: Option<&str>,
-    ) -> Result<HashMap<CauseKey, PeriodFigures>, ReportError> {
-        let mut figures: HashMap<CauseKey, PeriodFigures> = HashMap::new();
-        for row in query!(self.pool, flows(period.start, period.end(), branch))? {
-            figures.entry(row.key).or_default().flows = Flows {
-                opened_count: row.opened_count,
-                opened_minor: row.opened_minor,
-                resolved_count: row.resolved_count,
-                resolved_minor: row.resolved_minor,
-                reopened_count: row.reopened_count,
-                reopened_minor: row.reopened_minor,
-                escalations: row.escalations,
-                restated_items: row.restated_items,
-            };
-        }
-        // Open at the end = open now minus the net flows of every month after the period.
-        let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
-        let mut open = open_now.clone();
-        for row in query!(self.pool, flows(period.end(), far_future, branch))? {
-            let entry = open.entry(row.key).or_default();
-            entry.0 -= row.opened_count - row.resolved_count + row.reopened_count;
-            entry.1 -= row.opened_minor - row.resolved_minor + row.reopened_minor;
-        }
-        for (key, (count, minor)) in open {
-            if count != 0 || minor != 0 || figures.contains_key(&key) {
-                figures.entry(key).or_default().open_at_end = (count, minor);
-            }
-        }
-        for row in query!(self.pool, buckets(period.start, period.end(), branch))? {
-            figures
-                .entry(row.key)
-                .or_default()
-                .histogram
-                .push((row.bucket, row.resolved_count));
-        }
-        figures.retain(|_, f| !f.is_empty());
-        Ok(figures)
+    ) -> Result<HashMap<CauseKey, Flows>, ReportError> {
+        Ok(query!(self.pool, flows(from, to, branch))?
+            .into_iter()
+            .map(|row| {
+                (
+                    row.key,
+                    Flows {
+                        opened_count: row.opened_count,
+                        opened_minor: row.opened_minor,
+                        resolved_count: row.resolved_count,
+                        resolved_minor: row.resolved_minor,
+                        reopened_count: row.reopened_count,
+                        reopened_minor: row.reopened_minor,
+                        escalations: row.escalations,
+                        restated_items: row.restated_items,
+                    },
+                )
+            })
+            .collect())
     }
 
     async fn period_report(
         &self,
         period: &Period,
-        current: &HashMap<CauseKey, PeriodFigures>,
-        before: &HashMap<CauseKey, PeriodFigures>,
+        now: &PeriodFigures,
+        then: &PeriodFigures,
         branch: Option<&str>,
     ) -> Result<PeriodReport, ReportError> {
-        let empty = PeriodFigures::default();
-        let mut keys: Vec<&CauseKey> = current.keys().chain(before.keys()).collect();
+        let mut keys: Vec<&CauseKey> = now
+            .flows
+            .keys()
+            .chain(
+                now.open_at_end
+                    .iter()
+                    .filter(|(_, o)| **o != (0, 0))
+                    .map(|(k, _)| k),
+            )
+            .chain(then.flows.keys())
+            .chain(
+                then.open_at_end
+                    .iter()
+                    .filter(|(_, o)| **o != (0, 0))
+                    .map(|(k, _)| k),
+            )
+            .collect();
         keys.sort();
         keys.dedup();
         let mut rows = Vec::new();
         let mut opened_by_branch: BTreeMap<String, i64> = BTreeMap::new();
         for key in keys {
-            let now = current.get(key).unwrap_or(&empty);
-            let then = before.get(key).unwrap_or(&empty);
-            if now.is_empty() {
-                // Only in the previous period: its change still shows as a row of zeros.
-                if then.is_empty() {
-                    continue;
-                }
+            let f = now.flows.get(key).copied().unwrap_or_default();
+            let before = then.flows.get(key).copied().unwrap_or_default();
+            let open = now.open_at_end.get(key).copied().unwrap_or_default();
+            let open_before = then.open_at_end.get(key).copied().unwrap_or_default();
+            if f == Flows::default()
+                && before == Flows::default()
+                && open == (0, 0)
+                && open_before == (0, 0)
+            {
+                continue;
             }
-            *opened_by_branch.entry(key.branch.clone()).or_default() += now.flows.opened_count;
-            let mut histogram = now.histogram.clone();
-            histogram.sort_unstable();
-            let f = now.flows;
+            *opened_by_branch.entry(key.branch.clone()).or_default() += f.opened_count;
+            let (p50, p90) = now.percentiles.get(key).copied().unwrap_or((None, None));
             rows.push(RootCauseRow {
                 key: key.clone(),
                 opened: CountAmount {
@@ -603,18 +651,18 @@ impl<'a> Reports<'a> {
                     amount: signed_amount(f.reopened_minor, &key.currency),
                 },
                 open_at_end: CountAmount {
-                    count: now.open_at_end.0,
-                    amount: signed_amount(now.open_at_end.1, &key.currency),
+                    count: open.0,
+                    amount: signed_amount(open.1, &key.currency),
                 },
                 escalations: f.escalations,
                 restated_items: f.restated_items,
-                median_hours_to_resolve: resolution_time::percentile(&histogram, 50),
-                p90_hours_to_resolve: resolution_time::percentile(&histogram, 90),
+                median_hours_to_resolve: p50.map(resolution_time::upper_bound_hours),
+                p90_hours_to_resolve: p90.map(resolution_time::upper_bound_hours),
                 change: RowChange {
-                    opened: f.opened_count - then.flows.opened_count,
-                    resolved: f.resolved_count - then.flows.resolved_count,
-                    open_at_end: now.open_at_end.0 - then.open_at_end.0,
-                    escalations: f.escalations - then.flows.escalations,
+                    opened: f.opened_count - before.opened_count,
+                    resolved: f.resolved_count - before.resolved_count,
+                    open_at_end: open.0 - open_before.0,
+                    escalations: f.escalations - before.escalations,
                 },
             });
         }
@@ -758,17 +806,21 @@ impl<'a> Reports<'a> {
     }
 }
 
+/// What one period contributes to a report, per cause key.
 #[derive(Debug, Clone, Default)]
 struct PeriodFigures {
-    flows: Flows,
-    open_at_end: (i64, i64),
-    histogram: Vec<(i32, i64)>,
+    flows: HashMap<CauseKey, Flows>,
+    open_at_end: HashMap<CauseKey, (i64, i64)>,
+    /// Median and 90th-percentile buckets.
+    percentiles: HashMap<CauseKey, (Option<i32>, Option<i32>)>,
 }
 
-impl PeriodFigures {
-    fn is_empty(&self) -> bool {
-        self.flows == Flows::default()
-            && self.open_at_end == (0, 0)
-            && self.histogram.iter().all(|(_, n)| *n == 0)
+impl Flows {
+    fn net_count(&self) -> i64 {
+        self.opened_count - self.resolved_count + self.reopened_count
+    }
+
+    fn net_minor(&self) -> i64 {
+        self.opened_minor - self.resolved_minor + self.reopened_minor
     }
 }

@@ -99,6 +99,13 @@ impl CellCounts {
     }
 }
 
+/// A change of open items for one cause key: category, code, branch, channel, currency.
+pub(crate) struct OpenDelta<'a> {
+    pub key: [&'a str; 5],
+    pub count: i64,
+    pub minor: i64,
+}
+
 const OPENED: &str = "opened";
 const RESOLVED: &str = "resolved";
 const REOPENED: &str = "reopened";
@@ -126,6 +133,23 @@ impl StatsBatch {
             facts,
             ..Self::default()
         }
+    }
+
+    /// The change to `root_cause_open` (items open now, per cause key without the month) that
+    /// the batch's cell deltas imply.
+    pub(crate) fn open_deltas(&self) -> Vec<OpenDelta<'_>> {
+        let mut open: HashMap<[&str; 5], (i64, i64)> = HashMap::new();
+        for (k, c) in &self.cells {
+            let entry = open
+                .entry([&k.category, &k.code, &k.branch, &k.channel, &k.currency])
+                .or_default();
+            entry.0 += c.opened_count - c.resolved_count + c.reopened_count;
+            entry.1 += c.opened_minor - c.resolved_minor + c.reopened_minor;
+        }
+        open.into_iter()
+            .filter(|(_, (n, m))| *n != 0 || *m != 0)
+            .map(|(key, (count, minor))| OpenDelta { key, count, minor })
+            .collect()
     }
 
     /// Does this event change an item's cause (so its facts must be at hand)?

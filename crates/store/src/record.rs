@@ -60,14 +60,15 @@ impl EventRow {
             .position
             .map(|p| u64::try_from(p).map_err(|_| corrupt(format!("negative position {p}"))))
             .transpose()?;
-        let metadata: EventMetadata = serde_json::from_str(&self.metadata)
-            .map_err(|e| corrupt(format!("metadata: {e}")))?;
+        let metadata: EventMetadata =
+            serde_json::from_str(&self.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?;
         let needs_upcast = upcasters
             .iter()
             .any(|u| u.can_upcast(&self.event_type, &self.event_version));
         let (event_type, event) = if needs_upcast {
-            let payload: Value = serde_json::from_str(&self.payload)
-                .map_err(|e| corrupt(format!("{} v{}: {e}", self.event_type, self.event_version)))?;
+            let payload: Value = serde_json::from_str(&self.payload).map_err(|e| {
+                corrupt(format!("{} v{}: {e}", self.event_type, self.event_version))
+            })?;
             let serialized = upcast(
                 SerializedEvent::new(
                     self.aggregate_id.clone(),
@@ -80,12 +81,15 @@ impl EventRow {
                 ),
                 upcasters,
             );
-            let event: SuspenseItemEvent = serde_json::from_value(serialized.payload)
-                .map_err(|e| corrupt(format!("{} v{}: {e}", self.event_type, self.event_version)))?;
+            let event: SuspenseItemEvent =
+                serde_json::from_value(serialized.payload).map_err(|e| {
+                    corrupt(format!("{} v{}: {e}", self.event_type, self.event_version))
+                })?;
             (serialized.event_type, event)
         } else {
-            let event: SuspenseItemEvent = serde_json::from_str(&self.payload)
-                .map_err(|e| corrupt(format!("{} v{}: {e}", self.event_type, self.event_version)))?;
+            let event: SuspenseItemEvent = serde_json::from_str(&self.payload).map_err(|e| {
+                corrupt(format!("{} v{}: {e}", self.event_type, self.event_version))
+            })?;
             (self.event_type.clone(), event)
         };
         if event.name() != event_type {

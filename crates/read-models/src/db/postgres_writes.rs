@@ -2,8 +2,6 @@
 //! per column and unpacked with `UNNEST`. The statement text is fixed, so it is prepared once;
 //! a multi-row `VALUES` list would be parsed and planned anew for every batch.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Postgres, Transaction};
 
@@ -12,16 +10,31 @@ use crate::statistics::StatsBatch;
 
 type Tx<'a, 'c> = &'a mut Transaction<'c, Postgres>;
 
-pub(super) async fn write_register(tx: Tx<'_, '_>, batch: &RegisterBatch) -> Result<(), sqlx::Error> {
+pub(super) async fn write_register(
+    tx: Tx<'_, '_>,
+    batch: &RegisterBatch,
+) -> Result<(), sqlx::Error> {
     let rows: Vec<_> = batch.rows.values().collect();
     if !rows.is_empty() {
-        let col = |f: fn(&crate::register::RegisterRow) -> String| rows.iter().map(|r| f(r)).collect::<Vec<String>>();
-        let opt = |f: fn(&crate::register::RegisterRow) -> Option<String>| rows.iter().map(|r| f(r)).collect::<Vec<Option<String>>>();
-        let int = |f: fn(&crate::register::RegisterRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<i64>>();
-        let int4 = |f: fn(&crate::register::RegisterRow) -> i32| rows.iter().map(|r| f(r)).collect::<Vec<i32>>();
-        let day = |f: fn(&crate::register::RegisterRow) -> NaiveDate| rows.iter().map(|r| f(r)).collect::<Vec<NaiveDate>>();
+        let col = |f: fn(&crate::register::RegisterRow) -> String| {
+            rows.iter().map(|r| f(r)).collect::<Vec<String>>()
+        };
+        let opt = |f: fn(&crate::register::RegisterRow) -> Option<String>| {
+            rows.iter().map(|r| f(r)).collect::<Vec<Option<String>>>()
+        };
+        let int = |f: fn(&crate::register::RegisterRow) -> i64| {
+            rows.iter().map(|r| f(r)).collect::<Vec<i64>>()
+        };
+        let int4 = |f: fn(&crate::register::RegisterRow) -> i32| {
+            rows.iter().map(|r| f(r)).collect::<Vec<i32>>()
+        };
+        let day = |f: fn(&crate::register::RegisterRow) -> NaiveDate| {
+            rows.iter().map(|r| f(r)).collect::<Vec<NaiveDate>>()
+        };
         let when = |f: fn(&crate::register::RegisterRow) -> Option<DateTime<Utc>>| {
-            rows.iter().map(|r| f(r)).collect::<Vec<Option<DateTime<Utc>>>>()
+            rows.iter()
+                .map(|r| f(r))
+                .collect::<Vec<Option<DateTime<Utc>>>>()
         };
         sqlx::query(
             "INSERT INTO item_register (item_id, version, source_system, reference, account, branch,
@@ -153,8 +166,12 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
     }
     let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
     if !cells.is_empty() {
-        let key = |f: fn(&crate::statistics::CellKey) -> String| cells.iter().map(|(k, _)| f(k)).collect::<Vec<_>>();
-        let n = |f: fn(&crate::statistics::CellCounts) -> i64| cells.iter().map(|(_, c)| f(c)).collect::<Vec<_>>();
+        let key = |f: fn(&crate::statistics::CellKey) -> String| {
+            cells.iter().map(|(k, _)| f(k)).collect::<Vec<_>>()
+        };
+        let n = |f: fn(&crate::statistics::CellCounts) -> i64| {
+            cells.iter().map(|(_, c)| f(c)).collect::<Vec<_>>()
+        };
         sqlx::query(
             "INSERT INTO root_cause_monthly (month, category, code, branch, channel, currency,
                  opened_count, opened_minor, resolved_count, resolved_minor, reopened_count,
@@ -189,17 +206,9 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
         .execute(&mut **tx)
         .await?;
 
-        let mut open: HashMap<[&str; 5], (i64, i64)> = HashMap::new();
-        for (k, c) in &cells {
-            let entry = open
-                .entry([&k.category, &k.code, &k.branch, &k.channel, &k.currency])
-                .or_default();
-            entry.0 += c.opened_count - c.resolved_count + c.reopened_count;
-            entry.1 += c.opened_minor - c.resolved_minor + c.reopened_minor;
-        }
-        open.retain(|_, (n, m)| *n != 0 || *m != 0);
+        let open = batch.open_deltas();
         if !open.is_empty() {
-            let part = |i: usize| open.keys().map(|k| k[i].to_owned()).collect::<Vec<_>>();
+            let part = |i: usize| open.iter().map(|d| d.key[i].to_owned()).collect::<Vec<_>>();
             sqlx::query(
                 "INSERT INTO root_cause_open (category, code, branch, channel, currency, open_count, open_minor)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
@@ -213,15 +222,17 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
             .bind(part(2))
             .bind(part(3))
             .bind(part(4))
-            .bind(open.values().map(|(n, _)| *n).collect::<Vec<_>>())
-            .bind(open.values().map(|(_, m)| *m).collect::<Vec<_>>())
+            .bind(open.iter().map(|d| d.count).collect::<Vec<_>>())
+            .bind(open.iter().map(|d| d.minor).collect::<Vec<_>>())
             .execute(&mut **tx)
             .await?;
         }
     }
     let buckets: Vec<_> = batch.histogram.iter().filter(|(_, n)| **n != 0).collect();
     if !buckets.is_empty() {
-        let key = |f: fn(&crate::statistics::CellKey) -> String| buckets.iter().map(|((k, _), _)| f(k)).collect::<Vec<_>>();
+        let key = |f: fn(&crate::statistics::CellKey) -> String| {
+            buckets.iter().map(|((k, _), _)| f(k)).collect::<Vec<_>>()
+        };
         sqlx::query(
             "INSERT INTO resolution_time_histogram (month, category, code, branch, channel, currency,
                  bucket, resolved_count)
