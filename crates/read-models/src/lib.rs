@@ -23,7 +23,7 @@ pub use projector::{
 };
 pub use register::RegisterRow;
 pub use reports::{
-    AgingBasis, AgingPolicy, AgingReport, AgingRow, CauseKey, CountAmount, OpenBalance,
+    AgingBasis, AgingPolicy, AgingReport, AgingRow, CauseKey, CountAmount, ItemFilter, OpenBalance,
     PeriodReport, ReportError, Reports, RootCauseQuery, RootCauseReport, RootCauseRow, RowChange,
     SuspenseRate,
 };

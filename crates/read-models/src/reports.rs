@@ -124,6 +124,20 @@ pub struct PeriodReport {
     pub suspense_rates: Vec<SuspenseRate>,
 }
 
+/// Which register rows to list. Text filters match exactly; `after` pages by item id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemFilter {
+    pub status: Option<String>,
+    pub branch: Option<String>,
+    pub category: Option<String>,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    /// Items booked on or before this date (an age filter: today minus the minimum age).
+    pub booked_on_or_before: Option<NaiveDate>,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
 /// What the root-cause report covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootCauseQuery {
@@ -433,6 +447,30 @@ macro_rules! report_sql {
                 )
                 .fetch_all(pool)
                 .await
+            }
+
+            pub(super) async fn items(pool: &Pool<Db>, filter: &ItemFilter) -> Result<Vec<RegisterRow>, sqlx::Error> {
+                let mut q = QueryBuilder::<Db>::new("SELECT * FROM item_register WHERE 1 = 1");
+                let text_filters = [
+                    ("status", &filter.status),
+                    ("branch", &filter.branch),
+                    ("category", &filter.category),
+                    ("team", &filter.team),
+                    ("assignee", &filter.assignee),
+                ];
+                for (column, value) in text_filters {
+                    if let Some(value) = value {
+                        q.push(format!(" AND {column} = ")).push_bind(value.clone());
+                    }
+                }
+                if let Some(booked_by) = filter.booked_on_or_before {
+                    q.push(" AND booked_on <= ").push_bind(booked_by);
+                }
+                if let Some(after) = &filter.after {
+                    q.push(" AND item_id > ").push_bind(after.clone());
+                }
+                q.push(" ORDER BY item_id LIMIT ").push_bind(i64::from(filter.limit));
+                q.build_query_as().fetch_all(pool).await
             }
 
             pub(super) async fn item(pool: &Pool<Db>, item_id: &str) -> Result<Option<RegisterRow>, sqlx::Error> {
@@ -772,6 +810,11 @@ impl<'a> Reports<'a> {
                 open_items: r.open_items,
             })
             .collect()
+    }
+
+    /// Register rows matching `filter`, in item-id order (a page of at most `filter.limit`).
+    pub async fn items(&self, filter: &ItemFilter) -> Result<Vec<RegisterRow>, ReportError> {
+        Ok(query!(self.pool, items(filter))?)
     }
 
     /// One item's register row.

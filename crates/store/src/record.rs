@@ -11,7 +11,7 @@ use crate::metadata::EventMetadata;
 use crate::upcast::upcast;
 
 /// One event of the log.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RecordedEvent {
     /// Place in the global order, from 1 without gaps. `None` only in an item's history on
     /// PostgreSQL, for the moment between commit and sequencing.

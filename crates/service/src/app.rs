@@ -1,0 +1,102 @@
+//! The HTTP service: state, router, and `serve` with graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use suspense::Suspense;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::routes;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A request still running after this is answered 503 (a database that hangs, say).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ledger: Arc<Suspense>,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/readyz", get(routes::ops::readyz))
+        .route("/metrics", get(routes::ops::metrics))
+        .route("/v1/items", post(routes::items::open).get(routes::items::list))
+        .route("/v1/items/{id}", get(routes::items::show))
+        .route("/v1/items/{id}/events", get(routes::items::events))
+        .route("/v1/items/{id}/classify", post(routes::commands::classify))
+        .route("/v1/items/{id}/assign", post(routes::commands::assign))
+        .route("/v1/items/{id}/escalate", post(routes::commands::escalate))
+        .route("/v1/items/{id}/clearings", post(routes::commands::clearing))
+        .route("/v1/items/{id}/resolve", post(routes::commands::resolve))
+        .route("/v1/items/{id}/resolution/approve", post(routes::commands::approve))
+        .route("/v1/items/{id}/resolution/reject", post(routes::commands::reject))
+        .route("/v1/items/{id}/reopen", post(routes::commands::reopen))
+        .route("/v1/items/{id}/comments", post(routes::commands::comment))
+        .route("/v1/reports/root-causes", get(routes::reports::root_causes))
+        .route("/v1/reports/aging", get(routes::reports::aging))
+        .route("/v1/reports/open-balance", get(routes::reports::open_balance))
+        .route("/v1/volumes", post(routes::reports::record_volume))
+        .fallback(routes::ops::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .with_state(state)
+}
+
+/// Opens the ledger for `settings`.
+pub async fn open_ledger(settings: &Settings) -> Result<Suspense, suspense::ProjectionError> {
+    Suspense::builder(&settings.database_url)
+        .catalogue(settings.catalogue.clone())
+        .approval(settings.approval.clone())
+        .reporting_calendar(settings.calendar)
+        .open()
+        .await
+}
+
+/// Serves until ctrl-c or SIGTERM; requests in flight finish before it returns.
+pub async fn serve(settings: Settings, listener: TcpListener) -> Result<(), Box<dyn std::error::Error>> {
+    let ledger = Arc::new(open_ledger(&settings).await?);
+    let projector = Arc::clone(ledger.projector()).spawn(Duration::from_millis(200));
+    let state = AppState { ledger: Arc::clone(&ledger), settings: Arc::new(settings), metrics: Arc::new(Metrics::default()) };
+    tracing::info!(address = %listener.local_addr()?, "serving");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    projector.abort();
+    ledger.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

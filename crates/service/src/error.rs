@@ -1,0 +1,143 @@
+//! The one error shape of the API, `{"error":{"code","message","field"}}`, and the single
+//! place where errors of every layer become HTTP statuses.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use suspense::ProjectionError;
+use suspense_domain::{InvalidInput, ItemError};
+use suspense_read_models::ReportError;
+use suspense_store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Detail<'a>,
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), field: None }
+    }
+
+    #[must_use]
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_request", message)
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid bearer token is required")
+    }
+
+    pub fn forbidden(needed: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", format!("this needs the {needed} role"))
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the service log")
+    }
+
+    /// The body as sent, for storing under an idempotency key.
+    pub fn body(&self) -> String {
+        serde_json::to_string(&Body {
+            error: Detail { code: self.code, message: &self.message, field: self.field.as_deref() },
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(Body {
+            error: Detail { code: self.code, message: &self.message, field: self.field.as_deref() },
+        });
+        (self.status, body).into_response()
+    }
+}
+
+impl From<InvalidInput> for ApiError {
+    fn from(err: InvalidInput) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.reason.clone()).with_field(err.field)
+    }
+}
+
+impl From<ItemError> for ApiError {
+    fn from(err: ItemError) -> Self {
+        let status = match err {
+            ItemError::NotOpened => StatusCode::NOT_FOUND,
+            ItemError::ReferenceConflict { .. } => StatusCode::CONFLICT,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let api = Self::new(status, err.code(), err.to_string());
+        match err.field() {
+            Some(field) => api.with_field(field),
+            None => api,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Rejected(rule) => rule.into(),
+            StoreError::Conflict { .. } => {
+                Self::new(StatusCode::CONFLICT, "concurrent_update", err.to_string())
+            }
+            StoreError::VersionMismatch { .. } => {
+                Self::new(StatusCode::PRECONDITION_FAILED, "version_mismatch", err.to_string())
+            }
+            StoreError::Unavailable(_) | StoreError::SettleTimeout { .. } => {
+                tracing::warn!(error = %err, "database unavailable");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later")
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<ProjectionError> for ApiError {
+    fn from(err: ProjectionError) -> Self {
+        match err {
+            ProjectionError::Store(store) => store.into(),
+            ProjectionError::Timeout { .. } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", err.to_string())
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(err: ReportError) -> Self {
+        match err {
+            ReportError::Invalid(invalid) => invalid.into(),
+            ReportError::Database(db) => StoreError::from(db).into(),
+        }
+    }
+}

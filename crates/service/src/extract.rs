@@ -1,0 +1,101 @@
+//! Request extractors that fail with the API's error shape.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::app::AppState;
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+
+/// The authenticated caller (`Authorization: Bearer <token>`).
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// 403 unless the caller holds one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if self.0.has_any(roles) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles.iter().map(Role::as_str).collect();
+            Err(ApiError::forbidden(&names.join(" or ")))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthenticated)?;
+        state
+            .settings
+            .users
+            .authenticate(token)
+            .cloned()
+            .map(Caller)
+            .ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+/// The raw body, with the size limit reported as 413 in the API's error shape.
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state).await.map(Body).map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
+            } else {
+                ApiError::malformed(rejection.body_text())
+            }
+        })
+    }
+}
+
+impl Body {
+    /// Parses the body as JSON of `T`; syntax errors, wrong types, missing and unknown fields
+    /// are 400 with serde's description (which names the field).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            return Err(ApiError::malformed("a JSON body is required"));
+        }
+        serde_json::from_slice(&self.0).map_err(|e| ApiError::malformed(format!("invalid JSON body: {e}")))
+    }
+
+    /// Like `json`, but an empty body means `T::default()`.
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            Ok(T::default())
+        } else {
+            self.json()
+        }
+    }
+}
+
+/// `If-Match: "3"` (or `3`): the item version the client acted on.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
+    text.parse()
+        .map(Some)
+        .map_err(|_| ApiError::malformed("If-Match must be an item version such as \"3\"").with_field("If-Match"))
+}
+
+pub fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(128).collect())
+}

@@ -1,0 +1,14 @@
+//! HTTP handlers, one module per area.
+
+pub mod commands;
+pub mod items;
+pub mod ops;
+pub mod reports;
+
+use suspense_domain::ItemId;
+
+use crate::error::ApiError;
+
+pub(crate) fn item_id(path: &str) -> Result<ItemId, ApiError> {
+    ItemId::parse(path).map_err(|_| ApiError::not_found(format!("no item {path}")))
+}

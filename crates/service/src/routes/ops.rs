@@ -1,0 +1,51 @@
+//! Health, readiness and metrics: unauthenticated, for load balancers and scrapers.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers; reports each read model's lag behind the log.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.ledger.projector().status().await {
+        Ok(status) => {
+            let lag: Vec<_> = status
+                .iter()
+                .map(|s| json!({"read_model": s.read_model, "lag": s.lag, "last_error": s.last_error}))
+                .collect();
+            (StatusCode::OK, Json(json!({"database": "ok", "read_models": lag}))).into_response()
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"database": "unavailable"}))).into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let lag: Vec<(String, u64)> = match state.ledger.projector().status().await {
+        Ok(status) => status.into_iter().map(|s| (s.read_model.to_owned(), s.lag)).collect(),
+        Err(_) => Vec::new(),
+    };
+    let projector = state.ledger.projector().metrics();
+    let body = state.metrics.render(
+        &lag,
+        projector.events_applied.load(Ordering::Relaxed),
+        projector.poisoned_events.load(Ordering::Relaxed),
+    );
+    ([("content-type", "text/plain; version=0.0.4")], body).into_response()
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}

@@ -1,0 +1,158 @@
+//! Reports (JSON, or CSV by `Accept: text/csv` or `format=csv`) and transaction volumes.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use suspense_domain::{BranchCode, InvalidInput};
+use suspense_read_models::{PeriodKind, RootCauseQuery, RootCauseReport};
+
+use crate::app::AppState;
+use crate::auth::Role;
+use crate::dto::{date, VolumeBody};
+use crate::error::ApiError;
+use crate::extract::{Body, Caller};
+use crate::idempotency;
+use crate::reply::Reply;
+
+const REPORT_READERS: &[Role] = &[Role::Reporter, Role::Auditor, Role::Supervisor];
+
+fn required<'a>(params: &'a HashMap<String, String>, field: &str) -> Result<&'a str, ApiError> {
+    params
+        .get(field)
+        .map(String::as_str)
+        .ok_or_else(|| ApiError::from(InvalidInput::new(field, "is required")))
+}
+
+fn wants_csv(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<bool, ApiError> {
+    match params.get("format").map(String::as_str) {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(other) => Err(InvalidInput::new("format", format!("'{other}' is not one of json, csv")).into()),
+        None => Ok(headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/csv"))),
+    }
+}
+
+/// Brings the read models up to date first when `fresh=true` (read your own writes).
+async fn maybe_refresh(state: &AppState, params: &HashMap<String, String>) -> Result<(), ApiError> {
+    if params.get("fresh").map(String::as_str) == Some("true") {
+        state.ledger.refresh().await?;
+    }
+    Ok(())
+}
+
+pub async fn root_causes(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Reply, ApiError> {
+    caller.require(REPORT_READERS)?;
+    let period = PeriodKind::parse(params.get("period").map_or("month", String::as_str))?;
+    let from = date("from", required(&params, "from")?)?;
+    let to = date("to", required(&params, "to")?)?;
+    let branch = params.get("branch").map(|b| BranchCode::parse(b)).transpose()?;
+    let query = RootCauseQuery::new(period, from, to, branch)?;
+    let csv = wants_csv(&params, &headers)?;
+    maybe_refresh(&state, &params).await?;
+    let report = state.ledger.reports().root_causes(&query).await?;
+    if csv {
+        Ok(Reply::csv(root_causes_csv(&report).map_err(ApiError::internal)?))
+    } else {
+        Reply::json(StatusCode::OK, &report)
+    }
+}
+
+/// One CSV row per period and cause key; amounts as exact decimals.
+pub fn root_causes_csv(report: &RootCauseReport) -> Result<String, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "period", "category", "code", "branch", "channel", "currency", "opened_count", "opened_amount",
+        "resolved_count", "resolved_amount", "reopened_count", "reopened_amount", "open_at_end_count",
+        "open_at_end_amount", "escalations", "restated_items", "median_hours_to_resolve",
+        "p90_hours_to_resolve", "change_opened", "change_resolved", "change_open_at_end", "change_escalations",
+    ])?;
+    for period in &report.periods {
+        for row in &period.rows {
+            let hours = |h: Option<i64>| h.map(|h| h.to_string()).unwrap_or_default();
+            out.write_record([
+                period.period.clone(),
+                row.key.category.clone(),
+                row.key.code.clone(),
+                row.key.branch.clone(),
+                row.key.channel.clone(),
+                row.key.currency.clone(),
+                row.opened.count.to_string(),
+                row.opened.amount.clone(),
+                row.resolved.count.to_string(),
+                row.resolved.amount.clone(),
+                row.reopened.count.to_string(),
+                row.reopened.amount.clone(),
+                row.open_at_end.count.to_string(),
+                row.open_at_end.amount.clone(),
+                row.escalations.to_string(),
+                row.restated_items.to_string(),
+                hours(row.median_hours_to_resolve),
+                hours(row.p90_hours_to_resolve),
+                row.change.opened.to_string(),
+                row.change.resolved.to_string(),
+                row.change.open_at_end.to_string(),
+                row.change.escalations.to_string(),
+            ])?;
+        }
+    }
+    let bytes = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+pub async fn aging(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Reply, ApiError> {
+    caller.require(REPORT_READERS)?;
+    let as_of = match params.get("as_of") {
+        Some(d) => date("as_of", d)?,
+        None => state.settings.calendar.local_date(Utc::now()),
+    };
+    maybe_refresh(&state, &params).await?;
+    let report = state.ledger.reports().aging(as_of, &state.settings.aging).await?;
+    Reply::json(StatusCode::OK, &report)
+}
+
+pub async fn open_balance(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Reply, ApiError> {
+    caller.require(REPORT_READERS)?;
+    maybe_refresh(&state, &params).await?;
+    let balances = state.ledger.reports().open_balance().await?;
+    Reply::json(StatusCode::OK, &balances)
+}
+
+/// Records a branch's transaction count for a month (for the suspense rate).
+pub async fn record_volume(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    caller.require(&[Role::Supervisor, Role::Reporter])?;
+    let key = idempotency::key(&headers)?;
+    let pool = state.ledger.log().pool().clone();
+    let user = caller.0.user.to_string();
+    let raw = body.0.clone();
+    Ok(idempotency::once(&pool, &user, key, &[b"POST /v1/volumes", &raw], || async move {
+        let volume = body.json::<VolumeBody>()?;
+        let month = volume.month()?;
+        let branch = BranchCode::parse(&volume.branch)?;
+        state
+            .ledger
+            .reports()
+            .record_volume(&branch, month, volume.transactions, &caller.0.user, Utc::now())
+            .await?;
+        Reply::json(StatusCode::OK, &serde_json::json!({"branch": branch.as_str(), "month": suspense_read_models::month_start(month), "transactions": volume.transactions}))
+    })
+    .await)
+}
