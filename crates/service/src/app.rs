@@ -7,6 +7,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use suspense::Suspense;
+use suspense_store::{with_pool, Pool};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
@@ -53,19 +54,45 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Opens the ledger for `settings`.
+/// Opens the ledger for `settings`, migrating the log, the read models and the service's own
+/// tables (versions 2000 and up).
 pub async fn open_ledger(settings: &Settings) -> Result<Suspense, suspense::ProjectionError> {
-    Suspense::builder(&settings.database_url)
+    open_ledger_with_clock(settings, Arc::new(suspense::SystemClock)).await
+}
+
+/// `open_ledger` with another business clock (the demo replays a year).
+pub async fn open_ledger_with_clock(
+    settings: &Settings,
+    clock: Arc<dyn suspense_domain::Clock>,
+) -> Result<Suspense, suspense::ProjectionError> {
+    let ledger = Suspense::builder(&settings.database_url)
+        .clock(clock)
         .catalogue(settings.catalogue.clone())
         .approval(settings.approval.clone())
         .reporting_calendar(settings.calendar)
         .open()
-        .await
+        .await?;
+    let mut migrator = match ledger.log().pool() {
+        Pool::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+        Pool::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+    };
+    migrator.set_ignore_missing(true);
+    with_pool!(ledger.log().pool(), p => migrator.run(p).await?);
+    Ok(ledger)
 }
 
 /// Serves until ctrl-c or SIGTERM; requests in flight finish before it returns.
 pub async fn serve(settings: Settings, listener: TcpListener) -> Result<(), Box<dyn std::error::Error>> {
     let ledger = Arc::new(open_ledger(&settings).await?);
+    serve_ledger(ledger, settings, listener).await
+}
+
+/// Serves an already open ledger (the demo seeds it first).
+pub async fn serve_ledger(
+    ledger: Arc<Suspense>,
+    settings: Settings,
+    listener: TcpListener,
+) -> Result<(), Box<dyn std::error::Error>> {
     let projector = Arc::clone(ledger.projector()).spawn(Duration::from_millis(200));
     let state = AppState { ledger: Arc::clone(&ledger), settings: Arc::new(settings), metrics: Arc::new(Metrics::default()) };
     tracing::info!(address = %listener.local_addr()?, "serving");

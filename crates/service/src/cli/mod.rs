@@ -1,1 +1,125 @@
-//! Command-line commands, one file each.
+//! Command-line commands, one file each; `run` dispatches and `CliError` maps every failure
+//! to one exit code.
+
+mod demo;
+mod import;
+mod items;
+mod migrate;
+mod rebuild;
+mod report;
+mod serve;
+mod users;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use suspense::ProjectionError;
+use suspense_domain::InvalidInput;
+use suspense_read_models::ReportError;
+use suspense_store::StoreError;
+
+use crate::config::{ConfigError, ConfigFile, Settings};
+
+pub use import::{import_file, ImportError, ImportSummary};
+
+#[derive(Parser)]
+#[command(name = "suspense", version, about = "Track bank suspense items (掛賬) from booking to clearing")]
+pub struct Cli {
+    /// The event store: an SQLite file path (default ./suspense.db) or a postgres:// URL.
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Configuration file (TOML): time zone, aging, approval, root-cause catalogue, users.
+    #[arg(long, global = true, env = "SUSPENSE_CONFIG", default_value = "suspense.toml")]
+    pub config: PathBuf,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP service with the projector in-process.
+    Serve(serve::Args),
+    /// Load a realistic synthetic year of items, print its reports, and serve it.
+    Demo(demo::Args),
+    /// Bulk-open items from a CSV extract (see docs/import.md).
+    Import(import::Args),
+    /// Print a report.
+    #[command(subcommand)]
+    Report(report::Command),
+    /// List or show items.
+    #[command(subcommand)]
+    Items(items::Command),
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Drop and rebuild a read model from the log.
+    Rebuild(rebuild::Args),
+    /// Manage the users in the configuration file.
+    #[command(subcommand)]
+    Users(users::Command),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Invalid(#[from] InvalidInput),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CliError {
+    /// 2: the input or a rule refused it; 3: the database is unavailable; 1: anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Invalid(_) | Self::Config(_) | Self::Import(ImportError::Rows(_)) => 2,
+            Self::Store(StoreError::Rejected(_)) => 2,
+            Self::Store(StoreError::Unavailable(_)) | Self::Projection(ProjectionError::Store(StoreError::Unavailable(_))) => 3,
+            _ => 1,
+        }
+    }
+}
+
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,suspense_service=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Settings from the config file (optional unless named explicitly) and flags.
+pub fn settings(cli: &Cli, listen: Option<String>) -> Result<Settings, CliError> {
+    let named = std::env::var_os("SUSPENSE_CONFIG").is_some() || cli.config != PathBuf::from("suspense.toml");
+    let file = ConfigFile::load(&cli.config, named)?;
+    Ok(Settings::resolve(file, listen, cli.database_url.clone())?)
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Serve(args) => serve::run(&cli, args).await,
+        Command::Demo(args) => demo::run(&cli, args).await,
+        Command::Import(args) => import::run(&cli, args).await,
+        Command::Report(command) => report::run(&cli, command).await,
+        Command::Items(command) => items::run(&cli, command).await,
+        Command::Migrate => migrate::run(&cli).await,
+        Command::Rebuild(args) => rebuild::run(&cli, args).await,
+        Command::Users(command) => users::run(&cli, command),
+    }
+}

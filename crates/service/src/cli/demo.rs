@@ -1,0 +1,238 @@
+//! `suspense demo`: a realistic synthetic year of suspense items, so that a new user sees real
+//! reports in one command. Seeds an empty database (a non-empty one is left as it is), prints
+//! the last quarter's root causes and the open balance, then serves the API with demo users.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use suspense::{Actor, Suspense};
+use suspense_domain::{
+    AccountNumber, BranchCode, Channel, Clock, CustomerImpact, Direction, EscalationLevel, EscalationReason,
+    ItemAction, ItemId, Money, Note, OpenItem, Reference, ResolutionMethod, ResolutionRequest, RootCauseCatalogue,
+    SourceReference, TeamId, UserId,
+};
+use suspense_read_models::{PeriodKind, RootCauseQuery};
+use tokio::net::TcpListener;
+
+use super::{settings, Cli, CliError};
+use crate::auth::{new_token, token_hash, Principal, Role};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, env = "SUSPENSE_LISTEN")]
+    pub listen: Option<String>,
+    /// Seed and print the reports, then exit instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Items to book over the year.
+    #[arg(long, default_value_t = 1500)]
+    pub items: usize,
+}
+
+/// The business clock the demo moves through the year.
+struct DemoClock(Mutex<DateTime<Utc>>);
+
+impl Clock for DemoClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|t| *t).unwrap_or_else(|_| Utc::now())
+    }
+}
+
+/// A small deterministic generator, so every demo shows the same year.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below.max(1)
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next(100) < percent
+    }
+}
+
+const BRANCHES: [&str; 5] = ["SH-001", "SH-002", "BJ-001", "GZ-001", "SZ-001"];
+
+pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
+    let mut settings = settings(cli, args.listen.clone())?;
+    let clock = Arc::new(DemoClock(Mutex::new(Utc::now())));
+    let ledger = crate::app::open_ledger_with_clock(&settings, clock.clone()).await?;
+    let today = settings.calendar.local_date(Utc::now());
+    if ledger.log().head().await? == 0 {
+        eprintln!("loading a synthetic year of {} suspense items…", args.items);
+        seed(&ledger, &clock, today, args.items).await?;
+    } else {
+        eprintln!("{} already holds data; not seeding it again", ledger.log().location());
+    }
+    ledger.refresh().await?;
+    let quarter_start = today - Duration::days(90);
+    let query = RootCauseQuery::new(PeriodKind::Month, quarter_start, today, None)?;
+    let report = ledger.reports().root_causes(&query).await?;
+    println!("root causes by month ({}); `suspense report root-causes` shows every branch and channel:", report.time_zone);
+    println!("  {:<8} {:<18} {:>7} {:>9} {:>13} {:>12}", "month", "category", "opened", "resolved", "open at end", "escalations");
+    for period in &report.periods {
+        let mut by_category: std::collections::BTreeMap<&str, [i64; 4]> = std::collections::BTreeMap::new();
+        for row in &period.rows {
+            let totals = by_category.entry(row.key.category.as_str()).or_default();
+            totals[0] += row.opened.count;
+            totals[1] += row.resolved.count;
+            totals[2] += row.open_at_end.count;
+            totals[3] += row.escalations;
+        }
+        for (category, [opened, resolved, open, escalations]) in by_category {
+            println!("  {:<8} {:<18} {:>7} {:>9} {:>13} {:>12}", period.period, category, opened, resolved, open, escalations);
+        }
+    }
+    for balance in ledger.reports().open_balance().await? {
+        println!("open balance {}: {} items, {} outstanding", balance.currency, balance.open_items, balance.outstanding);
+    }
+    if args.no_serve {
+        ledger.close().await;
+        return Ok(());
+    }
+    if settings.users.is_empty() {
+        println!("\ndemo users (tokens valid for this run only):");
+        for (name, roles) in [
+            ("demo-operator", vec![Role::Operator]),
+            ("demo-supervisor", vec![Role::Supervisor]),
+            ("demo-reporter", vec![Role::Reporter, Role::Auditor]),
+        ] {
+            let token = new_token().map_err(|e| CliError::Other(e.to_string()))?;
+            settings.users.add(&token_hash(&token), Principal { user: UserId::parse(name)?, roles: roles.into_iter().collect() })?;
+            println!("  {name:<16} {token}");
+        }
+    }
+    let listener = TcpListener::bind(settings.listen).await?;
+    let address = listener.local_addr()?;
+    println!("\nlistening on http://{address}");
+    println!("try: curl -H 'Authorization: Bearer <demo-reporter token>' 'http://{address}/v1/reports/root-causes?period=quarter&from={quarter_start}&to={today}&format=csv'");
+    crate::app::serve_ledger(Arc::new(ledger), settings, listener).await.map_err(|e| CliError::Other(e.to_string()))
+}
+
+async fn seed(ledger: &Suspense, clock: &DemoClock, today: NaiveDate, items: usize) -> Result<(), CliError> {
+    let catalogue: Vec<_> = RootCauseCatalogue::default().entries().iter().map(|(c, e)| (c.clone(), e.category)).collect();
+    let mut dice = Dice(20_260_331);
+    let start = today - Duration::days(365);
+    let who = |name: &str| UserId::parse(name).map(|u| Actor::new(u).with_source("demo"));
+    let (teller, operator, supervisor) = (who("teller-demo")?, who("ops-demo")?, who("lead-demo")?);
+    let at = |day: NaiveDate, hour: u32| Utc.from_utc_datetime(&day.and_hms_opt(hour, 0, 0).unwrap_or_default());
+    let mut plan: Vec<(DateTime<Utc>, usize, Step)> = Vec::new();
+    for n in 0..items {
+        let booked = start + Duration::days(dice.next(365) as i64);
+        plan.push((at(booked, 2 + dice.next(8) as u32), n, Step::Open { booked }));
+        plan.push((at(booked + Duration::days(1 + dice.next(3) as i64), 3), n, Step::Classify(dice.next(catalogue.len() as u64) as usize)));
+        plan.push((at(booked + Duration::days(1), 4), n, Step::Assign));
+        if dice.chance(15) {
+            plan.push((at(booked + Duration::days(5 + dice.next(10) as i64), 5), n, Step::PartialClear));
+        }
+        if dice.chance(5) {
+            plan.push((at(booked + Duration::days(8), 5), n, Step::Reclassify(dice.next(catalogue.len() as u64) as usize)));
+        }
+        let slow = dice.chance(20);
+        let resolve_after = 1 + dice.next(if slow { 200 } else { 45 }) as i64;
+        if resolve_after > 30 {
+            plan.push((at(booked + Duration::days(30), 6), n, Step::Escalate));
+        }
+        let resolved = booked + Duration::days(resolve_after);
+        if resolved < today {
+            let write_off = dice.chance(4);
+            plan.push((at(resolved, 7), n, Step::Resolve { write_off }));
+            if dice.chance(3) && resolved + Duration::days(10) < today {
+                plan.push((at(resolved + Duration::days(10), 8), n, Step::Reopen));
+            }
+        }
+    }
+    plan.sort_by_key(|(when, n, _)| (*when, *n));
+    let mut ids: Vec<Option<ItemId>> = vec![None; items];
+    for (when, n, step) in plan {
+        if when > Utc::now() {
+            continue;
+        }
+        if let Ok(mut now) = clock.0.lock() {
+            *now = when;
+        }
+        let action = match step {
+            Step::Open { booked } => {
+                let amount = Money::parse(&format!("{}.{:02}", 50 + dice.next(80_000), dice.next(100)), if dice.chance(8) { "USD" } else { "CNY" })?;
+                let item = OpenItem {
+                    reference: SourceReference::parse("CORE", &format!("DEMO-{}-{n:05}", booked.format("%Y%m%d")))?,
+                    account: AccountNumber::parse("2241-01")?,
+                    branch: BranchCode::parse(BRANCHES[dice.next(BRANCHES.len() as u64) as usize])?,
+                    channel: Channel::ALL[dice.next(Channel::ALL.len() as u64) as usize],
+                    amount,
+                    direction: if dice.chance(70) { Direction::Credit } else { Direction::Debit },
+                    booked_on: booked,
+                    value_date: booked,
+                    description: Note::parse("synthetic demo booking")?,
+                    customer_impact: CustomerImpact { funds_held: dice.chance(40), fee: None },
+                };
+                ids[n] = Some(ItemId::for_reference(&item.reference));
+                ledger.open_item(&teller, item).await?;
+                continue;
+            }
+            Step::Classify(c) => ItemAction::Classify { category: catalogue[c].1, code: catalogue[c].0.clone(), reason: None },
+            Step::Reclassify(c) => ItemAction::Classify {
+                category: catalogue[c].1,
+                code: catalogue[c].0.clone(),
+                reason: Some(Note::parse("cause corrected after investigation")?),
+            },
+            Step::Assign => ItemAction::Assign { team: TeamId::parse("recon")?, assignee: Some(UserId::parse("ops-demo")?), reason: None },
+            Step::Escalate => ItemAction::Escalate { level: EscalationLevel::TeamLead, reason: EscalationReason::Aging, note: None },
+            Step::PartialClear | Step::Resolve { .. } | Step::Reopen => {
+                let Some(id) = ids[n] else { continue };
+                let Some(item) = ledger.item(id).await? else { continue };
+                let outstanding = item.state.outstanding();
+                match step {
+                    Step::PartialClear => {
+                        let part = Money::from_minor_units(outstanding.minor_units() / 3, outstanding.currency())?;
+                        if part.is_zero() {
+                            continue;
+                        }
+                        ItemAction::RecordClearing { clearing_reference: Reference::parse("CLR-DEMO-1")?, amount: part }
+                    }
+                    Step::Resolve { write_off } => {
+                        let method = if write_off { ResolutionMethod::WrittenOff } else { ResolutionMethod::ReturnedToSender };
+                        let resolution = ResolutionRequest { method, amount: outstanding, posted_to: None, note: None };
+                        if write_off {
+                            ledger.execute(&operator, id, ItemAction::ProposeResolution(resolution)).await.ok();
+                            ItemAction::ApproveResolution { note: None }
+                        } else {
+                            ItemAction::Resolve(resolution)
+                        }
+                    }
+                    _ => ItemAction::Reopen { reason: Note::parse("customer disputed the return")? },
+                }
+            }
+        };
+        let Some(id) = ids[n] else { continue };
+        let actor = match &action {
+            ItemAction::Escalate { .. } | ItemAction::Reopen { .. } | ItemAction::ApproveResolution { .. } => &supervisor,
+            _ => &operator,
+        };
+        // Steps that no longer apply (an item already resolved, say) are simply skipped.
+        let _ = ledger.execute(actor, id, action).await;
+    }
+    // Transaction volumes for the suspense rate.
+    let mut month = NaiveDate::from_ymd_opt(start.year(), start.month(), 1).unwrap_or(start);
+    while month <= today {
+        for branch in BRANCHES {
+            let volume = 150_000 + dice.next(250_000);
+            ledger.reports().record_volume(&BranchCode::parse(branch)?, month, volume, &UserId::parse("demo")?, Utc::now()).await?;
+        }
+        month = (month + Duration::days(32)).with_day(1).unwrap_or(today);
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Step {
+    Open { booked: NaiveDate },
+    Classify(usize),
+    Reclassify(usize),
+    Assign,
+    PartialClear,
+    Escalate,
+    Resolve { write_off: bool },
+    Reopen,
+}

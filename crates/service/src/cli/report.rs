@@ -1,0 +1,159 @@
+//! `suspense report root-causes|aging`
+
+use chrono::Utc;
+use clap::ValueEnum;
+use suspense_domain::BranchCode;
+use suspense_read_models::{AgingReport, PeriodKind, RootCauseQuery, RootCauseReport};
+
+use super::{settings, Cli, CliError};
+use crate::dto::date;
+use crate::routes::reports::root_causes_csv;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Period {
+    Month,
+    Quarter,
+    Year,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Periodic root-cause statistics.
+    RootCauses {
+        #[arg(long, value_enum, default_value = "month")]
+        period: Period,
+        /// First day covered (YYYY-MM-DD).
+        #[arg(long)]
+        from: String,
+        /// Last day covered (YYYY-MM-DD).
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        branch: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Open items by age as of a date (default today).
+    Aging {
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
+    let settings = settings(cli, None)?;
+    let ledger = crate::app::open_ledger(&settings).await?;
+    ledger.refresh().await?;
+    let output = match command {
+        Command::RootCauses { period, from, to, branch, format } => {
+            let kind = match period {
+                Period::Month => PeriodKind::Month,
+                Period::Quarter => PeriodKind::Quarter,
+                Period::Year => PeriodKind::Year,
+            };
+            let branch = branch.as_deref().map(BranchCode::parse).transpose()?;
+            let query = RootCauseQuery::new(kind, date("from", from)?, date("to", to)?, branch)?;
+            let report = ledger.reports().root_causes(&query).await?;
+            match format {
+                Format::Json => json(&report)?,
+                Format::Csv => root_causes_csv(&report).map_err(|e| CliError::Other(e.to_string()))?,
+                Format::Table => root_causes_table(&report),
+            }
+        }
+        Command::Aging { as_of, format } => {
+            let as_of = match as_of {
+                Some(d) => date("as_of", d)?,
+                None => settings.calendar.local_date(Utc::now()),
+            };
+            let report = ledger.reports().aging(as_of, &settings.aging).await?;
+            match format {
+                Format::Json => json(&report)?,
+                Format::Csv => aging_csv(&report).map_err(|e| CliError::Other(e.to_string()))?,
+                Format::Table => aging_table(&report),
+            }
+        }
+    };
+    ledger.close().await;
+    print!("{output}");
+    Ok(())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
+    serde_json::to_string_pretty(value).map(|s| s + "\n").map_err(|e| CliError::Other(e.to_string()))
+}
+
+pub fn root_causes_table(report: &RootCauseReport) -> String {
+    let mut out = String::new();
+    for period in &report.periods {
+        out.push_str(&format!("{} ({}), restated items: {}\n", period.period, report.time_zone, period.restated_items));
+        out.push_str(&format!(
+            "  {:<18} {:<20} {:<8} {:<20} {:<4} {:>7} {:>16} {:>8} {:>9} {:>6} {:>8}\n",
+            "category", "code", "branch", "channel", "ccy", "opened", "opened amount", "resolved", "open@end", "p50 h", "Δopened"
+        ));
+        for row in &period.rows {
+            out.push_str(&format!(
+                "  {:<18} {:<20} {:<8} {:<20} {:<4} {:>7} {:>16} {:>8} {:>9} {:>6} {:>+8}\n",
+                row.key.category,
+                row.key.code,
+                row.key.branch,
+                row.key.channel,
+                row.key.currency,
+                row.opened.count,
+                row.opened.amount,
+                row.resolved.count,
+                row.open_at_end.count,
+                row.median_hours_to_resolve.map_or_else(|| "-".to_owned(), |h| h.to_string()),
+                row.change.opened
+            ));
+        }
+        for rate in &period.suspense_rates {
+            out.push_str(&format!(
+                "  suspense rate {}: {} items / {} transactions = {} per 10,000\n",
+                rate.branch,
+                rate.items_opened,
+                rate.transactions,
+                rate.per_10000.as_deref().unwrap_or("n/a")
+            ));
+        }
+    }
+    out
+}
+
+fn aging_table(report: &AgingReport) -> String {
+    let mut out = format!("open items as of {} by {:?}\n", report.as_of, report.basis);
+    out.push_str(&format!("  {:<8} {:<18} {:<4} {:<8} {:>6} {:>16}\n", "branch", "category", "ccy", "age", "items", "outstanding"));
+    for row in &report.rows {
+        out.push_str(&format!(
+            "  {:<8} {:<18} {:<4} {:<8} {:>6} {:>16}\n",
+            row.branch, row.category, row.currency, row.bucket, row.count, row.amount
+        ));
+    }
+    out
+}
+
+fn aging_csv(report: &AgingReport) -> Result<String, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["as_of", "branch", "category", "currency", "age_bucket", "items", "outstanding"])?;
+    for row in &report.rows {
+        out.write_record([
+            report.as_of.to_string(),
+            row.branch.clone(),
+            row.category.clone(),
+            row.currency.clone(),
+            row.bucket.clone(),
+            row.count.to_string(),
+            row.amount.clone(),
+        ])?;
+    }
+    let bytes = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

@@ -1,0 +1,23 @@
+//! `suspense serve`
+
+use tokio::net::TcpListener;
+
+use super::{settings, Cli, CliError};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free port).
+    #[arg(long, env = "SUSPENSE_LISTEN")]
+    pub listen: Option<String>,
+}
+
+pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
+    let settings = settings(cli, args.listen.clone())?;
+    if settings.users.is_empty() {
+        eprintln!("warning: no users configured; every API call will be refused (see `suspense users add`)");
+    }
+    let listener = TcpListener::bind(settings.listen).await?;
+    // Scripts and tests read the bound address from this line.
+    println!("listening on http://{}", listener.local_addr()?);
+    crate::app::serve(settings, listener).await.map_err(|e| CliError::Other(e.to_string()))
+}
