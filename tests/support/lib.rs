@@ -1,4 +1,7 @@
-//! Helpers shared by the black-box tests: a ledger on a fresh database of either backend.
+//! Helpers shared by the black-box tests: a ledger on a fresh database of either backend
+//! (`spawn_ledger`), and the real service on a random port (`spawn_app`).
+
+pub mod app;
 
 use std::sync::Arc;
 

@@ -32,7 +32,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))
-        .route("/v1/items", post(routes::items::open).get(routes::items::list))
+        .route(
+            "/v1/items",
+            post(routes::items::open).get(routes::items::list),
+        )
         .route("/v1/items/{id}", get(routes::items::show))
         .route("/v1/items/{id}/events", get(routes::items::events))
         .route("/v1/items/{id}/classify", post(routes::commands::classify))
@@ -40,17 +43,29 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/items/{id}/escalate", post(routes::commands::escalate))
         .route("/v1/items/{id}/clearings", post(routes::commands::clearing))
         .route("/v1/items/{id}/resolve", post(routes::commands::resolve))
-        .route("/v1/items/{id}/resolution/approve", post(routes::commands::approve))
-        .route("/v1/items/{id}/resolution/reject", post(routes::commands::reject))
+        .route(
+            "/v1/items/{id}/resolution/approve",
+            post(routes::commands::approve),
+        )
+        .route(
+            "/v1/items/{id}/resolution/reject",
+            post(routes::commands::reject),
+        )
         .route("/v1/items/{id}/reopen", post(routes::commands::reopen))
         .route("/v1/items/{id}/comments", post(routes::commands::comment))
         .route("/v1/reports/root-causes", get(routes::reports::root_causes))
         .route("/v1/reports/aging", get(routes::reports::aging))
-        .route("/v1/reports/open-balance", get(routes::reports::open_balance))
+        .route(
+            "/v1/reports/open-balance",
+            get(routes::reports::open_balance),
+        )
         .route("/v1/volumes", post(routes::reports::record_volume))
         .fallback(routes::ops::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(state)
 }
 
@@ -82,7 +97,10 @@ pub async fn open_ledger_with_clock(
 }
 
 /// Serves until ctrl-c or SIGTERM; requests in flight finish before it returns.
-pub async fn serve(settings: Settings, listener: TcpListener) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn serve(
+    settings: Settings,
+    listener: TcpListener,
+) -> Result<(), Box<dyn std::error::Error>> {
     let ledger = Arc::new(open_ledger(&settings).await?);
     serve_ledger(ledger, settings, listener).await
 }
@@ -94,7 +112,11 @@ pub async fn serve_ledger(
     listener: TcpListener,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let projector = Arc::clone(ledger.projector()).spawn(Duration::from_millis(200));
-    let state = AppState { ledger: Arc::clone(&ledger), settings: Arc::new(settings), metrics: Arc::new(Metrics::default()) };
+    let state = AppState {
+        ledger: Arc::clone(&ledger),
+        settings: Arc::new(settings),
+        metrics: Arc::new(Metrics::default()),
+    };
     tracing::info!(address = %listener.local_addr()?, "serving");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())

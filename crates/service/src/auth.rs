@@ -73,10 +73,16 @@ impl Users {
             ));
         }
         if principal.roles.is_empty() {
-            return Err(InvalidInput::new("users.roles", format!("{} has no role", principal.user)));
+            return Err(InvalidInput::new(
+                "users.roles",
+                format!("{} has no role", principal.user),
+            ));
         }
         if self.by_hash.values().any(|p| p.user == principal.user) {
-            return Err(InvalidInput::new("users.name", format!("{} appears twice", principal.user)));
+            return Err(InvalidInput::new(
+                "users.name",
+                format!("{} appears twice", principal.user),
+            ));
         }
         self.by_hash.insert(hash, principal);
         Ok(())
@@ -110,8 +116,13 @@ mod tests {
     fn tokens_authenticate_by_hash_only() {
         let token = new_token().expect("random");
         let mut users = Users::default();
-        let who = Principal { user: UserId::parse("li.wei").expect("valid"), roles: [Role::Operator].into() };
-        users.add(&token_hash(&token), who.clone()).expect("valid user");
+        let who = Principal {
+            user: UserId::parse("li.wei").expect("valid"),
+            roles: [Role::Operator].into(),
+        };
+        users
+            .add(&token_hash(&token), who.clone())
+            .expect("valid user");
         assert_eq!(users.authenticate(&token), Some(&who));
         assert_eq!(users.authenticate("sus_wrong"), None);
         assert!(users.add("abc", who.clone()).is_err());

@@ -90,10 +90,20 @@ impl ConfigFile {
     pub fn load(path: &Path, must_exist: bool) -> Result<Self, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => return Ok(Self::default()),
-            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                return Ok(Self::default())
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
         };
-        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
     }
 }
 
@@ -112,18 +122,29 @@ pub struct Settings {
 impl Settings {
     /// Validates `file` with `listen` and `database_url` from flags or environment taking
     /// precedence over the file.
-    pub fn resolve(file: ConfigFile, listen: Option<String>, database_url: Option<String>) -> Result<Self, ConfigError> {
-        let listen_text = listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen = listen_text
-            .parse()
-            .map_err(|_| InvalidInput::new("listen", format!("'{listen_text}' is not an address like 127.0.0.1:8080")))?;
+    pub fn resolve(
+        file: ConfigFile,
+        listen: Option<String>,
+        database_url: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let listen_text = listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_text.parse().map_err(|_| {
+            InvalidInput::new(
+                "listen",
+                format!("'{listen_text}' is not an address like 127.0.0.1:8080"),
+            )
+        })?;
         let calendar = match file.time_zone {
             Some(tz) => ReportingCalendar::parse(&tz)?,
             None => ReportingCalendar::default(),
         };
         let default_aging = AgingPolicy::default();
         let aging = AgingPolicy::new(
-            file.aging.buckets.unwrap_or(default_aging.bucket_upper_days),
+            file.aging
+                .buckets
+                .unwrap_or(default_aging.bucket_upper_days),
             file.aging.basis.unwrap_or(default_aging.basis),
         )?;
         let mut approval = ApprovalPolicy::write_offs_only();
@@ -131,9 +152,13 @@ impl Settings {
             approval.write_offs_need_approval = flag;
         }
         for (code, limit) in file.approval.amount_thresholds {
-            let currency = Currency::parse(&code).map_err(|e| e.for_field("approval.amount_thresholds"))?;
+            let currency =
+                Currency::parse(&code).map_err(|e| e.for_field("approval.amount_thresholds"))?;
             let limit = limit.trim().parse().map_err(|_| {
-                InvalidInput::new("approval.amount_thresholds", format!("'{limit}' is not a decimal amount"))
+                InvalidInput::new(
+                    "approval.amount_thresholds",
+                    format!("'{limit}' is not a decimal amount"),
+                )
             })?;
             approval = approval.with_threshold(currency, limit);
         }
@@ -142,11 +167,25 @@ impl Settings {
         } else {
             let mut entries = BTreeMap::new();
             for entry in file.root_causes {
-                let code = RootCauseCode::parse(&entry.code).map_err(|e| e.for_field("root_causes.code"))?;
-                let category =
-                    RootCauseCategory::parse(&entry.category).map_err(|e| e.for_field("root_causes.category"))?;
-                if entries.insert(code.clone(), CatalogueEntry { category, description: entry.description }).is_some() {
-                    return Err(InvalidInput::new("root_causes.code", format!("'{code}' appears twice")).into());
+                let code = RootCauseCode::parse(&entry.code)
+                    .map_err(|e| e.for_field("root_causes.code"))?;
+                let category = RootCauseCategory::parse(&entry.category)
+                    .map_err(|e| e.for_field("root_causes.category"))?;
+                if entries
+                    .insert(
+                        code.clone(),
+                        CatalogueEntry {
+                            category,
+                            description: entry.description,
+                        },
+                    )
+                    .is_some()
+                {
+                    return Err(InvalidInput::new(
+                        "root_causes.code",
+                        format!("'{code}' appears twice"),
+                    )
+                    .into());
                 }
             }
             RootCauseCatalogue::new(entries)
@@ -154,11 +193,19 @@ impl Settings {
         let mut users = Users::default();
         for user in file.users {
             let name = UserId::parse(&user.name).map_err(|e| e.for_field("users.name"))?;
-            users.add(&user.token_sha256, Principal { user: name, roles: user.roles.into_iter().collect() })?;
+            users.add(
+                &user.token_sha256,
+                Principal {
+                    user: name,
+                    roles: user.roles.into_iter().collect(),
+                },
+            )?;
         }
         Ok(Self {
             listen,
-            database_url: database_url.or(file.database_url).unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+            database_url: database_url
+                .or(file.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             calendar,
             aging,
             approval,

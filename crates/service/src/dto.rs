@@ -6,9 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use suspense::LoadedItem;
 use suspense_domain::{
-    AccountNumber, BranchCode, Channel, CustomerImpact, Direction, EscalationLevel, EscalationReason,
-    InvalidInput, ItemAction, ItemState, Money, Note, OpenItem, Reference, ResolutionMethod,
-    ResolutionRequest, RootCauseCategory, RootCauseCode, SourceReference, TeamId, UserId,
+    AccountNumber, BranchCode, Channel, CustomerImpact, Direction, EscalationLevel,
+    EscalationReason, InvalidInput, ItemAction, ItemState, Money, Note, OpenItem, Reference,
+    ResolutionMethod, ResolutionRequest, RootCauseCategory, RootCauseCode, SourceReference, TeamId,
+    UserId,
 };
 
 pub fn date(field: &str, value: &str) -> Result<NaiveDate, InvalidInput> {
@@ -17,11 +18,19 @@ pub fn date(field: &str, value: &str) -> Result<NaiveDate, InvalidInput> {
 }
 
 fn money(amount: &str, currency: &str, field: &str) -> Result<Money, InvalidInput> {
-    Money::parse(amount, currency).map_err(|e| if e.field == "amount" { e.for_field(field) } else { e })
+    Money::parse(amount, currency).map_err(|e| {
+        if e.field == "amount" {
+            e.for_field(field)
+        } else {
+            e
+        }
+    })
 }
 
 fn note(field: &str, value: Option<&str>) -> Result<Option<Note>, InvalidInput> {
-    value.map(|v| Note::parse(v).map_err(|e| e.for_field(field))).transpose()
+    value
+        .map(|v| Note::parse(v).map_err(|e| e.for_field(field)))
+        .transpose()
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,7 +78,10 @@ impl OpenItemBody {
             description: Note::parse(&self.description).map_err(|e| e.for_field("description"))?,
             customer_impact: CustomerImpact {
                 funds_held: self.funds_held,
-                fee: self.fee.map(|f| money(&f.amount, &f.currency, "fee.amount")).transpose()?,
+                fee: self
+                    .fee
+                    .map(|f| money(&f.amount, &f.currency, "fee.amount"))
+                    .transpose()?,
             },
         })
     }
@@ -105,7 +117,10 @@ impl AssignBody {
     pub fn parse(self) -> Result<ItemAction, InvalidInput> {
         Ok(ItemAction::Assign {
             team: TeamId::parse(&self.team)?,
-            assignee: self.assignee.map(|a| UserId::parse(&a).map_err(|e| e.for_field("assignee"))).transpose()?,
+            assignee: self
+                .assignee
+                .map(|a| UserId::parse(&a).map_err(|e| e.for_field("assignee")))
+                .transpose()?,
             reason: note("reason", self.reason.as_deref())?,
         })
     }

@@ -33,7 +33,12 @@ struct Detail<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     #[must_use]
@@ -47,11 +52,19 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid bearer token is required")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "a valid bearer token is required",
+        )
     }
 
     pub fn forbidden(needed: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", format!("this needs the {needed} role"))
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this needs the {needed} role"),
+        )
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -60,13 +73,21 @@ impl ApiError {
 
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the service log")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the service log",
+        )
     }
 
     /// The body as sent, for storing under an idempotency key.
     pub fn body(&self) -> String {
         serde_json::to_string(&Body {
-            error: Detail { code: self.code, message: &self.message, field: self.field.as_deref() },
+            error: Detail {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+            },
         })
         .unwrap_or_default()
     }
@@ -75,7 +96,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(Body {
-            error: Detail { code: self.code, message: &self.message, field: self.field.as_deref() },
+            error: Detail {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+            },
         });
         (self.status, body).into_response()
     }
@@ -83,7 +108,12 @@ impl IntoResponse for ApiError {
 
 impl From<InvalidInput> for ApiError {
     fn from(err: InvalidInput) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.reason.clone()).with_field(err.field)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            err.reason.clone(),
+        )
+        .with_field(err.field)
     }
 }
 
@@ -109,12 +139,18 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { .. } => {
                 Self::new(StatusCode::CONFLICT, "concurrent_update", err.to_string())
             }
-            StoreError::VersionMismatch { .. } => {
-                Self::new(StatusCode::PRECONDITION_FAILED, "version_mismatch", err.to_string())
-            }
+            StoreError::VersionMismatch { .. } => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version_mismatch",
+                err.to_string(),
+            ),
             StoreError::Unavailable(_) | StoreError::SettleTimeout { .. } => {
                 tracing::warn!(error = %err, "database unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry later")
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; retry later",
+                )
             }
             other => Self::internal(other),
         }
@@ -125,9 +161,11 @@ impl From<ProjectionError> for ApiError {
     fn from(err: ProjectionError) -> Self {
         match err {
             ProjectionError::Store(store) => store.into(),
-            ProjectionError::Timeout { .. } => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", err.to_string())
-            }
+            ProjectionError::Timeout { .. } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                err.to_string(),
+            ),
             other => Self::internal(other),
         }
     }

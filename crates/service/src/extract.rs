@@ -28,7 +28,10 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -52,13 +55,20 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state).await.map(Body).map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
-            } else {
-                ApiError::malformed(rejection.body_text())
-            }
-        })
+        Bytes::from_request(req, state)
+            .await
+            .map(Body)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "the request body is too large",
+                    )
+                } else {
+                    ApiError::malformed(rejection.body_text())
+                }
+            })
     }
 }
 
@@ -69,7 +79,8 @@ impl Body {
         if self.0.is_empty() {
             return Err(ApiError::malformed("a JSON body is required"));
         }
-        serde_json::from_slice(&self.0).map_err(|e| ApiError::malformed(format!("invalid JSON body: {e}")))
+        serde_json::from_slice(&self.0)
+            .map_err(|e| ApiError::malformed(format!("invalid JSON body: {e}")))
     }
 
     /// Like `json`, but an empty body means `T::default()`.
@@ -87,10 +98,15 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let text = value.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
-    text.parse()
-        .map(Some)
-        .map_err(|_| ApiError::malformed("If-Match must be an item version such as \"3\"").with_field("If-Match"))
+    let text = value
+        .to_str()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"');
+    text.parse().map(Some).map_err(|_| {
+        ApiError::malformed("If-Match must be an item version such as \"3\"").with_field("If-Match")
+    })
 }
 
 pub fn request_id(headers: &HeaderMap) -> Option<String> {

@@ -19,7 +19,10 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     };
     let key = value.to_str().unwrap_or("").trim();
     if key.is_empty() || key.len() > 200 {
-        return Err(ApiError::malformed("Idempotency-Key must be 1 to 200 visible characters").with_field("Idempotency-Key"));
+        return Err(
+            ApiError::malformed("Idempotency-Key must be 1 to 200 visible characters")
+                .with_field("Idempotency-Key"),
+        );
     }
     Ok(Some(key.to_owned()))
 }
@@ -52,8 +55,12 @@ where
             return Reply::raw(status, body).replayed().into_response();
         }
         Ok(Claim::InProgress) => {
-            return ApiError::new(StatusCode::CONFLICT, "request_in_progress", "a request with this Idempotency-Key is still running")
-                .into_response()
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                "a request with this Idempotency-Key is still running",
+            )
+            .into_response()
         }
         Ok(Claim::OtherRequest) => {
             return ApiError::new(
@@ -115,11 +122,20 @@ async fn claim(pool: &Pool, user: &str, key: &str, hash: &str) -> Result<Claim, 
     } else if status == 0 {
         Claim::InProgress
     } else {
-        Claim::Done { status: u16::try_from(status).unwrap_or(200), body }
+        Claim::Done {
+            status: u16::try_from(status).unwrap_or(200),
+            body,
+        }
     })
 }
 
-async fn finish(pool: &Pool, user: &str, key: &str, status: u16, body: &str) -> Result<(), sqlx::Error> {
+async fn finish(
+    pool: &Pool,
+    user: &str,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), sqlx::Error> {
     with_pool!(pool, p => sqlx::query(
         "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_name = $3 AND key = $4",
     )

@@ -22,11 +22,20 @@ impl Reply {
     }
 
     pub fn raw(status: StatusCode, body: String) -> Self {
-        Self { status, body, etag: None, content_type: "application/json", replayed: false }
+        Self {
+            status,
+            body,
+            etag: None,
+            content_type: "application/json",
+            replayed: false,
+        }
     }
 
     pub fn csv(body: String) -> Self {
-        Self { content_type: "text/csv; charset=utf-8", ..Self::raw(StatusCode::OK, body) }
+        Self {
+            content_type: "text/csv; charset=utf-8",
+            ..Self::raw(StatusCode::OK, body)
+        }
     }
 
     #[must_use]
@@ -46,7 +55,10 @@ impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let mut response = (self.status, self.body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
         if let Some(version) = self.etag {
             if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {
                 headers.insert(header::ETAG, value);

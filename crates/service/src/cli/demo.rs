@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use suspense::{Actor, Suspense};
 use suspense_domain::{
-    AccountNumber, BranchCode, Channel, Clock, CustomerImpact, Direction, EscalationLevel, EscalationReason,
-    ItemAction, ItemId, Money, Note, OpenItem, Reference, ResolutionMethod, ResolutionRequest, RootCauseCatalogue,
-    SourceReference, TeamId, UserId,
+    AccountNumber, BranchCode, Channel, Clock, CustomerImpact, Direction, EscalationLevel,
+    EscalationReason, ItemAction, ItemId, Money, Note, OpenItem, Reference, ResolutionMethod,
+    ResolutionRequest, RootCauseCatalogue, SourceReference, TeamId, UserId,
 };
 use suspense_read_models::{PeriodKind, RootCauseQuery};
 use tokio::net::TcpListener;
@@ -43,7 +43,10 @@ struct Dice(u64);
 
 impl Dice {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % below.max(1)
     }
 
@@ -63,16 +66,26 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         eprintln!("loading a synthetic year of {} suspense items…", args.items);
         seed(&ledger, &clock, today, args.items).await?;
     } else {
-        eprintln!("{} already holds data; not seeding it again", ledger.log().location());
+        eprintln!(
+            "{} already holds data; not seeding it again",
+            ledger.log().location()
+        );
     }
     ledger.refresh().await?;
     let quarter_start = today - Duration::days(90);
     let query = RootCauseQuery::new(PeriodKind::Month, quarter_start, today, None)?;
     let report = ledger.reports().root_causes(&query).await?;
-    println!("root causes by month ({}); `suspense report root-causes` shows every branch and channel:", report.time_zone);
-    println!("  {:<8} {:<18} {:>7} {:>9} {:>13} {:>12}", "month", "category", "opened", "resolved", "open at end", "escalations");
+    println!(
+        "root causes by month ({}); `suspense report root-causes` shows every branch and channel:",
+        report.time_zone
+    );
+    println!(
+        "  {:<8} {:<18} {:>7} {:>9} {:>13} {:>12}",
+        "month", "category", "opened", "resolved", "open at end", "escalations"
+    );
     for period in &report.periods {
-        let mut by_category: std::collections::BTreeMap<&str, [i64; 4]> = std::collections::BTreeMap::new();
+        let mut by_category: std::collections::BTreeMap<&str, [i64; 4]> =
+            std::collections::BTreeMap::new();
         for row in &period.rows {
             let totals = by_category.entry(row.key.category.as_str()).or_default();
             totals[0] += row.opened.count;
@@ -81,11 +94,17 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             totals[3] += row.escalations;
         }
         for (category, [opened, resolved, open, escalations]) in by_category {
-            println!("  {:<8} {:<18} {:>7} {:>9} {:>13} {:>12}", period.period, category, opened, resolved, open, escalations);
+            println!(
+                "  {:<8} {:<18} {:>7} {:>9} {:>13} {:>12}",
+                period.period, category, opened, resolved, open, escalations
+            );
         }
     }
     for balance in ledger.reports().open_balance().await? {
-        println!("open balance {}: {} items, {} outstanding", balance.currency, balance.open_items, balance.outstanding);
+        println!(
+            "open balance {}: {} items, {} outstanding",
+            balance.currency, balance.open_items, balance.outstanding
+        );
     }
     if args.no_serve {
         ledger.close().await;
@@ -99,7 +118,13 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             ("demo-reporter", vec![Role::Reporter, Role::Auditor]),
         ] {
             let token = new_token().map_err(|e| CliError::Other(e.to_string()))?;
-            settings.users.add(&token_hash(&token), Principal { user: UserId::parse(name)?, roles: roles.into_iter().collect() })?;
+            settings.users.add(
+                &token_hash(&token),
+                Principal {
+                    user: UserId::parse(name)?,
+                    roles: roles.into_iter().collect(),
+                },
+            )?;
             println!("  {name:<16} {token}");
         }
     }
@@ -107,27 +132,56 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let address = listener.local_addr()?;
     println!("\nlistening on http://{address}");
     println!("try: curl -H 'Authorization: Bearer <demo-reporter token>' 'http://{address}/v1/reports/root-causes?period=quarter&from={quarter_start}&to={today}&format=csv'");
-    crate::app::serve_ledger(Arc::new(ledger), settings, listener).await.map_err(|e| CliError::Other(e.to_string()))
+    crate::app::serve_ledger(Arc::new(ledger), settings, listener)
+        .await
+        .map_err(|e| CliError::Other(e.to_string()))
 }
 
-async fn seed(ledger: &Suspense, clock: &DemoClock, today: NaiveDate, items: usize) -> Result<(), CliError> {
-    let catalogue: Vec<_> = RootCauseCatalogue::default().entries().iter().map(|(c, e)| (c.clone(), e.category)).collect();
+async fn seed(
+    ledger: &Suspense,
+    clock: &DemoClock,
+    today: NaiveDate,
+    items: usize,
+) -> Result<(), CliError> {
+    let catalogue: Vec<_> = RootCauseCatalogue::default()
+        .entries()
+        .iter()
+        .map(|(c, e)| (c.clone(), e.category))
+        .collect();
     let mut dice = Dice(20_260_331);
     let start = today - Duration::days(365);
     let who = |name: &str| UserId::parse(name).map(|u| Actor::new(u).with_source("demo"));
     let (teller, operator, supervisor) = (who("teller-demo")?, who("ops-demo")?, who("lead-demo")?);
-    let at = |day: NaiveDate, hour: u32| Utc.from_utc_datetime(&day.and_hms_opt(hour, 0, 0).unwrap_or_default());
+    let at = |day: NaiveDate, hour: u32| {
+        Utc.from_utc_datetime(&day.and_hms_opt(hour, 0, 0).unwrap_or_default())
+    };
     let mut plan: Vec<(DateTime<Utc>, usize, Step)> = Vec::new();
     for n in 0..items {
         let booked = start + Duration::days(dice.next(365) as i64);
-        plan.push((at(booked, 2 + dice.next(8) as u32), n, Step::Open { booked }));
-        plan.push((at(booked + Duration::days(1 + dice.next(3) as i64), 3), n, Step::Classify(dice.next(catalogue.len() as u64) as usize)));
+        plan.push((
+            at(booked, 2 + dice.next(8) as u32),
+            n,
+            Step::Open { booked },
+        ));
+        plan.push((
+            at(booked + Duration::days(1 + dice.next(3) as i64), 3),
+            n,
+            Step::Classify(dice.next(catalogue.len() as u64) as usize),
+        ));
         plan.push((at(booked + Duration::days(1), 4), n, Step::Assign));
         if dice.chance(15) {
-            plan.push((at(booked + Duration::days(5 + dice.next(10) as i64), 5), n, Step::PartialClear));
+            plan.push((
+                at(booked + Duration::days(5 + dice.next(10) as i64), 5),
+                n,
+                Step::PartialClear,
+            ));
         }
         if dice.chance(5) {
-            plan.push((at(booked + Duration::days(8), 5), n, Step::Reclassify(dice.next(catalogue.len() as u64) as usize)));
+            plan.push((
+                at(booked + Duration::days(8), 5),
+                n,
+                Step::Reclassify(dice.next(catalogue.len() as u64) as usize),
+            ));
         }
         let slow = dice.chance(20);
         let resolve_after = 1 + dice.next(if slow { 200 } else { 45 }) as i64;
@@ -154,60 +208,109 @@ async fn seed(ledger: &Suspense, clock: &DemoClock, today: NaiveDate, items: usi
         }
         let action = match step {
             Step::Open { booked } => {
-                let amount = Money::parse(&format!("{}.{:02}", 50 + dice.next(80_000), dice.next(100)), if dice.chance(8) { "USD" } else { "CNY" })?;
+                let amount = Money::parse(
+                    &format!("{}.{:02}", 50 + dice.next(80_000), dice.next(100)),
+                    if dice.chance(8) { "USD" } else { "CNY" },
+                )?;
                 let item = OpenItem {
-                    reference: SourceReference::parse("CORE", &format!("DEMO-{}-{n:05}", booked.format("%Y%m%d")))?,
+                    reference: SourceReference::parse(
+                        "CORE",
+                        &format!("DEMO-{}-{n:05}", booked.format("%Y%m%d")),
+                    )?,
                     account: AccountNumber::parse("2241-01")?,
                     branch: BranchCode::parse(BRANCHES[dice.next(BRANCHES.len() as u64) as usize])?,
                     channel: Channel::ALL[dice.next(Channel::ALL.len() as u64) as usize],
                     amount,
-                    direction: if dice.chance(70) { Direction::Credit } else { Direction::Debit },
+                    direction: if dice.chance(70) {
+                        Direction::Credit
+                    } else {
+                        Direction::Debit
+                    },
                     booked_on: booked,
                     value_date: booked,
                     description: Note::parse("synthetic demo booking")?,
-                    customer_impact: CustomerImpact { funds_held: dice.chance(40), fee: None },
+                    customer_impact: CustomerImpact {
+                        funds_held: dice.chance(40),
+                        fee: None,
+                    },
                 };
                 ids[n] = Some(ItemId::for_reference(&item.reference));
                 ledger.open_item(&teller, item).await?;
                 continue;
             }
-            Step::Classify(c) => ItemAction::Classify { category: catalogue[c].1, code: catalogue[c].0.clone(), reason: None },
+            Step::Classify(c) => ItemAction::Classify {
+                category: catalogue[c].1,
+                code: catalogue[c].0.clone(),
+                reason: None,
+            },
             Step::Reclassify(c) => ItemAction::Classify {
                 category: catalogue[c].1,
                 code: catalogue[c].0.clone(),
                 reason: Some(Note::parse("cause corrected after investigation")?),
             },
-            Step::Assign => ItemAction::Assign { team: TeamId::parse("recon")?, assignee: Some(UserId::parse("ops-demo")?), reason: None },
-            Step::Escalate => ItemAction::Escalate { level: EscalationLevel::TeamLead, reason: EscalationReason::Aging, note: None },
+            Step::Assign => ItemAction::Assign {
+                team: TeamId::parse("recon")?,
+                assignee: Some(UserId::parse("ops-demo")?),
+                reason: None,
+            },
+            Step::Escalate => ItemAction::Escalate {
+                level: EscalationLevel::TeamLead,
+                reason: EscalationReason::Aging,
+                note: None,
+            },
             Step::PartialClear | Step::Resolve { .. } | Step::Reopen => {
                 let Some(id) = ids[n] else { continue };
-                let Some(item) = ledger.item(id).await? else { continue };
+                let Some(item) = ledger.item(id).await? else {
+                    continue;
+                };
                 let outstanding = item.state.outstanding();
                 match step {
                     Step::PartialClear => {
-                        let part = Money::from_minor_units(outstanding.minor_units() / 3, outstanding.currency())?;
+                        let part = Money::from_minor_units(
+                            outstanding.minor_units() / 3,
+                            outstanding.currency(),
+                        )?;
                         if part.is_zero() {
                             continue;
                         }
-                        ItemAction::RecordClearing { clearing_reference: Reference::parse("CLR-DEMO-1")?, amount: part }
+                        ItemAction::RecordClearing {
+                            clearing_reference: Reference::parse("CLR-DEMO-1")?,
+                            amount: part,
+                        }
                     }
                     Step::Resolve { write_off } => {
-                        let method = if write_off { ResolutionMethod::WrittenOff } else { ResolutionMethod::ReturnedToSender };
-                        let resolution = ResolutionRequest { method, amount: outstanding, posted_to: None, note: None };
+                        let method = if write_off {
+                            ResolutionMethod::WrittenOff
+                        } else {
+                            ResolutionMethod::ReturnedToSender
+                        };
+                        let resolution = ResolutionRequest {
+                            method,
+                            amount: outstanding,
+                            posted_to: None,
+                            note: None,
+                        };
                         if write_off {
-                            ledger.execute(&operator, id, ItemAction::ProposeResolution(resolution)).await.ok();
+                            ledger
+                                .execute(&operator, id, ItemAction::ProposeResolution(resolution))
+                                .await
+                                .ok();
                             ItemAction::ApproveResolution { note: None }
                         } else {
                             ItemAction::Resolve(resolution)
                         }
                     }
-                    _ => ItemAction::Reopen { reason: Note::parse("customer disputed the return")? },
+                    _ => ItemAction::Reopen {
+                        reason: Note::parse("customer disputed the return")?,
+                    },
                 }
             }
         };
         let Some(id) = ids[n] else { continue };
         let actor = match &action {
-            ItemAction::Escalate { .. } | ItemAction::Reopen { .. } | ItemAction::ApproveResolution { .. } => &supervisor,
+            ItemAction::Escalate { .. }
+            | ItemAction::Reopen { .. }
+            | ItemAction::ApproveResolution { .. } => &supervisor,
             _ => &operator,
         };
         // Steps that no longer apply (an item already resolved, say) are simply skipped.
@@ -218,7 +321,16 @@ async fn seed(ledger: &Suspense, clock: &DemoClock, today: NaiveDate, items: usi
     while month <= today {
         for branch in BRANCHES {
             let volume = 150_000 + dice.next(250_000);
-            ledger.reports().record_volume(&BranchCode::parse(branch)?, month, volume, &UserId::parse("demo")?, Utc::now()).await?;
+            ledger
+                .reports()
+                .record_volume(
+                    &BranchCode::parse(branch)?,
+                    month,
+                    volume,
+                    &UserId::parse("demo")?,
+                    Utc::now(),
+                )
+                .await?;
         }
         month = (month + Duration::days(32)).with_day(1).unwrap_or(today);
     }

@@ -80,17 +80,36 @@ fn flag(line: u64, value: Option<&str>) -> Result<bool, RowError> {
     match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
         None | Some("") | Some("false") | Some("no") | Some("0") | Some("n") => Ok(false),
         Some("true") | Some("yes") | Some("1") | Some("y") => Ok(true),
-        Some(other) => Err(RowError { line, field: "funds_held".into(), reason: format!("'{other}' is not true or false") }),
+        Some(other) => Err(RowError {
+            line,
+            field: "funds_held".into(),
+            reason: format!("'{other}' is not true or false"),
+        }),
     }
 }
 
 fn parse_row(line: u64, row: Row) -> Result<OpenItem, RowError> {
     let funds_held = flag(line, row.funds_held.as_deref())?;
-    let fee = match (row.fee_amount.filter(|a| !a.trim().is_empty()), row.fee_currency.filter(|c| !c.trim().is_empty())) {
+    let fee = match (
+        row.fee_amount.filter(|a| !a.trim().is_empty()),
+        row.fee_currency.filter(|c| !c.trim().is_empty()),
+    ) {
         (None, None) => None,
         (Some(amount), Some(currency)) => Some(MoneyBody { amount, currency }),
-        (Some(_), None) => return Err(RowError { line, field: "fee_currency".into(), reason: "is required with fee_amount".into() }),
-        (None, Some(_)) => return Err(RowError { line, field: "fee_amount".into(), reason: "is required with fee_currency".into() }),
+        (Some(_), None) => {
+            return Err(RowError {
+                line,
+                field: "fee_currency".into(),
+                reason: "is required with fee_amount".into(),
+            })
+        }
+        (None, Some(_)) => {
+            return Err(RowError {
+                line,
+                field: "fee_amount".into(),
+                reason: "is required with fee_currency".into(),
+            })
+        }
     };
     OpenItemBody {
         source_system: row.source_system,
@@ -108,12 +127,19 @@ fn parse_row(line: u64, row: Row) -> Result<OpenItem, RowError> {
         fee,
     }
     .parse()
-    .map_err(|e| RowError { line, field: e.field, reason: e.reason })
+    .map_err(|e| RowError {
+        line,
+        field: e.field,
+        reason: e.reason,
+    })
 }
 
 /// Reads and checks every row of `path`, including against items already in the ledger.
 async fn check(ledger: &Suspense, path: &Path) -> Result<Vec<(u64, OpenItem)>, CliError> {
-    let unreadable = |message: String| ImportError::Unreadable { path: path.to_owned(), message };
+    let unreadable = |message: String| ImportError::Unreadable {
+        path: path.to_owned(),
+        message,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
@@ -127,10 +153,16 @@ async fn check(ledger: &Suspense, path: &Path) -> Result<Vec<(u64, OpenItem)>, C
             Ok(row) => row,
             Err(e) => {
                 let field = match e.kind() {
-                    csv::ErrorKind::Deserialize { err, .. } => err.field().map_or_else(|| "row".to_owned(), |f| format!("column {}", f + 1)),
+                    csv::ErrorKind::Deserialize { err, .. } => err
+                        .field()
+                        .map_or_else(|| "row".to_owned(), |f| format!("column {}", f + 1)),
                     _ => "row".to_owned(),
                 };
-                errors.push(RowError { line, field, reason: e.to_string() });
+                errors.push(RowError {
+                    line,
+                    field,
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
@@ -142,7 +174,10 @@ async fn check(ledger: &Suspense, path: &Path) -> Result<Vec<(u64, OpenItem)>, C
                         errors.push(RowError {
                             line,
                             field: "reference".into(),
-                            reason: format!("{} also appears on line {first} with different facts", item.reference),
+                            reason: format!(
+                                "{} also appears on line {first} with different facts",
+                                item.reference
+                            ),
                         });
                     }
                     continue;
@@ -174,7 +209,11 @@ async fn check(ledger: &Suspense, path: &Path) -> Result<Vec<(u64, OpenItem)>, C
 }
 
 /// Checks the whole file, then opens every item in it.
-pub async fn import_file(ledger: &Suspense, path: &Path, actor: &Actor) -> Result<ImportSummary, CliError> {
+pub async fn import_file(
+    ledger: &Suspense,
+    path: &Path,
+    actor: &Actor,
+) -> Result<ImportSummary, CliError> {
     let items = check(ledger, path).await?;
     let progress = ProgressBar::new(items.len() as u64);
     if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} items {eta}") {
@@ -182,7 +221,9 @@ pub async fn import_file(ledger: &Suspense, path: &Path, actor: &Actor) -> Resul
     }
     let mut summary = ImportSummary::default();
     for (line, item) in items {
-        let actor = actor.clone().with_request_id(format!("{}:{line}", path.display()));
+        let actor = actor
+            .clone()
+            .with_request_id(format!("{}:{line}", path.display()));
         let executed = ledger.open_item(&actor, item).await?;
         if executed.events.is_empty() {
             summary.already_open += 1;
@@ -202,6 +243,9 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let result = import_file(&ledger, &args.file, &actor).await;
     ledger.close().await;
     let summary = result?;
-    println!("opened {} item(s); {} were already open", summary.opened, summary.already_open);
+    println!(
+        "opened {} item(s); {} were already open",
+        summary.opened, summary.already_open
+    );
     Ok(())
 }

@@ -31,7 +31,14 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
     let settings = settings(cli, None)?;
     let ledger = crate::app::open_ledger(&settings).await?;
     match command {
-        Command::List { status, branch, category, team, assignee, limit } => {
+        Command::List {
+            status,
+            branch,
+            category,
+            team,
+            assignee,
+            limit,
+        } => {
             ledger.refresh().await?;
             let filter = ItemFilter {
                 status: status.clone(),
@@ -43,12 +50,20 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 after: None,
                 limit: (*limit).clamp(1, 10_000),
             };
-            println!("{:<36}  {:<16}  {:<8}  {:<10}  {:>14}  {:<4}  {:<18}", "id", "status", "branch", "booked on", "outstanding", "ccy", "category");
+            println!(
+                "{:<36}  {:<16}  {:<8}  {:<10}  {:>14}  {:<4}  {:<18}",
+                "id", "status", "branch", "booked on", "outstanding", "ccy", "category"
+            );
             for row in ledger.reports().items(&filter).await? {
                 let outstanding = suspense_domain::Currency::parse(&row.currency)
                     .ok()
-                    .and_then(|c| suspense_domain::Money::from_minor_units(row.outstanding_minor, c).ok())
-                    .map_or_else(|| row.outstanding_minor.to_string(), |m| m.amount().to_string());
+                    .and_then(|c| {
+                        suspense_domain::Money::from_minor_units(row.outstanding_minor, c).ok()
+                    })
+                    .map_or_else(
+                        || row.outstanding_minor.to_string(),
+                        |m| m.amount().to_string(),
+                    );
                 println!(
                     "{:<36}  {:<16}  {:<8}  {:<10}  {:>14}  {:<4}  {:<18}",
                     row.item_id,
@@ -68,7 +83,10 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 .await?
                 .ok_or_else(|| CliError::Other(format!("no item {id}")))?;
             let view = ItemView::from(item);
-            println!("{}", serde_json::to_string_pretty(&view).map_err(|e| CliError::Other(e.to_string()))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&view).map_err(|e| CliError::Other(e.to_string()))?
+            );
             for event in ledger.history(id).await? {
                 println!(
                     "{:>3}  {}  {:<12}  {}",

@@ -23,13 +23,22 @@ use crate::config::{ConfigError, ConfigFile, Settings};
 pub use import::{import_file, ImportError, ImportSummary};
 
 #[derive(Parser)]
-#[command(name = "suspense", version, about = "Track bank suspense items (掛賬) from booking to clearing")]
+#[command(
+    name = "suspense",
+    version,
+    about = "Track bank suspense items (掛賬) from booking to clearing"
+)]
 pub struct Cli {
     /// The event store: an SQLite file path (default ./suspense.db) or a postgres:// URL.
     #[arg(long, global = true, env = "DATABASE_URL")]
     pub database_url: Option<String>,
     /// Configuration file (TOML): time zone, aging, approval, root-cause catalogue, users.
-    #[arg(long, global = true, env = "SUSPENSE_CONFIG", default_value = "suspense.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "SUSPENSE_CONFIG",
+        default_value = "suspense.toml"
+    )]
     pub config: PathBuf,
     /// More log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -87,7 +96,8 @@ impl CliError {
         match self {
             Self::Invalid(_) | Self::Config(_) | Self::Import(ImportError::Rows(_)) => 2,
             Self::Store(StoreError::Rejected(_)) => 2,
-            Self::Store(StoreError::Unavailable(_)) | Self::Projection(ProjectionError::Store(StoreError::Unavailable(_))) => 3,
+            Self::Store(StoreError::Unavailable(_))
+            | Self::Projection(ProjectionError::Store(StoreError::Unavailable(_))) => 3,
             _ => 1,
         }
     }
@@ -101,12 +111,16 @@ pub fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Settings from the config file (optional unless named explicitly) and flags.
 pub fn settings(cli: &Cli, listen: Option<String>) -> Result<Settings, CliError> {
-    let named = std::env::var_os("SUSPENSE_CONFIG").is_some() || cli.config != PathBuf::from("suspense.toml");
+    let named = std::env::var_os("SUSPENSE_CONFIG").is_some()
+        || cli.config.as_os_str() != "suspense.toml";
     let file = ConfigFile::load(&cli.config, named)?;
     Ok(Settings::resolve(file, listen, cli.database_url.clone())?)
 }

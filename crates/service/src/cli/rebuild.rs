@@ -17,7 +17,10 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         vec![ReadModel::parse(&args.read_model).ok_or_else(|| {
             suspense_domain::InvalidInput::new(
                 "read_model",
-                format!("'{}' is not one of item_register, root_cause_statistics, all", args.read_model),
+                format!(
+                    "'{}' is not one of item_register, root_cause_statistics, all",
+                    args.read_model
+                ),
             )
         })?]
     };
@@ -26,7 +29,9 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     for model in models {
         let position = ledger
             .projector()
-            .rebuild(model, |p| eprintln!("{}: {} / {} events", model.name(), p.position, p.head))
+            .rebuild(model, |p| {
+                eprintln!("{}: {} / {} events", model.name(), p.position, p.head)
+            })
             .await?;
         println!("{} rebuilt up to log position {position}", model.name());
     }

@@ -54,7 +54,13 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
     let ledger = crate::app::open_ledger(&settings).await?;
     ledger.refresh().await?;
     let output = match command {
-        Command::RootCauses { period, from, to, branch, format } => {
+        Command::RootCauses {
+            period,
+            from,
+            to,
+            branch,
+            format,
+        } => {
             let kind = match period {
                 Period::Month => PeriodKind::Month,
                 Period::Quarter => PeriodKind::Quarter,
@@ -65,7 +71,9 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
             let report = ledger.reports().root_causes(&query).await?;
             match format {
                 Format::Json => json(&report)?,
-                Format::Csv => root_causes_csv(&report).map_err(|e| CliError::Other(e.to_string()))?,
+                Format::Csv => {
+                    root_causes_csv(&report).map_err(|e| CliError::Other(e.to_string()))?
+                }
                 Format::Table => root_causes_table(&report),
             }
         }
@@ -88,16 +96,31 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
-    serde_json::to_string_pretty(value).map(|s| s + "\n").map_err(|e| CliError::Other(e.to_string()))
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| CliError::Other(e.to_string()))
 }
 
 pub fn root_causes_table(report: &RootCauseReport) -> String {
     let mut out = String::new();
     for period in &report.periods {
-        out.push_str(&format!("{} ({}), restated items: {}\n", period.period, report.time_zone, period.restated_items));
+        out.push_str(&format!(
+            "{} ({}), restated items: {}\n",
+            period.period, report.time_zone, period.restated_items
+        ));
         out.push_str(&format!(
             "  {:<18} {:<20} {:<8} {:<20} {:<4} {:>7} {:>16} {:>8} {:>9} {:>6} {:>8}\n",
-            "category", "code", "branch", "channel", "ccy", "opened", "opened amount", "resolved", "open@end", "p50 h", "Δopened"
+            "category",
+            "code",
+            "branch",
+            "channel",
+            "ccy",
+            "opened",
+            "opened amount",
+            "resolved",
+            "open@end",
+            "p50 h",
+            "Δopened"
         ));
         for row in &period.rows {
             out.push_str(&format!(
@@ -111,7 +134,8 @@ pub fn root_causes_table(report: &RootCauseReport) -> String {
                 row.opened.amount,
                 row.resolved.count,
                 row.open_at_end.count,
-                row.median_hours_to_resolve.map_or_else(|| "-".to_owned(), |h| h.to_string()),
+                row.median_hours_to_resolve
+                    .map_or_else(|| "-".to_owned(), |h| h.to_string()),
                 row.change.opened
             ));
         }
@@ -130,7 +154,10 @@ pub fn root_causes_table(report: &RootCauseReport) -> String {
 
 fn aging_table(report: &AgingReport) -> String {
     let mut out = format!("open items as of {} by {:?}\n", report.as_of, report.basis);
-    out.push_str(&format!("  {:<8} {:<18} {:<4} {:<8} {:>6} {:>16}\n", "branch", "category", "ccy", "age", "items", "outstanding"));
+    out.push_str(&format!(
+        "  {:<8} {:<18} {:<4} {:<8} {:>6} {:>16}\n",
+        "branch", "category", "ccy", "age", "items", "outstanding"
+    ));
     for row in &report.rows {
         out.push_str(&format!(
             "  {:<8} {:<18} {:<4} {:<8} {:>6} {:>16}\n",
@@ -142,7 +169,15 @@ fn aging_table(report: &AgingReport) -> String {
 
 fn aging_csv(report: &AgingReport) -> Result<String, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(["as_of", "branch", "category", "currency", "age_bucket", "items", "outstanding"])?;
+    out.write_record([
+        "as_of",
+        "branch",
+        "category",
+        "currency",
+        "age_bucket",
+        "items",
+        "outstanding",
+    ])?;
     for row in &report.rows {
         out.write_record([
             report.as_of.to_string(),

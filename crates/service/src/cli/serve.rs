@@ -19,5 +19,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let listener = TcpListener::bind(settings.listen).await?;
     // Scripts and tests read the bound address from this line.
     println!("listening on http://{}", listener.local_addr()?);
-    crate::app::serve(settings, listener).await.map_err(|e| CliError::Other(e.to_string()))
+    crate::app::serve(settings, listener)
+        .await
+        .map_err(|e| CliError::Other(e.to_string()))
 }

@@ -22,24 +22,41 @@ pub enum Command {
 pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
     let Command::Add { name, roles } = command;
     let name = UserId::parse(name)?;
-    let roles: Vec<Role> = roles.iter().map(|r| Role::parse(r)).collect::<Result<_, _>>()?;
+    let roles: Vec<Role> = roles
+        .iter()
+        .map(|r| Role::parse(r))
+        .collect::<Result<_, _>>()?;
     let existing = ConfigFile::load(&cli.config, false)?;
     if existing.users.iter().any(|u| u.name == name.as_str()) {
-        return Err(suspense_domain::InvalidInput::new("name", format!("user {name} already exists in {}", cli.config.display())).into());
+        return Err(suspense_domain::InvalidInput::new(
+            "name",
+            format!("user {name} already exists in {}", cli.config.display()),
+        )
+        .into());
     }
-    let token = new_token().map_err(|e| CliError::Other(format!("no randomness for a token: {e}")))?;
-    let roles_toml: Vec<String> = roles.iter().map(|r| format!("\"{}\"", r.as_str())).collect();
+    let token =
+        new_token().map_err(|e| CliError::Other(format!("no randomness for a token: {e}")))?;
+    let roles_toml: Vec<String> = roles
+        .iter()
+        .map(|r| format!("\"{}\"", r.as_str()))
+        .collect();
     // Appended, so the rest of the file (and its comments) stays as the operator wrote it.
     let block = format!(
         "\n[[users]]\nname = \"{name}\"\nroles = [{}]\ntoken_sha256 = \"{}\"\n",
         roles_toml.join(", "),
         token_hash(&token)
     );
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&cli.config)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&cli.config)?;
     file.write_all(block.as_bytes())?;
     // Check the result parses before telling the operator it worked.
     ConfigFile::load(&cli.config, true)?;
     println!("{token}");
-    eprintln!("user {name} added to {}; the token above is shown only once", cli.config.display());
+    eprintln!(
+        "user {name} added to {}; the token above is shown only once",
+        cli.config.display()
+    );
     Ok(())
 }

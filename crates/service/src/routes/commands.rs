@@ -12,11 +12,13 @@ use super::item_id;
 use super::items::{actor, item_reply, outcome};
 use crate::app::AppState;
 use crate::auth::Role;
-use crate::dto::{AssignBody, ClassifyBody, ClearingBody, CommentBody, EscalateBody, NoteBody, ReasonBody, ResolveBody};
+use crate::dto::{
+    AssignBody, ClassifyBody, ClearingBody, CommentBody, EscalateBody, NoteBody, ReasonBody,
+    ResolveBody,
+};
 use crate::error::ApiError;
 use crate::extract::{if_match, Body, Caller};
 use crate::idempotency;
-
 
 /// Runs `decide(body)` → action as `caller`, idempotently.
 async fn command<F>(
@@ -39,29 +41,50 @@ where
     let user = caller.0.user.to_string();
     let fingerprint = format!("POST {path}");
     let raw = body.0.clone();
-    Ok(idempotency::once(&pool, &user, key, &[fingerprint.as_bytes(), &raw], || async move {
-        let Decided { action, status, needs } = decide(&state, &caller, id, &body)?;
-        if let Some(role) = needs {
-            caller.require(&[role])?;
-        }
-        // A reassignment needs a supervisor; the first assignment does not.
-        if let ItemAction::Assign { team, assignee, .. } = &action {
-            let current = state.ledger.item(id).await?.and_then(|i| i.state.assignment);
-            if current.is_some_and(|c| c.team != *team || c.assignee != *assignee) {
-                caller.require(&[Role::Supervisor])?;
+    Ok(idempotency::once(
+        &pool,
+        &user,
+        key,
+        &[fingerprint.as_bytes(), &raw],
+        || async move {
+            let Decided {
+                action,
+                status,
+                needs,
+            } = decide(&state, &caller, id, &body)?;
+            if let Some(role) = needs {
+                caller.require(&[role])?;
             }
-        }
-        let name = action.name();
-        let actor = actor(&caller, &headers);
-        let started = Instant::now();
-        let result = match expected {
-            Some(version) => state.ledger.execute_at_version(&actor, id, action, version).await,
-            None => state.ledger.execute(&actor, id, action).await,
-        };
-        state.metrics.record(name, outcome(&result), started.elapsed());
-        result?;
-        item_reply(&state, id, status).await
-    })
+            // A reassignment needs a supervisor; the first assignment does not.
+            if let ItemAction::Assign { team, assignee, .. } = &action {
+                let current = state
+                    .ledger
+                    .item(id)
+                    .await?
+                    .and_then(|i| i.state.assignment);
+                if current.is_some_and(|c| c.team != *team || c.assignee != *assignee) {
+                    caller.require(&[Role::Supervisor])?;
+                }
+            }
+            let name = action.name();
+            let actor = actor(&caller, &headers);
+            let started = Instant::now();
+            let result = match expected {
+                Some(version) => {
+                    state
+                        .ledger
+                        .execute_at_version(&actor, id, action, version)
+                        .await
+                }
+                None => state.ledger.execute(&actor, id, action).await,
+            };
+            state
+                .metrics
+                .record(name, outcome(&result), started.elapsed());
+            result?;
+            item_reply(&state, id, status).await
+        },
+    )
     .await)
 }
 
@@ -74,7 +97,11 @@ struct Decided {
 
 impl From<ItemAction> for Decided {
     fn from(action: ItemAction) -> Self {
-        Self { action, status: StatusCode::OK, needs: None }
+        Self {
+            action,
+            status: StatusCode::OK,
+            needs: None,
+        }
     }
 }
 
@@ -82,29 +109,79 @@ const OPERATOR: &[Role] = &[Role::Operator];
 const SUPERVISOR: &[Role] = &[Role::Supervisor];
 const OPERATOR_OR_SUPERVISOR: &[Role] = &[Role::Operator, Role::Supervisor];
 
-pub async fn classify(State(s): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>, b: Body) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, OPERATOR_OR_SUPERVISOR, |_, _, _, body| Ok(body.json::<ClassifyBody>()?.parse()?.into())).await
+pub async fn classify(
+    State(s): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
+    command(s, c, h, &id, b, OPERATOR_OR_SUPERVISOR, |_, _, _, body| {
+        Ok(body.json::<ClassifyBody>()?.parse()?.into())
+    })
+    .await
 }
 
-pub async fn assign(State(s): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>, b: Body) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, OPERATOR_OR_SUPERVISOR, |_, _, _, body| Ok(body.json::<AssignBody>()?.parse()?.into())).await
+pub async fn assign(
+    State(s): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
+    command(s, c, h, &id, b, OPERATOR_OR_SUPERVISOR, |_, _, _, body| {
+        Ok(body.json::<AssignBody>()?.parse()?.into())
+    })
+    .await
 }
 
-pub async fn escalate(State(s): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>, b: Body) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, SUPERVISOR, |_, _, _, body| Ok(body.json::<EscalateBody>()?.parse()?.into())).await
+pub async fn escalate(
+    State(s): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
+    command(s, c, h, &id, b, SUPERVISOR, |_, _, _, body| {
+        Ok(body.json::<EscalateBody>()?.parse()?.into())
+    })
+    .await
 }
 
-pub async fn clearing(State(s): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>, b: Body) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, OPERATOR, |_, _, _, body| Ok(body.json::<ClearingBody>()?.parse()?.into())).await
+pub async fn clearing(
+    State(s): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
+    command(s, c, h, &id, b, OPERATOR, |_, _, _, body| {
+        Ok(body.json::<ClearingBody>()?.parse()?.into())
+    })
+    .await
 }
 
 /// Resolves directly, or, when the approval policy says so (write-offs, large amounts),
 /// records a proposal for a supervisor and answers 202 Accepted.
-pub async fn resolve(State(s): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>, b: Body) -> Result<Response, ApiError> {
+pub async fn resolve(
+    State(s): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
     command(s, c, h, &id, b, OPERATOR, |state, _, _, body| {
         let resolution = body.json::<ResolveBody>()?.parse()?;
-        if state.settings.approval.requires_approval(resolution.method, &resolution.amount) {
-            Ok(Decided { action: ItemAction::ProposeResolution(resolution), status: StatusCode::ACCEPTED, needs: None })
+        if state
+            .settings
+            .approval
+            .requires_approval(resolution.method, &resolution.amount)
+        {
+            Ok(Decided {
+                action: ItemAction::ProposeResolution(resolution),
+                status: StatusCode::ACCEPTED,
+                needs: None,
+            })
         } else {
             Ok(ItemAction::Resolve(resolution).into())
         }
@@ -112,34 +189,68 @@ pub async fn resolve(State(s): State<AppState>, c: Caller, h: HeaderMap, Path(id
     .await
 }
 
-pub async fn approve(State(s): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>, b: Body) -> Result<Response, ApiError> {
+pub async fn approve(
+    State(s): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
     command(s, c, h, &id, b, SUPERVISOR, |_, _, _, body| {
         let note = body.json_or_default::<NoteBody>()?.note;
-        let note = note.map(|n| Note::parse(&n).map_err(|e| e.for_field("note"))).transpose()?;
+        let note = note
+            .map(|n| Note::parse(&n).map_err(|e| e.for_field("note")))
+            .transpose()?;
         Ok(ItemAction::ApproveResolution { note }.into())
     })
     .await
 }
 
-pub async fn reject(State(s): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>, b: Body) -> Result<Response, ApiError> {
+pub async fn reject(
+    State(s): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
     command(s, c, h, &id, b, SUPERVISOR, |_, _, _, body| {
-        Ok(ItemAction::RejectResolution { reason: body.json::<ReasonBody>()?.parse()? }.into())
+        Ok(ItemAction::RejectResolution {
+            reason: body.json::<ReasonBody>()?.parse()?,
+        }
+        .into())
     })
     .await
 }
 
-pub async fn reopen(State(s): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>, b: Body) -> Result<Response, ApiError> {
+pub async fn reopen(
+    State(s): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
     command(s, c, h, &id, b, SUPERVISOR, |_, _, _, body| {
-        Ok(ItemAction::Reopen { reason: body.json::<ReasonBody>()?.parse()? }.into())
+        Ok(ItemAction::Reopen {
+            reason: body.json::<ReasonBody>()?.parse()?,
+        }
+        .into())
     })
     .await
 }
 
-pub async fn comment(State(s): State<AppState>, c: Caller, h: HeaderMap, Path(id): Path<String>, b: Body) -> Result<Response, ApiError> {
+pub async fn comment(
+    State(s): State<AppState>,
+    c: Caller,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: Body,
+) -> Result<Response, ApiError> {
     command(s, c, h, &id, b, OPERATOR_OR_SUPERVISOR, |_, _, _, body| {
         let text = body.json::<CommentBody>()?.text;
-        Ok(ItemAction::Comment { text: Note::parse(&text).map_err(|e| e.for_field("text"))? }.into())
+        Ok(ItemAction::Comment {
+            text: Note::parse(&text).map_err(|e| e.for_field("text"))?,
+        }
+        .into())
     })
     .await
 }
-

@@ -23,26 +23,47 @@ use crate::reply::Reply;
 
 const READERS: &[Role] = &[Role::Operator, Role::Supervisor, Role::Auditor];
 
-pub async fn open(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn open(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator])?;
     let key = idempotency::key(&headers)?;
     let pool = state.ledger.log().pool().clone();
     let user = caller.0.user.to_string();
     let raw = body.0.clone();
-    Ok(idempotency::once(&pool, &user, key, &[b"POST /v1/items", &raw], || async move {
-        let item = body.json::<OpenItemBody>()?.parse()?;
-        let actor = actor(&caller, &headers);
-        let started = Instant::now();
-        let result = state.ledger.open_item(&actor, item).await;
-        state.metrics.record("open", outcome(&result), started.elapsed());
-        let executed = result?;
-        let status = if executed.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
-        item_reply(&state, executed.item_id, status).await
-    })
+    Ok(idempotency::once(
+        &pool,
+        &user,
+        key,
+        &[b"POST /v1/items", &raw],
+        || async move {
+            let item = body.json::<OpenItemBody>()?.parse()?;
+            let actor = actor(&caller, &headers);
+            let started = Instant::now();
+            let result = state.ledger.open_item(&actor, item).await;
+            state
+                .metrics
+                .record("open", outcome(&result), started.elapsed());
+            let executed = result?;
+            let status = if executed.events.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            item_reply(&state, executed.item_id, status).await
+        },
+    )
     .await)
 }
 
-pub async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Reply, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Reply, ApiError> {
     caller.require(READERS)?;
     item_reply(&state, item_id(&id)?, StatusCode::OK).await
 }
@@ -67,16 +88,22 @@ pub async fn list(
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| ApiError::from(suspense_domain::InvalidInput::new("limit", "must be a number from 1 to 500")))?,
+            .ok_or_else(|| {
+                ApiError::from(suspense_domain::InvalidInput::new(
+                    "limit",
+                    "must be a number from 1 to 500",
+                ))
+            })?,
         None => 50,
     };
     let booked_on_or_before = match params.get("min_age_days") {
         Some(text) => {
-            let days: i64 = text
-                .parse()
-                .ok()
-                .filter(|d| *d >= 0)
-                .ok_or_else(|| ApiError::from(suspense_domain::InvalidInput::new("min_age_days", "must be a whole number of days")))?;
+            let days: i64 = text.parse().ok().filter(|d| *d >= 0).ok_or_else(|| {
+                ApiError::from(suspense_domain::InvalidInput::new(
+                    "min_age_days",
+                    "must be a whole number of days",
+                ))
+            })?;
             Some(state.settings.calendar.local_date(Utc::now()) - Duration::days(days))
         }
         None => None,
@@ -92,11 +119,17 @@ pub async fn list(
         limit,
     };
     let items = state.ledger.reports().items(&filter).await?;
-    let next_after = (items.len() == limit as usize).then(|| items.last().map(|r| r.item_id.clone())).flatten();
+    let next_after = (items.len() == limit as usize)
+        .then(|| items.last().map(|r| r.item_id.clone()))
+        .flatten();
     Reply::json(StatusCode::OK, &Page { items, next_after })
 }
 
-pub async fn events(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Reply, ApiError> {
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Reply, ApiError> {
     caller.require(&[Role::Auditor, Role::Supervisor])?;
     let id = item_id(&id)?;
     let history = state.ledger.history(id).await?;
@@ -106,8 +139,16 @@ pub async fn events(State(state): State<AppState>, caller: Caller, Path(id): Pat
     Reply::json(StatusCode::OK, &history)
 }
 
-pub(crate) async fn item_reply(state: &AppState, id: ItemId, status: StatusCode) -> Result<Reply, ApiError> {
-    let item = state.ledger.item(id).await?.ok_or_else(|| ApiError::not_found(format!("no item {id}")))?;
+pub(crate) async fn item_reply(
+    state: &AppState,
+    id: ItemId,
+    status: StatusCode,
+) -> Result<Reply, ApiError> {
+    let item = state
+        .ledger
+        .item(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no item {id}")))?;
     let version = item.version;
     Ok(Reply::json(status, &ItemView::from(item))?.with_etag(version))
 }
@@ -124,7 +165,9 @@ pub(crate) fn outcome<T>(result: &Result<T, suspense::Error>) -> &'static str {
     match result {
         Ok(_) => "ok",
         Err(suspense::Error::Rejected(_)) => "rejected",
-        Err(suspense::Error::Conflict { .. } | suspense::Error::VersionMismatch { .. }) => "conflict",
+        Err(suspense::Error::Conflict { .. } | suspense::Error::VersionMismatch { .. }) => {
+            "conflict"
+        }
         Err(_) => "error",
     }
 }

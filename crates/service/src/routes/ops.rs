@@ -23,18 +23,29 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                 .iter()
                 .map(|s| json!({"read_model": s.read_model, "lag": s.lag, "last_error": s.last_error}))
                 .collect();
-            (StatusCode::OK, Json(json!({"database": "ok", "read_models": lag}))).into_response()
+            (
+                StatusCode::OK,
+                Json(json!({"database": "ok", "read_models": lag})),
+            )
+                .into_response()
         }
         Err(err) => {
             tracing::warn!(error = %err, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"database": "unavailable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"database": "unavailable"})),
+            )
+                .into_response()
         }
     }
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let lag: Vec<(String, u64)> = match state.ledger.projector().status().await {
-        Ok(status) => status.into_iter().map(|s| (s.read_model.to_owned(), s.lag)).collect(),
+        Ok(status) => status
+            .into_iter()
+            .map(|s| (s.read_model.to_owned(), s.lag))
+            .collect(),
         Err(_) => Vec::new(),
     };
     let projector = state.ledger.projector().metrics();

@@ -30,7 +30,9 @@ fn wants_csv(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<bo
     match params.get("format").map(String::as_str) {
         Some("csv") => Ok(true),
         Some("json") => Ok(false),
-        Some(other) => Err(InvalidInput::new("format", format!("'{other}' is not one of json, csv")).into()),
+        Some(other) => {
+            Err(InvalidInput::new("format", format!("'{other}' is not one of json, csv")).into())
+        }
         None => Ok(headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
@@ -56,13 +58,18 @@ pub async fn root_causes(
     let period = PeriodKind::parse(params.get("period").map_or("month", String::as_str))?;
     let from = date("from", required(&params, "from")?)?;
     let to = date("to", required(&params, "to")?)?;
-    let branch = params.get("branch").map(|b| BranchCode::parse(b)).transpose()?;
+    let branch = params
+        .get("branch")
+        .map(|b| BranchCode::parse(b))
+        .transpose()?;
     let query = RootCauseQuery::new(period, from, to, branch)?;
     let csv = wants_csv(&params, &headers)?;
     maybe_refresh(&state, &params).await?;
     let report = state.ledger.reports().root_causes(&query).await?;
     if csv {
-        Ok(Reply::csv(root_causes_csv(&report).map_err(ApiError::internal)?))
+        Ok(Reply::csv(
+            root_causes_csv(&report).map_err(ApiError::internal)?,
+        ))
     } else {
         Reply::json(StatusCode::OK, &report)
     }
@@ -72,10 +79,28 @@ pub async fn root_causes(
 pub fn root_causes_csv(report: &RootCauseReport) -> Result<String, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record([
-        "period", "category", "code", "branch", "channel", "currency", "opened_count", "opened_amount",
-        "resolved_count", "resolved_amount", "reopened_count", "reopened_amount", "open_at_end_count",
-        "open_at_end_amount", "escalations", "restated_items", "median_hours_to_resolve",
-        "p90_hours_to_resolve", "change_opened", "change_resolved", "change_open_at_end", "change_escalations",
+        "period",
+        "category",
+        "code",
+        "branch",
+        "channel",
+        "currency",
+        "opened_count",
+        "opened_amount",
+        "resolved_count",
+        "resolved_amount",
+        "reopened_count",
+        "reopened_amount",
+        "open_at_end_count",
+        "open_at_end_amount",
+        "escalations",
+        "restated_items",
+        "median_hours_to_resolve",
+        "p90_hours_to_resolve",
+        "change_opened",
+        "change_resolved",
+        "change_open_at_end",
+        "change_escalations",
     ])?;
     for period in &report.periods {
         for row in &period.rows {
@@ -121,7 +146,11 @@ pub async fn aging(
         None => state.settings.calendar.local_date(Utc::now()),
     };
     maybe_refresh(&state, &params).await?;
-    let report = state.ledger.reports().aging(as_of, &state.settings.aging).await?;
+    let report = state
+        .ledger
+        .reports()
+        .aging(as_of, &state.settings.aging)
+        .await?;
     Reply::json(StatusCode::OK, &report)
 }
 
@@ -137,7 +166,12 @@ pub async fn open_balance(
 }
 
 /// Records a branch's transaction count for a month (for the suspense rate).
-pub async fn record_volume(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn record_volume(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Supervisor, Role::Reporter])?;
     let key = idempotency::key(&headers)?;
     let pool = state.ledger.log().pool().clone();

@@ -1,0 +1,335 @@
+//! Bad input gets the exact status and error code, names the field, and writes nothing.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use suspense_tests::app::{booking, spawn_app};
+use suspense_tests::Backend;
+
+fn with(field: &str, value: Value) -> Value {
+    let mut body = booking("BAD-1", "10.00");
+    body[field] = value;
+    body
+}
+
+fn without(field: &str) -> Value {
+    let mut body = booking("BAD-1", "10.00");
+    if let Some(map) = body.as_object_mut() {
+        map.remove(field);
+    }
+    body
+}
+
+struct Case {
+    name: &'static str,
+    method: Method,
+    path: String,
+    user: &'static str,
+    body: Option<String>,
+    status: u16,
+    code: &'static str,
+    field: Option<&'static str>,
+}
+
+fn case(
+    name: &'static str,
+    path: &str,
+    body: &str,
+    status: u16,
+    code: &'static str,
+    field: Option<&'static str>,
+) -> Case {
+    Case {
+        name,
+        method: Method::POST,
+        path: path.to_owned(),
+        user: "max",
+        body: Some(body.to_owned()),
+        status,
+        code,
+        field,
+    }
+}
+
+#[tokio::test]
+async fn every_bad_request_is_refused_precisely_and_changes_nothing() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let open = app.open_item("OPEN-1", "100.00").await;
+    let resolved = app.open_item("DONE-1", "100.00").await;
+    for (path, body) in [
+        (
+            format!("/v1/items/{resolved}/classify"),
+            json!({"category": "system_failure", "code": "SYS-OUTAGE"}),
+        ),
+        (
+            format!("/v1/items/{resolved}/resolve"),
+            json!({"method": "refunded", "amount": "100.00", "currency": "CNY"}),
+        ),
+    ] {
+        assert_eq!(app.post(&path, "max", body).await.status(), 200);
+    }
+    let item = |suffix: &str| format!("/v1/items/{open}/{suffix}");
+    let done = |suffix: &str| format!("/v1/items/{resolved}/{suffix}");
+    let ghost = "/v1/items/6f1c2a8e-57b3-4d0e-9a41-c3e28d5f0b17";
+    let huge = format!("{{\"text\": \"{}\"}}", "x".repeat(70 * 1024));
+    let cases = vec![
+        case(
+            "malformed JSON",
+            "/v1/items",
+            "{\"reference\": ",
+            400,
+            "malformed_request",
+            None,
+        ),
+        case(
+            "empty body",
+            "/v1/items",
+            "",
+            400,
+            "malformed_request",
+            None,
+        ),
+        case(
+            "wrong type",
+            "/v1/items",
+            &with("amount", json!(10.5)).to_string(),
+            400,
+            "malformed_request",
+            None,
+        ),
+        case(
+            "missing field",
+            "/v1/items",
+            &without("reference").to_string(),
+            400,
+            "malformed_request",
+            None,
+        ),
+        case(
+            "unknown field",
+            "/v1/items",
+            &with("colour", json!("red")).to_string(),
+            400,
+            "malformed_request",
+            None,
+        ),
+        case(
+            "zero amount",
+            "/v1/items",
+            &with("amount", json!("0")).to_string(),
+            422,
+            "amount_not_positive",
+            Some("amount"),
+        ),
+        case(
+            "negative amount",
+            "/v1/items",
+            &with("amount", json!("-5.00")).to_string(),
+            422,
+            "invalid_field",
+            Some("amount"),
+        ),
+        case(
+            "too precise",
+            "/v1/items",
+            &with("amount", json!("10.001")).to_string(),
+            422,
+            "invalid_field",
+            Some("amount"),
+        ),
+        case(
+            "not a number",
+            "/v1/items",
+            &with("amount", json!("ten")).to_string(),
+            422,
+            "invalid_field",
+            Some("amount"),
+        ),
+        case(
+            "unknown currency",
+            "/v1/items",
+            &with("currency", json!("XYZ")).to_string(),
+            422,
+            "invalid_field",
+            Some("currency"),
+        ),
+        case(
+            "unknown channel",
+            "/v1/items",
+            &with("channel", json!("fax")).to_string(),
+            422,
+            "invalid_field",
+            Some("channel"),
+        ),
+        case(
+            "bad date",
+            "/v1/items",
+            &with("booked_on", json!("31/03/2026")).to_string(),
+            422,
+            "invalid_field",
+            Some("booked_on"),
+        ),
+        case(
+            "empty reference",
+            "/v1/items",
+            &with("reference", json!("  ")).to_string(),
+            422,
+            "invalid_field",
+            Some("reference"),
+        ),
+        case(
+            "oversize body",
+            &item("comments"),
+            &huge,
+            413,
+            "payload_too_large",
+            None,
+        ),
+        case(
+            "unknown item",
+            &format!("{ghost}/comments"),
+            "{\"text\": \"hi\"}",
+            404,
+            "item_not_found",
+            None,
+        ),
+        case(
+            "not a uuid",
+            "/v1/items/nope/comments",
+            "{\"text\": \"hi\"}",
+            404,
+            "not_found",
+            None,
+        ),
+        case(
+            "unknown code",
+            &item("classify"),
+            "{\"category\": \"system_failure\", \"code\": \"SYS-NOPE\"}",
+            422,
+            "unknown_root_cause_code",
+            Some("code"),
+        ),
+        case(
+            "code of another category",
+            &item("classify"),
+            "{\"category\": \"customer_cause\", \"code\": \"SYS-OUTAGE\"}",
+            422,
+            "root_cause_category_mismatch",
+            Some("code"),
+        ),
+        case(
+            "resolve unclassified",
+            &item("resolve"),
+            "{\"method\": \"refunded\", \"amount\": \"100.00\", \"currency\": \"CNY\"}",
+            422,
+            "item_not_classified",
+            None,
+        ),
+        case(
+            "clear too much",
+            &item("clearings"),
+            "{\"clearing_reference\": \"C1\", \"amount\": \"100.01\", \"currency\": \"CNY\"}",
+            422,
+            "clearing_exceeds_outstanding",
+            Some("amount"),
+        ),
+        case(
+            "clear other currency",
+            &item("clearings"),
+            "{\"clearing_reference\": \"C1\", \"amount\": \"1.00\", \"currency\": \"USD\"}",
+            422,
+            "currency_mismatch",
+            Some("amount"),
+        ),
+        case(
+            "reopen open item",
+            &item("reopen"),
+            "{\"reason\": \"why\"}",
+            422,
+            "item_not_resolved",
+            None,
+        ),
+        case(
+            "approve nothing",
+            &item("resolution/approve"),
+            "{}",
+            422,
+            "no_pending_proposal",
+            None,
+        ),
+        case(
+            "classify resolved",
+            &done("classify"),
+            "{\"category\": \"process_gap\", \"code\": \"PRC-WORKFLOW\", \"reason\": \"x\"}",
+            422,
+            "item_resolved",
+            None,
+        ),
+        case(
+            "clear resolved",
+            &done("clearings"),
+            "{\"clearing_reference\": \"C9\", \"amount\": \"1.00\", \"currency\": \"CNY\"}",
+            422,
+            "item_resolved",
+            None,
+        ),
+        case(
+            "escalate resolved",
+            &done("escalate"),
+            "{\"level\": \"management\", \"reason\": \"manual\"}",
+            422,
+            "item_resolved",
+            None,
+        ),
+        case(
+            "unknown level",
+            &item("escalate"),
+            "{\"level\": \"ceo\", \"reason\": \"manual\"}",
+            422,
+            "invalid_field",
+            Some("level"),
+        ),
+        case(
+            "unknown endpoint",
+            "/v1/nothing",
+            "{}",
+            404,
+            "not_found",
+            None,
+        ),
+    ];
+    let before = app.log_head().await;
+    let client = reqwest::Client::new();
+    for c in cases {
+        let mut request = client
+            .request(c.method.clone(), app.url(&c.path))
+            .bearer_auth(suspense_tests::app::token(c.user));
+        if let Some(body) = &c.body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.clone());
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        let status = response.status().as_u16();
+        let value: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, c.status, "{}: {value}", c.name);
+        assert_eq!(value["error"]["code"], c.code, "{}: {value}", c.name);
+        assert!(
+            value["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{}: {value}",
+            c.name
+        );
+        if let Some(field) = c.field {
+            assert_eq!(value["error"]["field"], field, "{}: {value}", c.name);
+        }
+    }
+    assert_eq!(
+        app.log_head().await,
+        before,
+        "no bad request wrote to the log"
+    );
+}

@@ -1,0 +1,527 @@
+//! The HTTP service through its front door: the real binary on a random port.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use suspense_tests::app::{booking, spawn_app, TestApp};
+use suspense_tests::{on_both_backends, Backend};
+
+async fn body(response: reqwest::Response) -> Value {
+    response.json().await.unwrap_or(Value::Null)
+}
+
+async fn expect(response: reqwest::Response, status: u16, code: &str) -> Value {
+    let actual = response.status().as_u16();
+    let value = body(response).await;
+    assert_eq!(actual, status, "{value}");
+    if !code.is_empty() {
+        assert_eq!(value["error"]["code"], code, "{value}");
+    }
+    value
+}
+
+async fn an_item_is_worked_to_an_approved_write_off(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.open_item("LIFE-1", "1250.00").await;
+    let item = format!("/v1/items/{id}");
+
+    expect(
+        app.post(
+            &format!("{item}/classify"),
+            "olivia",
+            json!({"category": "customer_cause", "code": "CUS-REFERENCE"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    expect(
+        app.post(
+            &format!("{item}/assign"),
+            "olivia",
+            json!({"team": "recon", "assignee": "olivia"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    // Reassigning is a supervisor's call.
+    expect(
+        app.post(
+            &format!("{item}/assign"),
+            "olivia",
+            json!({"team": "recon", "assignee": "oscar"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    expect(
+        app.post(
+            &format!("{item}/assign"),
+            "sam",
+            json!({"team": "recon", "assignee": "oscar"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    expect(
+        app.post(
+            &format!("{item}/escalate"),
+            "olivia",
+            json!({"level": "department", "reason": "aging"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    expect(
+        app.post(
+            &format!("{item}/escalate"),
+            "sam",
+            json!({"level": "department", "reason": "aging"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    let cleared = expect(
+        app.post(
+            &format!("{item}/clearings"),
+            "oscar",
+            json!({"clearing_reference": "CLR-1", "amount": "1000.00", "currency": "CNY"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    assert_eq!(cleared["outstanding"]["amount"], "250.00");
+
+    // A write-off is proposed by the operator and waits for a supervisor.
+    let proposed = expect(
+        app.post(
+            &format!("{item}/resolve"),
+            "oscar",
+            json!({"method": "written_off", "amount": "250.00", "currency": "CNY"}),
+        )
+        .await,
+        202,
+        "",
+    )
+    .await;
+    assert_eq!(proposed["status"], "pending_approval");
+    // The operator cannot approve; a supervisor can.
+    expect(
+        app.post(&format!("{item}/resolution/approve"), "oscar", json!({}))
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let resolved = expect(
+        app.post(
+            &format!("{item}/resolution/approve"),
+            "sam",
+            json!({"note": "ok"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["outstanding"]["amount"], "0.00");
+
+    // Both people are on the record, and every event names the authenticated user.
+    let events = expect(app.get(&format!("{item}/events"), "ada").await, 200, "").await;
+    let events = events.as_array().cloned().unwrap_or_default();
+    let last = events.last().cloned().unwrap_or_default();
+    assert_eq!(last["event_type"], "Resolved");
+    assert_eq!(last["metadata"]["actor"], "sam");
+    assert_eq!(
+        last["event"]["Resolved"]["approval"]["proposed_by"],
+        "oscar"
+    );
+    assert!(events.iter().all(|e| e["metadata"]["source"] == "http"));
+    // Operators do not read the audit history.
+    expect(
+        app.get(&format!("{item}/events"), "olivia").await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // Reopen is a supervisor's; comments are anyone's who works items.
+    expect(
+        app.post(
+            &format!("{item}/reopen"),
+            "olivia",
+            json!({"reason": "bounced"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let reopened = expect(
+        app.post(
+            &format!("{item}/reopen"),
+            "sam",
+            json!({"reason": "bounced"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    assert_eq!(reopened["outstanding"]["amount"], "250.00");
+    expect(
+        app.post(
+            &format!("{item}/comments"),
+            "olivia",
+            json!({"text": "called the remitter"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+}
+on_both_backends!(
+    an_item_is_worked_to_an_approved_write_off,
+    super::an_item_is_worked_to_an_approved_write_off
+);
+
+#[tokio::test]
+async fn the_proposer_cannot_approve_and_a_rejection_keeps_the_item_open() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = app.open_item("MC-1", "500000.00").await;
+    let item = format!("/v1/items/{id}");
+    expect(
+        app.post(
+            &format!("{item}/classify"),
+            "max",
+            json!({"category": "system_failure", "code": "SYS-OUTAGE"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    // Above the configured 100000 CNY threshold: a refund needs approval too.
+    expect(
+        app.post(
+            &format!("{item}/resolve"),
+            "max",
+            json!({"method": "refunded", "amount": "500000.00", "currency": "CNY"}),
+        )
+        .await,
+        202,
+        "",
+    )
+    .await;
+    expect(
+        app.post(&format!("{item}/resolution/approve"), "max", json!({}))
+            .await,
+        422,
+        "self_approval",
+    )
+    .await;
+    let rejected = expect(
+        app.post(
+            &format!("{item}/resolution/reject"),
+            "sam",
+            json!({"reason": "refund not confirmed"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    assert_eq!(rejected["status"], "open");
+    expect(
+        app.post(&format!("{item}/resolution/approve"), "sam", json!({}))
+            .await,
+        422,
+        "no_pending_proposal",
+    )
+    .await;
+}
+
+async fn opening_is_idempotent_on_the_reference(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let first = app
+        .post("/v1/items", "olivia", booking("IDEM-1", "10.00"))
+        .await;
+    assert_eq!(first.status(), 201);
+    let first = body(first).await;
+    let again = app
+        .post("/v1/items", "oscar", booking("IDEM-1", "10.00"))
+        .await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(body(again).await["id"], first["id"]);
+    expect(
+        app.post("/v1/items", "olivia", booking("IDEM-1", "11.00"))
+            .await,
+        409,
+        "reference_conflict",
+    )
+    .await;
+    assert_eq!(app.log_head().await, 1);
+}
+on_both_backends!(
+    opening_is_idempotent_on_the_reference,
+    super::opening_is_idempotent_on_the_reference
+);
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_response() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = app.open_item("KEY-1", "10.00").await;
+    let path = format!("/v1/items/{id}/comments");
+    let send = |text: &str| {
+        app.request(Method::POST, &path, "olivia")
+            .header("Idempotency-Key", "retry-42")
+            .json(&json!({"text": text}))
+            .send()
+    };
+    let first = send("once").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.status(), 200);
+    let first = body(first).await;
+    let retry = send("once").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(retry.status(), 200);
+    assert_eq!(
+        retry
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    assert_eq!(body(retry).await, first);
+    expect(
+        send("something else")
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        422,
+        "idempotency_key_reused",
+    )
+    .await;
+    assert_eq!(
+        app.log_head().await,
+        2,
+        "one comment, however often it was sent"
+    );
+}
+
+#[tokio::test]
+async fn if_match_guards_against_acting_on_a_stale_version() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = app.open_item("ETAG-1", "10.00").await;
+    let shown = app.get(&format!("/v1/items/{id}"), "olivia").await;
+    assert_eq!(
+        shown.headers().get("etag").and_then(|v| v.to_str().ok()),
+        Some("\"1\"")
+    );
+    let comment = |version: &str| {
+        app.request(Method::POST, &format!("/v1/items/{id}/comments"), "olivia")
+            .header("If-Match", version)
+            .json(&json!({"text": "hello"}))
+            .send()
+    };
+    let ok = comment("\"1\"").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.headers().get("etag").and_then(|v| v.to_str().ok()),
+        Some("\"2\"")
+    );
+    expect(
+        comment("\"1\"").await.unwrap_or_else(|e| panic!("{e}")),
+        412,
+        "version_mismatch",
+    )
+    .await;
+    expect(
+        comment("one").await.unwrap_or_else(|e| panic!("{e}")),
+        400,
+        "malformed_request",
+    )
+    .await;
+    assert_eq!(app.log_head().await, 2);
+}
+
+async fn reports_come_as_json_and_csv(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.open_item("REP-1", "300.00").await;
+    expect(
+        app.post(
+            &format!("/v1/items/{id}/classify"),
+            "olivia",
+            json!({"category": "external_cause", "code": "EXT-PARTNER"}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    expect(
+        app.post(
+            "/v1/volumes",
+            "rita",
+            json!({"branch": "SH-001", "month": "2026-03", "transactions": 30000}),
+        )
+        .await,
+        200,
+        "",
+    )
+    .await;
+    let query = "/v1/reports/root-causes?period=month&from=2026-03-01&to=2026-03-31&fresh=true";
+    let report = expect(app.get(query, "rita").await, 200, "").await;
+    let period = &report["periods"][0];
+    assert_eq!(period["period"], "2026-03");
+    assert_eq!(period["rows"][0]["code"], "EXT-PARTNER");
+    assert_eq!(period["rows"][0]["opened"]["amount"], "300.00");
+    assert_eq!(period["suspense_rates"][0]["per_10000"], "0.33");
+    let csv = app
+        .request(Method::GET, query, "rita")
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        csv.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/csv; charset=utf-8")
+    );
+    let text = csv.text().await.unwrap_or_default();
+    let mut lines = text.lines();
+    assert!(lines
+        .next()
+        .unwrap_or_default()
+        .starts_with("period,category,code,branch,channel,currency,opened_count,opened_amount"));
+    assert!(lines
+        .next()
+        .unwrap_or_default()
+        .starts_with("2026-03,external_cause,EXT-PARTNER,SH-001,online_banking,CNY,1,300.00"));
+    let same = app
+        .get(&format!("{query}&format=csv"), "ada")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert_eq!(same, text);
+    let aging = expect(
+        app.get("/v1/reports/aging?as_of=2026-03-31&fresh=true", "rita")
+            .await,
+        200,
+        "",
+    )
+    .await;
+    assert_eq!(aging["rows"][0]["bucket"], "0-30");
+    let balance = expect(
+        app.get("/v1/reports/open-balance?fresh=true", "sam").await,
+        200,
+        "",
+    )
+    .await;
+    assert_eq!(balance[0]["outstanding"], "300.00");
+    // Reports are not for operators; item lists are.
+    expect(app.get(query, "olivia").await, 403, "forbidden").await;
+    let list = expect(
+        app.get("/v1/items?status=open&branch=SH-001", "olivia")
+            .await,
+        200,
+        "",
+    )
+    .await;
+    assert_eq!(list["items"][0]["item_id"], id);
+    expect(
+        app.get("/v1/items?limit=0", "olivia").await,
+        422,
+        "invalid_field",
+    )
+    .await;
+}
+on_both_backends!(
+    reports_come_as_json_and_csv,
+    super::reports_come_as_json_and_csv
+);
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app: TestApp = spawn_app(Backend::Sqlite).await;
+    let client = reqwest::Client::new();
+    let health = client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(health.status(), 200);
+    let ready: Value = client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(ready["database"], "ok");
+    app.open_item("MET-1", "1.00").await;
+    let metrics = client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        metrics.contains("suspense_commands_total{command=\"open\",outcome=\"ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("suspense_projector_lag_events{read_model=\"item_register\"}"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn tokens_and_roles_are_enforced() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = reqwest::Client::new();
+    let anonymous = client
+        .post(app.url("/v1/items"))
+        .json(&booking("AUTH-1", "1"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    expect(anonymous, 401, "unauthenticated").await;
+    let wrong = client
+        .post(app.url("/v1/items"))
+        .bearer_auth("not-a-token")
+        .json(&booking("AUTH-1", "1"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    expect(wrong, 401, "unauthenticated").await;
+    expect(
+        app.post("/v1/items", "rita", booking("AUTH-1", "1")).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    expect(
+        app.post("/v1/items", "ada", booking("AUTH-1", "1")).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(app.log_head().await, 0);
+}

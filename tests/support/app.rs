@@ -1,0 +1,209 @@
+//! `spawn_app()`: the real `suspense` binary serving on a random port, on a fresh database.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
+
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use suspense_testkit::{Backend, TestDatabase};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Users of every test app: name, roles, token.
+pub const USERS: &[(&str, &[&str], &str)] = &[
+    ("olivia", &["operator"], "token-operator-olivia"),
+    ("oscar", &["operator"], "token-operator-oscar"),
+    ("sam", &["supervisor"], "token-supervisor-sam"),
+    ("max", &["operator", "supervisor"], "token-both-max"),
+    ("rita", &["reporter"], "token-reporter-rita"),
+    ("ada", &["auditor"], "token-auditor-ada"),
+];
+
+pub fn token(user: &str) -> &'static str {
+    USERS
+        .iter()
+        .find(|(name, _, _)| *name == user)
+        .map_or("no-such-user", |(_, _, t)| *t)
+}
+
+/// The `suspense` binary, built once per test run.
+pub fn binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let status = std::process::Command::new(cargo)
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "suspense-service",
+                    "--bin",
+                    "suspense",
+                ])
+                .status()
+                .unwrap_or_else(|e| panic!("cannot run cargo build: {e}"));
+            assert!(status.success(), "building the suspense binary failed");
+            let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+            // target/<profile>/deps/<test> → target/<profile>/suspense
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .map(|dir| dir.join("suspense"))
+                .unwrap_or_else(|| panic!("unexpected test path {}", exe.display()))
+        })
+        .clone()
+}
+
+/// A running service and what it needs to stay alive.
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDatabase,
+    pub config: PathBuf,
+    _dir: tempfile::TempDir,
+    child: Child,
+    client: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn request(&self, method: Method, path: &str, user: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token(user))
+    }
+
+    pub async fn post(&self, path: &str, user: &str, body: Value) -> Response {
+        self.request(Method::POST, path, user)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    pub async fn get(&self, path: &str, user: &str) -> Response {
+        self.request(Method::GET, path, user)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// Opens an item as olivia and returns its id.
+    pub async fn open_item(&self, reference: &str, amount: &str) -> String {
+        let response = self
+            .post("/v1/items", "olivia", booking(reference, amount))
+            .await;
+        assert_eq!(response.status(), 201, "opening {reference}");
+        let body: Value = response.json().await.unwrap_or_default();
+        body["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The number of events in the log, read straight from the database.
+    pub async fn log_head(&self) -> u64 {
+        let location =
+            suspense_store::StoreLocation::parse(&self.db.url()).unwrap_or_else(|e| panic!("{e}"));
+        let log = suspense_store::EventLog::open(
+            &location,
+            suspense_testkit::fixed_services(),
+            &Default::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let head = log
+            .settle(std::time::Duration::from_secs(30))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        log.close().await;
+        head
+    }
+
+    /// Runs the CLI against this app's database and configuration.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(binary())
+            .args(args)
+            .env("DATABASE_URL", self.db.url())
+            .env("SUSPENSE_CONFIG", &self.config)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run suspense: {e}"))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A valid open-item body.
+pub fn booking(reference: &str, amount: &str) -> Value {
+    serde_json::json!({
+        "source_system": "CORE",
+        "reference": reference,
+        "account": "2241-01",
+        "branch": "SH-001",
+        "channel": "online_banking",
+        "amount": amount,
+        "currency": "CNY",
+        "direction": "credit",
+        "booked_on": "2026-03-02",
+        "description": "incoming transfer, beneficiary unknown",
+        "funds_held": true
+    })
+}
+
+/// Starts `suspense serve` on 127.0.0.1:0 with a fresh database of `backend` and a
+/// configuration holding `USERS`, and waits until it listens.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let db = TestDatabase::create(backend).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("suspense.toml");
+    let mut file = std::fs::File::create(&config).unwrap_or_else(|e| panic!("{e}"));
+    let mut text = String::from(
+        "time_zone = \"Asia/Shanghai\"\n\n[approval]\namount_thresholds = { CNY = \"100000\" }\n",
+    );
+    for (name, roles, token) in USERS {
+        let roles: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
+        let hash = hex::encode(Sha256::digest(token.as_bytes()));
+        text.push_str(&format!(
+            "\n[[users]]\nname = \"{name}\"\nroles = [{}]\ntoken_sha256 = \"{hash}\"\n",
+            roles.join(", ")
+        ));
+    }
+    file.write_all(text.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = Command::new(binary())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", db.url())
+        .env("SUSPENSE_CONFIG", &config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start suspense: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let address = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(address) = line.strip_prefix("listening on http://") {
+                return address.to_owned();
+            }
+        }
+        panic!("suspense exited before listening")
+    })
+    .await
+    .unwrap_or_else(|_| panic!("suspense did not start listening within 60s"));
+    TestApp {
+        address,
+        db,
+        config,
+        _dir: dir,
+        child,
+        client: reqwest::Client::new(),
+    }
+}
