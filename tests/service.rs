@@ -525,3 +525,58 @@ async fn tokens_and_roles_are_enforced() {
     .await;
     assert_eq!(app.log_head().await, 0);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let doc: Value = reqwest::get(app.url("/openapi.json")).await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or_default();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths: Vec<&str> = doc["paths"].as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+    let router = include_str!("../crates/service/src/app.rs");
+    let routed: Vec<&str> = router
+        .split(".route(")
+        .skip(1)
+        .filter_map(|rest| rest.trim_start().strip_prefix('"'))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(!routed.is_empty());
+    for route in &routed {
+        assert!(paths.contains(route), "{route} is served but not documented");
+    }
+    for path in &paths {
+        assert!(routed.contains(path), "{path} is documented but not served");
+    }
+}
+
+/// SIGTERM while commands are in flight: the service stops cleanly, and every command that was
+/// acknowledged with a 2xx is in the log.
+#[tokio::test]
+async fn a_graceful_shutdown_loses_no_acknowledged_command() {
+    let mut app = spawn_app(Backend::Sqlite).await;
+    let id = app.open_item("STOP-1", "1.00").await;
+    let client = reqwest::Client::new();
+    let mut requests = Vec::new();
+    for n in 0..40 {
+        let request = client
+            .post(app.url(&format!("/v1/items/{id}/comments")))
+            .bearer_auth(suspense_tests::app::token("olivia"))
+            .json(&json!({"text": format!("note {n}")}))
+            .send();
+        requests.push(tokio::spawn(request));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let code = app.terminate().await;
+    let mut acknowledged = 0;
+    for request in requests {
+        if let Ok(Ok(response)) = request.await {
+            if response.status().is_success() {
+                acknowledged += 1;
+            }
+        }
+    }
+    assert_eq!(code, Some(0), "the service exits cleanly on SIGTERM");
+    assert!(acknowledged > 0, "some commands were answered before the shutdown");
+    // Every acknowledged comment is in the log (plus the opening).
+    assert!(app.log_head().await > acknowledged, "no acknowledged command may be lost");
+    assert_eq!(app.log_head().await, acknowledged + 1);
+}

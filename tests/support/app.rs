@@ -133,6 +133,18 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Sends SIGTERM and waits (at most 30 s) for the service to stop; returns its exit code.
+    pub async fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id()?;
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        match tokio::time::timeout(std::time::Duration::from_secs(30), self.child.wait()).await {
+            Ok(Ok(status)) => status.code(),
+            _ => None,
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = self.child.start_kill();

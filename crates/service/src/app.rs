@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))
+        .route("/openapi.json", get(routes::ops::openapi))
         .route(
             "/v1/items",
             post(routes::items::open).get(routes::items::list),

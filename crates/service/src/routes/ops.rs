@@ -60,3 +60,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
+
+/// The OpenAPI 3.1 description of this API. Kept beside the code; a test checks that it names
+/// exactly the routes the router serves.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+pub async fn openapi() -> Response {
+    ([("content-type", "application/json")], OPENAPI).into_response()
+}
