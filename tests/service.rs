@@ -529,9 +529,17 @@ async fn tokens_and_roles_are_enforced() {
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let app = spawn_app(Backend::Sqlite).await;
-    let doc: Value = reqwest::get(app.url("/openapi.json")).await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or_default();
+    let doc: Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
     assert_eq!(doc["openapi"], "3.1.0");
-    let paths: Vec<&str> = doc["paths"].as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+    let paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     let router = include_str!("../crates/service/src/app.rs");
     let routed: Vec<&str> = router
         .split(".route(")
@@ -541,7 +549,10 @@ async fn the_openapi_document_describes_every_route() {
         .collect();
     assert!(!routed.is_empty());
     for route in &routed {
-        assert!(paths.contains(route), "{route} is served but not documented");
+        assert!(
+            paths.contains(route),
+            "{route} is served but not documented"
+        );
     }
     for path in &paths {
         assert!(routed.contains(path), "{path} is documented but not served");
@@ -575,8 +586,14 @@ async fn a_graceful_shutdown_loses_no_acknowledged_command() {
         }
     }
     assert_eq!(code, Some(0), "the service exits cleanly on SIGTERM");
-    assert!(acknowledged > 0, "some commands were answered before the shutdown");
+    assert!(
+        acknowledged > 0,
+        "some commands were answered before the shutdown"
+    );
     // Every acknowledged comment is in the log (plus the opening).
-    assert!(app.log_head().await > acknowledged, "no acknowledged command may be lost");
+    assert!(
+        app.log_head().await > acknowledged,
+        "no acknowledged command may be lost"
+    );
     assert_eq!(app.log_head().await, acknowledged + 1);
 }

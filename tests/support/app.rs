@@ -137,7 +137,9 @@ impl TestApp {
     /// Sends SIGTERM and waits (at most 30 s) for the service to stop; returns its exit code.
     pub async fn terminate(&mut self) -> Option<i32> {
         let pid = self.child.id()?;
-        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
         match tokio::time::timeout(std::time::Duration::from_secs(30), self.child.wait()).await {
             Ok(Ok(status)) => status.code(),
             _ => None,

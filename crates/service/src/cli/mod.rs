@@ -119,8 +119,8 @@ pub fn init_tracing(verbose: u8) {
 
 /// Settings from the config file (optional unless named explicitly) and flags.
 pub fn settings(cli: &Cli, listen: Option<String>) -> Result<Settings, CliError> {
-    let named = std::env::var_os("SUSPENSE_CONFIG").is_some()
-        || cli.config.as_os_str() != "suspense.toml";
+    let named =
+        std::env::var_os("SUSPENSE_CONFIG").is_some() || cli.config.as_os_str() != "suspense.toml";
     let file = ConfigFile::load(&cli.config, named)?;
     Ok(Settings::resolve(file, listen, cli.database_url.clone())?)
 }
