@@ -97,16 +97,7 @@ pub async fn open_ledger_with_clock(
     Ok(ledger)
 }
 
-/// Serves until ctrl-c or SIGTERM; requests in flight finish before it returns.
-pub async fn serve(
-    settings: Settings,
-    listener: TcpListener,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let ledger = Arc::new(open_ledger(&settings).await?);
-    serve_ledger(ledger, settings, listener).await
-}
-
-/// Serves an already open ledger (the demo seeds it first).
+/// Serves `ledger` until ctrl-c or SIGTERM; requests in flight finish before it returns.
 pub async fn serve_ledger(
     ledger: Arc<Suspense>,
     settings: Settings,
