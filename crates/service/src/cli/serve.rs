@@ -16,10 +16,13 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     if settings.users.is_empty() {
         eprintln!("warning: no users configured; every API call will be refused (see `suspense users add`)");
     }
+    // The database is opened (and migrated) before the address is announced, so whoever
+    // waits for the line below finds a ready service.
+    let ledger = std::sync::Arc::new(crate::app::open_ledger(&settings).await?);
     let listener = TcpListener::bind(settings.listen).await?;
     // Scripts and tests read the bound address from this line.
     println!("listening on http://{}", listener.local_addr()?);
-    crate::app::serve(settings, listener)
+    crate::app::serve_ledger(ledger, settings, listener)
         .await
         .map_err(|e| CliError::Other(e.to_string()))
 }
