@@ -597,3 +597,130 @@ async fn a_graceful_shutdown_loses_no_acknowledged_command() {
     );
     assert_eq!(app.log_head().await, acknowledged + 1);
 }
+
+/// Every role rule: each user calls each endpoint; those without the role get 403 and nothing
+/// else does (what they get otherwise depends on the item's state, and is tested above).
+#[tokio::test]
+async fn the_role_matrix_holds_for_every_endpoint() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = app.open_item("ROLES-1", "10.00").await;
+    let item = |suffix: &str| format!("/v1/items/{id}{suffix}");
+    let report = "/v1/reports/root-causes?from=2026-03-01&to=2026-03-31".to_owned();
+    let endpoints: Vec<(Method, String, Value, &[&str])> = vec![
+        (
+            Method::POST,
+            "/v1/items".into(),
+            booking("ROLES-2", "1.00"),
+            &["olivia", "oscar", "max"],
+        ),
+        (
+            Method::GET,
+            "/v1/items".into(),
+            Value::Null,
+            &["olivia", "oscar", "max", "sam", "ada"],
+        ),
+        (
+            Method::GET,
+            item(""),
+            Value::Null,
+            &["olivia", "oscar", "max", "sam", "ada"],
+        ),
+        (
+            Method::GET,
+            item("/events"),
+            Value::Null,
+            &["sam", "max", "ada"],
+        ),
+        (
+            Method::POST,
+            item("/classify"),
+            json!({"category": "process_gap", "code": "PRC-WORKFLOW"}),
+            &["olivia", "oscar", "max", "sam"],
+        ),
+        (
+            Method::POST,
+            item("/escalate"),
+            json!({"level": "team_lead", "reason": "manual"}),
+            &["sam", "max"],
+        ),
+        (
+            Method::POST,
+            item("/clearings"),
+            json!({"clearing_reference": "R1", "amount": "1.00", "currency": "CNY"}),
+            &["olivia", "oscar", "max"],
+        ),
+        (
+            Method::POST,
+            item("/resolve"),
+            json!({"method": "refunded", "amount": "9.00", "currency": "CNY"}),
+            &["olivia", "oscar", "max"],
+        ),
+        (
+            Method::POST,
+            item("/resolution/approve"),
+            json!({}),
+            &["sam", "max"],
+        ),
+        (
+            Method::POST,
+            item("/resolution/reject"),
+            json!({"reason": "no"}),
+            &["sam", "max"],
+        ),
+        (
+            Method::POST,
+            item("/reopen"),
+            json!({"reason": "no"}),
+            &["sam", "max"],
+        ),
+        (
+            Method::POST,
+            item("/comments"),
+            json!({"text": "hi"}),
+            &["olivia", "oscar", "max", "sam"],
+        ),
+        (
+            Method::GET,
+            report,
+            Value::Null,
+            &["rita", "ada", "sam", "max"],
+        ),
+        (
+            Method::GET,
+            "/v1/reports/aging".into(),
+            Value::Null,
+            &["rita", "ada", "sam", "max"],
+        ),
+        (
+            Method::GET,
+            "/v1/reports/open-balance".into(),
+            Value::Null,
+            &["rita", "ada", "sam", "max"],
+        ),
+        (
+            Method::POST,
+            "/v1/volumes".into(),
+            json!({"branch": "SH-001", "month": "2026-03", "transactions": 1}),
+            &["rita", "sam", "max"],
+        ),
+    ];
+    for (method, path, body, allowed) in endpoints {
+        for (user, _, _) in suspense_tests::app::USERS {
+            let mut request = app.request(method.clone(), &path, user);
+            if !body.is_null() {
+                request = request.json(&body);
+            }
+            let status = request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .status()
+                .as_u16();
+            if allowed.contains(user) {
+                assert_ne!(status, 403, "{user} may {method} {path}");
+            } else {
+                assert_eq!(status, 403, "{user} may not {method} {path}");
+            }
+        }
+    }
+}
