@@ -8,6 +8,7 @@
 //!   why a reader can never miss an event committed late by a concurrent writer.
 
 mod backend;
+pub mod chain;
 mod error;
 mod location;
 mod log;
@@ -17,9 +18,10 @@ mod sequencer;
 mod upcast;
 
 pub use backend::{Pool, PoolSettings};
+pub use chain::{ChainVerdict, Tampering};
 pub use error::StoreError;
 pub use location::StoreLocation;
 pub use log::{EventLog, Executed, LoadedItem};
 pub use metadata::{EventMetadata, RequestMetadata};
-pub use record::RecordedEvent;
+pub use record::{ExportedEvent, RecordedEvent};
 pub use upcast::upcasters;

@@ -10,10 +10,11 @@ use suspense_domain::{
 use tokio::time::Instant;
 
 use crate::backend::{ItemStore, Pool, PoolSettings};
+use crate::chain::{self, ChainRow, ChainVerdict};
 use crate::error::StoreError;
 use crate::location::StoreLocation;
 use crate::metadata::RequestMetadata;
-use crate::record::{EventRow, RecordedEvent};
+use crate::record::{EventRow, ExportedEvent, RecordedEvent};
 use crate::sequencer::{sequence_pending, settle};
 use crate::upcast::upcasters;
 use crate::with_pool;
@@ -181,6 +182,12 @@ impl EventLog {
         after: u64,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = self.raw_after(after, limit).await?;
+        self.decode_all(rows)
+    }
+
+    /// Stored rows after `after`, in global order, not decoded.
+    async fn raw_after(&self, after: u64, limit: u32) -> Result<Vec<EventRow>, StoreError> {
         self.sequence().await?;
         let sql = format!(
             "{EVENT_COLUMNS}
@@ -197,7 +204,149 @@ impl EventLog {
             .bind(i64::from(limit))
             .fetch_all(p)
             .await?);
-        self.decode_all(rows)
+        Ok(rows)
+    }
+
+    /// Appends hash-chain links for every positioned event not chained yet (see `chain`);
+    /// returns the last chained position. Safe to call from several places at once.
+    pub async fn extend_chain(&self) -> Result<u64, StoreError> {
+        loop {
+            let head: Option<(i64, String)> = with_pool!(&self.pool, p => sqlx::query_as(
+                "SELECT position, link FROM event_chain ORDER BY position DESC LIMIT 1",
+            )
+            .fetch_optional(p)
+            .await?);
+            let (last, mut previous) =
+                head.map_or((0, String::new()), |(p, l)| (p.max(0) as u64, l));
+            let rows = self.raw_after(last, CHAIN_BATCH).await?;
+            if rows.is_empty() {
+                return Ok(last);
+            }
+            let mut links = Vec::with_capacity(rows.len());
+            for (expected, row) in (last + 1..).zip(rows) {
+                let position = row.position.unwrap_or(0).max(0) as u64;
+                if position != expected {
+                    return Err(StoreError::CorruptEvent {
+                        item_id: row.aggregate_id,
+                        sequence: row.sequence.max(0) as u64,
+                        reason: format!(
+                            "log position {expected} is missing: the hash chain cannot pass a gap"
+                        ),
+                    });
+                }
+                let content = row
+                    .content_hash()
+                    .map_err(|reason| StoreError::CorruptEvent {
+                        item_id: row.aggregate_id.clone(),
+                        sequence: row.sequence.max(0) as u64,
+                        reason,
+                    })?;
+                previous = chain::link(&previous, position, &content);
+                links.push((position as i64, content, previous.clone()));
+            }
+            let now = chrono::Utc::now();
+            let inserted: Result<(), sqlx::Error> = with_pool!(&self.pool, p => async {
+                let mut tx = p.begin().await?;
+                for chunk in links.chunks(1_000) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO event_chain (position, content_hash, link, chained_at) ",
+                    );
+                    q.push_values(chunk, |mut b, (position, content, link)| {
+                        b.push_bind(*position)
+                            .push_bind(content.clone())
+                            .push_bind(link.clone())
+                            .push_bind(now);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            }
+            .await);
+            match inserted {
+                Ok(()) => {}
+                // Another process extended the chain first: start again from its head.
+                // (SQLite reports a duplicate primary key as code 1555, not as a unique violation.)
+                Err(sqlx::Error::Database(e))
+                    if e.is_unique_violation() || e.code().as_deref() == Some("1555") => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Recomputes the hash chain over the whole log and compares it with the stored links.
+    pub async fn verify_chain(&self) -> Result<ChainVerdict, StoreError> {
+        let mut log = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.raw_after(after, 10_000).await?;
+            let Some(last) = page.last().and_then(|r| r.position) else {
+                break;
+            };
+            after = last.max(0) as u64;
+            for row in page {
+                // An event whose JSON no longer parses can only be altered.
+                let hash = row
+                    .content_hash()
+                    .unwrap_or_else(|_| "unparseable".to_owned());
+                log.push((row.position.unwrap_or(0).max(0) as u64, hash));
+            }
+        }
+        let chain: Vec<ChainRow> = with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT position, content_hash, link FROM event_chain ORDER BY position",
+        )
+        .fetch_all(p)
+        .await?);
+        Ok(chain::compare(&log, &chain))
+    }
+
+    /// Up to `limit` events after `after` as an auditor's export carries them: raw payload and
+    /// metadata, canonical recorded-at, content hash and chain link (once chained).
+    pub async fn export_after(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<ExportedEvent>, StoreError> {
+        let rows = self.raw_after(after, limit).await?;
+        let (Some(first), Some(last)) = (
+            rows.first().and_then(|r| r.position),
+            rows.last().and_then(|r| r.position),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let links: Vec<ChainRow> = with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT position, content_hash, link FROM event_chain WHERE position >= $1 AND position <= $2",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(p)
+        .await?);
+        let links: std::collections::HashMap<i64, String> =
+            links.into_iter().map(|c| (c.position, c.link)).collect();
+        rows.into_iter()
+            .map(|row| {
+                let corrupt = |reason: String| StoreError::CorruptEvent {
+                    item_id: row.aggregate_id.clone(),
+                    sequence: row.sequence.max(0) as u64,
+                    reason,
+                };
+                let content_hash = row.content_hash().map_err(corrupt)?;
+                let position = row.position.unwrap_or(0);
+                Ok(ExportedEvent {
+                    position: position.max(0) as u64,
+                    item_id: row.aggregate_id.clone(),
+                    sequence: row.sequence.max(0) as u64,
+                    event_type: row.event_type.clone(),
+                    event_version: row.event_version.clone(),
+                    payload: serde_json::from_str(&row.payload)
+                        .map_err(|e| corrupt(e.to_string()))?,
+                    metadata: serde_json::from_str(&row.metadata)
+                        .map_err(|e| corrupt(e.to_string()))?,
+                    recorded_at: chain::canonical_time(&row.recorded_at),
+                    content_hash,
+                    link: links.get(&position).cloned(),
+                })
+            })
+            .collect()
     }
 
     /// The highest global position assigned so far (0 for an empty log).
@@ -244,6 +393,9 @@ impl EventLog {
             .collect()
     }
 }
+
+/// Events chained per transaction.
+const CHAIN_BATCH: u32 = 5_000;
 
 /// Events sequenced per round trip; big enough to keep up with any write rate.
 const SEQUENCE_BATCH: i64 = 10_000;

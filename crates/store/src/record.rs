@@ -28,6 +28,24 @@ pub struct RecordedEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// One line of an auditor's export (JSON Lines): the event as stored, with its place in the
+/// log and in the hash chain.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExportedEvent {
+    pub position: u64,
+    pub item_id: String,
+    pub sequence: u64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+    /// RFC 3339, microseconds, UTC: exactly as it enters the canonical bytes.
+    pub recorded_at: String,
+    pub content_hash: String,
+    /// The chain link at this position; absent until the chain is extended over it.
+    pub link: Option<String>,
+}
+
 /// A row as both backends return it.
 #[derive(sqlx::FromRow)]
 pub(crate) struct EventRow {

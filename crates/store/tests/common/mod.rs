@@ -74,3 +74,23 @@ pub fn opened_payload(reference: &str) -> String {
 pub fn item_id(reference: &str) -> ItemId {
     ItemId::for_reference(&booking(reference, "1").reference)
 }
+
+/// Runs several statements as one script (no parameters), as someone at a database prompt would.
+pub async fn raw_script(db: &TestDatabase, sql: &str) {
+    use sqlx::Connection;
+    let result = match db {
+        TestDatabase::Sqlite(file) => {
+            let mut conn = sqlx::SqliteConnection::connect(&file.url())
+                .await
+                .expect("connects");
+            sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ())
+        }
+        TestDatabase::Postgres(pg) => {
+            let mut conn = sqlx::PgConnection::connect(pg.url())
+                .await
+                .expect("connects");
+            sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ())
+        }
+    };
+    result.unwrap_or_else(|e| panic!("script failed: {e}\n{sql}"));
+}

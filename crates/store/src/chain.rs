@@ -1,0 +1,279 @@
+//! Tamper evidence: a SHA-256 hash chain over the log in its global order.
+//!
+//! For the event at position p: `content_hash = SHA-256(canonical bytes of the event)` and
+//! `link_p = SHA-256(link_{p-1} ‖ p as 8 bytes big-endian ‖ content_hash)`, with `link_0` 32
+//! zero bytes. The canonical bytes are the event as JSON with sorted keys and no whitespace:
+//! item id, sequence, event type and version, payload, metadata, and recorded-at (RFC 3339,
+//! microseconds, UTC). Changing, removing, adding or moving any event changes every link from
+//! there on; publishing the head link (it is printed on reports) anchors the whole chain.
+//!
+//! `EventLog::extend_chain` appends links for positioned events (the projector calls it after
+//! each catch-up); `EventLog::verify_chain` recomputes everything and names the first position
+//! where the log and the chain disagree, and how.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::record::EventRow;
+
+/// The canonical bytes of one event (see the module documentation).
+pub fn canonical_bytes(
+    item_id: &str,
+    sequence: i64,
+    event_type: &str,
+    event_version: &str,
+    payload: &Value,
+    metadata: &Value,
+    recorded_at: &str,
+) -> Vec<u8> {
+    // serde_json's map keeps keys sorted, so this is the same for equal values however the
+    // database or an export file spelled the JSON.
+    let canonical = serde_json::json!({
+        "item_id": item_id,
+        "sequence": sequence,
+        "event_type": event_type,
+        "event_version": event_version,
+        "payload": payload,
+        "metadata": metadata,
+        "recorded_at": recorded_at,
+    });
+    serde_json::to_vec(&canonical).unwrap_or_default()
+}
+
+/// `recorded_at` as it enters the canonical bytes.
+pub fn canonical_time(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub fn content_hash(canonical: &[u8]) -> String {
+    hex::encode(Sha256::digest(canonical))
+}
+
+/// The link at `position` following `previous` (hex; empty for the start of the chain).
+pub fn link(previous: &str, position: u64, content_hash: &str) -> String {
+    let mut hasher = Sha256::new();
+    match hex::decode(previous) {
+        Ok(bytes) if bytes.len() == 32 => hasher.update(bytes),
+        _ => hasher.update([0u8; 32]),
+    }
+    hasher.update(position.to_be_bytes());
+    hasher.update(hex::decode(content_hash).unwrap_or_default());
+    hex::encode(hasher.finalize())
+}
+
+impl EventRow {
+    /// The content hash of a stored event; `Err` if its JSON does not even parse.
+    pub(crate) fn content_hash(&self) -> Result<String, String> {
+        let payload: Value =
+            serde_json::from_str(&self.payload).map_err(|e| format!("payload: {e}"))?;
+        let metadata: Value =
+            serde_json::from_str(&self.metadata).map_err(|e| format!("metadata: {e}"))?;
+        Ok(content_hash(&canonical_bytes(
+            &self.aggregate_id,
+            self.sequence,
+            &self.event_type,
+            &self.event_version,
+            &payload,
+            &metadata,
+            &canonical_time(&self.recorded_at),
+        )))
+    }
+}
+
+/// How the log departs from its chain at the first bad position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tampering {
+    /// The event's content differs from what was chained.
+    Altered,
+    /// A chained event is missing.
+    Deleted,
+    /// An event that was never chained stands among chained ones.
+    Inserted,
+    /// Chained events stand at other positions than they were chained at.
+    Reordered,
+    /// The stored link itself does not follow from the chain before it.
+    ChainAltered,
+}
+
+impl fmt::Display for Tampering {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Altered => "altered",
+            Self::Deleted => "deleted",
+            Self::Inserted => "inserted",
+            Self::Reordered => "reordered",
+            Self::ChainAltered => "chain link altered",
+        })
+    }
+}
+
+/// The result of recomputing the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainVerdict {
+    /// Positions 1..=this agree with the chain.
+    pub verified_up_to: u64,
+    /// The link at `verified_up_to`: compare it with an anchored copy (e.g. on an issued report).
+    pub head_link: Option<String>,
+    /// The first position where log and chain disagree, and how.
+    pub first_problem: Option<(u64, Tampering)>,
+    /// Events positioned after the last chained one (recorded since the last extension).
+    pub unchained: u64,
+}
+
+impl ChainVerdict {
+    pub fn is_intact(&self) -> bool {
+        self.first_problem.is_none()
+    }
+}
+
+/// A stored link.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ChainRow {
+    pub position: i64,
+    pub content_hash: String,
+    pub link: String,
+}
+
+/// Compares the log's events (position, content hash) with the stored chain, both in
+/// position order.
+pub(crate) fn compare(log: &[(u64, String)], chain: &[ChainRow]) -> ChainVerdict {
+    let stored: HashMap<u64, &ChainRow> = chain
+        .iter()
+        .map(|c| (c.position.max(0) as u64, c))
+        .collect();
+    let by_content: HashMap<&str, u64> = chain
+        .iter()
+        .map(|c| (c.content_hash.as_str(), c.position.max(0) as u64))
+        .collect();
+    let chain_head = chain.last().map_or(0, |c| c.position.max(0) as u64);
+    let mut previous = String::new();
+    let mut verified = 0u64;
+    let verdict = |position: u64, kind: Tampering, previous: &str, verified: u64| ChainVerdict {
+        verified_up_to: verified,
+        head_link: (!previous.is_empty()).then(|| previous.to_owned()),
+        first_problem: Some((position, kind)),
+        unchained: 0,
+    };
+    for (index, (position, hash)) in log.iter().enumerate() {
+        let position = *position;
+        let expected = verified + 1;
+        if position > chain_head {
+            break;
+        }
+        if position != expected {
+            // A chained position has no event: removed.
+            return verdict(expected, Tampering::Deleted, &previous, verified);
+        }
+        let Some(row) = stored.get(&position) else {
+            return verdict(position, Tampering::Inserted, &previous, verified);
+        };
+        if *hash != row.content_hash {
+            let next_stored = stored.get(&(position + 1)).map(|r| r.content_hash.as_str());
+            let next_in_log = log.get(index + 1).map(|(_, h)| h.as_str());
+            let kind = if next_stored == Some(hash.as_str()) {
+                Tampering::Deleted // the rest moved up to close the gap
+            } else if next_in_log == Some(row.content_hash.as_str()) {
+                Tampering::Inserted // the rest moved down to make room
+            } else if by_content.contains_key(hash.as_str()) {
+                Tampering::Reordered
+            } else {
+                Tampering::Altered
+            };
+            return verdict(position, kind, &previous, verified);
+        }
+        let expected_link = link(&previous, position, hash);
+        if expected_link != row.link {
+            return verdict(position, Tampering::ChainAltered, &previous, verified);
+        }
+        previous = expected_link;
+        verified = position;
+    }
+    if verified < chain_head {
+        return verdict(verified + 1, Tampering::Deleted, &previous, verified);
+    }
+    ChainVerdict {
+        verified_up_to: verified,
+        head_link: (!previous.is_empty()).then_some(previous),
+        first_problem: None,
+        unchained: log.iter().filter(|(p, _)| *p > chain_head).count() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain_of(hashes: &[&str]) -> Vec<ChainRow> {
+        let mut previous = String::new();
+        hashes
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let position = i as u64 + 1;
+                previous = link(&previous, position, h);
+                ChainRow {
+                    position: position as i64,
+                    content_hash: (*h).to_owned(),
+                    link: previous.clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn log_of(hashes: &[&str]) -> Vec<(u64, String)> {
+        hashes
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (i as u64 + 1, (*h).to_owned()))
+            .collect()
+    }
+
+    const A: &str = "aa";
+    const B: &str = "bb";
+    const C: &str = "cc";
+    const D: &str = "dd";
+    const X: &str = "ee";
+
+    #[test]
+    fn an_untouched_log_verifies_to_its_head() {
+        let chain = chain_of(&[A, B, C]);
+        let verdict = compare(&log_of(&[A, B, C, D]), &chain);
+        assert!(verdict.is_intact());
+        assert_eq!(verdict.verified_up_to, 3);
+        assert_eq!(verdict.unchained, 1);
+        assert_eq!(verdict.head_link.as_deref(), Some(chain[2].link.as_str()));
+    }
+
+    #[test]
+    fn each_kind_of_tampering_is_named_at_its_first_position() {
+        let chain = chain_of(&[A, B, C, D]);
+        let first = |log: &[(u64, String)]| compare(log, &chain).first_problem;
+        assert_eq!(first(&log_of(&[A, X, C, D])), Some((2, Tampering::Altered)));
+        assert_eq!(first(&log_of(&[A, C, D])), Some((2, Tampering::Deleted)));
+        assert_eq!(
+            first(&[(1, A.into()), (3, C.into()), (4, D.into())]),
+            Some((2, Tampering::Deleted))
+        );
+        assert_eq!(
+            first(&log_of(&[A, X, B, C, D])),
+            Some((2, Tampering::Inserted))
+        );
+        assert_eq!(
+            first(&log_of(&[A, D, C, B])),
+            Some((2, Tampering::Reordered))
+        );
+        assert_eq!(first(&log_of(&[A, B, C])), Some((4, Tampering::Deleted)));
+        let mut forged = chain.clone();
+        forged[2].link = "00".repeat(32);
+        assert_eq!(
+            compare(&log_of(&[A, B, C, D]), &forged).first_problem,
+            Some((3, Tampering::ChainAltered))
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! Tamper evidence: edits made straight in the database, past the application and its
+//! triggers, are found by recomputing the hash chain, which names the first bad position.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use suspense_domain::{ItemAction, Note};
+use suspense_store::{EventLog, Tampering};
+
+/// Five events at positions 1..=5, chained: A opened (1), B opened (2), A commented (3),
+/// B commented (4), A commented (5).
+async fn chained_log(backend: Backend) -> (TestDatabase, EventLog) {
+    let db = TestDatabase::create(backend).await;
+    let log = open_log(&db).await;
+    let a = open_item(&log, "CHAIN-A").await;
+    let b = open_item(&log, "CHAIN-B").await;
+    for (id, text) in [(a, "first"), (b, "second"), (a, "third")] {
+        run(
+            &log,
+            id,
+            "ops",
+            ItemAction::Comment {
+                text: Note::parse(text).expect("note"),
+            },
+        )
+        .await
+        .expect("comments");
+    }
+    log.settle(Duration::from_secs(30)).await.expect("settles");
+    assert_eq!(log.extend_chain().await.expect("chains"), 5);
+    let verdict = log.verify_chain().await.expect("verifies");
+    assert!(verdict.is_intact(), "{verdict:?}");
+    assert_eq!(verdict.verified_up_to, 5);
+    assert!(verdict.head_link.as_deref().is_some_and(|l| l.len() == 64));
+    (db, log)
+}
+
+/// What an attacker with database access would switch off first.
+fn disable_guards(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "DROP TRIGGER events_are_immutable_update; DROP TRIGGER events_are_immutable_delete;
+             DROP TRIGGER events_get_a_position;"
+        }
+        Backend::Postgres => "ALTER TABLE events DISABLE TRIGGER USER;",
+    }
+}
+
+async fn first_problem(log: &EventLog) -> Option<(u64, Tampering)> {
+    log.verify_chain()
+        .await
+        .expect("verification runs")
+        .first_problem
+}
+
+async fn an_altered_event_is_found(backend: Backend) {
+    let (db, log) = chained_log(backend).await;
+    let b = item_id("CHAIN-B");
+    let cast = if backend == Backend::Postgres {
+        "::json"
+    } else {
+        ""
+    };
+    raw_script(
+        &db,
+        &format!(
+            "{} UPDATE events SET payload = REPLACE(CAST(payload AS TEXT), 'second', 'SECOND'){cast}
+              WHERE aggregate_id = '{b}' AND sequence = 2;",
+            disable_guards(backend)
+        ),
+    )
+    .await;
+    assert_eq!(first_problem(&log).await, Some((4, Tampering::Altered)));
+}
+on_both_backends!(an_altered_event_is_found, super::an_altered_event_is_found);
+
+async fn a_deleted_event_is_found(backend: Backend) {
+    let (db, log) = chained_log(backend).await;
+    let a = item_id("CHAIN-A");
+    raw_script(
+        &db,
+        &format!(
+            "{} DELETE FROM events WHERE aggregate_id = '{a}' AND sequence = 2;
+             DELETE FROM event_log WHERE position = 3;",
+            disable_guards(backend)
+        ),
+    )
+    .await;
+    assert_eq!(first_problem(&log).await, Some((3, Tampering::Deleted)));
+}
+on_both_backends!(a_deleted_event_is_found, super::a_deleted_event_is_found);
+
+async fn an_inserted_event_is_found(backend: Backend) {
+    let (db, log) = chained_log(backend).await;
+    let forged = item_id("FORGED");
+    let payload = opened_payload("FORGED").replace('\'', "''");
+    // Make room at position 3, then put a forged event there.
+    let mut script = format!(
+        "{}
+         INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         VALUES ('SuspenseItem', '{forged}', 1, 'Opened', '1', '{payload}', '{{}}');
+         UPDATE event_log SET position = position + 1000000 WHERE position >= 3;
+         UPDATE event_log SET position = position - 1000000 + 1 WHERE position >= 1000000;
+         INSERT INTO event_log (position, aggregate_type, aggregate_id, sequence)
+         VALUES (3, 'SuspenseItem', '{forged}', 1);",
+        disable_guards(backend)
+    );
+    if backend == Backend::Postgres {
+        // Keep the sequencer from positioning the forged row a second time.
+        script.push_str(&format!(
+            "UPDATE event_log_head SET last_position = 6,
+                 last_txid = (SELECT txid FROM events WHERE aggregate_id = '{forged}'),
+                 last_event_id = (SELECT event_id FROM events WHERE aggregate_id = '{forged}');"
+        ));
+    }
+    raw_script(&db, &script).await;
+    assert_eq!(first_problem(&log).await, Some((3, Tampering::Inserted)));
+}
+on_both_backends!(
+    an_inserted_event_is_found,
+    super::an_inserted_event_is_found
+);
+
+async fn reordered_events_are_found(backend: Backend) {
+    let (db, log) = chained_log(backend).await;
+    raw_script(
+        &db,
+        "UPDATE event_log SET position = 1000002 WHERE position = 2;
+         UPDATE event_log SET position = 2 WHERE position = 4;
+         UPDATE event_log SET position = 4 WHERE position = 1000002;",
+    )
+    .await;
+    assert_eq!(first_problem(&log).await, Some((2, Tampering::Reordered)));
+}
+on_both_backends!(
+    reordered_events_are_found,
+    super::reordered_events_are_found
+);
+
+async fn a_rewritten_chain_link_is_found(backend: Backend) {
+    let (db, log) = chained_log(backend).await;
+    raw_script(
+        &db,
+        &format!(
+            "UPDATE event_chain SET link = '{}' WHERE position = 3;",
+            "0".repeat(64)
+        ),
+    )
+    .await;
+    assert_eq!(
+        first_problem(&log).await,
+        Some((3, Tampering::ChainAltered))
+    );
+}
+on_both_backends!(
+    a_rewritten_chain_link_is_found,
+    super::a_rewritten_chain_link_is_found
+);
+
+/// New events are reported as not yet chained, then chained by the next extension; two
+/// extensions at once do not double-chain.
+async fn the_chain_grows_with_the_log(backend: Backend) {
+    let (_db, log) = chained_log(backend).await;
+    let log = std::sync::Arc::new(log);
+    open_item(&log, "CHAIN-C").await;
+    log.settle(Duration::from_secs(30)).await.expect("settles");
+    let verdict = log.verify_chain().await.expect("verifies");
+    assert!(verdict.is_intact());
+    assert_eq!((verdict.verified_up_to, verdict.unchained), (5, 1));
+    let (x, y) = tokio::join!(log.extend_chain(), log.extend_chain());
+    assert_eq!((x.expect("extends"), y.expect("extends")), (6, 6));
+    let verdict = log.verify_chain().await.expect("verifies");
+    assert_eq!(
+        (
+            verdict.verified_up_to,
+            verdict.unchained,
+            verdict.first_problem
+        ),
+        (6, 0, None)
+    );
+    let export = log.export_after(0, 100).await.expect("exports");
+    assert_eq!(export.len(), 6);
+    assert_eq!(
+        export.last().and_then(|e| e.link.clone()),
+        verdict.head_link
+    );
+}
+on_both_backends!(
+    the_chain_grows_with_the_log,
+    super::the_chain_grows_with_the_log
+);
