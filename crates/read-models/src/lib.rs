@@ -12,6 +12,7 @@ mod calendar;
 mod db;
 mod projector;
 mod register;
+mod replica;
 mod reports;
 mod snapshot;
 mod statistics;
@@ -22,6 +23,7 @@ pub use projector::{
     RebuildProgress,
 };
 pub use register::RegisterRow;
+pub use replica::Replica;
 pub use reports::{
     AgingBasis, AgingPolicy, AgingReport, AgingRow, CauseKey, CountAmount, ItemFilter, OpenBalance,
     PeriodReport, ReportError, Reports, RootCauseQuery, RootCauseReport, RootCauseRow, RowChange,

@@ -193,9 +193,11 @@ impl Projector {
         &self.metrics
     }
 
-    /// Applies everything the log holds now; returns the position all read models reached.
+    /// Applies everything the log holds now, and extends the log's hash chain over it;
+    /// returns the position all read models reached.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
         while self.run_batch(&ReadModel::ALL).await? > 0 {}
+        self.log.extend_chain().await?;
         self.position().await
     }
 

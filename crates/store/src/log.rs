@@ -299,6 +299,46 @@ impl EventLog {
         Ok(chain::compare(&log, &chain))
     }
 
+    /// Appends exported events, as they were, to this log: for building a replica of another
+    /// log (as it stood at a past date, or from an export file) to run reports on. Only into an
+    /// SQLite log, and only in order: the first event must take the next position.
+    pub async fn replicate(&self, events: &[ExportedEvent]) -> Result<(), StoreError> {
+        let Pool::Sqlite(pool) = &self.pool else {
+            return Err(StoreError::InvalidLocation {
+                location: self.location.to_string(),
+                reason: "replicas are SQLite files".to_owned(),
+            });
+        };
+        let head = self.head().await?;
+        let mut tx = pool.begin().await?;
+        for (expected, event) in (head + 1..).zip(events) {
+            if event.position != expected {
+                return Err(StoreError::CorruptEvent {
+                    item_id: event.item_id.clone(),
+                    sequence: event.sequence,
+                    reason: format!("position {} where {expected} was expected", event.position),
+                });
+            }
+            sqlx::query(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                     payload, metadata, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(SuspenseItem::TYPE)
+            .bind(&event.item_id)
+            .bind(i64::try_from(event.sequence).unwrap_or(i64::MAX))
+            .bind(&event.event_type)
+            .bind(&event.event_version)
+            .bind(event.payload.to_string())
+            .bind(event.metadata.to_string())
+            .bind(&event.recorded_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Up to `limit` events after `after` as an auditor's export carries them: raw payload and
     /// metadata, canonical recorded-at, content hash and chain link (once chained).
     pub async fn export_after(
