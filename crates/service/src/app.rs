@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::reports::open_balance),
         )
         .route("/v1/volumes", post(routes::reports::record_volume))
+        .route("/v1/audit/export", get(routes::audit::export))
         .fallback(routes::ops::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

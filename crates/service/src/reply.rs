@@ -13,6 +13,7 @@ pub struct Reply {
     pub etag: Option<u64>,
     pub content_type: &'static str,
     pub replayed: bool,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -28,6 +29,7 @@ impl Reply {
             etag: None,
             content_type: "application/json",
             replayed: false,
+            headers: Vec::new(),
         }
     }
 
@@ -41,6 +43,12 @@ impl Reply {
     #[must_use]
     pub fn with_etag(mut self, version: u64) -> Self {
         self.etag = Some(version);
+        self
+    }
+
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -62,6 +70,11 @@ impl IntoResponse for Reply {
         if let Some(version) = self.etag {
             if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {
                 headers.insert(header::ETAG, value);
+            }
+        }
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
             }
         }
         if self.replayed {

@@ -132,6 +132,61 @@ impl ChainVerdict {
     }
 }
 
+/// Verifies an export (JSON Lines of `ExportedEvent`, in order) with no database: every
+/// content hash is recomputed from the line's fields and every link from the one before.
+/// An export that starts after position 1 is chained on from its first line's link.
+pub fn verify_export(events: &[crate::ExportedEvent]) -> ChainVerdict {
+    let mut previous = String::new();
+    let mut verified = 0u64;
+    let problem = |position: u64, kind: Tampering, previous: &str, verified: u64| ChainVerdict {
+        verified_up_to: verified,
+        head_link: (!previous.is_empty()).then(|| previous.to_owned()),
+        first_problem: Some((position, kind)),
+        unchained: 0,
+    };
+    let mut unchained = 0;
+    for (index, event) in events.iter().enumerate() {
+        if index > 0 && event.position != verified + 1 {
+            let kind = if event.position > verified + 1 {
+                Tampering::Deleted
+            } else {
+                Tampering::Reordered
+            };
+            return problem(verified + 1, kind, &previous, verified);
+        }
+        let hash = content_hash(&canonical_bytes(
+            &event.item_id,
+            i64::try_from(event.sequence).unwrap_or(i64::MAX),
+            &event.event_type,
+            &event.event_version,
+            &event.payload,
+            &event.metadata,
+            &event.recorded_at,
+        ));
+        if hash != event.content_hash {
+            return problem(event.position, Tampering::Altered, &previous, verified);
+        }
+        match &event.link {
+            Some(stored) if index == 0 && event.position > 1 => previous = stored.clone(),
+            Some(stored) => {
+                let expected = link(&previous, event.position, &hash);
+                if *stored != expected {
+                    return problem(event.position, Tampering::ChainAltered, &previous, verified);
+                }
+                previous = expected;
+            }
+            None => unchained += 1,
+        }
+        verified = event.position;
+    }
+    ChainVerdict {
+        verified_up_to: verified,
+        head_link: (!previous.is_empty()).then_some(previous),
+        first_problem: None,
+        unchained,
+    }
+}
+
 /// A stored link.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct ChainRow {

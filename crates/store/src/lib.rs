@@ -18,7 +18,7 @@ mod sequencer;
 mod upcast;
 
 pub use backend::{Pool, PoolSettings};
-pub use chain::{ChainVerdict, Tampering};
+pub use chain::{verify_export, ChainVerdict, Tampering};
 pub use error::StoreError;
 pub use location::StoreLocation;
 pub use log::{EventLog, Executed, LoadedItem};

@@ -273,6 +273,17 @@ impl EventLog {
         }
     }
 
+    /// The last chained position and its link: the value an auditor anchors (it is printed on
+    /// issued reports). `None` before anything was chained.
+    pub async fn chain_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let head: Option<(i64, String)> = with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT position, link FROM event_chain ORDER BY position DESC LIMIT 1",
+        )
+        .fetch_optional(p)
+        .await?);
+        Ok(head.map(|(p, l)| (p.max(0) as u64, l)))
+    }
+
     /// Recomputes the hash chain over the whole log and compares it with the stored links.
     pub async fn verify_chain(&self) -> Result<ChainVerdict, StoreError> {
         let mut log = Vec::new();

@@ -1,6 +1,7 @@
 //! Command-line commands, one file each; `run` dispatches and `CliError` maps every failure
 //! to one exit code.
 
+mod audit;
 mod demo;
 mod import;
 mod items;
@@ -65,6 +66,9 @@ pub enum Command {
     Migrate,
     /// Drop and rebuild a read model from the log.
     Rebuild(rebuild::Args),
+    /// Auditors' tools: export the log, verify its hash chain, replay reports as of a date.
+    #[command(subcommand)]
+    Audit(audit::Command),
     /// Manage the users in the configuration file.
     #[command(subcommand)]
     Users(users::Command),
@@ -86,14 +90,19 @@ pub enum CliError {
     Import(#[from] ImportError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The log does not match its hash chain.
+    #[error("{0}")]
+    Tampered(String),
     #[error("{0}")]
     Other(String),
 }
 
 impl CliError {
-    /// 2: the input or a rule refused it; 3: the database is unavailable; 1: anything else.
+    /// 2: the input or a rule refused it; 3: the database is unavailable; 4: the log was
+    /// tampered with; 1: anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Self::Tampered(_) => 4,
             Self::Invalid(_) | Self::Config(_) | Self::Import(ImportError::Rows(_)) => 2,
             Self::Store(StoreError::Rejected(_)) => 2,
             Self::Store(StoreError::Unavailable(_))
@@ -135,5 +144,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Migrate => migrate::run(&cli).await,
         Command::Rebuild(args) => rebuild::run(&cli, args).await,
         Command::Users(command) => users::run(&cli, command),
+        Command::Audit(command) => audit::run(&cli, command).await,
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per area.
 
+pub mod audit;
 pub mod commands;
 pub mod items;
 pub mod ops;

@@ -64,15 +64,38 @@ pub async fn root_causes(
         .transpose()?;
     let query = RootCauseQuery::new(period, from, to, branch)?;
     let csv = wants_csv(&params, &headers)?;
-    maybe_refresh(&state, &params).await?;
-    let report = state.ledger.reports().root_causes(&query).await?;
-    if csv {
-        Ok(Reply::csv(
-            root_causes_csv(&report).map_err(ApiError::internal)?,
-        ))
+    let report = match params.get("as_known_at") {
+        // As the report stood at a past recorded time: rebuilt from the events recorded by then.
+        Some(at) => {
+            let at = chrono::DateTime::parse_from_rfc3339(at.trim())
+                .map_err(|_| {
+                    InvalidInput::new("as_known_at", format!("'{at}' is not an RFC 3339 time"))
+                })?
+                .with_timezone(&Utc);
+            let settings = *state.ledger.projector().settings();
+            let replica =
+                suspense_read_models::Replica::as_known_at(state.ledger.log(), settings, at)
+                    .await?;
+            replica.reports().root_causes(&query).await?
+        }
+        None => {
+            maybe_refresh(&state, &params).await?;
+            state.ledger.reports().root_causes(&query).await?
+        }
+    };
+    let reply = if csv {
+        Reply::csv(root_causes_csv(&report).map_err(ApiError::internal)?)
     } else {
-        Reply::json(StatusCode::OK, &report)
-    }
+        Reply::json(StatusCode::OK, &report)?
+    };
+    // The chain head anchors the report to the log it came from (docs/audit.md).
+    let head = state.ledger.log().chain_head().await?;
+    Ok(match head {
+        Some((position, link)) => {
+            reply.with_header("x-suspense-chain-head", format!("{position}:{link}"))
+        }
+        None => reply,
+    })
 }
 
 /// One CSV row per period and cause key; amounts as exact decimals.

@@ -1,0 +1,65 @@
+//! `GET /v1/audit/export`: the log as JSON Lines for auditors, streamed page by page so that
+//! a log of any size never sits in memory whole.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use suspense::Suspense;
+use suspense_domain::InvalidInput;
+
+use crate::app::AppState;
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::extract::Caller;
+
+const PAGE: u32 = 2_000;
+
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Auditor])?;
+    let from = match params.get("from_position") {
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            InvalidInput::new("from_position", "must be a log position (a whole number)")
+        })?,
+        None => 0,
+    };
+    let ledger: Arc<Suspense> = Arc::clone(&state.ledger);
+    let stream = futures::stream::unfold(Some(from), move |after| {
+        let ledger = Arc::clone(&ledger);
+        async move {
+            let after = after?;
+            match ledger.log().export_after(after, PAGE).await {
+                Ok(page) if page.is_empty() => None,
+                Ok(page) => {
+                    let next = page.last().map(|e| e.position);
+                    let mut lines = Vec::with_capacity(page.len() * 512);
+                    for event in &page {
+                        if serde_json::to_writer(&mut lines, event).is_err() {
+                            return Some((
+                                Err(std::io::Error::other("an event could not be written")),
+                                None,
+                            ));
+                        }
+                        lines.push(b'\n');
+                    }
+                    Some((Ok(Bytes::from(lines)), next))
+                }
+                // The response has started: the error ends the stream, and the client sees a
+                // truncated body rather than a silently short one with a 200 trailer.
+                Err(err) => Some((Err(std::io::Error::other(err.to_string())), None)),
+            }
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

@@ -1,0 +1,61 @@
+//! Events written in an older shape stay readable: loading an item, its history and the log
+//! all go through the upcasters.
+
+mod common;
+
+use common::*;
+use suspense_domain::{EscalationLevel, SuspenseItemEvent};
+
+async fn an_event_in_an_older_shape_is_upcast_on_read(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let log = open_log(&db).await;
+    let id = open_item(&log, "OLD-1").await;
+    // Version 0 wrote the escalation level as a number.
+    raw_execute(
+        &db,
+        &format!(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             VALUES ('SuspenseItem', '{id}', 2, 'Escalated', '0',
+                     '{{\"Escalated\":{{\"at\":\"2025-01-05T02:00:00Z\",\"by\":\"pilot\",\"level\":2,\"reason\":\"aging\",\"note\":null}}}}',
+                     '{{\"actor\":\"pilot\"}}')"
+        ),
+    )
+    .await
+    .expect("old event written");
+    let item = log.load(id).await.expect("loads").expect("exists");
+    assert_eq!(item.version, 2);
+    assert_eq!(item.state.escalation, Some(EscalationLevel::Department));
+    let history = log.history(id).await.expect("history");
+    assert_eq!(
+        history[1].event_version, "0",
+        "the stored version is reported as stored"
+    );
+    assert!(matches!(
+        history[1].event,
+        SuspenseItemEvent::Escalated {
+            level: EscalationLevel::Department,
+            ..
+        }
+    ));
+    log.settle(std::time::Duration::from_secs(30))
+        .await
+        .expect("settles");
+    assert_eq!(log.read_after(0, 10).await.expect("log reads").len(), 2);
+    // And the item still takes commands on top of the old event.
+    run(
+        &log,
+        id,
+        "lead",
+        suspense_domain::ItemAction::Escalate {
+            level: EscalationLevel::Management,
+            reason: suspense_domain::EscalationReason::Manual,
+            note: None,
+        },
+    )
+    .await
+    .expect("escalates further");
+}
+on_both_backends!(
+    an_event_in_an_older_shape_is_upcast_on_read,
+    super::an_event_in_an_older_shape_is_upcast_on_read
+);
