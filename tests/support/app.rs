@@ -173,7 +173,11 @@ pub fn booking(reference: &str, amount: &str) -> Value {
 /// Starts `suspense serve` on 127.0.0.1:0 with a fresh database of `backend` and a
 /// configuration holding `USERS`, and waits until it listens.
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    let db = TestDatabase::create(backend).await;
+    spawn_app_on(TestDatabase::create(backend).await).await
+}
+
+/// Like `spawn_app`, on a database the test made (a private PostgreSQL cluster, say).
+pub async fn spawn_app_on(db: TestDatabase) -> TestApp {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config = dir.path().join("suspense.toml");
     let mut file = std::fs::File::create(&config).unwrap_or_else(|e| panic!("{e}"));
@@ -190,10 +194,23 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     }
     file.write_all(text.as_bytes())
         .unwrap_or_else(|e| panic!("{e}"));
+    let (child, address) = start(&db.url(), &config).await;
+    TestApp {
+        address,
+        db,
+        config,
+        _dir: dir,
+        child,
+        client: reqwest::Client::new(),
+    }
+}
+
+/// Runs `suspense serve` and waits for its address.
+async fn start(database_url: &str, config: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(binary())
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("DATABASE_URL", db.url())
-        .env("SUSPENSE_CONFIG", &config)
+        .env("DATABASE_URL", database_url)
+        .env("SUSPENSE_CONFIG", config)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -212,12 +229,20 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     })
     .await
     .unwrap_or_else(|_| panic!("suspense did not start listening within 60s"));
-    TestApp {
-        address,
-        db,
-        config,
-        _dir: dir,
-        child,
-        client: reqwest::Client::new(),
+    (child, address)
+}
+
+impl TestApp {
+    /// SIGKILL: no chance to finish anything.
+    pub async fn kill9(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    /// Starts the service again on the same database and configuration (a new port).
+    pub async fn restart(&mut self) {
+        let (child, address) = start(&self.db.url(), &self.config).await;
+        self.child = child;
+        self.address = address;
     }
 }

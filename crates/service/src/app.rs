@@ -20,6 +20,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A request still running after this is answered 503 (a database that hangs, say).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Attempts of a command without `If-Match` that keeps losing the race for its item.
+pub const COMMAND_ATTEMPTS: u32 = 50;
+
 #[derive(Clone)]
 pub struct AppState {
     pub ledger: Arc<Suspense>,
@@ -84,6 +87,8 @@ pub async fn open_ledger_with_clock(
 ) -> Result<Suspense, suspense::ProjectionError> {
     let ledger = Suspense::builder(&settings.database_url)
         .clock(clock)
+        // Many people on one busy item: keep re-deciding rather than bouncing them (docs/api.md).
+        .conflict_attempts(COMMAND_ATTEMPTS)
         .catalogue(settings.catalogue.clone())
         .approval(settings.approval.clone())
         .reporting_calendar(settings.calendar)

@@ -17,6 +17,18 @@ use suspense_store::{
 use crate::actor::Actor;
 use crate::clock::SystemClock;
 
+/// Wait before retry `attempt` after a conflict: growing, capped at 20 ms, with jitter so that
+/// writers who collided once do not collide again in lockstep.
+fn backoff(attempt: u32) -> Duration {
+    let base = u64::from(attempt.min(20));
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+    ) % (base * 1_000 + 1);
+    Duration::from_millis(base) + Duration::from_micros(jitter)
+}
+
 /// How long `refresh` waits for transactions still running on PostgreSQL.
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -143,7 +155,7 @@ impl Suspense {
                 .await
             {
                 Err(StoreError::Conflict { .. }) if attempt < self.conflict_attempts => {
-                    tokio::time::sleep(Duration::from_millis(u64::from(attempt))).await;
+                    tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }
                 result => return result,

@@ -104,6 +104,8 @@ impl TestSqlite {
 pub enum TestDatabase {
     Sqlite(TestSqlite),
     Postgres(TestPostgres),
+    /// A database the test manages itself (a private cluster, say), by URL.
+    External(String),
 }
 
 impl TestDatabase {
@@ -118,6 +120,7 @@ impl TestDatabase {
         match self {
             Self::Sqlite(db) => db.url(),
             Self::Postgres(db) => db.url().to_owned(),
+            Self::External(url) => url.clone(),
         }
     }
 }
@@ -227,4 +230,139 @@ pub fn instant(rfc3339: &str) -> DateTime<Utc> {
 /// On a malformed literal.
 pub fn date(iso: &str) -> NaiveDate {
     NaiveDate::parse_from_str(iso, "%Y-%m-%d").unwrap_or_else(|e| panic!("{iso}: {e}"))
+}
+
+/// A PostgreSQL cluster of the test's own (the machine's binaries, `initdb` into a temporary
+/// directory, a free port): for tests that stop the database, which must never touch the
+/// shared server other tests use. Stopped and removed when dropped.
+pub struct PrivateCluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+}
+
+impl PrivateCluster {
+    /// # Panics
+    /// When PostgreSQL's server binaries are not installed or the cluster does not start.
+    pub fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| {
+                versions
+                    .filter_map(Result::ok)
+                    .map(|v| v.path().join("bin"))
+                    .filter(|b| b.join("initdb").exists())
+                    .max()
+            })
+            .unwrap_or_else(|| {
+                panic!("PostgreSQL server binaries (initdb) are needed under /usr/lib/postgresql")
+            });
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let cluster = Self { dir, bin, port };
+        // initdb refuses to run as root: when we are root, the postgres user owns the cluster.
+        if is_root() {
+            let owned = std::process::Command::new("chown")
+                .args(["-R", "postgres", &cluster.path()])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(owned, "cannot hand {} to the postgres user", cluster.path());
+        }
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &cluster.data(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
+        cluster.start_server();
+        cluster
+    }
+
+    fn path(&self) -> String {
+        self.dir.path().display().to_string()
+    }
+
+    fn data(&self) -> String {
+        format!("{}/data", self.path())
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    pub fn start_server(&self) {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.path()
+        );
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-o",
+                &options,
+                "-l",
+                &format!("{}/log", self.path()),
+                "-w",
+                "start",
+            ],
+        );
+    }
+
+    /// Stops at once, as a crash or a network cut would.
+    pub fn stop_server(&self) {
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let output = self.command(tool, args).output();
+        match output {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => panic!("{tool} failed: {}", String::from_utf8_lossy(&o.stderr)),
+            Err(e) => panic!("cannot run {tool}: {e}"),
+        }
+    }
+
+    fn command(&self, tool: &str, args: &[&str]) -> std::process::Command {
+        let program = self.bin.join(tool);
+        let mut command = if is_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            std::process::Command::new(program)
+        };
+        command.args(args);
+        command
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n")
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self
+            .command("pg_ctl", &["-D", &data, "-m", "immediate", "stop"])
+            .output();
+    }
 }
