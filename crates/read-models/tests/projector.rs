@@ -18,8 +18,8 @@ async fn raw(db: &TestDatabase, sql: &str) {
                 .expect("connects");
             sqlx::query(sql).execute(&mut conn).await.expect("raw sql");
         }
-        TestDatabase::Postgres(pg) => {
-            let mut conn = sqlx::PgConnection::connect(pg.url())
+        TestDatabase::Postgres(_) | TestDatabase::External(_) => {
+            let mut conn = sqlx::PgConnection::connect(&db.url())
                 .await
                 .expect("connects");
             sqlx::query(sql).execute(&mut conn).await.expect("raw sql");

@@ -54,8 +54,8 @@ pub async fn raw_execute(db: &TestDatabase, sql: &str) -> Result<u64, sqlx::Erro
             let mut conn = sqlx::SqliteConnection::connect(&file.url()).await?;
             Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
         }
-        TestDatabase::Postgres(pg) => {
-            let mut conn = sqlx::PgConnection::connect(pg.url()).await?;
+        TestDatabase::Postgres(_) | TestDatabase::External(_) => {
+            let mut conn = sqlx::PgConnection::connect(&db.url()).await?;
             Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
         }
     }
@@ -85,8 +85,8 @@ pub async fn raw_script(db: &TestDatabase, sql: &str) {
                 .expect("connects");
             sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ())
         }
-        TestDatabase::Postgres(pg) => {
-            let mut conn = sqlx::PgConnection::connect(pg.url())
+        TestDatabase::Postgres(_) | TestDatabase::External(_) => {
+            let mut conn = sqlx::PgConnection::connect(&db.url())
                 .await
                 .expect("connects");
             sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ())
