@@ -2,6 +2,7 @@
 //! beside a baseline measured in the same run. See docs/performance.md.
 
 mod catch_up;
+mod load;
 mod seed;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -26,6 +27,20 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         queries: usize,
     },
+    /// Concurrent clients on a realistic command mix against the library, the HTTP service,
+    /// raw SQL and plain cqrs-es (build the service first: cargo build --release -p suspense-service).
+    Load {
+        #[arg(long, value_enum, default_value = "both")]
+        backend: BackendArg,
+        /// Client counts to run, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+        clients: Vec<usize>,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Every client comments on one shared item instead.
+        #[arg(long)]
+        hot: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -33,6 +48,17 @@ enum BackendArg {
     Sqlite,
     Postgres,
     Both,
+}
+
+fn backends(arg: BackendArg) -> Vec<suspense_testkit::Backend> {
+    match arg {
+        BackendArg::Sqlite => vec![suspense_testkit::Backend::Sqlite],
+        BackendArg::Postgres => vec![suspense_testkit::Backend::Postgres],
+        BackendArg::Both => vec![
+            suspense_testkit::Backend::Sqlite,
+            suspense_testkit::Backend::Postgres,
+        ],
+    }
 }
 
 #[tokio::main]
@@ -53,6 +79,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             for backend in backends {
                 catch_up::run(backend, events, queries).await?;
+            }
+        }
+        Command::Load {
+            backend,
+            clients,
+            seconds,
+            hot,
+        } => {
+            for backend in backends(backend) {
+                load::run(backend, &clients, seconds, hot).await?;
             }
         }
     }

@@ -27,6 +27,8 @@ pub struct Executed {
     pub version: u64,
     /// The events the command wrote, with their sequences. Empty for an idempotent repeat.
     pub events: Vec<(u64, SuspenseItemEvent)>,
+    /// The item's state after the command, so callers need not load it again.
+    pub state: Option<ItemState>,
 }
 
 /// An item's current state at a version.
@@ -115,12 +117,17 @@ impl EventLog {
         }
         let metadata = metadata.to_map(&command.by);
         let events = context.aggregate.decide(command, &self.services)?;
+        let mut after = context.aggregate.clone();
         if events.is_empty() {
             return Ok(Executed {
                 item_id,
                 version,
                 events: Vec::new(),
+                state: after.state().cloned(),
             });
+        }
+        for event in &events {
+            after.apply(event.clone());
         }
         let committed = self
             .items
@@ -136,6 +143,7 @@ impl EventLog {
             item_id,
             version,
             events,
+            state: after.state().cloned(),
         })
     }
 

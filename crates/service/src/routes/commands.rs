@@ -9,7 +9,7 @@ use axum::response::Response;
 use suspense_domain::{ItemAction, ItemId, Note};
 
 use super::item_id;
-use super::items::{actor, item_reply, outcome};
+use super::items::{actor, executed_reply, outcome};
 use crate::app::AppState;
 use crate::auth::Role;
 use crate::dto::{
@@ -81,8 +81,7 @@ where
             state
                 .metrics
                 .record(name, outcome(&result), started.elapsed());
-            result?;
-            item_reply(&state, id, status).await
+            executed_reply(result?, status)
         },
     )
     .await)

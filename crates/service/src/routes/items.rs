@@ -53,7 +53,7 @@ pub async fn open(
             } else {
                 StatusCode::CREATED
             };
-            item_reply(&state, executed.item_id, status).await
+            executed_reply(executed, status)
         },
     )
     .await)
@@ -137,6 +137,26 @@ pub async fn events(
         return Err(ApiError::not_found(format!("no item {id}")));
     }
     Reply::json(StatusCode::OK, &history)
+}
+
+/// The reply to a command: the item as the command left it (no second load).
+pub(crate) fn executed_reply(
+    executed: suspense::Executed,
+    status: StatusCode,
+) -> Result<Reply, ApiError> {
+    let suspense::Executed {
+        item_id,
+        version,
+        state,
+        ..
+    } = executed;
+    let state = state.ok_or_else(|| ApiError::not_found(format!("no item {item_id}")))?;
+    let item = suspense::LoadedItem {
+        item_id,
+        version,
+        state,
+    };
+    Ok(Reply::json(status, &ItemView::from(item))?.with_etag(version))
 }
 
 pub(crate) async fn item_reply(

@@ -1,0 +1,717 @@
+//! `suspense-bench load`: N concurrent clients for T seconds on a realistic mix, against the
+//! library, the HTTP service, a raw-SQL baseline and the plain cqrs-es framework, in one run.
+//!
+//! The mix per client, repeated: open a new item, classify it, assign it, record a partial
+//! clearing, resolve the rest (five commands), read the item; every tenth cycle also read the
+//! open balance. The raw baseline issues what a command needs at the database (read the item's
+//! events, insert one event, in one transaction) straight through sqlx.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use cqrs_es::persist::{GenericQuery, ViewRepository};
+use cqrs_es::{AggregateError, CqrsFramework, EventEnvelope, Query, View};
+use serde::{Deserialize, Serialize};
+use suspense::{Actor, Suspense};
+use suspense_domain::{
+    AccountNumber, BranchCode, Channel, CustomerImpact, Direction, ItemAction, ItemCommand, ItemId,
+    Money, Note, OpenItem, Reference, ResolutionMethod, ResolutionRequest, RootCauseCategory,
+    RootCauseCode, SourceReference, SuspenseItem, SuspenseItemEvent, TeamId, UserId,
+};
+use suspense_store::{with_pool, Pool, StoreError};
+use suspense_testkit::{fixed_services, Backend, TestDatabase};
+
+/// What one client run measured.
+#[derive(Default)]
+pub struct Tally {
+    pub latencies: Vec<Duration>,
+    pub reads: u64,
+    pub errors: u64,
+    pub conflicts: u64,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.latencies.extend(other.latencies);
+        self.reads += other.reads;
+        self.errors += other.errors;
+        self.conflicts += other.conflicts;
+    }
+}
+
+pub enum Outcome {
+    Done,
+    Conflict,
+    Error,
+}
+
+/// One system under test: runs the five commands of a cycle and the reads.
+#[async_trait::async_trait]
+pub trait Target: Send + Sync {
+    async fn command(&self, item: &str, step: usize, action: ItemAction) -> Outcome;
+    async fn read_item(&self, item: &str) -> bool;
+    async fn read_balance(&self) -> bool;
+}
+
+fn money(amount: &str) -> Money {
+    Money::parse(amount, "CNY").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The five commands of one item's life; `reference` makes the item unique.
+pub fn cycle(reference: &str) -> (String, Vec<ItemAction>) {
+    let item = OpenItem {
+        reference: SourceReference::parse("LOAD", reference).unwrap_or_else(|e| panic!("{e}")),
+        account: AccountNumber::parse("2241-01").unwrap_or_else(|e| panic!("{e}")),
+        branch: BranchCode::parse("SH-001").unwrap_or_else(|e| panic!("{e}")),
+        channel: Channel::OnlineBanking,
+        amount: money("1000.00"),
+        direction: Direction::Credit,
+        booked_on: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(),
+        value_date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(),
+        description: Note::parse("load test booking").unwrap_or_else(|e| panic!("{e}")),
+        customer_impact: CustomerImpact::default(),
+    };
+    let id = ItemId::for_reference(&item.reference).to_string();
+    let actions = vec![
+        ItemAction::Open(item),
+        ItemAction::Classify {
+            category: RootCauseCategory::CustomerCause,
+            code: RootCauseCode::parse("CUS-REFERENCE").unwrap_or_else(|e| panic!("{e}")),
+            reason: None,
+        },
+        ItemAction::Assign {
+            team: TeamId::parse("recon").unwrap_or_else(|e| panic!("{e}")),
+            assignee: None,
+            reason: None,
+        },
+        ItemAction::RecordClearing {
+            clearing_reference: Reference::parse("CLR-1").unwrap_or_else(|e| panic!("{e}")),
+            amount: money("400.00"),
+        },
+        ItemAction::Resolve(ResolutionRequest {
+            method: ResolutionMethod::Refunded,
+            amount: money("600.00"),
+            posted_to: None,
+            note: None,
+        }),
+    ];
+    (id, actions)
+}
+
+/// Runs `clients` clients for `seconds` against `target`. With `hot`, every client comments on
+/// one shared item instead of running the mix.
+pub async fn drive(
+    target: Arc<dyn Target>,
+    clients: usize,
+    seconds: u64,
+    hot: Option<String>,
+    run: &str,
+) -> (Tally, Duration) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let target = Arc::clone(&target);
+        let hot = hot.clone();
+        let run = run.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut tally = Tally::default();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                if let Some(item) = &hot {
+                    let action = ItemAction::Comment {
+                        text: Note::parse(&format!("{c}/{n}")).unwrap_or_else(|e| panic!("{e}")),
+                    };
+                    let t = Instant::now();
+                    match target.command(item, 5, action).await {
+                        Outcome::Done => tally.latencies.push(t.elapsed()),
+                        Outcome::Conflict => tally.conflicts += 1,
+                        Outcome::Error => tally.errors += 1,
+                    }
+                    continue;
+                }
+                let (id, actions) = cycle(&format!("{run}-{c}-{n}"));
+                for (step, action) in actions.into_iter().enumerate() {
+                    let t = Instant::now();
+                    match target.command(&id, step, action).await {
+                        Outcome::Done => tally.latencies.push(t.elapsed()),
+                        Outcome::Conflict => tally.conflicts += 1,
+                        Outcome::Error => tally.errors += 1,
+                    }
+                }
+                if target.read_item(&id).await {
+                    tally.reads += 1;
+                }
+                if n % 10 == 0 && target.read_balance().await {
+                    tally.reads += 1;
+                }
+            }
+            tally
+        }));
+    }
+    let mut total = Tally::default();
+    for task in tasks {
+        if let Ok(tally) = task.await {
+            total.merge(tally);
+        }
+    }
+    (total, started.elapsed())
+}
+
+// --- the library -------------------------------------------------------------------------
+
+pub struct Library {
+    pub ledger: Suspense,
+    actor: Actor,
+}
+
+impl Library {
+    pub async fn open(url: &str) -> Self {
+        let ledger = Suspense::builder(url)
+            .conflict_attempts(50)
+            .open()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        Self {
+            ledger,
+            actor: Actor::new(UserId::parse("load").unwrap_or_else(|e| panic!("{e}")))
+                .with_source("bench"),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for Library {
+    async fn command(&self, item: &str, _step: usize, action: ItemAction) -> Outcome {
+        let Ok(id) = ItemId::parse(item) else {
+            return Outcome::Error;
+        };
+        match self.ledger.execute(&self.actor, id, action).await {
+            Ok(_) => Outcome::Done,
+            Err(StoreError::Conflict { .. }) => Outcome::Conflict,
+            Err(_) => Outcome::Error,
+        }
+    }
+
+    async fn read_item(&self, item: &str) -> bool {
+        match ItemId::parse(item) {
+            Ok(id) => self.ledger.item(id).await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    async fn read_balance(&self) -> bool {
+        self.ledger.reports().open_balance().await.is_ok()
+    }
+}
+
+// --- raw SQL baseline --------------------------------------------------------------------
+
+/// What a command costs at the database with nothing of ours around it: read the item's
+/// events and insert one, in one transaction.
+pub struct RawSql {
+    pool: Pool,
+    payloads: Vec<String>,
+}
+
+impl RawSql {
+    pub async fn open(url: &str) -> Self {
+        // The same schema: the log's migrations.
+        let location = suspense_store::StoreLocation::parse(url).unwrap_or_else(|e| panic!("{e}"));
+        let log = suspense_store::EventLog::open(&location, fixed_services(), &Default::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, actions) = cycle("PAYLOAD");
+        let payloads = actions
+            .into_iter()
+            .filter_map(|a| {
+                SuspenseItem::default()
+                    .decide(
+                        ItemCommand::new(UserId::parse("load").ok()?, a),
+                        &fixed_services(),
+                    )
+                    .ok()
+                    .and_then(|e| e.first().cloned())
+            })
+            .map(|e: SuspenseItemEvent| serde_json::to_string(&e).unwrap_or_default())
+            .collect::<Vec<_>>();
+        Self {
+            pool: log.pool().clone(),
+            payloads,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for RawSql {
+    async fn command(&self, item: &str, step: usize, _action: ItemAction) -> Outcome {
+        let payload = self
+            .payloads
+            .get(step.min(self.payloads.len().saturating_sub(1)))
+            .cloned()
+            .unwrap_or_default();
+        let sequence: Option<i64> = None;
+        let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                      VALUES ($1, $2, $3, 'Commented', '1', $4, $5)";
+        let select = "SELECT CAST(payload AS TEXT) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence";
+        let payload = serde_json::from_str::<serde_json::Value>(&payload).unwrap_or_default();
+        let metadata = serde_json::json!({"actor": "load"});
+        let result: Result<(), sqlx::Error> = match &self.pool {
+            // PostgreSQL: read and insert in one transaction, as the store does.
+            Pool::Postgres(p) => {
+                async {
+                    let mut tx = p.begin().await?;
+                    let rows: Vec<(String,)> = sqlx::query_as(select)
+                        .bind("SuspenseItem")
+                        .bind(item)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let next = sequence.unwrap_or(rows.len() as i64 + 1);
+                    sqlx::query(insert)
+                        .bind("SuspenseItem")
+                        .bind(item)
+                        .bind(next)
+                        .bind(&payload)
+                        .bind(&metadata)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await
+                }
+                .await
+            }
+            // SQLite: read first, then write in its own transaction, as sqlite-es does (a read
+            // transaction upgraded to a write one would fail with SQLITE_BUSY under concurrency).
+            Pool::Sqlite(p) => {
+                async {
+                    let rows: Vec<(String,)> = sqlx::query_as(select)
+                        .bind("SuspenseItem")
+                        .bind(item)
+                        .fetch_all(p)
+                        .await?;
+                    let next = sequence.unwrap_or(rows.len() as i64 + 1);
+                    let mut tx = p.begin().await?;
+                    sqlx::query(insert)
+                        .bind("SuspenseItem")
+                        .bind(item)
+                        .bind(next)
+                        .bind(&payload)
+                        .bind(&metadata)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await
+                }
+                .await
+            }
+        };
+        match result {
+            Ok(()) => Outcome::Done,
+            Err(sqlx::Error::Database(e))
+                if e.is_unique_violation() || e.code().as_deref() == Some("1555") =>
+            {
+                Outcome::Conflict
+            }
+            Err(_) => Outcome::Error,
+        }
+    }
+
+    async fn read_item(&self, item: &str) -> bool {
+        with_pool!(&self.pool, p => sqlx::query("SELECT payload FROM events WHERE aggregate_type = 'SuspenseItem' AND aggregate_id = $1")
+            .bind(item)
+            .fetch_all(p)
+            .await
+            .is_ok())
+    }
+
+    async fn read_balance(&self) -> bool {
+        true
+    }
+}
+
+// --- plain cqrs-es, the framework's own way ---------------------------------------------------
+
+/// The framework demo's read side: a JSON view updated after each command.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ItemSummary {
+    status: String,
+    events: u64,
+}
+
+impl View<SuspenseItem> for ItemSummary {
+    fn update(&mut self, event: &EventEnvelope<SuspenseItem>) {
+        self.events += 1;
+        self.status = event.payload.name().to_owned();
+    }
+}
+
+pub enum PlainCqrs {
+    Postgres(
+        CqrsFramework<
+            SuspenseItem,
+            cqrs_es::persist::PersistedEventStore<
+                postgres_es::PostgresEventRepository,
+                SuspenseItem,
+            >,
+        >,
+        Arc<postgres_es::PostgresViewRepository<ItemSummary, SuspenseItem>>,
+    ),
+    Sqlite(
+        CqrsFramework<
+            SuspenseItem,
+            cqrs_es::persist::PersistedEventStore<sqlite_es::SqliteEventRepository, SuspenseItem>,
+        >,
+        Arc<sqlite_es::SqliteViewRepository<ItemSummary, SuspenseItem>>,
+    ),
+}
+
+impl PlainCqrs {
+    pub async fn open(url: &str) -> Self {
+        let location = suspense_store::StoreLocation::parse(url).unwrap_or_else(|e| panic!("{e}"));
+        let log = suspense_store::EventLog::open(&location, fixed_services(), &Default::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        match log.pool().clone() {
+            Pool::Postgres(pool) => {
+                sqlx::query("CREATE TABLE item_view (view_id text PRIMARY KEY, version bigint NOT NULL, payload json NOT NULL)")
+                    .execute(&pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let views = Arc::new(postgres_es::PostgresViewRepository::new(
+                    "item_view",
+                    pool.clone(),
+                ));
+                let query: Box<dyn Query<SuspenseItem>> =
+                    Box::new(GenericQuery::new(Arc::clone(&views)));
+                Self::Postgres(
+                    postgres_es::postgres_cqrs(pool, vec![query], fixed_services()),
+                    views,
+                )
+            }
+            Pool::Sqlite(pool) => {
+                sqlx::query("CREATE TABLE item_view (view_id text PRIMARY KEY, version integer NOT NULL, payload text NOT NULL)")
+                    .execute(&pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let views = Arc::new(sqlite_es::SqliteViewRepository::new(
+                    "item_view",
+                    pool.clone(),
+                ));
+                let query: Box<dyn Query<SuspenseItem>> =
+                    Box::new(GenericQuery::new(Arc::clone(&views)));
+                Self::Sqlite(
+                    sqlite_es::sqlite_cqrs(pool, vec![query], fixed_services()),
+                    views,
+                )
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for PlainCqrs {
+    async fn command(&self, item: &str, _step: usize, action: ItemAction) -> Outcome {
+        let command = ItemCommand::new(
+            UserId::parse("load").unwrap_or_else(|e| panic!("{e}")),
+            action,
+        );
+        let metadata = HashMap::from([("actor".to_owned(), "load".to_owned())]);
+        let result = match self {
+            Self::Postgres(cqrs, _) => cqrs.execute_with_metadata(item, command, metadata).await,
+            Self::Sqlite(cqrs, _) => cqrs.execute_with_metadata(item, command, metadata).await,
+        };
+        match result {
+            Ok(()) => Outcome::Done,
+            Err(AggregateError::AggregateConflict) => Outcome::Conflict,
+            Err(_) => Outcome::Error,
+        }
+    }
+
+    async fn read_item(&self, item: &str) -> bool {
+        match self {
+            Self::Postgres(_, views) => views.load(item).await.is_ok(),
+            Self::Sqlite(_, views) => views.load(item).await.is_ok(),
+        }
+    }
+
+    async fn read_balance(&self) -> bool {
+        true
+    }
+}
+
+// --- the HTTP service --------------------------------------------------------------------------
+
+pub struct Http {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+/// A running `suspense serve` (the release binary next to this one).
+pub struct Service {
+    child: std::process::Child,
+    pub base: String,
+    pub token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Service {
+    pub fn start(url: &str) -> Self {
+        use std::io::BufRead;
+        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+        let binary = exe.with_file_name("suspense");
+        assert!(
+            binary.exists(),
+            "build the service first: cargo build --release -p suspense-service"
+        );
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let token = "bench-token-operator".to_owned();
+        let hash = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(token.as_bytes()))
+        };
+        let config = dir.path().join("suspense.toml");
+        std::fs::write(&config, format!("[[users]]\nname = \"load\"\nroles = [\"operator\", \"reporter\"]\ntoken_sha256 = \"{hash}\"\n"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut child = std::process::Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", url)
+            .env("SUSPENSE_CONFIG", &config)
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let mut line = String::new();
+        let mut reader = std::io::BufReader::new(stdout);
+        while reader.read_line(&mut line).unwrap_or(0) > 0 && !line.starts_with("listening on ") {
+            line.clear();
+        }
+        let base = line.trim().trim_start_matches("listening on ").to_owned();
+        Self {
+            child,
+            base,
+            token,
+            _dir: dir,
+        }
+    }
+
+    /// Peak resident memory of the service so far, from /proc (Linux).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    pub fn target(&self) -> Http {
+        Http {
+            client: reqwest::Client::new(),
+            base: self.base.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn body(action: &ItemAction) -> (String, serde_json::Value) {
+    use serde_json::json;
+    match action {
+        ItemAction::Open(item) => (
+            String::new(),
+            json!({"source_system": item.reference.source_system.as_str(), "reference": item.reference.reference.as_str(),
+                   "account": "2241-01", "branch": "SH-001", "channel": "online_banking", "amount": "1000.00",
+                   "currency": "CNY", "direction": "credit", "booked_on": "2026-03-02", "description": "load test booking"}),
+        ),
+        ItemAction::Classify { .. } => (
+            "/classify".into(),
+            json!({"category": "customer_cause", "code": "CUS-REFERENCE"}),
+        ),
+        ItemAction::Assign { .. } => ("/assign".into(), json!({"team": "recon"})),
+        ItemAction::RecordClearing { .. } => (
+            "/clearings".into(),
+            json!({"clearing_reference": "CLR-1", "amount": "400.00", "currency": "CNY"}),
+        ),
+        ItemAction::Resolve(_) => (
+            "/resolve".into(),
+            json!({"method": "refunded", "amount": "600.00", "currency": "CNY"}),
+        ),
+        ItemAction::Comment { text } => ("/comments".into(), json!({"text": text.as_str()})),
+        _ => ("/comments".into(), json!({"text": "other"})),
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for Http {
+    async fn command(&self, item: &str, _step: usize, action: ItemAction) -> Outcome {
+        let (suffix, body) = body(&action);
+        let url = if matches!(action, ItemAction::Open(_)) {
+            format!("{}/v1/items", self.base)
+        } else {
+            format!("{}/v1/items/{item}{suffix}", self.base)
+        };
+        match self
+            .client
+            .post(url)
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => Outcome::Done,
+            Ok(r) if r.status() == 409 => Outcome::Conflict,
+            _ => Outcome::Error,
+        }
+    }
+
+    async fn read_item(&self, item: &str) -> bool {
+        self.client
+            .get(format!("{}/v1/items/{item}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    async fn read_balance(&self) -> bool {
+        true
+    }
+}
+
+// --- the run -------------------------------------------------------------------------------------
+
+fn row(
+    name: &str,
+    backend: Backend,
+    clients: usize,
+    tally: &Tally,
+    elapsed: Duration,
+    baseline: Option<f64>,
+) -> f64 {
+    let mut latencies = tally.latencies.clone();
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len().max(1) - 1) as f64 * q) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+    let ratio = baseline.map_or_else(
+        || "1.00 (baseline)".to_owned(),
+        |b| format!("{:.2}", rate / b),
+    );
+    println!(
+        "| {name} | {backend:?} | {clients} | {rate:.0} | {ratio} | {:.2} | {:.2} | {:.2} | {} | {} |",
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        tally.errors,
+        tally.conflicts
+    );
+    rate
+}
+
+pub async fn run(
+    backend: Backend,
+    clients: &[usize],
+    seconds: u64,
+    hot: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    println!("\n| system | backend | clients | commands/s | vs raw SQL | p50 ms | p99 ms | max ms | errors | conflicts |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut peak_rss = Vec::new();
+    for &n in clients {
+        let hot_item = |url: &str| {
+            let _ = url;
+            hot.then(|| cycle("HOT").0)
+        };
+        let raw_db = TestDatabase::create(backend).await;
+        let raw = Arc::new(RawSql::open(&raw_db.url()).await);
+        let (tally, elapsed) = drive(
+            raw,
+            n,
+            seconds,
+            hot_item(&raw_db.url()).map(|_| "raw-hot-item".into()),
+            "raw",
+        )
+        .await;
+        let baseline = row(
+            "raw SQL (read + insert, 1 tx)",
+            backend,
+            n,
+            &tally,
+            elapsed,
+            None,
+        );
+
+        let plain_db = TestDatabase::create(backend).await;
+        let plain = Arc::new(PlainCqrs::open(&plain_db.url()).await);
+        let hot_id = prepare_hot(&*plain, hot).await;
+        let (tally, elapsed) = drive(plain, n, seconds, hot_id, "plain").await;
+        row(
+            "plain cqrs-es + GenericQuery view",
+            backend,
+            n,
+            &tally,
+            elapsed,
+            Some(baseline),
+        );
+
+        let lib_db = TestDatabase::create(backend).await;
+        let library = Arc::new(Library::open(&lib_db.url()).await);
+        let hot_id = prepare_hot(&*library, hot).await;
+        let (tally, elapsed) = drive(library, n, seconds, hot_id, "lib").await;
+        row(
+            "suspense library",
+            backend,
+            n,
+            &tally,
+            elapsed,
+            Some(baseline),
+        );
+
+        let http_db = TestDatabase::create(backend).await;
+        let service = Service::start(&http_db.url());
+        let http = Arc::new(service.target());
+        let hot_id = prepare_hot(&*http, hot).await;
+        let (tally, elapsed) = drive(http, n, seconds, hot_id, "http").await;
+        row(
+            "suspense HTTP service",
+            backend,
+            n,
+            &tally,
+            elapsed,
+            Some(baseline),
+        );
+        peak_rss.push((n, service.peak_rss_kib()));
+    }
+    for (n, rss) in peak_rss {
+        if let Some(kib) = rss {
+            println!(
+                "service peak RSS with {n} clients: {:.1} MiB",
+                kib as f64 / 1024.0
+            );
+        }
+    }
+    let _ = Utc::now();
+    Ok(())
+}
+
+/// For the hot-item scenario: opens the shared item first.
+async fn prepare_hot(target: &dyn Target, hot: bool) -> Option<String> {
+    if !hot {
+        return None;
+    }
+    let (id, mut actions) = cycle("HOT");
+    let open = actions.remove(0);
+    target.command(&id, 0, open).await;
+    Some(id)
+}
