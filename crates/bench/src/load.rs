@@ -253,7 +253,6 @@ impl Target for RawSql {
             .get(step.min(self.payloads.len().saturating_sub(1)))
             .cloned()
             .unwrap_or_default();
-        let sequence: Option<i64> = None;
         let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
                       VALUES ($1, $2, $3, 'Commented', '1', $4, $5)";
         let select = "SELECT CAST(payload AS TEXT) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence";
@@ -269,7 +268,7 @@ impl Target for RawSql {
                         .bind(item)
                         .fetch_all(&mut *tx)
                         .await?;
-                    let next = sequence.unwrap_or(rows.len() as i64 + 1);
+                    let next = rows.len() as i64 + 1;
                     sqlx::query(insert)
                         .bind("SuspenseItem")
                         .bind(item)
@@ -291,7 +290,7 @@ impl Target for RawSql {
                         .bind(item)
                         .fetch_all(p)
                         .await?;
-                    let next = sequence.unwrap_or(rows.len() as i64 + 1);
+                    let next = rows.len() as i64 + 1;
                     let mut tx = p.begin().await?;
                     sqlx::query(insert)
                         .bind("SuspenseItem")
