@@ -134,16 +134,12 @@ fn parse_row(line: u64, row: Row) -> Result<OpenItem, RowError> {
     })
 }
 
-/// Reads and checks every row of `path`, including against items already in the ledger.
-async fn check(ledger: &Suspense, path: &Path) -> Result<Vec<(u64, OpenItem)>, CliError> {
-    let unreadable = |message: String| ImportError::Unreadable {
-        path: path.to_owned(),
-        message,
-    };
+/// Parses an extract: every row checked, duplicates within the file found. Pure (no I/O but
+/// reading `input`), so it can be fuzzed.
+pub fn parse_extract<R: std::io::Read>(input: R) -> (Vec<(u64, OpenItem)>, Vec<RowError>) {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| unreadable(e.to_string()))?;
+        .from_reader(input);
     let mut items = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<ItemId, (u64, OpenItem)> = HashMap::new();
@@ -188,6 +184,16 @@ async fn check(ledger: &Suspense, path: &Path) -> Result<Vec<(u64, OpenItem)>, C
             Err(e) => errors.push(e),
         }
     }
+    (items, errors)
+}
+
+/// Reads and checks every row of `path`, including against items already in the ledger.
+async fn check(ledger: &Suspense, path: &Path) -> Result<Vec<(u64, OpenItem)>, CliError> {
+    let file = std::fs::File::open(path).map_err(|e| ImportError::Unreadable {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let (items, mut errors) = parse_extract(std::io::BufReader::new(file));
     for (line, item) in &items {
         let id = ItemId::for_reference(&item.reference);
         if let Some(existing) = ledger.item(id).await? {

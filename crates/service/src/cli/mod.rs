@@ -21,7 +21,7 @@ use suspense_store::StoreError;
 
 use crate::config::{ConfigError, ConfigFile, Settings};
 
-pub use import::{import_file, ImportError, ImportSummary};
+pub use import::{import_file, parse_extract, ImportError, ImportSummary, RowError};
 
 #[derive(Parser)]
 #[command(
