@@ -31,3 +31,23 @@ pub use reports::{
 };
 pub use snapshot::ReadModelSnapshot;
 pub use statistics::{CellCounts, UNCLASSIFIED};
+
+/// Folds `events` into fresh in-memory register and statistics batches, as the projector does
+/// with each page before writing it, and returns the rows produced. For benchmarks; the
+/// projector is the way to keep read models.
+#[doc(hidden)]
+pub fn fold_in_memory(
+    events: &[suspense_store::RecordedEvent],
+    calendar: &ReportingCalendar,
+) -> Result<usize, String> {
+    let mut register = register::RegisterBatch::default();
+    let mut stats = statistics::StatsBatch::default();
+    for event in events {
+        if statistics::StatsBatch::needs_facts(&event.event) {
+            stats.facts.entry(event.item_id.to_string()).or_default();
+        }
+        register.apply(event, calendar)?;
+        stats.apply(event, calendar)?;
+    }
+    Ok(register.rows.len() + register.movements.len() + stats.cells.len() + stats.new_facts.len())
+}
