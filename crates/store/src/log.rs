@@ -46,7 +46,13 @@ pub struct EventLog {
     items: ItemStore,
     upcasters: Vec<Box<dyn EventUpcaster>>,
     services: ItemServices,
+    /// Recently written items: (version, state). Saves loading an item's history for the next
+    /// command on it; never trusted without the write's own version check.
+    cache: std::sync::Mutex<std::collections::HashMap<ItemId, (u64, SuspenseItem)>>,
 }
+
+/// Items kept in the cache at most.
+const CACHED_ITEMS: usize = 10_000;
 
 /// Selects events with their positions; `{filter}` is filled per use.
 const EVENT_COLUMNS: &str = "
@@ -70,6 +76,7 @@ impl EventLog {
             items,
             upcasters: upcasters(),
             services,
+            cache: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -100,10 +107,28 @@ impl EventLog {
         metadata: &RequestMetadata,
         expected_version: Option<u64>,
     ) -> Result<Executed, StoreError> {
-        let id = item_id.to_string();
+        let metadata = metadata.to_map(&command.by);
+        // Fast path: decide on the cached state. Only a decision that writes events is taken
+        // from it, and the write checks it: a stale version collides on the primary key, and
+        // the command is then decided again on the state loaded from the database.
+        if expected_version.is_none() {
+            if let Some((version, aggregate)) = self.cached(item_id) {
+                if let Ok(events) = aggregate.decide(command.clone(), &self.services) {
+                    if !events.is_empty() {
+                        match self
+                            .commit(item_id, version, aggregate, events, metadata.clone())
+                            .await
+                        {
+                            Err(StoreError::Conflict { .. }) => self.forget(item_id),
+                            result => return result,
+                        }
+                    }
+                }
+            }
+        }
         let context = self
             .items
-            .load(&id)
+            .load(&item_id.to_string())
             .await
             .map_err(|e| StoreError::from_aggregate(item_id, e))?;
         let version = context.current_sequence as u64;
@@ -115,36 +140,78 @@ impl EventLog {
                 });
             }
         }
-        let metadata = metadata.to_map(&command.by);
         let events = context.aggregate.decide(command, &self.services)?;
-        let mut after = context.aggregate.clone();
         if events.is_empty() {
             return Ok(Executed {
                 item_id,
                 version,
+                state: context.aggregate.state().cloned(),
                 events: Vec::new(),
-                state: after.state().cloned(),
             });
         }
+        self.commit(item_id, version, context.aggregate, events, metadata)
+            .await
+    }
+
+    /// Writes `events` decided on `aggregate` at `version`; remembers the new state.
+    async fn commit(
+        &self,
+        item_id: ItemId,
+        version: u64,
+        aggregate: SuspenseItem,
+        events: Vec<SuspenseItemEvent>,
+        metadata: std::collections::HashMap<String, String>,
+    ) -> Result<Executed, StoreError> {
+        let mut after = aggregate.clone();
         for event in &events {
             after.apply(event.clone());
         }
-        let committed = self
-            .items
-            .commit(events, context, metadata)
-            .await
-            .map_err(|e| StoreError::from_aggregate(item_id, e))?;
+        let context = crate::backend::ItemContext {
+            aggregate_id: item_id.to_string(),
+            aggregate,
+            current_sequence: usize::try_from(version).unwrap_or(usize::MAX),
+            current_snapshot: None,
+        };
+        let committed = match self.items.commit(events, context, metadata).await {
+            Ok(committed) => committed,
+            Err(e) => {
+                self.forget(item_id);
+                return Err(StoreError::from_aggregate(item_id, e));
+            }
+        };
         let events: Vec<(u64, SuspenseItemEvent)> = committed
             .into_iter()
             .map(|envelope| (envelope.sequence as u64, envelope.payload))
             .collect();
         let version = events.last().map_or(version, |(sequence, _)| *sequence);
+        let state = after.state().cloned();
+        self.remember(item_id, version, after);
         Ok(Executed {
             item_id,
             version,
             events,
-            state: after.state().cloned(),
+            state,
         })
+    }
+
+    fn cached(&self, item_id: ItemId) -> Option<(u64, SuspenseItem)> {
+        self.cache.lock().ok()?.get(&item_id).cloned()
+    }
+
+    fn remember(&self, item_id: ItemId, version: u64, item: SuspenseItem) {
+        if let Ok(mut cache) = self.cache.lock() {
+            // Bounded without bookkeeping: a full cache starts over (it only saves reads).
+            if cache.len() >= CACHED_ITEMS {
+                cache.clear();
+            }
+            cache.insert(item_id, (version, item));
+        }
+    }
+
+    fn forget(&self, item_id: ItemId) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(&item_id);
+        }
     }
 
     /// The item's current state, or `None` if no item was opened under `item_id`.

@@ -295,3 +295,45 @@ on_both_backends!(
     reopening_a_store_keeps_the_log_and_does_not_remigrate,
     super::reopening_a_store_keeps_the_log_and_does_not_remigrate
 );
+
+/// Two processes on one database: the one whose cached state is stale must decide again on the
+/// current state, never write on top of a state it did not see.
+async fn a_stale_cache_never_decides_a_command(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let first = open_log(&db).await;
+    let second = open_log(&db).await;
+    let id = open_item(&first, "CACHE-1").await; // `first` now caches version 1
+    run(&second, id, "ops", classify())
+        .await
+        .expect("classifies");
+    let resolve = suspense_domain::ItemAction::Resolve(suspense_domain::ResolutionRequest {
+        method: suspense_domain::ResolutionMethod::Refunded,
+        amount: suspense_domain::Money::parse("1000.00", "CNY").expect("valid"),
+        posted_to: None,
+        note: None,
+    });
+    run(&second, id, "ops", resolve).await.expect("resolves");
+    // On its cached (open, unclassified) state, `first` would accept a clearing; on the real
+    // state the item is resolved.
+    let clearing = suspense_domain::ItemAction::RecordClearing {
+        clearing_reference: suspense_domain::Reference::parse("LATE").expect("valid"),
+        amount: suspense_domain::Money::parse("1.00", "CNY").expect("valid"),
+    };
+    let late = run(&first, id, "ops", clearing).await;
+    assert!(
+        matches!(late, Err(StoreError::Rejected(ItemError::AlreadyResolved))),
+        "{late:?}"
+    );
+    let comment = run(&first, id, "ops", self::comment("after"))
+        .await
+        .expect("comments");
+    assert_eq!(
+        comment.version, 4,
+        "written after the other process's events"
+    );
+    assert_eq!(first.history(id).await.expect("history").len(), 4);
+}
+on_both_backends!(
+    a_stale_cache_never_decides_a_command,
+    super::a_stale_cache_never_decides_a_command
+);
