@@ -553,33 +553,51 @@ impl<'a> Reports<'a> {
                 periods: vec![],
             });
         };
+        // Every query below is independent of the others: run them at once, on separate
+        // connections, so the report waits for the slowest rather than for their sum.
+        let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
+        let previous = first.previous();
+        let walked: Vec<Period> = periods
+            .iter()
+            .rev()
+            .copied()
+            .chain(std::iter::once(previous))
+            .collect();
+        let flows_of = futures::future::try_join_all(
+            walked.iter().map(|p| self.flows(p.start, p.end(), branch)),
+        );
+        let percentiles_of =
+            futures::future::try_join_all(periods.iter().rev().map(|p| async move {
+                let rows = query!(self.pool, percentiles(p.start, p.end(), branch))?;
+                Ok::<_, ReportError>(
+                    rows.into_iter()
+                        .map(|r| (r.key, (r.p50, r.p90)))
+                        .collect::<HashMap<_, _>>(),
+                )
+            }));
+        let open_now = async { Ok::<_, ReportError>(query!(self.pool, open_now(branch))?) };
+        let (open_rows, after, walked_flows, mut walked_percentiles) = futures::future::try_join4(
+            open_now,
+            self.flows(last.end(), far_future, branch),
+            flows_of,
+            percentiles_of,
+        )
+        .await?;
         // Open at the end of the last period: open now, less the net flows of every month after
         // it. Walking back, each period's opening stock is its closing stock less its net flows.
-        let mut open: HashMap<CauseKey, (i64, i64)> = query!(self.pool, open_now(branch))?
+        let mut open: HashMap<CauseKey, (i64, i64)> = open_rows
             .into_iter()
             .map(|r| (r.key, (r.open_count, r.open_minor)))
             .collect();
-        let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
-        for (key, flows) in self.flows(last.end(), far_future, branch).await? {
+        for (key, flows) in after {
             let entry = open.entry(key).or_default();
             entry.0 -= flows.net_count();
             entry.1 -= flows.net_minor();
         }
-        let mut figures = Vec::with_capacity(periods.len() + 1);
-        for period in periods
-            .iter()
-            .rev()
-            .chain(std::iter::once(&first.previous()))
-        {
-            let flows = self.flows(period.start, period.end(), branch).await?;
-            let percentiles = if *period == first.previous() {
-                HashMap::new() // only counts are compared with the period before
-            } else {
-                query!(self.pool, percentiles(period.start, period.end(), branch))?
-                    .into_iter()
-                    .map(|r| (r.key, (r.p50, r.p90)))
-                    .collect()
-            };
+        // Only counts are compared with the period before the first: it has no percentiles.
+        walked_percentiles.push(HashMap::new());
+        let mut figures = Vec::with_capacity(walked.len());
+        for (flows, percentiles) in walked_flows.into_iter().zip(walked_percentiles) {
             let closing = open.clone();
             for (key, f) in &flows {
                 let entry = open.entry(key.clone()).or_default();
