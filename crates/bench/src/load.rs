@@ -307,11 +307,7 @@ impl Target for RawSql {
         };
         match result {
             Ok(()) => Outcome::Done,
-            Err(sqlx::Error::Database(e))
-                if e.is_unique_violation() || e.code().as_deref() == Some("1555") =>
-            {
-                Outcome::Conflict
-            }
+            Err(e) if suspense_store::is_duplicate_key(&e) => Outcome::Conflict,
             Err(_) => Outcome::Error,
         }
     }

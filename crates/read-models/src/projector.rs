@@ -151,14 +151,7 @@ impl Projector {
         with_pool!(log.pool(), p => migrator.run(p).await?);
         let fingerprint = settings.fingerprint();
         for model in ReadModel::ALL {
-            match log.pool() {
-                Pool::Sqlite(p) => {
-                    db::sqlite::ensure_checkpoint(p, model.name(), &fingerprint).await?
-                }
-                Pool::Postgres(p) => {
-                    db::postgres::ensure_checkpoint(p, model.name(), &fingerprint).await?
-                }
-            }
+            on_backend!(log.pool(), [db] ensure_checkpoint(model.name(), &fingerprint))?;
         }
         let projector = Self {
             log,
@@ -237,14 +230,7 @@ impl Projector {
         {
             let _running = self.running.lock().await;
             let fingerprint = self.settings.fingerprint();
-            match self.log.pool() {
-                Pool::Sqlite(p) => {
-                    db::sqlite::reset(p, model.name(), model.tables(), &fingerprint).await?
-                }
-                Pool::Postgres(p) => {
-                    db::postgres::reset(p, model.name(), model.tables(), &fingerprint).await?
-                }
-            }
+            on_backend!(self.log.pool(), [db] reset(model.name(), model.tables(), &fingerprint))?
         }
         let head = self.log.head().await?;
         while self.run_batch(&[model]).await? > 0 {
@@ -313,10 +299,7 @@ impl Projector {
     }
 
     async fn checkpoints(&self) -> Result<HashMap<String, CheckpointRow>, ProjectionError> {
-        let rows = match self.log.pool() {
-            Pool::Sqlite(p) => db::sqlite::checkpoints(p).await?,
-            Pool::Postgres(p) => db::postgres::checkpoints(p).await?,
-        };
+        let rows = on_backend!(self.log.pool(), [db] checkpoints())?;
         Ok(rows
             .into_iter()
             .map(|r| (r.projection.clone(), r))
@@ -412,14 +395,7 @@ impl Projector {
         let applied = if moves.is_empty() {
             true
         } else {
-            match self.log.pool() {
-                Pool::Sqlite(p) => {
-                    db::sqlite::flush(p, register.as_ref(), stats.as_ref(), &moves).await?
-                }
-                Pool::Postgres(p) => {
-                    db::postgres::flush(p, register.as_ref(), stats.as_ref(), &moves).await?
-                }
-            }
+            on_backend!(self.log.pool(), [db] flush(register.as_ref(), stats.as_ref(), &moves))?
         };
         if applied && !moves.is_empty() {
             self.metrics
@@ -448,12 +424,7 @@ impl Projector {
                 }
                 self.metrics.poisoned_events.fetch_add(1, Ordering::Relaxed);
                 let message = err.to_string();
-                match self.log.pool() {
-                    Pool::Sqlite(p) => db::sqlite::record_error(p, projection, &message).await?,
-                    Pool::Postgres(p) => {
-                        db::postgres::record_error(p, projection, &message).await?
-                    }
-                }
+                on_backend!(self.log.pool(), [db] record_error(projection, &message))?;
                 tracing::error!(error = %err, "poisoned event");
                 first.get_or_insert(err);
             }
@@ -488,10 +459,7 @@ impl Projector {
         events: &[&'e RecordedEvent],
     ) -> Result<(RegisterBatch, Folded<'e>), ProjectionError> {
         let ids = item_ids(events);
-        let rows = match self.log.pool() {
-            Pool::Sqlite(p) => db::sqlite::register_rows(p, &ids).await?,
-            Pool::Postgres(p) => db::postgres::register_rows(p, &ids).await?,
-        };
+        let rows = on_backend!(self.log.pool(), [db] register_rows(&ids))?;
         let mut batch =
             RegisterBatch::new(rows.into_iter().map(|r| (r.item_id.clone(), r)).collect());
         let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
@@ -510,16 +478,8 @@ impl Projector {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let (items, facts) = match self.log.pool() {
-            Pool::Sqlite(p) => (
-                db::sqlite::stats_items(p, &ids).await?,
-                db::sqlite::stats_facts(p, &reclassified).await?,
-            ),
-            Pool::Postgres(p) => (
-                db::postgres::stats_items(p, &ids).await?,
-                db::postgres::stats_facts(p, &reclassified).await?,
-            ),
-        };
+        let items = on_backend!(self.log.pool(), [db] stats_items(&ids))?;
+        let facts = on_backend!(self.log.pool(), [db] stats_facts(&reclassified))?;
         let mut facts = by_item(facts, |f| &f.item_id);
         for id in &reclassified {
             facts.entry(id.clone()).or_default();

@@ -314,7 +314,9 @@ fn amount(minor: i64, currency: &str) -> String {
         .map_or_else(|| minor.to_string(), |m| m.amount().to_string())
 }
 
-fn signed_amount(minor: i64, currency: &str) -> String {
+/// Minor units of `currency` as its exact decimal amount (`-1250.00`); the plain number if the
+/// currency code is unknown.
+pub fn format_minor_units(minor: i64, currency: &str) -> String {
     if minor < 0 {
         format!("-{}", amount(-minor, currency))
     } else {
@@ -510,16 +512,6 @@ macro_rules! report_sql {
 report_sql!(sqlite, sqlx::Sqlite);
 report_sql!(postgres, sqlx::Postgres);
 
-/// Dispatches to the backend's copy of a query.
-macro_rules! query {
-    ($pool:expr, $name:ident ( $($arg:expr),* )) => {
-        match $pool {
-            Pool::Sqlite(p) => sqlite::$name(p, $($arg),*).await,
-            Pool::Postgres(p) => postgres::$name(p, $($arg),*).await,
-        }
-    };
-}
-
 /// Read access to the read models (and transaction volumes).
 pub struct Reports<'a> {
     pool: &'a Pool,
@@ -568,14 +560,14 @@ impl<'a> Reports<'a> {
         );
         let percentiles_of =
             futures::future::try_join_all(periods.iter().rev().map(|p| async move {
-                let rows = query!(self.pool, percentiles(p.start, p.end(), branch))?;
+                let rows = on_backend!(self.pool, [] percentiles(p.start, p.end(), branch))?;
                 Ok::<_, ReportError>(
                     rows.into_iter()
                         .map(|r| (r.key, (r.p50, r.p90)))
                         .collect::<HashMap<_, _>>(),
                 )
             }));
-        let open_now = async { Ok::<_, ReportError>(query!(self.pool, open_now(branch))?) };
+        let open_now = async { Ok::<_, ReportError>(on_backend!(self.pool, [] open_now(branch))?) };
         let (open_rows, after, walked_flows, mut walked_percentiles) = futures::future::try_join4(
             open_now,
             self.flows(last.end(), far_future, branch),
@@ -630,7 +622,7 @@ impl<'a> Reports<'a> {
         to: NaiveDate,
         branch: Option<&str>,
     ) -> Result<HashMap<CauseKey, Flows>, ReportError> {
-        Ok(query!(self.pool, flows(from, to, branch))?
+        Ok(on_backend!(self.pool, [] flows(from, to, branch))?
             .into_iter()
             .map(|row| {
                 (
@@ -696,19 +688,19 @@ impl<'a> Reports<'a> {
                 key: key.clone(),
                 opened: CountAmount {
                     count: f.opened_count,
-                    amount: signed_amount(f.opened_minor, &key.currency),
+                    amount: format_minor_units(f.opened_minor, &key.currency),
                 },
                 resolved: CountAmount {
                     count: f.resolved_count,
-                    amount: signed_amount(f.resolved_minor, &key.currency),
+                    amount: format_minor_units(f.resolved_minor, &key.currency),
                 },
                 reopened: CountAmount {
                     count: f.reopened_count,
-                    amount: signed_amount(f.reopened_minor, &key.currency),
+                    amount: format_minor_units(f.reopened_minor, &key.currency),
                 },
                 open_at_end: CountAmount {
                     count: open.0,
-                    amount: signed_amount(open.1, &key.currency),
+                    amount: format_minor_units(open.1, &key.currency),
                 },
                 escalations: f.escalations,
                 restated_items: f.restated_items,
@@ -723,7 +715,7 @@ impl<'a> Reports<'a> {
             });
         }
         let volumes: HashMap<String, i64> =
-            query!(self.pool, volumes(period.start, period.end(), branch))?
+            on_backend!(self.pool, [] volumes(period.start, period.end(), branch))?
                 .into_iter()
                 .map(|v| (v.branch, v.transactions))
                 .collect();
@@ -771,7 +763,7 @@ impl<'a> Reports<'a> {
     ) -> Result<AgingReport, ReportError> {
         let labels = policy.labels();
         let mut cells: BTreeMap<(String, String, String, usize), (i64, i64)> = BTreeMap::new();
-        for item in query!(self.pool, aging_items(as_of))? {
+        for item in on_backend!(self.pool, [] aging_items(as_of))? {
             let basis = match policy.basis {
                 AgingBasis::BookingDate => item.booked_on,
                 AgingBasis::ValueDate => item.value_date,
@@ -790,7 +782,7 @@ impl<'a> Reports<'a> {
             .into_iter()
             .map(
                 |((branch, category, currency, bucket), (count, minor))| AgingRow {
-                    amount: signed_amount(minor, &currency),
+                    amount: format_minor_units(minor, &currency),
                     bucket: labels.get(bucket).cloned().unwrap_or_default(),
                     branch,
                     category,
@@ -810,20 +802,22 @@ impl<'a> Reports<'a> {
     /// Funds occupied: open items and outstanding amount per currency (the `open_balance`
     /// table, kept incrementally).
     pub async fn open_balance(&self) -> Result<Vec<OpenBalance>, ReportError> {
-        Ok(Self::balances(query!(self.pool, open_balance())?))
+        Ok(Self::balances(on_backend!(self.pool, [] open_balance())?))
     }
 
     /// The same figures summed over the item register: equal to [`Reports::open_balance`]
     /// whenever both are at the same log position (the tie-out).
     pub async fn register_balance(&self) -> Result<Vec<OpenBalance>, ReportError> {
-        Ok(Self::balances(query!(self.pool, register_balance())?))
+        Ok(Self::balances(
+            on_backend!(self.pool, [] register_balance())?,
+        ))
     }
 
     fn balances(rows: Vec<BalanceRow>) -> Vec<OpenBalance> {
         rows.into_iter()
             .filter(|r| r.open_items != 0 || r.outstanding_minor != 0)
             .map(|r| OpenBalance {
-                outstanding: signed_amount(r.outstanding_minor, &r.currency),
+                outstanding: format_minor_units(r.outstanding_minor, &r.currency),
                 currency: r.currency,
                 open_items: r.open_items,
             })
@@ -832,12 +826,12 @@ impl<'a> Reports<'a> {
 
     /// Register rows matching `filter`, in item-id order (a page of at most `filter.limit`).
     pub async fn items(&self, filter: &ItemFilter) -> Result<Vec<RegisterRow>, ReportError> {
-        Ok(query!(self.pool, items(filter))?)
+        Ok(on_backend!(self.pool, [] items(filter))?)
     }
 
     /// One item's register row.
     pub async fn item(&self, item_id: &str) -> Result<Option<RegisterRow>, ReportError> {
-        Ok(query!(self.pool, item(item_id))?)
+        Ok(on_backend!(self.pool, [] item(item_id))?)
     }
 
     /// Records how many transactions a branch processed in a month (any day of it), for the
@@ -853,9 +847,7 @@ impl<'a> Reports<'a> {
     ) -> Result<(), ReportError> {
         let transactions = i64::try_from(transactions)
             .map_err(|_| InvalidInput::new("transactions", "is too large"))?;
-        query!(
-            self.pool,
-            record_volume(
+        on_backend!(self.pool, [] record_volume(
                 branch.as_str(),
                 month_start(month),
                 transactions,

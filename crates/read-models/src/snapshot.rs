@@ -3,7 +3,7 @@
 //! Rows whose counters are all zero are left out: they carry no information, and whether one
 //! exists depends on how events were batched.
 
-use suspense_store::{EventLog, Pool};
+use suspense_store::EventLog;
 
 use crate::register::RegisterRow;
 use crate::statistics::{StatsFact, StatsItem};
@@ -141,9 +141,6 @@ snapshot_sql!(postgres, sqlx::Postgres);
 
 impl ReadModelSnapshot {
     pub async fn take(log: &EventLog) -> Result<Self, sqlx::Error> {
-        match log.pool() {
-            Pool::Sqlite(p) => sqlite::take(p).await,
-            Pool::Postgres(p) => postgres::take(p).await,
-        }
+        on_backend!(log.pool(), [] take())
     }
 }

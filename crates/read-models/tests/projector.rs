@@ -10,21 +10,7 @@ use suspense_domain::{ItemAction, ItemId, Note, RootCauseCategory};
 use suspense_read_models::{ProjectionError, Projector, ReadModelSnapshot};
 
 async fn raw(db: &TestDatabase, sql: &str) {
-    use sqlx::Connection;
-    match db {
-        TestDatabase::Sqlite(file) => {
-            let mut conn = sqlx::SqliteConnection::connect(&file.url())
-                .await
-                .expect("connects");
-            sqlx::query(sql).execute(&mut conn).await.expect("raw sql");
-        }
-        TestDatabase::Postgres(_) | TestDatabase::External(_) => {
-            let mut conn = sqlx::PgConnection::connect(&db.url())
-                .await
-                .expect("connects");
-            sqlx::query(sql).execute(&mut conn).await.expect("raw sql");
-        }
-    }
+    db.execute(sql, false).await.expect("raw sql");
 }
 
 async fn a_poisoned_event_stops_the_projection_with_a_clear_error(backend: Backend) {

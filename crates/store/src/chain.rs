@@ -127,6 +127,17 @@ pub struct ChainVerdict {
 }
 
 impl ChainVerdict {
+    /// The verdict for a log that departs from the chain at `position`, after `verified`
+    /// good positions ending in link `previous`.
+    fn broken(position: u64, kind: Tampering, previous: &str, verified: u64) -> Self {
+        Self {
+            verified_up_to: verified,
+            head_link: (!previous.is_empty()).then(|| previous.to_owned()),
+            first_problem: Some((position, kind)),
+            unchained: 0,
+        }
+    }
+
     pub fn is_intact(&self) -> bool {
         self.first_problem.is_none()
     }
@@ -138,12 +149,6 @@ impl ChainVerdict {
 pub fn verify_export(events: &[crate::ExportedEvent]) -> ChainVerdict {
     let mut previous = String::new();
     let mut verified = 0u64;
-    let problem = |position: u64, kind: Tampering, previous: &str, verified: u64| ChainVerdict {
-        verified_up_to: verified,
-        head_link: (!previous.is_empty()).then(|| previous.to_owned()),
-        first_problem: Some((position, kind)),
-        unchained: 0,
-    };
     let mut unchained = 0;
     for (index, event) in events.iter().enumerate() {
         if index > 0 && event.position != verified + 1 {
@@ -152,7 +157,7 @@ pub fn verify_export(events: &[crate::ExportedEvent]) -> ChainVerdict {
             } else {
                 Tampering::Reordered
             };
-            return problem(verified + 1, kind, &previous, verified);
+            return ChainVerdict::broken(verified + 1, kind, &previous, verified);
         }
         let hash = content_hash(&canonical_bytes(
             &event.item_id,
@@ -164,14 +169,19 @@ pub fn verify_export(events: &[crate::ExportedEvent]) -> ChainVerdict {
             &event.recorded_at,
         ));
         if hash != event.content_hash {
-            return problem(event.position, Tampering::Altered, &previous, verified);
+            return ChainVerdict::broken(event.position, Tampering::Altered, &previous, verified);
         }
         match &event.link {
             Some(stored) if index == 0 && event.position > 1 => previous = stored.clone(),
             Some(stored) => {
                 let expected = link(&previous, event.position, &hash);
                 if *stored != expected {
-                    return problem(event.position, Tampering::ChainAltered, &previous, verified);
+                    return ChainVerdict::broken(
+                        event.position,
+                        Tampering::ChainAltered,
+                        &previous,
+                        verified,
+                    );
                 }
                 previous = expected;
             }
@@ -209,12 +219,6 @@ pub(crate) fn compare(log: &[(u64, String)], chain: &[ChainRow]) -> ChainVerdict
     let chain_head = chain.last().map_or(0, |c| c.position.max(0) as u64);
     let mut previous = String::new();
     let mut verified = 0u64;
-    let verdict = |position: u64, kind: Tampering, previous: &str, verified: u64| ChainVerdict {
-        verified_up_to: verified,
-        head_link: (!previous.is_empty()).then(|| previous.to_owned()),
-        first_problem: Some((position, kind)),
-        unchained: 0,
-    };
     for (index, (position, hash)) in log.iter().enumerate() {
         let position = *position;
         let expected = verified + 1;
@@ -223,10 +227,10 @@ pub(crate) fn compare(log: &[(u64, String)], chain: &[ChainRow]) -> ChainVerdict
         }
         if position != expected {
             // A chained position has no event: removed.
-            return verdict(expected, Tampering::Deleted, &previous, verified);
+            return ChainVerdict::broken(expected, Tampering::Deleted, &previous, verified);
         }
         let Some(row) = stored.get(&position) else {
-            return verdict(position, Tampering::Inserted, &previous, verified);
+            return ChainVerdict::broken(position, Tampering::Inserted, &previous, verified);
         };
         if *hash != row.content_hash {
             let next_stored = stored.get(&(position + 1)).map(|r| r.content_hash.as_str());
@@ -240,17 +244,17 @@ pub(crate) fn compare(log: &[(u64, String)], chain: &[ChainRow]) -> ChainVerdict
             } else {
                 Tampering::Altered
             };
-            return verdict(position, kind, &previous, verified);
+            return ChainVerdict::broken(position, kind, &previous, verified);
         }
         let expected_link = link(&previous, position, hash);
         if expected_link != row.link {
-            return verdict(position, Tampering::ChainAltered, &previous, verified);
+            return ChainVerdict::broken(position, Tampering::ChainAltered, &previous, verified);
         }
         previous = expected_link;
         verified = position;
     }
     if verified < chain_head {
-        return verdict(verified + 1, Tampering::Deleted, &previous, verified);
+        return ChainVerdict::broken(verified + 1, Tampering::Deleted, &previous, verified);
     }
     ChainVerdict {
         verified_up_to: verified,

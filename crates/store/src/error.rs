@@ -91,3 +91,13 @@ impl From<sqlx::Error> for StoreError {
         }
     }
 }
+
+/// True when `err` is a duplicate primary or unique key: on the events table, another writer
+/// took the sequence first. (SQLite reports a duplicate primary key as code 1555, which sqlx
+/// does not count as a unique violation.)
+pub fn is_duplicate_key(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(e) => e.is_unique_violation() || e.code().as_deref() == Some("1555"),
+        _ => false,
+    }
+}

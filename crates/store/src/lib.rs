@@ -19,7 +19,7 @@ mod upcast;
 
 pub use backend::{Pool, PoolSettings};
 pub use chain::{verify_export, ChainVerdict, Tampering};
-pub use error::StoreError;
+pub use error::{is_duplicate_key, StoreError};
 pub use location::StoreLocation;
 pub use log::{EventLog, Executed, LoadedItem};
 pub use metadata::{EventMetadata, RequestMetadata};

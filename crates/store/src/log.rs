@@ -286,13 +286,7 @@ impl EventLog {
     /// returns the last chained position. Safe to call from several places at once.
     pub async fn extend_chain(&self) -> Result<u64, StoreError> {
         loop {
-            let head: Option<(i64, String)> = with_pool!(&self.pool, p => sqlx::query_as(
-                "SELECT position, link FROM event_chain ORDER BY position DESC LIMIT 1",
-            )
-            .fetch_optional(p)
-            .await?);
-            let (last, mut previous) =
-                head.map_or((0, String::new()), |(p, l)| (p.max(0) as u64, l));
+            let (last, mut previous) = self.chain_head().await?.unwrap_or_default();
             let rows = self.raw_after(last, CHAIN_BATCH).await?;
             if rows.is_empty() {
                 return Ok(last);
@@ -340,9 +334,7 @@ impl EventLog {
             match inserted {
                 Ok(()) => {}
                 // Another process extended the chain first: start again from its head.
-                // (SQLite reports a duplicate primary key as code 1555, not as a unique violation.)
-                Err(sqlx::Error::Database(e))
-                    if e.is_unique_violation() || e.code().as_deref() == Some("1555") => {}
+                Err(e) if crate::error::is_duplicate_key(&e) => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -123,6 +123,35 @@ impl TestDatabase {
             Self::External(url) => url.clone(),
         }
     }
+
+    /// Runs SQL straight against the database, past the application (to simulate other
+    /// writers, in-flight transactions or a damaged database). With `script`, several
+    /// statements without parameters, as at a database prompt; returns rows affected.
+    pub async fn execute(&self, sql: &str, script: bool) -> Result<u64, sqlx::Error> {
+        use sqlx::Connection;
+        macro_rules! run {
+            ($conn:expr) => {{
+                let mut conn = $conn;
+                if script {
+                    sqlx::raw_sql(sql)
+                        .execute(&mut conn)
+                        .await
+                        .map(|r| r.rows_affected())
+                } else {
+                    sqlx::query(sql)
+                        .execute(&mut conn)
+                        .await
+                        .map(|r| r.rows_affected())
+                }
+            }};
+        }
+        match self {
+            Self::Sqlite(_) => run!(sqlx::SqliteConnection::connect(&self.url()).await?),
+            Self::Postgres(_) | Self::External(_) => {
+                run!(PgConnection::connect(&self.url()).await?)
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

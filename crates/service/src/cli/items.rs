@@ -55,15 +55,8 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 "id", "status", "branch", "booked on", "outstanding", "ccy", "category"
             );
             for row in ledger.reports().items(&filter).await? {
-                let outstanding = suspense_domain::Currency::parse(&row.currency)
-                    .ok()
-                    .and_then(|c| {
-                        suspense_domain::Money::from_minor_units(row.outstanding_minor, c).ok()
-                    })
-                    .map_or_else(
-                        || row.outstanding_minor.to_string(),
-                        |m| m.amount().to_string(),
-                    );
+                let outstanding =
+                    suspense_read_models::format_minor_units(row.outstanding_minor, &row.currency);
                 println!(
                     "{:<36}  {:<16}  {:<8}  {:<10}  {:>14}  {:<4}  {:<18}",
                     row.item_id,

@@ -151,12 +151,14 @@ pub(crate) fn executed_reply(
         ..
     } = executed;
     let state = state.ok_or_else(|| ApiError::not_found(format!("no item {item_id}")))?;
-    let item = suspense::LoadedItem {
-        item_id,
-        version,
-        state,
-    };
-    Ok(Reply::json(status, &ItemView::from(item))?.with_etag(version))
+    view_reply(
+        suspense::LoadedItem {
+            item_id,
+            version,
+            state,
+        },
+        status,
+    )
 }
 
 pub(crate) async fn item_reply(
@@ -169,6 +171,11 @@ pub(crate) async fn item_reply(
         .item(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no item {id}")))?;
+    view_reply(item, status)
+}
+
+/// An item as the API shows it, with its version as `ETag`.
+fn view_reply(item: suspense::LoadedItem, status: StatusCode) -> Result<Reply, ApiError> {
     let version = item.version;
     Ok(Reply::json(status, &ItemView::from(item))?.with_etag(version))
 }

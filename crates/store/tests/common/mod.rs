@@ -48,17 +48,7 @@ pub async fn open_item(log: &EventLog, reference: &str) -> ItemId {
 /// Runs raw SQL against the test database, bypassing the log (to simulate other writers,
 /// in-flight transactions, or a damaged database).
 pub async fn raw_execute(db: &TestDatabase, sql: &str) -> Result<u64, sqlx::Error> {
-    use sqlx::Connection;
-    match db {
-        TestDatabase::Sqlite(file) => {
-            let mut conn = sqlx::SqliteConnection::connect(&file.url()).await?;
-            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
-        }
-        TestDatabase::Postgres(_) | TestDatabase::External(_) => {
-            let mut conn = sqlx::PgConnection::connect(&db.url()).await?;
-            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
-        }
-    }
+    db.execute(sql, false).await
 }
 
 /// The stored JSON of an `Opened` event for `booking(reference, amount)`.
@@ -77,20 +67,7 @@ pub fn item_id(reference: &str) -> ItemId {
 
 /// Runs several statements as one script (no parameters), as someone at a database prompt would.
 pub async fn raw_script(db: &TestDatabase, sql: &str) {
-    use sqlx::Connection;
-    let result = match db {
-        TestDatabase::Sqlite(file) => {
-            let mut conn = sqlx::SqliteConnection::connect(&file.url())
-                .await
-                .expect("connects");
-            sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ())
-        }
-        TestDatabase::Postgres(_) | TestDatabase::External(_) => {
-            let mut conn = sqlx::PgConnection::connect(&db.url())
-                .await
-                .expect("connects");
-            sqlx::raw_sql(sql).execute(&mut conn).await.map(|_| ())
-        }
-    };
-    result.unwrap_or_else(|e| panic!("script failed: {e}\n{sql}"));
+    if let Err(e) = db.execute(sql, true).await {
+        panic!("script failed: {e}\n{sql}");
+    }
 }
