@@ -189,8 +189,14 @@ impl Projector {
     /// Applies everything the log holds now, and extends the log's hash chain over it;
     /// returns the position all read models reached.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
-        while self.run_batch(&ReadModel::ALL).await? > 0 {}
+        let position = self.apply_all().await?;
         self.log.extend_chain().await?;
+        Ok(position)
+    }
+
+    /// Applies everything the log holds now to every read model; returns their position.
+    async fn apply_all(&self) -> Result<u64, ProjectionError> {
+        while self.run_batch(&ReadModel::ALL).await? > 0 {}
         self.position().await
     }
 
@@ -199,7 +205,9 @@ impl Projector {
     pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.catch_up().await? >= position {
+            // The chain is extended once, when the wait is over, not on every poll.
+            if self.apply_all().await? >= position {
+                self.log.extend_chain().await?;
                 return Ok(());
             }
             if Instant::now() >= deadline {
