@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
-use cqrs_es::{AggregateError, EventEnvelope, EventStore};
+use cqrs_es::{AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use suspense_domain::{ItemError, SuspenseItem, SuspenseItemEvent};
+use suspense_domain::{ItemError, SuspenseItem};
 
 use crate::error::StoreError;
 use crate::location::StoreLocation;
@@ -127,7 +127,7 @@ impl Pool {
     }
 }
 
-/// The cqrs-es event store of either backend: loads items and commits their new events.
+/// The cqrs-es event store of either backend: loads items (new events go in through `append`).
 pub(crate) enum ItemStore {
     Sqlite(PersistedEventStore<SqliteEventRepository, SuspenseItem>),
     Postgres(PersistedEventStore<PostgresEventRepository, SuspenseItem>),
@@ -140,18 +140,6 @@ impl ItemStore {
         match self {
             Self::Sqlite(store) => store.load_aggregate(id).await,
             Self::Postgres(store) => store.load_aggregate(id).await,
-        }
-    }
-
-    pub(crate) async fn commit(
-        &self,
-        events: Vec<SuspenseItemEvent>,
-        context: ItemContext,
-        metadata: std::collections::HashMap<String, String>,
-    ) -> Result<Vec<EventEnvelope<SuspenseItem>>, AggregateError<ItemError>> {
-        match self {
-            Self::Sqlite(store) => store.commit(events, context, metadata).await,
-            Self::Postgres(store) => store.commit(events, context, metadata).await,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! - [`EventLog::read_after`] follows the whole log by global position; see `sequencer` for
 //!   why a reader can never miss an event committed late by a concurrent writer.
 
+mod append;
 mod backend;
 pub mod chain;
 mod error;
@@ -15,6 +16,7 @@ mod log;
 mod metadata;
 mod record;
 mod sequencer;
+mod turns;
 mod upcast;
 
 pub use backend::{Pool, PoolSettings};

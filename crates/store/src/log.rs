@@ -9,6 +9,7 @@ use suspense_domain::{
 };
 use tokio::time::Instant;
 
+use crate::append::append;
 use crate::backend::{ItemStore, Pool, PoolSettings};
 use crate::chain::{self, ChainRow, ChainVerdict};
 use crate::error::StoreError;
@@ -16,6 +17,7 @@ use crate::location::StoreLocation;
 use crate::metadata::RequestMetadata;
 use crate::record::{EventRow, ExportedEvent, RecordedEvent};
 use crate::sequencer::{sequence_pending, settle};
+use crate::turns::ItemTurns;
 use crate::upcast::upcasters;
 use crate::with_pool;
 
@@ -49,6 +51,8 @@ pub struct EventLog {
     /// Recently written items: (version, state). Saves loading an item's history for the next
     /// command on it; never trusted without the write's own version check.
     cache: std::sync::Mutex<std::collections::HashMap<ItemId, (u64, SuspenseItem)>>,
+    /// Commands on one item run one after another in this process (see `turns`).
+    turns: ItemTurns,
 }
 
 /// Items kept in the cache at most.
@@ -59,6 +63,40 @@ const EVENT_COLUMNS: &str = "
 SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
        CAST(e.payload AS TEXT) AS payload, CAST(e.metadata AS TEXT) AS metadata, e.recorded_at
   FROM events e";
+
+/// A page of the log in global order (SQLite: the planner walks `event_log` by position and
+/// looks each event up by its key).
+const PAGE_SQLITE: &str = "
+SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+       e.payload, e.metadata, e.recorded_at
+  FROM event_log l
+  JOIN events e
+    ON e.aggregate_type = l.aggregate_type AND e.aggregate_id = l.aggregate_id
+   AND e.sequence = l.sequence
+ WHERE l.position > $1
+ ORDER BY l.position
+ LIMIT $2";
+
+/// The same page on PostgreSQL, written so that the plan is always "the page's positions by
+/// index, then one key lookup per event": a plain join lets the planner pick a hash join that
+/// scans the whole `events` table on every page when its statistics are stale (a log that
+/// grew since the last ANALYZE), which made each read O(log) instead of O(page). `OFFSET 0`
+/// keeps the lateral lookup from being flattened back into such a join.
+const PAGE_POSTGRES: &str = "
+SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+       CAST(e.payload AS TEXT) AS payload, CAST(e.metadata AS TEXT) AS metadata, e.recorded_at
+  FROM (SELECT position, aggregate_type, aggregate_id, sequence
+          FROM event_log
+         WHERE position > $1
+         ORDER BY position
+         LIMIT $2) l
+ CROSS JOIN LATERAL (
+        SELECT aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at
+          FROM events
+         WHERE aggregate_type = l.aggregate_type AND aggregate_id = l.aggregate_id
+           AND sequence = l.sequence
+        OFFSET 0) e
+ ORDER BY l.position";
 
 impl EventLog {
     /// Connects to `location`, creating the database file (SQLite) and migrating the schema.
@@ -77,6 +115,7 @@ impl EventLog {
             upcasters: upcasters(),
             services,
             cache: std::sync::Mutex::new(std::collections::HashMap::new()),
+            turns: ItemTurns::default(),
         })
     }
 
@@ -108,6 +147,7 @@ impl EventLog {
         expected_version: Option<u64>,
     ) -> Result<Executed, StoreError> {
         let metadata = metadata.to_map(&command.by);
+        let _turn = self.turns.take(item_id).await;
         // Fast path: decide on the cached state. Only a decision that writes events is taken
         // from it, and the write checks it: a stale version collides on the primary key, and
         // the command is then decided again on the state loaded from the database.
@@ -116,7 +156,7 @@ impl EventLog {
                 if let Ok(events) = aggregate.decide(command.clone(), &self.services) {
                     if !events.is_empty() {
                         match self
-                            .commit(item_id, version, aggregate, events, metadata.clone())
+                            .commit(item_id, version, aggregate, events, &metadata)
                             .await
                         {
                             Err(StoreError::Conflict { .. }) => self.forget(item_id),
@@ -149,7 +189,7 @@ impl EventLog {
                 events: Vec::new(),
             });
         }
-        self.commit(item_id, version, context.aggregate, events, metadata)
+        self.commit(item_id, version, context.aggregate, events, &metadata)
             .await
     }
 
@@ -160,29 +200,17 @@ impl EventLog {
         version: u64,
         aggregate: SuspenseItem,
         events: Vec<SuspenseItemEvent>,
-        metadata: std::collections::HashMap<String, String>,
+        metadata: &std::collections::HashMap<String, String>,
     ) -> Result<Executed, StoreError> {
-        let mut after = aggregate.clone();
+        if let Err(e) = append(&self.pool, item_id, version, &events, metadata).await {
+            self.forget(item_id);
+            return Err(e);
+        }
+        let mut after = aggregate;
         for event in &events {
             after.apply(event.clone());
         }
-        let context = crate::backend::ItemContext {
-            aggregate_id: item_id.to_string(),
-            aggregate,
-            current_sequence: usize::try_from(version).unwrap_or(usize::MAX),
-            current_snapshot: None,
-        };
-        let committed = match self.items.commit(events, context, metadata).await {
-            Ok(committed) => committed,
-            Err(e) => {
-                self.forget(item_id);
-                return Err(StoreError::from_aggregate(item_id, e));
-            }
-        };
-        let events: Vec<(u64, SuspenseItemEvent)> = committed
-            .into_iter()
-            .map(|envelope| (envelope.sequence as u64, envelope.payload))
-            .collect();
+        let events: Vec<(u64, SuspenseItemEvent)> = (version + 1..).zip(events).collect();
         let version = events.last().map_or(version, |(sequence, _)| *sequence);
         let state = after.state().cloned();
         self.remember(item_id, version, after);
@@ -264,17 +292,12 @@ impl EventLog {
     /// Stored rows after `after`, in global order, not decoded.
     async fn raw_after(&self, after: u64, limit: u32) -> Result<Vec<EventRow>, StoreError> {
         self.sequence().await?;
-        let sql = format!(
-            "{EVENT_COLUMNS}
-  JOIN event_log l
-    ON l.aggregate_type = e.aggregate_type AND l.aggregate_id = e.aggregate_id
-   AND l.sequence = e.sequence
- WHERE l.position > $1
- ORDER BY l.position
- LIMIT $2"
-        );
+        let sql = match self.pool {
+            Pool::Sqlite(_) => PAGE_SQLITE,
+            Pool::Postgres(_) => PAGE_POSTGRES,
+        };
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let rows: Vec<EventRow> = with_pool!(&self.pool, p => sqlx::query_as(&sql)
+        let rows: Vec<EventRow> = with_pool!(&self.pool, p => sqlx::query_as(sql)
             .bind(after)
             .bind(i64::from(limit))
             .fetch_all(p)

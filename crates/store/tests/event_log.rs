@@ -161,13 +161,18 @@ on_both_backends!(
     super::a_stale_expected_version_writes_nothing
 );
 
-/// Many tasks write to one item at the same instant: each command is either written once or
-/// refused as a conflict; the item's sequence stays gapless and the log holds exactly the
-/// accepted events.
+/// Many tasks in several processes (one `EventLog` each) write to one item at the same
+/// instant: each command is either written once or refused as a conflict; the item's sequence
+/// stays gapless and the log holds exactly the accepted events.
 async fn concurrent_commands_on_one_item_never_lose_or_duplicate(backend: Backend) {
     const WRITERS: usize = 16;
+    const PROCESSES: usize = 4;
     let db = TestDatabase::create(backend).await;
-    let log = Arc::new(open_log(&db).await);
+    let mut processes = Vec::new();
+    for _ in 0..PROCESSES {
+        processes.push(Arc::new(open_log(&db).await));
+    }
+    let log = Arc::clone(&processes[0]);
     let id = open_item(&log, "HOT-1").await;
     let mut accepted = 0usize;
     let mut conflicts = 0usize;
@@ -175,7 +180,7 @@ async fn concurrent_commands_on_one_item_never_lose_or_duplicate(backend: Backen
         let barrier = Arc::new(Barrier::new(WRITERS));
         let tasks: Vec<_> = (0..WRITERS)
             .map(|writer| {
-                let log = Arc::clone(&log);
+                let log = Arc::clone(&processes[writer % PROCESSES]);
                 let barrier = Arc::clone(&barrier);
                 tokio::spawn(async move {
                     barrier.wait().await;
@@ -226,6 +231,43 @@ async fn concurrent_commands_on_one_item_never_lose_or_duplicate(backend: Backen
 on_both_backends!(
     concurrent_commands_on_one_item_never_lose_or_duplicate,
     super::concurrent_commands_on_one_item_never_lose_or_duplicate
+);
+
+/// Within one process, commands on one item take turns: none collides, every one is applied
+/// in some order, and each is decided on the state its predecessor wrote.
+async fn commands_on_one_item_in_one_process_take_turns(backend: Backend) {
+    const WRITERS: u64 = 16;
+    let db = TestDatabase::create(backend).await;
+    let log = Arc::new(open_log(&db).await);
+    let id = open_item(&log, "HOT-2").await;
+    let barrier = Arc::new(Barrier::new(WRITERS as usize));
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let log = Arc::clone(&log);
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                run(&log, id, "ops", comment(&format!("writer {writer}"))).await
+            })
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for task in tasks {
+        let executed = task
+            .await
+            .expect("task completes")
+            .expect("no command on one item collides within one process");
+        versions.push(executed.version);
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (2..=WRITERS + 1).collect::<Vec<_>>());
+    let loaded = log.load(id).await.expect("loads").expect("exists");
+    assert_eq!(loaded.version, WRITERS + 1);
+    assert_eq!(u64::from(loaded.state.comment_count), WRITERS);
+}
+on_both_backends!(
+    commands_on_one_item_in_one_process_take_turns,
+    super::commands_on_one_item_in_one_process_take_turns
 );
 
 /// Concurrent writers on many items: global positions are 1..=n without gaps or repeats,
