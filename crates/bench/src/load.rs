@@ -404,19 +404,40 @@ impl PlainCqrs {
     }
 }
 
-#[async_trait::async_trait]
-impl Target for PlainCqrs {
-    async fn command(&self, item: &str, _step: usize, action: ItemAction) -> Outcome {
+impl PlainCqrs {
+    /// Runs one command the framework's way: load, handle, commit, then update the view.
+    pub async fn execute(
+        &self,
+        item: &str,
+        action: ItemAction,
+    ) -> Result<(), AggregateError<suspense_domain::ItemError>> {
         let command = ItemCommand::new(
             UserId::parse("load").unwrap_or_else(|e| panic!("{e}")),
             action,
         );
         let metadata = HashMap::from([("actor".to_owned(), "load".to_owned())]);
-        let result = match self {
+        match self {
             Self::Postgres(cqrs, _) => cqrs.execute_with_metadata(item, command, metadata).await,
             Self::Sqlite(cqrs, _) => cqrs.execute_with_metadata(item, command, metadata).await,
-        };
-        match result {
+        }
+    }
+
+    /// The item's view, as the demo's query endpoint returns it.
+    pub async fn view(
+        &self,
+        item: &str,
+    ) -> Result<Option<ItemSummary>, cqrs_es::persist::PersistenceError> {
+        match self {
+            Self::Postgres(_, views) => views.load(item).await,
+            Self::Sqlite(_, views) => views.load(item).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for PlainCqrs {
+    async fn command(&self, item: &str, _step: usize, action: ItemAction) -> Outcome {
+        match self.execute(item, action).await {
             Ok(()) => Outcome::Done,
             Err(AggregateError::AggregateConflict) => Outcome::Conflict,
             Err(_) => Outcome::Error,
@@ -424,10 +445,7 @@ impl Target for PlainCqrs {
     }
 
     async fn read_item(&self, item: &str) -> bool {
-        match self {
-            Self::Postgres(_, views) => views.load(item).await.is_ok(),
-            Self::Sqlite(_, views) => views.load(item).await.is_ok(),
-        }
+        self.view(item).await.is_ok()
     }
 
     async fn read_balance(&self) -> bool {
@@ -452,8 +470,8 @@ pub struct Service {
 }
 
 impl Service {
+    /// Starts the release `suspense serve` binary (next to this one) on `url`'s database.
     pub fn start(url: &str) -> Self {
-        use std::io::BufRead;
         let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
         let binary = exe.with_file_name("suspense");
         assert!(
@@ -469,11 +487,27 @@ impl Service {
         let config = dir.path().join("suspense.toml");
         std::fs::write(&config, format!("[[users]]\nname = \"load\"\nroles = [\"operator\", \"reporter\"]\ntoken_sha256 = \"{hash}\"\n"))
             .unwrap_or_else(|e| panic!("{e}"));
-        let mut child = std::process::Command::new(binary)
+        let mut command = std::process::Command::new(binary);
+        command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("DATABASE_URL", url)
             .env("SUSPENSE_CONFIG", &config)
-            .env("RUST_LOG", "error")
+            .env("RUST_LOG", "error");
+        Self::spawn(command, token, dir)
+    }
+
+    /// Starts the plain cqrs-es demo-style service (`suspense-bench plain-serve`) on `url`.
+    pub fn start_plain(url: &str) -> Self {
+        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut command = std::process::Command::new(exe);
+        command.args(["plain-serve", "--url", url, "--listen", "127.0.0.1:0"]);
+        Self::spawn(command, "unused".to_owned(), dir)
+    }
+
+    fn spawn(mut command: std::process::Command, token: String, dir: tempfile::TempDir) -> Self {
+        use std::io::BufRead;
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("{e}"));
@@ -623,6 +657,7 @@ pub async fn run(
     println!("\n| system | backend | clients | commands/s | vs raw SQL | p50 ms | p99 ms | max ms | errors | conflicts |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut peak_rss = Vec::new();
+    let mut versus = Vec::new();
     for &n in clients {
         let hot_item = |url: &str| {
             let _ = url;
@@ -651,7 +686,7 @@ pub async fn run(
         let plain = Arc::new(PlainCqrs::open(&plain_db.url()).await);
         let hot_id = prepare_hot(&*plain, hot).await;
         let (tally, elapsed) = drive(plain, n, seconds, hot_id, "plain").await;
-        row(
+        let plain_rate = row(
             "plain cqrs-es + GenericQuery view",
             backend,
             n,
@@ -660,11 +695,26 @@ pub async fn run(
             Some(baseline),
         );
 
+        let plain_http_db = TestDatabase::create(backend).await;
+        let plain_service = Service::start_plain(&plain_http_db.url());
+        let plain_http = Arc::new(plain_service.target());
+        let hot_id = prepare_hot(&*plain_http, hot).await;
+        let (tally, elapsed) = drive(plain_http, n, seconds, hot_id, "plain-http").await;
+        let plain_http_rate = row(
+            "plain cqrs-es demo service (HTTP)",
+            backend,
+            n,
+            &tally,
+            elapsed,
+            Some(baseline),
+        );
+        drop(plain_service);
+
         let lib_db = TestDatabase::create(backend).await;
         let library = Arc::new(Library::open(&lib_db.url()).await);
         let hot_id = prepare_hot(&*library, hot).await;
         let (tally, elapsed) = drive(library, n, seconds, hot_id, "lib").await;
-        row(
+        let library_rate = row(
             "suspense library",
             backend,
             n,
@@ -678,7 +728,7 @@ pub async fn run(
         let http = Arc::new(service.target());
         let hot_id = prepare_hot(&*http, hot).await;
         let (tally, elapsed) = drive(http, n, seconds, hot_id, "http").await;
-        row(
+        let http_rate = row(
             "suspense HTTP service",
             backend,
             n,
@@ -687,6 +737,15 @@ pub async fn run(
             Some(baseline),
         );
         peak_rss.push((n, service.peak_rss_kib()));
+        versus.push(format!(
+            "{n} clients: library / plain in-process = {:.2}x, HTTP service / plain HTTP service = {:.2}x, HTTP service / plain in-process = {:.2}x",
+            library_rate / plain_rate,
+            http_rate / plain_http_rate,
+            http_rate / plain_rate
+        ));
+    }
+    for line in versus {
+        println!("{line}");
     }
     for (n, rss) in peak_rss {
         if let Some(kib) = rss {

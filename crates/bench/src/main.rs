@@ -3,6 +3,7 @@
 
 mod catch_up;
 mod load;
+mod plain_service;
 mod seed;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -41,6 +42,14 @@ enum Command {
         #[arg(long)]
         hot: bool,
     },
+    /// Serves the plain cqrs-es baseline over HTTP (started by `load`).
+    #[command(hide = true)]
+    PlainServe {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -69,15 +78,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             events,
             queries,
         } => {
-            let backends = match backend {
-                BackendArg::Sqlite => vec![suspense_testkit::Backend::Sqlite],
-                BackendArg::Postgres => vec![suspense_testkit::Backend::Postgres],
-                BackendArg::Both => vec![
-                    suspense_testkit::Backend::Sqlite,
-                    suspense_testkit::Backend::Postgres,
-                ],
-            };
-            for backend in backends {
+            for backend in backends(backend) {
                 catch_up::run(backend, events, queries).await?;
             }
         }
@@ -91,6 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 load::run(backend, &clients, seconds, hot).await?;
             }
         }
+        Command::PlainServe { url, listen } => plain_service::serve(&url, &listen).await?,
     }
     Ok(())
 }

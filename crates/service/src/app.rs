@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use suspense::Suspense;
 use suspense_store::{with_pool, Pool};
@@ -109,13 +110,19 @@ pub async fn serve_ledger(
     settings: Settings,
     listener: TcpListener,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let projector = Arc::clone(ledger.projector()).spawn(Duration::from_millis(200));
+    let projector = Arc::clone(ledger.projector()).spawn(settings.projector_interval);
     let state = AppState {
         ledger: Arc::clone(&ledger),
         settings: Arc::new(settings),
         metrics: Arc::new(Metrics::default()),
     };
     tracing::info!(address = %listener.local_addr()?, "serving");
+    // Small responses go out at once instead of waiting on Nagle's algorithm.
+    let listener = listener.tap_io(|stream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -25,6 +25,9 @@ pub struct ConfigFile {
     pub database_url: Option<String>,
     /// IANA time zone of the bank's calendar (default UTC).
     pub time_zone: Option<String>,
+    /// How often the service's projector brings the read models up to date, in milliseconds
+    /// (default 500). Reports asked with `fresh=true` catch up first whatever this is.
+    pub projector_interval_ms: Option<u64>,
     #[serde(default)]
     pub aging: AgingConfig,
     #[serde(default)]
@@ -117,7 +120,12 @@ pub struct Settings {
     pub approval: ApprovalPolicy,
     pub catalogue: RootCauseCatalogue,
     pub users: Users,
+    pub projector_interval: std::time::Duration,
 }
+
+/// Each catch-up of the projector costs a few dozen statements whether one event or a
+/// thousand arrived; under load, polling less often leaves more of the database to commands.
+pub const DEFAULT_PROJECTOR_INTERVAL_MS: u64 = 500;
 
 impl Settings {
     /// Validates `file` with `listen` and `database_url` from flags or environment taking
@@ -190,6 +198,16 @@ impl Settings {
             }
             RootCauseCatalogue::new(entries)
         };
+        let interval_ms = file
+            .projector_interval_ms
+            .unwrap_or(DEFAULT_PROJECTOR_INTERVAL_MS);
+        if !(10..=60_000).contains(&interval_ms) {
+            return Err(InvalidInput::new(
+                "projector_interval_ms",
+                format!("{interval_ms} is not between 10 and 60000"),
+            )
+            .into());
+        }
         let mut users = Users::default();
         for user in file.users {
             let name = UserId::parse(&user.name).map_err(|e| e.for_field("users.name"))?;
@@ -211,6 +229,40 @@ impl Settings {
             approval,
             catalogue,
             users,
+            projector_interval: std::time::Duration::from_millis(interval_ms),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml_text: &str) -> Result<Settings, ConfigError> {
+        let file: ConfigFile = toml::from_str(toml_text).expect("valid TOML");
+        Settings::resolve(file, None, None)
+    }
+
+    #[test]
+    fn the_projector_interval_defaults_and_can_be_set() {
+        let default = settings("").expect("valid");
+        assert_eq!(
+            default.projector_interval,
+            std::time::Duration::from_millis(DEFAULT_PROJECTOR_INTERVAL_MS)
+        );
+        let set = settings("projector_interval_ms = 50").expect("valid");
+        assert_eq!(set.projector_interval, std::time::Duration::from_millis(50));
+    }
+
+    #[test]
+    fn an_out_of_range_projector_interval_names_the_setting() {
+        for value in ["0", "9", "60001"] {
+            let err = settings(&format!("projector_interval_ms = {value}")).expect_err("rejected");
+            let message = err.to_string();
+            assert!(
+                message.contains("projector_interval_ms") && message.contains(value),
+                "{message}"
+            );
+        }
     }
 }

@@ -73,14 +73,20 @@ impl Pool {
                     .pragma("cache_size", "-65536");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(settings.max_connections)
+                    .test_before_acquire(false)
                     .acquire_timeout(settings.acquire_timeout)
                     .connect_with(options)
                     .await?;
                 Ok(Self::Sqlite(pool))
             }
             StoreLocation::Postgres(url) => {
+                // sqlx pings a connection before lending it by default: a round trip on every
+                // command. It already pings each one when it comes back to the pool, and a
+                // connection that broke in between fails its query as `Unavailable` and is
+                // dropped, so the command's retry gets a fresh one.
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.max_connections)
+                    .test_before_acquire(false)
                     .acquire_timeout(settings.acquire_timeout)
                     .connect(url)
                     .await?;
