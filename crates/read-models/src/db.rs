@@ -18,6 +18,7 @@ pub(crate) struct CheckpointRow {
 
 /// One projection's move in a flush to `new`, refused unless the projection is still at the
 /// `generation` the batch was folded from (nobody else wrote it in between).
+#[derive(Clone)]
 pub(crate) struct CheckpointMove<'a> {
     pub projection: &'a str,
     pub generation: i64,

@@ -358,36 +358,63 @@ impl Projector {
                 }
             }
         }
+        let pending = |model: ReadModel| -> Vec<&RecordedEvent> {
+            if !models.contains(&model) {
+                return Vec::new();
+            }
+            let old = position_of(&model);
+            events
+                .iter()
+                .filter(|e| e.position.unwrap_or(0) > old)
+                .collect()
+        };
+        let register_pending = pending(ReadModel::ItemRegister);
+        let stats_pending = pending(ReadModel::RootCauseStatistics);
+        // The two models read their current rows on separate connections at the same time.
+        let (register_fold, stats_fold) = tokio::try_join!(
+            async {
+                match register_pending.is_empty() {
+                    true => Ok(None),
+                    false => self.fold_register(&register_pending).await.map(Some),
+                }
+            },
+            async {
+                match stats_pending.is_empty() {
+                    true => Ok(None),
+                    false => self.fold_stats(&stats_pending).await.map(Some),
+                }
+            },
+        )?;
         let mut register = None;
         let mut stats = None;
         let mut moves = Vec::new();
         let mut poisoned = Vec::new();
-        for model in models {
-            let old = position_of(model);
-            let pending: Vec<&RecordedEvent> = events
-                .iter()
-                .filter(|e| e.position.unwrap_or(0) > old)
-                .collect();
-            if pending.is_empty() {
+        let folds = [
+            (
+                ReadModel::ItemRegister,
+                register_fold.map(|(b, f)| {
+                    register = Some(b);
+                    f
+                }),
+            ),
+            (
+                ReadModel::RootCauseStatistics,
+                stats_fold.map(|(b, f)| {
+                    stats = Some(b);
+                    f
+                }),
+            ),
+        ];
+        for (model, folded) in folds {
+            let Some((applied_up_to, poison)) = folded else {
                 continue;
-            }
-            let (applied_up_to, poison) = match model {
-                ReadModel::ItemRegister => {
-                    let (batch, outcome) = self.fold_register(&pending).await?;
-                    register = Some(batch);
-                    outcome
-                }
-                ReadModel::RootCauseStatistics => {
-                    let (batch, outcome) = self.fold_stats(&pending).await?;
-                    stats = Some(batch);
-                    outcome
-                }
             };
+            let old = position_of(&model);
             // Everything before a poisoned event is applied; the checkpoint stops before it.
             if applied_up_to > old {
                 moves.push(CheckpointMove {
                     projection: model.name(),
-                    generation: generation_of(model),
+                    generation: generation_of(&model),
                     new: applied_up_to as i64,
                 });
             }
@@ -400,11 +427,9 @@ impl Projector {
                 });
             }
         }
-        let applied = if moves.is_empty() {
-            true
-        } else {
-            on_backend!(self.log.pool(), [db] flush(register.as_ref(), stats.as_ref(), &moves))?
-        };
+        let applied = self
+            .flush(register.as_ref(), stats.as_ref(), &moves)
+            .await?;
         if applied && !moves.is_empty() {
             self.metrics
                 .batches_committed
@@ -443,6 +468,43 @@ impl Projector {
         }
         // Another projector committed this batch first: nothing was written; go again.
         Ok(if applied { events.len() } else { 1 })
+    }
+
+    /// Writes the folded batches with their checkpoint moves; true if every move was applied
+    /// (false: another projector moved a checkpoint first, and that model wrote nothing).
+    ///
+    /// On PostgreSQL each model commits its own transaction (rows and its checkpoint), both
+    /// at once on separate connections: the database works on both with its two cores. SQLite
+    /// has one writer at a time, so there one transaction carries both.
+    async fn flush(
+        &self,
+        register: Option<&RegisterBatch>,
+        stats: Option<&StatsBatch>,
+        moves: &[CheckpointMove<'_>],
+    ) -> Result<bool, ProjectionError> {
+        if moves.is_empty() {
+            return Ok(true);
+        }
+        let pool = self.log.pool();
+        if let (Pool::Postgres(_), true) = (pool, moves.len() > 1) {
+            let of = |model: ReadModel| -> Vec<CheckpointMove<'_>> {
+                moves
+                    .iter()
+                    .filter(|m| m.projection == model.name())
+                    .cloned()
+                    .collect()
+            };
+            let (register_moves, stats_moves) = (
+                of(ReadModel::ItemRegister),
+                of(ReadModel::RootCauseStatistics),
+            );
+            let (a, b) = tokio::try_join!(
+                async { on_backend!(pool, [db] flush(register, None, &register_moves)) },
+                async { on_backend!(pool, [db] flush(None, stats, &stats_moves)) },
+            )?;
+            return Ok(a && b);
+        }
+        Ok(on_backend!(pool, [db] flush(register, stats, moves))?)
     }
 
     /// The page after `from`: the prefetched one if it starts there, else a fresh read.
