@@ -150,9 +150,11 @@ impl EventLog {
         let _turn = self.turns.take(item_id).await;
         // Fast path: decide on the cached state. Only a decision that writes events is taken
         // from it, and the write checks it: a stale version collides on the primary key, and
-        // the command is then decided again on the state loaded from the database.
-        if expected_version.is_none() {
-            if let Some((version, aggregate)) = self.cached(item_id) {
+        // the command is then decided again on the state loaded from the database. With an
+        // expected version, only a cached state at exactly that version is used: the write at
+        // the next sequence then succeeds only if the item is still at it.
+        if let Some((version, aggregate)) = self.cached(item_id) {
+            if expected_version.is_none_or(|expected| expected == version) {
                 if let Ok(events) = aggregate.decide(command.clone(), &self.services) {
                     if !events.is_empty() {
                         match self
@@ -219,6 +221,19 @@ impl EventLog {
             version,
             events,
             state,
+        })
+    }
+
+    /// The item as this process last wrote it, without reading the database: `None` if it is
+    /// not cached. Another process may have changed it since, so use it only to prepare a
+    /// command run with this version as its expected version (`execute(.., Some(version))`),
+    /// which then fails with `VersionMismatch` rather than act on a stale state.
+    pub fn recent(&self, item_id: ItemId) -> Option<LoadedItem> {
+        let (version, aggregate) = self.cached(item_id)?;
+        Some(LoadedItem {
+            item_id,
+            version,
+            state: aggregate.state()?.clone(),
         })
     }
 

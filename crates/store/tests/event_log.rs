@@ -379,3 +379,55 @@ on_both_backends!(
     a_stale_cache_never_decides_a_command,
     super::a_stale_cache_never_decides_a_command
 );
+
+/// `recent` answers from the cache without reading, and may be stale; a command pinned to its
+/// version applies only if the item is still at that version.
+async fn a_recent_state_is_only_acted_on_at_its_version(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let first = open_log(&db).await;
+    let second = open_log(&db).await;
+    let id = open_item(&first, "RECENT-1").await;
+    let recent = first.recent(id).expect("cached after writing");
+    assert_eq!(recent.version, 1);
+    async fn pinned(
+        log: &suspense_store::EventLog,
+        id: ItemId,
+        version: u64,
+    ) -> Result<suspense_store::Executed, StoreError> {
+        let command = suspense_domain::ItemCommand::new(
+            suspense_domain::UserId::parse("ops").expect("valid"),
+            comment("pinned"),
+        );
+        log.execute(id, command, &meta(), Some(version)).await
+    }
+    // At its version, the cached state is acted on.
+    let applied = pinned(&first, id, recent.version).await.expect("applies");
+    assert_eq!(applied.version, 2);
+    // Another process writes: the cache is now stale, and a command pinned to it is refused.
+    run(&second, id, "ops", classify())
+        .await
+        .expect("classifies");
+    let stale = first.recent(id).expect("still cached");
+    assert_eq!(stale.version, 2, "the cache has not seen the other process");
+    let refused = pinned(&first, id, stale.version).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::VersionMismatch {
+                expected: 2,
+                actual: 3
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(first.history(id).await.expect("history").len(), 3);
+    assert!(first
+        .recent(ItemId::for_reference(
+            &suspense_domain::SourceReference::parse("CORE", "NEVER").expect("valid")
+        ))
+        .is_none());
+}
+on_both_backends!(
+    a_recent_state_is_only_acted_on_at_its_version,
+    super::a_recent_state_is_only_acted_on_at_its_version
+);

@@ -55,28 +55,21 @@ where
             if let Some(role) = needs {
                 caller.require(&[role])?;
             }
-            // A reassignment needs a supervisor; the first assignment does not.
-            if let ItemAction::Assign { team, assignee, .. } = &action {
-                let current = state
-                    .ledger
-                    .item(id)
-                    .await?
-                    .and_then(|i| i.state.assignment);
-                if current.is_some_and(|c| c.team != *team || c.assignee != *assignee) {
-                    caller.require(&[Role::Supervisor])?;
-                }
-            }
             let name = action.name();
             let actor = actor(&caller, &headers);
             let started = Instant::now();
-            let result = match expected {
-                Some(version) => {
-                    state
-                        .ledger
-                        .execute_at_version(&actor, id, action, version)
-                        .await
+            let result = if let ItemAction::Assign { .. } = &action {
+                assign_as(&state, &caller, &actor, id, action, expected).await?
+            } else {
+                match expected {
+                    Some(version) => {
+                        state
+                            .ledger
+                            .execute_at_version(&actor, id, action, version)
+                            .await
+                    }
+                    None => state.ledger.execute(&actor, id, action).await,
                 }
-                None => state.ledger.execute(&actor, id, action).await,
             };
             state
                 .metrics
@@ -86,6 +79,65 @@ where
     )
     .await)
 }
+
+/// Runs an assignment. A reassignment (the item is assigned elsewhere already) needs a
+/// supervisor; the first assignment does not. The role is checked on the state the command
+/// is then applied to, pinned by its version: on the item as this process last wrote it when
+/// that is at hand (no read), else as loaded. A version that turns out stale (another command
+/// wrote in between) is checked again on a fresh load, a bounded number of times, unless the
+/// caller pinned it (`If-Match`).
+async fn assign_as(
+    state: &AppState,
+    caller: &Caller,
+    actor: &suspense::Actor,
+    id: ItemId,
+    action: ItemAction,
+    expected: Option<u64>,
+) -> Result<Result<suspense::Executed, suspense::Error>, ApiError> {
+    let ItemAction::Assign { team, assignee, .. } = &action else {
+        return Ok(state.ledger.execute(actor, id, action).await);
+    };
+    let mut recent = state
+        .ledger
+        .recent_item(id)
+        .filter(|item| expected.is_none_or(|v| v == item.version));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let item = match recent.take() {
+            Some(item) => Some(item),
+            None => state.ledger.item(id).await?,
+        };
+        let Some(item) = item else {
+            // No such item: the command itself reports it.
+            return Ok(state.ledger.execute(actor, id, action).await);
+        };
+        if item
+            .state
+            .assignment
+            .as_ref()
+            .is_some_and(|c| c.team != *team || c.assignee != *assignee)
+        {
+            caller.require(&[Role::Supervisor])?;
+        }
+        let version = expected.unwrap_or(item.version);
+        let result = state
+            .ledger
+            .execute_at_version(actor, id, action.clone(), version)
+            .await;
+        match result {
+            Err(suspense::Error::VersionMismatch { .. })
+                if expected.is_none() && attempt < ASSIGN_ATTEMPTS =>
+            {
+                continue
+            }
+            result => return Ok(result),
+        }
+    }
+}
+
+/// Checks and attempts of an assignment racing other commands on its item.
+const ASSIGN_ATTEMPTS: u32 = 20;
 
 struct Decided {
     action: ItemAction,
