@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use suspense_domain::{BranchCode, Currency, InvalidInput, Money, UserId};
@@ -59,11 +59,36 @@ struct OpenRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct PercentileRow {
+struct HistogramRow {
     #[sqlx(flatten)]
     key: CauseKey,
-    p50: Option<i32>,
-    p90: Option<i32>,
+    bucket: i32,
+    n: i64,
+}
+
+/// True when `from..to` is exactly the calendar month starting at `from`.
+fn is_one_month(from: NaiveDate, to: NaiveDate) -> bool {
+    from.day() == 1 && from.checked_add_months(chrono::Months::new(1)) == Some(to)
+}
+
+/// Median and 90th-percentile hours to resolution per cause key, by nearest rank over each
+/// key's histogram (`resolution_time::percentile`).
+fn percentiles(rows: Vec<HistogramRow>) -> HashMap<CauseKey, (Option<i64>, Option<i64>)> {
+    let mut histograms: HashMap<CauseKey, Vec<(i32, i64)>> = HashMap::new();
+    for row in rows {
+        histograms
+            .entry(row.key)
+            .or_default()
+            .push((row.bucket, row.n));
+    }
+    histograms
+        .into_iter()
+        .filter_map(|(key, mut buckets)| {
+            buckets.sort_unstable();
+            let p50 = resolution_time::percentile(&buckets, 50)?;
+            Some((key, (Some(p50), resolution_time::percentile(&buckets, 90))))
+        })
+        .collect()
 }
 
 /// A count and its amount, in the row's currency.
@@ -344,6 +369,18 @@ macro_rules! report_sql {
                 to: NaiveDate,
                 branch: Option<&str>,
             ) -> Result<Vec<FlowRow>, sqlx::Error> {
+                if is_one_month(from, to) {
+                    // One month: the table holds one row per key already.
+                    let mut q = QueryBuilder::<Db>::new(
+                        "SELECT category, code, branch, channel, currency, opened_count, opened_minor,
+                                resolved_count, resolved_minor, reopened_count, reopened_minor,
+                                escalations, restated_items
+                           FROM root_cause_monthly WHERE month = ",
+                    );
+                    q.push_bind(from);
+                    cause_filter(&mut q, branch);
+                    return q.build_query_as().fetch_all(pool).await;
+                }
                 let mut q = QueryBuilder::<Db>::new(
                     "SELECT category, code, branch, channel, currency,
                             CAST(SUM(opened_count) AS BIGINT) AS opened_count,
@@ -371,35 +408,29 @@ macro_rules! report_sql {
                 q.build_query_as().fetch_all(pool).await
             }
 
-            /// Median and 90th-percentile bucket per cause key, by nearest rank over the
-            /// summed histogram (the same rule as `resolution_time::percentile`).
-            pub(super) async fn percentiles(
+            /// The resolution-time histogram of `from..to` per cause key. A single month's rows
+            /// are already one per key and bucket (the table's key), so they are read as they
+            /// are; longer periods are summed here.
+            pub(super) async fn histogram(
                 pool: &Pool<Db>,
                 from: NaiveDate,
                 to: NaiveDate,
                 branch: Option<&str>,
-            ) -> Result<Vec<PercentileRow>, sqlx::Error> {
-                let mut q = QueryBuilder::<Db>::new(
-                    "WITH h AS (
-                        SELECT category, code, branch, channel, currency, bucket, SUM(resolved_count) AS n
-                          FROM resolution_time_histogram WHERE month >= ",
-                );
+            ) -> Result<Vec<HistogramRow>, sqlx::Error> {
+                let one_month = is_one_month(from, to);
+                let mut q = QueryBuilder::<Db>::new(if one_month {
+                    "SELECT category, code, branch, channel, currency, bucket, resolved_count AS n
+                       FROM resolution_time_histogram WHERE month >= "
+                } else {
+                    "SELECT category, code, branch, channel, currency, bucket,
+                            CAST(SUM(resolved_count) AS BIGINT) AS n
+                       FROM resolution_time_histogram WHERE month >= "
+                });
                 q.push_bind(from).push(" AND month < ").push_bind(to);
                 cause_filter(&mut q, branch);
-                q.push(
-                    " GROUP BY category, code, branch, channel, currency, bucket),
-                     c AS (
-                        SELECT category, code, branch, channel, currency, bucket,
-                               SUM(n) OVER (PARTITION BY category, code, branch, channel, currency
-                                            ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,
-                               SUM(n) OVER (PARTITION BY category, code, branch, channel, currency) AS total
-                          FROM h)
-                     SELECT category, code, branch, channel, currency,
-                            CAST(MIN(CASE WHEN cum * 100 >= total * 50 THEN bucket END) AS INTEGER) AS p50,
-                            CAST(MIN(CASE WHEN cum * 100 >= total * 90 THEN bucket END) AS INTEGER) AS p90
-                       FROM c WHERE total > 0
-                      GROUP BY category, code, branch, channel, currency",
-                );
+                if !one_month {
+                    q.push(" GROUP BY category, code, branch, channel, currency, bucket");
+                }
                 q.build_query_as().fetch_all(pool).await
             }
 
@@ -560,21 +591,27 @@ impl<'a> Reports<'a> {
         );
         let percentiles_of =
             futures::future::try_join_all(periods.iter().rev().map(|p| async move {
-                let rows = on_backend!(self.pool, [] percentiles(p.start, p.end(), branch))?;
-                Ok::<_, ReportError>(
-                    rows.into_iter()
-                        .map(|r| (r.key, (r.p50, r.p90)))
-                        .collect::<HashMap<_, _>>(),
-                )
+                let rows = on_backend!(self.pool, [] histogram(p.start, p.end(), branch))?;
+                Ok::<_, ReportError>(percentiles(rows))
             }));
+        let volumes_of = futures::future::try_join_all(periods.iter().map(|p| async move {
+            Ok::<_, ReportError>(
+                on_backend!(self.pool, [] volumes(p.start, p.end(), branch))?
+                    .into_iter()
+                    .map(|v| (v.branch, v.transactions))
+                    .collect::<HashMap<String, i64>>(),
+            )
+        }));
         let open_now = async { Ok::<_, ReportError>(on_backend!(self.pool, [] open_now(branch))?) };
-        let (open_rows, after, walked_flows, mut walked_percentiles) = futures::future::try_join4(
-            open_now,
-            self.flows(last.end(), far_future, branch),
-            flows_of,
-            percentiles_of,
-        )
-        .await?;
+        let (open_rows, after, walked_flows, mut walked_percentiles, volumes) =
+            futures::future::try_join5(
+                open_now,
+                self.flows(last.end(), far_future, branch),
+                flows_of,
+                percentiles_of,
+                volumes_of,
+            )
+            .await?;
         // Open at the end of the last period: open now, less the net flows of every month after
         // it. Walking back, each period's opening stock is its closing stock less its net flows.
         let mut open: HashMap<CauseKey, (i64, i64)> = open_rows
@@ -604,11 +641,13 @@ impl<'a> Reports<'a> {
         }
         figures.reverse(); // previous-of-first, first, ..., last
         let mut reports = Vec::with_capacity(periods.len());
-        for (index, period) in periods.iter().enumerate() {
-            reports.push(
-                self.period_report(period, &figures[index + 1], &figures[index], branch)
-                    .await?,
-            );
+        for ((index, period), volumes) in periods.iter().enumerate().zip(volumes) {
+            reports.push(Self::period_report(
+                period,
+                &figures[index + 1],
+                &figures[index],
+                volumes,
+            ));
         }
         Ok(RootCauseReport {
             time_zone: self.calendar.time_zone().name().to_owned(),
@@ -642,13 +681,12 @@ impl<'a> Reports<'a> {
             .collect())
     }
 
-    async fn period_report(
-        &self,
+    fn period_report(
         period: &Period,
         now: &PeriodFigures,
         then: &PeriodFigures,
-        branch: Option<&str>,
-    ) -> Result<PeriodReport, ReportError> {
+        volumes: HashMap<String, i64>,
+    ) -> PeriodReport {
         let mut keys: Vec<&CauseKey> = now
             .flows
             .keys()
@@ -704,8 +742,8 @@ impl<'a> Reports<'a> {
                 },
                 escalations: f.escalations,
                 restated_items: f.restated_items,
-                median_hours_to_resolve: p50.map(resolution_time::upper_bound_hours),
-                p90_hours_to_resolve: p90.map(resolution_time::upper_bound_hours),
+                median_hours_to_resolve: p50,
+                p90_hours_to_resolve: p90,
                 change: RowChange {
                     opened: f.opened_count - before.opened_count,
                     resolved: f.resolved_count - before.resolved_count,
@@ -714,11 +752,6 @@ impl<'a> Reports<'a> {
                 },
             });
         }
-        let volumes: HashMap<String, i64> =
-            on_backend!(self.pool, [] volumes(period.start, period.end(), branch))?
-                .into_iter()
-                .map(|v| (v.branch, v.transactions))
-                .collect();
         let mut branches: Vec<String> = opened_by_branch
             .keys()
             .chain(volumes.keys())
@@ -744,14 +777,14 @@ impl<'a> Reports<'a> {
                 }
             })
             .collect();
-        Ok(PeriodReport {
+        PeriodReport {
             period: period.label(),
             start: period.start,
             end: period.end(),
             restated_items: rows.iter().map(|r| r.restated_items).sum(),
             rows,
             suspense_rates,
-        })
+        }
     }
 
     /// Open items as of the end of `as_of` (bank calendar), by branch, root cause, currency and
@@ -864,8 +897,8 @@ impl<'a> Reports<'a> {
 struct PeriodFigures {
     flows: HashMap<CauseKey, Flows>,
     open_at_end: HashMap<CauseKey, (i64, i64)>,
-    /// Median and 90th-percentile buckets.
-    percentiles: HashMap<CauseKey, (Option<i32>, Option<i32>)>,
+    /// Median and 90th-percentile hours to resolution.
+    percentiles: HashMap<CauseKey, (Option<i64>, Option<i64>)>,
 }
 
 impl Flows {
