@@ -36,9 +36,10 @@ struct Flows {
     restated_items: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Deserialize)]
 struct FlowRow {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     key: CauseKey,
     opened_count: i64,
     opened_minor: i64,
@@ -50,20 +51,51 @@ struct FlowRow {
     restated_items: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Deserialize)]
 struct OpenRow {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     key: CauseKey,
     open_count: i64,
     open_minor: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Deserialize)]
 struct HistogramRow {
     #[sqlx(flatten)]
+    #[serde(flatten)]
     key: CauseKey,
     bucket: i32,
     n: i64,
+}
+
+/// A row type that can also be read from a JSON array of objects (see `report_sql!`'s
+/// `select`): `JSON_OBJECT` lists its columns as `json_object` arguments.
+trait JsonRow: serde::de::DeserializeOwned {
+    /// The `json_object(…)` arguments after the cause key's.
+    const JSON_VALUES: &'static str;
+
+    fn json_object() -> String {
+        format!("{CAUSE_KEY_JSON}, {}", Self::JSON_VALUES)
+    }
+}
+
+const CAUSE_KEY_JSON: &str =
+    "'category', category, 'code', code, 'branch', branch, 'channel', channel, 'currency', currency";
+
+impl JsonRow for FlowRow {
+    const JSON_VALUES: &'static str = "'opened_count', opened_count, 'opened_minor', opened_minor,
+         'resolved_count', resolved_count, 'resolved_minor', resolved_minor,
+         'reopened_count', reopened_count, 'reopened_minor', reopened_minor,
+         'escalations', escalations, 'restated_items', restated_items";
+}
+
+impl JsonRow for OpenRow {
+    const JSON_VALUES: &'static str = "'open_count', open_count, 'open_minor', open_minor";
+}
+
+impl JsonRow for HistogramRow {
+    const JSON_VALUES: &'static str = "'bucket', bucket, 'n', n";
 }
 
 /// True when `from..to` is exactly the calendar month starting at `from`.
@@ -350,12 +382,40 @@ pub fn format_minor_units(minor: i64, currency: &str) -> String {
 }
 
 macro_rules! report_sql {
-    ($module:ident, $db:ty) => {
+    ($module:ident, $db:ty, $rows_as_json:expr) => {
         mod $module {
             use super::*;
             use sqlx::{Pool, QueryBuilder};
 
             type Db = $db;
+
+            /// Starts a query returning `T` rows (finish it with `fetch_rows`). With
+            /// `$rows_as_json`, the rows come back as one JSON array in one row instead: the
+            /// SQLite driver hands every row across a thread on its own, which cost more than
+            /// the query itself for a report's few hundred rows.
+            fn select<'a, T: JsonRow>(inner: &str) -> QueryBuilder<'a, Db> {
+                if $rows_as_json {
+                    QueryBuilder::new(format!(
+                        "SELECT json_group_array(json_object({})) FROM ({inner}",
+                        T::json_object()
+                    ))
+                } else {
+                    QueryBuilder::new(inner)
+                }
+            }
+
+            async fn fetch_rows<T>(pool: &Pool<Db>, mut q: QueryBuilder<'_, Db>) -> Result<Vec<T>, sqlx::Error>
+            where
+                T: JsonRow + for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+            {
+                if $rows_as_json {
+                    q.push(")");
+                    let json: String = q.build_query_scalar().fetch_one(pool).await?;
+                    serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+                } else {
+                    q.build_query_as().fetch_all(pool).await
+                }
+            }
 
             fn cause_filter(q: &mut QueryBuilder<'_, Db>, branch: Option<&str>) {
                 if let Some(branch) = branch {
@@ -371,7 +431,7 @@ macro_rules! report_sql {
             ) -> Result<Vec<FlowRow>, sqlx::Error> {
                 if is_one_month(from, to) {
                     // One month: the table holds one row per key already.
-                    let mut q = QueryBuilder::<Db>::new(
+                    let mut q = select::<FlowRow>(
                         "SELECT category, code, branch, channel, currency, opened_count, opened_minor,
                                 resolved_count, resolved_minor, reopened_count, reopened_minor,
                                 escalations, restated_items
@@ -379,9 +439,9 @@ macro_rules! report_sql {
                     );
                     q.push_bind(from);
                     cause_filter(&mut q, branch);
-                    return q.build_query_as().fetch_all(pool).await;
+                    return fetch_rows::<FlowRow>(pool, q).await;
                 }
-                let mut q = QueryBuilder::<Db>::new(
+                let mut q = select::<FlowRow>(
                     "SELECT category, code, branch, channel, currency,
                             CAST(SUM(opened_count) AS BIGINT) AS opened_count,
                             CAST(SUM(opened_minor) AS BIGINT) AS opened_minor,
@@ -396,16 +456,16 @@ macro_rules! report_sql {
                 q.push_bind(from).push(" AND month < ").push_bind(to);
                 cause_filter(&mut q, branch);
                 q.push(" GROUP BY category, code, branch, channel, currency");
-                q.build_query_as().fetch_all(pool).await
+                fetch_rows::<FlowRow>(pool, q).await
             }
 
             pub(super) async fn open_now(pool: &Pool<Db>, branch: Option<&str>) -> Result<Vec<OpenRow>, sqlx::Error> {
-                let mut q = QueryBuilder::<Db>::new(
+                let mut q = select::<OpenRow>(
                     "SELECT category, code, branch, channel, currency, open_count, open_minor
                        FROM root_cause_open WHERE 1 = 1",
                 );
                 cause_filter(&mut q, branch);
-                q.build_query_as().fetch_all(pool).await
+                fetch_rows::<OpenRow>(pool, q).await
             }
 
             /// The resolution-time histogram of `from..to` per cause key. A single month's rows
@@ -418,7 +478,7 @@ macro_rules! report_sql {
                 branch: Option<&str>,
             ) -> Result<Vec<HistogramRow>, sqlx::Error> {
                 let one_month = is_one_month(from, to);
-                let mut q = QueryBuilder::<Db>::new(if one_month {
+                let mut q = select::<HistogramRow>(if one_month {
                     "SELECT category, code, branch, channel, currency, bucket, resolved_count AS n
                        FROM resolution_time_histogram WHERE month >= "
                 } else {
@@ -431,7 +491,7 @@ macro_rules! report_sql {
                 if !one_month {
                     q.push(" GROUP BY category, code, branch, channel, currency, bucket");
                 }
-                q.build_query_as().fetch_all(pool).await
+                fetch_rows::<HistogramRow>(pool, q).await
             }
 
             pub(super) async fn volumes(
@@ -540,8 +600,8 @@ macro_rules! report_sql {
     };
 }
 
-report_sql!(sqlite, sqlx::Sqlite);
-report_sql!(postgres, sqlx::Postgres);
+report_sql!(sqlite, sqlx::Sqlite, true);
+report_sql!(postgres, sqlx::Postgres, false);
 
 /// Read access to the read models (and transaction volumes).
 pub struct Reports<'a> {
