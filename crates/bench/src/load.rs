@@ -682,60 +682,39 @@ pub async fn run(
             None,
         );
 
+        let round = Round {
+            backend,
+            clients: n,
+            seconds,
+            hot,
+            baseline,
+        };
         let plain_db = TestDatabase::create(backend).await;
         let plain = Arc::new(PlainCqrs::open(&plain_db.url()).await);
-        let hot_id = prepare_hot(&*plain, hot).await;
-        let (tally, elapsed) = drive(plain, n, seconds, hot_id, "plain").await;
-        let plain_rate = row(
-            "plain cqrs-es + GenericQuery view",
-            backend,
-            n,
-            &tally,
-            elapsed,
-            Some(baseline),
-        );
+        let plain_rate = round
+            .measure("plain cqrs-es + GenericQuery view", "plain", plain)
+            .await;
 
         let plain_http_db = TestDatabase::create(backend).await;
         let plain_service = Service::start_plain(&plain_http_db.url());
-        let plain_http = Arc::new(plain_service.target());
-        let hot_id = prepare_hot(&*plain_http, hot).await;
-        let (tally, elapsed) = drive(plain_http, n, seconds, hot_id, "plain-http").await;
-        let plain_http_rate = row(
-            "plain cqrs-es demo service (HTTP)",
-            backend,
-            n,
-            &tally,
-            elapsed,
-            Some(baseline),
-        );
+        let plain_http_rate = round
+            .measure(
+                "plain cqrs-es demo service (HTTP)",
+                "plain-http",
+                Arc::new(plain_service.target()),
+            )
+            .await;
         drop(plain_service);
 
         let lib_db = TestDatabase::create(backend).await;
         let library = Arc::new(Library::open(&lib_db.url()).await);
-        let hot_id = prepare_hot(&*library, hot).await;
-        let (tally, elapsed) = drive(library, n, seconds, hot_id, "lib").await;
-        let library_rate = row(
-            "suspense library",
-            backend,
-            n,
-            &tally,
-            elapsed,
-            Some(baseline),
-        );
+        let library_rate = round.measure("suspense library", "lib", library).await;
 
         let http_db = TestDatabase::create(backend).await;
         let service = Service::start(&http_db.url());
-        let http = Arc::new(service.target());
-        let hot_id = prepare_hot(&*http, hot).await;
-        let (tally, elapsed) = drive(http, n, seconds, hot_id, "http").await;
-        let http_rate = row(
-            "suspense HTTP service",
-            backend,
-            n,
-            &tally,
-            elapsed,
-            Some(baseline),
-        );
+        let http_rate = round
+            .measure("suspense HTTP service", "http", Arc::new(service.target()))
+            .await;
         peak_rss.push((n, service.peak_rss_kib()));
         versus.push(format!(
             "{n} clients: library / plain in-process = {:.2}x, HTTP service / plain HTTP service = {:.2}x, HTTP service / plain in-process = {:.2}x",
@@ -760,6 +739,32 @@ pub async fn run(
 }
 
 /// For the hot-item scenario: opens the shared item first.
+/// One client count: every system under the same load and seconds, a printed row each.
+struct Round {
+    backend: Backend,
+    clients: usize,
+    seconds: u64,
+    hot: bool,
+    /// The raw-SQL rate the rows are compared with.
+    baseline: f64,
+}
+
+impl Round {
+    /// Drives `target` and prints its row; returns its commands/s.
+    async fn measure(&self, name: &str, label: &str, target: Arc<dyn Target>) -> f64 {
+        let hot_id = prepare_hot(&*target, self.hot).await;
+        let (tally, elapsed) = drive(target, self.clients, self.seconds, hot_id, label).await;
+        row(
+            name,
+            self.backend,
+            self.clients,
+            &tally,
+            elapsed,
+            Some(self.baseline),
+        )
+    }
+}
+
 async fn prepare_hot(target: &dyn Target, hot: bool) -> Option<String> {
     if !hot {
         return None;

@@ -55,6 +55,18 @@ fn bad_request(e: impl std::fmt::Display) -> Response {
     (StatusCode::BAD_REQUEST, e.to_string()).into_response()
 }
 
+/// Runs a parsed command, or answers 400 for a body that did not parse.
+async fn act(
+    plain: &PlainCqrs,
+    id: &str,
+    action: Result<ItemAction, impl std::fmt::Display>,
+) -> Response {
+    match action {
+        Ok(action) => run(plain, id, action).await,
+        Err(e) => bad_request(e),
+    }
+}
+
 async fn open(State(plain): State<Plain>, Json(body): Json<OpenItemBody>) -> Response {
     match body.parse() {
         Ok(item) => {
@@ -78,10 +90,7 @@ async fn classify(
     Path(id): Path<String>,
     Json(body): Json<ClassifyBody>,
 ) -> Response {
-    match body.parse() {
-        Ok(action) => run(&plain, &id, action).await,
-        Err(e) => bad_request(e),
-    }
+    act(&plain, &id, body.parse()).await
 }
 
 async fn assign(
@@ -89,10 +98,7 @@ async fn assign(
     Path(id): Path<String>,
     Json(body): Json<AssignBody>,
 ) -> Response {
-    match body.parse() {
-        Ok(action) => run(&plain, &id, action).await,
-        Err(e) => bad_request(e),
-    }
+    act(&plain, &id, body.parse()).await
 }
 
 async fn clearing(
@@ -100,10 +106,7 @@ async fn clearing(
     Path(id): Path<String>,
     Json(body): Json<ClearingBody>,
 ) -> Response {
-    match body.parse() {
-        Ok(action) => run(&plain, &id, action).await,
-        Err(e) => bad_request(e),
-    }
+    act(&plain, &id, body.parse()).await
 }
 
 async fn resolve(
@@ -111,10 +114,7 @@ async fn resolve(
     Path(id): Path<String>,
     Json(body): Json<ResolveBody>,
 ) -> Response {
-    match body.parse() {
-        Ok(request) => run(&plain, &id, ItemAction::Resolve(request)).await,
-        Err(e) => bad_request(e),
-    }
+    act(&plain, &id, body.parse().map(ItemAction::Resolve)).await
 }
 
 async fn comment(
@@ -122,8 +122,6 @@ async fn comment(
     Path(id): Path<String>,
     Json(body): Json<CommentBody>,
 ) -> Response {
-    match Note::parse(&body.text) {
-        Ok(text) => run(&plain, &id, ItemAction::Comment { text }).await,
-        Err(e) => bad_request(e),
-    }
+    let action = Note::parse(&body.text).map(|text| ItemAction::Comment { text });
+    act(&plain, &id, action).await
 }
