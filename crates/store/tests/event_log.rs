@@ -409,6 +409,20 @@ async fn a_recent_state_is_only_acted_on_at_its_version(backend: Backend) {
         .expect("classifies");
     let stale = first.recent(id).expect("still cached");
     assert_eq!(stale.version, 2, "the cache has not seen the other process");
+    // Unchanged since this process wrote it, `load` answers from the cache, and equals a
+    // full read by another process.
+    assert_eq!(second.recent(id).map(|r| r.version), Some(3));
+    let from_cache = second.load(id).await.expect("loads");
+    let third = open_log(&db).await;
+    assert!(third.recent(id).is_none());
+    assert_eq!(from_cache, third.load(id).await.expect("loads"));
+    // `load` notices the other process's write and reads the item again.
+    let loaded = first.load(id).await.expect("loads").expect("exists");
+    assert_eq!(loaded.version, 3);
+    assert!(
+        loaded.state.cause.is_some(),
+        "classified by the other process"
+    );
     let refused = pinned(&first, id, stale.version).await;
     assert!(
         matches!(
