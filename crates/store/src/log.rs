@@ -525,6 +525,11 @@ impl EventLog {
     /// The highest global position assigned so far (0 for an empty log).
     pub async fn head(&self) -> Result<u64, StoreError> {
         self.sequence().await?;
+        self.last_position().await
+    }
+
+    /// The highest position assigned, without sequencing first.
+    async fn last_position(&self) -> Result<u64, StoreError> {
         let head: Option<i64> = with_pool!(&self.pool, p =>
             sqlx::query_scalar("SELECT max(position) FROM event_log").fetch_one(p).await?);
         Ok(head.and_then(|h| u64::try_from(h).ok()).unwrap_or(0))
@@ -543,7 +548,8 @@ impl EventLog {
                 return Err(StoreError::SettleTimeout { waited: timeout });
             }
         }
-        self.head().await
+        // `settle` sequenced until nothing was left: no need to sequence again.
+        self.last_position().await
     }
 
     /// Closes the pool, waiting for connections in use to be returned.
