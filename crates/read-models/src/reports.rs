@@ -512,13 +512,17 @@ macro_rules! report_sql {
 
             pub(super) async fn aging_items(pool: &Pool<Db>, as_of: NaiveDate) -> Result<Vec<AgingItem>, sqlx::Error> {
                 sqlx::query_as(
+                    // Movements are summed per item first (in key order, no sort), and only
+                    // the items open on the date are joined to the register.
                     "SELECT r.branch, r.category, r.currency, r.booked_on, r.value_date,
-                            CAST(SUM(m.outstanding_delta_minor) AS BIGINT) AS outstanding_minor
-                       FROM balance_movements m
-                       JOIN item_register r ON r.item_id = m.item_id
-                      WHERE m.on_date <= $1
-                      GROUP BY r.item_id, r.branch, r.category, r.currency, r.booked_on, r.value_date
-                     HAVING SUM(m.open_delta) > 0",
+                            o.outstanding_minor
+                       FROM (SELECT item_id,
+                                    CAST(SUM(outstanding_delta_minor) AS BIGINT) AS outstanding_minor
+                               FROM balance_movements
+                              WHERE on_date <= $1
+                              GROUP BY item_id
+                             HAVING SUM(open_delta) > 0) o
+                       JOIN item_register r ON r.item_id = o.item_id",
                 )
                 .bind(as_of)
                 .fetch_all(pool)
