@@ -373,37 +373,25 @@ impl Projector {
         // The two models read their current rows on separate connections at the same time.
         let (register_fold, stats_fold) = tokio::try_join!(
             async {
-                match register_pending.is_empty() {
-                    true => Ok(None),
-                    false => self.fold_register(&register_pending).await.map(Some),
+                if register_pending.is_empty() {
+                    return Ok(None);
                 }
+                self.fold_register(&register_pending).await.map(Some)
             },
             async {
-                match stats_pending.is_empty() {
-                    true => Ok(None),
-                    false => self.fold_stats(&stats_pending).await.map(Some),
+                if stats_pending.is_empty() {
+                    return Ok(None);
                 }
+                self.fold_stats(&stats_pending).await.map(Some)
             },
         )?;
-        let mut register = None;
-        let mut stats = None;
+        let (register, register_folded) = register_fold.unzip();
+        let (stats, stats_folded) = stats_fold.unzip();
         let mut moves = Vec::new();
         let mut poisoned = Vec::new();
         let folds = [
-            (
-                ReadModel::ItemRegister,
-                register_fold.map(|(b, f)| {
-                    register = Some(b);
-                    f
-                }),
-            ),
-            (
-                ReadModel::RootCauseStatistics,
-                stats_fold.map(|(b, f)| {
-                    stats = Some(b);
-                    f
-                }),
-            ),
+            (ReadModel::ItemRegister, register_folded),
+            (ReadModel::RootCauseStatistics, stats_folded),
         ];
         for (model, folded) in folds {
             let Some((applied_up_to, poison)) = folded else {

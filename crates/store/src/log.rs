@@ -225,9 +225,10 @@ impl EventLog {
     }
 
     /// The item as this process last wrote it, without reading the database: `None` if it is
-    /// not cached. Another process may have changed it since, so use it only to prepare a
-    /// command run with this version as its expected version (`execute(.., Some(version))`),
-    /// which then fails with `VersionMismatch` rather than act on a stale state.
+    /// not cached. Another process may have changed it since: `load` checks it before using
+    /// it, and anything else may act on it only as a command run with this version as its
+    /// expected version (`execute(.., Some(version))`), which then fails with
+    /// `VersionMismatch` rather than act on a stale state.
     pub fn recent(&self, item_id: ItemId) -> Option<LoadedItem> {
         let (version, aggregate) = self.cached(item_id)?;
         Some(LoadedItem {

@@ -183,13 +183,6 @@ impl Suspense {
         self.log.load(item_id).await
     }
 
-    /// The item as this process last wrote it, without a database read; `None` if not at
-    /// hand. It may be stale (another process may have written since): act on it only through
-    /// [`Suspense::execute_at_version`] with its version.
-    pub fn recent_item(&self, item_id: ItemId) -> Option<LoadedItem> {
-        self.log.recent(item_id)
-    }
-
     /// Every event of the item, with who recorded it and when.
     pub async fn history(&self, item_id: ItemId) -> Result<Vec<RecordedEvent>, StoreError> {
         self.log.history(item_id).await

@@ -81,11 +81,11 @@ where
 }
 
 /// Runs an assignment. A reassignment (the item is assigned elsewhere already) needs a
-/// supervisor; the first assignment does not. The role is checked on the state the command
-/// is then applied to, pinned by its version: on the item as this process last wrote it when
-/// that is at hand (no read), else as loaded. A version that turns out stale (another command
-/// wrote in between) is checked again on a fresh load, a bounded number of times, unless the
-/// caller pinned it (`If-Match`).
+/// supervisor; the first assignment does not. The role is checked on the item as loaded
+/// (`EventLog::load` answers from its cache when that is current) and the command is pinned
+/// to that version, so the check holds for the state the command is applied to. A version
+/// that turns out stale (another command wrote in between) is loaded and checked again, a
+/// bounded number of times, unless the caller pinned it (`If-Match`).
 async fn assign_as(
     state: &AppState,
     caller: &Caller,
@@ -97,18 +97,10 @@ async fn assign_as(
     let ItemAction::Assign { team, assignee, .. } = &action else {
         return Ok(state.ledger.execute(actor, id, action).await);
     };
-    let mut recent = state
-        .ledger
-        .recent_item(id)
-        .filter(|item| expected.is_none_or(|v| v == item.version));
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let item = match recent.take() {
-            Some(item) => Some(item),
-            None => state.ledger.item(id).await?,
-        };
-        let Some(item) = item else {
+        let Some(item) = state.ledger.item(id).await? else {
             // No such item: the command itself reports it.
             return Ok(state.ledger.execute(actor, id, action).await);
         };
