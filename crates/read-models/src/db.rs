@@ -1,10 +1,10 @@
 //! SQL of the read models, written once and compiled for each backend (`sqlite`, `postgres`
 //! below): both accept the same statements, and the macro keeps them from drifting apart.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::register::{RegisterBatch, RegisterRow};
-use crate::statistics::{StatsBatch, StatsFact, StatsItem};
+use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsFact, StatsItem};
 
 /// A checkpoint as stored: position, the settings it was built with, the last error.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -182,7 +182,7 @@ mod sqlite_writes {
 
     use super::CHUNK;
     use crate::register::{RegisterBatch, RegisterRow};
-    use crate::statistics::{StatsBatch, StatsItem};
+    use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
 
     type Db = sqlx::Sqlite;
 
@@ -375,26 +375,57 @@ mod sqlite_writes {
             );
             q.build().execute(&mut **tx).await?;
         }
-        let buckets: Vec<_> = batch.histogram.iter().filter(|(_, n)| **n != 0).collect();
-        for chunk in buckets.chunks(CHUNK) {
+        let changes = batch.histogram_changes();
+        let keys: Vec<&CellKey> = changes.keys().copied().collect();
+        let mut stored = Vec::new();
+        for chunk in keys.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
+                "SELECT month, category, code, branch, channel, currency, buckets
+                   FROM resolution_time_histogram
+                  WHERE (month, category, code, branch, channel, currency) IN (VALUES ",
+            );
+            for (i, k) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" })
+                    .push_bind(k.month)
+                    .push(", ")
+                    .push_bind(k.category.clone())
+                    .push(", ")
+                    .push_bind(k.code.clone())
+                    .push(", ")
+                    .push_bind(k.branch.clone())
+                    .push(", ")
+                    .push_bind(k.channel.clone())
+                    .push(", ")
+                    .push_bind(k.currency.clone())
+                    .push(")");
+            }
+            q.push(")");
+            stored.extend(
+                q.build_query_as::<HistogramCell>()
+                    .fetch_all(&mut **tx)
+                    .await?,
+            );
+        }
+        let cells = super::merged_histogram(&changes, stored);
+        for chunk in cells.chunks(CHUNK) {
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT INTO resolution_time_histogram (month, category, code, branch, channel,
-                         currency, bucket, resolved_count) ",
+                         currency, buckets, resolved_count) ",
             );
-            q.push_values(chunk, |mut b, ((k, bucket), n)| {
-                b.push_bind(k.month)
-                    .push_bind(k.category.clone())
-                    .push_bind(k.code.clone())
-                    .push_bind(k.branch.clone())
-                    .push_bind(k.channel.clone())
-                    .push_bind(k.currency.clone())
-                    .push_bind(*bucket)
-                    .push_bind(**n);
+            q.push_values(chunk, |mut b, cell| {
+                b.push_bind(cell.month)
+                    .push_bind(cell.category.clone())
+                    .push_bind(cell.code.clone())
+                    .push_bind(cell.branch.clone())
+                    .push_bind(cell.channel.clone())
+                    .push_bind(cell.currency.clone())
+                    .push_bind(cell.buckets_json())
+                    .push_bind(cell.resolved_count());
             });
             q.push(
-                        " ON CONFLICT (month, category, code, branch, channel, currency, bucket) DO UPDATE SET
-                          resolved_count = resolution_time_histogram.resolved_count + excluded.resolved_count",
-                    );
+                " ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
+                          buckets = excluded.buckets, resolved_count = excluded.resolved_count",
+            );
             q.build().execute(&mut **tx).await?;
         }
         Ok(())
@@ -402,6 +433,21 @@ mod sqlite_writes {
 }
 
 mod postgres_writes;
+
+/// The histogram rows a batch leaves: each changed cell's stored buckets plus its changes.
+pub(crate) fn merged_histogram(
+    changes: &BTreeMap<&CellKey, Vec<(i32, i64)>>,
+    stored: Vec<HistogramCell>,
+) -> Vec<HistogramCell> {
+    let stored: HashMap<CellKey, Vec<(i32, i64)>> =
+        stored.into_iter().map(|c| (c.key(), c.buckets)).collect();
+    changes
+        .iter()
+        .map(|(key, deltas)| {
+            HistogramCell::merged(key, stored.get(*key).map_or(&[][..], Vec::as_slice), deltas)
+        })
+        .collect()
+}
 
 /// Groups rows by item id.
 pub(crate) fn by_item<T>(rows: Vec<T>, id: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {

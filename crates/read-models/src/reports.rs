@@ -1,6 +1,7 @@
 //! Queries over the read models: the root-cause report, aging, the open balance, the register,
 //! and transaction volumes for the suspense rate. Everything reads precomputed rows.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -65,8 +66,8 @@ struct HistogramRow {
     #[sqlx(flatten)]
     #[serde(flatten)]
     key: CauseKey,
-    bucket: i32,
-    n: i64,
+    #[sqlx(json)]
+    buckets: Vec<(i32, i64)>,
 }
 
 /// A row type that can also be read from a JSON array of objects (see `report_sql!`'s
@@ -95,7 +96,7 @@ impl JsonRow for OpenRow {
 }
 
 impl JsonRow for HistogramRow {
-    const JSON_VALUES: &'static str = "'bucket', bucket, 'n', n";
+    const JSON_VALUES: &'static str = "'buckets', json(buckets)";
 }
 
 /// True when `from..to` is exactly the calendar month starting at `from`.
@@ -104,19 +105,29 @@ fn is_one_month(from: NaiveDate, to: NaiveDate) -> bool {
 }
 
 /// Median and 90th-percentile hours to resolution per cause key, by nearest rank over each
-/// key's histogram (`resolution_time::percentile`).
+/// key's histogram summed over the months of `rows` (`resolution_time::percentile`).
 fn percentiles(rows: Vec<HistogramRow>) -> HashMap<CauseKey, (Option<i64>, Option<i64>)> {
-    let mut histograms: HashMap<CauseKey, Vec<(i32, i64)>> = HashMap::new();
+    // (buckets, from more than one month): a month's buckets are stored ascending, so only a
+    // key summed over months needs sorting (equal buckets side by side add up in the walk).
+    let mut histograms: HashMap<CauseKey, (Vec<(i32, i64)>, bool)> = HashMap::new();
     for row in rows {
-        histograms
-            .entry(row.key)
-            .or_default()
-            .push((row.bucket, row.n));
+        match histograms.entry(row.key) {
+            Entry::Vacant(slot) => {
+                slot.insert((row.buckets, false));
+            }
+            Entry::Occupied(mut slot) => {
+                let (buckets, summed) = slot.get_mut();
+                buckets.extend(row.buckets);
+                *summed = true;
+            }
+        }
     }
     histograms
         .into_iter()
-        .filter_map(|(key, mut buckets)| {
-            buckets.sort_unstable();
+        .filter_map(|(key, (mut buckets, summed))| {
+            if summed {
+                buckets.sort_unstable();
+            }
             let p50 = resolution_time::percentile(&buckets, 50)?;
             Some((key, (Some(p50), resolution_time::percentile(&buckets, 90))))
         })
@@ -468,29 +479,20 @@ macro_rules! report_sql {
                 fetch_rows::<OpenRow>(pool, q).await
             }
 
-            /// The resolution-time histogram of `from..to` per cause key. A single month's rows
-            /// are already one per key and bucket (the table's key), so they are read as they
-            /// are; longer periods are summed here.
+            /// The resolution-time histograms of the months in `from..to`: one row per month and
+            /// cause key (summed per key by `percentiles`).
             pub(super) async fn histogram(
                 pool: &Pool<Db>,
                 from: NaiveDate,
                 to: NaiveDate,
                 branch: Option<&str>,
             ) -> Result<Vec<HistogramRow>, sqlx::Error> {
-                let one_month = is_one_month(from, to);
-                let mut q = select::<HistogramRow>(if one_month {
-                    "SELECT category, code, branch, channel, currency, bucket, resolved_count AS n
-                       FROM resolution_time_histogram WHERE month >= "
-                } else {
-                    "SELECT category, code, branch, channel, currency, bucket,
-                            CAST(SUM(resolved_count) AS BIGINT) AS n
-                       FROM resolution_time_histogram WHERE month >= "
-                });
+                let mut q = select::<HistogramRow>(
+                    "SELECT category, code, branch, channel, currency, buckets
+                       FROM resolution_time_histogram WHERE month >= ",
+                );
                 q.push_bind(from).push(" AND month < ").push_bind(to);
                 cause_filter(&mut q, branch);
-                if !one_month {
-                    q.push(" GROUP BY category, code, branch, channel, currency, bucket");
-                }
                 fetch_rows::<HistogramRow>(pool, q).await
             }
 

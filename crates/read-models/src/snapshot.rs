@@ -57,7 +57,8 @@ struct Histogram {
     branch: String,
     channel: String,
     currency: String,
-    bucket: i32,
+    #[sqlx(json)]
+    buckets: Vec<(i32, i64)>,
     resolved_count: i64,
 }
 
@@ -108,7 +109,7 @@ macro_rules! snapshot_sql {
                 rows.extend(open.iter().map(|r| format!("{r:?}")));
                 let histogram: Vec<Histogram> = sqlx::query_as(
                     "SELECT * FROM resolution_time_histogram WHERE resolved_count <> 0
-                      ORDER BY month, category, code, branch, channel, currency, bucket",
+                      ORDER BY month, category, code, branch, channel, currency",
                 )
                 .fetch_all(pool)
                 .await?;

@@ -6,7 +6,7 @@
 //! the old cause's cell to the new one, in whatever month it happened: statistics are restated,
 //! never left under a cause the bank no longer believes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::AddAssign;
 
 use chrono::NaiveDate;
@@ -52,6 +52,59 @@ pub(crate) struct CellKey {
     pub branch: String,
     pub channel: String,
     pub currency: String,
+}
+
+/// A row of `resolution_time_histogram`: a month and cause key's resolutions per duration
+/// bucket, as `(bucket, count)` pairs ascending by bucket, counts above zero.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct HistogramCell {
+    pub month: NaiveDate,
+    pub category: String,
+    pub code: String,
+    pub branch: String,
+    pub channel: String,
+    pub currency: String,
+    #[sqlx(json)]
+    pub buckets: Vec<(i32, i64)>,
+}
+
+impl HistogramCell {
+    pub(crate) fn key(&self) -> CellKey {
+        CellKey {
+            month: self.month,
+            category: self.category.clone(),
+            code: self.code.clone(),
+            branch: self.branch.clone(),
+            channel: self.channel.clone(),
+            currency: self.currency.clone(),
+        }
+    }
+
+    /// The cell `key` holds after adding `changes` (bucket, delta) to its `stored` buckets.
+    pub(crate) fn merged(key: &CellKey, stored: &[(i32, i64)], changes: &[(i32, i64)]) -> Self {
+        let mut buckets: BTreeMap<i32, i64> = stored.iter().copied().collect();
+        for (bucket, delta) in changes {
+            *buckets.entry(*bucket).or_default() += delta;
+        }
+        Self {
+            month: key.month,
+            category: key.category.clone(),
+            code: key.code.clone(),
+            branch: key.branch.clone(),
+            channel: key.channel.clone(),
+            currency: key.currency.clone(),
+            buckets: buckets.into_iter().filter(|(_, n)| *n != 0).collect(),
+        }
+    }
+
+    pub(crate) fn resolved_count(&self) -> i64 {
+        self.buckets.iter().map(|(_, n)| n).sum()
+    }
+
+    /// The buckets as stored: a JSON array of `[bucket, count]` pairs.
+    pub(crate) fn buckets_json(&self) -> String {
+        serde_json::to_string(&self.buckets).unwrap_or_else(|_| "[]".to_owned())
+    }
 }
 
 /// Counters of a cell, or a change to add to them.
@@ -150,6 +203,17 @@ impl StatsBatch {
             .filter(|(_, (n, m))| *n != 0 || *m != 0)
             .map(|(key, (count, minor))| OpenDelta { key, count, minor })
             .collect()
+    }
+
+    /// The histogram changes of the batch per cell: `(bucket, delta)` pairs, zero deltas left out.
+    pub(crate) fn histogram_changes(&self) -> BTreeMap<&CellKey, Vec<(i32, i64)>> {
+        let mut changes: BTreeMap<&CellKey, Vec<(i32, i64)>> = BTreeMap::new();
+        for ((key, bucket), delta) in &self.histogram {
+            if *delta != 0 {
+                changes.entry(key).or_default().push((*bucket, *delta));
+            }
+        }
+        changes
     }
 
     /// Does this event change an item's cause (so its facts must be at hand)?
@@ -319,4 +383,48 @@ fn contribution(item: &StatsItem, fact: &StatsFact) -> (CellKey, CellCounts, Opt
         _ => {}
     }
     (key, counts, bucket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> CellKey {
+        CellKey {
+            month: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+            category: "customer_cause".into(),
+            code: "CUS-REFERENCE".into(),
+            branch: "SH-001".into(),
+            channel: "counter".into(),
+            currency: "CNY".into(),
+        }
+    }
+
+    #[test]
+    fn merged_buckets_add_changes_stay_ascending_and_drop_emptied_buckets() {
+        let cell = HistogramCell::merged(&key(), &[(5, 2), (40, 1)], &[(900, 1), (40, -1), (5, 1)]);
+        assert_eq!(cell.buckets, vec![(5, 3), (900, 1)]);
+        assert_eq!(cell.resolved_count(), 4);
+        assert_eq!(cell.buckets_json(), "[[5,3],[900,1]]");
+        assert_eq!(cell.key(), key());
+    }
+
+    #[test]
+    fn a_new_cell_holds_only_its_changes() {
+        let cell = HistogramCell::merged(&key(), &[], &[(7, 1)]);
+        assert_eq!(cell.buckets, vec![(7, 1)]);
+    }
+
+    #[test]
+    fn histogram_changes_group_deltas_per_cell_and_skip_zeros() {
+        let mut batch = StatsBatch::default();
+        batch.histogram.insert((key(), 3), 2);
+        batch.histogram.insert((key(), 9), 0);
+        batch.histogram.insert((key(), 1), -1);
+        let changes = batch.histogram_changes();
+        assert_eq!(changes.len(), 1);
+        let mut deltas = changes[&key()].clone();
+        deltas.sort_unstable();
+        assert_eq!(deltas, vec![(1, -1), (3, 2)]);
+    }
 }

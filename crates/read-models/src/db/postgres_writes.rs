@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Postgres, Transaction};
 
 use crate::register::RegisterBatch;
-use crate::statistics::StatsBatch;
+use crate::statistics::{CellKey, HistogramCell, StatsBatch};
 
 type Tx<'a, 'c> = &'a mut Transaction<'c, Postgres>;
 
@@ -228,27 +228,45 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
             .await?;
         }
     }
-    let buckets: Vec<_> = batch.histogram.iter().filter(|(_, n)| **n != 0).collect();
-    if !buckets.is_empty() {
-        let key = |f: fn(&crate::statistics::CellKey) -> String| {
-            buckets.iter().map(|((k, _), _)| f(k)).collect::<Vec<_>>()
-        };
-        sqlx::query(
-            "INSERT INTO resolution_time_histogram (month, category, code, branch, channel, currency,
-                 bucket, resolved_count)
-             SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                 $7::int[], $8::bigint[])
-             ON CONFLICT (month, category, code, branch, channel, currency, bucket) DO UPDATE SET
-                 resolved_count = resolution_time_histogram.resolved_count + excluded.resolved_count",
+    let changes = batch.histogram_changes();
+    if !changes.is_empty() {
+        let key = |f: fn(&CellKey) -> String| changes.keys().map(|k| f(k)).collect::<Vec<_>>();
+        let stored: Vec<HistogramCell> = sqlx::query_as(
+            "SELECT h.month, h.category, h.code, h.branch, h.channel, h.currency, h.buckets
+               FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                    AS k(month, category, code, branch, channel, currency)
+               JOIN resolution_time_histogram h
+                 ON h.month = k.month AND h.category = k.category AND h.code = k.code
+                AND h.branch = k.branch AND h.channel = k.channel AND h.currency = k.currency",
         )
-        .bind(buckets.iter().map(|((k, _), _)| k.month).collect::<Vec<_>>())
+        .bind(changes.keys().map(|k| k.month).collect::<Vec<_>>())
         .bind(key(|k| k.category.clone()))
         .bind(key(|k| k.code.clone()))
         .bind(key(|k| k.branch.clone()))
         .bind(key(|k| k.channel.clone()))
         .bind(key(|k| k.currency.clone()))
-        .bind(buckets.iter().map(|((_, b), _)| *b).collect::<Vec<_>>())
-        .bind(buckets.iter().map(|(_, n)| **n).collect::<Vec<_>>())
+        .fetch_all(&mut **tx)
+        .await?;
+        let cells = super::merged_histogram(&changes, stored);
+        let text = |f: fn(&HistogramCell) -> String| cells.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO resolution_time_histogram (month, category, code, branch, channel, currency,
+                 buckets, resolved_count)
+             SELECT month, category, code, branch, channel, currency, buckets::jsonb, resolved_count
+               FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                    $7::text[], $8::bigint[])
+                    AS c(month, category, code, branch, channel, currency, buckets, resolved_count)
+             ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
+                 buckets = excluded.buckets, resolved_count = excluded.resolved_count",
+        )
+        .bind(cells.iter().map(|c| c.month).collect::<Vec<_>>())
+        .bind(text(|c| c.category.clone()))
+        .bind(text(|c| c.code.clone()))
+        .bind(text(|c| c.branch.clone()))
+        .bind(text(|c| c.channel.clone()))
+        .bind(text(|c| c.currency.clone()))
+        .bind(text(HistogramCell::buckets_json))
+        .bind(cells.iter().map(HistogramCell::resolved_count).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
     }

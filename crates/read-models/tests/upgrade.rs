@@ -1,0 +1,103 @@
+//! Upgrading a database that an earlier version built: a migration that changes how a read
+//! model stores its rows rebuilds that model from the log, and nothing of the old layout stays.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use suspense_domain::RootCauseCategory;
+use suspense_read_models::{PeriodKind, Projector, ReadModel, ReadModelSnapshot, RootCauseQuery};
+
+/// The statistics as version 1001 stored them: one histogram row per key *and bucket*.
+const HISTOGRAM_1001: &str = "
+    DROP TABLE resolution_time_histogram;
+    CREATE TABLE resolution_time_histogram
+    (
+        month           date    NOT NULL,
+        category        text    NOT NULL,
+        code            text    NOT NULL,
+        branch          text    NOT NULL,
+        channel         text    NOT NULL,
+        currency        text    NOT NULL,
+        bucket          integer NOT NULL,
+        resolved_count  bigint  NOT NULL,
+        PRIMARY KEY (month, category, code, branch, channel, currency, bucket)
+    );
+    INSERT INTO resolution_time_histogram
+        VALUES ('2026-01-01', 'customer_cause', 'CUS-REFERENCE', 'SH-001', 'counter', 'CNY', 5, 99);
+    DELETE FROM _sqlx_migrations WHERE version = 1002;
+";
+
+async fn per_cell_histograms_replace_the_old_layout_by_a_rebuild(backend: Backend) {
+    let h = Harness::new(backend, "Asia/Shanghai").await;
+    let classify = classify(RootCauseCategory::CustomerCause, "CUS-REFERENCE", None);
+    for (n, resolved_at) in [
+        "2026-01-03T10:00:00Z",
+        "2026-01-04T10:00:00Z",
+        "2026-02-20T10:00:00Z",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reference = format!("UP-{n}");
+        let id = h
+            .open(
+                "2026-01-02T02:00:00Z",
+                &reference,
+                "100.00",
+                "SH-001",
+                "2026-01-02",
+            )
+            .await;
+        h.run("2026-01-02T03:00:00Z", "ops", id, classify.clone())
+            .await;
+        h.run(resolved_at, "ops", id, refund("100.00")).await;
+    }
+    h.refresh().await;
+    let before = ReadModelSnapshot::take(&h.log).await.expect("snapshot");
+
+    // The database as the previous version left it: old table, old row, caught up.
+    h.db.execute(HISTOGRAM_1001, true)
+        .await
+        .expect("old layout restored");
+
+    let upgraded = Projector::new(Arc::clone(&h.log), settings("Asia/Shanghai"))
+        .await
+        .expect("migrates");
+    let status = upgraded.status().await.expect("status");
+    let stats = status
+        .iter()
+        .find(|s| s.read_model == ReadModel::RootCauseStatistics.name())
+        .expect("statistics status");
+    assert_eq!(stats.position, 0, "the statistics are rebuilt: {status:?}");
+    upgraded.catch_up().await.expect("catches up");
+    assert_eq!(
+        ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
+        before,
+        "the rebuilt statistics equal what the old layout held, in the new layout"
+    );
+    let report = h
+        .reports()
+        .root_causes(
+            &RootCauseQuery::new(
+                PeriodKind::Month,
+                date("2026-01-01"),
+                date("2026-01-01"),
+                None,
+            )
+            .expect("query"),
+        )
+        .await
+        .expect("report");
+    let row = &report.periods[0].rows[0];
+    assert_eq!(row.resolved.count, 2, "the old row's 99 is gone");
+    // Resolved 42 and 66 hours after the start of the booking date in Shanghai (16:00 UTC
+    // the day before); reported as the hour bucket's upper bound.
+    assert_eq!(row.median_hours_to_resolve, Some(43));
+    assert_eq!(row.p90_hours_to_resolve, Some(67));
+}
+on_both_backends!(
+    per_cell_histograms_replace_the_old_layout_by_a_rebuild,
+    super::per_cell_histograms_replace_the_old_layout_by_a_rebuild
+);
