@@ -339,38 +339,68 @@ impl EventLog {
     }
 
     /// Appends hash-chain links for every positioned event not chained yet (see `chain`);
-    /// returns the last chained position. Safe to call from several places at once.
+    /// returns the last chained position. Safe to call from several places at once. The next
+    /// page of the log is read while the current one is hashed and written.
     pub async fn extend_chain(&self) -> Result<u64, StoreError> {
+        let (mut last, mut previous) = self.chain_head().await?.unwrap_or_default();
+        let mut rows = self.raw_after(last, CHAIN_BATCH).await?;
         loop {
-            let (last, mut previous) = self.chain_head().await?.unwrap_or_default();
-            let rows = self.raw_after(last, CHAIN_BATCH).await?;
-            if rows.is_empty() {
+            let Some(end) = rows.last().and_then(|r| r.position) else {
                 return Ok(last);
-            }
-            let mut links = Vec::with_capacity(rows.len());
-            for (expected, row) in (last + 1..).zip(rows) {
-                let position = row.position.unwrap_or(0).max(0) as u64;
-                if position != expected {
-                    return Err(StoreError::CorruptEvent {
-                        item_id: row.aggregate_id,
-                        sequence: row.sequence.max(0) as u64,
-                        reason: format!(
-                            "log position {expected} is missing: the hash chain cannot pass a gap"
-                        ),
-                    });
+            };
+            let end = end.max(0) as u64;
+            let full = rows.len() as u32 == CHAIN_BATCH;
+            let link_and_write = async {
+                let (links, head) = link_rows(last, &previous, rows)?;
+                let written = self.write_links(&links).await;
+                Ok::<_, StoreError>((written, head))
+            };
+            let read_next = async {
+                if full {
+                    self.raw_after(end, CHAIN_BATCH).await.map(Some)
+                } else {
+                    Ok(None)
                 }
-                let content = row
-                    .content_hash()
-                    .map_err(|reason| StoreError::CorruptEvent {
-                        item_id: row.aggregate_id.clone(),
-                        sequence: row.sequence.max(0) as u64,
-                        reason,
-                    })?;
-                previous = chain::link(&previous, position, &content);
-                links.push((position as i64, content, previous.clone()));
+            };
+            let ((written, head), next) = tokio::try_join!(link_and_write, read_next)?;
+            match written {
+                Ok(()) => {
+                    last = end;
+                    previous = head;
+                    rows = match next {
+                        Some(next) => next,
+                        None => self.raw_after(last, CHAIN_BATCH).await?,
+                    };
+                }
+                // Another process extended the chain first: start again from its head.
+                Err(e) if crate::error::is_duplicate_key(&e) => {
+                    (last, previous) = self.chain_head().await?.unwrap_or_default();
+                    rows = self.raw_after(last, CHAIN_BATCH).await?;
+                }
+                Err(e) => return Err(e.into()),
             }
-            let now = chrono::Utc::now();
-            let inserted: Result<(), sqlx::Error> = with_pool!(&self.pool, p => async {
+        }
+    }
+
+    /// Inserts chain links (position, content hash, link) in one transaction: one `UNNEST`
+    /// statement on PostgreSQL, multi-row `VALUES` on SQLite.
+    async fn write_links(&self, links: &[ChainLink]) -> Result<(), sqlx::Error> {
+        let now = chrono::Utc::now();
+        match &self.pool {
+            Pool::Postgres(p) => sqlx::query(
+                "INSERT INTO event_chain (position, content_hash, link, chained_at)
+                     SELECT position, content_hash, link, $4
+                       FROM UNNEST($1::bigint[], $2::text[], $3::text[])
+                            AS l(position, content_hash, link)",
+            )
+            .bind(links.iter().map(|l| l.0).collect::<Vec<_>>())
+            .bind(links.iter().map(|l| l.1.as_str()).collect::<Vec<_>>())
+            .bind(links.iter().map(|l| l.2.as_str()).collect::<Vec<_>>())
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|_| ()),
+            Pool::Sqlite(p) => {
                 let mut tx = p.begin().await?;
                 for chunk in links.chunks(1_000) {
                     let mut q = sqlx::QueryBuilder::new(
@@ -378,20 +408,13 @@ impl EventLog {
                     );
                     q.push_values(chunk, |mut b, (position, content, link)| {
                         b.push_bind(*position)
-                            .push_bind(content.clone())
-                            .push_bind(link.clone())
+                            .push_bind(content.as_str())
+                            .push_bind(link.as_str())
                             .push_bind(now);
                     });
                     q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await
-            }
-            .await);
-            match inserted {
-                Ok(()) => {}
-                // Another process extended the chain first: start again from its head.
-                Err(e) if crate::error::is_duplicate_key(&e) => {}
-                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -575,7 +598,43 @@ impl EventLog {
 }
 
 /// Events chained per transaction.
-const CHAIN_BATCH: u32 = 5_000;
+const CHAIN_BATCH: u32 = 10_000;
 
 /// Events sequenced per round trip; big enough to keep up with any write rate.
 const SEQUENCE_BATCH: i64 = 10_000;
+
+/// A chain link as inserted: position, content hash, link (hex).
+type ChainLink = (i64, String, String);
+
+/// The chain links of `rows`, which must continue the chain at `last + 1` (no gap) after the
+/// link `previous`; returns the links to insert and the new head link.
+fn link_rows(
+    last: u64,
+    previous: &str,
+    rows: Vec<EventRow>,
+) -> Result<(Vec<ChainLink>, String), StoreError> {
+    let mut previous = previous.to_owned();
+    let mut links = Vec::with_capacity(rows.len());
+    for (expected, row) in (last + 1..).zip(rows) {
+        let position = row.position.unwrap_or(0).max(0) as u64;
+        if position != expected {
+            return Err(StoreError::CorruptEvent {
+                item_id: row.aggregate_id,
+                sequence: row.sequence.max(0) as u64,
+                reason: format!(
+                    "log position {expected} is missing: the hash chain cannot pass a gap"
+                ),
+            });
+        }
+        let content = row
+            .content_hash()
+            .map_err(|reason| StoreError::CorruptEvent {
+                item_id: row.aggregate_id.clone(),
+                sequence: row.sequence.max(0) as u64,
+                reason,
+            })?;
+        previous = chain::link(&previous, position, &content);
+        links.push((position as i64, content, previous.clone()));
+    }
+    Ok((links, previous))
+}

@@ -191,3 +191,39 @@ on_both_backends!(
     the_chain_grows_with_the_log,
     super::the_chain_grows_with_the_log
 );
+
+/// A backlog longer than one chain page (10,000 events) is chained page by page, each page
+/// read while the one before it is written, also with two extensions racing.
+async fn a_backlog_of_several_pages_is_chained_without_gaps(backend: Backend) {
+    let (db, log) = chained_log(backend).await;
+    let bulk = match backend {
+        Backend::Postgres => {
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             SELECT 'SuspenseItem', 'BULK-' || n, 1, 'Commented', '1', json_build_object('n', n), '{}'::json
+               FROM generate_series(1, 25000) AS n"
+        }
+        Backend::Sqlite => {
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000)
+             INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+             SELECT 'SuspenseItem', 'BULK-' || i, 1, 'Commented', '1', json_object('n', i), '{}' FROM n"
+        }
+    };
+    db.execute(bulk, false).await.expect("bulk events");
+    log.settle(Duration::from_secs(60)).await.expect("settles");
+    let log = std::sync::Arc::new(log);
+    let (x, y) = tokio::join!(log.extend_chain(), log.extend_chain());
+    assert_eq!((x.expect("extends"), y.expect("extends")), (25_005, 25_005));
+    let verdict = log.verify_chain().await.expect("verifies");
+    assert_eq!(
+        (
+            verdict.verified_up_to,
+            verdict.unchained,
+            verdict.first_problem
+        ),
+        (25_005, 0, None)
+    );
+}
+on_both_backends!(
+    a_backlog_of_several_pages_is_chained_without_gaps,
+    super::a_backlog_of_several_pages_is_chained_without_gaps
+);
