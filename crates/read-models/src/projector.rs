@@ -16,8 +16,8 @@ use tokio::time::Instant;
 
 use crate::calendar::ReportingCalendar;
 use crate::db::{self, by_item, CheckpointMove, CheckpointRow};
-use crate::register::RegisterBatch;
-use crate::statistics::StatsBatch;
+use crate::register::{RegisterBatch, RegisterRow};
+use crate::statistics::{StatsBatch, StatsItem};
 
 /// The read models the projector keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -189,14 +189,17 @@ impl Projector {
     /// Applies everything the log holds now, and extends the log's hash chain over it;
     /// returns the position all read models reached.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
-        let position = self.apply_all().await?;
-        self.log.extend_chain().await?;
+        // The chain reads the log on its own connections and writes only its own table, so it
+        // is extended alongside the projection rather than after it.
+        let (position, _) = tokio::try_join!(self.apply_all(), async {
+            Ok::<_, ProjectionError>(self.log.extend_chain().await?)
+        })?;
         Ok(position)
     }
 
     /// Applies everything the log holds now to every read model; returns their position.
     async fn apply_all(&self) -> Result<u64, ProjectionError> {
-        while self.run_batch(&ReadModel::ALL).await? > 0 {}
+        while self.run(&ReadModel::ALL, |_| {}).await? > 0 {}
         self.position().await
     }
 
@@ -241,13 +244,16 @@ impl Projector {
             on_backend!(self.log.pool(), [db] reset(model.name(), model.tables(), &fingerprint))?
         }
         let head = self.log.head().await?;
-        while self.run_batch(&[model]).await? > 0 {
-            let position = self.checkpoint_of(model).await?;
-            progress(RebuildProgress {
-                position,
-                head: head.max(position),
-            });
-        }
+        while self
+            .run(&[model], |position| {
+                progress(RebuildProgress {
+                    position,
+                    head: head.max(position),
+                })
+            })
+            .await?
+            > 0
+        {}
         let position = self.checkpoint_of(model).await?;
         progress(RebuildProgress {
             position,
@@ -329,26 +335,91 @@ impl Projector {
         Ok(())
     }
 
-    /// Folds and commits one batch for `models`; returns how many log events it read.
-    async fn run_batch(&self, models: &[ReadModel]) -> Result<usize, ProjectionError> {
+    /// Folds and commits batches for `models` until the log is exhausted (or for at most
+    /// `BATCHES_PER_TURN` batches, so a rebuild of one model lets the other's batches in);
+    /// returns how many log events it read, 0 when there was nothing to do. After each
+    /// committed batch `committed` gets the position every model of `models` reached.
+    ///
+    /// Pipelined: batch N+1 is read and folded while batch N is written. Its items' current
+    /// rows come from batch N's folded rows where N touched them (N may not have committed
+    /// yet), from the database otherwise; N+1 is committed only after N, and dropped unwritten
+    /// if N was not applied.
+    async fn run(
+        &self,
+        models: &[ReadModel],
+        mut committed: impl FnMut(u64),
+    ) -> Result<usize, ProjectionError> {
         let _running = self.running.lock().await;
         let checkpoints = self.checkpoints().await?;
-        let position_of = |m: &ReadModel| {
-            checkpoints
-                .get(m.name())
-                .map_or(0, |r| r.position.max(0) as u64)
-        };
-        let generation_of = |m: &ReadModel| checkpoints.get(m.name()).map_or(0, |r| r.generation);
-        let Some(from) = models.iter().map(position_of).min() else {
+        let mut cursors: Cursors = models
+            .iter()
+            .map(|m| {
+                let row = checkpoints.get(m.name());
+                let cursor = Cursor {
+                    position: row.map_or(0, |r| r.position.max(0) as u64),
+                    generation: row.map_or(0, |r| r.generation),
+                };
+                (*m, cursor)
+            })
+            .collect();
+        let Some(mut batch) = self.fold_next(&cursors, None).await? else {
             return Ok(0);
+        };
+        let mut read = 0;
+        for turn in 1.. {
+            let after = batch.cursors_after(&cursors);
+            let last = turn >= BATCHES_PER_TURN || !batch.full || !batch.poisoned.is_empty();
+            let (applied, next) = if last {
+                (self.commit(&batch).await?, None)
+            } else {
+                let (applied, next) =
+                    tokio::join!(self.commit(&batch), self.fold_next(&after, Some(&batch)));
+                (applied?, Some(next))
+            };
+            if !applied {
+                // Another projector committed this batch first: nothing was written; go again.
+                return Ok(read.max(1));
+            }
+            read += batch.read;
+            if let Some(position) = after.values().map(|c| c.position).min() {
+                committed(position);
+            }
+            if !batch.poisoned.is_empty() {
+                self.report_poisoned(batch, &cursors).await?;
+                return Ok(read.max(1));
+            }
+            match next {
+                Some(next) => match next? {
+                    Some(next) => {
+                        batch = next;
+                        cursors = after;
+                    }
+                    None => break,
+                },
+                None => break,
+            }
+        }
+        Ok(read)
+    }
+
+    /// Reads the page after the lowest of `cursors` and folds it for each model that has not
+    /// applied it yet; `carry` is the batch before it, if that is not committed yet.
+    async fn fold_next(
+        &self,
+        cursors: &Cursors,
+        carry: Option<&FoldedBatch>,
+    ) -> Result<Option<FoldedBatch>, ProjectionError> {
+        let Some(from) = cursors.values().map(|c| c.position).min() else {
+            return Ok(None);
         };
         let events = self.read_page(from).await?;
         if events.is_empty() {
-            return Ok(0);
+            return Ok(None);
         }
+        let full = events.len() as u32 == self.batch_size;
         // Read the next page while this one is folded and written: the two overlap on
         // separate connections (and cores).
-        if events.len() as u32 == self.batch_size {
+        if full {
             if let Some(last) = events.last().and_then(|e| e.position) {
                 let log = Arc::clone(&self.log);
                 let size = self.batch_size;
@@ -359,13 +430,12 @@ impl Projector {
             }
         }
         let pending = |model: ReadModel| -> Vec<&RecordedEvent> {
-            if !models.contains(&model) {
+            let Some(cursor) = cursors.get(&model) else {
                 return Vec::new();
-            }
-            let old = position_of(&model);
+            };
             events
                 .iter()
-                .filter(|e| e.position.unwrap_or(0) > old)
+                .filter(|e| e.position.unwrap_or(0) > cursor.position)
                 .collect()
         };
         let register_pending = pending(ReadModel::ItemRegister);
@@ -376,13 +446,15 @@ impl Projector {
                 if register_pending.is_empty() {
                     return Ok(None);
                 }
-                self.fold_register(&register_pending).await.map(Some)
+                let carry = carry.and_then(|c| c.register.as_ref());
+                self.fold_register(&register_pending, carry).await.map(Some)
             },
             async {
                 if stats_pending.is_empty() {
                     return Ok(None);
                 }
-                self.fold_stats(&stats_pending).await.map(Some)
+                let carry = carry.and_then(|c| c.stats.as_ref());
+                self.fold_stats(&stats_pending, carry).await.map(Some)
             },
         )?;
         let (register, register_folded) = register_fold.unzip();
@@ -394,15 +466,15 @@ impl Projector {
             (ReadModel::RootCauseStatistics, stats_folded),
         ];
         for (model, folded) in folds {
-            let Some((applied_up_to, poison)) = folded else {
+            let (Some((applied_up_to, poison)), Some(cursor)) = (folded, cursors.get(&model))
+            else {
                 continue;
             };
-            let old = position_of(&model);
             // Everything before a poisoned event is applied; the checkpoint stops before it.
-            if applied_up_to > old {
+            if applied_up_to > cursor.position {
                 moves.push(CheckpointMove {
                     projection: model.name(),
-                    generation: generation_of(&model),
+                    generation: cursor.generation,
                     new: applied_up_to as i64,
                 });
             }
@@ -415,47 +487,67 @@ impl Projector {
                 });
             }
         }
+        Ok(Some(FoldedBatch {
+            read: events.len(),
+            full,
+            register,
+            stats,
+            moves,
+            poisoned,
+        }))
+    }
+
+    /// Writes a folded batch; true if it was applied (see `flush`).
+    async fn commit(&self, batch: &FoldedBatch) -> Result<bool, ProjectionError> {
         let applied = self
-            .flush(register.as_ref(), stats.as_ref(), &moves)
+            .flush(batch.register.as_ref(), batch.stats.as_ref(), &batch.moves)
             .await?;
-        if applied && !moves.is_empty() {
+        if applied && !batch.moves.is_empty() {
             self.metrics
                 .batches_committed
                 .fetch_add(1, Ordering::Relaxed);
             self.metrics
                 .events_applied
-                .fetch_add(events.len() as u64, Ordering::Relaxed);
+                .fetch_add(batch.read as u64, Ordering::Relaxed);
         }
-        if !poisoned.is_empty() {
-            // Rows read after another projector's commit can look poisoned; only a projection
-            // nobody else has written since we read its checkpoint is really stuck.
-            let now = self.checkpoints().await?;
-            let unchanged = |projection: &str| {
-                let ours = i64::from(moves.iter().any(|m| m.projection == projection));
-                let read = checkpoints.get(projection).map(|r| r.generation + ours);
-                now.get(projection).map(|r| r.generation) == read
+        Ok(applied)
+    }
+
+    /// Records and returns the first poisoned event of a committed batch. Rows read after
+    /// another projector's commit can look poisoned; only a projection nobody else has written
+    /// since `cursors` were read is really stuck.
+    async fn report_poisoned(
+        &self,
+        batch: FoldedBatch,
+        cursors: &Cursors,
+    ) -> Result<(), ProjectionError> {
+        let now = self.checkpoints().await?;
+        let unchanged = |projection: &str| {
+            let ours = i64::from(batch.moves.iter().any(|m| m.projection == projection));
+            let read = cursors
+                .iter()
+                .find(|(m, _)| m.name() == projection)
+                .map(|(_, c)| c.generation + ours);
+            now.get(projection).map(|r| r.generation) == read
+        };
+        let mut first = None;
+        for err in batch.poisoned {
+            let ProjectionError::Poisoned { projection, .. } = &err else {
+                continue;
             };
-            let mut first = None;
-            for err in poisoned {
-                let ProjectionError::Poisoned { projection, .. } = &err else {
-                    continue;
-                };
-                if !applied || !unchanged(projection) {
-                    continue;
-                }
-                self.metrics.poisoned_events.fetch_add(1, Ordering::Relaxed);
-                let message = err.to_string();
-                on_backend!(self.log.pool(), [db] record_error(projection, &message))?;
-                tracing::error!(error = %err, "poisoned event");
-                first.get_or_insert(err);
+            if !unchanged(projection) {
+                continue;
             }
-            if let Some(err) = first {
-                return Err(err);
-            }
-            return Ok(1);
+            self.metrics.poisoned_events.fetch_add(1, Ordering::Relaxed);
+            let message = err.to_string();
+            on_backend!(self.log.pool(), [db] record_error(projection, &message))?;
+            tracing::error!(error = %err, "poisoned event");
+            first.get_or_insert(err);
         }
-        // Another projector committed this batch first: nothing was written; go again.
-        Ok(if applied { events.len() } else { 1 })
+        match first {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
     }
 
     /// Writes the folded batches with their checkpoint moves; true if every move was applied
@@ -515,11 +607,16 @@ impl Projector {
     async fn fold_register<'e>(
         &self,
         events: &[&'e RecordedEvent],
+        carry: Option<&RegisterBatch>,
     ) -> Result<(RegisterBatch, Folded<'e>), ProjectionError> {
-        let ids = item_ids(events);
+        let (carried, ids) = split_carried(item_ids(events), |id| {
+            carry.and_then(|c| c.rows.get(id)).cloned()
+        });
         let rows = on_backend!(self.log.pool(), [db] register_rows(&ids))?;
-        let mut batch =
-            RegisterBatch::new(rows.into_iter().map(|r| (r.item_id.clone(), r)).collect());
+        let mut rows: HashMap<String, RegisterRow> =
+            rows.into_iter().map(|r| (r.item_id.clone(), r)).collect();
+        rows.extend(carried);
+        let mut batch = RegisterBatch::new(rows);
         let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
         Ok((batch, folded))
     }
@@ -527,8 +624,11 @@ impl Projector {
     async fn fold_stats<'e>(
         &self,
         events: &[&'e RecordedEvent],
+        carry: Option<&StatsBatch>,
     ) -> Result<(StatsBatch, Folded<'e>), ProjectionError> {
-        let ids = item_ids(events);
+        let (carried_items, ids) = split_carried(item_ids(events), |id| {
+            carry.and_then(|c| c.items.get(id)).cloned()
+        });
         let reclassified: Vec<String> = events
             .iter()
             .filter(|e| StatsBatch::needs_facts(&e.event))
@@ -536,18 +636,74 @@ impl Projector {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
+        // Facts the carried batch holds in full (it loaded them) need no reading.
+        let (carried_facts, reclassified) = split_carried(reclassified, |id| {
+            carry.and_then(|c| c.facts.get(id)).cloned()
+        });
         let items = on_backend!(self.log.pool(), [db] stats_items(&ids))?;
         let facts = on_backend!(self.log.pool(), [db] stats_facts(&reclassified))?;
         let mut facts = by_item(facts, |f| &f.item_id);
         for id in &reclassified {
             facts.entry(id.clone()).or_default();
         }
-        let mut batch = StatsBatch::new(
-            items.into_iter().map(|i| (i.item_id.clone(), i)).collect(),
-            facts,
-        );
+        if let Some(carry) = carry {
+            // Facts the carried batch added may or may not be committed yet: add the missing.
+            for fact in &carry.new_facts {
+                if let Some(known) = facts.get_mut(&fact.item_id) {
+                    if !known.iter().any(|f| f.sequence == fact.sequence) {
+                        known.push(fact.clone());
+                    }
+                }
+            }
+        }
+        facts.extend(carried_facts);
+        let mut items: HashMap<String, StatsItem> =
+            items.into_iter().map(|i| (i.item_id.clone(), i)).collect();
+        items.extend(carried_items);
+        let mut batch = StatsBatch::new(items, facts);
         let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
         Ok((batch, folded))
+    }
+}
+
+/// Batches committed in one turn of `Projector::run` before it lets other callers in.
+const BATCHES_PER_TURN: usize = 8;
+
+/// Where one read model stands: its position, and its checkpoint's generation (the guard).
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    position: u64,
+    generation: i64,
+}
+
+type Cursors = HashMap<ReadModel, Cursor>;
+
+/// One page of the log folded for each model that had not applied it, ready to write.
+struct FoldedBatch {
+    /// Events on the page.
+    read: usize,
+    /// The page was full: the log may hold more after it.
+    full: bool,
+    register: Option<RegisterBatch>,
+    stats: Option<StatsBatch>,
+    moves: Vec<CheckpointMove<'static>>,
+    poisoned: Vec<ProjectionError>,
+}
+
+impl FoldedBatch {
+    /// Where each model stands once this batch is committed.
+    fn cursors_after(&self, before: &Cursors) -> Cursors {
+        before
+            .iter()
+            .map(|(model, cursor)| {
+                let moved = self.moves.iter().find(|m| m.projection == model.name());
+                let after = moved.map_or(*cursor, |m| Cursor {
+                    position: m.new.max(0) as u64,
+                    generation: cursor.generation + 1,
+                });
+                (*model, after)
+            })
+            .collect()
     }
 }
 
@@ -566,6 +722,22 @@ fn fold<'e>(
         applied = event.position.unwrap_or(applied);
     }
     (applied, None)
+}
+
+/// Splits `ids` into the values `carried` has for them and the ids left to read.
+fn split_carried<T>(
+    ids: Vec<String>,
+    carried: impl Fn(&str) -> Option<T>,
+) -> (Vec<(String, T)>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for id in ids {
+        match carried(&id) {
+            Some(value) => found.push((id, value)),
+            None => missing.push(id),
+        }
+    }
+    (found, missing)
 }
 
 fn item_ids(events: &[&RecordedEvent]) -> Vec<String> {
