@@ -14,12 +14,13 @@ use suspense_domain::{ItemId, SuspenseItem, SuspenseItemEvent};
 
 use crate::backend::Pool;
 use crate::error::{is_duplicate_key, StoreError};
-use crate::with_pool;
+use crate::lanes::{on_lane, CommandLanes};
 
 /// Writes `events` as sequences `version + 1 ..` of `item_id`, all or none. A sequence taken
 /// by another writer first is a [`StoreError::Conflict`], and nothing is written.
 pub(crate) async fn append(
     pool: &Pool,
+    lanes: &CommandLanes,
     item_id: ItemId,
     version: u64,
     events: &[SuspenseItemEvent],
@@ -43,7 +44,7 @@ pub(crate) async fn append(
         Pool::Sqlite(_) => "",
         Pool::Postgres(_) => "::json",
     };
-    let inserted: Result<_, sqlx::Error> = with_pool!(pool, p => {
+    let inserted: Result<_, sqlx::Error> = on_lane!(pool, lanes, conn => {
         let mut insert = sqlx::QueryBuilder::new(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ",
         );
@@ -58,7 +59,7 @@ pub(crate) async fn append(
                 .push_bind(metadata.as_str())
                 .push_unseparated(json);
         });
-        insert.build().execute(p).await.map(|_| ())
+        insert.build().execute(&mut *conn).await.map(|_| ())
     });
     match inserted {
         Ok(()) => Ok(()),

@@ -11,6 +11,7 @@ mod append;
 mod backend;
 pub mod chain;
 mod error;
+mod lanes;
 mod location;
 mod log;
 mod metadata;

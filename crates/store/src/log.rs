@@ -13,6 +13,7 @@ use crate::append::append;
 use crate::backend::{ItemStore, Pool, PoolSettings};
 use crate::chain::{self, ChainRow, ChainVerdict};
 use crate::error::StoreError;
+use crate::lanes::{on_lane, CommandLanes};
 use crate::location::StoreLocation;
 use crate::metadata::RequestMetadata;
 use crate::record::{EventRow, ExportedEvent, RecordedEvent};
@@ -53,6 +54,8 @@ pub struct EventLog {
     cache: std::sync::Mutex<std::collections::HashMap<ItemId, (u64, SuspenseItem)>>,
     /// Commands on one item run one after another in this process (see `turns`).
     turns: ItemTurns,
+    /// Connections kept for the command path's statements (see `lanes`).
+    lanes: CommandLanes,
 }
 
 /// Items kept in the cache at most.
@@ -116,6 +119,7 @@ impl EventLog {
             services,
             cache: std::sync::Mutex::new(std::collections::HashMap::new()),
             turns: ItemTurns::default(),
+            lanes: CommandLanes::for_pool(settings.max_connections),
         })
     }
 
@@ -204,7 +208,7 @@ impl EventLog {
         events: Vec<SuspenseItemEvent>,
         metadata: &std::collections::HashMap<String, String>,
     ) -> Result<Executed, StoreError> {
-        if let Err(e) = append(&self.pool, item_id, version, &events, metadata).await {
+        if let Err(e) = append(&self.pool, &self.lanes, item_id, version, &events, metadata).await {
             self.forget(item_id);
             return Err(e);
         }
@@ -265,13 +269,14 @@ impl EventLog {
     /// never changes), and the history is not read.
     pub async fn load(&self, item_id: ItemId) -> Result<Option<LoadedItem>, StoreError> {
         if let Some(recent) = self.recent(item_id) {
-            let last: Option<i64> = with_pool!(&self.pool, p => sqlx::query_scalar(
+            let id = item_id.to_string();
+            let last: Option<i64> = on_lane!(&self.pool, self.lanes, conn => sqlx::query_scalar(
                 "SELECT max(sequence) FROM events WHERE aggregate_type = $1 AND aggregate_id = $2",
             )
             .bind(SuspenseItem::TYPE)
-            .bind(item_id.to_string())
-            .fetch_one(p)
-            .await?);
+            .bind(id.as_str())
+            .fetch_one(&mut *conn)
+            .await)?;
             if last.and_then(|l| u64::try_from(l).ok()) == Some(recent.version) {
                 return Ok(Some(recent));
             }
@@ -578,6 +583,7 @@ impl EventLog {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        self.lanes.clear().await;
         self.pool.close().await;
     }
 

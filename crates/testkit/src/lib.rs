@@ -43,9 +43,13 @@ impl TestPostgres {
             .await
             .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
         let _ = conn.close().await;
-        let url = match admin.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/{name}"),
-            None => panic!("SUSPENSE_TEST_POSTGRES_URL must end in /<database>: {admin}"),
+        // Options after the database name (`?host=/var/run/postgresql`, `?sslmode=…`) apply
+        // to the test database too.
+        let (base, options) = admin.split_once('?').unwrap_or((admin.as_str(), ""));
+        let url = match (base.rsplit_once('/'), options) {
+            (Some((server, _)), "") => format!("{server}/{name}"),
+            (Some((server, _)), options) => format!("{server}/{name}?{options}"),
+            (None, _) => panic!("SUSPENSE_TEST_POSTGRES_URL must end in /<database>: {admin}"),
         };
         Self { name, url }
     }
