@@ -413,12 +413,12 @@ mod sqlite_writes {
                          currency, buckets, resolved_count) ",
             );
             q.push_values(chunk, |mut b, cell| {
-                b.push_bind(cell.month)
-                    .push_bind(cell.category.clone())
-                    .push_bind(cell.code.clone())
-                    .push_bind(cell.branch.clone())
-                    .push_bind(cell.channel.clone())
-                    .push_bind(cell.currency.clone())
+                b.push_bind(cell.key.month)
+                    .push_bind(cell.key.category.clone())
+                    .push_bind(cell.key.code.clone())
+                    .push_bind(cell.key.branch.clone())
+                    .push_bind(cell.key.channel.clone())
+                    .push_bind(cell.key.currency.clone())
                     .push_bind(cell.buckets_json())
                     .push_bind(cell.resolved_count());
             });
@@ -440,7 +440,7 @@ pub(crate) fn merged_histogram(
     stored: Vec<HistogramCell>,
 ) -> Vec<HistogramCell> {
     let stored: HashMap<CellKey, Vec<(i32, i64)>> =
-        stored.into_iter().map(|c| (c.key(), c.buckets)).collect();
+        stored.into_iter().map(|c| (c.key, c.buckets)).collect();
     changes
         .iter()
         .map(|(key, deltas)| {

@@ -44,7 +44,7 @@ pub(crate) struct StatsFact {
 }
 
 /// A cell of `root_cause_monthly`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::FromRow)]
 pub(crate) struct CellKey {
     pub month: NaiveDate,
     pub category: String,
@@ -58,28 +58,13 @@ pub(crate) struct CellKey {
 /// bucket, as `(bucket, count)` pairs ascending by bucket, counts above zero.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub(crate) struct HistogramCell {
-    pub month: NaiveDate,
-    pub category: String,
-    pub code: String,
-    pub branch: String,
-    pub channel: String,
-    pub currency: String,
+    #[sqlx(flatten)]
+    pub key: CellKey,
     #[sqlx(json)]
     pub buckets: Vec<(i32, i64)>,
 }
 
 impl HistogramCell {
-    pub(crate) fn key(&self) -> CellKey {
-        CellKey {
-            month: self.month,
-            category: self.category.clone(),
-            code: self.code.clone(),
-            branch: self.branch.clone(),
-            channel: self.channel.clone(),
-            currency: self.currency.clone(),
-        }
-    }
-
     /// The cell `key` holds after adding `changes` (bucket, delta) to its `stored` buckets.
     pub(crate) fn merged(key: &CellKey, stored: &[(i32, i64)], changes: &[(i32, i64)]) -> Self {
         let mut buckets: BTreeMap<i32, i64> = stored.iter().copied().collect();
@@ -87,12 +72,7 @@ impl HistogramCell {
             *buckets.entry(*bucket).or_default() += delta;
         }
         Self {
-            month: key.month,
-            category: key.category.clone(),
-            code: key.code.clone(),
-            branch: key.branch.clone(),
-            channel: key.channel.clone(),
-            currency: key.currency.clone(),
+            key: key.clone(),
             buckets: buckets.into_iter().filter(|(_, n)| *n != 0).collect(),
         }
     }
@@ -406,7 +386,7 @@ mod tests {
         assert_eq!(cell.buckets, vec![(5, 3), (900, 1)]);
         assert_eq!(cell.resolved_count(), 4);
         assert_eq!(cell.buckets_json(), "[[5,3],[900,1]]");
-        assert_eq!(cell.key(), key());
+        assert_eq!(cell.key, key());
     }
 
     #[test]

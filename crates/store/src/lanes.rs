@@ -135,28 +135,21 @@ impl CommandLanes {
 macro_rules! on_lane {
     ($pool:expr, $lanes:expr, $conn:ident => $body:expr) => {
         match $pool {
-            $crate::Pool::Sqlite(pool) => match $lanes.sqlite.lease(pool).await {
-                Ok(mut lease) => {
-                    let result = match lease.conn() {
-                        Ok($conn) => $body,
-                        Err(e) => Err(e),
-                    };
-                    lease.keep_if(&result);
-                    result
-                }
-                Err(e) => Err(e),
-            },
-            $crate::Pool::Postgres(pool) => match $lanes.postgres.lease(pool).await {
-                Ok(mut lease) => {
-                    let result = match lease.conn() {
-                        Ok($conn) => $body,
-                        Err(e) => Err(e),
-                    };
-                    lease.keep_if(&result);
-                    result
-                }
-                Err(e) => Err(e),
-            },
+            $crate::Pool::Sqlite(pool) => $crate::lanes::on_lane!(@leased $lanes.sqlite, pool, $conn => $body),
+            $crate::Pool::Postgres(pool) => $crate::lanes::on_lane!(@leased $lanes.postgres, pool, $conn => $body),
+        }
+    };
+    (@leased $lanes:expr, $pool:expr, $conn:ident => $body:expr) => {
+        match $lanes.lease($pool).await {
+            Ok(mut lease) => {
+                let result = match lease.conn() {
+                    Ok($conn) => $body,
+                    Err(e) => Err(e),
+                };
+                lease.keep_if(&result);
+                result
+            }
+            Err(e) => Err(e),
         }
     };
 }

@@ -248,7 +248,7 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
         .fetch_all(&mut **tx)
         .await?;
         let cells = super::merged_histogram(&changes, stored);
-        let text = |f: fn(&HistogramCell) -> String| cells.iter().map(f).collect::<Vec<_>>();
+        let text = |f: fn(&CellKey) -> String| cells.iter().map(|c| f(&c.key)).collect::<Vec<_>>();
         sqlx::query(
             "INSERT INTO resolution_time_histogram (month, category, code, branch, channel, currency,
                  buckets, resolved_count)
@@ -259,13 +259,13 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
              ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
                  buckets = excluded.buckets, resolved_count = excluded.resolved_count",
         )
-        .bind(cells.iter().map(|c| c.month).collect::<Vec<_>>())
-        .bind(text(|c| c.category.clone()))
-        .bind(text(|c| c.code.clone()))
-        .bind(text(|c| c.branch.clone()))
-        .bind(text(|c| c.channel.clone()))
-        .bind(text(|c| c.currency.clone()))
-        .bind(text(HistogramCell::buckets_json))
+        .bind(cells.iter().map(|c| c.key.month).collect::<Vec<_>>())
+        .bind(text(|k| k.category.clone()))
+        .bind(text(|k| k.code.clone()))
+        .bind(text(|k| k.branch.clone()))
+        .bind(text(|k| k.channel.clone()))
+        .bind(text(|k| k.currency.clone()))
+        .bind(cells.iter().map(HistogramCell::buckets_json).collect::<Vec<_>>())
         .bind(cells.iter().map(HistogramCell::resolved_count).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
