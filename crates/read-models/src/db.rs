@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::register::{RegisterBatch, RegisterRow};
-use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsFact, StatsItem};
+use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
 
 /// A checkpoint as stored: position, the settings it was built with, the last error.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -125,10 +125,6 @@ macro_rules! backend_sql {
 
             pub(crate) async fn stats_items(pool: &Pool<Db>, ids: &[String]) -> Result<Vec<StatsItem>, sqlx::Error> {
                 select_in(pool, "SELECT * FROM stats_items", ids).await
-            }
-
-            pub(crate) async fn stats_facts(pool: &Pool<Db>, ids: &[String]) -> Result<Vec<StatsFact>, sqlx::Error> {
-                select_in(pool, "SELECT * FROM stats_facts", ids).await
             }
 
             /// Writes one batch of every projection and moves their checkpoints, in one
@@ -307,20 +303,6 @@ mod sqlite_writes {
             );
             q.build().execute(&mut **tx).await?;
         }
-        for chunk in batch.new_facts.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Db>::new(
-                        "INSERT INTO stats_facts (item_id, sequence, kind, month, amount_minor, duration_bucket) ",
-                    );
-            q.push_values(chunk, |mut b, f| {
-                b.push_bind(f.item_id.clone())
-                    .push_bind(f.sequence)
-                    .push_bind(f.kind.clone())
-                    .push_bind(f.month)
-                    .push_bind(f.amount_minor)
-                    .push_bind(f.duration_bucket);
-            });
-            q.build().execute(&mut **tx).await?;
-        }
         let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
         for chunk in cells.chunks(CHUNK) {
             let mut q = QueryBuilder::<Db>::new(
@@ -447,13 +429,4 @@ pub(crate) fn merged_histogram(
             HistogramCell::merged(key, stored.get(*key).map_or(&[][..], Vec::as_slice), deltas)
         })
         .collect()
-}
-
-/// Groups rows by item id.
-pub(crate) fn by_item<T>(rows: Vec<T>, id: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {
-    let mut map: HashMap<String, Vec<T>> = HashMap::new();
-    for row in rows {
-        map.entry(id(&row).to_owned()).or_default().push(row);
-    }
-    map
 }

@@ -54,12 +54,15 @@ pub fn fold_in_memory(
 ) -> Result<usize, String> {
     let mut register = register::RegisterBatch::default();
     let mut stats = statistics::StatsBatch::default();
+    // As the projector does: items whose cause changes in the batch keep their facts at hand.
     for event in events {
         if statistics::StatsBatch::needs_facts(&event.event) {
             stats.facts.entry(event.item_id.to_string()).or_default();
         }
+    }
+    for event in events {
         register.apply(event, calendar)?;
         stats.apply(event, calendar)?;
     }
-    Ok(register.rows.len() + register.movements.len() + stats.cells.len() + stats.new_facts.len())
+    Ok(register.rows.len() + register.movements.len() + stats.cells.len() + stats.items.len())
 }

@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use suspense_domain::SuspenseItemEvent;
 use suspense_store::{with_pool, EventLog, Pool, RecordedEvent, StoreError};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::calendar::ReportingCalendar;
-use crate::db::{self, by_item, CheckpointMove, CheckpointRow};
+use crate::db::{self, CheckpointMove, CheckpointRow};
 use crate::register::{RegisterBatch, RegisterRow};
 use crate::statistics::{StatsBatch, StatsItem};
 
@@ -24,8 +25,7 @@ use crate::statistics::{StatsBatch, StatsItem};
 pub enum ReadModel {
     /// `item_register`, `open_balance`, `balance_movements` (aging reads these).
     ItemRegister,
-    /// `root_cause_monthly`, `root_cause_open`, `resolution_time_histogram`, `stats_items`,
-    /// `stats_facts`.
+    /// `root_cause_monthly`, `root_cause_open`, `resolution_time_histogram`, `stats_items`.
     RootCauseStatistics,
 }
 
@@ -51,7 +51,6 @@ impl ReadModel {
                 "root_cause_open",
                 "resolution_time_histogram",
                 "stats_items",
-                "stats_facts",
             ],
         }
     }
@@ -454,7 +453,12 @@ impl Projector {
                     return Ok(None);
                 }
                 let carry = carry.and_then(|c| c.stats.as_ref());
-                self.fold_stats(&stats_pending, carry).await.map(Some)
+                let after = cursors
+                    .get(&ReadModel::RootCauseStatistics)
+                    .map_or(0, |c| c.position);
+                self.fold_stats(&stats_pending, after, carry)
+                    .await
+                    .map(Some)
             },
         )?;
         let (register, register_folded) = register_fold.unzip();
@@ -621,9 +625,13 @@ impl Projector {
         Ok((batch, folded))
     }
 
+    /// Folds events into statistics rows. Items whose cause changes in the batch need their
+    /// facts (every contribution so far): the carried batch's when it has them, else replayed
+    /// from the item's history in the log up to `after`, where this model stands.
     async fn fold_stats<'e>(
         &self,
         events: &[&'e RecordedEvent],
+        after: u64,
         carry: Option<&StatsBatch>,
     ) -> Result<(StatsBatch, Folded<'e>), ProjectionError> {
         let (carried_items, ids) = split_carried(item_ids(events), |id| {
@@ -636,25 +644,34 @@ impl Projector {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        // Facts the carried batch holds in full (it loaded them) need no reading.
         let (carried_facts, reclassified) = split_carried(reclassified, |id| {
             carry.and_then(|c| c.facts.get(id)).cloned()
         });
-        let items = on_backend!(self.log.pool(), [db] stats_items(&ids))?;
-        let facts = on_backend!(self.log.pool(), [db] stats_facts(&reclassified))?;
-        let mut facts = by_item(facts, |f| &f.item_id);
-        for id in &reclassified {
-            facts.entry(id.clone()).or_default();
-        }
-        if let Some(carry) = carry {
-            // Facts the carried batch added may or may not be committed yet: add the missing.
-            for fact in &carry.new_facts {
-                if let Some(known) = facts.get_mut(&fact.item_id) {
-                    if !known.iter().any(|f| f.sequence == fact.sequence) {
-                        known.push(fact.clone());
-                    }
-                }
-            }
+        // An item opened in this batch has no history before it: nothing to replay.
+        let opened_here: HashSet<String> = events
+            .iter()
+            .filter(|e| matches!(e.event, SuspenseItemEvent::Opened { .. }))
+            .map(|e| e.item_id.to_string())
+            .collect();
+        let (new_items, reclassified): (Vec<String>, Vec<String>) = reclassified
+            .into_iter()
+            .partition(|id| opened_here.contains(id));
+        let (items, history) = tokio::try_join!(
+            async {
+                Ok::<_, ProjectionError>(on_backend!(self.log.pool(), [db] stats_items(&ids))?)
+            },
+            async { Ok::<_, ProjectionError>(self.log.history_up_to(&reclassified, after).await?) },
+        )?;
+        let mut facts = StatsBatch::replay_facts(&history, &self.settings.calendar).map_err(
+            |(event, reason)| ProjectionError::Poisoned {
+                projection: ReadModel::RootCauseStatistics.name(),
+                position: event.position.unwrap_or(0),
+                item_id: event.item_id.to_string(),
+                reason: format!("replaying the item's history: {reason}"),
+            },
+        )?;
+        for id in reclassified.into_iter().chain(new_items) {
+            facts.entry(id).or_default();
         }
         facts.extend(carried_facts);
         let mut items: HashMap<String, StatsItem> =

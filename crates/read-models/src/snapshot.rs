@@ -6,7 +6,7 @@
 use suspense_store::EventLog;
 
 use crate::register::RegisterRow;
-use crate::statistics::{StatsFact, StatsItem};
+use crate::statistics::StatsItem;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadModelSnapshot {
@@ -128,9 +128,6 @@ macro_rules! snapshot_sql {
                 let items: Vec<StatsItem> =
                     sqlx::query_as("SELECT * FROM stats_items ORDER BY item_id").fetch_all(pool).await?;
                 rows.extend(items.iter().map(|r| format!("{r:?}")));
-                let facts: Vec<StatsFact> =
-                    sqlx::query_as("SELECT * FROM stats_facts ORDER BY item_id, sequence").fetch_all(pool).await?;
-                rows.extend(facts.iter().map(|r| format!("{r:?}")));
                 Ok(ReadModelSnapshot { register, rows })
             }
         }

@@ -1,10 +1,12 @@
 //! Root-cause statistics (定期統計分析): monthly cells by cause, branch, channel and currency,
 //! kept as additive counters so any period (month, quarter, year) is a sum of months.
 //!
-//! Every contribution of an item (its opening, each resolution, reopening and escalation) is
-//! remembered as a *fact*. When the item's cause changes, each fact's contribution moves from
-//! the old cause's cell to the new one, in whatever month it happened: statistics are restated,
-//! never left under a cause the bank no longer believes.
+//! Every contribution of an item (its opening, each resolution, reopening and escalation) is a
+//! *fact*. When the item's cause changes, each fact's contribution moves from the old cause's
+//! cell to the new one, in whatever month it happened: statistics are restated, never left
+//! under a cause the bank no longer believes. Facts are not stored: an item's facts are a fold
+//! of its events, so the projector replays the item's history from the log when its cause
+//! changes (`StatsBatch::replay_facts`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::AddAssign;
@@ -32,8 +34,8 @@ pub(crate) struct StatsItem {
     pub amount_minor: i64,
 }
 
-/// One contribution of an item to the statistics (`stats_facts`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+/// One contribution of an item to the statistics.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct StatsFact {
     pub item_id: String,
     pub sequence: i64,
@@ -151,7 +153,6 @@ pub(crate) struct StatsBatch {
     pub items: HashMap<String, StatsItem>,
     /// Every fact of the items whose cause may change in this batch (loaded plus new).
     pub facts: HashMap<String, Vec<StatsFact>>,
-    pub new_facts: Vec<StatsFact>,
     pub cells: HashMap<CellKey, CellCounts>,
     pub histogram: HashMap<(CellKey, i32), i64>,
 }
@@ -194,6 +195,23 @@ impl StatsBatch {
             }
         }
         changes
+    }
+
+    /// The facts of the items of `history` (each item's events up to some point, oldest
+    /// first, starting with its opening), by replaying them. An event that does not replay is
+    /// returned with the reason; it was applied once already, so this means a changed log.
+    pub(crate) fn replay_facts<'e>(
+        history: &'e [RecordedEvent],
+        calendar: &ReportingCalendar,
+    ) -> Result<HashMap<String, Vec<StatsFact>>, (&'e RecordedEvent, String)> {
+        let mut replay = Self::default();
+        for event in history {
+            replay.facts.entry(event.item_id.to_string()).or_default();
+            replay
+                .apply(event, calendar)
+                .map_err(|reason| (event, reason))?;
+        }
+        Ok(replay.facts)
     }
 
     /// Does this event change an item's cause (so its facts must be at hand)?
@@ -291,9 +309,8 @@ impl StatsBatch {
             }
         }
         if let Some(known) = self.facts.get_mut(&fact.item_id) {
-            known.push(fact.clone());
+            known.push(fact);
         }
-        self.new_facts.push(fact);
     }
 
     /// Moves every contribution of the item from its current cause to `to`.

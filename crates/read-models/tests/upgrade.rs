@@ -9,8 +9,9 @@ use common::*;
 use suspense_domain::RootCauseCategory;
 use suspense_read_models::{PeriodKind, Projector, ReadModel, ReadModelSnapshot, RootCauseQuery};
 
-/// The statistics as version 1001 stored them: one histogram row per key *and bucket*.
-const HISTOGRAM_1001: &str = "
+/// The statistics as version 1001 stored them: one histogram row per key *and bucket*, and
+/// each item's contributions in `stats_facts`.
+const LAYOUT_1001: &str = "
     DROP TABLE resolution_time_histogram;
     CREATE TABLE resolution_time_histogram
     (
@@ -26,7 +27,17 @@ const HISTOGRAM_1001: &str = "
     );
     INSERT INTO resolution_time_histogram
         VALUES ('2026-01-01', 'customer_cause', 'CUS-REFERENCE', 'SH-001', 'counter', 'CNY', 5, 99);
-    DELETE FROM _sqlx_migrations WHERE version = 1002;
+    CREATE TABLE stats_facts
+    (
+        item_id          text    NOT NULL,
+        sequence         bigint  NOT NULL,
+        kind             text    NOT NULL,
+        month            date    NOT NULL,
+        amount_minor     bigint  NOT NULL,
+        duration_bucket  integer,
+        PRIMARY KEY (item_id, sequence)
+    );
+    DELETE FROM _sqlx_migrations WHERE version IN (1002, 1003);
 ";
 
 async fn per_cell_histograms_replace_the_old_layout_by_a_rebuild(backend: Backend) {
@@ -58,7 +69,7 @@ async fn per_cell_histograms_replace_the_old_layout_by_a_rebuild(backend: Backen
     let before = ReadModelSnapshot::take(&h.log).await.expect("snapshot");
 
     // The database as the previous version left it: old table, old row, caught up.
-    h.db.execute(HISTOGRAM_1001, true)
+    h.db.execute(LAYOUT_1001, true)
         .await
         .expect("old layout restored");
 

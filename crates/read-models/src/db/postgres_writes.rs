@@ -149,21 +149,6 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
         .execute(&mut **tx)
         .await?;
     }
-    let facts = &batch.new_facts;
-    if !facts.is_empty() {
-        sqlx::query(
-            "INSERT INTO stats_facts (item_id, sequence, kind, month, amount_minor, duration_bucket)
-             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::date[], $5::bigint[], $6::int[])",
-        )
-        .bind(facts.iter().map(|f| f.item_id.clone()).collect::<Vec<_>>())
-        .bind(facts.iter().map(|f| f.sequence).collect::<Vec<_>>())
-        .bind(facts.iter().map(|f| f.kind.clone()).collect::<Vec<_>>())
-        .bind(facts.iter().map(|f| f.month).collect::<Vec<_>>())
-        .bind(facts.iter().map(|f| f.amount_minor).collect::<Vec<_>>())
-        .bind(facts.iter().map(|f| f.duration_bucket).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
-    }
     let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
     if !cells.is_empty() {
         let key = |f: fn(&crate::statistics::CellKey) -> String| {
