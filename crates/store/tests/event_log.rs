@@ -445,3 +445,58 @@ on_both_backends!(
     a_recent_state_is_only_acted_on_at_its_version,
     super::a_recent_state_is_only_acted_on_at_its_version
 );
+
+/// What a reader that has reached a position knows of some items: their events up to it, in
+/// sequence order, and nothing of other items or of later events.
+async fn history_up_to_a_position_holds_only_what_the_log_had_then(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let log = open_log(&db).await;
+    let a = open_item(&log, "UPTO-A").await; // position 1
+    let b = open_item(&log, "UPTO-B").await; // 2
+    for (id, text) in [(a, "first"), (b, "second"), (a, "third")] {
+        // positions 3, 4, 5
+        run(
+            &log,
+            id,
+            "ops",
+            ItemAction::Comment {
+                text: Note::parse(text).expect("note"),
+            },
+        )
+        .await
+        .expect("comments");
+    }
+    log.settle(std::time::Duration::from_secs(30))
+        .await
+        .expect("settles");
+    let seen = |events: Vec<suspense_store::RecordedEvent>| -> Vec<(String, u64, Option<u64>)> {
+        events
+            .into_iter()
+            .map(|e| (e.item_id.to_string(), e.sequence, e.position))
+            .collect()
+    };
+    let (a_id, b_id) = (a.to_string(), b.to_string());
+    assert_eq!(
+        seen(log.history_up_to(&[a_id.clone()], 4).await.expect("reads")),
+        vec![(a_id.clone(), 1, Some(1)), (a_id.clone(), 2, Some(3))]
+    );
+    let both = seen(
+        log.history_up_to(&[a_id.clone(), b_id.clone()], 5)
+            .await
+            .expect("reads"),
+    );
+    assert_eq!(both.len(), 5);
+    assert!(both
+        .windows(2)
+        .all(|w| (&w[0].0, w[0].1) < (&w[1].0, w[1].1)));
+    assert!(log
+        .history_up_to(&[a_id], 0)
+        .await
+        .expect("reads")
+        .is_empty());
+    assert!(log.history_up_to(&[], 5).await.expect("reads").is_empty());
+}
+on_both_backends!(
+    history_up_to_a_position_holds_only_what_the_log_had_then,
+    super::history_up_to_a_position_holds_only_what_the_log_had_then
+);
