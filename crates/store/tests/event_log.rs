@@ -477,7 +477,11 @@ async fn history_up_to_a_position_holds_only_what_the_log_had_then(backend: Back
     };
     let (a_id, b_id) = (a.to_string(), b.to_string());
     assert_eq!(
-        seen(log.history_up_to(&[a_id.clone()], 4).await.expect("reads")),
+        seen(
+            log.history_up_to(std::slice::from_ref(&a_id), 4)
+                .await
+                .expect("reads")
+        ),
         vec![(a_id.clone(), 1, Some(1)), (a_id.clone(), 2, Some(3))]
     );
     let both = seen(
