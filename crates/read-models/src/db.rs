@@ -389,19 +389,23 @@ mod sqlite_writes {
             );
         }
         let cells = super::merged_histogram(&changes, stored);
+        let cells = cells
+            .into_iter()
+            .map(|cell| cell.buckets_json().map(|json| (cell, json)))
+            .collect::<Result<Vec<_>, _>>()?;
         for chunk in cells.chunks(CHUNK) {
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT INTO resolution_time_histogram (month, category, code, branch, channel,
                          currency, buckets, resolved_count) ",
             );
-            q.push_values(chunk, |mut b, cell| {
+            q.push_values(chunk, |mut b, (cell, json)| {
                 b.push_bind(cell.key.month)
                     .push_bind(cell.key.category.clone())
                     .push_bind(cell.key.code.clone())
                     .push_bind(cell.key.branch.clone())
                     .push_bind(cell.key.channel.clone())
                     .push_bind(cell.key.currency.clone())
-                    .push_bind(cell.buckets_json())
+                    .push_bind(json.clone())
                     .push_bind(cell.resolved_count());
             });
             q.push(

@@ -84,8 +84,8 @@ impl HistogramCell {
     }
 
     /// The buckets as stored: a JSON array of `[bucket, count]` pairs.
-    pub(crate) fn buckets_json(&self) -> String {
-        serde_json::to_string(&self.buckets).unwrap_or_else(|_| "[]".to_owned())
+    pub(crate) fn buckets_json(&self) -> Result<String, sqlx::Error> {
+        serde_json::to_string(&self.buckets).map_err(|e| sqlx::Error::Encode(Box::new(e)))
     }
 }
 
@@ -402,7 +402,7 @@ mod tests {
         let cell = HistogramCell::merged(&key(), &[(5, 2), (40, 1)], &[(900, 1), (40, -1), (5, 1)]);
         assert_eq!(cell.buckets, vec![(5, 3), (900, 1)]);
         assert_eq!(cell.resolved_count(), 4);
-        assert_eq!(cell.buckets_json(), "[[5,3],[900,1]]");
+        assert_eq!(cell.buckets_json().expect("encodes"), "[[5,3],[900,1]]");
         assert_eq!(cell.key, key());
     }
 

@@ -211,7 +211,7 @@ impl EventLog {
     /// throughput). Take the turn before a connection, so no writer holds a connection while
     /// it waits. `None` on PostgreSQL, which has no such limit. Writers in other processes are
     /// still serialised by SQLite itself.
-    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.pool {
             Pool::Sqlite(_) => Some(self.writer.lock().await),
             Pool::Postgres(_) => None,

@@ -233,6 +233,10 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
         .fetch_all(&mut **tx)
         .await?;
         let cells = super::merged_histogram(&changes, stored);
+        let buckets = cells
+            .iter()
+            .map(HistogramCell::buckets_json)
+            .collect::<Result<Vec<_>, _>>()?;
         let text = |f: fn(&CellKey) -> String| cells.iter().map(|c| f(&c.key)).collect::<Vec<_>>();
         sqlx::query(
             "INSERT INTO resolution_time_histogram (month, category, code, branch, channel, currency,
@@ -250,7 +254,7 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
         .bind(text(|k| k.branch.clone()))
         .bind(text(|k| k.channel.clone()))
         .bind(text(|k| k.currency.clone()))
-        .bind(cells.iter().map(HistogramCell::buckets_json).collect::<Vec<_>>())
+        .bind(buckets)
         .bind(cells.iter().map(HistogramCell::resolved_count).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
