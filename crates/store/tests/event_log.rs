@@ -455,20 +455,9 @@ async fn history_up_to_a_position_holds_only_what_the_log_had_then(backend: Back
     let b = open_item(&log, "UPTO-B").await; // 2
     for (id, text) in [(a, "first"), (b, "second"), (a, "third")] {
         // positions 3, 4, 5
-        run(
-            &log,
-            id,
-            "ops",
-            ItemAction::Comment {
-                text: Note::parse(text).expect("note"),
-            },
-        )
-        .await
-        .expect("comments");
+        run(&log, id, "ops", comment(text)).await.expect("comments");
     }
-    log.settle(std::time::Duration::from_secs(30))
-        .await
-        .expect("settles");
+    log.settle(SETTLE).await.expect("settles");
     let seen = |events: Vec<suspense_store::RecordedEvent>| -> Vec<(String, u64, Option<u64>)> {
         events
             .into_iter()
