@@ -16,6 +16,13 @@ pub(crate) struct CheckpointRow {
     pub last_error: Option<String>,
 }
 
+impl CheckpointRow {
+    /// The log position the projection has applied up to.
+    pub fn reached(&self) -> u64 {
+        u64::try_from(self.position).unwrap_or(0)
+    }
+}
+
 /// One projection's move in a flush to `new`, refused unless the projection is still at the
 /// `generation` the batch was folded from (nobody else wrote it in between).
 #[derive(Clone)]

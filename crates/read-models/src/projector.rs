@@ -268,7 +268,7 @@ impl Projector {
             .into_iter()
             .map(|model| {
                 let row = rows.get(model.name());
-                let position = row.map_or(0, |r| r.position.max(0) as u64);
+                let position = row.map_or(0, CheckpointRow::reached);
                 ProjectionStatus {
                     read_model: model.name(),
                     position,
@@ -299,16 +299,14 @@ impl Projector {
         let rows = self.checkpoints().await?;
         Ok(ReadModel::ALL
             .iter()
-            .map(|m| rows.get(m.name()).map_or(0, |r| r.position.max(0) as u64))
+            .map(|m| rows.get(m.name()).map_or(0, CheckpointRow::reached))
             .min()
             .unwrap_or(0))
     }
 
     async fn checkpoint_of(&self, model: ReadModel) -> Result<u64, ProjectionError> {
         let rows = self.checkpoints().await?;
-        Ok(rows
-            .get(model.name())
-            .map_or(0, |r| r.position.max(0) as u64))
+        Ok(rows.get(model.name()).map_or(0, CheckpointRow::reached))
     }
 
     async fn checkpoints(&self) -> Result<HashMap<String, CheckpointRow>, ProjectionError> {
@@ -355,7 +353,7 @@ impl Projector {
             .map(|m| {
                 let row = checkpoints.get(m.name());
                 let cursor = Cursor {
-                    position: row.map_or(0, |r| r.position.max(0) as u64),
+                    position: row.map_or(0, CheckpointRow::reached),
                     generation: row.map_or(0, |r| r.generation),
                 };
                 (*m, cursor)
