@@ -1,7 +1,6 @@
 //! Queries over the read models: the root-cause report, aging, the open balance, the register,
 //! and transaction volumes for the suspense rate. Everything reads precomputed rows.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -107,27 +106,16 @@ fn is_one_month(from: NaiveDate, to: NaiveDate) -> bool {
 /// Median and 90th-percentile hours to resolution per cause key, by nearest rank over each
 /// key's histogram summed over the months of `rows` (`resolution_time::percentile`).
 fn percentiles(rows: Vec<HistogramRow>) -> HashMap<CauseKey, (Option<i64>, Option<i64>)> {
-    // (buckets, from more than one month): a month's buckets are stored ascending, so only a
-    // key summed over months needs sorting (equal buckets side by side add up in the walk).
-    let mut histograms: HashMap<CauseKey, (Vec<(i32, i64)>, bool)> = HashMap::new();
+    let mut histograms: HashMap<CauseKey, Vec<(i32, i64)>> = HashMap::new();
     for row in rows {
-        match histograms.entry(row.key) {
-            Entry::Vacant(slot) => {
-                slot.insert((row.buckets, false));
-            }
-            Entry::Occupied(mut slot) => {
-                let (buckets, summed) = slot.get_mut();
-                buckets.extend(row.buckets);
-                *summed = true;
-            }
-        }
+        histograms.entry(row.key).or_default().extend(row.buckets);
     }
     histograms
         .into_iter()
-        .filter_map(|(key, (mut buckets, summed))| {
-            if summed {
-                buckets.sort_unstable();
-            }
+        .filter_map(|(key, mut buckets)| {
+            // A month's buckets are stored ascending (sorting them again is a linear check);
+            // months summed leave equal buckets side by side, which add up in the walk.
+            buckets.sort_unstable();
             let p50 = resolution_time::percentile(&buckets, 50)?;
             Some((key, (Some(p50), resolution_time::percentile(&buckets, 90))))
         })
