@@ -373,6 +373,8 @@ mod sqlite_writes {
                    FROM resolution_time_histogram
                   WHERE (month, category, code, branch, channel, currency) IN (VALUES ",
             );
+            // SQLite takes row values on the right of IN only as a subquery (`VALUES …`), which
+            // `QueryBuilder::push_tuples`' parenthesised list is not.
             for (i, k) in chunk.iter().enumerate() {
                 q.push(if i == 0 { "(" } else { ", (" })
                     .push_bind(k.month)

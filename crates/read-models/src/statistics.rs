@@ -151,7 +151,8 @@ const ESCALATED: &str = "escalated";
 pub(crate) struct StatsBatch {
     /// Items of the batch (loaded, then folded).
     pub items: HashMap<String, StatsItem>,
-    /// Every fact of the items whose cause may change in this batch (loaded plus new).
+    /// Every fact of the items whose cause may change in this batch (replayed from the log or
+    /// carried from the batch before, plus those the batch adds).
     pub facts: HashMap<String, Vec<StatsFact>>,
     pub cells: HashMap<CellKey, CellCounts>,
     pub histogram: HashMap<(CellKey, i32), i64>,
