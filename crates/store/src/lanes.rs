@@ -55,9 +55,7 @@ impl<DB: Database> Lanes<DB> {
             keep: false,
         })
     }
-}
 
-impl<DB: Database> Lanes<DB> {
     /// Hands every kept connection back to the pool (before the pool is closed: closing waits
     /// for checked-out connections).
     pub(crate) async fn clear(&self) {
