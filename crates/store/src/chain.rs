@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::canonical::write_canonical;
 use crate::record::EventRow;
 
 /// The canonical bytes of one event (see the module documentation).
@@ -69,20 +70,53 @@ pub fn link(previous: &str, position: u64, content_hash: &str) -> String {
 impl EventRow {
     /// The content hash of a stored event; `Err` if its JSON does not even parse.
     pub(crate) fn content_hash(&self) -> Result<String, String> {
-        let payload: Value =
-            serde_json::from_str(&self.payload).map_err(|e| format!("payload: {e}"))?;
-        let metadata: Value =
-            serde_json::from_str(&self.metadata).map_err(|e| format!("metadata: {e}"))?;
-        Ok(content_hash(&canonical_bytes(
+        Ok(content_hash(&canonical_bytes_of_text(
             &self.aggregate_id,
             self.sequence,
             &self.event_type,
             &self.event_version,
-            &payload,
-            &metadata,
+            &self.payload,
+            &self.metadata,
             &canonical_time(&self.recorded_at),
-        )))
+        )?))
     }
+}
+
+/// `canonical_bytes` of an event whose payload and metadata are JSON text, without parsing
+/// them into `Value`s: the fields written in `canonical_bytes`' (sorted) key order.
+fn canonical_bytes_of_text(
+    item_id: &str,
+    sequence: i64,
+    event_type: &str,
+    event_version: &str,
+    payload: &str,
+    metadata: &str,
+    recorded_at: &str,
+) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(payload.len() + metadata.len() + 192);
+    let field = |out: &mut Vec<u8>, key: &str, first: bool| {
+        out.extend_from_slice(if first { b"{\"" } else { b",\"" });
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+    };
+    let string = |out: &mut Vec<u8>, value: &str| serde_json::to_writer(out, value);
+    let failed = |e: serde_json::Error| e.to_string();
+    field(&mut out, "event_type", true);
+    string(&mut out, event_type).map_err(failed)?;
+    field(&mut out, "event_version", false);
+    string(&mut out, event_version).map_err(failed)?;
+    field(&mut out, "item_id", false);
+    string(&mut out, item_id).map_err(failed)?;
+    field(&mut out, "metadata", false);
+    write_canonical(metadata, &mut out).map_err(|e| format!("metadata: {e}"))?;
+    field(&mut out, "payload", false);
+    write_canonical(payload, &mut out).map_err(|e| format!("payload: {e}"))?;
+    field(&mut out, "recorded_at", false);
+    string(&mut out, recorded_at).map_err(failed)?;
+    field(&mut out, "sequence", false);
+    out.extend_from_slice(sequence.to_string().as_bytes());
+    out.push(b'}');
+    Ok(out)
 }
 
 /// How the log departs from its chain at the first bad position.
@@ -266,7 +300,33 @@ pub(crate) fn compare(log: &[(u64, String)], chain: &[ChainRow]) -> ChainVerdict
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Stored events are hashed from their text, exports from parsed values: both must
+        /// give the same bytes, or an export of an intact log would not verify.
+        #[test]
+        fn stored_text_and_parsed_values_give_the_same_canonical_bytes(
+            item_id in "\\PC{0,12}",
+            sequence in any::<i64>(),
+            event_type in "[A-Za-z\"\\\\]{0,12}",
+            payload in r#"\{( *"[a-z]{1,3}" *: *(-?(0|[1-9][0-9]{0,3})(\.[0-9]{1,3})?|"[a-z é中/]{0,5}"|null|true|\[\]|\{\}) *,){0,4} *"z" *: *0 *\}"#,
+            metadata in r#"\{( *"[a-z_]{1,6}" *: *"[a-z é中/]{0,6}" *,){0,3} *"actor" *: *"[a-z]{1,6}" *\}"#,
+            recorded_at in "[0-9T:Z.-]{0,27}",
+        ) {
+            let from_text = canonical_bytes_of_text(
+                &item_id, sequence, &event_type, "1", &payload, &metadata, &recorded_at,
+            );
+            let parsed = |text: &str| serde_json::from_str::<Value>(text);
+            let from_values = canonical_bytes(
+                &item_id, sequence, &event_type, "1", &parsed(&payload)?, &parsed(&metadata)?,
+                &recorded_at,
+            );
+            prop_assert_eq!(from_text, Ok(from_values));
+        }
+    }
 
     fn chain_of(hashes: &[&str]) -> Vec<ChainRow> {
         let mut previous = String::new();

@@ -9,6 +9,7 @@
 
 mod append;
 mod backend;
+mod canonical;
 pub mod chain;
 mod error;
 mod lanes;
