@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use suspense_domain::SuspenseItemEvent;
-use suspense_store::{with_pool, EventLog, Pool, RecordedEvent, StoreError};
+use suspense_store::{with_pool, EventLog, LogPage, Pool, RecordedEvent, StoreError};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -134,7 +134,7 @@ pub struct Projector {
     prefetched: std::sync::Mutex<Option<(u64, PageRead)>>,
 }
 
-type PageRead = tokio::task::JoinHandle<Result<Vec<RecordedEvent>, StoreError>>;
+type PageRead = tokio::task::JoinHandle<Result<LogPage, StoreError>>;
 
 impl Projector {
     /// Creates the read-model tables if needed and checks they were built with `settings`.
@@ -188,17 +188,29 @@ impl Projector {
     /// Applies everything the log holds now, and extends the log's hash chain over it;
     /// returns the position all read models reached.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
-        // The chain reads the log on its own connections and writes only its own table, so it
-        // is extended alongside the projection rather than after it.
-        let (position, _) = tokio::try_join!(self.apply_all(), async {
-            Ok::<_, ProjectionError>(self.log.extend_chain().await?)
-        })?;
+        let chained = self
+            .log
+            .chain_head()
+            .await?
+            .map_or(0, |(position, _)| position);
+        if chained < self.position().await? {
+            // The chain is behind the read models (e.g. a log older than the chain): it reads
+            // the log on its own connections alongside the projection.
+            let (position, _) = tokio::try_join!(self.apply_all(), async {
+                Ok::<_, ProjectionError>(self.log.extend_chain().await?)
+            })?;
+            return Ok(position);
+        }
+        // The projector's pages carry the chain along; what remains after them is chained here.
+        let position = self.apply_all().await?;
+        self.log.extend_chain().await?;
         Ok(position)
     }
 
-    /// Applies everything the log holds now to every read model; returns their position.
+    /// Applies everything the log holds now to every read model, extending the hash chain
+    /// over the pages it reads; returns their position.
     async fn apply_all(&self) -> Result<u64, ProjectionError> {
-        while self.run(&ReadModel::ALL, |_| {}).await? > 0 {}
+        while self.run(&ReadModel::ALL, Chain::Extend, |_| {}).await? > 0 {}
         self.position().await
     }
 
@@ -244,7 +256,7 @@ impl Projector {
         }
         let head = self.log.head().await?;
         while self
-            .run(&[model], |position| {
+            .run(&[model], Chain::Leave, |position| {
                 progress(RebuildProgress {
                     position,
                     head: head.max(position),
@@ -344,6 +356,7 @@ impl Projector {
     async fn run(
         &self,
         models: &[ReadModel],
+        chain: Chain,
         mut committed: impl FnMut(u64),
     ) -> Result<usize, ProjectionError> {
         let _running = self.running.lock().await;
@@ -366,11 +379,25 @@ impl Projector {
         for turn in 1.. {
             let after = batch.cursors_after(&cursors);
             let last = turn >= BATCHES_PER_TURN || !batch.full || !batch.poisoned.is_empty();
+            // The page is chained while it is committed (and the next one folded): the chain
+            // is its own table, independent of the read models' transactions.
+            let chained = async {
+                match chain {
+                    Chain::Extend => self.log.chain_page(&batch.page).await.map(|_| ()),
+                    Chain::Leave => Ok(()),
+                }
+            };
             let (applied, next) = if last {
-                (self.commit(&batch).await?, None)
+                let (applied, chained) = tokio::join!(self.commit(&batch), chained);
+                chained?;
+                (applied?, None)
             } else {
-                let (applied, next) =
-                    tokio::join!(self.commit(&batch), self.fold_next(&after, Some(&batch)));
+                let (applied, next, chained) = tokio::join!(
+                    self.commit(&batch),
+                    self.fold_next(&after, Some(&batch)),
+                    chained
+                );
+                chained?;
                 (applied?, Some(next))
             };
             if !applied {
@@ -409,7 +436,8 @@ impl Projector {
         let Some(from) = cursors.values().map(|c| c.position).min() else {
             return Ok(None);
         };
-        let events = self.read_page(from).await?;
+        let page = self.read_page(from).await?;
+        let events = page.events();
         if events.is_empty() {
             return Ok(None);
         }
@@ -417,10 +445,10 @@ impl Projector {
         // Read the next page while this one is folded and written: the two overlap on
         // separate connections (and cores).
         if full {
-            if let Some(last) = events.last().and_then(|e| e.position) {
+            if let Some(last) = page.last_position() {
                 let log = Arc::clone(&self.log);
                 let size = self.batch_size;
-                let next = tokio::spawn(async move { log.read_after(last, size).await });
+                let next = tokio::spawn(async move { log.read_page(last, size).await });
                 if let Ok(mut slot) = self.prefetched.lock() {
                     *slot = Some((last, next));
                 }
@@ -492,6 +520,7 @@ impl Projector {
         Ok(Some(FoldedBatch {
             read: events.len(),
             full,
+            page,
             register,
             stats,
             moves,
@@ -590,7 +619,7 @@ impl Projector {
     }
 
     /// The page after `from`: the prefetched one if it starts there, else a fresh read.
-    async fn read_page(&self, from: u64) -> Result<Vec<RecordedEvent>, ProjectionError> {
+    async fn read_page(&self, from: u64) -> Result<LogPage, ProjectionError> {
         let prefetched = self.prefetched.lock().ok().and_then(|mut slot| slot.take());
         if let Some((after, page)) = prefetched {
             if after == from {
@@ -601,7 +630,7 @@ impl Projector {
                 page.abort();
             }
         }
-        Ok(self.log.read_after(from, self.batch_size).await?)
+        Ok(self.log.read_page(from, self.batch_size).await?)
     }
 
     /// Folds events into register rows, stopping at a poisoned event: returns the rows, the
@@ -681,6 +710,14 @@ impl Projector {
     }
 }
 
+/// Whether `Projector::run` extends the hash chain over the pages it reads (a rebuild reads
+/// pages the chain has long passed).
+#[derive(Debug, Clone, Copy)]
+enum Chain {
+    Extend,
+    Leave,
+}
+
 /// Batches committed in one turn of `Projector::run` before it lets other callers in.
 const BATCHES_PER_TURN: usize = 8;
 
@@ -699,6 +736,7 @@ struct FoldedBatch {
     read: usize,
     /// The page was full: the log may hold more after it.
     full: bool,
+    page: LogPage,
     register: Option<RegisterBatch>,
     stats: Option<StatsBatch>,
     moves: Vec<CheckpointMove<'static>>,

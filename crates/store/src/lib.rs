@@ -27,5 +27,5 @@ pub use error::{is_duplicate_key, StoreError};
 pub use location::StoreLocation;
 pub use log::{EventLog, Executed, LoadedItem};
 pub use metadata::{EventMetadata, RequestMetadata};
-pub use record::{ExportedEvent, RecordedEvent};
+pub use record::{ExportedEvent, LogPage, RecordedEvent};
 pub use upcast::upcasters;

@@ -16,7 +16,7 @@ use crate::error::StoreError;
 use crate::lanes::{on_lane, CommandLanes};
 use crate::location::StoreLocation;
 use crate::metadata::RequestMetadata;
-use crate::record::{EventRow, ExportedEvent, RecordedEvent};
+use crate::record::{EventRow, ExportedEvent, LogPage, RecordedEvent};
 use crate::sequencer::{sequence_pending, settle};
 use crate::turns::ItemTurns;
 use crate::upcast::upcasters;
@@ -391,6 +391,21 @@ impl EventLog {
         self.decode_all(rows)
     }
 
+    /// `read_after`, keeping the stored rows beside the events so that `chain_page` can extend
+    /// the hash chain over them without reading the log a second time.
+    pub async fn read_page(&self, after: u64, limit: u32) -> Result<LogPage, StoreError> {
+        let rows = self.raw_after(after, limit).await?;
+        let events = rows
+            .iter()
+            .map(|row| row.decode(&self.upcasters))
+            .collect::<Result<_, _>>()?;
+        Ok(LogPage {
+            after,
+            events,
+            rows,
+        })
+    }
+
     /// Stored rows after `after`, in global order, not decoded.
     async fn raw_after(&self, after: u64, limit: u32) -> Result<Vec<EventRow>, StoreError> {
         self.sequence().await?;
@@ -420,7 +435,7 @@ impl EventLog {
             let end = end.max(0) as u64;
             let full = rows.len() as u32 == CHAIN_BATCH;
             let link_and_write = async {
-                let (links, head) = link_rows(last, &previous, rows)?;
+                let (links, head) = link_rows(last, &previous, &rows)?;
                 let written = self.write_links(&links).await;
                 Ok::<_, StoreError>((written, head))
             };
@@ -448,6 +463,30 @@ impl EventLog {
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+
+    /// Extends the hash chain over `page` if the chain stands at the page's start or inside
+    /// it; returns the last chained position if it did. A chain already past the page, or
+    /// behind its start (`extend_chain` bridges that), is left alone, as are links another
+    /// writer inserted first.
+    pub async fn chain_page(&self, page: &LogPage) -> Result<Option<u64>, StoreError> {
+        let (last, previous) = self.chain_head().await?.unwrap_or_default();
+        if last < page.after {
+            return Ok(None);
+        }
+        let start = page
+            .rows
+            .partition_point(|r| r.position.is_some_and(|p| p.max(0) as u64 <= last));
+        let rows = &page.rows[start..];
+        let Some(end) = rows.last().and_then(|r| r.position) else {
+            return Ok(None);
+        };
+        let (links, _) = link_rows(last, &previous, rows)?;
+        match self.write_links(&links).await {
+            Ok(()) => Ok(Some(end.max(0) as u64)),
+            Err(e) if crate::error::is_duplicate_key(&e) => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -662,9 +701,7 @@ impl EventLog {
     }
 
     fn decode_all(&self, rows: Vec<EventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
-        rows.into_iter()
-            .map(|row| row.decode(&self.upcasters))
-            .collect()
+        rows.iter().map(|row| row.decode(&self.upcasters)).collect()
     }
 }
 
@@ -682,7 +719,7 @@ type ChainLink = (i64, String, String);
 fn link_rows(
     last: u64,
     previous: &str,
-    rows: Vec<EventRow>,
+    rows: &[EventRow],
 ) -> Result<(Vec<ChainLink>, String), StoreError> {
     let mut previous = previous.to_owned();
     let mut links = Vec::with_capacity(rows.len());
@@ -690,7 +727,7 @@ fn link_rows(
         let position = row.position.unwrap_or(0).max(0) as u64;
         if position != expected {
             return Err(StoreError::CorruptEvent {
-                item_id: row.aggregate_id,
+                item_id: row.aggregate_id.clone(),
                 sequence: row.sequence.max(0) as u64,
                 reason: format!(
                     "log position {expected} is missing: the hash chain cannot pass a gap"

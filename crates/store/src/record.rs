@@ -1,5 +1,7 @@
 //! Events as read back from the log, with their place in it.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::Aggregate;
@@ -46,6 +48,26 @@ pub struct ExportedEvent {
     pub link: Option<String>,
 }
 
+/// A page of the log: its events, and the stored rows they were decoded from (the hash chain
+/// is computed over the stored text, not over the events).
+pub struct LogPage {
+    /// The position the page was read after.
+    pub(crate) after: u64,
+    pub(crate) events: Vec<RecordedEvent>,
+    pub(crate) rows: Vec<EventRow>,
+}
+
+impl LogPage {
+    pub fn events(&self) -> &[RecordedEvent] {
+        &self.events
+    }
+
+    /// The position of the page's last event; `None` for an empty page.
+    pub fn last_position(&self) -> Option<u64> {
+        self.events.last().and_then(|e| e.position)
+    }
+}
+
 /// A row as both backends return it.
 #[derive(sqlx::FromRow)]
 pub(crate) struct EventRow {
@@ -63,7 +85,7 @@ pub(crate) struct EventRow {
 
 impl EventRow {
     pub(crate) fn decode(
-        self,
+        &self,
         upcasters: &[Box<dyn EventUpcaster>],
     ) -> Result<RecordedEvent, StoreError> {
         let corrupt = |reason: String| StoreError::CorruptEvent {
@@ -103,12 +125,12 @@ impl EventRow {
                 serde_json::from_value(serialized.payload).map_err(|e| {
                     corrupt(format!("{} v{}: {e}", self.event_type, self.event_version))
                 })?;
-            (serialized.event_type, event)
+            (Cow::Owned(serialized.event_type), event)
         } else {
             let event: SuspenseItemEvent = serde_json::from_str(&self.payload).map_err(|e| {
                 corrupt(format!("{} v{}: {e}", self.event_type, self.event_version))
             })?;
-            (self.event_type.clone(), event)
+            (Cow::Borrowed(self.event_type.as_str()), event)
         };
         if event.name() != event_type {
             return Err(corrupt(format!(
@@ -120,8 +142,8 @@ impl EventRow {
             position,
             item_id,
             sequence,
-            event_type: self.event_type,
-            event_version: self.event_version,
+            event_type: self.event_type.clone(),
+            event_version: self.event_version.clone(),
             event,
             metadata,
             recorded_at: self.recorded_at,

@@ -227,3 +227,41 @@ on_both_backends!(
     a_backlog_of_several_pages_is_chained_without_gaps,
     super::a_backlog_of_several_pages_is_chained_without_gaps
 );
+
+/// A reader's page extends the chain only where the chain stands at or inside it: a page
+/// beyond the chain's head is left to `extend_chain`, a page the chain passed is skipped, and
+/// the result is the chain `extend_chain` would have written.
+async fn a_page_read_by_the_projector_extends_the_chain_where_it_joins(backend: Backend) {
+    let (_db, log) = chained_log(backend).await;
+    for reference in ["CHAIN-C", "CHAIN-D", "CHAIN-E", "CHAIN-F"] {
+        open_item(&log, reference).await;
+    }
+    log.settle(Duration::from_secs(30)).await.expect("settles");
+
+    let beyond = log.read_page(7, 100).await.expect("reads");
+    assert_eq!(beyond.events().len(), 2);
+    assert_eq!(log.chain_page(&beyond).await.expect("chains"), None);
+    assert_eq!(log.chain_head().await.expect("head").map(|h| h.0), Some(5));
+
+    // Starts before the head (position 5): only 6 and 7 are new.
+    let overlapping = log.read_page(3, 4).await.expect("reads");
+    assert_eq!(overlapping.last_position(), Some(7));
+    assert_eq!(log.chain_page(&overlapping).await.expect("chains"), Some(7));
+    assert_eq!(log.chain_page(&overlapping).await.expect("chains"), None);
+    assert_eq!(log.chain_page(&beyond).await.expect("chains"), Some(9));
+
+    let verdict = log.verify_chain().await.expect("verifies");
+    assert_eq!(
+        (
+            verdict.verified_up_to,
+            verdict.unchained,
+            verdict.first_problem
+        ),
+        (9, 0, None)
+    );
+    assert_eq!(log.extend_chain().await.expect("nothing left"), 9);
+}
+on_both_backends!(
+    a_page_read_by_the_projector_extends_the_chain_where_it_joins,
+    super::a_page_read_by_the_projector_extends_the_chain_where_it_joins
+);
