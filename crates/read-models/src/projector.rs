@@ -643,6 +643,8 @@ impl Projector {
         let (carried, ids) = split_carried(item_ids(events), |id| {
             carry.and_then(|c| c.rows.get(id)).cloned()
         });
+        let opened = opened_in(events);
+        let ids: Vec<String> = ids.into_iter().filter(|id| !opened.contains(id)).collect();
         let rows = on_backend!(self.log.pool(), [db] register_rows(&ids))?;
         let mut rows: HashMap<String, RegisterRow> =
             rows.into_iter().map(|r| (r.item_id.clone(), r)).collect();
@@ -664,6 +666,8 @@ impl Projector {
         let (carried_items, ids) = split_carried(item_ids(events), |id| {
             carry.and_then(|c| c.items.get(id)).cloned()
         });
+        let opened = opened_in(events);
+        let ids: Vec<String> = ids.into_iter().filter(|id| !opened.contains(id)).collect();
         let reclassified: Vec<String> = events
             .iter()
             .filter(|e| StatsBatch::needs_facts(&e.event))
@@ -675,14 +679,8 @@ impl Projector {
             carry.and_then(|c| c.facts.get(id)).cloned()
         });
         // An item opened in this batch has no history before it: nothing to replay.
-        let opened_here: HashSet<String> = events
-            .iter()
-            .filter(|e| matches!(e.event, SuspenseItemEvent::Opened { .. }))
-            .map(|e| e.item_id.to_string())
-            .collect();
-        let (new_items, reclassified): (Vec<String>, Vec<String>) = reclassified
-            .into_iter()
-            .partition(|id| opened_here.contains(id));
+        let (new_items, reclassified): (Vec<String>, Vec<String>) =
+            reclassified.into_iter().partition(|id| opened.contains(id));
         let (items, history) = tokio::try_join!(
             async {
                 Ok::<_, ProjectionError>(on_backend!(self.log.pool(), [db] stats_items(&ids))?)
@@ -791,6 +789,16 @@ fn split_carried<T>(
         }
     }
     (found, missing)
+}
+
+/// The items opened by one of `events`. A model that has not applied an item's opening has
+/// no row for it, and the log holds nothing of it before: there is nothing to read for them.
+fn opened_in(events: &[&RecordedEvent]) -> HashSet<String> {
+    events
+        .iter()
+        .filter(|e| matches!(e.event, SuspenseItemEvent::Opened { .. }))
+        .map(|e| e.item_id.to_string())
+        .collect()
 }
 
 fn item_ids(events: &[&RecordedEvent]) -> Vec<String> {
