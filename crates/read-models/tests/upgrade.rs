@@ -37,7 +37,7 @@ const LAYOUT_1001: &str = "
         duration_bucket  integer,
         PRIMARY KEY (item_id, sequence)
     );
-    DELETE FROM _sqlx_migrations WHERE version IN (1002, 1003);
+    DELETE FROM _sqlx_migrations WHERE version IN (1002, 1003, 1004);
 ";
 
 async fn per_cell_histograms_replace_the_old_layout_by_a_rebuild(backend: Backend) {
@@ -107,6 +107,29 @@ async fn per_cell_histograms_replace_the_old_layout_by_a_rebuild(backend: Backen
     // the day before); reported as the hour bucket's upper bound.
     assert_eq!(row.median_hours_to_resolve, Some(43));
     assert_eq!(row.p90_hours_to_resolve, Some(67));
+    if let suspense_store::Pool::Postgres(pool) = h.log.pool() {
+        assert_eq!(
+            tables_with_room_for_updates(pool).await,
+            [
+                "open_balance",
+                "resolution_time_histogram",
+                "root_cause_monthly",
+                "root_cause_open"
+            ],
+            "migration 1004 leaves room on the pages of the cells updated by every batch"
+        );
+    }
+}
+
+/// PostgreSQL tables created or altered with `fillfactor = 70`.
+async fn tables_with_room_for_updates(pool: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class
+          WHERE relkind = 'r' AND 'fillfactor=70' = ANY (reloptions) ORDER BY relname",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("catalogue reads")
 }
 on_both_backends!(
     per_cell_histograms_replace_the_old_layout_by_a_rebuild,
