@@ -333,7 +333,7 @@ impl EventLog {
             .bind(item_id.to_string())
             .fetch_all(p)
             .await?);
-        self.decode_all(rows)
+        self.decode_all(&rows)
     }
 
     /// The events of `item_ids` at global positions up to `up_to`, by item and sequence: what a
@@ -375,7 +375,7 @@ impl EventLog {
                 q.build_query_as::<EventRow>().fetch_all(p).await?
             }));
         }
-        self.decode_all(rows)
+        self.decode_all(&rows)
     }
 
     /// Up to `limit` events after global position `after`, in global order.
@@ -388,17 +388,14 @@ impl EventLog {
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = self.raw_after(after, limit).await?;
-        self.decode_all(rows)
+        self.decode_all(&rows)
     }
 
     /// `read_after`, keeping the stored rows beside the events so that `chain_page` can extend
     /// the hash chain over them without reading the log a second time.
     pub async fn read_page(&self, after: u64, limit: u32) -> Result<LogPage, StoreError> {
         let rows = self.raw_after(after, limit).await?;
-        let events = rows
-            .iter()
-            .map(|row| row.decode(&self.upcasters))
-            .collect::<Result<_, _>>()?;
+        let events = self.decode_all(&rows)?;
         Ok(LogPage {
             after,
             events,
@@ -700,7 +697,7 @@ impl EventLog {
         Ok(())
     }
 
-    fn decode_all(&self, rows: Vec<EventRow>) -> Result<Vec<RecordedEvent>, StoreError> {
+    fn decode_all(&self, rows: &[EventRow]) -> Result<Vec<RecordedEvent>, StoreError> {
         rows.iter().map(|row| row.decode(&self.upcasters)).collect()
     }
 }
