@@ -188,20 +188,8 @@ impl Projector {
     /// Applies everything the log holds now, and extends the log's hash chain over it;
     /// returns the position all read models reached.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
-        let chained = self
-            .log
-            .chain_head()
-            .await?
-            .map_or(0, |(position, _)| position);
-        if chained < self.position().await? {
-            // The chain is behind the read models (e.g. a log older than the chain): it reads
-            // the log on its own connections alongside the projection.
-            let (position, _) = tokio::try_join!(self.apply_all(), async {
-                Ok::<_, ProjectionError>(self.log.extend_chain().await?)
-            })?;
-            return Ok(position);
-        }
-        // The projector's pages carry the chain along; what remains after them is chained here.
+        // The projector's pages carry the chain along where it joins them; what they did not
+        // chain (events after the last page, or a chain that was behind them) is chained here.
         let position = self.apply_all().await?;
         self.log.extend_chain().await?;
         Ok(position)
@@ -640,11 +628,9 @@ impl Projector {
         events: &[&'e RecordedEvent],
         carry: Option<&RegisterBatch>,
     ) -> Result<(RegisterBatch, Folded<'e>), ProjectionError> {
-        let (carried, ids) = split_carried(item_ids(events), |id| {
+        let (carried, ids) = rows_to_read(events, &opened_in(events), |id| {
             carry.and_then(|c| c.rows.get(id)).cloned()
         });
-        let opened = opened_in(events);
-        let ids: Vec<String> = ids.into_iter().filter(|id| !opened.contains(id)).collect();
         let rows = on_backend!(self.log.pool(), [db] register_rows(&ids))?;
         let mut rows: HashMap<String, RegisterRow> =
             rows.into_iter().map(|r| (r.item_id.clone(), r)).collect();
@@ -663,11 +649,10 @@ impl Projector {
         after: u64,
         carry: Option<&StatsBatch>,
     ) -> Result<(StatsBatch, Folded<'e>), ProjectionError> {
-        let (carried_items, ids) = split_carried(item_ids(events), |id| {
+        let opened = opened_in(events);
+        let (carried_items, ids) = rows_to_read(events, &opened, |id| {
             carry.and_then(|c| c.items.get(id)).cloned()
         });
-        let opened = opened_in(events);
-        let ids: Vec<String> = ids.into_iter().filter(|id| !opened.contains(id)).collect();
         let reclassified: Vec<String> = events
             .iter()
             .filter(|e| StatsBatch::needs_facts(&e.event))
@@ -789,6 +774,18 @@ fn split_carried<T>(
         }
     }
     (found, missing)
+}
+
+/// The batch's items split into the rows `carried` has for them and the ids whose rows are
+/// read from the database; items in `opened` have none anywhere (see `opened_in`).
+fn rows_to_read<T>(
+    events: &[&RecordedEvent],
+    opened: &HashSet<String>,
+    carried: impl Fn(&str) -> Option<T>,
+) -> (Vec<(String, T)>, Vec<String>) {
+    let (carried, mut ids) = split_carried(item_ids(events), carried);
+    ids.retain(|id| !opened.contains(id));
+    (carried, ids)
 }
 
 /// The items opened by one of `events`. A model that has not applied an item's opening has
