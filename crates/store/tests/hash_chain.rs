@@ -48,6 +48,16 @@ fn disable_guards(backend: Backend) -> &'static str {
     }
 }
 
+/// What verification finds: verified up to, events not chained yet, the first problem.
+async fn chain_state(log: &EventLog) -> (u64, u64, Option<(u64, Tampering)>) {
+    let verdict = log.verify_chain().await.expect("verifies");
+    (
+        verdict.verified_up_to,
+        verdict.unchained,
+        verdict.first_problem,
+    )
+}
+
 async fn first_problem(log: &EventLog) -> Option<(u64, Tampering)> {
     log.verify_chain()
         .await
@@ -213,15 +223,7 @@ async fn a_backlog_of_several_pages_is_chained_without_gaps(backend: Backend) {
     let log = std::sync::Arc::new(log);
     let (x, y) = tokio::join!(log.extend_chain(), log.extend_chain());
     assert_eq!((x.expect("extends"), y.expect("extends")), (25_005, 25_005));
-    let verdict = log.verify_chain().await.expect("verifies");
-    assert_eq!(
-        (
-            verdict.verified_up_to,
-            verdict.unchained,
-            verdict.first_problem
-        ),
-        (25_005, 0, None)
-    );
+    assert_eq!(chain_state(&log).await, (25_005, 0, None));
 }
 on_both_backends!(
     a_backlog_of_several_pages_is_chained_without_gaps,
@@ -250,15 +252,7 @@ async fn a_page_read_by_the_projector_extends_the_chain_where_it_joins(backend: 
     assert_eq!(log.chain_page(&overlapping).await.expect("chains"), None);
     assert_eq!(log.chain_page(&beyond).await.expect("chains"), Some(9));
 
-    let verdict = log.verify_chain().await.expect("verifies");
-    assert_eq!(
-        (
-            verdict.verified_up_to,
-            verdict.unchained,
-            verdict.first_problem
-        ),
-        (9, 0, None)
-    );
+    assert_eq!(chain_state(&log).await, (9, 0, None));
     assert_eq!(log.extend_chain().await.expect("nothing left"), 9);
 }
 on_both_backends!(
