@@ -51,6 +51,7 @@ struct FlowRow {
     restated_items: i64,
 }
 
+/// Items of a cause key open at the end of a period (see `open_at`).
 #[derive(sqlx::FromRow, Deserialize)]
 struct OpenRow {
     #[sqlx(flatten)]
@@ -70,13 +71,13 @@ struct HistogramRow {
 }
 
 /// A row type that can also be read from a JSON array of objects (see `report_sql!`'s
-/// `select`): `JSON_OBJECT` lists its columns as `json_object` arguments.
+/// `select`): `json_object` lists its columns as `json_object` arguments.
 trait JsonRow: serde::de::DeserializeOwned {
     /// The `json_object(…)` arguments after the cause key's.
-    const JSON_VALUES: &'static str;
+    fn json_values() -> &'static str;
 
     fn json_object() -> String {
-        format!("{CAUSE_KEY_JSON}, {}", Self::JSON_VALUES)
+        format!("{CAUSE_KEY_JSON}, {}", Self::json_values())
     }
 }
 
@@ -84,18 +85,24 @@ const CAUSE_KEY_JSON: &str =
     "'category', category, 'code', code, 'branch', branch, 'channel', channel, 'currency', currency";
 
 impl JsonRow for FlowRow {
-    const JSON_VALUES: &'static str = "'opened_count', opened_count, 'opened_minor', opened_minor,
+    fn json_values() -> &'static str {
+        "'opened_count', opened_count, 'opened_minor', opened_minor,
          'resolved_count', resolved_count, 'resolved_minor', resolved_minor,
          'reopened_count', reopened_count, 'reopened_minor', reopened_minor,
-         'escalations', escalations, 'restated_items', restated_items";
+         'escalations', escalations, 'restated_items', restated_items"
+    }
 }
 
 impl JsonRow for OpenRow {
-    const JSON_VALUES: &'static str = "'open_count', open_count, 'open_minor', open_minor";
+    fn json_values() -> &'static str {
+        "'open_count', open_count, 'open_minor', open_minor"
+    }
 }
 
 impl JsonRow for HistogramRow {
-    const JSON_VALUES: &'static str = "'buckets', json(buckets)";
+    fn json_values() -> &'static str {
+        "'buckets', json(buckets)"
+    }
 }
 
 /// True when `from..to` is exactly the calendar month starting at `from`.
@@ -422,6 +429,7 @@ macro_rules! report_sql {
                 }
             }
 
+            /// Every cause key's flows in the months `from..to`.
             pub(super) async fn flows(
                 pool: &Pool<Db>,
                 from: NaiveDate,
@@ -458,12 +466,31 @@ macro_rules! report_sql {
                 fetch_rows::<FlowRow>(pool, q).await
             }
 
-            pub(super) async fn open_now(pool: &Pool<Db>, branch: Option<&str>) -> Result<Vec<OpenRow>, sqlx::Error> {
+            /// Items open at `end` per cause key: open now, less the net flows of every month
+            /// from `end` on. Only keys with open items or flows since `end` have a row.
+            pub(super) async fn open_at(
+                pool: &Pool<Db>,
+                end: NaiveDate,
+                branch: Option<&str>,
+            ) -> Result<Vec<OpenRow>, sqlx::Error> {
                 let mut q = select::<OpenRow>(
-                    "SELECT category, code, branch, channel, currency, open_count, open_minor
-                       FROM root_cause_open WHERE 1 = 1",
+                    "SELECT category, code, branch, channel, currency,
+                            CAST(SUM(open_count) AS BIGINT) AS open_count,
+                            CAST(SUM(open_minor) AS BIGINT) AS open_minor
+                       FROM (SELECT category, code, branch, channel, currency, open_count, open_minor
+                               FROM root_cause_open WHERE 1 = 1",
                 );
                 cause_filter(&mut q, branch);
+                q.push(
+                    " UNION ALL
+                     SELECT category, code, branch, channel, currency,
+                            resolved_count - opened_count - reopened_count,
+                            resolved_minor - opened_minor - reopened_minor
+                       FROM root_cause_monthly WHERE month >= ",
+                );
+                q.push_bind(end);
+                cause_filter(&mut q, branch);
+                q.push(") stock GROUP BY category, code, branch, channel, currency");
                 fetch_rows::<OpenRow>(pool, q).await
             }
 
@@ -624,7 +651,7 @@ impl<'a> Reports<'a> {
             query.to,
             RootCauseQuery::MAX_PERIODS,
         );
-        let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
+        let Some(last) = periods.last() else {
             return Ok(RootCauseReport {
                 time_zone: self.calendar.time_zone().name().to_owned(),
                 periods: vec![],
@@ -632,22 +659,22 @@ impl<'a> Reports<'a> {
         };
         // Every query below is independent of the others: run them at once, on separate
         // connections, so the report waits for the slowest rather than for their sum.
-        let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
-        let previous = first.previous();
+        let open_at_end =
+            async { Ok::<_, ReportError>(on_backend!(self.pool, [] open_at(last.end(), branch))?) };
+        // Each period's flows, and the flows of the period before the first (for its change).
         let walked: Vec<Period> = periods
-            .iter()
-            .rev()
-            .copied()
-            .chain(std::iter::once(previous))
+            .first()
+            .map(Period::previous)
+            .into_iter()
+            .chain(periods.iter().copied())
             .collect();
         let flows_of = futures::future::try_join_all(
             walked.iter().map(|p| self.flows(p.start, p.end(), branch)),
         );
-        let percentiles_of =
-            futures::future::try_join_all(periods.iter().rev().map(|p| async move {
-                let rows = on_backend!(self.pool, [] histogram(p.start, p.end(), branch))?;
-                Ok::<_, ReportError>(percentiles(rows))
-            }));
+        let percentiles_of = futures::future::try_join_all(periods.iter().map(|p| async move {
+            let rows = on_backend!(self.pool, [] histogram(p.start, p.end(), branch))?;
+            Ok::<_, ReportError>(percentiles(rows))
+        }));
         let volumes_of = futures::future::try_join_all(periods.iter().map(|p| async move {
             Ok::<_, ReportError>(
                 on_backend!(self.pool, [] volumes(p.start, p.end(), branch))?
@@ -656,53 +683,57 @@ impl<'a> Reports<'a> {
                     .collect::<HashMap<String, i64>>(),
             )
         }));
-        let open_now = async { Ok::<_, ReportError>(on_backend!(self.pool, [] open_now(branch))?) };
-        let (open_rows, after, walked_flows, mut walked_percentiles, volumes) =
-            futures::future::try_join5(
-                open_now,
-                self.flows(last.end(), far_future, branch),
-                flows_of,
-                percentiles_of,
-                volumes_of,
-            )
-            .await?;
-        // Open at the end of the last period: open now, less the net flows of every month after
-        // it. Walking back, each period's opening stock is its closing stock less its net flows.
-        let mut open: HashMap<CauseKey, (i64, i64)> = open_rows
+        let (open_rows, mut flows, percentiles, volumes) =
+            futures::future::try_join4(open_at_end, flows_of, percentiles_of, volumes_of).await?;
+        // Walking back from the last period: a period's opening stock is its closing stock
+        // less its net flows, and the closing stock of the period before.
+        let mut closing: HashMap<CauseKey, (i64, i64)> = open_rows
             .into_iter()
+            .filter(|r| (r.open_count, r.open_minor) != (0, 0))
             .map(|r| (r.key, (r.open_count, r.open_minor)))
             .collect();
-        for (key, flows) in after {
-            let entry = open.entry(key).or_default();
-            entry.0 -= flows.net_count();
-            entry.1 -= flows.net_minor();
-        }
-        // Only counts are compared with the period before the first: it has no percentiles.
-        walked_percentiles.push(HashMap::new());
-        let mut figures = Vec::with_capacity(walked.len());
-        for (flows, percentiles) in walked_flows.into_iter().zip(walked_percentiles) {
-            let closing = open.clone();
-            for (key, f) in &flows {
-                let entry = open.entry(key.clone()).or_default();
-                entry.0 -= f.net_count();
-                entry.1 -= f.net_minor();
-            }
-            figures.push(PeriodFigures {
-                flows,
-                open_at_end: closing,
-                percentiles,
-            });
-        }
-        figures.reverse(); // previous-of-first, first, ..., last
         let mut reports = Vec::with_capacity(periods.len());
-        for ((index, period), volumes) in periods.iter().enumerate().zip(volumes) {
-            reports.push(Self::period_report(
-                period,
-                &figures[index + 1],
-                &figures[index],
-                volumes,
-            ));
+        for ((period, percentiles), volumes) in periods.iter().zip(percentiles).zip(volumes).rev() {
+            let (Some(now), Some(before)) = (flows.pop(), flows.last()) else {
+                break; // one flows map per period, and one more before the first
+            };
+            let mut figures: HashMap<CauseKey, CellFigures> =
+                HashMap::with_capacity(now.len() + closing.len());
+            for (key, stock) in closing.drain() {
+                figures.insert(key, CellFigures::unchanged(stock));
+            }
+            for (key, f) in now {
+                figures.entry(key).or_default().now = f;
+            }
+            for (key, f) in before {
+                // The period before keeps its keys: they are the next period's own.
+                match figures.get_mut(key) {
+                    Some(cell) => cell.before = *f,
+                    None => {
+                        let cell = CellFigures {
+                            before: *f,
+                            ..CellFigures::default()
+                        };
+                        figures.insert(key.clone(), cell);
+                    }
+                }
+            }
+            for cell in figures.values_mut() {
+                cell.open_before = (
+                    cell.open_at_end.0 - cell.now.net_count(),
+                    cell.open_at_end.1 - cell.now.net_minor(),
+                );
+            }
+            if flows.len() > 1 {
+                closing = figures
+                    .iter()
+                    .filter(|(_, f)| f.open_before != (0, 0))
+                    .map(|(key, f)| (key.clone(), f.open_before))
+                    .collect();
+            }
+            reports.push(Self::period_report(period, figures, &percentiles, volumes));
         }
+        reports.reverse();
         Ok(RootCauseReport {
             time_zone: self.calendar.time_zone().name().to_owned(),
             periods: reports,
@@ -737,47 +768,22 @@ impl<'a> Reports<'a> {
 
     fn period_report(
         period: &Period,
-        now: &PeriodFigures,
-        then: &PeriodFigures,
+        figures: HashMap<CauseKey, CellFigures>,
+        percentiles: &HashMap<CauseKey, (Option<i64>, Option<i64>)>,
         volumes: HashMap<String, i64>,
     ) -> PeriodReport {
-        let mut keys: Vec<&CauseKey> = now
-            .flows
-            .keys()
-            .chain(
-                now.open_at_end
-                    .iter()
-                    .filter(|(_, o)| **o != (0, 0))
-                    .map(|(k, _)| k),
-            )
-            .chain(then.flows.keys())
-            .chain(
-                then.open_at_end
-                    .iter()
-                    .filter(|(_, o)| **o != (0, 0))
-                    .map(|(k, _)| k),
-            )
-            .collect();
-        keys.sort();
-        keys.dedup();
-        let mut rows = Vec::new();
+        let mut figures: Vec<(CauseKey, CellFigures)> =
+            figures.into_iter().filter(|(_, f)| !f.is_empty()).collect();
+        figures.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut rows = Vec::with_capacity(figures.len());
         let mut opened_by_branch: BTreeMap<String, i64> = BTreeMap::new();
-        for key in keys {
-            let f = now.flows.get(key).copied().unwrap_or_default();
-            let before = then.flows.get(key).copied().unwrap_or_default();
-            let open = now.open_at_end.get(key).copied().unwrap_or_default();
-            let open_before = then.open_at_end.get(key).copied().unwrap_or_default();
-            if f == Flows::default()
-                && before == Flows::default()
-                && open == (0, 0)
-                && open_before == (0, 0)
-            {
-                continue;
-            }
+        for (key, cell) in figures {
+            let f = cell.now;
+            let before = cell.before;
+            let (open, open_before) = (cell.open_at_end, cell.open_before);
             *opened_by_branch.entry(key.branch.clone()).or_default() += f.opened_count;
-            let (p50, p90) = now.percentiles.get(key).copied().unwrap_or((None, None));
+            let (p50, p90) = percentiles.get(&key).copied().unwrap_or((None, None));
             rows.push(RootCauseRow {
-                key: key.clone(),
                 opened: CountAmount {
                     count: f.opened_count,
                     amount: format_minor_units(f.opened_minor, &key.currency),
@@ -804,6 +810,7 @@ impl<'a> Reports<'a> {
                     open_at_end: open.0 - open_before.0,
                     escalations: f.escalations - before.escalations,
                 },
+                key,
             });
         }
         let mut branches: Vec<String> = opened_by_branch
@@ -946,13 +953,35 @@ impl<'a> Reports<'a> {
     }
 }
 
-/// What one period contributes to a report, per cause key.
-#[derive(Debug, Clone, Default)]
-struct PeriodFigures {
-    flows: HashMap<CauseKey, Flows>,
-    open_at_end: HashMap<CauseKey, (i64, i64)>,
-    /// Median and 90th-percentile hours to resolution.
-    percentiles: HashMap<CauseKey, (Option<i64>, Option<i64>)>,
+/// One cause key's figures in a period of a report.
+#[derive(Debug, Clone, Copy, Default)]
+struct CellFigures {
+    now: Flows,
+    /// The flows of the period before, for the change.
+    before: Flows,
+    open_at_end: (i64, i64),
+    /// Open at the end of the period before.
+    open_before: (i64, i64),
+}
+
+impl CellFigures {
+    /// A key with open items but no flows in the period or the one before.
+    fn unchanged(stock: (i64, i64)) -> Self {
+        Self {
+            now: Flows::default(),
+            before: Flows::default(),
+            open_at_end: stock,
+            open_before: stock,
+        }
+    }
+
+    /// Nothing to report: no flows in either period, nothing open at either end.
+    fn is_empty(&self) -> bool {
+        self.now == Flows::default()
+            && self.before == Flows::default()
+            && self.open_at_end == (0, 0)
+            && self.open_before == (0, 0)
+    }
 }
 
 impl Flows {

@@ -1,0 +1,333 @@
+//! The root-cause report's figures against sums taken straight over the monthly cells: for
+//! any cells and any range of months, quarters or years, each row's flows are the sums over
+//! the period's months, its open stock is the net flow of every month before the period ends,
+//! and its change is taken against the period before, with or without a branch filter.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Months, NaiveDate};
+use common::*;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use suspense_domain::BranchCode;
+use suspense_read_models::{format_minor_units, PeriodKind, RootCauseQuery};
+use suspense_store::Pool;
+
+/// (category, code, branch, channel, currency): two branches, two currencies.
+const KEYS: [[&str; 5]; 5] = [
+    [
+        "customer_cause",
+        "CUS-REFERENCE",
+        "SH-001",
+        "counter",
+        "CNY",
+    ],
+    [
+        "customer_cause",
+        "CUS-REFERENCE",
+        "BJ-001",
+        "counter",
+        "CNY",
+    ],
+    ["system_failure", "SYS-INTERFACE", "SH-001", "online", "CNY"],
+    ["system_failure", "SYS-INTERFACE", "SH-001", "online", "USD"],
+    ["unclassified", "", "BJ-001", "swift", "USD"],
+];
+
+/// One cell of `root_cause_monthly`: counts, with amounts derived from them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Cell {
+    opened: i64,
+    resolved: i64,
+    reopened: i64,
+    escalations: i64,
+    restated: i64,
+}
+
+impl Cell {
+    fn add(&mut self, other: &Cell) {
+        self.opened += other.opened;
+        self.resolved += other.resolved;
+        self.reopened += other.reopened;
+        self.escalations += other.escalations;
+        self.restated += other.restated;
+    }
+
+    /// Amounts in minor units: a different unit per flow, so that a column mixed up with
+    /// another shows.
+    fn opened_minor(&self) -> i64 {
+        self.opened * 10_007
+    }
+    fn resolved_minor(&self) -> i64 {
+        self.resolved * 7_001
+    }
+    fn reopened_minor(&self) -> i64 {
+        self.reopened * 3_001
+    }
+    fn net(&self) -> (i64, i64) {
+        (
+            self.opened - self.resolved + self.reopened,
+            self.opened_minor() - self.resolved_minor() + self.reopened_minor(),
+        )
+    }
+}
+
+fn first_month() -> NaiveDate {
+    date("2024-01-01")
+}
+
+fn month(index: u32) -> NaiveDate {
+    first_month() + Months::new(index)
+}
+
+fn cell() -> impl Strategy<Value = (u32, usize, Cell)> {
+    (
+        0u32..30,
+        0..KEYS.len(),
+        (0i64..4, 0i64..4, 0i64..2, 0i64..3, 0i64..2),
+    )
+        .prop_map(
+            |(m, key, (opened, resolved, reopened, escalations, restated))| {
+                (
+                    m,
+                    key,
+                    Cell {
+                        opened,
+                        resolved,
+                        reopened,
+                        escalations,
+                        restated,
+                    },
+                )
+            },
+        )
+}
+
+fn report_query() -> impl Strategy<Value = (PeriodKind, u32, u32, Option<usize>)> {
+    (
+        prop_oneof![
+            Just(PeriodKind::Month),
+            Just(PeriodKind::Quarter),
+            Just(PeriodKind::Year)
+        ],
+        0u32..30,
+        0u32..14,
+        prop_oneof![Just(None), Just(Some(0)), Just(Some(1))],
+    )
+}
+
+async fn execute(pool: &Pool, sql: &str) {
+    match pool {
+        Pool::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        Pool::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Replaces the statistics with `cells`, and the open stock with their net flows.
+async fn store(pool: &Pool, cells: &BTreeMap<(u32, usize), Cell>) {
+    execute(pool, "DELETE FROM root_cause_monthly").await;
+    execute(pool, "DELETE FROM root_cause_open").await;
+    let mut open: BTreeMap<usize, (i64, i64)> = BTreeMap::new();
+    for ((m, key), c) in cells {
+        let [category, code, branch, channel, currency] = KEYS[*key];
+        execute(
+            pool,
+            &format!(
+                "INSERT INTO root_cause_monthly VALUES ('{}', '{category}', '{code}', '{branch}',
+                 '{channel}', '{currency}', {}, {}, {}, {}, {}, {}, {}, {})",
+                month(*m),
+                c.opened,
+                c.opened_minor(),
+                c.resolved,
+                c.resolved_minor(),
+                c.reopened,
+                c.reopened_minor(),
+                c.escalations,
+                c.restated
+            ),
+        )
+        .await;
+        let entry = open.entry(*key).or_default();
+        entry.0 += c.net().0;
+        entry.1 += c.net().1;
+    }
+    for (key, (count, minor)) in open {
+        let [category, code, branch, channel, currency] = KEYS[key];
+        execute(
+            pool,
+            &format!(
+                "INSERT INTO root_cause_open VALUES ('{category}', '{code}', '{branch}',
+                 '{channel}', '{currency}', {count}, {minor})"
+            ),
+        )
+        .await;
+    }
+}
+
+/// One row as the sums say it should be: (key, opened, resolved, reopened, open at end,
+/// escalations, restated, change in opened / resolved / open at end / escalations).
+type Expected = (usize, [(i64, String); 4], [i64; 2], [i64; 4]);
+
+fn expected(
+    cells: &BTreeMap<(u32, usize), Cell>,
+    start: NaiveDate,
+    end: NaiveDate,
+    branch: Option<&str>,
+) -> Vec<Expected> {
+    let before = start - Months::new(months_between(start, end));
+    let mut keys: BTreeSet<usize> = BTreeSet::new();
+    let mut now: BTreeMap<usize, Cell> = BTreeMap::new();
+    let mut then: BTreeMap<usize, Cell> = BTreeMap::new();
+    let mut open_end: BTreeMap<usize, (i64, i64)> = BTreeMap::new();
+    let mut open_start: BTreeMap<usize, (i64, i64)> = BTreeMap::new();
+    for ((m, key), c) in cells {
+        if branch.is_some_and(|b| KEYS[*key][2] != b) {
+            continue;
+        }
+        let at = month(*m);
+        if at >= before && at < start {
+            then.entry(*key).or_default().add(c);
+        }
+        if at >= start && at < end {
+            now.entry(*key).or_default().add(c);
+        }
+        for (open, bound) in [(&mut open_end, end), (&mut open_start, start)] {
+            if at < bound {
+                let entry = open.entry(*key).or_default();
+                entry.0 += c.net().0;
+                entry.1 += c.net().1;
+            }
+        }
+        keys.insert(*key);
+    }
+    let mut rows: Vec<Expected> = keys
+        .into_iter()
+        .filter_map(|key| {
+            let f = now.get(&key).copied().unwrap_or_default();
+            let b = then.get(&key).copied().unwrap_or_default();
+            let open = open_end.get(&key).copied().unwrap_or_default();
+            let open_before = open_start.get(&key).copied().unwrap_or_default();
+            if f == Cell::default()
+                && b == Cell::default()
+                && open == (0, 0)
+                && open_before == (0, 0)
+            {
+                return None;
+            }
+            let currency = KEYS[key][4];
+            let amount = |minor: i64| format_minor_units(minor, currency);
+            Some((
+                key,
+                [
+                    (f.opened, amount(f.opened_minor())),
+                    (f.resolved, amount(f.resolved_minor())),
+                    (f.reopened, amount(f.reopened_minor())),
+                    (open.0, amount(open.1)),
+                ],
+                [f.escalations, f.restated],
+                [
+                    f.opened - b.opened,
+                    f.resolved - b.resolved,
+                    open.0 - open_before.0,
+                    f.escalations - b.escalations,
+                ],
+            ))
+        })
+        .collect();
+    rows.sort_by_key(|row| KEYS[row.0]);
+    rows
+}
+
+/// The length of a period: 1, 3 or 12 months.
+fn months_between(start: NaiveDate, end: NaiveDate) -> u32 {
+    (1..=12)
+        .find(|n| start + Months::new(*n) == end)
+        .expect("a period of whole months")
+}
+
+fn report_equals_sums_over_the_cells(backend: Backend) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let h = runtime.block_on(Harness::new(backend, "UTC"));
+    TestRunner::new(Config::with_cases(32))
+        .run(
+            &(proptest::collection::vec(cell(), 0..40), report_query()),
+            |(cells, (kind, from, periods, branch))| {
+                let mut stored: BTreeMap<(u32, usize), Cell> = BTreeMap::new();
+                for (m, key, c) in cells {
+                    stored.entry((m, key)).or_default().add(&c);
+                }
+                let branch = branch.map(|b| ["SH-001", "BJ-001"][b]);
+                let from = month(from);
+                let to = match kind {
+                    PeriodKind::Month => from + Months::new(periods),
+                    PeriodKind::Quarter => from + Months::new(3 * (periods % 5)),
+                    PeriodKind::Year => from + Months::new(12 * (periods % 3)),
+                };
+                let query = RootCauseQuery::new(
+                    kind,
+                    from,
+                    to,
+                    branch.map(|b| BranchCode::parse(b).expect("branch")),
+                )
+                .expect("query");
+                runtime.block_on(async {
+                    store(h.log.pool(), &stored).await;
+                    let report = h.reports().root_causes(&query).await.expect("report");
+                    prop_assert!(!report.periods.is_empty());
+                    for period in &report.periods {
+                        let actual: Vec<Expected> = period
+                            .rows
+                            .iter()
+                            .map(|r| {
+                                let key = KEYS
+                                    .iter()
+                                    .position(|k| {
+                                        *k == [
+                                            r.key.category.as_str(),
+                                            &r.key.code,
+                                            &r.key.branch,
+                                            &r.key.channel,
+                                            &r.key.currency,
+                                        ]
+                                    })
+                                    .expect("a stored key");
+                                (
+                                    key,
+                                    [&r.opened, &r.resolved, &r.reopened, &r.open_at_end]
+                                        .map(|c| (c.count, c.amount.clone())),
+                                    [r.escalations, r.restated_items],
+                                    [
+                                        r.change.opened,
+                                        r.change.resolved,
+                                        r.change.open_at_end,
+                                        r.change.escalations,
+                                    ],
+                                )
+                            })
+                            .collect();
+                        prop_assert_eq!(
+                            actual,
+                            expected(&stored, period.start, period.end, branch),
+                            "period {}",
+                            &period.period
+                        );
+                    }
+                    Ok(())
+                })
+            },
+        )
+        .expect("report equals the sums over its cells");
+}
+
+#[test]
+fn report_equals_sums_over_the_cells_on_sqlite() {
+    report_equals_sums_over_the_cells(Backend::Sqlite);
+}
+
+#[test]
+fn report_equals_sums_over_the_cells_on_postgres() {
+    report_equals_sums_over_the_cells(Backend::Postgres);
+}
