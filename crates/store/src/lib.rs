@@ -18,6 +18,7 @@ mod log;
 mod metadata;
 mod record;
 mod sequencer;
+mod sqlite_time;
 mod turns;
 mod upcast;
 

@@ -70,17 +70,23 @@ SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
   FROM events e";
 
 /// A page of the log in global order (SQLite: the planner walks `event_log` by position and
-/// looks each event up by its key).
+/// looks each event up by its key), as one JSON array in one row: sqlx's SQLite driver steps
+/// the statement on a worker thread and hands every row across on its own, which cost more
+/// than reading the page. Payload and metadata come as JSON strings, so their stored text
+/// (which the hash chain covers) arrives unchanged.
 const PAGE_SQLITE: &str = "
-SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
-       e.payload, e.metadata, e.recorded_at
-  FROM event_log l
-  JOIN events e
-    ON e.aggregate_type = l.aggregate_type AND e.aggregate_id = l.aggregate_id
-   AND e.sequence = l.sequence
- WHERE l.position > $1
- ORDER BY l.position
- LIMIT $2";
+SELECT json_group_array(json_object('position', position, 'aggregate_id', aggregate_id,
+           'sequence', sequence, 'event_type', event_type, 'event_version', event_version,
+           'payload', payload, 'metadata', metadata, 'recorded_at', recorded_at))
+  FROM (SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+               e.payload, e.metadata, e.recorded_at
+          FROM event_log l
+          JOIN events e
+            ON e.aggregate_type = l.aggregate_type AND e.aggregate_id = l.aggregate_id
+           AND e.sequence = l.sequence
+         WHERE l.position > $1
+         ORDER BY l.position
+         LIMIT $2)";
 
 /// The same page on PostgreSQL, written so that the plan is always "the page's positions by
 /// index, then one key lookup per event": a plain join lets the planner pick a hash join that
@@ -406,17 +412,26 @@ impl EventLog {
     /// Stored rows after `after`, in global order, not decoded.
     async fn raw_after(&self, after: u64, limit: u32) -> Result<Vec<EventRow>, StoreError> {
         self.sequence().await?;
-        let sql = match self.pool {
-            Pool::Sqlite(_) => PAGE_SQLITE,
-            Pool::Postgres(_) => PAGE_POSTGRES,
-        };
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let rows: Vec<EventRow> = with_pool!(&self.pool, p => sqlx::query_as(sql)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(p)
-            .await?);
-        Ok(rows)
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let page: String = sqlx::query_scalar(PAGE_SQLITE)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_one(p)
+                    .await?;
+                let mut rows = EventRow::from_json_page(&page)?;
+                // An aggregate's input order is SQLite's choice, not SQL's promise; the sort
+                // is a linear check on rows that arrive in order, as they do.
+                rows.sort_by_key(|row| row.position);
+                Ok(rows)
+            }
+            Pool::Postgres(p) => Ok(sqlx::query_as(PAGE_POSTGRES)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await?),
+        }
     }
 
     /// Appends hash-chain links for every positioned event not chained yet (see `chain`);

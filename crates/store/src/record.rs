@@ -83,7 +83,48 @@ pub(crate) struct EventRow {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// `EventRow` as an element of a SQLite page read as one JSON array (see `log::PAGE_SQLITE`).
+#[derive(serde::Deserialize)]
+struct JsonEventRow {
+    position: Option<i64>,
+    aggregate_id: String,
+    sequence: i64,
+    event_type: String,
+    event_version: String,
+    payload: String,
+    metadata: String,
+    recorded_at: String,
+}
+
 impl EventRow {
+    /// The rows of a SQLite page read as one JSON array, `recorded_at` parsed as sqlx parses
+    /// SQLite text (`sqlite_time`), so that a page reads the same either way.
+    pub(crate) fn from_json_page(page: &str) -> Result<Vec<EventRow>, StoreError> {
+        let rows: Vec<JsonEventRow> =
+            serde_json::from_str(page).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        rows.into_iter()
+            .map(|row| {
+                let recorded_at = crate::sqlite_time::parse(&row.recorded_at).ok_or_else(|| {
+                    StoreError::CorruptEvent {
+                        item_id: row.aggregate_id.clone(),
+                        sequence: u64::try_from(row.sequence).unwrap_or(0),
+                        reason: format!("recorded_at: invalid datetime {:?}", row.recorded_at),
+                    }
+                })?;
+                Ok(EventRow {
+                    position: row.position,
+                    aggregate_id: row.aggregate_id,
+                    sequence: row.sequence,
+                    event_type: row.event_type,
+                    event_version: row.event_version,
+                    payload: row.payload,
+                    metadata: row.metadata,
+                    recorded_at,
+                })
+            })
+            .collect()
+    }
+
     pub(crate) fn decode(
         &self,
         upcasters: &[Box<dyn EventUpcaster>],

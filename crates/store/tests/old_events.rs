@@ -59,3 +59,57 @@ on_both_backends!(
     an_event_in_an_older_shape_is_upcast_on_read,
     super::an_event_in_an_older_shape_is_upcast_on_read
 );
+
+/// SQLite keeps times as text, and rows written by other tools (or by sqlx's own encoders)
+/// spell them differently from the column's default. The log's pages read each spelling as the
+/// same instant as the per-row reads of an item's history do, and the hash chain over them
+/// verifies.
+#[tokio::test]
+async fn times_stored_in_other_spellings_read_the_same_on_every_route() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let log = open_log(&db).await;
+    let spellings = [
+        ("T-DEFAULT", None),
+        ("T-SPACE", Some("2025-01-05 02:00:00.5")),
+        ("T-OFFSET", Some("2025-01-05T10:00:00.25+08:00")),
+        ("T-MINUTES", Some("2025-01-05 02:00")),
+    ];
+    for (reference, spelling) in spellings {
+        let Some(spelling) = spelling else {
+            open_item(&log, reference).await;
+            continue;
+        };
+        raw_execute(
+            &db,
+            &format!(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                     payload, metadata, recorded_at)
+                 VALUES ('SuspenseItem', '{}', 1, 'Opened', '1', '{}', '{{\"actor\":\"pilot\"}}',
+                         '{spelling}')",
+                item_id(reference),
+                opened_payload(reference).replace('\'', "''")
+            ),
+        )
+        .await
+        .expect("event written by another tool");
+    }
+    log.settle(std::time::Duration::from_secs(30))
+        .await
+        .expect("settles");
+    let page = log.read_after(0, 10).await.expect("log reads");
+    assert_eq!(page.len(), spellings.len());
+    for event in &page {
+        let history = log.history(event.item_id).await.expect("history");
+        assert_eq!(history[0].recorded_at, event.recorded_at);
+    }
+    let at = |text: &str| {
+        text.parse::<chrono::DateTime<chrono::Utc>>()
+            .expect("instant")
+    };
+    assert_eq!(page[1].recorded_at, at("2025-01-05T02:00:00.5Z"));
+    assert_eq!(page[2].recorded_at, at("2025-01-05T02:00:00.25Z"));
+    assert_eq!(page[3].recorded_at, at("2025-01-05T02:00:00Z"));
+    log.extend_chain().await.expect("chains");
+    let verdict = log.verify_chain().await.expect("verifies");
+    assert!(verdict.is_intact(), "{verdict:?}");
+}
