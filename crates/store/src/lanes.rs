@@ -118,9 +118,11 @@ impl CommandLanes {
         self.postgres.clear().await;
     }
 
-    /// A quarter of the pool: the rest stays free for the projector and reports.
+    /// Half the pool: the other half stays free for the projector and reports, which need a
+    /// few connections at a time (a report runs its queries at once); with a quarter, eight
+    /// clients already sent half their commands through the pool's slower hand-back.
     pub(crate) fn for_pool(max_connections: u32) -> Self {
-        let count = (max_connections as usize / 4).max(1);
+        let count = (max_connections as usize / 2).max(1);
         Self {
             sqlite: Lanes::new(count),
             postgres: Lanes::new(count),
