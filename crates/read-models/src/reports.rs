@@ -71,38 +71,45 @@ struct HistogramRow {
 }
 
 /// A row type that can also be read from a JSON array of objects (see `report_sql!`'s
-/// `select`): `json_object` lists its columns as `json_object` arguments.
+/// `select`).
 trait JsonRow: serde::de::DeserializeOwned {
-    /// The `json_object(…)` arguments after the cause key's.
-    fn json_values() -> &'static str;
-
-    fn json_object() -> String {
-        format!("{CAUSE_KEY_JSON}, {}", Self::json_values())
-    }
+    /// The row's columns as `json_object(…)` arguments.
+    const JSON_OBJECT: &'static str;
 }
 
-const CAUSE_KEY_JSON: &str =
-    "'category', category, 'code', code, 'branch', branch, 'channel', channel, 'currency', currency";
+/// `json_object` arguments of a cause key, then `$values`.
+macro_rules! with_cause_key {
+    ($values:literal) => {
+        concat!(
+            "'category', category, 'code', code, 'branch', branch, 'channel', channel, ",
+            "'currency', currency, ",
+            $values
+        )
+    };
+}
 
 impl JsonRow for FlowRow {
-    fn json_values() -> &'static str {
+    const JSON_OBJECT: &'static str = with_cause_key!(
         "'opened_count', opened_count, 'opened_minor', opened_minor,
          'resolved_count', resolved_count, 'resolved_minor', resolved_minor,
          'reopened_count', reopened_count, 'reopened_minor', reopened_minor,
          'escalations', escalations, 'restated_items', restated_items"
-    }
+    );
 }
 
 impl JsonRow for OpenRow {
-    fn json_values() -> &'static str {
-        "'open_count', open_count, 'open_minor', open_minor"
-    }
+    const JSON_OBJECT: &'static str =
+        with_cause_key!("'open_count', open_count, 'open_minor', open_minor");
 }
 
 impl JsonRow for HistogramRow {
-    fn json_values() -> &'static str {
-        "'buckets', json(buckets)"
-    }
+    const JSON_OBJECT: &'static str = with_cause_key!("'buckets', json(buckets)");
+}
+
+impl JsonRow for AgingItem {
+    const JSON_OBJECT: &'static str = "'branch', branch, 'category', category,
+         'currency', currency, 'booked_on', booked_on, 'value_date', value_date,
+         'outstanding_minor', outstanding_minor";
 }
 
 /// True when `from..to` is exactly the calendar month starting at `from`.
@@ -338,7 +345,7 @@ pub struct OpenBalance {
     pub outstanding: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Deserialize)]
 struct AgingItem {
     branch: String,
     category: Option<String>,
@@ -403,7 +410,7 @@ macro_rules! report_sql {
                 if $rows_as_json {
                     QueryBuilder::new(format!(
                         "SELECT json_group_array(json_object({})) FROM ({inner}",
-                        T::json_object()
+                        T::JSON_OBJECT
                     ))
                 } else {
                     QueryBuilder::new(inner)
@@ -527,23 +534,42 @@ macro_rules! report_sql {
                 q.build_query_as().fetch_all(pool).await
             }
 
+            /// Items open at the end of `as_of`, with what each owed then.
             pub(super) async fn aging_items(pool: &Pool<Db>, as_of: NaiveDate) -> Result<Vec<AgingItem>, sqlx::Error> {
-                sqlx::query_as(
-                    // Movements are summed per item first (in key order, no sort), and only
-                    // the items open on the date are joined to the register.
+                // When no movement is dated after `as_of` (an aging as of today, the usual
+                // case), that is the register as it stands: its open items and outstanding
+                // amounts are the sums of all their movements. One statement, so the check and
+                // the read see the same snapshot; no row means either nothing is open or a
+                // later movement exists, and the movements below answer both.
+                let mut q = select::<AgingItem>(
+                    "SELECT branch, category, currency, booked_on, value_date, outstanding_minor
+                       FROM item_register
+                      WHERE status <> ",
+                );
+                q.push_bind(suspense_domain::ItemStatus::Resolved.as_str())
+                    .push(" AND NOT EXISTS (SELECT 1 FROM balance_movements WHERE on_date > ")
+                    .push_bind(as_of)
+                    .push(")");
+                let current = fetch_rows::<AgingItem>(pool, q).await?;
+                if !current.is_empty() {
+                    return Ok(current);
+                }
+                // Movements are summed per item first (in key order, no sort), and only the
+                // items open on the date are joined to the register.
+                let mut q = select::<AgingItem>(
                     "SELECT r.branch, r.category, r.currency, r.booked_on, r.value_date,
                             o.outstanding_minor
                        FROM (SELECT item_id,
                                     CAST(SUM(outstanding_delta_minor) AS BIGINT) AS outstanding_minor
                                FROM balance_movements
-                              WHERE on_date <= $1
-                              GROUP BY item_id
-                             HAVING SUM(open_delta) > 0) o
+                              WHERE on_date <= ",
+                );
+                q.push_bind(as_of).push(
+                    " GROUP BY item_id
+                     HAVING SUM(open_delta) > 0) o
                        JOIN item_register r ON r.item_id = o.item_id",
-                )
-                .bind(as_of)
-                .fetch_all(pool)
-                .await
+                );
+                fetch_rows::<AgingItem>(pool, q).await
             }
 
             pub(super) async fn open_balance(pool: &Pool<Db>) -> Result<Vec<BalanceRow>, sqlx::Error> {

@@ -1,6 +1,7 @@
 //! Rebuilding a read model from the log gives exactly what incremental projection kept:
 //! for random histories, while writers run, and (PostgreSQL) under racing writers that commit
-//! out of order or roll back. `cargo test rebuild` selects these.
+//! out of order or roll back. `cargo test rebuild` selects these. Also over random histories:
+//! aging as of a date reads the same whichever route answers it.
 
 mod common;
 
@@ -15,7 +16,7 @@ use suspense_domain::{
     EscalationLevel, EscalationReason, ItemAction, ItemCommand, ItemId, Money, Note, Reference,
     ResolutionMethod, ResolutionRequest, RootCauseCatalogue,
 };
-use suspense_read_models::{ReadModel, ReadModelSnapshot};
+use suspense_read_models::{AgingPolicy, ReadModel, ReadModelSnapshot};
 use suspense_store::{RequestMetadata, StoreError};
 
 #[derive(Debug, Clone)]
@@ -180,6 +181,57 @@ fn rebuild_equals_incremental_for_random_histories(backend: Backend) {
             })
         })
         .expect("rebuild equals incremental");
+}
+
+/// Aging as of today is read from the register while nothing is dated later, and from the
+/// balance movements once something is: an item booked tomorrow must not change today's
+/// aging, so the two routes must agree.
+async fn aging_as_of_today_ignores_tomorrow(h: &Harness, case: usize) -> Result<(), TestCaseError> {
+    h.projector.refresh(WAIT).await.expect("catches up");
+    let now = suspense_domain::Clock::now(&*h.clock);
+    let today = now.date_naive();
+    let policy = AgingPolicy::default();
+    let from_register = h.reports().aging(today, &policy).await.expect("aging");
+    h.clock.set(now + Days::days(1));
+    let tomorrow = Op::Open {
+        amount: 0,
+        branch: 0,
+        back_days: 0,
+    };
+    apply(h, case, 99, &tomorrow).await;
+    h.projector.refresh(WAIT).await.expect("catches up");
+    let from_movements = h.reports().aging(today, &policy).await.expect("aging");
+    prop_assert_eq!(from_movements, from_register);
+    Ok(())
+}
+
+fn aging_reads_the_same_on_either_route_for_random_histories(backend: Backend) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let h = runtime.block_on(Harness::new(backend, "Asia/Shanghai"));
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    TestRunner::new(Config::with_cases(16))
+        .run(&proptest::collection::vec(op(), 1..40), |ops| {
+            let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            runtime.block_on(async {
+                for (item, hours, op) in &ops {
+                    let now = suspense_domain::Clock::now(&*h.clock);
+                    h.clock.set(now + Days::hours(*hours));
+                    apply(&h, case, *item, op).await;
+                }
+                aging_as_of_today_ignores_tomorrow(&h, case).await
+            })
+        })
+        .expect("aging reads the same on either route");
+}
+
+#[test]
+fn aging_reads_the_same_on_either_route_for_random_histories_on_sqlite() {
+    aging_reads_the_same_on_either_route_for_random_histories(Backend::Sqlite);
+}
+
+#[test]
+fn aging_reads_the_same_on_either_route_for_random_histories_on_postgres() {
+    aging_reads_the_same_on_either_route_for_random_histories(Backend::Postgres);
 }
 
 #[test]
