@@ -164,12 +164,22 @@ async fn rebuilt_equals_incremental(h: &Harness, batch_size: u32) -> Result<(), 
     Ok(())
 }
 
-fn rebuild_equals_incremental_for_random_histories(backend: Backend) {
+/// A check run after each random history.
+type Check = for<'a> fn(
+    &'a Harness,
+    usize,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), TestCaseError>> + 'a>,
+>;
+
+/// Plays `cases` random histories of up to `max_ops` operations on one harness (each case on
+/// its own items) and runs `check` after each.
+fn for_random_histories(backend: Backend, cases: u32, max_ops: usize, check: Check) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let h = runtime.block_on(Harness::new(backend, "Asia/Shanghai"));
     let case = std::sync::atomic::AtomicUsize::new(0);
-    TestRunner::new(Config::with_cases(24))
-        .run(&proptest::collection::vec(op(), 1..60), |ops| {
+    TestRunner::new(Config::with_cases(cases))
+        .run(&proptest::collection::vec(op(), 1..max_ops), |ops| {
             let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             runtime.block_on(async {
                 for (item, hours, op) in &ops {
@@ -177,10 +187,16 @@ fn rebuild_equals_incremental_for_random_histories(backend: Backend) {
                     h.clock.set(now + Days::hours(*hours));
                     apply(&h, case, *item, op).await;
                 }
-                rebuilt_equals_incremental(&h, 1 + (case % 4) as u32).await
+                check(&h, case).await
             })
         })
-        .expect("rebuild equals incremental");
+        .expect("holds for every history");
+}
+
+fn rebuild_equals_incremental_for_random_histories(backend: Backend) {
+    for_random_histories(backend, 24, 60, |h, case| {
+        Box::pin(rebuilt_equals_incremental(h, 1 + (case % 4) as u32))
+    });
 }
 
 /// Aging as of today is read from the register while nothing is dated later, and from the
@@ -206,22 +222,9 @@ async fn aging_as_of_today_ignores_tomorrow(h: &Harness, case: usize) -> Result<
 }
 
 fn aging_reads_the_same_on_either_route_for_random_histories(backend: Backend) {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let h = runtime.block_on(Harness::new(backend, "Asia/Shanghai"));
-    let case = std::sync::atomic::AtomicUsize::new(0);
-    TestRunner::new(Config::with_cases(16))
-        .run(&proptest::collection::vec(op(), 1..40), |ops| {
-            let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            runtime.block_on(async {
-                for (item, hours, op) in &ops {
-                    let now = suspense_domain::Clock::now(&*h.clock);
-                    h.clock.set(now + Days::hours(*hours));
-                    apply(&h, case, *item, op).await;
-                }
-                aging_as_of_today_ignores_tomorrow(&h, case).await
-            })
-        })
-        .expect("aging reads the same on either route");
+    for_random_histories(backend, 16, 40, |h, case| {
+        Box::pin(aging_as_of_today_ignores_tomorrow(h, case))
+    });
 }
 
 #[test]
