@@ -106,9 +106,9 @@ impl JsonRow for HistogramRow {
     const JSON_OBJECT: &'static str = with_cause_key!("'buckets', json(buckets)");
 }
 
-impl JsonRow for AgingItem {
+impl JsonRow for AgingCell {
     const JSON_OBJECT: &'static str = "'branch', branch, 'category', category,
-         'currency', currency, 'booked_on', booked_on, 'value_date', value_date,
+         'currency', currency, 'bucket', bucket, 'count', count,
          'outstanding_minor', outstanding_minor";
 }
 
@@ -310,13 +310,6 @@ impl AgingPolicy {
         ));
         labels
     }
-
-    fn bucket(&self, age_days: i64) -> usize {
-        self.bucket_upper_days
-            .iter()
-            .position(|high| age_days <= i64::from(*high))
-            .unwrap_or(self.bucket_upper_days.len())
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,13 +338,14 @@ pub struct OpenBalance {
     pub outstanding: String,
 }
 
+/// Open items of a branch, cause and currency in one age bucket, and what they owe.
 #[derive(sqlx::FromRow, Deserialize)]
-struct AgingItem {
+struct AgingCell {
     branch: String,
     category: Option<String>,
     currency: String,
-    booked_on: NaiveDate,
-    value_date: NaiveDate,
+    bucket: i64,
+    count: i64,
     outstanding_minor: i64,
 }
 
@@ -395,7 +389,7 @@ pub fn format_minor_units(minor: i64, currency: &str) -> String {
 }
 
 macro_rules! report_sql {
-    ($module:ident, $db:ty, $rows_as_json:expr) => {
+    ($module:ident, $db:ty, $rows_as_json:expr, $epoch_days:literal) => {
         mod $module {
             use super::*;
             use sqlx::{Pool, QueryBuilder};
@@ -534,42 +528,84 @@ macro_rules! report_sql {
                 q.build_query_as().fetch_all(pool).await
             }
 
-            /// Items open at the end of `as_of`, with what each owed then.
-            pub(super) async fn aging_items(pool: &Pool<Db>, as_of: NaiveDate) -> Result<Vec<AgingItem>, sqlx::Error> {
+            /// Items open at the end of `as_of` and what each owed then, counted per branch,
+            /// cause, currency and age bucket.
+            pub(super) async fn aging_cells(
+                pool: &Pool<Db>,
+                as_of: NaiveDate,
+                policy: &AgingPolicy,
+            ) -> Result<Vec<AgingCell>, sqlx::Error> {
                 // When no movement is dated after `as_of` (an aging as of today, the usual
-                // case), that is the register as it stands: its open items and outstanding
-                // amounts are the sums of all their movements. One statement, so the check and
-                // the read see the same snapshot; no row means either nothing is open or a
-                // later movement exists, and the movements below answer both.
-                let mut q = select::<AgingItem>(
+                // case), the open items are the register as it stands: its open rows and
+                // outstanding amounts are the sums of all their movements. One statement, so
+                // the check and the read see the same snapshot; no row means either nothing is
+                // open or a later movement exists, and the movements below answer both.
+                let mut q = aging_select(as_of, policy);
+                q.push(
                     "SELECT branch, category, currency, booked_on, value_date, outstanding_minor
                        FROM item_register
                       WHERE status <> ",
-                );
-                q.push_bind(suspense_domain::ItemStatus::Resolved.as_str())
-                    .push(" AND NOT EXISTS (SELECT 1 FROM balance_movements WHERE on_date > ")
-                    .push_bind(as_of)
-                    .push(")");
-                let current = fetch_rows::<AgingItem>(pool, q).await?;
+                )
+                .push_bind(suspense_domain::ItemStatus::Resolved.as_str())
+                .push(" AND NOT EXISTS (SELECT 1 FROM balance_movements WHERE on_date > ")
+                .push_bind(as_of)
+                .push(")");
+                let current = fetch_rows::<AgingCell>(pool, aging_grouped(q)).await?;
                 if !current.is_empty() {
                     return Ok(current);
                 }
                 // Movements are summed per item first (in key order, no sort), and only the
                 // items open on the date are joined to the register.
-                let mut q = select::<AgingItem>(
+                let mut q = aging_select(as_of, policy);
+                q.push(
                     "SELECT r.branch, r.category, r.currency, r.booked_on, r.value_date,
                             o.outstanding_minor
                        FROM (SELECT item_id,
                                     CAST(SUM(outstanding_delta_minor) AS BIGINT) AS outstanding_minor
                                FROM balance_movements
                               WHERE on_date <= ",
-                );
-                q.push_bind(as_of).push(
+                )
+                .push_bind(as_of)
+                .push(
                     " GROUP BY item_id
                      HAVING SUM(open_delta) > 0) o
                        JOIN item_register r ON r.item_id = o.item_id",
                 );
-                fetch_rows::<AgingItem>(pool, q).await
+                fetch_rows::<AgingCell>(pool, aging_grouped(q)).await
+            }
+
+            /// Starts an aging query: open items (the statement pushed next, with the columns
+            /// `branch, category, currency, booked_on, value_date, outstanding_minor`) counted
+            /// per age bucket: the age in days from the policy's basis date to `as_of` falls in
+            /// the first bucket whose upper bound it does not exceed, else in the last (over
+            /// the highest bound); an item dated after `as_of` counts as age 0.
+            fn aging_select<'a>(as_of: NaiveDate, policy: &AgingPolicy) -> QueryBuilder<'a, Db> {
+                let basis = match policy.basis {
+                    AgingBasis::BookingDate => "booked_on",
+                    AgingBasis::ValueDate => "value_date",
+                };
+                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+                let as_of_days = (as_of - epoch).num_days();
+                let mut bucket = String::from("CASE");
+                for (index, high) in policy.bucket_upper_days.iter().enumerate() {
+                    bucket.push_str(&format!(
+                        " WHEN {as_of_days} - {} <= {high} THEN {index}",
+                        format!($epoch_days, basis)
+                    ));
+                }
+                bucket.push_str(&format!(" ELSE {} END", policy.bucket_upper_days.len()));
+                let bucket = format!("CAST({bucket} AS BIGINT)");
+                select::<AgingCell>(&format!(
+                    "SELECT branch, category, currency, {bucket} AS bucket, COUNT(*) AS count,
+                            CAST(SUM(outstanding_minor) AS BIGINT) AS outstanding_minor
+                       FROM ("
+                ))
+            }
+
+            /// Closes the query `aging_select` started.
+            fn aging_grouped(mut q: QueryBuilder<'_, Db>) -> QueryBuilder<'_, Db> {
+                q.push(") open_items GROUP BY branch, category, currency, bucket");
+                q
             }
 
             pub(super) async fn open_balance(pool: &Pool<Db>) -> Result<Vec<BalanceRow>, sqlx::Error> {
@@ -647,8 +683,14 @@ macro_rules! report_sql {
     };
 }
 
-report_sql!(sqlite, sqlx::Sqlite, true);
-report_sql!(postgres, sqlx::Postgres, false);
+// `$epoch_days`: a date column as days since 1970-01-01, in each backend's date arithmetic.
+report_sql!(
+    sqlite,
+    sqlx::Sqlite,
+    true,
+    "CAST(julianday({}) - 2440587.5 AS INTEGER)"
+);
+report_sql!(postgres, sqlx::Postgres, false, "({} - DATE '1970-01-01')");
 
 /// Read access to the read models (and transaction volumes).
 pub struct Reports<'a> {
@@ -882,28 +924,29 @@ impl<'a> Reports<'a> {
         policy: &AgingPolicy,
     ) -> Result<AgingReport, ReportError> {
         let labels = policy.labels();
-        let mut cells: BTreeMap<(String, String, String, usize), (i64, i64)> = BTreeMap::new();
-        for item in on_backend!(self.pool, [] aging_items(as_of))? {
-            let basis = match policy.basis {
-                AgingBasis::BookingDate => item.booked_on,
-                AgingBasis::ValueDate => item.value_date,
-            };
-            let age = (as_of - basis).num_days().max(0);
-            let category = item
+        // Keys of items not yet classified (no category) and of "unclassified" itself meet
+        // here, so cells are merged once more by the key the report shows.
+        let mut cells: BTreeMap<(String, String, String, i64), (i64, i64)> = BTreeMap::new();
+        for cell in on_backend!(self.pool, [] aging_cells(as_of, policy))? {
+            let category = cell
                 .category
                 .unwrap_or_else(|| crate::UNCLASSIFIED.to_owned());
-            let cell = cells
-                .entry((item.branch, category, item.currency, policy.bucket(age)))
+            let entry = cells
+                .entry((cell.branch, category, cell.currency, cell.bucket))
                 .or_default();
-            cell.0 += 1;
-            cell.1 += item.outstanding_minor;
+            entry.0 += cell.count;
+            entry.1 += cell.outstanding_minor;
         }
         let rows = cells
             .into_iter()
             .map(
                 |((branch, category, currency, bucket), (count, minor))| AgingRow {
                     amount: format_minor_units(minor, &currency),
-                    bucket: labels.get(bucket).cloned().unwrap_or_default(),
+                    bucket: usize::try_from(bucket)
+                        .ok()
+                        .and_then(|b| labels.get(b))
+                        .cloned()
+                        .unwrap_or_default(),
                     branch,
                     category,
                     currency,
