@@ -389,7 +389,7 @@ pub fn format_minor_units(minor: i64, currency: &str) -> String {
 }
 
 macro_rules! report_sql {
-    ($module:ident, $db:ty, $rows_as_json:expr, $epoch_days:literal) => {
+    ($module:ident, $db:ty, $rows_as_json:expr) => {
         mod $module {
             use super::*;
             use sqlx::{Pool, QueryBuilder};
@@ -576,30 +576,31 @@ macro_rules! report_sql {
 
             /// Starts an aging query: open items (the statement pushed next, with the columns
             /// `branch, category, currency, booked_on, value_date, outstanding_minor`) counted
-            /// per age bucket: the age in days from the policy's basis date to `as_of` falls in
-            /// the first bucket whose upper bound it does not exceed, else in the last (over
-            /// the highest bound); an item dated after `as_of` counts as age 0.
+            /// per age bucket. An item is in the first bucket whose upper bound its age in days
+            /// (from the policy's basis date to `as_of`) does not exceed, else in the last;
+            /// an item dated after `as_of` counts as age 0. "Age ≤ bound" is asked as "date ≥
+            /// `as_of` less the bound", so both backends compare dates and neither computes one.
             fn aging_select<'a>(as_of: NaiveDate, policy: &AgingPolicy) -> QueryBuilder<'a, Db> {
                 let basis = match policy.basis {
                     AgingBasis::BookingDate => "booked_on",
                     AgingBasis::ValueDate => "value_date",
                 };
-                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-                let as_of_days = (as_of - epoch).num_days();
-                let mut bucket = String::from("CASE");
+                let mut q = select::<AgingCell>("SELECT branch, category, currency, CAST(CASE");
                 for (index, high) in policy.bucket_upper_days.iter().enumerate() {
-                    bucket.push_str(&format!(
-                        " WHEN {as_of_days} - {} <= {high} THEN {index}",
-                        format!($epoch_days, basis)
-                    ));
+                    let since = as_of
+                        .checked_sub_days(chrono::Days::new(u64::from(*high)))
+                        .unwrap_or(NaiveDate::MIN);
+                    q.push(format!(" WHEN {basis} >= "))
+                        .push_bind(since)
+                        .push(format!(" THEN {index}"));
                 }
-                bucket.push_str(&format!(" ELSE {} END", policy.bucket_upper_days.len()));
-                let bucket = format!("CAST({bucket} AS BIGINT)");
-                select::<AgingCell>(&format!(
-                    "SELECT branch, category, currency, {bucket} AS bucket, COUNT(*) AS count,
+                q.push(format!(
+                    " ELSE {} END AS BIGINT) AS bucket, COUNT(*) AS count,
                             CAST(SUM(outstanding_minor) AS BIGINT) AS outstanding_minor
-                       FROM ("
-                ))
+                       FROM (",
+                    policy.bucket_upper_days.len()
+                ));
+                q
             }
 
             /// Closes the query `aging_select` started.
@@ -683,14 +684,8 @@ macro_rules! report_sql {
     };
 }
 
-// `$epoch_days`: a date column as days since 1970-01-01, in each backend's date arithmetic.
-report_sql!(
-    sqlite,
-    sqlx::Sqlite,
-    true,
-    "CAST(julianday({}) - 2440587.5 AS INTEGER)"
-);
-report_sql!(postgres, sqlx::Postgres, false, "({} - DATE '1970-01-01')");
+report_sql!(sqlite, sqlx::Sqlite, true);
+report_sql!(postgres, sqlx::Postgres, false);
 
 /// Read access to the read models (and transaction volumes).
 pub struct Reports<'a> {
