@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use cqrs_es::persist::{GenericQuery, ViewRepository};
 use cqrs_es::{AggregateError, CqrsFramework, EventEnvelope, Query, View};
 use serde::{Deserialize, Serialize};
@@ -617,13 +617,20 @@ impl Target for Http {
 
 // --- the run -------------------------------------------------------------------------------------
 
+/// What a row's rate is compared with.
+enum Baseline {
+    Itself,
+    Rate(f64),
+    NotMeasured,
+}
+
 fn row(
     name: &str,
     backend: Backend,
     clients: usize,
     tally: &Tally,
     elapsed: Duration,
-    baseline: Option<f64>,
+    baseline: Baseline,
 ) -> f64 {
     let mut latencies = tally.latencies.clone();
     latencies.sort();
@@ -633,10 +640,11 @@ fn row(
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     let rate = latencies.len() as f64 / elapsed.as_secs_f64();
-    let ratio = baseline.map_or_else(
-        || "1.00 (baseline)".to_owned(),
-        |b| format!("{:.2}", rate / b),
-    );
+    let ratio = match baseline {
+        Baseline::Itself => "1.00 (baseline)".to_owned(),
+        Baseline::Rate(b) => format!("{:.2}", rate / b),
+        Baseline::NotMeasured => "-".to_owned(),
+    };
     println!(
         "| {name} | {backend:?} | {clients} | {rate:.0} | {ratio} | {:.2} | {:.2} | {:.2} | {} | {} |",
         at(0.5),
@@ -648,84 +656,103 @@ fn row(
     rate
 }
 
+/// The systems a load run can measure, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum System {
+    /// Raw SQL through sqlx: the baseline every row is compared with.
+    Raw,
+    /// Plain cqrs-es in-process, with a `GenericQuery` view.
+    Plain,
+    /// The plain cqrs-es demo-style service over HTTP.
+    PlainHttp,
+    /// The suspense library in-process.
+    Library,
+    /// The suspense HTTP service.
+    Http,
+}
+
+impl System {
+    pub const ALL: [System; 5] = [
+        System::Raw,
+        System::Plain,
+        System::PlainHttp,
+        System::Library,
+        System::Http,
+    ];
+}
+
 pub async fn run(
     backend: Backend,
     clients: &[usize],
     seconds: u64,
     hot: bool,
+    systems: &[System],
 ) -> Result<(), Box<dyn std::error::Error>> {
     println!("\n| system | backend | clients | commands/s | vs raw SQL | p50 ms | p99 ms | max ms | errors | conflicts |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut peak_rss = Vec::new();
     let mut versus = Vec::new();
     for &n in clients {
-        let hot_item = |url: &str| {
-            let _ = url;
-            hot.then(|| cycle("HOT").0)
-        };
-        let raw_db = TestDatabase::create(backend).await;
-        let raw = Arc::new(RawSql::open(&raw_db.url()).await);
-        quiet(backend).await;
-        let (tally, elapsed) = drive(
-            raw,
-            n,
-            seconds,
-            hot_item(&raw_db.url()).map(|_| "raw-hot-item".into()),
-            "raw",
-        )
-        .await;
-        let baseline = row(
-            "raw SQL (read + insert, 1 tx)",
-            backend,
-            n,
-            &tally,
-            elapsed,
-            None,
-        );
-        drop(raw_db);
-
-        let round = Round {
+        let mut round = Round {
             backend,
             clients: n,
             seconds,
             hot,
-            baseline,
+            baseline: None,
         };
-        let plain_db = TestDatabase::create(backend).await;
-        let plain = Arc::new(PlainCqrs::open(&plain_db.url()).await);
-        let plain_rate = round
-            .measure("plain cqrs-es + GenericQuery view", "plain", plain)
-            .await;
-        drop(plain_db);
-
-        let plain_http_db = TestDatabase::create(backend).await;
-        let plain_service = Service::start_plain(&plain_http_db.url());
-        let plain_http_rate = round
-            .measure(
-                "plain cqrs-es demo service (HTTP)",
-                "plain-http",
-                Arc::new(plain_service.target()),
-            )
-            .await;
-        drop(plain_service);
-        drop(plain_http_db);
-
-        let lib_db = TestDatabase::create(backend).await;
-        let library = Arc::new(Library::open(&lib_db.url()).await);
-        let library_rate = round.measure("suspense library", "lib", library).await;
-        drop(lib_db);
-
-        let http_db = TestDatabase::create(backend).await;
-        let service = Service::start(&http_db.url());
-        let http_rate = round
-            .measure("suspense HTTP service", "http", Arc::new(service.target()))
-            .await;
-        peak_rss.push((n, service.peak_rss_kib()));
+        let mut rates = std::collections::HashMap::new();
+        for system in System::ALL.into_iter().filter(|s| systems.contains(s)) {
+            // Each system gets a fresh database, dropped before the next one runs.
+            let db = TestDatabase::create(backend).await;
+            let rate = match system {
+                System::Raw => {
+                    let raw = Arc::new(RawSql::open(&db.url()).await);
+                    let rate = round
+                        .measure("raw SQL (read + insert, 1 tx)", "raw", raw)
+                        .await;
+                    round.baseline = Some(rate);
+                    rate
+                }
+                System::Plain => {
+                    let plain = Arc::new(PlainCqrs::open(&db.url()).await);
+                    round
+                        .measure("plain cqrs-es + GenericQuery view", "plain", plain)
+                        .await
+                }
+                System::PlainHttp => {
+                    let service = Service::start_plain(&db.url());
+                    round
+                        .measure(
+                            "plain cqrs-es demo service (HTTP)",
+                            "plain-http",
+                            Arc::new(service.target()),
+                        )
+                        .await
+                }
+                System::Library => {
+                    let library = Arc::new(Library::open(&db.url()).await);
+                    round.measure("suspense library", "lib", library).await
+                }
+                System::Http => {
+                    let service = Service::start(&db.url());
+                    let rate = round
+                        .measure("suspense HTTP service", "http", Arc::new(service.target()))
+                        .await;
+                    peak_rss.push((n, service.peak_rss_kib()));
+                    rate
+                }
+            };
+            rates.insert(system, rate);
+        }
+        let ratio = |a: System, b: System| match (rates.get(&a), rates.get(&b)) {
+            (Some(a), Some(b)) => format!("{:.2}x", a / b),
+            _ => "-".to_owned(),
+        };
         versus.push(format!(
-            "{n} clients: library / plain in-process = {:.2}x, HTTP service / plain HTTP service = {:.2}x, HTTP service / plain in-process = {:.2}x",
-            library_rate / plain_rate,
-            http_rate / plain_http_rate,
-            http_rate / plain_rate
+            "{n} clients: library / plain in-process = {}, HTTP service / plain HTTP service = {}, HTTP service / plain in-process = {}",
+            ratio(System::Library, System::Plain),
+            ratio(System::Http, System::PlainHttp),
+            ratio(System::Http, System::Plain),
         ));
     }
     for line in versus {
@@ -739,7 +766,6 @@ pub async fn run(
             );
         }
     }
-    let _ = Utc::now();
     Ok(())
 }
 
@@ -770,8 +796,8 @@ struct Round {
     clients: usize,
     seconds: u64,
     hot: bool,
-    /// The raw-SQL rate the rows are compared with.
-    baseline: f64,
+    /// The raw-SQL rate the rows are compared with, once measured.
+    baseline: Option<f64>,
 }
 
 impl Round {
@@ -780,14 +806,12 @@ impl Round {
         quiet(self.backend).await;
         let hot_id = prepare_hot(&*target, self.hot).await;
         let (tally, elapsed) = drive(target, self.clients, self.seconds, hot_id, label).await;
-        row(
-            name,
-            self.backend,
-            self.clients,
-            &tally,
-            elapsed,
-            Some(self.baseline),
-        )
+        let baseline = match (label, self.baseline) {
+            ("raw", _) => Baseline::Itself,
+            (_, Some(rate)) => Baseline::Rate(rate),
+            (_, None) => Baseline::NotMeasured,
+        };
+        row(name, self.backend, self.clients, &tally, elapsed, baseline)
     }
 }
 

@@ -41,6 +41,9 @@ enum Command {
         /// Every client comments on one shared item instead.
         #[arg(long)]
         hot: bool,
+        /// Systems to measure, comma-separated (default: all; "vs raw SQL" needs `raw`).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = load::System::ALL)]
+        systems: Vec<load::System>,
     },
     /// Serves the plain cqrs-es baseline over HTTP (started by `load`).
     #[command(hide = true)]
@@ -87,9 +90,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             clients,
             seconds,
             hot,
+            systems,
         } => {
             for backend in backends(backend) {
-                load::run(backend, &clients, seconds, hot).await?;
+                load::run(backend, &clients, seconds, hot, &systems).await?;
             }
         }
         Command::PlainServe { url, listen } => plain_service::serve(&url, &listen).await?,
