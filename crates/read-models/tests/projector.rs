@@ -2,8 +2,9 @@
 
 mod common;
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::*;
 use suspense_domain::{ItemAction, ItemId, Note, RootCauseCategory};
@@ -203,4 +204,62 @@ async fn a_writer_reads_its_own_write(backend: Backend) {
 on_both_backends!(
     a_writer_reads_its_own_write,
     super::a_writer_reads_its_own_write
+);
+
+/// Under a steady stream of commands a catch-up still ends: it applies what the log held when
+/// it read its last batch and leaves what arrives meanwhile to the next catch-up, instead of
+/// chasing the writers one tiny batch after another. Once they stop, nothing is missing.
+async fn a_catch_up_ends_while_commands_keep_arriving(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    let id = h
+        .open(
+            "2026-03-01T01:00:00Z",
+            "BUSY",
+            "1.00",
+            "SH-001",
+            "2026-03-01",
+        )
+        .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let log = Arc::clone(&h.log);
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            let mut comments = 0;
+            while !stop.load(Ordering::Relaxed) {
+                comments += 1;
+                let text = Note::parse(&format!("comment {comments}")).expect("note");
+                log.execute(
+                    id,
+                    suspense_domain::ItemCommand::new(user("ops"), ItemAction::Comment { text }),
+                    &suspense_store::RequestMetadata::default(),
+                    None,
+                )
+                .await
+                .expect("comment");
+            }
+            comments
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for _ in 0..5 {
+        tokio::time::timeout(Duration::from_secs(20), h.projector.catch_up())
+            .await
+            .expect("a catch-up ends while commands keep arriving")
+            .expect("catches up");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let comments = writer.await.expect("writer joins");
+    h.refresh().await;
+    let row = h
+        .reports()
+        .item(&id.to_string())
+        .await
+        .expect("reads")
+        .expect("registered");
+    assert_eq!(i64::from(row.comment_count), comments);
+}
+on_both_backends!(
+    a_catch_up_ends_while_commands_keep_arriving,
+    super::a_catch_up_ends_while_commands_keep_arriving
 );

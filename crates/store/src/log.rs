@@ -434,9 +434,10 @@ impl EventLog {
         }
     }
 
-    /// Appends hash-chain links for every positioned event not chained yet (see `chain`);
-    /// returns the last chained position. Safe to call from several places at once. The next
-    /// page of the log is read while the current one is hashed and written.
+    /// Appends hash-chain links for every positioned event not chained yet, up to the end of
+    /// the log as it stood when the last page was read (see `chain`); returns the last chained
+    /// position. Safe to call from several places at once. The next page of the log is read
+    /// while the current one is hashed and written.
     pub async fn extend_chain(&self) -> Result<u64, StoreError> {
         let (mut last, mut previous) = self.chain_head().await?.unwrap_or_default();
         let mut rows = self.raw_after(last, CHAIN_BATCH).await?;
@@ -463,10 +464,13 @@ impl EventLog {
                 Ok(()) => {
                     last = end;
                     previous = head;
-                    rows = match next {
-                        Some(next) => next,
-                        None => self.raw_after(last, CHAIN_BATCH).await?,
+                    // A page that was not full reached the end of the log as it stood; events
+                    // committed since are left to the next call rather than chased one small
+                    // page at a time while writers keep writing.
+                    let Some(next) = next else {
+                        return Ok(last);
                     };
+                    rows = next;
                 }
                 // Another process extended the chain first: start again from its head.
                 Err(e) if crate::error::is_duplicate_key(&e) => {
