@@ -763,7 +763,11 @@ impl<'a> Reports<'a> {
             let mut figures: HashMap<CauseKey, CellFigures> =
                 HashMap::with_capacity(now.len() + closing.len());
             for (key, stock) in closing.drain() {
-                figures.insert(key, CellFigures::unchanged(stock));
+                let cell = CellFigures {
+                    open_at_end: stock,
+                    ..CellFigures::default()
+                };
+                figures.insert(key, cell);
             }
             for (key, f) in now {
                 figures.entry(key).or_default().now = f;
@@ -1024,21 +1028,11 @@ struct CellFigures {
     /// The flows of the period before, for the change.
     before: Flows,
     open_at_end: (i64, i64),
-    /// Open at the end of the period before.
+    /// Open at the end of the period before: `open_at_end` less the period's net flows.
     open_before: (i64, i64),
 }
 
 impl CellFigures {
-    /// A key with open items but no flows in the period or the one before.
-    fn unchanged(stock: (i64, i64)) -> Self {
-        Self {
-            now: Flows::default(),
-            before: Flows::default(),
-            open_at_end: stock,
-            open_before: stock,
-        }
-    }
-
     /// Nothing to report: no flows in either period, nothing open at either end.
     fn is_empty(&self) -> bool {
         self.now == Flows::default()
