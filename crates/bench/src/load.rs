@@ -679,6 +679,28 @@ impl System {
         System::Library,
         System::Http,
     ];
+
+    /// The row's name in the printed table.
+    fn name(self) -> &'static str {
+        match self {
+            System::Raw => "raw SQL (read + insert, 1 tx)",
+            System::Plain => "plain cqrs-es + GenericQuery view",
+            System::PlainHttp => "plain cqrs-es demo service (HTTP)",
+            System::Library => "suspense library",
+            System::Http => "suspense HTTP service",
+        }
+    }
+
+    /// Prefix of the references its clients book.
+    fn label(self) -> &'static str {
+        match self {
+            System::Raw => "raw",
+            System::Plain => "plain",
+            System::PlainHttp => "plain-http",
+            System::Library => "lib",
+            System::Http => "http",
+        }
+    }
 }
 
 pub async fn run(
@@ -700,44 +722,32 @@ pub async fn run(
             hot,
             baseline: None,
         };
-        let mut rates = std::collections::HashMap::new();
+        let mut rates = HashMap::new();
         for system in System::ALL.into_iter().filter(|s| systems.contains(s)) {
             // Each system gets a fresh database, dropped before the next one runs.
             let db = TestDatabase::create(backend).await;
             let rate = match system {
                 System::Raw => {
                     let raw = Arc::new(RawSql::open(&db.url()).await);
-                    let rate = round
-                        .measure("raw SQL (read + insert, 1 tx)", "raw", raw)
-                        .await;
+                    let rate = round.measure(system, raw).await;
                     round.baseline = Some(rate);
                     rate
                 }
                 System::Plain => {
                     let plain = Arc::new(PlainCqrs::open(&db.url()).await);
-                    round
-                        .measure("plain cqrs-es + GenericQuery view", "plain", plain)
-                        .await
+                    round.measure(system, plain).await
                 }
                 System::PlainHttp => {
                     let service = Service::start_plain(&db.url());
-                    round
-                        .measure(
-                            "plain cqrs-es demo service (HTTP)",
-                            "plain-http",
-                            Arc::new(service.target()),
-                        )
-                        .await
+                    round.measure(system, Arc::new(service.target())).await
                 }
                 System::Library => {
                     let library = Arc::new(Library::open(&db.url()).await);
-                    round.measure("suspense library", "lib", library).await
+                    round.measure(system, library).await
                 }
                 System::Http => {
                     let service = Service::start(&db.url());
-                    let rate = round
-                        .measure("suspense HTTP service", "http", Arc::new(service.target()))
-                        .await;
+                    let rate = round.measure(system, Arc::new(service.target())).await;
                     peak_rss.push((n, service.peak_rss_kib()));
                     rate
                 }
@@ -789,7 +799,6 @@ async fn quiet(backend: Backend) {
     }
 }
 
-/// For the hot-item scenario: opens the shared item first.
 /// One client count: every system under the same load and seconds, a printed row each.
 struct Round {
     backend: Backend,
@@ -801,20 +810,29 @@ struct Round {
 }
 
 impl Round {
-    /// Drives `target` and prints its row; returns its commands/s.
-    async fn measure(&self, name: &str, label: &str, target: Arc<dyn Target>) -> f64 {
+    /// Drives `target` (the client of `system`) and prints its row; returns its commands/s.
+    async fn measure(&self, system: System, target: Arc<dyn Target>) -> f64 {
         quiet(self.backend).await;
         let hot_id = prepare_hot(&*target, self.hot).await;
-        let (tally, elapsed) = drive(target, self.clients, self.seconds, hot_id, label).await;
-        let baseline = match (label, self.baseline) {
-            ("raw", _) => Baseline::Itself,
+        let (tally, elapsed) =
+            drive(target, self.clients, self.seconds, hot_id, system.label()).await;
+        let baseline = match (system, self.baseline) {
+            (System::Raw, _) => Baseline::Itself,
             (_, Some(rate)) => Baseline::Rate(rate),
             (_, None) => Baseline::NotMeasured,
         };
-        row(name, self.backend, self.clients, &tally, elapsed, baseline)
+        row(
+            system.name(),
+            self.backend,
+            self.clients,
+            &tally,
+            elapsed,
+            baseline,
+        )
     }
 }
 
+/// For the hot-item scenario: opens the shared item first.
 async fn prepare_hot(target: &dyn Target, hot: bool) -> Option<String> {
     if !hot {
         return None;
