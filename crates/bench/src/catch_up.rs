@@ -15,6 +15,7 @@ pub async fn run(
     backend: Backend,
     events: usize,
     queries: usize,
+    batch_size: Option<u32>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let db = TestDatabase::create(backend).await;
     let location = StoreLocation::parse(&db.url())?;
@@ -23,7 +24,10 @@ pub async fn run(
     let settings = ReadModelSettings {
         calendar: ReportingCalendar::parse("Asia/Shanghai")?,
     };
-    let projector = Projector::new(Arc::clone(&log), settings).await?;
+    let mut projector = Projector::new(Arc::clone(&log), settings).await?;
+    if let Some(size) = batch_size {
+        projector = projector.with_batch_size(size);
+    }
 
     let started = Instant::now();
     let written = crate::seed::seed(log.pool(), events).await?;

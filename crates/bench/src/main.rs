@@ -27,6 +27,9 @@ enum Command {
         /// Report queries timed per report kind.
         #[arg(long, default_value_t = 200)]
         queries: usize,
+        /// Events the projector folds per transaction (default: the projector's own).
+        #[arg(long)]
+        batch_size: Option<u32>,
     },
     /// Concurrent clients on a realistic command mix against the library, the HTTP service,
     /// raw SQL and plain cqrs-es (build the service first: cargo build --release -p suspense-service).
@@ -80,9 +83,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             backend,
             events,
             queries,
+            batch_size,
         } => {
             for backend in backends(backend) {
-                catch_up::run(backend, events, queries).await?;
+                catch_up::run(backend, events, queries, batch_size).await?;
             }
         }
         Command::Load {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use suspense_domain::{ItemAction, Note};
-use suspense_store::{EventLog, Tampering};
+use suspense_store::{verify_export, EventLog, Tampering};
 
 /// Five events at positions 1..=5, chained: A opened (1), B opened (2), A commented (3),
 /// B commented (4), A commented (5).
@@ -143,30 +143,129 @@ async fn reordered_events_are_found(backend: Backend) {
     )
     .await;
     assert_eq!(first_problem(&log).await, Some((2, Tampering::Reordered)));
+    if backend == Backend::Postgres {
+        // The edited positions disagree with the commit order: the log was read by position.
+        assert!(log.pages_read_by_position() > 0);
+    }
 }
 on_both_backends!(
     reordered_events_are_found,
     super::reordered_events_are_found
 );
 
+/// The five events were chained as one segment (positions 1..=5), whose stored link is the
+/// link at 5.
 async fn a_rewritten_chain_link_is_found(backend: Backend) {
     let (db, log) = chained_log(backend).await;
     raw_script(
         &db,
         &format!(
-            "UPDATE event_chain SET link = '{}' WHERE position = 3;",
+            "UPDATE event_chain_segments SET link = '{}' WHERE last_position = 5;",
             "0".repeat(64)
         ),
     )
     .await;
     assert_eq!(
         first_problem(&log).await,
-        Some((3, Tampering::ChainAltered))
+        Some((5, Tampering::ChainAltered))
     );
 }
 on_both_backends!(
     a_rewritten_chain_link_is_found,
     super::a_rewritten_chain_link_is_found
+);
+
+/// A content hash rewritten inside a segment no longer matches the event at its position
+/// (nor does the segment's stored link follow any more).
+async fn a_rewritten_content_hash_is_found_at_its_position(backend: Backend) {
+    let (db, log) = chained_log(backend).await;
+    // Position 3's hash is bytes 64..96 of the segment's hashes.
+    let zeros = "00".repeat(32);
+    let rewrite = match backend {
+        Backend::Postgres => format!(
+            "UPDATE event_chain_segments
+                SET content_hashes = overlay(content_hashes placing '\\x{zeros}'::bytea from 65 for 32)"
+        ),
+        Backend::Sqlite => format!(
+            "UPDATE event_chain_segments
+                SET content_hashes = unhex(hex(substr(content_hashes, 1, 64)) || '{zeros}'
+                                           || hex(substr(content_hashes, 97)))"
+        ),
+    };
+    raw_script(&db, &rewrite).await;
+    assert_eq!(first_problem(&log).await, Some((3, Tampering::Altered)));
+}
+on_both_backends!(
+    a_rewritten_content_hash_is_found_at_its_position,
+    super::a_rewritten_content_hash_is_found_at_its_position
+);
+
+/// A segment whose hashes were cut short does not cover its positions: the chain itself was
+/// altered, from the segment's first position.
+async fn a_segment_cut_short_is_found(backend: Backend) {
+    let (db, log) = chained_log(backend).await;
+    raw_script(
+        &db,
+        "UPDATE event_chain_segments SET content_hashes = substr(content_hashes, 1, 64);",
+    )
+    .await;
+    assert_eq!(
+        first_problem(&log).await,
+        Some((1, Tampering::ChainAltered))
+    );
+}
+on_both_backends!(
+    a_segment_cut_short_is_found,
+    super::a_segment_cut_short_is_found
+);
+
+/// A database chained before segments (one row per event in `event_chain`) keeps its chain:
+/// the migration packs the rows into segments that verify, with the same head link.
+async fn a_chain_stored_per_event_is_migrated_to_segments(backend: Backend) {
+    let (db, log) = chained_log(backend).await;
+    let export = log.export_after(0, 100).await.expect("exports");
+    let head = log.chain_head().await.expect("head");
+    let (migrations, at) = match backend {
+        Backend::Postgres => ("postgres", "now()"),
+        Backend::Sqlite => ("sqlite", "'2026-11-29T00:00:00Z'"),
+    };
+    let old_table = match migrations {
+        "postgres" => include_str!("../migrations/postgres/0002_event_chain.sql"),
+        _ => include_str!("../migrations/sqlite/0002_event_chain.sql"),
+    };
+    let rows: Vec<String> = export
+        .iter()
+        .map(|e| {
+            format!(
+                "({}, '{}', '{}', {at})",
+                e.position,
+                e.content_hash,
+                e.link.clone().expect("chained")
+            )
+        })
+        .collect();
+    let migration = match migrations {
+        "postgres" => include_str!("../migrations/postgres/0003_chain_segments.sql"),
+        _ => include_str!("../migrations/sqlite/0003_chain_segments.sql"),
+    };
+    raw_script(
+        &db,
+        &format!(
+            "DROP TABLE event_chain_segments;
+             {old_table}
+             INSERT INTO event_chain (position, content_hash, link, chained_at) VALUES {};
+             {migration}",
+            rows.join(", ")
+        ),
+    )
+    .await;
+    assert_eq!(chain_state(&log).await, (5, 0, None));
+    assert_eq!(log.chain_head().await.expect("head"), head);
+    assert_eq!(log.export_after(0, 100).await.expect("exports"), export);
+}
+on_both_backends!(
+    a_chain_stored_per_event_is_migrated_to_segments,
+    super::a_chain_stored_per_event_is_migrated_to_segments
 );
 
 /// New events are reported as not yet chained, then chained by the next extension; two
@@ -196,6 +295,12 @@ async fn the_chain_grows_with_the_log(backend: Backend) {
         export.last().and_then(|e| e.link.clone()),
         verdict.head_link
     );
+    // Two segments now (1..=5 and 6): an export starting inside the first carries the same
+    // links, recomputed from the segment's start.
+    let part = log.export_after(2, 100).await.expect("exports");
+    assert_eq!(part, export[2..]);
+    assert!(export.iter().all(|e| e.link.is_some()));
+    assert!(verify_export(&export).is_intact());
 }
 on_both_backends!(
     the_chain_grows_with_the_log,

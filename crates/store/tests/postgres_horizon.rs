@@ -171,3 +171,79 @@ async fn a_follower_sees_every_committed_event_exactly_once_under_racing_writers
         "every committed event seen, no rolled-back one"
     );
 }
+
+/// Pages are read in the order transactions committed, their positions counted from the
+/// page's start (`PAGE_POSTGRES_IN_COMMIT_ORDER`): they must be exactly the sequencer's, for
+/// transactions of several events committing out of order or rolling back, wherever a page
+/// starts and whatever its size, without falling back to the read by position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_read_in_commit_order_carry_the_sequencers_positions() {
+    let pg = TestPostgres::create().await;
+    let url = pg.url().to_owned();
+    let db = TestDatabase::Postgres(pg);
+    let log = open_log(&db).await;
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let mut conn = PgConnection::connect(&url).await.expect("connects");
+                for n in 0..4 {
+                    sqlx::query("BEGIN")
+                        .execute(&mut conn)
+                        .await
+                        .expect("begin");
+                    for k in 0..1 + (w + n) % 3 {
+                        sqlx::query(&insert_opened(&format!("PAGE-{w}-{n}-{k}")))
+                            .execute(&mut conn)
+                            .await
+                            .expect("insert");
+                    }
+                    let spin = (w * 5 + n * 3) % 7;
+                    tokio::time::sleep(Duration::from_millis(spin as u64 * 2)).await;
+                    let end = if (w + n) % 5 == 0 {
+                        "ROLLBACK"
+                    } else {
+                        "COMMIT"
+                    };
+                    sqlx::query(end).execute(&mut conn).await.expect("ends");
+                }
+            })
+        })
+        .collect();
+    // Pages are also read while transactions are still open.
+    for _ in 0..10 {
+        log.read_after(0, 3).await.expect("reads");
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    for writer in writers {
+        writer.await.expect("writer finishes");
+    }
+    let head = log.settle(SETTLE).await.expect("settles");
+    let by_position: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT position, aggregate_id, sequence FROM event_log ORDER BY position")
+            .fetch_all(&mut PgConnection::connect(&url).await.expect("connects"))
+            .await
+            .expect("reads event_log");
+    assert_eq!(by_position.len() as u64, head);
+    assert!(head > 30, "most transactions committed: {head}");
+    for size in [1, 2, 5, 1_000] {
+        let mut read = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = log.read_after(after, size).await.expect("reads");
+            let Some(last) = page.last().and_then(|e| e.position) else {
+                break;
+            };
+            read.extend(page.iter().map(|e| {
+                (
+                    e.position.unwrap_or(0) as i64,
+                    e.item_id.to_string(),
+                    e.sequence as i64,
+                )
+            }));
+            after = last;
+        }
+        assert_eq!(read, by_position, "pages of {size}");
+    }
+    assert_eq!(log.pages_read_by_position(), 0);
+}
