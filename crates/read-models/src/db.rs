@@ -193,8 +193,16 @@ mod sqlite_writes {
         tx: &mut Transaction<'_, Db>,
         batch: &RegisterBatch,
     ) -> Result<(), sqlx::Error> {
-        let rows: Vec<&RegisterRow> = batch.rows.values().collect();
-        for chunk in rows.chunks(CHUNK) {
+        // Rows the batch creates cannot conflict: inserted without the upsert's check.
+        let (created, updated): (Vec<&RegisterRow>, Vec<&RegisterRow>) = batch
+            .rows
+            .values()
+            .partition(|r| batch.created.contains(&r.item_id));
+        let chunks = created
+            .chunks(CHUNK)
+            .map(|c| (c, false))
+            .chain(updated.chunks(CHUNK).map(|c| (c, true)));
+        for (chunk, upsert) in chunks {
             let mut q = QueryBuilder::<Db>::new(
                         "INSERT INTO item_register (item_id, version, source_system, reference, account, branch,
                          channel, direction, currency, minor_units, amount_minor, cleared_minor, outstanding_minor,
@@ -238,7 +246,8 @@ mod sqlite_writes {
                     .push_bind(r.comment_count)
                     .push_bind(r.last_event_at);
             });
-            q.push(
+            if upsert {
+                q.push(
                         " ON CONFLICT (item_id) DO UPDATE SET version = excluded.version,
                           cleared_minor = excluded.cleared_minor, outstanding_minor = excluded.outstanding_minor,
                           status = excluded.status, category = excluded.category, code = excluded.code,
@@ -248,6 +257,7 @@ mod sqlite_writes {
                           resolution_method = excluded.resolution_method, reopen_count = excluded.reopen_count,
                           comment_count = excluded.comment_count, last_event_at = excluded.last_event_at",
                     );
+            }
             q.build().execute(&mut **tx).await?;
         }
         for chunk in batch.movements.chunks(CHUNK) {
@@ -287,8 +297,15 @@ mod sqlite_writes {
         tx: &mut Transaction<'_, Db>,
         batch: &StatsBatch,
     ) -> Result<(), sqlx::Error> {
-        let items: Vec<&StatsItem> = batch.items.values().collect();
-        for chunk in items.chunks(CHUNK) {
+        let (created, updated): (Vec<&StatsItem>, Vec<&StatsItem>) = batch
+            .items
+            .values()
+            .partition(|i| batch.created.contains(&i.item_id));
+        let chunks = created
+            .chunks(CHUNK)
+            .map(|c| (c, false))
+            .chain(updated.chunks(CHUNK).map(|c| (c, true)));
+        for (chunk, upsert) in chunks {
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT INTO stats_items (item_id, branch, channel, currency, category, code,
                          reclassified, booked_on, amount_minor) ",
@@ -304,10 +321,12 @@ mod sqlite_writes {
                     .push_bind(i.booked_on)
                     .push_bind(i.amount_minor);
             });
-            q.push(
-                " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
+            if upsert {
+                q.push(
+                    " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
                           code = excluded.code, reclassified = excluded.reclassified",
-            );
+                );
+            }
             q.build().execute(&mut **tx).await?;
         }
         let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();

@@ -3,7 +3,7 @@
 //!
 //! Pure: `RegisterBatch::apply` folds events into in-memory rows; `db` loads and writes them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -69,6 +69,9 @@ pub(crate) type BalanceDeltas = BTreeMap<String, (i64, i64)>;
 pub(crate) struct RegisterBatch {
     /// Current rows of the batch's items (loaded, then folded).
     pub rows: HashMap<String, RegisterRow>,
+    /// Items whose row this batch creates (their opening, sequence 1, is in it): no stored
+    /// row can exist for them, so they are inserted without an upsert's conflict check.
+    pub created: HashSet<String>,
     pub movements: Vec<Movement>,
     pub balances: BalanceDeltas,
 }
@@ -95,6 +98,9 @@ impl RegisterBatch {
                 return Err("the item was opened twice".to_owned());
             }
             let amount = item.amount.minor_units();
+            if sequence == 1 {
+                self.created.insert(id.clone());
+            }
             self.rows.insert(
                 id.clone(),
                 RegisterRow {

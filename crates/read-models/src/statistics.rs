@@ -8,7 +8,7 @@
 //! of its events, so the projector replays the item's history from the log when its cause
 //! changes (`StatsBatch::replay_facts`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::AddAssign;
 
 use chrono::NaiveDate;
@@ -151,6 +151,8 @@ const ESCALATED: &str = "escalated";
 pub(crate) struct StatsBatch {
     /// Items of the batch (loaded, then folded).
     pub items: HashMap<String, StatsItem>,
+    /// Items this batch opens (sequence 1): inserted without an upsert's conflict check.
+    pub created: HashSet<String>,
     /// Every fact of the items whose cause may change in this batch (replayed from the log or
     /// carried from the batch before, plus those the batch adds).
     pub facts: HashMap<String, Vec<StatsFact>>,
@@ -255,6 +257,9 @@ impl StatsBatch {
                 amount_minor: stats_item.amount_minor,
                 duration_bucket: None,
             };
+            if sequence == 1 {
+                self.created.insert(id.clone());
+            }
             self.items.insert(id.clone(), stats_item);
             self.record(fact);
             return Ok(());

@@ -1,98 +1,109 @@
-//! PostgreSQL: each table written with one statement per batch, the rows bound as one array
-//! per column and unpacked with `UNNEST`. The statement text is fixed, so it is prepared once;
+//! PostgreSQL: each table written with one statement per batch (two for the register and the
+//! statistics' items: rows the batch creates are plain inserts, the rest upserts), the rows
+//! bound as one array per column and unpacked with `UNNEST`. The statement text is fixed, so it is prepared once;
 //! a multi-row `VALUES` list would be parsed and planned anew for every batch.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Postgres, Transaction};
 
-use crate::register::RegisterBatch;
-use crate::statistics::{CellKey, HistogramCell, StatsBatch};
+use crate::register::{RegisterBatch, RegisterRow};
+use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
 
 type Tx<'a, 'c> = &'a mut Transaction<'c, Postgres>;
+
+/// `item_register` rows from one array per column; `REGISTER_UPDATE` makes it an upsert.
+const REGISTER_INSERT: &str = "INSERT INTO item_register (item_id, version, source_system, reference, account, branch,
+         channel, direction, currency, minor_units, amount_minor, cleared_minor, outstanding_minor,
+         booked_on, value_date, description, status, category, code, reclassifications, team,
+         assignee, escalation_level, funds_held, fee_minor, fee_currency, opened_at, opened_by,
+         classified_at, resolved_at, resolution_method, reopen_count, comment_count, last_event_at)
+     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+         $7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::bigint[], $13::bigint[],
+         $14::date[], $15::date[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[],
+         $21::text[], $22::text[], $23::int[], $24::boolean[], $25::bigint[], $26::text[],
+         $27::timestamptz[], $28::text[], $29::timestamptz[], $30::timestamptz[], $31::text[],
+         $32::int[], $33::int[], $34::timestamptz[])";
+
+const REGISTER_UPDATE: &str = "
+     ON CONFLICT (item_id) DO UPDATE SET version = excluded.version,
+         cleared_minor = excluded.cleared_minor, outstanding_minor = excluded.outstanding_minor,
+         status = excluded.status, category = excluded.category, code = excluded.code,
+         reclassifications = excluded.reclassifications, team = excluded.team,
+         assignee = excluded.assignee, escalation_level = excluded.escalation_level,
+         classified_at = excluded.classified_at, resolved_at = excluded.resolved_at,
+         resolution_method = excluded.resolution_method, reopen_count = excluded.reopen_count,
+         comment_count = excluded.comment_count, last_event_at = excluded.last_event_at";
 
 pub(super) async fn write_register(
     tx: Tx<'_, '_>,
     batch: &RegisterBatch,
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<_> = batch.rows.values().collect();
-    if !rows.is_empty() {
-        let col = |f: fn(&crate::register::RegisterRow) -> String| {
-            rows.iter().map(|r| f(r)).collect::<Vec<String>>()
-        };
-        let opt = |f: fn(&crate::register::RegisterRow) -> Option<String>| {
+    // Rows the batch creates are plain inserts: an upsert's conflict check costs PostgreSQL
+    // about as much again per row, for rows that cannot conflict.
+    let (created, updated): (Vec<&RegisterRow>, Vec<&RegisterRow>) = batch
+        .rows
+        .values()
+        .partition(|r| batch.created.contains(&r.item_id));
+    for (rows, upsert) in [(created, ""), (updated, REGISTER_UPDATE)] {
+        if rows.is_empty() {
+            continue;
+        }
+        let col =
+            |f: fn(&RegisterRow) -> String| rows.iter().map(|r| f(r)).collect::<Vec<String>>();
+        let opt = |f: fn(&RegisterRow) -> Option<String>| {
             rows.iter().map(|r| f(r)).collect::<Vec<Option<String>>>()
         };
-        let int = |f: fn(&crate::register::RegisterRow) -> i64| {
-            rows.iter().map(|r| f(r)).collect::<Vec<i64>>()
-        };
-        let int4 = |f: fn(&crate::register::RegisterRow) -> i32| {
-            rows.iter().map(|r| f(r)).collect::<Vec<i32>>()
-        };
-        let day = |f: fn(&crate::register::RegisterRow) -> NaiveDate| {
+        let int = |f: fn(&RegisterRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<i64>>();
+        let int4 = |f: fn(&RegisterRow) -> i32| rows.iter().map(|r| f(r)).collect::<Vec<i32>>();
+        let day = |f: fn(&RegisterRow) -> NaiveDate| {
             rows.iter().map(|r| f(r)).collect::<Vec<NaiveDate>>()
         };
-        let when = |f: fn(&crate::register::RegisterRow) -> Option<DateTime<Utc>>| {
+        let when = |f: fn(&RegisterRow) -> Option<DateTime<Utc>>| {
             rows.iter()
                 .map(|r| f(r))
                 .collect::<Vec<Option<DateTime<Utc>>>>()
         };
-        sqlx::query(
-            "INSERT INTO item_register (item_id, version, source_system, reference, account, branch,
-                 channel, direction, currency, minor_units, amount_minor, cleared_minor, outstanding_minor,
-                 booked_on, value_date, description, status, category, code, reclassifications, team,
-                 assignee, escalation_level, funds_held, fee_minor, fee_currency, opened_at, opened_by,
-                 classified_at, resolved_at, resolution_method, reopen_count, comment_count, last_event_at)
-             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-                 $7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::bigint[], $13::bigint[],
-                 $14::date[], $15::date[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[],
-                 $21::text[], $22::text[], $23::int[], $24::boolean[], $25::bigint[], $26::text[],
-                 $27::timestamptz[], $28::text[], $29::timestamptz[], $30::timestamptz[], $31::text[],
-                 $32::int[], $33::int[], $34::timestamptz[])
-             ON CONFLICT (item_id) DO UPDATE SET version = excluded.version,
-                 cleared_minor = excluded.cleared_minor, outstanding_minor = excluded.outstanding_minor,
-                 status = excluded.status, category = excluded.category, code = excluded.code,
-                 reclassifications = excluded.reclassifications, team = excluded.team,
-                 assignee = excluded.assignee, escalation_level = excluded.escalation_level,
-                 classified_at = excluded.classified_at, resolved_at = excluded.resolved_at,
-                 resolution_method = excluded.resolution_method, reopen_count = excluded.reopen_count,
-                 comment_count = excluded.comment_count, last_event_at = excluded.last_event_at",
-        )
-        .bind(col(|r| r.item_id.clone()))
-        .bind(int(|r| r.version))
-        .bind(col(|r| r.source_system.clone()))
-        .bind(col(|r| r.reference.clone()))
-        .bind(col(|r| r.account.clone()))
-        .bind(col(|r| r.branch.clone()))
-        .bind(col(|r| r.channel.clone()))
-        .bind(col(|r| r.direction.clone()))
-        .bind(col(|r| r.currency.clone()))
-        .bind(int4(|r| r.minor_units))
-        .bind(int(|r| r.amount_minor))
-        .bind(int(|r| r.cleared_minor))
-        .bind(int(|r| r.outstanding_minor))
-        .bind(day(|r| r.booked_on))
-        .bind(day(|r| r.value_date))
-        .bind(col(|r| r.description.clone()))
-        .bind(col(|r| r.status.clone()))
-        .bind(opt(|r| r.category.clone()))
-        .bind(opt(|r| r.code.clone()))
-        .bind(int4(|r| r.reclassifications))
-        .bind(opt(|r| r.team.clone()))
-        .bind(opt(|r| r.assignee.clone()))
-        .bind(int4(|r| r.escalation_level))
-        .bind(rows.iter().map(|r| r.funds_held).collect::<Vec<bool>>())
-        .bind(rows.iter().map(|r| r.fee_minor).collect::<Vec<Option<i64>>>())
-        .bind(opt(|r| r.fee_currency.clone()))
-        .bind(when(|r| Some(r.opened_at)))
-        .bind(col(|r| r.opened_by.clone()))
-        .bind(when(|r| r.classified_at))
-        .bind(when(|r| r.resolved_at))
-        .bind(opt(|r| r.resolution_method.clone()))
-        .bind(int4(|r| r.reopen_count))
-        .bind(int4(|r| r.comment_count))
-        .bind(when(|r| Some(r.last_event_at)))
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query(&format!("{REGISTER_INSERT}{upsert}"))
+            .bind(col(|r| r.item_id.clone()))
+            .bind(int(|r| r.version))
+            .bind(col(|r| r.source_system.clone()))
+            .bind(col(|r| r.reference.clone()))
+            .bind(col(|r| r.account.clone()))
+            .bind(col(|r| r.branch.clone()))
+            .bind(col(|r| r.channel.clone()))
+            .bind(col(|r| r.direction.clone()))
+            .bind(col(|r| r.currency.clone()))
+            .bind(int4(|r| r.minor_units))
+            .bind(int(|r| r.amount_minor))
+            .bind(int(|r| r.cleared_minor))
+            .bind(int(|r| r.outstanding_minor))
+            .bind(day(|r| r.booked_on))
+            .bind(day(|r| r.value_date))
+            .bind(col(|r| r.description.clone()))
+            .bind(col(|r| r.status.clone()))
+            .bind(opt(|r| r.category.clone()))
+            .bind(opt(|r| r.code.clone()))
+            .bind(int4(|r| r.reclassifications))
+            .bind(opt(|r| r.team.clone()))
+            .bind(opt(|r| r.assignee.clone()))
+            .bind(int4(|r| r.escalation_level))
+            .bind(rows.iter().map(|r| r.funds_held).collect::<Vec<bool>>())
+            .bind(
+                rows.iter()
+                    .map(|r| r.fee_minor)
+                    .collect::<Vec<Option<i64>>>(),
+            )
+            .bind(opt(|r| r.fee_currency.clone()))
+            .bind(when(|r| Some(r.opened_at)))
+            .bind(col(|r| r.opened_by.clone()))
+            .bind(when(|r| r.classified_at))
+            .bind(when(|r| r.resolved_at))
+            .bind(opt(|r| r.resolution_method.clone()))
+            .bind(int4(|r| r.reopen_count))
+            .bind(int4(|r| r.comment_count))
+            .bind(when(|r| Some(r.last_event_at)))
+            .execute(&mut **tx)
+            .await?;
     }
     if !batch.movements.is_empty() {
         let m = &batch.movements;
@@ -126,28 +137,37 @@ pub(super) async fn write_register(
     Ok(())
 }
 
+/// `stats_items` rows from one array per column; `STATS_ITEM_UPDATE` makes it an upsert.
+const STATS_ITEMS_INSERT: &str =
+    "INSERT INTO stats_items (item_id, branch, channel, currency, category, code, reclassified,
+         booked_on, amount_minor)
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+         $7::boolean[], $8::date[], $9::bigint[])";
+
+const STATS_ITEM_UPDATE: &str = " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
+         code = excluded.code, reclassified = excluded.reclassified";
+
 pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<(), sqlx::Error> {
-    let items: Vec<_> = batch.items.values().collect();
-    if !items.is_empty() {
-        sqlx::query(
-            "INSERT INTO stats_items (item_id, branch, channel, currency, category, code, reclassified,
-                 booked_on, amount_minor)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                 $7::boolean[], $8::date[], $9::bigint[])
-             ON CONFLICT (item_id) DO UPDATE SET category = excluded.category, code = excluded.code,
-                 reclassified = excluded.reclassified",
-        )
-        .bind(items.iter().map(|i| i.item_id.clone()).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.branch.clone()).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.channel.clone()).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.currency.clone()).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.category.clone()).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.code.clone()).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.reclassified).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.booked_on).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.amount_minor).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+    let (created, updated): (Vec<&StatsItem>, Vec<&StatsItem>) = batch
+        .items
+        .values()
+        .partition(|i| batch.created.contains(&i.item_id));
+    for (items, upsert) in [(created, ""), (updated, STATS_ITEM_UPDATE)] {
+        if items.is_empty() {
+            continue;
+        }
+        sqlx::query(&format!("{STATS_ITEMS_INSERT}{upsert}"))
+            .bind(items.iter().map(|i| i.item_id.clone()).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.branch.clone()).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.channel.clone()).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.currency.clone()).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.category.clone()).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.code.clone()).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.reclassified).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.booked_on).collect::<Vec<_>>())
+            .bind(items.iter().map(|i| i.amount_minor).collect::<Vec<_>>())
+            .execute(&mut **tx)
+            .await?;
     }
     let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
     if !cells.is_empty() {
