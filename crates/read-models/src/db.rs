@@ -1,7 +1,7 @@
 //! SQL of the read models, written once and compiled for each backend (`sqlite`, `postgres`
 //! below): both accept the same statements, and the macro keeps them from drifting apart.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::register::{RegisterBatch, RegisterRow};
 use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
@@ -34,6 +34,32 @@ pub(crate) struct CheckpointMove<'a> {
 
 /// Rows per multi-row statement: under SQLite's 32,766 bound parameters for the widest table.
 const CHUNK: usize = 500;
+
+/// What makes an insert of register rows an upsert; both backends spell it alike.
+const REGISTER_UPDATE: &str = " ON CONFLICT (item_id) DO UPDATE SET version = excluded.version,
+    cleared_minor = excluded.cleared_minor, outstanding_minor = excluded.outstanding_minor,
+    status = excluded.status, category = excluded.category, code = excluded.code,
+    reclassifications = excluded.reclassifications, team = excluded.team,
+    assignee = excluded.assignee, escalation_level = excluded.escalation_level,
+    classified_at = excluded.classified_at, resolved_at = excluded.resolved_at,
+    resolution_method = excluded.resolution_method, reopen_count = excluded.reopen_count,
+    comment_count = excluded.comment_count, last_event_at = excluded.last_event_at";
+
+/// What makes an insert of statistics items an upsert.
+const STATS_ITEM_UPDATE: &str = " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
+    code = excluded.code, reclassified = excluded.reclassified";
+
+/// `rows` as the rows the batch creates, to insert (`false`), and the rest, to upsert
+/// (`true`). An item whose opening (sequence 1) is in the batch has no stored row, so its row
+/// needs no conflict check, which costs PostgreSQL about as much again per row.
+fn created_and_updated<'a, T>(
+    rows: impl Iterator<Item = &'a T>,
+    created: &HashSet<String>,
+    item_id: impl Fn(&T) -> &str,
+) -> [(Vec<&'a T>, bool); 2] {
+    let (new, old): (Vec<&T>, Vec<&T>) = rows.partition(|r| created.contains(item_id(r)));
+    [(new, false), (old, true)]
+}
 
 macro_rules! backend_sql {
     ($module:ident, $db:ty, $writes:ident) => {
@@ -184,8 +210,8 @@ mod sqlite_writes {
     use sqlx::{QueryBuilder, Transaction};
 
     use super::CHUNK;
-    use crate::register::{RegisterBatch, RegisterRow};
-    use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
+    use crate::register::RegisterBatch;
+    use crate::statistics::{CellKey, HistogramCell, StatsBatch};
 
     type Db = sqlx::Sqlite;
 
@@ -193,72 +219,58 @@ mod sqlite_writes {
         tx: &mut Transaction<'_, Db>,
         batch: &RegisterBatch,
     ) -> Result<(), sqlx::Error> {
-        // Rows the batch creates cannot conflict: inserted without the upsert's check.
-        let (created, updated): (Vec<&RegisterRow>, Vec<&RegisterRow>) = batch
-            .rows
-            .values()
-            .partition(|r| batch.created.contains(&r.item_id));
-        let chunks = created
-            .chunks(CHUNK)
-            .map(|c| (c, false))
-            .chain(updated.chunks(CHUNK).map(|c| (c, true)));
-        for (chunk, upsert) in chunks {
-            let mut q = QueryBuilder::<Db>::new(
+        let batches =
+            super::created_and_updated(batch.rows.values(), &batch.created, |r| &r.item_id);
+        for (rows, upsert) in batches {
+            for chunk in rows.chunks(CHUNK) {
+                let mut q = QueryBuilder::<Db>::new(
                         "INSERT INTO item_register (item_id, version, source_system, reference, account, branch,
                          channel, direction, currency, minor_units, amount_minor, cleared_minor, outstanding_minor,
                          booked_on, value_date, description, status, category, code, reclassifications, team,
                          assignee, escalation_level, funds_held, fee_minor, fee_currency, opened_at, opened_by,
                          classified_at, resolved_at, resolution_method, reopen_count, comment_count, last_event_at) ",
                     );
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(r.item_id.clone())
-                    .push_bind(r.version)
-                    .push_bind(r.source_system.clone())
-                    .push_bind(r.reference.clone())
-                    .push_bind(r.account.clone())
-                    .push_bind(r.branch.clone())
-                    .push_bind(r.channel.clone())
-                    .push_bind(r.direction.clone())
-                    .push_bind(r.currency.clone())
-                    .push_bind(r.minor_units)
-                    .push_bind(r.amount_minor)
-                    .push_bind(r.cleared_minor)
-                    .push_bind(r.outstanding_minor)
-                    .push_bind(r.booked_on)
-                    .push_bind(r.value_date)
-                    .push_bind(r.description.clone())
-                    .push_bind(r.status.clone())
-                    .push_bind(r.category.clone())
-                    .push_bind(r.code.clone())
-                    .push_bind(r.reclassifications)
-                    .push_bind(r.team.clone())
-                    .push_bind(r.assignee.clone())
-                    .push_bind(r.escalation_level)
-                    .push_bind(r.funds_held)
-                    .push_bind(r.fee_minor)
-                    .push_bind(r.fee_currency.clone())
-                    .push_bind(r.opened_at)
-                    .push_bind(r.opened_by.clone())
-                    .push_bind(r.classified_at)
-                    .push_bind(r.resolved_at)
-                    .push_bind(r.resolution_method.clone())
-                    .push_bind(r.reopen_count)
-                    .push_bind(r.comment_count)
-                    .push_bind(r.last_event_at);
-            });
-            if upsert {
-                q.push(
-                        " ON CONFLICT (item_id) DO UPDATE SET version = excluded.version,
-                          cleared_minor = excluded.cleared_minor, outstanding_minor = excluded.outstanding_minor,
-                          status = excluded.status, category = excluded.category, code = excluded.code,
-                          reclassifications = excluded.reclassifications, team = excluded.team,
-                          assignee = excluded.assignee, escalation_level = excluded.escalation_level,
-                          classified_at = excluded.classified_at, resolved_at = excluded.resolved_at,
-                          resolution_method = excluded.resolution_method, reopen_count = excluded.reopen_count,
-                          comment_count = excluded.comment_count, last_event_at = excluded.last_event_at",
-                    );
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.item_id.clone())
+                        .push_bind(r.version)
+                        .push_bind(r.source_system.clone())
+                        .push_bind(r.reference.clone())
+                        .push_bind(r.account.clone())
+                        .push_bind(r.branch.clone())
+                        .push_bind(r.channel.clone())
+                        .push_bind(r.direction.clone())
+                        .push_bind(r.currency.clone())
+                        .push_bind(r.minor_units)
+                        .push_bind(r.amount_minor)
+                        .push_bind(r.cleared_minor)
+                        .push_bind(r.outstanding_minor)
+                        .push_bind(r.booked_on)
+                        .push_bind(r.value_date)
+                        .push_bind(r.description.clone())
+                        .push_bind(r.status.clone())
+                        .push_bind(r.category.clone())
+                        .push_bind(r.code.clone())
+                        .push_bind(r.reclassifications)
+                        .push_bind(r.team.clone())
+                        .push_bind(r.assignee.clone())
+                        .push_bind(r.escalation_level)
+                        .push_bind(r.funds_held)
+                        .push_bind(r.fee_minor)
+                        .push_bind(r.fee_currency.clone())
+                        .push_bind(r.opened_at)
+                        .push_bind(r.opened_by.clone())
+                        .push_bind(r.classified_at)
+                        .push_bind(r.resolved_at)
+                        .push_bind(r.resolution_method.clone())
+                        .push_bind(r.reopen_count)
+                        .push_bind(r.comment_count)
+                        .push_bind(r.last_event_at);
+                });
+                if upsert {
+                    q.push(super::REGISTER_UPDATE);
+                }
+                q.build().execute(&mut **tx).await?;
             }
-            q.build().execute(&mut **tx).await?;
         }
         for chunk in batch.movements.chunks(CHUNK) {
             let mut q = QueryBuilder::<Db>::new(
@@ -297,37 +309,30 @@ mod sqlite_writes {
         tx: &mut Transaction<'_, Db>,
         batch: &StatsBatch,
     ) -> Result<(), sqlx::Error> {
-        let (created, updated): (Vec<&StatsItem>, Vec<&StatsItem>) = batch
-            .items
-            .values()
-            .partition(|i| batch.created.contains(&i.item_id));
-        let chunks = created
-            .chunks(CHUNK)
-            .map(|c| (c, false))
-            .chain(updated.chunks(CHUNK).map(|c| (c, true)));
-        for (chunk, upsert) in chunks {
-            let mut q = QueryBuilder::<Db>::new(
-                "INSERT INTO stats_items (item_id, branch, channel, currency, category, code,
+        let batches =
+            super::created_and_updated(batch.items.values(), &batch.created, |i| &i.item_id);
+        for (items, upsert) in batches {
+            for chunk in items.chunks(CHUNK) {
+                let mut q = QueryBuilder::<Db>::new(
+                    "INSERT INTO stats_items (item_id, branch, channel, currency, category, code,
                          reclassified, booked_on, amount_minor) ",
-            );
-            q.push_values(chunk, |mut b, i| {
-                b.push_bind(i.item_id.clone())
-                    .push_bind(i.branch.clone())
-                    .push_bind(i.channel.clone())
-                    .push_bind(i.currency.clone())
-                    .push_bind(i.category.clone())
-                    .push_bind(i.code.clone())
-                    .push_bind(i.reclassified)
-                    .push_bind(i.booked_on)
-                    .push_bind(i.amount_minor);
-            });
-            if upsert {
-                q.push(
-                    " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
-                          code = excluded.code, reclassified = excluded.reclassified",
                 );
+                q.push_values(chunk, |mut b, i| {
+                    b.push_bind(i.item_id.clone())
+                        .push_bind(i.branch.clone())
+                        .push_bind(i.channel.clone())
+                        .push_bind(i.currency.clone())
+                        .push_bind(i.category.clone())
+                        .push_bind(i.code.clone())
+                        .push_bind(i.reclassified)
+                        .push_bind(i.booked_on)
+                        .push_bind(i.amount_minor);
+                });
+                if upsert {
+                    q.push(super::STATS_ITEM_UPDATE);
+                }
+                q.build().execute(&mut **tx).await?;
             }
-            q.build().execute(&mut **tx).await?;
         }
         let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
         for chunk in cells.chunks(CHUNK) {

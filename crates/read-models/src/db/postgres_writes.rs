@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Postgres, Transaction};
 
 use crate::register::{RegisterBatch, RegisterRow};
-use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
+use crate::statistics::{CellKey, HistogramCell, StatsBatch};
 
 type Tx<'a, 'c> = &'a mut Transaction<'c, Postgres>;
 
@@ -24,27 +24,13 @@ const REGISTER_INSERT: &str = "INSERT INTO item_register (item_id, version, sour
          $27::timestamptz[], $28::text[], $29::timestamptz[], $30::timestamptz[], $31::text[],
          $32::int[], $33::int[], $34::timestamptz[])";
 
-const REGISTER_UPDATE: &str = "
-     ON CONFLICT (item_id) DO UPDATE SET version = excluded.version,
-         cleared_minor = excluded.cleared_minor, outstanding_minor = excluded.outstanding_minor,
-         status = excluded.status, category = excluded.category, code = excluded.code,
-         reclassifications = excluded.reclassifications, team = excluded.team,
-         assignee = excluded.assignee, escalation_level = excluded.escalation_level,
-         classified_at = excluded.classified_at, resolved_at = excluded.resolved_at,
-         resolution_method = excluded.resolution_method, reopen_count = excluded.reopen_count,
-         comment_count = excluded.comment_count, last_event_at = excluded.last_event_at";
-
 pub(super) async fn write_register(
     tx: Tx<'_, '_>,
     batch: &RegisterBatch,
 ) -> Result<(), sqlx::Error> {
-    // Rows the batch creates are plain inserts: an upsert's conflict check costs PostgreSQL
-    // about as much again per row, for rows that cannot conflict.
-    let (created, updated): (Vec<&RegisterRow>, Vec<&RegisterRow>) = batch
-        .rows
-        .values()
-        .partition(|r| batch.created.contains(&r.item_id));
-    for (rows, upsert) in [(created, ""), (updated, REGISTER_UPDATE)] {
+    for (rows, upsert) in
+        super::created_and_updated(batch.rows.values(), &batch.created, |r| &r.item_id)
+    {
         if rows.is_empty() {
             continue;
         }
@@ -63,6 +49,7 @@ pub(super) async fn write_register(
                 .map(|r| f(r))
                 .collect::<Vec<Option<DateTime<Utc>>>>()
         };
+        let upsert = if upsert { super::REGISTER_UPDATE } else { "" };
         sqlx::query(&format!("{REGISTER_INSERT}{upsert}"))
             .bind(col(|r| r.item_id.clone()))
             .bind(int(|r| r.version))
@@ -144,18 +131,14 @@ const STATS_ITEMS_INSERT: &str =
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
          $7::boolean[], $8::date[], $9::bigint[])";
 
-const STATS_ITEM_UPDATE: &str = " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
-         code = excluded.code, reclassified = excluded.reclassified";
-
 pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<(), sqlx::Error> {
-    let (created, updated): (Vec<&StatsItem>, Vec<&StatsItem>) = batch
-        .items
-        .values()
-        .partition(|i| batch.created.contains(&i.item_id));
-    for (items, upsert) in [(created, ""), (updated, STATS_ITEM_UPDATE)] {
+    for (items, upsert) in
+        super::created_and_updated(batch.items.values(), &batch.created, |i| &i.item_id)
+    {
         if items.is_empty() {
             continue;
         }
+        let upsert = if upsert { super::STATS_ITEM_UPDATE } else { "" };
         sqlx::query(&format!("{STATS_ITEMS_INSERT}{upsert}"))
             .bind(items.iter().map(|i| i.item_id.clone()).collect::<Vec<_>>())
             .bind(items.iter().map(|i| i.branch.clone()).collect::<Vec<_>>())
