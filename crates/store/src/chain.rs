@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -124,29 +125,36 @@ impl ChainSegment {
         })
     }
 
-    /// One `ChainRow` per position, as `compare` reads the chain: the content hashes as
-    /// stored, each inner link following from the one before (`previous` is the link before
-    /// the segment), the last link as stored. `None` if the hashes do not fit the positions:
-    /// the segment itself was edited.
-    pub(crate) fn rows(&self, previous: &str) -> Option<Vec<ChainRow>> {
+    /// One `ChainRow` per position of `keep`, as `compare` reads the chain: the content hashes
+    /// as stored, each inner link following from the one before (`previous` is the link
+    /// before the segment), the last link as stored. `None` if the hashes do not fit the
+    /// positions: the segment itself was edited.
+    pub(crate) fn rows(&self, previous: &str, keep: RangeInclusive<i64>) -> Option<Vec<ChainRow>> {
         let count = usize::try_from(self.last_position - self.first_position + 1).ok()?;
         if self.first_position < 1 || self.content_hashes.len() != count * 32 {
             return None;
         }
-        let mut previous = previous.to_owned();
-        let mut rows = Vec::with_capacity(count);
+        let mut link = match hex::decode(previous) {
+            Ok(bytes) if bytes.len() == 32 => bytes,
+            _ => vec![0u8; 32],
+        };
+        let mut rows = Vec::new();
         for (position, digest) in (self.first_position..).zip(self.content_hashes.chunks(32)) {
-            let content_hash = hex::encode(digest);
-            previous = if position == self.last_position {
-                self.link.clone()
-            } else {
-                link(&previous, position.max(0) as u64, &content_hash)
-            };
-            rows.push(ChainRow {
-                position,
-                content_hash,
-                link: previous.clone(),
-            });
+            if position > *keep.end() {
+                break;
+            }
+            link = link_digest(&link, position.max(0) as u64, digest).to_vec();
+            if keep.contains(&position) {
+                rows.push(ChainRow {
+                    position,
+                    content_hash: hex::encode(digest),
+                    link: if position == self.last_position {
+                        self.link.clone()
+                    } else {
+                        hex::encode(&link)
+                    },
+                });
+            }
         }
         Some(rows)
     }
@@ -158,7 +166,7 @@ pub(crate) fn expand(segments: &[ChainSegment]) -> (Vec<ChainRow>, Option<u64>) 
     let mut rows = Vec::new();
     let mut previous = String::new();
     for segment in segments {
-        match segment.rows(&previous) {
+        match segment.rows(&previous, segment.first_position..=segment.last_position) {
             Some(more) => rows.extend(more),
             None => return (rows, Some(segment.first_position.max(0) as u64)),
         }

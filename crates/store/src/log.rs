@@ -752,10 +752,9 @@ impl EventLog {
         let mut previous = before.unwrap_or_default();
         let mut rows = Vec::new();
         for segment in &segments {
-            rows.extend(segment.rows(&previous).unwrap_or_default());
+            rows.extend(segment.rows(&previous, first..=last).unwrap_or_default());
             previous = segment.link.clone();
         }
-        rows.retain(|r| (first..=last).contains(&r.position));
         Ok(rows)
     }
 

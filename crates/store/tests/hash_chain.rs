@@ -299,6 +299,8 @@ async fn the_chain_grows_with_the_log(backend: Backend) {
     // links, recomputed from the segment's start.
     let part = log.export_after(2, 100).await.expect("exports");
     assert_eq!(part, export[2..]);
+    let inside = log.export_after(1, 2).await.expect("exports");
+    assert_eq!(inside, export[1..3]);
     assert!(export.iter().all(|e| e.link.is_some()));
     assert!(verify_export(&export).is_intact());
 }
