@@ -8,8 +8,9 @@
 //! there on; publishing the head link (it is printed on reports) anchors the whole chain.
 //!
 //! `EventLog::extend_chain` appends links for positioned events (the projector calls it after
-//! each catch-up); `EventLog::verify_chain` recomputes everything and names the first position
-//! where the log and the chain disagree, and how.
+//! each catch-up), stored one segment per page chained (`ChainSegment`);
+//! `EventLog::verify_chain` recomputes everything and names the first position where the log
+//! and the chain disagree, and how.
 
 use std::collections::HashMap;
 use std::fmt;
