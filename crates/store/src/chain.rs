@@ -60,15 +60,20 @@ pub fn content_hash(canonical: &[u8]) -> String {
 
 /// The link at `position` following `previous` (hex; empty for the start of the chain).
 pub fn link(previous: &str, position: u64, content_hash: &str) -> String {
-    let previous = match hex::decode(previous) {
-        Ok(bytes) if bytes.len() == 32 => bytes,
-        _ => vec![0u8; 32],
-    };
     hex::encode(link_digest(
-        &previous,
+        &link_bytes(previous),
         position,
         &hex::decode(content_hash).unwrap_or_default(),
     ))
+}
+
+/// A link given in hex as bytes; anything but 32 bytes (the empty link before position 1)
+/// is `link_0`, 32 zero bytes.
+fn link_bytes(link: &str) -> Vec<u8> {
+    match hex::decode(link) {
+        Ok(bytes) if bytes.len() == 32 => bytes,
+        _ => vec![0u8; 32],
+    }
 }
 
 /// `link` on raw digests, as the chain is extended: no hex on the way.
@@ -98,10 +103,7 @@ impl ChainSegment {
     /// The segment continuing the chain after position `last`, whose link is `previous`
     /// (hex; empty at the start), over `rows`, which must start at `last + 1` without gaps.
     pub(crate) fn over(last: u64, previous: &str, rows: &[EventRow]) -> Result<Self, StoreError> {
-        let mut link = match hex::decode(previous) {
-            Ok(bytes) if bytes.len() == 32 => bytes,
-            _ => vec![0u8; 32],
-        };
+        let mut link = link_bytes(previous);
         let mut content_hashes = Vec::with_capacity(rows.len() * 32);
         for (expected, row) in (last + 1..).zip(rows) {
             let corrupt = |reason: String| StoreError::CorruptEvent {
@@ -135,10 +137,7 @@ impl ChainSegment {
         if self.first_position < 1 || self.content_hashes.len() != count * 32 {
             return None;
         }
-        let mut link = match hex::decode(previous) {
-            Ok(bytes) if bytes.len() == 32 => bytes,
-            _ => vec![0u8; 32],
-        };
+        let mut link = link_bytes(previous);
         let mut rows = Vec::new();
         for (position, digest) in (self.first_position..).zip(self.content_hashes.chunks(32)) {
             if position > *keep.end() {

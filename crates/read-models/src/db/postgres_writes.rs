@@ -1,7 +1,8 @@
 //! PostgreSQL: each table written with one statement per batch (two for the register and the
 //! statistics' items: rows the batch creates are plain inserts, the rest upserts), the rows
-//! bound as one array per column and unpacked with `UNNEST`. The statement text is fixed, so it is prepared once;
-//! a multi-row `VALUES` list would be parsed and planned anew for every batch.
+//! bound as one array per column and unpacked with `UNNEST`. Each statement's text is fixed,
+//! so it is prepared once; a multi-row `VALUES` list would be parsed and planned anew for
+//! every batch.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Postgres, Transaction};
