@@ -225,13 +225,18 @@ async fn a_chain_stored_per_event_is_migrated_to_segments(backend: Backend) {
     let (db, log) = chained_log(backend).await;
     let export = log.export_after(0, 100).await.expect("exports");
     let head = log.chain_head().await.expect("head");
-    let (migrations, at) = match backend {
-        Backend::Postgres => ("postgres", "now()"),
-        Backend::Sqlite => ("sqlite", "'2026-11-29T00:00:00Z'"),
-    };
-    let old_table = match migrations {
-        "postgres" => include_str!("../migrations/postgres/0002_event_chain.sql"),
-        _ => include_str!("../migrations/sqlite/0002_event_chain.sql"),
+    // The table as 0002 made it, and the migration that packs it into segments.
+    let (old_table, migration, at) = match backend {
+        Backend::Postgres => (
+            include_str!("../migrations/postgres/0002_event_chain.sql"),
+            include_str!("../migrations/postgres/0003_chain_segments.sql"),
+            "now()",
+        ),
+        Backend::Sqlite => (
+            include_str!("../migrations/sqlite/0002_event_chain.sql"),
+            include_str!("../migrations/sqlite/0003_chain_segments.sql"),
+            "'2026-11-29T00:00:00Z'",
+        ),
     };
     let rows: Vec<String> = export
         .iter()
@@ -244,10 +249,6 @@ async fn a_chain_stored_per_event_is_migrated_to_segments(backend: Backend) {
             )
         })
         .collect();
-    let migration = match migrations {
-        "postgres" => include_str!("../migrations/postgres/0003_chain_segments.sql"),
-        _ => include_str!("../migrations/sqlite/0003_chain_segments.sql"),
-    };
     raw_script(
         &db,
         &format!(
