@@ -4,6 +4,7 @@
 mod catch_up;
 mod load;
 mod plain_service;
+mod same_writes;
 mod seed;
 
 use clap::{Parser, Subcommand, ValueEnum};

@@ -43,7 +43,8 @@ impl ReadModel {
         Self::ALL.into_iter().find(|m| m.name() == name.trim())
     }
 
-    fn tables(&self) -> &'static [&'static str] {
+    /// The tables the model writes (and a rebuild empties).
+    pub fn tables(&self) -> &'static [&'static str] {
         match self {
             Self::ItemRegister => &["item_register", "open_balance", "balance_movements"],
             Self::RootCauseStatistics => &[
@@ -171,6 +172,10 @@ impl Projector {
     pub fn with_batch_size(mut self, batch_size: u32) -> Self {
         self.batch_size = batch_size.max(1);
         self
+    }
+
+    pub fn batch_size(&self) -> u32 {
+        self.batch_size
     }
 
     pub fn settings(&self) -> &ReadModelSettings {
