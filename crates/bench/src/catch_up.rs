@@ -11,11 +11,14 @@ use suspense_read_models::{
 use suspense_store::{EventLog, PoolSettings, StoreLocation};
 use suspense_testkit::{fixed_services, Backend, TestDatabase};
 
+use crate::seed::LogOrder;
+
 pub async fn run(
     backend: Backend,
     events: usize,
     queries: usize,
     batch_size: Option<u32>,
+    order: LogOrder,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let db = TestDatabase::create(backend).await;
     let location = StoreLocation::parse(&db.url())?;
@@ -30,13 +33,13 @@ pub async fn run(
     }
 
     let started = Instant::now();
-    let written = crate::seed::seed(log.pool(), events).await?;
+    let written = crate::seed::seed(log.pool(), events, order).await?;
     let seeded = started.elapsed();
     let started = Instant::now();
     let head = log.settle(Duration::from_secs(600)).await?;
     let sequenced = started.elapsed();
     println!(
-        "## {backend:?}: {written} events seeded in {:.1}s, positioned in {:.1}s (head {head})",
+        "## {backend:?}: {written} events seeded ({order:?} order) in {:.1}s, positioned in {:.1}s (head {head})",
         seeded.as_secs_f64(),
         sequenced.as_secs_f64()
     );

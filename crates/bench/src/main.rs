@@ -31,6 +31,10 @@ enum Command {
         /// Events the projector folds per transaction (default: the projector's own).
         #[arg(long)]
         batch_size: Option<u32>,
+        /// The seeded log's order: item by item (each item's life at once) or as events
+        /// happened.
+        #[arg(long, value_enum, default_value = "item")]
+        order: seed::LogOrder,
     },
     /// Concurrent clients on a realistic command mix against the library, the HTTP service,
     /// raw SQL and plain cqrs-es (build the service first: cargo build --release -p suspense-service).
@@ -85,9 +89,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             events,
             queries,
             batch_size,
+            order,
         } => {
             for backend in backends(backend) {
-                catch_up::run(backend, events, queries, batch_size).await?;
+                catch_up::run(backend, events, queries, batch_size, order).await?;
             }
         }
         Command::Load {

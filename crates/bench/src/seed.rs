@@ -121,22 +121,34 @@ pub fn item_events(i: usize) -> Vec<Row> {
         .collect()
 }
 
-/// Writes events of items 0, 1, 2, ... until at least `target` events; returns how many.
-pub async fn seed(pool: &Pool, target: usize) -> Result<usize, sqlx::Error> {
-    let mut written = 0;
+/// The order the seeded log holds its events in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogOrder {
+    /// Item after item, each item's whole life at once: every page of the log holds items of
+    /// every month, so every batch touches every month's statistics cells.
+    Item,
+    /// As the events happened, items interleaved (a production log): a page holds about a
+    /// week, and an item's later events land in later pages than its opening.
+    Time,
+}
+
+/// Writes the events of items 0, 1, 2, ... until at least `target` events, in `order`;
+/// returns how many.
+pub async fn seed(pool: &Pool, target: usize, order: LogOrder) -> Result<usize, sqlx::Error> {
+    let mut rows: Vec<Row> = Vec::with_capacity(target + 8);
     let mut item = 0;
-    let mut rows: Vec<Row> = Vec::with_capacity(20_000);
-    while written < target {
-        let events = item_events(item);
-        written += events.len();
-        rows.extend(events);
+    while rows.len() < target {
+        rows.extend(item_events(item));
         item += 1;
-        if rows.len() >= 20_000 || written >= target {
-            insert(pool, &rows).await?;
-            rows.clear();
-        }
     }
-    Ok(written)
+    if order == LogOrder::Time {
+        // Stable: an item's events keep their order where two share a time.
+        rows.sort_by_key(|(_, _, event)| event.at());
+    }
+    for chunk in rows.chunks(20_000) {
+        insert(pool, chunk).await?;
+    }
+    Ok(rows.len())
 }
 
 async fn insert(pool: &Pool, rows: &[Row]) -> Result<(), sqlx::Error> {
