@@ -310,7 +310,7 @@ mod sqlite_writes {
         batch: &StatsBatch,
     ) -> Result<(), sqlx::Error> {
         let batches =
-            super::created_and_updated(batch.items.values(), &batch.created, |i| &i.item_id);
+            super::created_and_updated(batch.items_to_write(), &batch.created, |i| &i.item_id);
         for (items, upsert) in batches {
             for chunk in items.chunks(CHUNK) {
                 let mut q = QueryBuilder::<Db>::new(

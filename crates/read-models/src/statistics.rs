@@ -153,6 +153,9 @@ pub(crate) struct StatsBatch {
     pub items: HashMap<String, StatsItem>,
     /// Items this batch opens (sequence 1): inserted without an upsert's conflict check.
     pub created: HashSet<String>,
+    /// Stored items whose cause this batch changes: rewritten. The batch's other stored items
+    /// were only read (for the cause their facts count under) and are left as stored.
+    pub changed: HashSet<String>,
     /// Every fact of the items whose cause may change in this batch (replayed from the log or
     /// carried from the batch before, plus those the batch adds).
     pub facts: HashMap<String, Vec<StatsFact>>,
@@ -351,7 +354,15 @@ impl StatsBatch {
             }
         }
         self.items.insert(id.to_owned(), after);
+        self.changed.insert(id.to_owned());
         Ok(())
+    }
+
+    /// The items to write: those the batch opens or whose cause it changes.
+    pub(crate) fn items_to_write(&self) -> impl Iterator<Item = &StatsItem> {
+        self.items
+            .values()
+            .filter(|i| self.created.contains(&i.item_id) || self.changed.contains(&i.item_id))
     }
 }
 
@@ -401,6 +412,97 @@ mod tests {
             channel: "counter".into(),
             currency: "CNY".into(),
         }
+    }
+
+    /// An item stored by an earlier batch, loaded with its facts, and one of its later events.
+    fn stored_item_and(sequence: u64, event: SuspenseItemEvent) -> (StatsBatch, RecordedEvent) {
+        use suspense_domain::{ItemId, SourceReference};
+        let reference = SourceReference::parse("CORE", "TXN-1").expect("reference");
+        let id = ItemId::for_reference(&reference);
+        let item = StatsItem {
+            item_id: id.to_string(),
+            branch: "SH-001".into(),
+            channel: "counter".into(),
+            currency: "CNY".into(),
+            category: "customer_cause".into(),
+            code: "CUS-REFERENCE".into(),
+            reclassified: false,
+            booked_on: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"),
+            amount_minor: 10_000,
+        };
+        let batch = StatsBatch::new(
+            HashMap::from([(id.to_string(), item)]),
+            HashMap::from([(id.to_string(), Vec::new())]),
+        );
+        let recorded = RecordedEvent {
+            position: Some(9),
+            item_id: id,
+            sequence,
+            event_type: event.name().to_owned(),
+            event_version: "1".into(),
+            event,
+            metadata: Default::default(),
+            recorded_at: chrono::Utc::now(),
+        };
+        (batch, recorded)
+    }
+
+    fn at() -> chrono::DateTime<chrono::Utc> {
+        NaiveDate::from_ymd_opt(2026, 2, 1)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .expect("time")
+            .and_utc()
+    }
+
+    #[test]
+    fn a_stored_item_the_batch_only_reads_is_not_rewritten() {
+        use suspense_domain::{Money, ResolutionMethod, ResolutionRequest, UserId};
+        let resolved = SuspenseItemEvent::Resolved {
+            at: at(),
+            by: UserId::parse("ops").expect("user"),
+            resolution: ResolutionRequest {
+                method: ResolutionMethod::Refunded,
+                amount: Money::parse("100.00", "CNY").expect("money"),
+                posted_to: None,
+                note: None,
+            },
+            approval: None,
+        };
+        let (mut batch, event) = stored_item_and(4, resolved);
+        batch
+            .apply(&event, &ReportingCalendar::default())
+            .expect("applies");
+        assert_eq!(batch.items_to_write().count(), 0);
+        assert!(!batch.cells.is_empty(), "the resolution still counts");
+    }
+
+    #[test]
+    fn a_stored_item_whose_cause_the_batch_changes_is_rewritten() {
+        use suspense_domain::{Note, RootCauseCatalogue, UserId};
+        let catalogue = RootCauseCatalogue::default();
+        let mut causes = catalogue.entries().iter().map(|(code, entry)| RootCause {
+            category: entry.category,
+            code: code.clone(),
+        });
+        let (from, to) = (
+            causes.next().expect("a cause"),
+            causes.next().expect("another"),
+        );
+        let reclassified = SuspenseItemEvent::Reclassified {
+            at: at(),
+            by: UserId::parse("lead").expect("user"),
+            from,
+            to: to.clone(),
+            reason: Note::parse("restated").expect("note"),
+        };
+        let (mut batch, event) = stored_item_and(4, reclassified);
+        batch
+            .apply(&event, &ReportingCalendar::default())
+            .expect("applies");
+        let written: Vec<&StatsItem> = batch.items_to_write().collect();
+        assert_eq!(written.len(), 1);
+        assert_eq!(written[0].code, to.code.to_string());
+        assert!(written[0].reclassified);
     }
 
     #[test]

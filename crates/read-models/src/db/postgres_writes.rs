@@ -134,7 +134,7 @@ const STATS_ITEMS_INSERT: &str =
 
 pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<(), sqlx::Error> {
     for (items, upsert) in
-        super::created_and_updated(batch.items.values(), &batch.created, |i| &i.item_id)
+        super::created_and_updated(batch.items_to_write(), &batch.created, |i| &i.item_id)
     {
         if items.is_empty() {
             continue;
