@@ -12,6 +12,12 @@ use suspense_store::{EventLog, Pool};
 use crate::calendar::{month_start, resolution_time, Period, PeriodKind, ReportingCalendar};
 use crate::register::RegisterRow;
 
+/// A month after every month the statistics can hold: the open upper end of a month range.
+const LAST_MONTH: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 1) {
+    Some(month) => month,
+    None => NaiveDate::MAX,
+};
+
 /// A key of a root-cause row: cause, branch, channel and currency.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::FromRow,
@@ -489,7 +495,11 @@ macro_rules! report_sql {
                             resolved_minor - opened_minor - reopened_minor
                        FROM root_cause_monthly WHERE month >= ",
                 );
-                q.push_bind(end);
+                // Bounded above although nothing lies beyond: PostgreSQL plans a prepared
+                // statement generically after its fifth run, and there it estimates
+                // `month >= $1` at a third of the table (a full scan, growing with the log)
+                // but a two-sided range at 0.5%, read through the primary key.
+                q.push_bind(end).push(" AND month <= ").push_bind(LAST_MONTH);
                 cause_filter(&mut q, branch);
                 q.push(") stock GROUP BY category, code, branch, channel, currency");
                 fetch_rows::<OpenRow>(pool, q).await
