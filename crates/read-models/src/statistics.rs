@@ -415,7 +415,7 @@ mod tests {
     }
 
     /// An item stored by an earlier batch, loaded with its facts, and one of its later events.
-    fn stored_item_and(sequence: u64, event: SuspenseItemEvent) -> (StatsBatch, RecordedEvent) {
+    fn stored_item_and(event: SuspenseItemEvent) -> (StatsBatch, RecordedEvent) {
         use suspense_domain::{ItemId, SourceReference};
         let reference = SourceReference::parse("CORE", "TXN-1").expect("reference");
         let id = ItemId::for_reference(&reference);
@@ -437,12 +437,12 @@ mod tests {
         let recorded = RecordedEvent {
             position: Some(9),
             item_id: id,
-            sequence,
+            sequence: 4,
             event_type: event.name().to_owned(),
             event_version: "1".into(),
             event,
             metadata: Default::default(),
-            recorded_at: chrono::Utc::now(),
+            recorded_at: at(),
         };
         (batch, recorded)
     }
@@ -468,7 +468,7 @@ mod tests {
             },
             approval: None,
         };
-        let (mut batch, event) = stored_item_and(4, resolved);
+        let (mut batch, event) = stored_item_and(resolved);
         batch
             .apply(&event, &ReportingCalendar::default())
             .expect("applies");
@@ -495,7 +495,7 @@ mod tests {
             to: to.clone(),
             reason: Note::parse("restated").expect("note"),
         };
-        let (mut batch, event) = stored_item_and(4, reclassified);
+        let (mut batch, event) = stored_item_and(reclassified);
         batch
             .apply(&event, &ReportingCalendar::default())
             .expect("applies");
