@@ -36,7 +36,7 @@ pub async fn time(
     // Creates the read-model tables as the projector's migrations define them.
     Projector::new(Arc::clone(&log), settings).await?;
     let elapsed = write(log.pool(), source, batches.max(1)).await?;
-    for table in ReadModel::ALL.iter().flat_map(|m| m.tables()) {
+    for table in all_tables() {
         let (written, expected) = (
             count(log.pool(), table).await?,
             count(projected.pool(), table).await?,
@@ -46,6 +46,11 @@ pub async fn time(
         }
     }
     Ok(elapsed)
+}
+
+/// Every table of every read model.
+fn all_tables() -> impl Iterator<Item = &'static str> {
+    ReadModel::ALL.iter().flat_map(|m| m.tables()).copied()
 }
 
 async fn count(pool: &Pool, table: &str) -> Result<i64, sqlx::Error> {
@@ -104,13 +109,8 @@ async fn write(
                 .bind(path.display().to_string())
                 .execute(&mut *conn)
                 .await?;
-            let tables: Vec<&str> = ReadModel::ALL
-                .iter()
-                .flat_map(|m| m.tables())
-                .copied()
-                .collect();
             let mut ranges = Vec::new();
-            for table in &tables {
+            for table in all_tables() {
                 let (low, high): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
                     "SELECT min(rowid), max(rowid) FROM projected.{table}"
                 ))
