@@ -3,11 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use suspense_read_models::{
-    AgingPolicy, PeriodKind, Projector, ReadModelSettings, ReportingCalendar, Reports,
-    RootCauseQuery,
-};
+use suspense_read_models::{Projector, ReadModelSettings, ReportingCalendar};
 use suspense_store::{EventLog, PoolSettings, StoreLocation};
 use suspense_testkit::{fixed_services, Backend, TestDatabase};
 
@@ -19,6 +15,7 @@ pub async fn run(
     queries: usize,
     batch_size: Option<u32>,
     order: LogOrder,
+    keep: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let db = TestDatabase::create(backend).await;
     let location = StoreLocation::parse(&db.url())?;
@@ -76,93 +73,9 @@ pub async fn run(
         catch_up_rate / floor_rate
     );
 
-    let reports = Reports::new(&log, settings.calendar);
-    // The month-end report is for the month just ended: the seeded log's busiest last month is
-    // December 2025 (bookings run to its end; a few resolutions follow into 2026).
-    let latest = RootCauseQuery::new(
-        PeriodKind::Month,
-        date(2025, 12, 1),
-        date(2025, 12, 1),
-        None,
-    )?;
-    let month = RootCauseQuery::new(PeriodKind::Month, date(2025, 6, 1), date(2025, 6, 1), None)?;
-    let quarter = RootCauseQuery::new(
-        PeriodKind::Quarter,
-        date(2025, 4, 1),
-        date(2025, 4, 1),
-        None,
-    )?;
-    let year = RootCauseQuery::new(PeriodKind::Year, date(2025, 1, 1), date(2025, 1, 1), None)?;
-    let rows = reports.root_causes(&month).await?.periods[0].rows.len();
-    println!("\n| report | rows | p50 (ms) | p99 (ms) | max (ms) |");
-    println!("|---|---:|---:|---:|---:|");
-    for (name, query) in [
-        ("root causes, latest month", &latest),
-        ("root causes, a month 6 months back", &month),
-        ("root causes, one quarter", &quarter),
-        ("root causes, one year", &year),
-    ] {
-        let timings = time(queries, || async {
-            reports.root_causes(query).await.map(|_| ())
-        })
-        .await?;
-        print_row(name, rows, &timings);
+    crate::reports::time_all(&log, settings.calendar, queries).await?;
+    if keep {
+        println!("kept the database: {}", db.keep());
     }
-    // Today's aging (nothing dated after it: read from the register) and a past date's (the
-    // balance movements up to it, summed per item).
-    for (name, as_of) in [
-        ("aging as of today", date(2026, 6, 30)),
-        ("aging as of a past date", date(2025, 6, 30)),
-    ] {
-        let timings = time(queries.min(20), || async {
-            reports
-                .aging(as_of, &AgingPolicy::default())
-                .await
-                .map(|_| ())
-        })
-        .await?;
-        print_row(name, 0, &timings);
-    }
-    let timings = time(queries, || async {
-        reports.open_balance().await.map(|_| ())
-    })
-    .await?;
-    print_row("open balance", 0, &timings);
-    println!();
     Ok(())
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
-}
-
-async fn time<F, Fut, E>(runs: usize, f: F) -> Result<Vec<Duration>, E>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<(), E>>,
-{
-    f().await?; // warm-up
-    let mut timings = Vec::with_capacity(runs);
-    for _ in 0..runs.max(1) {
-        let started = Instant::now();
-        f().await?;
-        timings.push(started.elapsed());
-    }
-    timings.sort();
-    Ok(timings)
-}
-
-fn print_row(name: &str, rows: usize, timings: &[Duration]) {
-    let at = |q: f64| timings[((timings.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
-    let rows = if rows == 0 {
-        "-".to_owned()
-    } else {
-        rows.to_string()
-    };
-    println!(
-        "| {name} | {rows} | {:.2} | {:.2} | {:.2} |",
-        at(0.5),
-        at(0.99),
-        at(1.0)
-    );
 }

@@ -4,6 +4,7 @@
 mod catch_up;
 mod load;
 mod plain_service;
+mod reports;
 mod same_writes;
 mod seed;
 
@@ -35,6 +36,23 @@ enum Command {
         /// happened.
         #[arg(long, value_enum, default_value = "item")]
         order: seed::LogOrder,
+        /// Leave the database in place afterwards and print its URL (for `reports`, or to
+        /// look into it).
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Measures report-query latency on an existing database (one `catch-up --keep` left, or
+    /// a copy of a real one), after catching its read models up.
+    Reports {
+        /// The database, as `suspense` takes it (sqlite://… or postgres://…).
+        #[arg(long)]
+        url: String,
+        /// Report queries timed per report kind.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        /// The bank's reporting time zone the read models were built in.
+        #[arg(long, default_value = "Asia/Shanghai")]
+        time_zone: String,
     },
     /// Concurrent clients on a realistic command mix against the library, the HTTP service,
     /// raw SQL and plain cqrs-es (build the service first: cargo build --release -p suspense-service).
@@ -90,11 +108,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             queries,
             batch_size,
             order,
+            keep,
         } => {
             for backend in backends(backend) {
-                catch_up::run(backend, events, queries, batch_size, order).await?;
+                catch_up::run(backend, events, queries, batch_size, order, keep).await?;
             }
         }
+        Command::Reports {
+            url,
+            queries,
+            time_zone,
+        } => reports::run(&url, queries, &time_zone).await?,
         Command::Load {
             backend,
             clients,

@@ -128,6 +128,20 @@ impl TestDatabase {
         }
     }
 
+    /// Leaves the database in place when the guard goes (to look into it after a run) and
+    /// returns its URL.
+    pub fn keep(self) -> String {
+        let url = self.url();
+        match self {
+            Self::Sqlite(db) => {
+                let _ = db.dir.keep();
+            }
+            Self::Postgres(db) => std::mem::forget(db),
+            Self::External(_) => {}
+        }
+        url
+    }
+
     /// Runs SQL straight against the database, past the application (to simulate other
     /// writers, in-flight transactions or a damaged database). With `script`, several
     /// statements without parameters, as at a database prompt; returns rows affected.

@@ -1,0 +1,132 @@
+//! Report-query latency: each report the bench knows, timed over the read models of a log.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use suspense_read_models::{
+    AgingPolicy, PeriodKind, Projector, ReadModelSettings, ReportError, ReportingCalendar, Reports,
+    RootCauseQuery,
+};
+use suspense_store::{EventLog, PoolSettings, StoreLocation};
+use suspense_testkit::fixed_services;
+
+/// The `reports` command: the database's read models caught up, then every report timed.
+pub async fn run(
+    url: &str,
+    queries: usize,
+    time_zone: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let location = StoreLocation::parse(url)?;
+    let log =
+        Arc::new(EventLog::open(&location, fixed_services(), &PoolSettings::default()).await?);
+    let calendar = ReportingCalendar::parse(time_zone)?;
+    let started = Instant::now();
+    let head = Projector::new(Arc::clone(&log), ReadModelSettings { calendar })
+        .await?
+        .catch_up()
+        .await?;
+    println!(
+        "read models at position {head} (caught up in {:.1}s)",
+        started.elapsed().as_secs_f64()
+    );
+    time_all(&log, calendar, queries).await
+}
+
+/// Times every report kind `queries` times (after one warm-up each) and prints a table. The
+/// dates are the seeded log's (see seed.rs): two years of bookings ending December 2025.
+pub async fn time_all(
+    log: &EventLog,
+    calendar: ReportingCalendar,
+    queries: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let reports = Reports::new(log, calendar);
+    // The month-end report is for the month just ended: the seeded log's busiest last month is
+    // December 2025 (bookings run to its end; a few resolutions follow into 2026).
+    let latest = RootCauseQuery::new(
+        PeriodKind::Month,
+        date(2025, 12, 1),
+        date(2025, 12, 1),
+        None,
+    )?;
+    let month = RootCauseQuery::new(PeriodKind::Month, date(2025, 6, 1), date(2025, 6, 1), None)?;
+    let quarter = RootCauseQuery::new(
+        PeriodKind::Quarter,
+        date(2025, 4, 1),
+        date(2025, 4, 1),
+        None,
+    )?;
+    let year = RootCauseQuery::new(PeriodKind::Year, date(2025, 1, 1), date(2025, 1, 1), None)?;
+    println!("\n| report | rows | p50 (ms) | p99 (ms) | max (ms) |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, query) in [
+        ("root causes, latest month", &latest),
+        ("root causes, a month 6 months back", &month),
+        ("root causes, one quarter", &quarter),
+        ("root causes, one year", &year),
+    ] {
+        let rows = reports.root_causes(query).await?.periods[0].rows.len();
+        let timings = time(queries, || async {
+            reports.root_causes(query).await.map(|_| ())
+        })
+        .await?;
+        print_row(name, rows, &timings);
+    }
+    // Today's aging (nothing dated after it: read from the register) and a past date's (the
+    // balance movements up to it, summed per item).
+    for (name, as_of) in [
+        ("aging as of today", date(2026, 6, 30)),
+        ("aging as of a past date", date(2025, 6, 30)),
+    ] {
+        let timings = time(queries.min(20), || async {
+            reports
+                .aging(as_of, &AgingPolicy::default())
+                .await
+                .map(|_| ())
+        })
+        .await?;
+        print_row(name, 0, &timings);
+    }
+    let timings = time(queries, || async {
+        reports.open_balance().await.map(|_| ())
+    })
+    .await?;
+    print_row("open balance", 0, &timings);
+    println!();
+    Ok(())
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+}
+
+async fn time<F, Fut>(runs: usize, f: F) -> Result<Vec<Duration>, ReportError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ReportError>>,
+{
+    f().await?; // warm-up
+    let mut timings = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        f().await?;
+        timings.push(started.elapsed());
+    }
+    timings.sort();
+    Ok(timings)
+}
+
+fn print_row(name: &str, rows: usize, timings: &[Duration]) {
+    let at = |q: f64| timings[((timings.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+    let rows = if rows == 0 {
+        "-".to_owned()
+    } else {
+        rows.to_string()
+    };
+    println!(
+        "| {name} | {rows} | {:.2} | {:.2} | {:.2} |",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
