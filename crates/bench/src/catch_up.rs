@@ -7,6 +7,7 @@ use suspense_read_models::{Projector, ReadModelSettings, ReportingCalendar};
 use suspense_store::{EventLog, PoolSettings, StoreLocation};
 use suspense_testkit::{fixed_services, Backend, TestDatabase};
 
+use crate::cpu::CpuTime;
 use crate::seed::LogOrder;
 
 pub async fn run(
@@ -43,6 +44,7 @@ pub async fn run(
 
     // Baseline: the same log read through the same reader, without projecting it.
     let started = Instant::now();
+    let cpu = CpuTime::now();
     let mut after = 0;
     loop {
         let page = log.read_after(after, 2_000).await?;
@@ -52,16 +54,21 @@ pub async fn run(
         after = last;
     }
     let read_rate = written as f64 / started.elapsed().as_secs_f64();
+    let read_cpu = CpuTime::now().since(&cpu);
 
     let started = Instant::now();
+    let cpu = CpuTime::now();
     let reached = projector.catch_up().await?;
     let elapsed = started.elapsed();
+    let catch_up_cpu = CpuTime::now().since(&cpu);
     let catch_up_rate = written as f64 / elapsed.as_secs_f64();
 
     // Baseline: the rows the projector wrote, written again into fresh tables with nothing
     // to read, fold or update (see same_writes.rs).
     let batches = written.div_ceil(projector.batch_size() as usize);
+    let cpu = CpuTime::now();
     let floor = crate::same_writes::time(&log, settings, batches).await?;
+    let floor_cpu = CpuTime::now().since(&cpu);
     let floor_rate = written as f64 / floor.as_secs_f64();
     println!(
         "| backend | events | read log (events/s) | same writes (events/s) | catch-up (events/s) | catch-up / read | catch-up / same writes |"
@@ -71,6 +78,9 @@ pub async fn run(
         "| {backend:?} | {reached} | {read_rate:.0} | {floor_rate:.0} | {catch_up_rate:.0} | {:.2} | {:.2} |",
         catch_up_rate / read_rate,
         catch_up_rate / floor_rate
+    );
+    println!(
+        "\nCPU seconds, whole machine (this process): read log {read_cpu}, same writes {floor_cpu}, catch-up {catch_up_cpu}"
     );
 
     crate::reports::time_all(&log, settings.calendar, queries).await?;

@@ -2,6 +2,7 @@
 //! beside a baseline measured in the same run. See docs/performance.md.
 
 mod catch_up;
+mod cpu;
 mod load;
 mod plain_service;
 mod reports;

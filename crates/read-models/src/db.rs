@@ -451,6 +451,7 @@ mod sqlite_writes {
     }
 }
 
+mod binary_copy;
 mod postgres_writes;
 
 /// The histogram rows a batch leaves: each changed cell's stored buckets plus its changes.

@@ -1,40 +1,93 @@
-//! PostgreSQL: each table written with one statement per batch (two for the register and the
-//! statistics' items: rows the batch creates are plain inserts, the rest upserts), the rows
-//! bound as one array per column and unpacked with `UNNEST`. Each statement's text is fixed,
-//! so it is prepared once; a multi-row `VALUES` list would be parsed and planned anew for
-//! every batch.
+//! PostgreSQL: each table written with one statement per batch. Rows the batch creates (the
+//! register's and the statistics' items opened in it, every balance movement) are copied in
+//! (`binary_copy.rs`); rows it changes are upserted, bound as one array per column and
+//! unpacked with `UNNEST`. Each upsert's text is fixed, so it is prepared once; a multi-row
+//! `VALUES` list would be parsed and planned anew for every batch.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Postgres, Transaction};
 
+use super::binary_copy::BinaryRows;
 use crate::register::{RegisterBatch, RegisterRow};
-use crate::statistics::{CellKey, HistogramCell, StatsBatch};
+use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
 
 type Tx<'a, 'c> = &'a mut Transaction<'c, Postgres>;
 
-/// `item_register` rows from one array per column; `REGISTER_UPDATE` makes it an upsert.
-const REGISTER_INSERT: &str = "INSERT INTO item_register (item_id, version, source_system, reference, account, branch,
-         channel, direction, currency, minor_units, amount_minor, cleared_minor, outstanding_minor,
+/// The register's columns, in the order both of its writes give them.
+macro_rules! register_columns {
+    () => {
+        "item_register (item_id, version, source_system, reference, account, branch, channel,
+         direction, currency, minor_units, amount_minor, cleared_minor, outstanding_minor,
          booked_on, value_date, description, status, category, code, reclassifications, team,
          assignee, escalation_level, funds_held, fee_minor, fee_currency, opened_at, opened_by,
-         classified_at, resolved_at, resolution_method, reopen_count, comment_count, last_event_at)
-     SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+         classified_at, resolved_at, resolution_method, reopen_count, comment_count,
+         last_event_at)"
+    };
+}
+
+/// `item_register` rows from one array per column, upserted (`REGISTER_UPDATE`).
+const REGISTER_UPSERT: &str = concat!(
+    "INSERT INTO ",
+    register_columns!(),
+    " SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
          $7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::bigint[], $13::bigint[],
          $14::date[], $15::date[], $16::text[], $17::text[], $18::text[], $19::text[], $20::int[],
          $21::text[], $22::text[], $23::int[], $24::boolean[], $25::bigint[], $26::text[],
          $27::timestamptz[], $28::text[], $29::timestamptz[], $30::timestamptz[], $31::text[],
-         $32::int[], $33::int[], $34::timestamptz[])";
+         $32::int[], $33::int[], $34::timestamptz[])"
+);
+
+/// Register rows the batch creates, copied in (no row of theirs can exist yet).
+async fn copy_register(tx: Tx<'_, '_>, rows: &[&RegisterRow]) -> Result<(), sqlx::Error> {
+    let mut copy = BinaryRows::new(34);
+    for r in rows {
+        copy.row()
+            .value(&r.item_id)
+            .value(&r.version)
+            .value(&r.source_system)
+            .value(&r.reference)
+            .value(&r.account)
+            .value(&r.branch)
+            .value(&r.channel)
+            .value(&r.direction)
+            .value(&r.currency)
+            .value(&r.minor_units)
+            .value(&r.amount_minor)
+            .value(&r.cleared_minor)
+            .value(&r.outstanding_minor)
+            .value(&r.booked_on)
+            .value(&r.value_date)
+            .value(&r.description)
+            .value(&r.status)
+            .value(&r.category)
+            .value(&r.code)
+            .value(&r.reclassifications)
+            .value(&r.team)
+            .value(&r.assignee)
+            .value(&r.escalation_level)
+            .value(&r.funds_held)
+            .value(&r.fee_minor)
+            .value(&r.fee_currency)
+            .value(&r.opened_at)
+            .value(&r.opened_by)
+            .value(&r.classified_at)
+            .value(&r.resolved_at)
+            .value(&r.resolution_method)
+            .value(&r.reopen_count)
+            .value(&r.comment_count)
+            .value(&r.last_event_at);
+    }
+    copy.copy_into(tx, register_columns!()).await
+}
 
 pub(super) async fn write_register(
     tx: Tx<'_, '_>,
     batch: &RegisterBatch,
 ) -> Result<(), sqlx::Error> {
-    for (rows, upsert) in
-        super::created_and_updated(batch.rows.values(), &batch.created, |r| &r.item_id)
-    {
-        if rows.is_empty() {
-            continue;
-        }
+    let [(created, _), (rows, _)] =
+        super::created_and_updated(batch.rows.values(), &batch.created, |r| &r.item_id);
+    copy_register(tx, &created).await?;
+    if !rows.is_empty() {
         let col =
             |f: fn(&RegisterRow) -> String| rows.iter().map(|r| f(r)).collect::<Vec<String>>();
         let opt = |f: fn(&RegisterRow) -> Option<String>| {
@@ -50,8 +103,7 @@ pub(super) async fn write_register(
                 .map(|r| f(r))
                 .collect::<Vec<Option<DateTime<Utc>>>>()
         };
-        let upsert = if upsert { super::REGISTER_UPDATE } else { "" };
-        sqlx::query(&format!("{REGISTER_INSERT}{upsert}"))
+        sqlx::query(&format!("{REGISTER_UPSERT}{}", super::REGISTER_UPDATE))
             .bind(col(|r| r.item_id.clone()))
             .bind(int(|r| r.version))
             .bind(col(|r| r.source_system.clone()))
@@ -93,20 +145,22 @@ pub(super) async fn write_register(
             .execute(&mut **tx)
             .await?;
     }
-    if !batch.movements.is_empty() {
-        let m = &batch.movements;
-        sqlx::query(
-            "INSERT INTO balance_movements (item_id, sequence, on_date, outstanding_delta_minor, open_delta)
-             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::date[], $4::bigint[], $5::int[])",
-        )
-        .bind(m.iter().map(|r| r.item_id.clone()).collect::<Vec<_>>())
-        .bind(m.iter().map(|r| r.sequence).collect::<Vec<_>>())
-        .bind(m.iter().map(|r| r.on_date).collect::<Vec<_>>())
-        .bind(m.iter().map(|r| r.outstanding_delta_minor).collect::<Vec<_>>())
-        .bind(m.iter().map(|r| r.open_delta).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+    let mut movements = BinaryRows::new(5);
+    for m in &batch.movements {
+        movements
+            .row()
+            .value(&m.item_id)
+            .value(&m.sequence)
+            .value(&m.on_date)
+            .value(&m.outstanding_delta_minor)
+            .value(&m.open_delta);
     }
+    movements
+        .copy_into(
+            tx,
+            "balance_movements (item_id, sequence, on_date, outstanding_delta_minor, open_delta)",
+        )
+        .await?;
     if !batch.balances.is_empty() {
         let b = &batch.balances;
         sqlx::query(
@@ -125,33 +179,51 @@ pub(super) async fn write_register(
     Ok(())
 }
 
-/// `stats_items` rows from one array per column; `STATS_ITEM_UPDATE` makes it an upsert.
-const STATS_ITEMS_INSERT: &str =
-    "INSERT INTO stats_items (item_id, branch, channel, currency, category, code, reclassified,
-         booked_on, amount_minor)
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-         $7::boolean[], $8::date[], $9::bigint[])";
+/// The statistics items' columns, in the order both of their writes give them.
+const STATS_ITEM_COLUMNS: &str =
+    "stats_items (item_id, branch, channel, currency, category, code, reclassified, booked_on,
+         amount_minor)";
+
+/// Statistics items the batch opens, copied in (no row of theirs can exist yet).
+async fn copy_stats_items(tx: Tx<'_, '_>, items: &[&StatsItem]) -> Result<(), sqlx::Error> {
+    let mut copy = BinaryRows::new(9);
+    for i in items {
+        copy.row()
+            .value(&i.item_id)
+            .value(&i.branch)
+            .value(&i.channel)
+            .value(&i.currency)
+            .value(&i.category)
+            .value(&i.code)
+            .value(&i.reclassified)
+            .value(&i.booked_on)
+            .value(&i.amount_minor);
+    }
+    copy.copy_into(tx, STATS_ITEM_COLUMNS).await
+}
 
 pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<(), sqlx::Error> {
-    for (items, upsert) in
-        super::created_and_updated(batch.items_to_write(), &batch.created, |i| &i.item_id)
-    {
-        if items.is_empty() {
-            continue;
-        }
-        let upsert = if upsert { super::STATS_ITEM_UPDATE } else { "" };
-        sqlx::query(&format!("{STATS_ITEMS_INSERT}{upsert}"))
-            .bind(items.iter().map(|i| i.item_id.clone()).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.branch.clone()).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.channel.clone()).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.currency.clone()).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.category.clone()).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.code.clone()).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.reclassified).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.booked_on).collect::<Vec<_>>())
-            .bind(items.iter().map(|i| i.amount_minor).collect::<Vec<_>>())
-            .execute(&mut **tx)
-            .await?;
+    let [(created, _), (items, _)] =
+        super::created_and_updated(batch.items_to_write(), &batch.created, |i| &i.item_id);
+    copy_stats_items(tx, &created).await?;
+    if !items.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO {STATS_ITEM_COLUMNS}
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                 $6::text[], $7::boolean[], $8::date[], $9::bigint[]){}",
+            super::STATS_ITEM_UPDATE
+        ))
+        .bind(items.iter().map(|i| i.item_id.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.branch.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.channel.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.currency.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.category.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.code.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.reclassified).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.booked_on).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.amount_minor).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
     }
     let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
     if !cells.is_empty() {
