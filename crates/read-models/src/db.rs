@@ -1,7 +1,9 @@
 //! SQL of the read models, written once and compiled for each backend (`sqlite`, `postgres`
 //! below): both accept the same statements, and the macro keeps them from drifting apart.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::fast_hash::Set;
 
 use crate::register::{RegisterBatch, RegisterRow};
 use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
@@ -54,7 +56,7 @@ const STATS_ITEM_UPDATE: &str = " ON CONFLICT (item_id) DO UPDATE SET category =
 /// needs no conflict check, which costs PostgreSQL about as much again per row.
 fn created_and_updated<'a, T>(
     rows: impl Iterator<Item = &'a T>,
-    created: &HashSet<String>,
+    created: &Set<String>,
     item_id: impl Fn(&T) -> &str,
 ) -> [(Vec<&'a T>, bool); 2] {
     let (new, old): (Vec<&T>, Vec<&T>) = rows.partition(|r| created.contains(item_id(r)));

@@ -22,6 +22,7 @@ macro_rules! on_backend {
 
 mod calendar;
 mod db;
+mod fast_hash;
 mod projector;
 mod register;
 mod replica;

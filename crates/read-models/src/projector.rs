@@ -6,6 +6,8 @@
 //! and two projectors on one database cannot both apply the same batch.
 
 use std::collections::{HashMap, HashSet};
+
+use crate::fast_hash::{Map, Set};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -653,7 +655,7 @@ impl Projector {
             carry.and_then(|c| c.rows.get(id)).cloned()
         });
         let rows = on_backend!(self.log.pool(), [db] register_rows(&ids))?;
-        let mut rows: HashMap<String, RegisterRow> =
+        let mut rows: Map<String, RegisterRow> =
             rows.into_iter().map(|r| (r.item_id.clone(), r)).collect();
         rows.extend(carried);
         let mut batch = RegisterBatch::new(rows);
@@ -705,7 +707,7 @@ impl Projector {
             facts.entry(id).or_default();
         }
         facts.extend(carried_facts);
-        let mut items: HashMap<String, StatsItem> =
+        let mut items: Map<String, StatsItem> =
             items.into_iter().map(|i| (i.item_id.clone(), i)).collect();
         items.extend(carried_items);
         let mut batch = StatsBatch::new(items, facts);
@@ -816,7 +818,7 @@ fn split_carried<T>(
 /// read from the database; items in `opened` have none anywhere (see `opened_in`).
 fn rows_to_read<T>(
     events: &[&RecordedEvent],
-    opened: &HashSet<String>,
+    opened: &Set<String>,
     carried: impl Fn(&str) -> Option<T>,
 ) -> (Vec<(String, T)>, Vec<String>) {
     let (carried, mut ids) = split_carried(item_ids(events), carried);
@@ -826,7 +828,7 @@ fn rows_to_read<T>(
 
 /// The items opened by one of `events`. A model that has not applied an item's opening has
 /// no row for it, and the log holds nothing of it before: there is nothing to read for them.
-fn opened_in(events: &[&RecordedEvent]) -> HashSet<String> {
+fn opened_in(events: &[&RecordedEvent]) -> Set<String> {
     events
         .iter()
         .filter(|e| matches!(e.event, SuspenseItemEvent::Opened { .. }))

@@ -3,7 +3,9 @@
 //!
 //! Pure: `RegisterBatch::apply` folds events into in-memory rows; `db` loads and writes them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use crate::fast_hash::{Map, Set};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -68,16 +70,16 @@ pub(crate) type BalanceDeltas = BTreeMap<String, (i64, i64)>;
 #[derive(Debug, Default)]
 pub(crate) struct RegisterBatch {
     /// Current rows of the batch's items (loaded, then folded).
-    pub rows: HashMap<String, RegisterRow>,
+    pub rows: Map<String, RegisterRow>,
     /// Items whose row this batch creates (their opening, sequence 1, is in it): no stored
     /// row can exist for them, so they are inserted without an upsert's conflict check.
-    pub created: HashSet<String>,
+    pub created: Set<String>,
     pub movements: Vec<Movement>,
     pub balances: BalanceDeltas,
 }
 
 impl RegisterBatch {
-    pub(crate) fn new(rows: HashMap<String, RegisterRow>) -> Self {
+    pub(crate) fn new(rows: Map<String, RegisterRow>) -> Self {
         Self {
             rows,
             ..Self::default()
@@ -146,26 +148,45 @@ impl RegisterBatch {
             );
             // An item is in suspense from its booking date, even if it is recorded later.
             self.movement(&id, sequence, item.booked_on, amount, 1);
-            self.balance(item.amount.currency().code(), 1, amount);
+            add_balance(&mut self.balances, item.amount.currency().code(), 1, amount);
             return Ok(());
         }
-        // Folded on a copy: a poisoned event must leave the batch exactly as it was before it.
-        let mut row =
-            self.rows.get(&id).cloned().ok_or_else(|| {
-                format!("{} for an item that was never opened", recorded.event_type)
-            })?;
+        let row = self
+            .rows
+            .get_mut(&id)
+            .ok_or_else(|| format!("{} for an item that was never opened", recorded.event_type))?;
+        // Everything that can refuse the event is checked before the row changes: a poisoned
+        // event must leave the batch exactly as it was before it.
         if sequence != row.version + 1 {
             return Err(format!(
                 "sequence {sequence} follows version {} in the register",
                 row.version
             ));
         }
+        // The change to the outstanding amount, and to the open count.
+        let movement: Option<(i64, i32)> = match &recorded.event {
+            SuspenseItemEvent::ClearingRecorded { amount, .. } => {
+                Some((-same_currency(amount, &row.currency)?, 0))
+            }
+            SuspenseItemEvent::Resolved { resolution, .. } => {
+                Some((-same_currency(&resolution.amount, &row.currency)?, -1))
+            }
+            SuspenseItemEvent::Reopened { reversed, .. } => {
+                Some((same_currency(reversed, &row.currency)?, 1))
+            }
+            _ => None,
+        };
+        if let Some((delta, _)) = movement {
+            if row.outstanding_minor + delta < 0 {
+                return Err("cleared more than the item's amount".to_owned());
+            }
+            row.outstanding_minor += delta;
+            row.cleared_minor -= delta;
+        }
         row.version = sequence;
         row.last_event_at = recorded.event.at();
-        let currency = row.currency.clone();
-        let mut movement: Option<(i64, i32)> = None;
         match &recorded.event {
-            SuspenseItemEvent::Opened { .. } => {}
+            SuspenseItemEvent::Opened { .. } | SuspenseItemEvent::ClearingRecorded { .. } => {}
             SuspenseItemEvent::Classified { at, cause, .. } => {
                 row.category = Some(cause.category.as_str().to_owned());
                 row.code = Some(cause.code.to_string());
@@ -183,12 +204,6 @@ impl RegisterBatch {
             SuspenseItemEvent::Escalated { level, .. } => {
                 row.escalation_level = i32::from(level.rank());
             }
-            SuspenseItemEvent::ClearingRecorded { amount, .. } => {
-                let minor = same_currency(amount, &currency)?;
-                row.cleared_minor += minor;
-                row.outstanding_minor -= minor;
-                movement = Some((-minor, 0));
-            }
             SuspenseItemEvent::ResolutionProposed { .. } => {
                 row.status = ItemStatus::PendingApproval.as_str().to_owned();
             }
@@ -196,33 +211,21 @@ impl RegisterBatch {
                 row.status = ItemStatus::Open.as_str().to_owned();
             }
             SuspenseItemEvent::Resolved { at, resolution, .. } => {
-                let minor = same_currency(&resolution.amount, &currency)?;
-                row.cleared_minor += minor;
-                row.outstanding_minor -= minor;
                 row.status = ItemStatus::Resolved.as_str().to_owned();
                 row.resolved_at = Some(*at);
                 row.resolution_method = Some(resolution.method.as_str().to_owned());
-                movement = Some((-minor, -1));
             }
-            SuspenseItemEvent::Reopened { reversed, .. } => {
-                let minor = same_currency(reversed, &currency)?;
-                row.cleared_minor -= minor;
-                row.outstanding_minor += minor;
+            SuspenseItemEvent::Reopened { .. } => {
                 row.status = ItemStatus::Open.as_str().to_owned();
                 row.resolved_at = None;
                 row.resolution_method = None;
                 row.reopen_count += 1;
-                movement = Some((minor, 1));
             }
             SuspenseItemEvent::Commented { .. } => row.comment_count += 1,
         }
-        if row.outstanding_minor < 0 {
-            return Err("cleared more than the item's amount".to_owned());
-        }
-        self.rows.insert(id.clone(), row);
         if let Some((delta, open)) = movement {
+            add_balance(&mut self.balances, &row.currency, i64::from(open), delta);
             self.movement(&id, sequence, on_date, delta, open);
-            self.balance(&currency, i64::from(open), delta);
         }
         Ok(())
     }
@@ -236,12 +239,15 @@ impl RegisterBatch {
             open_delta: open,
         });
     }
+}
 
-    fn balance(&mut self, currency: &str, open_items: i64, minor: i64) {
-        let entry = self.balances.entry(currency.to_owned()).or_default();
-        entry.0 += open_items;
-        entry.1 += minor;
-    }
+fn add_balance(balances: &mut BalanceDeltas, currency: &str, open_items: i64, minor: i64) {
+    let entry = match balances.get_mut(currency) {
+        Some(entry) => entry,
+        None => balances.entry(currency.to_owned()).or_default(),
+    };
+    entry.0 += open_items;
+    entry.1 += minor;
 }
 
 fn same_currency(amount: &Money, currency: &str) -> Result<i64, String> {
@@ -252,4 +258,96 @@ fn same_currency(amount: &Money, currency: &str) -> Result<i64, String> {
         ));
     }
     Ok(amount.minor_units())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suspense_domain::{ItemId, Reference, UserId};
+    use suspense_testkit::{booking, fixed_now};
+
+    fn recorded(item_id: ItemId, sequence: u64, event: SuspenseItemEvent) -> RecordedEvent {
+        RecordedEvent {
+            position: Some(sequence),
+            item_id,
+            sequence,
+            event_type: event.name().to_owned(),
+            event_version: "1".into(),
+            event,
+            metadata: Default::default(),
+            recorded_at: fixed_now(),
+        }
+    }
+
+    /// A batch holding one open item of 100.00 CNY, and the item's id.
+    fn opened() -> (RegisterBatch, ItemId) {
+        let item = booking("TXN-1", "100.00");
+        let id = ItemId::for_reference(&item.reference);
+        let mut batch = RegisterBatch::default();
+        let opened = SuspenseItemEvent::Opened {
+            at: fixed_now(),
+            by: UserId::parse("teller").expect("user"),
+            item,
+        };
+        batch
+            .apply(&recorded(id, 1, opened), &ReportingCalendar::default())
+            .expect("opens");
+        (batch, id)
+    }
+
+    fn clearing(amount: &str, currency: &str) -> SuspenseItemEvent {
+        SuspenseItemEvent::ClearingRecorded {
+            at: fixed_now(),
+            by: UserId::parse("ops").expect("user"),
+            clearing_reference: Reference::parse("CLR-1").expect("reference"),
+            amount: Money::parse(amount, currency).expect("amount"),
+        }
+    }
+
+    #[test]
+    fn a_refused_event_leaves_the_batch_as_it_was() {
+        for (event, reason) in [
+            (
+                clearing("100.01", "CNY"),
+                "cleared more than the item's amount",
+            ),
+            (clearing("1.00", "USD"), "amount in USD on an item in CNY"),
+        ] {
+            let (mut batch, id) = opened();
+            let (rows, movements, balances) = (
+                batch.rows.clone(),
+                batch.movements.clone(),
+                batch.balances.clone(),
+            );
+            let refused = batch.apply(&recorded(id, 2, event), &ReportingCalendar::default());
+            assert_eq!(refused, Err(reason.to_owned()));
+            assert_eq!(batch.rows, rows);
+            assert_eq!(batch.movements, movements);
+            assert_eq!(batch.balances, balances);
+        }
+    }
+
+    #[test]
+    fn a_clearing_moves_the_outstanding_amount_and_the_balance() {
+        let (mut batch, id) = opened();
+        batch
+            .apply(
+                &recorded(id, 2, clearing("40.00", "CNY")),
+                &ReportingCalendar::default(),
+            )
+            .expect("applies");
+        let row = &batch.rows[&id.to_string()];
+        assert_eq!(
+            (row.version, row.cleared_minor, row.outstanding_minor),
+            (2, 4_000, 6_000)
+        );
+        assert_eq!(batch.balances["CNY"], (1, 6_000));
+        assert_eq!(
+            batch
+                .movements
+                .last()
+                .map(|m| (m.outstanding_delta_minor, m.open_delta)),
+            Some((-4_000, 0))
+        );
+    }
 }

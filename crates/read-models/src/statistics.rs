@@ -8,7 +8,9 @@
 //! of its events, so the projector replays the item's history from the log when its cause
 //! changes (`StatsBatch::replay_facts`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::fast_hash::{Map, Set};
 use std::ops::AddAssign;
 
 use chrono::NaiveDate;
@@ -39,7 +41,7 @@ pub(crate) struct StatsItem {
 pub(crate) struct StatsFact {
     pub item_id: String,
     pub sequence: i64,
-    pub kind: String,
+    pub kind: FactKind,
     pub month: NaiveDate,
     pub amount_minor: i64,
     pub duration_bucket: Option<i32>,
@@ -141,33 +143,35 @@ pub(crate) struct OpenDelta<'a> {
     pub minor: i64,
 }
 
-const OPENED: &str = "opened";
-const RESOLVED: &str = "resolved";
-const REOPENED: &str = "reopened";
-const ESCALATED: &str = "escalated";
+/// What a fact counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum FactKind {
+    Opened,
+    Resolved,
+    Reopened,
+    Escalated,
+}
 
 /// The statistics rows touched by one batch.
 #[derive(Debug, Default)]
 pub(crate) struct StatsBatch {
     /// Items of the batch (loaded, then folded).
-    pub items: HashMap<String, StatsItem>,
+    pub items: Map<String, StatsItem>,
     /// Items this batch opens (sequence 1): inserted without an upsert's conflict check.
-    pub created: HashSet<String>,
+    pub created: Set<String>,
     /// Stored items whose cause this batch changes: rewritten. The batch's other stored items
     /// were only read (for the cause their facts count under) and are left as stored.
-    pub changed: HashSet<String>,
+    pub changed: Set<String>,
     /// Every fact of the items whose cause may change in this batch (replayed from the log or
     /// carried from the batch before, plus those the batch adds).
-    pub facts: HashMap<String, Vec<StatsFact>>,
-    pub cells: HashMap<CellKey, CellCounts>,
-    pub histogram: HashMap<(CellKey, i32), i64>,
+    pub facts: Map<String, Vec<StatsFact>>,
+    pub cells: Map<CellKey, CellCounts>,
+    pub histogram: Map<(CellKey, i32), i64>,
 }
 
 impl StatsBatch {
-    pub(crate) fn new(
-        items: HashMap<String, StatsItem>,
-        facts: HashMap<String, Vec<StatsFact>>,
-    ) -> Self {
+    pub(crate) fn new(items: Map<String, StatsItem>, facts: Map<String, Vec<StatsFact>>) -> Self {
         Self {
             items,
             facts,
@@ -209,7 +213,7 @@ impl StatsBatch {
     pub(crate) fn replay_facts<'e>(
         history: &'e [RecordedEvent],
         calendar: &ReportingCalendar,
-    ) -> Result<HashMap<String, Vec<StatsFact>>, (&'e RecordedEvent, String)> {
+    ) -> Result<Map<String, Vec<StatsFact>>, (&'e RecordedEvent, String)> {
         let mut replay = Self::default();
         for event in history {
             replay.facts.entry(event.item_id.to_string()).or_default();
@@ -254,7 +258,7 @@ impl StatsBatch {
             let fact = StatsFact {
                 item_id: id.clone(),
                 sequence,
-                kind: OPENED.to_owned(),
+                kind: FactKind::Opened,
                 // Opened in the month of its booking date, a date already in the bank's calendar.
                 month: month_start(item.booked_on),
                 amount_minor: stats_item.amount_minor,
@@ -267,40 +271,41 @@ impl StatsBatch {
             self.record(fact);
             return Ok(());
         }
-        let item = self
+        // What the facts below take of the item (copied: `record` borrows the batch again).
+        let (booked_on, amount_minor) = self
             .items
             .get(&id)
-            .ok_or_else(|| format!("{} for an item that was never opened", recorded.event_type))?
-            .clone();
+            .map(|item| (item.booked_on, item.amount_minor))
+            .ok_or_else(|| format!("{} for an item that was never opened", recorded.event_type))?;
         match &recorded.event {
             SuspenseItemEvent::Classified { cause, .. } => self.move_item(&id, cause, false)?,
             SuspenseItemEvent::Reclassified { to, .. } => self.move_item(&id, to, true)?,
             SuspenseItemEvent::Escalated { .. } => self.record(StatsFact {
                 item_id: id,
                 sequence,
-                kind: ESCALATED.to_owned(),
+                kind: FactKind::Escalated,
                 month,
                 amount_minor: 0,
                 duration_bucket: None,
             }),
             SuspenseItemEvent::Resolved { at, .. } => {
-                let started = calendar.start_of_day(item.booked_on);
+                let started = calendar.start_of_day(booked_on);
                 let hours = (*at - started).num_hours();
                 self.record(StatsFact {
                     item_id: id,
                     sequence,
-                    kind: RESOLVED.to_owned(),
+                    kind: FactKind::Resolved,
                     month,
-                    amount_minor: item.amount_minor,
+                    amount_minor,
                     duration_bucket: Some(resolution_time::bucket(hours)),
                 })
             }
             SuspenseItemEvent::Reopened { .. } => self.record(StatsFact {
                 item_id: id,
                 sequence,
-                kind: REOPENED.to_owned(),
+                kind: FactKind::Reopened,
                 month,
-                amount_minor: item.amount_minor,
+                amount_minor,
                 duration_bucket: None,
             }),
             _ => {}
@@ -312,10 +317,10 @@ impl StatsBatch {
     fn record(&mut self, fact: StatsFact) {
         if let Some(item) = self.items.get(&fact.item_id) {
             let (key, counts, bucket) = contribution(item, &fact);
-            *self.cells.entry(key.clone()).or_default() += counts;
             if let Some(bucket) = bucket {
-                *self.histogram.entry((key, bucket)).or_default() += 1;
+                *self.histogram.entry((key.clone(), bucket)).or_default() += 1;
             }
+            *self.cells.entry(key).or_default() += counts;
         }
         if let Some(known) = self.facts.get_mut(&fact.item_id) {
             known.push(fact);
@@ -329,29 +334,26 @@ impl StatsBatch {
         to: &RootCause,
         reclassification: bool,
     ) -> Result<(), String> {
-        let facts = self
-            .facts
-            .get(id)
-            .ok_or_else(|| "the item's facts were not loaded before its cause changed".to_owned())?
-            .clone();
+        let facts = self.facts.get(id).ok_or_else(|| {
+            "the item's facts were not loaded before its cause changed".to_owned()
+        })?;
         let before = self
             .items
             .get(id)
-            .ok_or_else(|| "unknown item".to_owned())?
-            .clone();
+            .ok_or_else(|| "unknown item".to_owned())?;
         let mut after = before.clone();
         after.category = to.category.as_str().to_owned();
         after.code = to.code.to_string();
         after.reclassified = before.reclassified || reclassification;
-        for fact in &facts {
-            let (old_key, old_counts, old_bucket) = contribution(&before, fact);
+        for fact in facts {
+            let (old_key, old_counts, old_bucket) = contribution(before, fact);
             let (new_key, new_counts, new_bucket) = contribution(&after, fact);
-            *self.cells.entry(old_key.clone()).or_default() += old_counts.scaled(-1);
-            *self.cells.entry(new_key.clone()).or_default() += new_counts;
             if let (Some(old), Some(new)) = (old_bucket, new_bucket) {
-                *self.histogram.entry((old_key, old)).or_default() -= 1;
-                *self.histogram.entry((new_key, new)).or_default() += 1;
+                *self.histogram.entry((old_key.clone(), old)).or_default() -= 1;
+                *self.histogram.entry((new_key.clone(), new)).or_default() += 1;
             }
+            *self.cells.entry(old_key).or_default() += old_counts.scaled(-1);
+            *self.cells.entry(new_key).or_default() += new_counts;
         }
         self.items.insert(id.to_owned(), after);
         self.changed.insert(id.to_owned());
@@ -378,23 +380,22 @@ fn contribution(item: &StatsItem, fact: &StatsFact) -> (CellKey, CellCounts, Opt
     };
     let mut counts = CellCounts::default();
     let mut bucket = None;
-    match fact.kind.as_str() {
-        OPENED => {
+    match fact.kind {
+        FactKind::Opened => {
             counts.opened_count = 1;
             counts.opened_minor = fact.amount_minor;
             counts.restated_items = i64::from(item.reclassified);
         }
-        RESOLVED => {
+        FactKind::Resolved => {
             counts.resolved_count = 1;
             counts.resolved_minor = fact.amount_minor;
             bucket = fact.duration_bucket;
         }
-        REOPENED => {
+        FactKind::Reopened => {
             counts.reopened_count = 1;
             counts.reopened_minor = fact.amount_minor;
         }
-        ESCALATED => counts.escalations = 1,
-        _ => {}
+        FactKind::Escalated => counts.escalations = 1,
     }
     (key, counts, bucket)
 }
@@ -431,8 +432,8 @@ mod tests {
             amount_minor: 10_000,
         };
         let batch = StatsBatch::new(
-            HashMap::from([(id.to_string(), item)]),
-            HashMap::from([(id.to_string(), Vec::new())]),
+            Map::from_iter([(id.to_string(), item)]),
+            Map::from_iter([(id.to_string(), Vec::new())]),
         );
         let recorded = RecordedEvent {
             position: Some(9),
