@@ -5,7 +5,9 @@
 //!
 //! PostgreSQL gets the rows by `COPY … FROM STDIN`, each model's tables on their own
 //! connection at once (as the projector commits them); SQLite copies them from the projected
-//! database, attached, with `INSERT … SELECT` on its one writer.
+//! database, attached, with `INSERT … SELECT` on its one writer, and like the projector's
+//! build from empty loads them without the non-unique secondary indexes, then creates those
+//! (timed too).
 
 use std::error::Error;
 use std::sync::Arc;
@@ -118,6 +120,25 @@ async fn write(
                 .await?;
                 ranges.push((table, low.unwrap_or(0), high.unwrap_or(-1) + 1));
             }
+            // The indexes a projector's build from empty defers (db/deferred_indexes.rs).
+            let mut deferred: Vec<(String, String)> = Vec::new();
+            for table in all_tables() {
+                deferred.extend(
+                    sqlx::query_as::<_, (String, String)>(
+                        "SELECT name, sql FROM main.sqlite_master
+                          WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL
+                            AND upper(sql) NOT LIKE 'CREATE UNIQUE%'",
+                    )
+                    .bind(table)
+                    .fetch_all(&mut *conn)
+                    .await?,
+                );
+            }
+            for (name, _) in &deferred {
+                sqlx::query(&format!("DROP INDEX main.{name}"))
+                    .execute(&mut *conn)
+                    .await?;
+            }
             let started = Instant::now();
             let batches = batches as i64;
             for batch in 0..batches {
@@ -133,6 +154,9 @@ async fn write(
                     .await?;
                 }
                 tx.commit().await?;
+            }
+            for (_, definition) in &deferred {
+                sqlx::query(definition).execute(&mut *conn).await?;
             }
             Ok(started.elapsed())
         }

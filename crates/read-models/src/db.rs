@@ -454,6 +454,7 @@ mod sqlite_writes {
 }
 
 mod binary_copy;
+pub(crate) mod deferred_indexes;
 mod postgres_writes;
 
 /// The histogram rows a batch leaves: each changed cell's stored buckets plus its changes.

@@ -130,6 +130,9 @@ pub struct Projector {
     log: Arc<EventLog>,
     settings: ReadModelSettings,
     batch_size: u32,
+    /// From this many events in the log, a model built from empty is loaded without its
+    /// secondary indexes (SQLite; `db/deferred_indexes.rs`).
+    bulk_build_from: u64,
     /// One batch at a time per process; across processes the checkpoint guard decides.
     running: Mutex<()>,
     metrics: ProjectorMetrics,
@@ -159,6 +162,7 @@ impl Projector {
             log,
             settings,
             batch_size: 10_000,
+            bulk_build_from: 50_000,
             running: Mutex::new(()),
             metrics: ProjectorMetrics::default(),
             prefetched: std::sync::Mutex::new(None),
@@ -166,7 +170,17 @@ impl Projector {
         for row in projector.checkpoints().await?.values() {
             projector.check_settings(row)?;
         }
+        // Indexes a build cut short left deferred.
+        projector.restore_indexes(&ReadModel::ALL).await?;
         Ok(projector)
+    }
+
+    /// Builds a model from empty without its secondary indexes (SQLite) once the log holds at
+    /// least `events` events (default 50,000); they are created again when the build ends.
+    #[must_use]
+    pub fn with_bulk_build_threshold(mut self, events: u64) -> Self {
+        self.bulk_build_from = events;
+        self
     }
 
     /// Events folded per transaction.
@@ -205,12 +219,57 @@ impl Projector {
     /// Applies everything the log holds now to every read model, extending the hash chain
     /// over the pages it reads; returns their position.
     async fn apply_all(&self) -> Result<u64, ProjectionError> {
-        while !self
-            .run(&ReadModel::ALL, Chain::Extend, |_| {})
-            .await?
-            .drained
-        {}
-        self.position().await
+        let deferred = self.defer_indexes(&ReadModel::ALL).await?;
+        let applied = async {
+            while !self
+                .run(&ReadModel::ALL, Chain::Extend, |_| {})
+                .await?
+                .drained
+            {}
+            self.position().await
+        }
+        .await;
+        // Restored however the build ended: a model stopped by a poisoned event keeps serving
+        // reads, and should do so with its indexes.
+        let restored = self.restore_indexes(&deferred).await;
+        let position = applied?;
+        restored?;
+        Ok(position)
+    }
+
+    /// On SQLite, drops the secondary indexes of those of `models` that hold nothing yet
+    /// (checkpoint 0) when the log holds at least `bulk_build_from` events; returns the models
+    /// whose indexes were deferred.
+    async fn defer_indexes(&self, models: &[ReadModel]) -> Result<Vec<ReadModel>, ProjectionError> {
+        let Pool::Sqlite(pool) = self.log.pool() else {
+            return Ok(Vec::new());
+        };
+        if self.log.head().await? < self.bulk_build_from {
+            return Ok(Vec::new());
+        }
+        let checkpoints = self.checkpoints().await?;
+        let mut deferred = Vec::new();
+        for model in models {
+            let empty = checkpoints
+                .get(model.name())
+                .is_none_or(|row| row.reached() == 0);
+            if empty
+                && crate::db::deferred_indexes::defer(pool, model.name(), model.tables()).await? > 0
+            {
+                deferred.push(*model);
+            }
+        }
+        Ok(deferred)
+    }
+
+    /// Creates again the deferred indexes of `models` (on SQLite).
+    async fn restore_indexes(&self, models: &[ReadModel]) -> Result<(), ProjectionError> {
+        if let Pool::Sqlite(pool) = self.log.pool() {
+            for model in models {
+                crate::db::deferred_indexes::restore(pool, Some(model.name())).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Waits until every read model includes log position `position` (e.g. the head returned
@@ -254,16 +313,24 @@ impl Projector {
             on_backend!(self.log.pool(), [db] reset(model.name(), model.tables(), &fingerprint))?
         }
         let head = self.log.head().await?;
-        while !self
-            .run(&[model], Chain::Leave, |position| {
-                progress(RebuildProgress {
-                    position,
-                    head: head.max(position),
+        let deferred = self.defer_indexes(&[model]).await?;
+        let rebuilt = async {
+            while !self
+                .run(&[model], Chain::Leave, |position| {
+                    progress(RebuildProgress {
+                        position,
+                        head: head.max(position),
+                    })
                 })
-            })
-            .await?
-            .drained
-        {}
+                .await?
+                .drained
+            {}
+            Ok::<_, ProjectionError>(())
+        }
+        .await;
+        let restored = self.restore_indexes(&deferred).await;
+        rebuilt?;
+        restored?;
         let position = self.checkpoint_of(model).await?;
         progress(RebuildProgress {
             position,

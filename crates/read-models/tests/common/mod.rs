@@ -144,3 +144,24 @@ impl Harness {
         )
     }
 }
+
+/// Every index of the database's read-model and log tables as `(name, definition)`, sorted:
+/// to check a build leaves the indexes as the migrations made them.
+pub async fn index_definitions(log: &EventLog) -> Vec<(String, String)> {
+    match log.pool() {
+        suspense_store::Pool::Sqlite(p) => sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master
+              WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        )
+        .fetch_all(p)
+        .await
+        .expect("indexes"),
+        suspense_store::Pool::Postgres(p) => sqlx::query_as(
+            "SELECT indexname::text, indexdef FROM pg_indexes
+              WHERE schemaname = current_schema() ORDER BY indexname",
+        )
+        .fetch_all(p)
+        .await
+        .expect("indexes"),
+    }
+}

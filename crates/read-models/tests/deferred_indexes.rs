@@ -1,0 +1,90 @@
+//! A read model built from empty on SQLite is loaded without its secondary indexes, which are
+//! created again when the build ends, or by the next projector if the build was cut short.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use suspense_domain::RootCauseCategory;
+use suspense_read_models::{Projector, ReadModelSnapshot};
+
+async fn some_items(h: &Harness) {
+    for n in 0..6 {
+        let id = h
+            .open(
+                "2026-03-02T01:00:00Z",
+                &format!("BULK-{n}"),
+                "100.00",
+                "SH-001",
+                "2026-03-02",
+            )
+            .await;
+        h.run(
+            "2026-03-03T01:00:00Z",
+            "ops",
+            id,
+            classify(RootCauseCategory::SystemFailure, "SYS-OUTAGE", None),
+        )
+        .await;
+        if n % 2 == 0 {
+            h.run("2026-03-04T01:00:00Z", "ops", id, refund("100.00"))
+                .await;
+        }
+    }
+}
+
+async fn a_build_from_empty_ends_with_the_indexes_it_started_with(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    let indexes = index_definitions(&h.log).await;
+    some_items(&h).await;
+    // A second database's projector builds everything at once, the first in small steps.
+    let reference = Harness::new(backend, "UTC").await;
+    some_items(&reference).await;
+    reference.refresh().await;
+
+    let bulk = Projector::new(Arc::clone(&h.log), *h.projector.settings())
+        .await
+        .expect("projector")
+        .with_bulk_build_threshold(0);
+    bulk.catch_up().await.expect("catches up");
+    assert_eq!(index_definitions(&h.log).await, indexes);
+    assert_eq!(
+        ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
+        ReadModelSnapshot::take(&reference.log)
+            .await
+            .expect("snapshot")
+    );
+}
+on_both_backends!(
+    a_build_from_empty_ends_with_the_indexes_it_started_with,
+    super::a_build_from_empty_ends_with_the_indexes_it_started_with
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projector() {
+    let h = Harness::new(Backend::Sqlite, "UTC").await;
+    let indexes = index_definitions(&h.log).await;
+    // What a build cut short between dropping an index and creating it again leaves behind.
+    h.db.execute(
+        "INSERT INTO projection_deferred_indexes (name, projection, definition)
+         SELECT name, 'item_register', sql FROM sqlite_master WHERE name = 'item_register_status';
+         DROP INDEX item_register_status;",
+        true,
+    )
+    .await
+    .expect("cut short");
+    assert_ne!(index_definitions(&h.log).await, indexes);
+
+    Projector::new(Arc::clone(&h.log), *h.projector.settings())
+        .await
+        .expect("projector starts");
+    assert_eq!(index_definitions(&h.log).await, indexes);
+    assert_eq!(
+        h.db.execute("DELETE FROM projection_deferred_indexes", false)
+            .await
+            .expect("reads"),
+        0,
+        "no definition left behind"
+    );
+}
