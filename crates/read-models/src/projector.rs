@@ -171,7 +171,7 @@ impl Projector {
             projector.check_settings(row)?;
         }
         // Indexes a build cut short left deferred.
-        projector.restore_indexes(&ReadModel::ALL).await?;
+        projector.restore_indexes().await?;
         Ok(projector)
     }
 
@@ -219,7 +219,7 @@ impl Projector {
     /// Applies everything the log holds now to every read model, extending the hash chain
     /// over the pages it reads; returns their position.
     async fn apply_all(&self) -> Result<u64, ProjectionError> {
-        let deferred = self.defer_indexes(&ReadModel::ALL).await?;
+        self.defer_indexes(&ReadModel::ALL).await?;
         let applied = async {
             while !self
                 .run(&ReadModel::ALL, Chain::Extend, |_| {})
@@ -231,43 +231,38 @@ impl Projector {
         .await;
         // Restored however the build ended: a model stopped by a poisoned event keeps serving
         // reads, and should do so with its indexes.
-        let restored = self.restore_indexes(&deferred).await;
+        let restored = self.restore_indexes().await;
         let position = applied?;
         restored?;
         Ok(position)
     }
 
     /// On SQLite, drops the secondary indexes of those of `models` that hold nothing yet
-    /// (checkpoint 0) when the log holds at least `bulk_build_from` events; returns the models
-    /// whose indexes were deferred.
-    async fn defer_indexes(&self, models: &[ReadModel]) -> Result<Vec<ReadModel>, ProjectionError> {
+    /// (checkpoint 0) when the log holds at least `bulk_build_from` events.
+    async fn defer_indexes(&self, models: &[ReadModel]) -> Result<(), ProjectionError> {
         let Pool::Sqlite(pool) = self.log.pool() else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         if self.log.head().await? < self.bulk_build_from {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let checkpoints = self.checkpoints().await?;
-        let mut deferred = Vec::new();
         for model in models {
             let empty = checkpoints
                 .get(model.name())
                 .is_none_or(|row| row.reached() == 0);
-            if empty
-                && crate::db::deferred_indexes::defer(pool, model.name(), model.tables()).await? > 0
-            {
-                deferred.push(*model);
+            if empty {
+                crate::db::deferred_indexes::defer(pool, model.name(), model.tables()).await?;
             }
         }
-        Ok(deferred)
+        Ok(())
     }
 
-    /// Creates again the deferred indexes of `models` (on SQLite).
-    async fn restore_indexes(&self, models: &[ReadModel]) -> Result<(), ProjectionError> {
+    /// Creates again every deferred index (on SQLite): at the end of each build, whichever
+    /// model's, so that none outlives a build whose own restore failed.
+    async fn restore_indexes(&self) -> Result<(), ProjectionError> {
         if let Pool::Sqlite(pool) = self.log.pool() {
-            for model in models {
-                crate::db::deferred_indexes::restore(pool, Some(model.name())).await?;
-            }
+            crate::db::deferred_indexes::restore(pool).await?;
         }
         Ok(())
     }
@@ -313,7 +308,7 @@ impl Projector {
             on_backend!(self.log.pool(), [db] reset(model.name(), model.tables(), &fingerprint))?
         }
         let head = self.log.head().await?;
-        let deferred = self.defer_indexes(&[model]).await?;
+        self.defer_indexes(&[model]).await?;
         let rebuilt = async {
             while !self
                 .run(&[model], Chain::Leave, |position| {
@@ -328,7 +323,7 @@ impl Projector {
             Ok::<_, ProjectionError>(())
         }
         .await;
-        let restored = self.restore_indexes(&deferred).await;
+        let restored = self.restore_indexes().await;
         rebuilt?;
         restored?;
         let position = self.checkpoint_of(model).await?;

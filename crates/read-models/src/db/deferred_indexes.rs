@@ -51,20 +51,14 @@ pub(crate) async fn defer(
     Ok(deferred)
 }
 
-/// Creates again every deferred index (of `projection`, or of all), removing its stored
-/// definition; returns how many were created.
-pub(crate) async fn restore(
-    pool: &SqlitePool,
-    projection: Option<&str>,
-) -> Result<usize, sqlx::Error> {
+/// Creates again every deferred index, removing its stored definition; returns how many were
+/// created.
+pub(crate) async fn restore(pool: &SqlitePool) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let stored: Vec<(String, String)> = sqlx::query_as(
-        "SELECT name, definition FROM projection_deferred_indexes
-          WHERE $1 IS NULL OR projection = $1 ORDER BY name",
-    )
-    .bind(projection)
-    .fetch_all(&mut *tx)
-    .await?;
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, definition FROM projection_deferred_indexes ORDER BY name")
+            .fetch_all(&mut *tx)
+            .await?;
     for (name, definition) in &stored {
         sqlx::query(definition).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM projection_deferred_indexes WHERE name = $1")
@@ -135,13 +129,8 @@ mod tests {
             .iter()
             .all(|name| name != "balance_movements_on_date"));
 
-        assert_eq!(
-            super::restore(pool, Some("root_cause_statistics"))
-                .await
-                .ok(),
-            Some(0)
-        );
-        assert_eq!(super::restore(pool, Some(model.name())).await.ok(), Some(5));
+        assert_eq!(super::restore(pool).await.ok(), Some(5));
         assert_eq!(index_names(pool, "item_register").await, before);
+        assert_eq!(super::restore(pool).await.ok(), Some(0), "nothing left");
     }
 }
