@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::fast_hash::Set;
-
 use crate::register::{RegisterBatch, RegisterRow};
 use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
 

@@ -6,9 +6,7 @@
 //! and two projectors on one database cannot both apply the same batch.
 
 use std::collections::{HashMap, HashSet};
-
-use crate::fast_hash::{Map, Set};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::calendar::ReportingCalendar;
 use crate::db::{self, CheckpointMove, CheckpointRow};
+use crate::fast_hash::{Map, Set};
 use crate::register::{RegisterBatch, RegisterRow};
 use crate::statistics::{StatsBatch, StatsItem};
 
@@ -133,6 +132,10 @@ pub struct Projector {
     /// From this many events in the log, a model built from empty is loaded without its
     /// secondary indexes (SQLite; `db/deferred_indexes.rs`).
     bulk_build_from: u64,
+    /// This projector deferred indexes that are not created again yet (its build is running,
+    /// or creating them failed): the next build's end creates them. Kept in memory so that the
+    /// polls of `wait_for` ask the database nothing more when no build is deferred.
+    restore_pending: AtomicBool,
     /// One batch at a time per process; across processes the checkpoint guard decides.
     running: Mutex<()>,
     metrics: ProjectorMetrics,
@@ -163,6 +166,7 @@ impl Projector {
             settings,
             batch_size: 10_000,
             bulk_build_from: 50_000,
+            restore_pending: AtomicBool::new(false),
             running: Mutex::new(()),
             metrics: ProjectorMetrics::default(),
             prefetched: std::sync::Mutex::new(None),
@@ -170,7 +174,8 @@ impl Projector {
         for row in projector.checkpoints().await?.values() {
             projector.check_settings(row)?;
         }
-        // Indexes a build cut short left deferred.
+        // Indexes a build cut short (by a crash) left deferred.
+        projector.restore_pending.store(true, Ordering::Relaxed);
         projector.restore_indexes().await?;
         Ok(projector)
     }
@@ -243,26 +248,34 @@ impl Projector {
         let Pool::Sqlite(pool) = self.log.pool() else {
             return Ok(());
         };
-        if self.log.head().await? < self.bulk_build_from {
+        let checkpoints = self.checkpoints().await?;
+        let empty: Vec<&ReadModel> = models
+            .iter()
+            .filter(|m| {
+                checkpoints
+                    .get(m.name())
+                    .is_none_or(|row| row.reached() == 0)
+            })
+            .collect();
+        if empty.is_empty() || self.log.head().await? < self.bulk_build_from {
             return Ok(());
         }
-        let checkpoints = self.checkpoints().await?;
-        for model in models {
-            let empty = checkpoints
-                .get(model.name())
-                .is_none_or(|row| row.reached() == 0);
-            if empty {
-                crate::db::deferred_indexes::defer(pool, model.name(), model.tables()).await?;
+        for model in empty {
+            if crate::db::deferred_indexes::defer(pool, model.name(), model.tables()).await? > 0 {
+                self.restore_pending.store(true, Ordering::Relaxed);
             }
         }
         Ok(())
     }
 
-    /// Creates again every deferred index (on SQLite): at the end of each build, whichever
-    /// model's, so that none outlives a build whose own restore failed.
+    /// Creates again every deferred index (on SQLite), if this projector deferred any: all
+    /// stored ones, whichever build deferred them.
     async fn restore_indexes(&self) -> Result<(), ProjectionError> {
         if let Pool::Sqlite(pool) = self.log.pool() {
-            crate::db::deferred_indexes::restore(pool).await?;
+            if self.restore_pending.load(Ordering::Relaxed) {
+                crate::db::deferred_indexes::restore(pool).await?;
+                self.restore_pending.store(false, Ordering::Relaxed);
+            }
         }
         Ok(())
     }

@@ -5,14 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::fast_hash::{Map, Set};
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use suspense_domain::{ItemStatus, Money, SuspenseItemEvent};
 use suspense_store::RecordedEvent;
 
 use crate::calendar::ReportingCalendar;
+use crate::fast_hash::{Map, Set};
 
 /// A row of `item_register` (columns documented in docs/read-models.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

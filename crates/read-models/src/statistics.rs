@@ -9,8 +9,6 @@
 //! changes (`StatsBatch::replay_facts`).
 
 use std::collections::{BTreeMap, HashMap};
-
-use crate::fast_hash::{Map, Set};
 use std::ops::AddAssign;
 
 use chrono::NaiveDate;
@@ -18,6 +16,7 @@ use suspense_domain::{RootCause, SuspenseItemEvent};
 use suspense_store::RecordedEvent;
 
 use crate::calendar::{month_start, resolution_time, ReportingCalendar};
+use crate::fast_hash::{Map, Set};
 
 /// Category and code of items not classified yet.
 pub const UNCLASSIFIED: &str = "unclassified";

@@ -38,7 +38,8 @@ async fn a_build_from_empty_ends_with_the_indexes_it_started_with(backend: Backe
     let h = Harness::new(backend, "UTC").await;
     let indexes = index_definitions(&h.log).await;
     some_items(&h).await;
-    // A second database's projector builds everything at once, the first in small steps.
+    // The same items on a second database, built with its indexes in place (its log is below
+    // the default threshold).
     let reference = Harness::new(backend, "UTC").await;
     some_items(&reference).await;
     reference.refresh().await;
