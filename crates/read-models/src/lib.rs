@@ -29,6 +29,8 @@ mod replica;
 mod reports;
 mod snapshot;
 mod statistics;
+#[cfg(test)]
+mod test_events;
 
 pub use calendar::{month_start, resolution_time, Period, PeriodKind, ReportingCalendar};
 pub use projector::{

@@ -262,21 +262,9 @@ fn same_currency(amount: &Money, currency: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_events::recorded;
     use suspense_domain::{ItemId, Reference, UserId};
     use suspense_testkit::{booking, fixed_now};
-
-    fn recorded(item_id: ItemId, sequence: u64, event: SuspenseItemEvent) -> RecordedEvent {
-        RecordedEvent {
-            position: Some(sequence),
-            item_id,
-            sequence,
-            event_type: event.name().to_owned(),
-            event_version: "1".into(),
-            event,
-            metadata: Default::default(),
-            recorded_at: fixed_now(),
-        }
-    }
 
     /// A batch holding one open item of 100.00 CNY, and the item's id.
     fn opened() -> (RegisterBatch, ItemId) {

@@ -434,17 +434,7 @@ mod tests {
             Map::from_iter([(id.to_string(), item)]),
             Map::from_iter([(id.to_string(), Vec::new())]),
         );
-        let recorded = RecordedEvent {
-            position: Some(9),
-            item_id: id,
-            sequence: 4,
-            event_type: event.name().to_owned(),
-            event_version: "1".into(),
-            event,
-            metadata: Default::default(),
-            recorded_at: at(),
-        };
-        (batch, recorded)
+        (batch, crate::test_events::recorded(id, 4, event))
     }
 
     fn at() -> chrono::DateTime<chrono::Utc> {
