@@ -15,6 +15,7 @@ pub async fn run(
     events: usize,
     queries: usize,
     batch_size: Option<u32>,
+    bulk_batch_size: Option<u32>,
     order: LogOrder,
     keep: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +29,9 @@ pub async fn run(
     let mut projector = Projector::new(Arc::clone(&log), settings).await?;
     if let Some(size) = batch_size {
         projector = projector.with_batch_size(size);
+    }
+    if let Some(size) = bulk_batch_size {
+        projector = projector.with_bulk_batch_size(size);
     }
 
     let started = Instant::now();
@@ -65,7 +69,10 @@ pub async fn run(
 
     // Baseline: the rows the projector wrote, written again into fresh tables with nothing
     // to read, fold or update (see same_writes.rs).
-    let batches = written.div_ceil(projector.batch_size() as usize);
+    let batches = projector
+        .metrics()
+        .batches_committed
+        .load(std::sync::atomic::Ordering::Relaxed) as usize;
     let cpu = CpuTime::now();
     let floor = crate::same_writes::time(&log, settings, batches).await?;
     let floor_cpu = CpuTime::now().since(&cpu);

@@ -33,6 +33,10 @@ enum Command {
         /// Events the projector folds per transaction (default: the projector's own).
         #[arg(long)]
         batch_size: Option<u32>,
+        /// Events the projector folds per transaction while it builds the read models from
+        /// empty, as here (default: the projector's own).
+        #[arg(long)]
+        bulk_batch_size: Option<u32>,
         /// The seeded log's order: item by item (each item's life at once) or as events
         /// happened.
         #[arg(long, value_enum, default_value = "item")]
@@ -108,11 +112,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             events,
             queries,
             batch_size,
+            bulk_batch_size,
             order,
             keep,
         } => {
             for backend in backends(backend) {
-                catch_up::run(backend, events, queries, batch_size, order, keep).await?;
+                catch_up::run(
+                    backend,
+                    events,
+                    queries,
+                    batch_size,
+                    bulk_batch_size,
+                    order,
+                    keep,
+                )
+                .await?;
             }
         }
         Command::Reports {

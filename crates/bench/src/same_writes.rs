@@ -145,8 +145,10 @@ async fn write(
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 for (table, low, end) in &ranges {
                     let at = |k: i64| low + (end - low) * k / batches;
+                    // OR FAIL, as the projector inserts (no statement journal: see
+                    // sqlite_writes in the read models' db.rs).
                     sqlx::query(&format!(
-                        "INSERT INTO main.{table} SELECT * FROM projected.{table} WHERE rowid >= $1 AND rowid < $2"
+                        "INSERT OR FAIL INTO main.{table} SELECT * FROM projected.{table} WHERE rowid >= $1 AND rowid < $2"
                     ))
                     .bind(at(batch))
                     .bind(at(batch + 1))

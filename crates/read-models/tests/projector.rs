@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use suspense_domain::{ItemAction, ItemId, Note, RootCauseCategory};
-use suspense_read_models::{ProjectionError, Projector, ReadModelSnapshot};
+use suspense_read_models::{ProjectionError, Projector, ReadModel, ReadModelSnapshot};
 
 async fn raw(db: &TestDatabase, sql: &str) {
     db.execute(sql, false).await.expect("raw sql");
@@ -101,6 +101,71 @@ async fn a_poisoned_event_stops_the_projection_with_a_clear_error(backend: Backe
 on_both_backends!(
     a_poisoned_event_stops_the_projection_with_a_clear_error,
     super::a_poisoned_event_stops_the_projection_with_a_clear_error
+);
+
+async fn a_batch_the_database_refuses_leaves_nothing_behind(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let reference = format!("REFUSED-{n}");
+        ids.push(
+            h.open(
+                "2026-03-01T01:00:00Z",
+                &reference,
+                "10.00",
+                "SH-001",
+                "2026-03-01",
+            )
+            .await,
+        );
+    }
+    // A movement already stored under the last item's booking (only a damaged database has
+    // one): the batch's register rows are written before its movements collide with it.
+    raw(
+        &h.db,
+        &format!(
+            "INSERT INTO balance_movements (item_id, sequence, on_date, outstanding_delta_minor, open_delta)
+             VALUES ('{}', 1, '2026-03-01', 0, 0)",
+            ids[4]
+        ),
+    )
+    .await;
+    // The register's tables (rows, movements, balances). On PostgreSQL the statistics commit
+    // their own transaction beside the register's, and may apply the batch.
+    let register_tables = |snapshot: ReadModelSnapshot| {
+        let rows: Vec<String> = snapshot
+            .rows
+            .into_iter()
+            .filter(|r| r.starts_with("MovementRow") || r.starts_with("Balance"))
+            .collect();
+        (snapshot.register, rows)
+    };
+    let before = register_tables(ReadModelSnapshot::take(&h.log).await.expect("snapshot"));
+    assert_eq!(before.1.len(), 1);
+
+    assert!(h.projector.refresh(WAIT).await.is_err());
+    assert_eq!(
+        register_tables(ReadModelSnapshot::take(&h.log).await.expect("snapshot")),
+        before,
+        "nothing of the refused batch is stored"
+    );
+    let status = h.projector.status().await.expect("status");
+    let register = status
+        .iter()
+        .find(|m| m.read_model == ReadModel::ItemRegister.name())
+        .expect("register status");
+    assert_eq!(register.position, 0);
+
+    raw(&h.db, "DELETE FROM balance_movements").await;
+    h.refresh().await;
+    for id in &ids {
+        let row = h.reports().item(&id.to_string()).await.expect("reads");
+        assert!(row.is_some(), "{id} applied once the database accepts it");
+    }
+}
+on_both_backends!(
+    a_batch_the_database_refuses_leaves_nothing_behind,
+    super::a_batch_the_database_refuses_leaves_nothing_behind
 );
 
 async fn changing_the_time_zone_requires_a_rebuild(backend: Backend) {

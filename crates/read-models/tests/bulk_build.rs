@@ -1,5 +1,6 @@
-//! A read model built from empty on SQLite is loaded without its secondary indexes, which are
-//! created again when the build ends, or by the next projector if the build was cut short.
+//! A read model built from empty over a big log is a bulk build: folded in large batches, and
+//! on SQLite loaded without its secondary indexes, which are created again when the build
+//! ends, or by the next projector if the build was cut short.
 
 mod common;
 
@@ -60,6 +61,61 @@ async fn a_build_from_empty_ends_with_the_indexes_it_started_with(backend: Backe
 on_both_backends!(
     a_build_from_empty_ends_with_the_indexes_it_started_with,
     super::a_build_from_empty_ends_with_the_indexes_it_started_with
+);
+
+fn batches_committed(projector: &Projector) -> u64 {
+    projector
+        .metrics()
+        .batches_committed
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
+async fn a_bulk_build_commits_bulk_batches_and_then_small_ones(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    some_items(&h).await;
+    let reference = Harness::new(backend, "UTC").await;
+    some_items(&reference).await;
+    reference.refresh().await;
+
+    let projector = Projector::new(Arc::clone(&h.log), *h.projector.settings())
+        .await
+        .expect("projector")
+        .with_bulk_build_threshold(0)
+        .with_batch_size(2)
+        .with_bulk_batch_size(5);
+    let head = projector.refresh(WAIT).await.expect("catches up");
+    assert!(head > 10, "the build spans several bulk batches");
+    assert_eq!(batches_committed(&projector), head.div_ceil(5));
+    assert_eq!(
+        ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
+        ReadModelSnapshot::take(&reference.log)
+            .await
+            .expect("snapshot")
+    );
+
+    // Models that hold something catch up in ordinary batches, however far behind they are.
+    let id = h
+        .open(
+            "2026-03-05T01:00:00Z",
+            "AFTER-BULK",
+            "7.00",
+            "SH-002",
+            "2026-03-05",
+        )
+        .await;
+    for n in 0..2 {
+        let reference = format!("PART-{n}");
+        h.run("2026-03-05T02:00:00Z", "ops", id, clear(&reference, "1.00"))
+            .await;
+    }
+    let before = batches_committed(&projector);
+    let added = projector.refresh(WAIT).await.expect("catches up") - head;
+    assert_eq!(added, 3);
+    assert_eq!(batches_committed(&projector) - before, added.div_ceil(2));
+}
+on_both_backends!(
+    a_bulk_build_commits_bulk_batches_and_then_small_ones,
+    super::a_bulk_build_commits_bulk_batches_and_then_small_ones
 );
 
 #[tokio::test(flavor = "multi_thread")]
