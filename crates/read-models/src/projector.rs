@@ -468,7 +468,7 @@ impl Projector {
                 (*m, cursor)
             })
             .collect();
-        let Some(mut batch) = self.fold_next(&cursors, batch_size, None).await? else {
+        let Some(mut batch) = self.fold_next(&cursors, batch_size, chain, None).await? else {
             return Ok(Run::DRAINED);
         };
         let mut drained = false;
@@ -490,7 +490,7 @@ impl Projector {
             } else {
                 let (applied, next, chained) = tokio::join!(
                     self.commit(&batch),
-                    self.fold_next(&after, batch_size, Some(&batch)),
+                    self.fold_next(&after, batch_size, chain, Some(&batch)),
                     chained
                 );
                 chained?;
@@ -529,11 +529,13 @@ impl Projector {
 
     /// Reads the page of `size` events after the lowest of `cursors` and folds it for each
     /// model that has not applied it yet; `carry` is the batch before it, if that is not
-    /// committed yet.
+    /// committed yet. The page after it is read (and, if `chain` extends the chain, hashed)
+    /// meanwhile.
     async fn fold_next(
         &self,
         cursors: &Cursors,
         size: u32,
+        chain: Chain,
         carry: Option<&FoldedBatch>,
     ) -> Result<Option<FoldedBatch>, ProjectionError> {
         let Some(from) = cursors.values().map(|c| c.position).min() else {
@@ -550,7 +552,15 @@ impl Projector {
         if full {
             if let Some(last) = page.last_position() {
                 let log = Arc::clone(&self.log);
-                let next = tokio::spawn(async move { log.read_page(last, size).await });
+                let next = tokio::spawn(async move {
+                    let mut page = log.read_page(last, size).await?;
+                    // Hashed for the chain here, beside the fold and the commit, rather than
+                    // in the task that commits, whose writes would wait for it.
+                    if let Chain::Extend = chain {
+                        page.digest();
+                    }
+                    Ok(page)
+                });
                 if let Ok(mut slot) = self.prefetched.lock() {
                     *slot = Some(((last, size), next));
                 }

@@ -101,11 +101,19 @@ pub(crate) struct ChainSegment {
 
 impl ChainSegment {
     /// The segment continuing the chain after position `last`, whose link is `previous`
-    /// (hex; empty at the start), over `rows`, which must start at `last + 1` without gaps.
-    pub(crate) fn over(last: u64, previous: &str, rows: &[EventRow]) -> Result<Self, StoreError> {
+    /// (hex; empty at the start), over `rows`, which must start at `last + 1` without gaps;
+    /// `digests`, if given, are the rows' content digests, computed beforehand
+    /// (`LogPage::digest`).
+    pub(crate) fn over(
+        last: u64,
+        previous: &str,
+        rows: &[EventRow],
+        digests: Option<&[[u8; 32]]>,
+    ) -> Result<Self, StoreError> {
+        let digests = digests.filter(|d| d.len() == rows.len());
         let mut link = link_bytes(previous);
         let mut content_hashes = Vec::with_capacity(rows.len() * 32);
-        for (expected, row) in (last + 1..).zip(rows) {
+        for (i, (expected, row)) in (last + 1..).zip(rows).enumerate() {
             let corrupt = |reason: String| StoreError::CorruptEvent {
                 item_id: row.aggregate_id.clone(),
                 sequence: row.sequence.max(0) as u64,
@@ -116,7 +124,10 @@ impl ChainSegment {
                     "log position {expected} is missing: the hash chain cannot pass a gap"
                 )));
             }
-            let content = row.content_digest().map_err(corrupt)?;
+            let content = match digests.and_then(|d| d.get(i)) {
+                Some(digest) => *digest,
+                None => row.content_digest().map_err(corrupt)?,
+            };
             link = link_digest(&link, expected, &content).to_vec();
             content_hashes.extend_from_slice(&content);
         }

@@ -453,6 +453,7 @@ impl EventLog {
             after,
             events,
             rows,
+            digests: None,
         })
     }
 
@@ -525,7 +526,7 @@ impl EventLog {
             let end = end.max(0) as u64;
             let full = rows.len() as u32 == CHAIN_BATCH;
             let link_and_write = async {
-                let segment = ChainSegment::over(last, &previous, &rows)?;
+                let segment = ChainSegment::over(last, &previous, &rows, None)?;
                 let written = self.write_segment(&segment).await;
                 Ok::<_, StoreError>((written, segment.link))
             };
@@ -575,7 +576,8 @@ impl EventLog {
         let Some(end) = rows.last().and_then(|r| r.position) else {
             return Ok(None);
         };
-        let segment = ChainSegment::over(last, &previous, rows)?;
+        let digests = page.digests.as_deref().and_then(|d| d.get(start..));
+        let segment = ChainSegment::over(last, &previous, rows, digests)?;
         match self.write_segment(&segment).await {
             Ok(()) => Ok(Some(end.max(0) as u64)),
             Err(e) if crate::error::is_duplicate_key(&e) => Ok(None),

@@ -55,11 +55,29 @@ pub struct LogPage {
     pub(crate) after: u64,
     pub(crate) events: Vec<RecordedEvent>,
     pub(crate) rows: Vec<EventRow>,
+    /// The content digest of each row for the hash chain, once `digest` computed them.
+    pub(crate) digests: Option<Vec<[u8; 32]>>,
 }
 
 impl LogPage {
     pub fn events(&self) -> &[RecordedEvent] {
         &self.events
+    }
+
+    /// Computes the hash chain's content digest of every event on the page now, so that
+    /// `EventLog::chain_page` only links them: the digests are most of the chain's work, and a
+    /// caller can have them computed where it has a core to spare (the projector, in the task
+    /// that reads the next page ahead). A page with an event whose stored JSON does not parse
+    /// keeps none, and `chain_page` names that event.
+    pub fn digest(&mut self) {
+        if self.digests.is_none() {
+            self.digests = self
+                .rows
+                .iter()
+                .map(EventRow::content_digest)
+                .collect::<Result<Vec<_>, _>>()
+                .ok();
+        }
     }
 
     /// The position of the page's last event; `None` for an empty page.

@@ -342,19 +342,37 @@ on_both_backends!(
 /// beyond the chain's head is left to `extend_chain`, a page the chain passed is skipped, and
 /// the result is the chain `extend_chain` would have written.
 async fn a_page_read_by_the_projector_extends_the_chain_where_it_joins(backend: Backend) {
+    pages_extend_the_chain_where_they_join(backend, false).await;
+}
+
+/// The same with each page's digests computed ahead (`LogPage::digest`, as the projector does
+/// in its read-ahead task): the chain is the same, starting inside a page included.
+async fn a_page_digested_ahead_extends_the_chain_as_one_that_was_not(backend: Backend) {
+    pages_extend_the_chain_where_they_join(backend, true).await;
+}
+on_both_backends!(
+    a_page_digested_ahead_extends_the_chain_as_one_that_was_not,
+    super::a_page_digested_ahead_extends_the_chain_as_one_that_was_not
+);
+
+async fn pages_extend_the_chain_where_they_join(backend: Backend, digested: bool) {
     let (_db, log) = chained_log(backend).await;
     for reference in ["CHAIN-C", "CHAIN-D", "CHAIN-E", "CHAIN-F"] {
         open_item(&log, reference).await;
     }
     log.settle(Duration::from_secs(30)).await.expect("settles");
 
-    let beyond = log.read_page(7, 100).await.expect("reads");
+    let mut beyond = log.read_page(7, 100).await.expect("reads");
     assert_eq!(beyond.events().len(), 2);
     assert_eq!(log.chain_page(&beyond).await.expect("chains"), None);
     assert_eq!(log.chain_head().await.expect("head").map(|h| h.0), Some(5));
 
     // Starts before the head (position 5): only 6 and 7 are new.
-    let overlapping = log.read_page(3, 4).await.expect("reads");
+    let mut overlapping = log.read_page(3, 4).await.expect("reads");
+    if digested {
+        beyond.digest();
+        overlapping.digest();
+    }
     assert_eq!(overlapping.last_position(), Some(7));
     assert_eq!(log.chain_page(&overlapping).await.expect("chains"), Some(7));
     assert_eq!(log.chain_page(&overlapping).await.expect("chains"), None);
