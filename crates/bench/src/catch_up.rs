@@ -10,15 +10,40 @@ use suspense_testkit::{fixed_services, Backend, TestDatabase};
 use crate::cpu::CpuTime;
 use crate::seed::LogOrder;
 
-pub async fn run(
-    backend: Backend,
+/// What `catch-up` seeds and measures.
+#[derive(clap::Args)]
+pub struct Options {
+    #[arg(long, default_value_t = 1_000_000)]
     events: usize,
+    /// Report queries timed per report kind.
+    #[arg(long, default_value_t = 200)]
     queries: usize,
+    /// Events the projector folds per transaction (default: the projector's own).
+    #[arg(long)]
     batch_size: Option<u32>,
+    /// Events the projector folds per transaction while it builds the read models from
+    /// empty, as here (default: the projector's own).
+    #[arg(long)]
     bulk_batch_size: Option<u32>,
+    /// The seeded log's order: item by item (each item's life at once) or as events
+    /// happened.
+    #[arg(long, value_enum, default_value = "item")]
     order: LogOrder,
+    /// Leave the database in place afterwards and print its URL (for `reports`, or to
+    /// look into it).
+    #[arg(long)]
     keep: bool,
-) -> Result<(), Box<dyn std::error::Error>> {
+}
+
+pub async fn run(backend: Backend, options: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    let Options {
+        events,
+        queries,
+        batch_size,
+        bulk_batch_size,
+        order,
+        keep,
+    } = *options;
     let db = TestDatabase::create(backend).await;
     let location = StoreLocation::parse(&db.url())?;
     let log =

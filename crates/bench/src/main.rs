@@ -25,26 +25,8 @@ enum Command {
     CatchUp {
         #[arg(long, value_enum, default_value = "both")]
         backend: BackendArg,
-        #[arg(long, default_value_t = 1_000_000)]
-        events: usize,
-        /// Report queries timed per report kind.
-        #[arg(long, default_value_t = 200)]
-        queries: usize,
-        /// Events the projector folds per transaction (default: the projector's own).
-        #[arg(long)]
-        batch_size: Option<u32>,
-        /// Events the projector folds per transaction while it builds the read models from
-        /// empty, as here (default: the projector's own).
-        #[arg(long)]
-        bulk_batch_size: Option<u32>,
-        /// The seeded log's order: item by item (each item's life at once) or as events
-        /// happened.
-        #[arg(long, value_enum, default_value = "item")]
-        order: seed::LogOrder,
-        /// Leave the database in place afterwards and print its URL (for `reports`, or to
-        /// look into it).
-        #[arg(long)]
-        keep: bool,
+        #[command(flatten)]
+        options: catch_up::Options,
     },
     /// Measures report-query latency on an existing database (one `catch-up --keep` left, or
     /// a copy of a real one), after catching its read models up.
@@ -107,26 +89,9 @@ fn backends(arg: BackendArg) -> Vec<suspense_testkit::Backend> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match Args::parse().command {
-        Command::CatchUp {
-            backend,
-            events,
-            queries,
-            batch_size,
-            bulk_batch_size,
-            order,
-            keep,
-        } => {
+        Command::CatchUp { backend, options } => {
             for backend in backends(backend) {
-                catch_up::run(
-                    backend,
-                    events,
-                    queries,
-                    batch_size,
-                    bulk_batch_size,
-                    order,
-                    keep,
-                )
-                .await?;
+                catch_up::run(backend, &options).await?;
             }
         }
         Command::Reports {

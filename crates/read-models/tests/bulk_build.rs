@@ -35,15 +35,23 @@ async fn some_items(h: &Harness) {
     }
 }
 
+/// The read models of `some_items` on a database of their own, built as they were written,
+/// with their indexes in place and in ordinary batches (the log is below the default bulk
+/// threshold).
+async fn stepwise_build(backend: Backend) -> ReadModelSnapshot {
+    let reference = Harness::new(backend, "UTC").await;
+    some_items(&reference).await;
+    reference.refresh().await;
+    ReadModelSnapshot::take(&reference.log)
+        .await
+        .expect("snapshot")
+}
+
 async fn a_build_from_empty_ends_with_the_indexes_it_started_with(backend: Backend) {
     let h = Harness::new(backend, "UTC").await;
     let indexes = index_definitions(&h.log).await;
     some_items(&h).await;
-    // The same items on a second database, built with its indexes in place (its log is below
-    // the default threshold).
-    let reference = Harness::new(backend, "UTC").await;
-    some_items(&reference).await;
-    reference.refresh().await;
+    let stepwise = stepwise_build(backend).await;
 
     let bulk = Projector::new(Arc::clone(&h.log), *h.projector.settings())
         .await
@@ -53,9 +61,7 @@ async fn a_build_from_empty_ends_with_the_indexes_it_started_with(backend: Backe
     assert_eq!(index_definitions(&h.log).await, indexes);
     assert_eq!(
         ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
-        ReadModelSnapshot::take(&reference.log)
-            .await
-            .expect("snapshot")
+        stepwise
     );
 }
 on_both_backends!(
@@ -73,9 +79,7 @@ fn batches_committed(projector: &Projector) -> u64 {
 async fn a_bulk_build_commits_bulk_batches_and_then_small_ones(backend: Backend) {
     let h = Harness::new(backend, "UTC").await;
     some_items(&h).await;
-    let reference = Harness::new(backend, "UTC").await;
-    some_items(&reference).await;
-    reference.refresh().await;
+    let stepwise = stepwise_build(backend).await;
 
     let projector = Projector::new(Arc::clone(&h.log), *h.projector.settings())
         .await
@@ -88,9 +92,7 @@ async fn a_bulk_build_commits_bulk_batches_and_then_small_ones(backend: Backend)
     assert_eq!(batches_committed(&projector), head.div_ceil(5));
     assert_eq!(
         ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
-        ReadModelSnapshot::take(&reference.log)
-            .await
-            .expect("snapshot")
+        stepwise
     );
 
     // Models that hold something catch up in ordinary batches, however far behind they are.
