@@ -237,36 +237,43 @@ impl Projector {
     /// Applies everything the log holds now to every read model, extending the hash chain
     /// over the pages it reads; returns their position.
     async fn apply_all(&self) -> Result<u64, ProjectionError> {
-        let batch_size = self.prepare_build(&ReadModel::ALL).await?;
-        let applied = async {
+        self.run_to_end(&ReadModel::ALL, Chain::Extend, |_| {})
+            .await?;
+        self.position().await
+    }
+
+    /// Runs `models` to the end of the log as it stood (see `run`), and afterwards creates
+    /// again any index their build deferred, however the build ended: a model stopped by a
+    /// poisoned event keeps serving reads, and should do so with its indexes.
+    async fn run_to_end(
+        &self,
+        models: &[ReadModel],
+        chain: Chain,
+        mut committed: impl FnMut(u64),
+    ) -> Result<(), ProjectionError> {
+        let mut batch_size = None;
+        let ran = async {
             while !self
-                .run(&ReadModel::ALL, Chain::Extend, batch_size, |_| {})
+                .run(models, chain, &mut batch_size, &mut committed)
                 .await?
                 .drained
             {}
-            self.position().await
+            Ok::<_, ProjectionError>(())
         }
         .await;
-        // Restored however the build ended: a model stopped by a poisoned event keeps serving
-        // reads, and should do so with its indexes.
         let restored = self.restore_indexes().await;
-        let position = applied?;
-        restored?;
-        Ok(position)
+        ran?;
+        restored
     }
 
-    /// Returns the batch size for applying `models` now: the bulk batch size when some of
-    /// them hold nothing yet (checkpoint 0) and the log holds at least `bulk_build_from`
-    /// events; on SQLite it then also drops those models' secondary indexes.
-    async fn prepare_build(&self, models: &[ReadModel]) -> Result<u32, ProjectionError> {
-        let checkpoints = self.checkpoints().await?;
-        let empty: Vec<&ReadModel> = models
+    /// The batch size for applying `models` from `cursors`: the bulk batch size when some of
+    /// them hold nothing yet (position 0) and the log holds at least `bulk_build_from` events;
+    /// on SQLite it then also drops those models' secondary indexes.
+    async fn prepare_build(&self, cursors: &Cursors) -> Result<u32, ProjectionError> {
+        let empty: Vec<&ReadModel> = cursors
             .iter()
-            .filter(|m| {
-                checkpoints
-                    .get(m.name())
-                    .is_none_or(|row| row.reached() == 0)
-            })
+            .filter(|(_, cursor)| cursor.position == 0)
+            .map(|(model, _)| model)
             .collect();
         if empty.is_empty() || self.log.head().await? < self.bulk_build_from {
             return Ok(self.batch_size);
@@ -335,24 +342,13 @@ impl Projector {
             on_backend!(self.log.pool(), [db] reset(model.name(), model.tables(), &fingerprint))?
         }
         let head = self.log.head().await?;
-        let batch_size = self.prepare_build(&[model]).await?;
-        let rebuilt = async {
-            while !self
-                .run(&[model], Chain::Leave, batch_size, |position| {
-                    progress(RebuildProgress {
-                        position,
-                        head: head.max(position),
-                    })
-                })
-                .await?
-                .drained
-            {}
-            Ok::<_, ProjectionError>(())
-        }
-        .await;
-        let restored = self.restore_indexes().await;
-        rebuilt?;
-        restored?;
+        self.run_to_end(&[model], Chain::Leave, |position| {
+            progress(RebuildProgress {
+                position,
+                head: head.max(position),
+            })
+        })
+        .await?;
         let position = self.checkpoint_of(model).await?;
         progress(RebuildProgress {
             position,
@@ -432,10 +428,14 @@ impl Projector {
         Ok(())
     }
 
-    /// Folds and commits batches of `batch_size` events for `models` until a batch is not full (or for at most
+    /// Folds and commits batches for `models` until a batch is not full (or for at most
     /// `BATCHES_PER_TURN` batches, so a rebuild of one model lets the other's batches in);
     /// returns whether it reached the end of the log as it stood (`Run::drained`). After each
     /// committed batch `committed` gets the position every model of `models` reached.
+    ///
+    /// `batch_size` holds the events per batch of the build this run belongs to: the first run
+    /// of a build (`None`) decides it from the checkpoints it reads (`prepare_build`), and the
+    /// build's later runs keep it, though their models no longer hold nothing.
     ///
     /// A batch that is not full ends the catch-up even if more events have been committed
     /// since: under a steady stream of commands the next batch would hold only the few events
@@ -452,7 +452,7 @@ impl Projector {
         &self,
         models: &[ReadModel],
         chain: Chain,
-        batch_size: u32,
+        batch_size: &mut Option<u32>,
         mut committed: impl FnMut(u64),
     ) -> Result<Run, ProjectionError> {
         let _running = self.running.lock().await;
@@ -468,6 +468,10 @@ impl Projector {
                 (*m, cursor)
             })
             .collect();
+        let batch_size = match *batch_size {
+            Some(size) => size,
+            None => *batch_size.insert(self.prepare_build(&cursors).await?),
+        };
         let Some(mut batch) = self.fold_next(&cursors, batch_size, chain, None).await? else {
             return Ok(Run::DRAINED);
         };
