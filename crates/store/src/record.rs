@@ -115,7 +115,7 @@ struct JsonEventRow {
 }
 
 impl EventRow {
-    /// The rows of a SQLite page read as one JSON array, `recorded_at` parsed as sqlx parses
+    /// The rows of one JSON array of a SQLite page (`PAGE_SQLITE`), `recorded_at` parsed as sqlx parses
     /// SQLite text (`sqlite_time`), so that a page reads the same either way.
     pub(crate) fn from_json_page(page: &str) -> Result<Vec<EventRow>, StoreError> {
         let rows: Vec<JsonEventRow> =
