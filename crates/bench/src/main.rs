@@ -11,6 +11,11 @@ mod seed;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// The allocator the `suspense` binary uses (see its `main.rs`), so that the bench measures
+/// the projector as the service runs it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "Benchmarks of the suspense log and read models")]
 struct Args {
