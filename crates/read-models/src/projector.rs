@@ -130,7 +130,7 @@ pub struct Projector {
     settings: ReadModelSettings,
     batch_size: u32,
     /// From this many events in the log, a model built from empty is a bulk build: folded in
-    /// pages of `bulk_batch_size` events and, on SQLite, loaded without its secondary indexes
+    /// pages of `bulk_batch_size` events and loaded without its secondary indexes
     /// (`db/deferred_indexes.rs`).
     bulk_build_from: u64,
     bulk_batch_size: u32,
@@ -184,7 +184,7 @@ impl Projector {
     }
 
     /// Builds a model from empty as a bulk build once the log holds at least `events` events
-    /// (default 50,000): in batches of the bulk batch size, and on SQLite without its
+    /// (default 50,000): in batches of the bulk batch size, and without its
     /// secondary indexes, which are created again when the build ends.
     #[must_use]
     pub fn with_bulk_build_threshold(mut self, events: u64) -> Self {
@@ -268,7 +268,7 @@ impl Projector {
 
     /// The batch size for applying `models` from `cursors`: the bulk batch size when some of
     /// them hold nothing yet (position 0) and the log holds at least `bulk_build_from` events;
-    /// on SQLite it then also drops those models' secondary indexes.
+    /// it then also drops those models' secondary indexes.
     async fn prepare_build(&self, cursors: &Cursors) -> Result<u32, ProjectionError> {
         let empty: Vec<&ReadModel> = cursors
             .iter()
@@ -278,25 +278,21 @@ impl Projector {
         if empty.is_empty() || self.log.head().await? < self.bulk_build_from {
             return Ok(self.batch_size);
         }
-        if let Pool::Sqlite(pool) = self.log.pool() {
-            for model in empty {
-                if crate::db::deferred_indexes::defer(pool, model.name(), model.tables()).await? > 0
-                {
-                    self.restore_pending.store(true, Ordering::Relaxed);
-                }
+        let pool = self.log.pool();
+        for model in empty {
+            if crate::db::deferred_indexes::defer(pool, model.name(), model.tables()).await? > 0 {
+                self.restore_pending.store(true, Ordering::Relaxed);
             }
         }
         Ok(self.bulk_batch_size)
     }
 
-    /// Creates again every deferred index (on SQLite), if this projector deferred any: all
+    /// Creates again every deferred index, if this projector deferred any: all
     /// stored ones, whichever build deferred them.
     async fn restore_indexes(&self) -> Result<(), ProjectionError> {
-        if let Pool::Sqlite(pool) = self.log.pool() {
-            if self.restore_pending.load(Ordering::Relaxed) {
-                crate::db::deferred_indexes::restore(pool).await?;
-                self.restore_pending.store(false, Ordering::Relaxed);
-            }
+        if self.restore_pending.load(Ordering::Relaxed) {
+            crate::db::deferred_indexes::restore(self.log.pool()).await?;
+            self.restore_pending.store(false, Ordering::Relaxed);
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! A read model built from empty over a big log is a bulk build: folded in large batches, and
-//! on SQLite loaded without its secondary indexes, which are created again when the build
+//! loaded without its secondary indexes, which are created again when the build
 //! ends, or by the next projector if the build was cut short.
 
 mod common;
@@ -120,19 +120,26 @@ on_both_backends!(
     super::a_bulk_build_commits_bulk_batches_and_then_small_ones
 );
 
-#[tokio::test(flavor = "multi_thread")]
-async fn indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projector() {
-    let h = Harness::new(Backend::Sqlite, "UTC").await;
+async fn indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projector(
+    backend: Backend,
+) {
+    let h = Harness::new(backend, "UTC").await;
     let indexes = index_definitions(&h.log).await;
     // What a build cut short between dropping an index and creating it again leaves behind.
-    h.db.execute(
-        "INSERT INTO projection_deferred_indexes (name, projection, definition)
-         SELECT name, 'item_register', sql FROM sqlite_master WHERE name = 'item_register_status';
-         DROP INDEX item_register_status;",
-        true,
-    )
-    .await
-    .expect("cut short");
+    let cut_short = match backend {
+        Backend::Sqlite => {
+            "INSERT INTO projection_deferred_indexes (name, projection, definition)
+             SELECT name, 'item_register', sql FROM sqlite_master WHERE name = 'item_register_status';
+             DROP INDEX item_register_status;"
+        }
+        Backend::Postgres => {
+            "INSERT INTO projection_deferred_indexes (name, projection, definition)
+             SELECT indexname, 'item_register', indexdef FROM pg_indexes
+              WHERE schemaname = current_schema() AND indexname = 'item_register_status';
+             DROP INDEX item_register_status;"
+        }
+    };
+    h.db.execute(cut_short, true).await.expect("cut short");
     assert_ne!(index_definitions(&h.log).await, indexes);
 
     Projector::new(Arc::clone(&h.log), *h.projector.settings())
@@ -147,3 +154,7 @@ async fn indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projec
         "no definition left behind"
     );
 }
+on_both_backends!(
+    indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projector,
+    super::indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projector
+);
