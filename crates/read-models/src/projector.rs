@@ -98,6 +98,9 @@ pub enum ProjectionError {
     },
     #[error("read models did not reach log position {position} within {waited:?}")]
     Timeout { position: u64, waited: Duration },
+    /// The runtime shut down while a batch was being committed.
+    #[error("the projector was stopped while it committed a batch")]
+    Interrupted,
 }
 
 /// Where a read model stands.
@@ -583,14 +586,14 @@ impl Projector {
                 if register_pending.is_empty() {
                     return Ok(None);
                 }
-                let carry = carry.and_then(|c| c.register.as_ref());
+                let carry = carry.and_then(|c| c.writes.register.as_ref());
                 self.fold_register(&register_pending, carry).await.map(Some)
             },
             async {
                 if stats_pending.is_empty() {
                     return Ok(None);
                 }
-                let carry = carry.and_then(|c| c.stats.as_ref());
+                let carry = carry.and_then(|c| c.writes.stats.as_ref());
                 let after = cursors
                     .get(&ReadModel::RootCauseStatistics)
                     .map_or(0, |c| c.position);
@@ -633,19 +636,19 @@ impl Projector {
             read: events.len(),
             full,
             page,
-            register,
-            stats,
-            moves,
+            writes: Arc::new(BatchWrites {
+                register,
+                stats,
+                moves,
+            }),
             poisoned,
         }))
     }
 
-    /// Writes a folded batch; true if it was applied (see `flush`).
+    /// Writes a folded batch; true if it was applied (see `write`).
     async fn commit(&self, batch: &FoldedBatch) -> Result<bool, ProjectionError> {
-        let applied = self
-            .flush(batch.register.as_ref(), batch.stats.as_ref(), &batch.moves)
-            .await?;
-        if applied && !batch.moves.is_empty() {
+        let applied = write(self.log.pool(), &batch.writes).await?;
+        if applied && !batch.writes.moves.is_empty() {
             self.metrics
                 .batches_committed
                 .fetch_add(1, Ordering::Relaxed);
@@ -666,7 +669,13 @@ impl Projector {
     ) -> Result<(), ProjectionError> {
         let now = self.checkpoints().await?;
         let unchanged = |projection: &str| {
-            let ours = i64::from(batch.moves.iter().any(|m| m.projection == projection));
+            let ours = i64::from(
+                batch
+                    .writes
+                    .moves
+                    .iter()
+                    .any(|m| m.projection == projection),
+            );
             let read = cursors
                 .iter()
                 .find(|(m, _)| m.name() == projection)
@@ -691,43 +700,6 @@ impl Projector {
             Some(err) => Err(err),
             None => Ok(()),
         }
-    }
-
-    /// Writes the folded batches with their checkpoint moves; true if every move was applied
-    /// (false: another projector moved a checkpoint first, and that model wrote nothing).
-    ///
-    /// On PostgreSQL each model commits its own transaction (rows and its checkpoint), both
-    /// at once on separate connections: the database works on both with its two cores. SQLite
-    /// has one writer at a time, so there one transaction carries both.
-    async fn flush(
-        &self,
-        register: Option<&RegisterBatch>,
-        stats: Option<&StatsBatch>,
-        moves: &[CheckpointMove<'_>],
-    ) -> Result<bool, ProjectionError> {
-        if moves.is_empty() {
-            return Ok(true);
-        }
-        let pool = self.log.pool();
-        if let (Pool::Postgres(_), true) = (pool, moves.len() > 1) {
-            let of = |model: ReadModel| -> Vec<CheckpointMove<'_>> {
-                moves
-                    .iter()
-                    .filter(|m| m.projection == model.name())
-                    .cloned()
-                    .collect()
-            };
-            let (register_moves, stats_moves) = (
-                of(ReadModel::ItemRegister),
-                of(ReadModel::RootCauseStatistics),
-            );
-            let (a, b) = tokio::try_join!(
-                async { on_backend!(pool, [db] flush(register, None, &register_moves)) },
-                async { on_backend!(pool, [db] flush(None, stats, &stats_moves)) },
-            )?;
-            return Ok(a && b);
-        }
-        Ok(on_backend!(pool, [db] flush(register, stats, moves))?)
     }
 
     /// The page of `size` events after `from`: the prefetched one if it is that page, else a
@@ -860,10 +832,16 @@ struct FoldedBatch {
     /// The page was full: the log may hold more after it.
     full: bool,
     page: LogPage,
+    /// Shared with the task that commits them while the next batch is folded against them.
+    writes: Arc<BatchWrites>,
+    poisoned: Vec<ProjectionError>,
+}
+
+/// The rows a folded batch writes, and the checkpoint moves that go with them.
+struct BatchWrites {
     register: Option<RegisterBatch>,
     stats: Option<StatsBatch>,
     moves: Vec<CheckpointMove<'static>>,
-    poisoned: Vec<ProjectionError>,
 }
 
 impl FoldedBatch {
@@ -872,7 +850,11 @@ impl FoldedBatch {
         before
             .iter()
             .map(|(model, cursor)| {
-                let moved = self.moves.iter().find(|m| m.projection == model.name());
+                let moved = self
+                    .writes
+                    .moves
+                    .iter()
+                    .find(|m| m.projection == model.name());
                 let after = moved.map_or(*cursor, |m| Cursor {
                     position: m.new.max(0) as u64,
                     generation: cursor.generation + 1,
@@ -880,6 +862,64 @@ impl FoldedBatch {
                 (*model, after)
             })
             .collect()
+    }
+}
+
+/// Writes a folded batch with its checkpoint moves; true if every move was applied (false:
+/// another projector moved a checkpoint first, and that model wrote nothing).
+///
+/// On PostgreSQL each model commits its own transaction (rows and its checkpoint), both at
+/// once on separate connections: the database works on both with its two cores. SQLite has
+/// one writer at a time, so there one transaction carries both.
+async fn write(pool: &Pool, writes: &Arc<BatchWrites>) -> Result<bool, ProjectionError> {
+    if writes.moves.is_empty() {
+        return Ok(true);
+    }
+    if let (Pool::Postgres(_), true) = (pool, writes.moves.len() > 1) {
+        let (register, stats) = tokio::try_join!(
+            write_on_own_task(pool, writes, Some(ReadModel::ItemRegister)),
+            write_on_own_task(pool, writes, Some(ReadModel::RootCauseStatistics)),
+        )?;
+        return Ok(register && stats);
+    }
+    write_on_own_task(pool, writes, None).await
+}
+
+/// Commits `writes` (only `model`'s, if given) in one transaction, on a task of its own: the
+/// fold of the next batch runs meanwhile in the projector's task, and a task sends its next
+/// statement only when it is polled, so in that task the database would wait for the fold.
+async fn write_on_own_task(
+    pool: &Pool,
+    writes: &Arc<BatchWrites>,
+    model: Option<ReadModel>,
+) -> Result<bool, ProjectionError> {
+    let (pool, writes) = (pool.clone(), Arc::clone(writes));
+    let task = tokio::spawn(async move {
+        let ours = |wanted: ReadModel| model.is_none_or(|model| model == wanted);
+        let moves: Vec<CheckpointMove<'_>> = writes
+            .moves
+            .iter()
+            .filter(|m| model.is_none_or(|model| m.projection == model.name()))
+            .cloned()
+            .collect();
+        let register = writes
+            .register
+            .as_ref()
+            .filter(|_| ours(ReadModel::ItemRegister));
+        let stats = writes
+            .stats
+            .as_ref()
+            .filter(|_| ours(ReadModel::RootCauseStatistics));
+        Ok(on_backend!(&pool, [db] flush(register, stats, &moves))?)
+    });
+    match task.await {
+        Ok(written) => written,
+        Err(err) => match err.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Only a runtime shutting down cancels the task: its transaction was rolled back
+            // or committed whole, and the checkpoints say which.
+            Err(_) => Err(ProjectionError::Interrupted),
+        },
     }
 }
 
