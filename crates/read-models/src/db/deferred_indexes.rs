@@ -20,6 +20,51 @@ use suspense_store::Pool;
 /// kind, where each index build is a sort of the table on one core.
 const POSTGRES_PARALLEL_BUILDS: usize = 2;
 
+/// A table's non-unique indexes, name and definition. (Indexes SQLite makes for PRIMARY KEY
+/// and UNIQUE constraints have no `sql`.)
+const SQLITE_LOOKUP_INDEXES: &str = "SELECT name, sql FROM sqlite_master
+  WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL
+    AND upper(sql) NOT LIKE 'CREATE UNIQUE%'";
+
+/// The same on PostgreSQL, for the table the projector's unqualified name resolves to.
+const POSTGRES_LOOKUP_INDEXES: &str = "SELECT i.relname::text, pg_get_indexdef(x.indexrelid)
+   FROM pg_index x
+   JOIN pg_class i ON i.oid = x.indexrelid
+  WHERE x.indrelid = to_regclass($1) AND NOT x.indisunique";
+
+/// `defer` on one backend's pool, with that backend's catalog query: in one transaction, each
+/// index's definition is stored (a second projector deferring the same index keeps the
+/// first's) and the index dropped.
+macro_rules! defer_in {
+    ($pool:expr, $catalog:expr, $projection:expr, $tables:expr) => {{
+        let mut tx = $pool.begin().await?;
+        let mut deferred = 0;
+        for table in $tables {
+            let indexes: Vec<(String, String)> = sqlx::query_as($catalog)
+                .bind(table)
+                .fetch_all(&mut *tx)
+                .await?;
+            for (name, definition) in indexes {
+                sqlx::query(
+                    "INSERT INTO projection_deferred_indexes (name, projection, definition)
+                     VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(&name)
+                .bind($projection)
+                .bind(&definition)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(&format!("DROP INDEX IF EXISTS {}", quoted(&name)))
+                    .execute(&mut *tx)
+                    .await?;
+                deferred += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(deferred)
+    }};
+}
+
 /// Drops the non-unique secondary indexes of `tables`, storing their definitions under
 /// `projection`; returns how many were dropped.
 pub(crate) async fn defer(
@@ -28,8 +73,8 @@ pub(crate) async fn defer(
     tables: &[&str],
 ) -> Result<usize, sqlx::Error> {
     match pool {
-        Pool::Sqlite(pool) => defer_sqlite(pool, projection, tables).await,
-        Pool::Postgres(pool) => defer_postgres(pool, projection, tables).await,
+        Pool::Sqlite(pool) => defer_in!(pool, SQLITE_LOOKUP_INDEXES, projection, tables),
+        Pool::Postgres(pool) => defer_in!(pool, POSTGRES_LOOKUP_INDEXES, projection, tables),
     }
 }
 
@@ -40,81 +85,6 @@ pub(crate) async fn restore(pool: &Pool) -> Result<usize, sqlx::Error> {
         Pool::Sqlite(pool) => restore_sqlite(pool).await,
         Pool::Postgres(pool) => restore_postgres(pool).await,
     }
-}
-
-/// Stores the definition (a second projector deferring the same index keeps the first's) and
-/// drops the index.
-const STORE_DEFINITION: &str =
-    "INSERT INTO projection_deferred_indexes (name, projection, definition)
-     VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
-
-async fn defer_sqlite(
-    pool: &SqlitePool,
-    projection: &str,
-    tables: &[&str],
-) -> Result<usize, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let mut deferred = 0;
-    for table in tables {
-        // Indexes SQLite makes for PRIMARY KEY and UNIQUE constraints have no `sql`.
-        let indexes: Vec<(String, String)> = sqlx::query_as(
-            "SELECT name, sql FROM sqlite_master
-              WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL
-                AND upper(sql) NOT LIKE 'CREATE UNIQUE%'",
-        )
-        .bind(table)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (name, definition) in indexes {
-            sqlx::query(STORE_DEFINITION)
-                .bind(&name)
-                .bind(projection)
-                .bind(&definition)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(&format!("DROP INDEX IF EXISTS {}", quoted(&name)))
-                .execute(&mut *tx)
-                .await?;
-            deferred += 1;
-        }
-    }
-    tx.commit().await?;
-    Ok(deferred)
-}
-
-async fn defer_postgres(
-    pool: &PgPool,
-    projection: &str,
-    tables: &[&str],
-) -> Result<usize, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let mut deferred = 0;
-    for table in tables {
-        // The tables the projector writes: the ones its unqualified names resolve to.
-        let indexes: Vec<(String, String)> = sqlx::query_as(
-            "SELECT i.relname::text, pg_get_indexdef(x.indexrelid)
-               FROM pg_index x
-               JOIN pg_class i ON i.oid = x.indexrelid
-              WHERE x.indrelid = to_regclass($1) AND NOT x.indisunique",
-        )
-        .bind(table)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (name, definition) in indexes {
-            sqlx::query(STORE_DEFINITION)
-                .bind(&name)
-                .bind(projection)
-                .bind(&definition)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(&format!("DROP INDEX IF EXISTS {}", quoted(&name)))
-                .execute(&mut *tx)
-                .await?;
-            deferred += 1;
-        }
-    }
-    tx.commit().await?;
-    Ok(deferred)
 }
 
 async fn restore_sqlite(pool: &SqlitePool) -> Result<usize, sqlx::Error> {
