@@ -77,7 +77,7 @@ SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
 /// row across on its own, which cost more than reading the page. Payload and metadata come as
 /// JSON strings, so their stored text (which the hash chain covers) arrives unchanged.
 ///
-/// A page of more events is read as several arrays, in one read transaction: a
+/// A page of more events is read as several arrays, one statement each: a
 /// 100,000-event page as one array is a 45 MB string, which SQLite grows by doubling and
 /// sqlx copies, each time into memory fresh from the kernel, so that clearing new pages took
 /// a tenth of a catch-up's CPU. Arrays of half a megabyte come from memory the allocators
@@ -473,15 +473,15 @@ impl EventLog {
         match &self.pool {
             Pool::Sqlite(p) => {
                 let mut rows: Vec<EventRow> = Vec::new();
-                // One snapshot for the whole page, as a single statement would read it.
-                let mut tx = p.begin().await?;
+                // No transaction around the arrays: SQLite numbers events in commit order (one
+                // writer), so a later array can only add events after the ones already read.
                 let mut last = after;
                 while rows.len() < limit as usize {
                     let wanted = (limit - rows.len() as u32).min(SQLITE_EVENTS_PER_ARRAY);
                     let array: String = sqlx::query_scalar(PAGE_SQLITE)
                         .bind(last)
                         .bind(i64::from(wanted))
-                        .fetch_one(&mut *tx)
+                        .fetch_one(p)
                         .await?;
                     let part = EventRow::from_json_page(&array)?;
                     let Some(end) = part.iter().filter_map(|row| row.position).max() else {
@@ -494,7 +494,6 @@ impl EventLog {
                         break;
                     }
                 }
-                tx.commit().await?;
                 // An aggregate's input order is SQLite's choice, not SQL's promise; the sort
                 // is a linear check on rows that arrive in order, as they do.
                 rows.sort_by_key(|row| row.position);

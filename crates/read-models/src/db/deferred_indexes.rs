@@ -32,12 +32,19 @@ const POSTGRES_LOOKUP_INDEXES: &str = "SELECT i.relname::text, pg_get_indexdef(x
    JOIN pg_class i ON i.oid = x.indexrelid
   WHERE x.indrelid = to_regclass($1) AND NOT x.indisunique";
 
+/// SQLite: a transaction that reads before it writes takes the write lock at `BEGIN`.
+/// Deferred, it would read a snapshot that another connection's commit (another projector's
+/// batch, or this projector's own from a catch-up that was dropped) can make stale before the
+/// first write, and SQLite refuses that write outright (`SQLITE_BUSY_SNAPSHOT`) instead of
+/// waiting.
+const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
+
 /// `defer` on one backend's pool, with that backend's catalog query: in one transaction, each
 /// index's definition is stored (a second projector deferring the same index keeps the
 /// first's) and the index dropped.
 macro_rules! defer_in {
-    ($pool:expr, $catalog:expr, $projection:expr, $tables:expr) => {{
-        let mut tx = $pool.begin().await?;
+    ($pool:expr, $begin:expr, $catalog:expr, $projection:expr, $tables:expr) => {{
+        let mut tx = $pool.begin_with($begin).await?;
         let mut deferred = 0;
         for table in $tables {
             let indexes: Vec<(String, String)> = sqlx::query_as($catalog)
@@ -73,8 +80,18 @@ pub(crate) async fn defer(
     tables: &[&str],
 ) -> Result<usize, sqlx::Error> {
     match pool {
-        Pool::Sqlite(pool) => defer_in!(pool, SQLITE_LOOKUP_INDEXES, projection, tables),
-        Pool::Postgres(pool) => defer_in!(pool, POSTGRES_LOOKUP_INDEXES, projection, tables),
+        Pool::Sqlite(pool) => {
+            defer_in!(
+                pool,
+                SQLITE_BEGIN,
+                SQLITE_LOOKUP_INDEXES,
+                projection,
+                tables
+            )
+        }
+        Pool::Postgres(pool) => {
+            defer_in!(pool, "BEGIN", POSTGRES_LOOKUP_INDEXES, projection, tables)
+        }
     }
 }
 
@@ -89,7 +106,7 @@ pub(crate) async fn restore(pool: &Pool) -> Result<usize, sqlx::Error> {
 
 async fn restore_sqlite(pool: &SqlitePool) -> Result<usize, sqlx::Error> {
     // SQLite has one writer: one transaction creates them all.
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(SQLITE_BEGIN).await?;
     let stored: Vec<(String, String)> =
         sqlx::query_as("SELECT name, definition FROM projection_deferred_indexes ORDER BY name")
             .fetch_all(&mut *tx)
