@@ -6,7 +6,7 @@
 //! and two projectors on one database cannot both apply the same batch.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,8 +98,8 @@ pub enum ProjectionError {
     },
     #[error("read models did not reach log position {position} within {waited:?}")]
     Timeout { position: u64, waited: Duration },
-    /// The runtime shut down while a batch was being committed.
-    #[error("the projector was stopped while it committed a batch")]
+    /// The runtime shut down before the projector's work finished.
+    #[error("the projector was stopped before its work finished")]
     Interrupted,
 }
 
@@ -128,15 +128,26 @@ pub struct ProjectorMetrics {
     pub poisoned_events: AtomicU64,
 }
 
+/// Keeps the read models: follows the log, folds each page, writes rows and checkpoints.
+///
+/// The work of a catch-up (`catch_up`, `wait_for`, `refresh`) runs on a task of its own that
+/// the caller awaits: a caller that stops waiting (a timeout, a dropped request) leaves the
+/// work to finish. Cancelled between two statements, it could leave a pooled connection
+/// inside a transaction for the next user.
 pub struct Projector {
+    core: Arc<Core>,
+}
+
+/// The projector's state, shared with the tasks its work runs on.
+struct Core {
     log: Arc<EventLog>,
     settings: ReadModelSettings,
-    batch_size: u32,
+    batch_size: AtomicU32,
     /// From this many events in the log, a model built from empty is a bulk build: folded in
     /// pages of `bulk_batch_size` events and loaded without its secondary indexes
     /// (`db/deferred_indexes.rs`).
-    bulk_build_from: u64,
-    bulk_batch_size: u32,
+    bulk_build_from: AtomicU64,
+    bulk_batch_size: AtomicU32,
     /// This projector deferred indexes that are not created again yet (its build is running,
     /// or creating them failed): the next build's end creates them. Kept in memory so that the
     /// polls of `wait_for` ask the database nothing more when no build is deferred.
@@ -166,39 +177,43 @@ impl Projector {
         for model in ReadModel::ALL {
             on_backend!(log.pool(), [db] ensure_checkpoint(model.name(), &fingerprint))?;
         }
-        let projector = Self {
+        let core = Core {
             log,
             settings,
-            batch_size: 10_000,
-            bulk_build_from: 50_000,
-            bulk_batch_size: 100_000,
+            batch_size: AtomicU32::new(10_000),
+            bulk_build_from: AtomicU64::new(50_000),
+            bulk_batch_size: AtomicU32::new(100_000),
             restore_pending: AtomicBool::new(false),
             running: Mutex::new(()),
             metrics: ProjectorMetrics::default(),
             prefetched: std::sync::Mutex::new(None),
         };
-        for row in projector.checkpoints().await?.values() {
-            projector.check_settings(row)?;
+        for row in core.checkpoints().await?.values() {
+            core.check_settings(row)?;
         }
         // Indexes a build cut short (by a crash) left deferred.
-        projector.restore_pending.store(true, Ordering::Relaxed);
-        projector.restore_indexes().await?;
-        Ok(projector)
+        core.restore_pending.store(true, Ordering::Relaxed);
+        core.restore_indexes().await?;
+        Ok(Self {
+            core: Arc::new(core),
+        })
     }
 
     /// Builds a model from empty as a bulk build once the log holds at least `events` events
     /// (default 50,000): in batches of the bulk batch size, and without its
     /// secondary indexes, which are created again when the build ends.
     #[must_use]
-    pub fn with_bulk_build_threshold(mut self, events: u64) -> Self {
-        self.bulk_build_from = events;
+    pub fn with_bulk_build_threshold(self, events: u64) -> Self {
+        self.core.bulk_build_from.store(events, Ordering::Relaxed);
         self
     }
 
     /// Events folded per transaction.
     #[must_use]
-    pub fn with_batch_size(mut self, batch_size: u32) -> Self {
-        self.batch_size = batch_size.max(1);
+    pub fn with_batch_size(self, batch_size: u32) -> Self {
+        self.core
+            .batch_size
+            .store(batch_size.max(1), Ordering::Relaxed);
         self
     }
 
@@ -206,30 +221,105 @@ impl Projector {
     /// write each page of a growing B-tree fewer times (on SQLite a tenth of the commits
     /// made its writes about three times cheaper; docs/performance.md).
     #[must_use]
-    pub fn with_bulk_batch_size(mut self, batch_size: u32) -> Self {
-        self.bulk_batch_size = batch_size.max(1);
+    pub fn with_bulk_batch_size(self, batch_size: u32) -> Self {
+        self.core
+            .bulk_batch_size
+            .store(batch_size.max(1), Ordering::Relaxed);
         self
     }
 
     pub fn batch_size(&self) -> u32 {
-        self.batch_size
+        self.core.batch_size.load(Ordering::Relaxed)
     }
 
     pub fn settings(&self) -> &ReadModelSettings {
-        &self.settings
+        &self.core.settings
     }
 
     pub fn log(&self) -> &Arc<EventLog> {
-        &self.log
+        &self.core.log
     }
 
     pub fn metrics(&self) -> &ProjectorMetrics {
-        &self.metrics
+        &self.core.metrics
     }
 
     /// Applies everything the log holds now, and extends the log's hash chain over it;
     /// returns the position all read models reached.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
+        self.detached(|core| async move { core.catch_up().await })
+            .await
+    }
+
+    /// Waits until every read model includes log position `position` (e.g. the head returned
+    /// by `EventLog::settle` after a command): reading your own writes.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
+        self.detached(move |core| async move { core.wait_for(position, timeout).await })
+            .await
+    }
+
+    /// Settles the log (see `EventLog::settle`) and catches up: afterwards every read model
+    /// includes every command that returned before the call.
+    pub async fn refresh(&self, timeout: Duration) -> Result<u64, ProjectionError> {
+        let head = self.log().settle(timeout).await?;
+        self.wait_for(head, timeout).await?;
+        Ok(head)
+    }
+
+    /// Empties one read model and rebuilds it from the whole log, reporting progress after
+    /// each batch. Other read models keep running. Readers of the model see it grow back.
+    pub async fn rebuild(
+        &self,
+        model: ReadModel,
+        progress: impl FnMut(RebuildProgress),
+    ) -> Result<u64, ProjectionError> {
+        self.core.rebuild(model, progress).await
+    }
+
+    pub async fn status(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
+        self.core.status().await
+    }
+
+    /// Runs `catch_up` every `interval` until the returned task is aborted. Errors are logged
+    /// and retried after the interval; a poisoned projection keeps reporting its error in
+    /// `status()` while the others go on.
+    pub fn spawn(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let Err(err) = self.catch_up().await {
+                    tracing::error!(error = %err, "projector");
+                }
+                tokio::time::sleep(interval).await;
+            }
+        })
+    }
+
+    /// Runs `work` on a task of its own and waits for it (see `Projector`).
+    async fn detached<T, F>(&self, work: impl FnOnce(Arc<Core>) -> F) -> Result<T, ProjectionError>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, ProjectionError>> + Send + 'static,
+    {
+        joined(tokio::spawn(work(Arc::clone(&self.core)))).await
+    }
+}
+
+/// The result of a task the projector spawned; a panic in it is raised again here.
+async fn joined<T>(
+    task: tokio::task::JoinHandle<Result<T, ProjectionError>>,
+) -> Result<T, ProjectionError> {
+    match task.await {
+        Ok(result) => result,
+        Err(err) => match err.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Only a runtime shutting down cancels the task.
+            Err(_) => Err(ProjectionError::Interrupted),
+        },
+    }
+}
+
+impl Core {
+    async fn catch_up(&self) -> Result<u64, ProjectionError> {
         // The projector's pages carry the chain along where it joins them; what they did not
         // chain (events after the last page, or a chain that was behind them) is chained here.
         let position = self.apply_all().await?;
@@ -278,8 +368,9 @@ impl Projector {
             .filter(|(_, cursor)| cursor.position == 0)
             .map(|(model, _)| model)
             .collect();
-        if empty.is_empty() || self.log.head().await? < self.bulk_build_from {
-            return Ok(self.batch_size);
+        if empty.is_empty() || self.log.head().await? < self.bulk_build_from.load(Ordering::Relaxed)
+        {
+            return Ok(self.batch_size.load(Ordering::Relaxed));
         }
         let pool = self.log.pool();
         for model in empty {
@@ -287,7 +378,7 @@ impl Projector {
                 self.restore_pending.store(true, Ordering::Relaxed);
             }
         }
-        Ok(self.bulk_batch_size)
+        Ok(self.bulk_batch_size.load(Ordering::Relaxed))
     }
 
     /// Creates again every deferred index, if this projector deferred any: all
@@ -302,7 +393,7 @@ impl Projector {
 
     /// Waits until every read model includes log position `position` (e.g. the head returned
     /// by `EventLog::settle` after a command): reading your own writes.
-    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
+    async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
         let deadline = Instant::now() + timeout;
         loop {
             // The chain is extended once, when the wait is over, not on every poll.
@@ -320,17 +411,9 @@ impl Projector {
         }
     }
 
-    /// Settles the log (see `EventLog::settle`) and catches up: afterwards every read model
-    /// includes every command that returned before the call.
-    pub async fn refresh(&self, timeout: Duration) -> Result<u64, ProjectionError> {
-        let head = self.log.settle(timeout).await?;
-        self.wait_for(head, timeout).await?;
-        Ok(head)
-    }
-
     /// Empties one read model and rebuilds it from the whole log, reporting progress after
     /// each batch. Other read models keep running. Readers of the model see it grow back.
-    pub async fn rebuild(
+    async fn rebuild(
         &self,
         model: ReadModel,
         mut progress: impl FnMut(RebuildProgress),
@@ -356,7 +439,7 @@ impl Projector {
         Ok(position)
     }
 
-    pub async fn status(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
+    async fn status(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
         let head = self.log.head().await?;
         let rows = self.checkpoints().await?;
         Ok(ReadModel::ALL
@@ -373,20 +456,6 @@ impl Projector {
                 }
             })
             .collect())
-    }
-
-    /// Runs `catch_up` every `interval` until the returned task is aborted. Errors are logged
-    /// and retried after the interval; a poisoned projection keeps reporting its error in
-    /// `status()` while the others go on.
-    pub fn spawn(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            loop {
-                if let Err(err) = self.catch_up().await {
-                    tracing::error!(error = %err, "projector");
-                }
-                tokio::time::sleep(interval).await;
-            }
-        })
     }
 
     /// The lowest checkpoint: every read model includes the log up to here.
@@ -912,15 +981,9 @@ async fn write_on_own_task(
             .filter(|_| ours(ReadModel::RootCauseStatistics));
         Ok(on_backend!(&pool, [db] flush(register, stats, &moves))?)
     });
-    match task.await {
-        Ok(written) => written,
-        Err(err) => match err.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            // Only a runtime shutting down cancels the task: its transaction was rolled back
-            // or committed whole, and the checkpoints say which.
-            Err(_) => Err(ProjectionError::Interrupted),
-        },
-    }
+    // If the runtime shuts down meanwhile, the transaction is rolled back or committed whole,
+    // and the checkpoints say which.
+    joined(task).await
 }
 
 /// The position of the last event applied, and the poisoned event that stopped the fold.

@@ -158,3 +158,42 @@ on_both_backends!(
     indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projector,
     super::indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projector
 );
+
+/// A catch-up can be dropped at any moment (a caller's timeout, a dropped request): its work
+/// goes on to the end on the projector's own task, so nothing is cut off between two
+/// statements, and the checkpoints' guard keeps every batch applied once. Whatever the moment,
+/// the next catch-up leaves the rows an uninterrupted build leaves, and every connection it
+/// takes from the pool is out of any transaction.
+async fn a_catch_up_dropped_at_any_moment_loses_and_repeats_nothing(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    some_items(&h).await;
+    let stepwise = stepwise_build(backend).await;
+
+    let projector = Projector::new(Arc::clone(&h.log), *h.projector.settings())
+        .await
+        .expect("projector")
+        .with_bulk_build_threshold(0)
+        .with_batch_size(2)
+        .with_bulk_batch_size(2);
+    let mut dropped = 0;
+    for micros in (0..).map(|n| 50 * n) {
+        let limit = std::time::Duration::from_micros(micros);
+        match tokio::time::timeout(limit, projector.catch_up()).await {
+            Ok(caught_up) => {
+                caught_up.expect("catches up");
+                break;
+            }
+            Err(_) => dropped += 1,
+        }
+    }
+    assert!(dropped > 0, "some catch-ups were dropped partway");
+    projector.refresh(WAIT).await.expect("catches up");
+    assert_eq!(
+        ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
+        stepwise
+    );
+}
+on_both_backends!(
+    a_catch_up_dropped_at_any_moment_loses_and_repeats_nothing,
+    super::a_catch_up_dropped_at_any_moment_loses_and_repeats_nothing
+);
