@@ -73,15 +73,16 @@ SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
 
 /// A page of the log in global order (SQLite: the planner walks `event_log` by position and
 /// looks each event up by its key), as one JSON array of up to `SQLITE_EVENTS_PER_ARRAY`
-/// events, in one row: sqlx's SQLite driver steps the statement on a worker thread and hands every
-/// row across on its own, which cost more than reading the page. Payload and metadata come as
-/// JSON strings, so their stored text (which the hash chain covers) arrives unchanged.
+/// events, in one row: sqlx's SQLite driver steps the statement on a worker thread and hands
+/// every row across on its own, which cost more than reading the page. Payload and metadata
+/// come as JSON strings, so their stored text (which the hash chain covers) arrives
+/// unchanged.
 ///
-/// A page of more events is read as several arrays, one statement each: a
-/// 100,000-event page as one array is a 45 MB string, which SQLite grows by doubling and
-/// sqlx copies, each time into memory fresh from the kernel, so that clearing new pages took
-/// a tenth of a catch-up's CPU. Arrays of half a megabyte come from memory the allocators
-/// keep and reuse.
+/// A page of more events is read as several arrays, one statement each, in one read
+/// transaction (see `raw_after`): a 100,000-event page as one array is a 45 MB string, which
+/// SQLite grows by doubling and sqlx copies, each time into memory fresh from the kernel, so
+/// that clearing new pages took a tenth of a catch-up's CPU. Arrays of half a megabyte come
+/// from memory the allocators keep and reuse.
 const PAGE_SQLITE: &str = "
 SELECT json_group_array(json_object('position', position, 'aggregate_id', aggregate_id,
            'sequence', sequence, 'event_type', event_type, 'event_version', event_version,
@@ -473,15 +474,20 @@ impl EventLog {
         match &self.pool {
             Pool::Sqlite(p) => {
                 let mut rows: Vec<EventRow> = Vec::new();
-                // No transaction around the arrays: SQLite numbers events in commit order (one
-                // writer), so a later array can only add events after the ones already read.
+                // One read transaction for the arrays. Not for consistency (SQLite numbers
+                // events in commit order, so a later array could only add events after the
+                // ones already read) but for the page cache: a connection that starts a read
+                // transaction after another one committed discards its whole cache, and the
+                // projector commits while it reads. Without it a 1M-event catch-up took
+                // 10-15% longer.
+                let mut tx = p.begin().await?;
                 let mut last = after;
                 while rows.len() < limit as usize {
                     let wanted = (limit - rows.len() as u32).min(SQLITE_EVENTS_PER_ARRAY);
                     let array: String = sqlx::query_scalar(PAGE_SQLITE)
                         .bind(last)
                         .bind(i64::from(wanted))
-                        .fetch_one(p)
+                        .fetch_one(&mut *tx)
                         .await?;
                     let part = EventRow::from_json_page(&array)?;
                     let Some(end) = part.iter().filter_map(|row| row.position).max() else {
@@ -494,6 +500,7 @@ impl EventLog {
                         break;
                     }
                 }
+                tx.commit().await?;
                 // An aggregate's input order is SQLite's choice, not SQL's promise; the sort
                 // is a linear check on rows that arrive in order, as they do.
                 rows.sort_by_key(|row| row.position);
