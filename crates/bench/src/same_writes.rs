@@ -13,8 +13,8 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt, TryStreamExt};
-use suspense_read_models::{Projector, ReadModel, ReadModelSettings};
+use futures::TryStreamExt;
+use suspense_read_models::{bulk_load, Projector, ReadModel, ReadModelSettings};
 use suspense_store::{EventLog, Pool, PoolSettings, StoreLocation};
 use suspense_testkit::{fixed_services, Backend, TestDatabase};
 
@@ -68,7 +68,7 @@ async fn write(
     batches: usize,
 ) -> Result<Duration, Box<dyn Error>> {
     match (pool, source) {
-        (Pool::Postgres(pool), StoreLocation::Postgres(url)) => {
+        (Pool::Postgres(pg), StoreLocation::Postgres(url)) => {
             // Per model, per batch: each table's share of the rows.
             let parts: Vec<Vec<Batch>> = postgres_rows(&url)
                 .await?
@@ -88,27 +88,10 @@ async fn write(
                         .collect()
                 })
                 .collect();
-            // The indexes a projector's build from empty defers (db/deferred_indexes.rs).
-            let mut deferred: Vec<String> = Vec::new();
-            for table in all_tables() {
-                let indexes: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT i.relname::text, pg_get_indexdef(x.indexrelid)
-                       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-                      WHERE x.indrelid = to_regclass($1) AND NOT x.indisunique",
-                )
-                .bind(table)
-                .fetch_all(pool)
-                .await?;
-                for (name, definition) in indexes {
-                    sqlx::query(&format!("DROP INDEX \"{name}\""))
-                        .execute(pool)
-                        .await?;
-                    deferred.push(definition);
-                }
-            }
+            defer_indexes(pool).await?;
             let started = Instant::now();
             futures::future::try_join_all(parts.iter().map(|model| async move {
-                let mut conn = pool.acquire().await?;
+                let mut conn = pg.acquire().await?;
                 for batch in model {
                     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                     for (table, rows) in batch {
@@ -121,16 +104,11 @@ async fn write(
                 Ok::<_, sqlx::Error>(())
             }))
             .await?;
-            // Two at a time, as the projector builds them again.
-            futures::stream::iter(&deferred)
-                .map(|definition| sqlx::query(definition).execute(pool))
-                .buffer_unordered(2)
-                .try_collect::<Vec<_>>()
-                .await?;
+            bulk_load::restore(pool).await?;
             Ok(started.elapsed())
         }
-        (Pool::Sqlite(pool), StoreLocation::Sqlite(path)) => {
-            let mut conn = pool.acquire().await?;
+        (Pool::Sqlite(sqlite), StoreLocation::Sqlite(path)) => {
+            let mut conn = sqlite.acquire().await?;
             sqlx::query("ATTACH DATABASE $1 AS projected")
                 .bind(path.display().to_string())
                 .execute(&mut *conn)
@@ -144,25 +122,7 @@ async fn write(
                 .await?;
                 ranges.push((table, low.unwrap_or(0), high.unwrap_or(-1) + 1));
             }
-            // The indexes a projector's build from empty defers (db/deferred_indexes.rs).
-            let mut deferred: Vec<(String, String)> = Vec::new();
-            for table in all_tables() {
-                deferred.extend(
-                    sqlx::query_as::<_, (String, String)>(
-                        "SELECT name, sql FROM main.sqlite_master
-                          WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL
-                            AND upper(sql) NOT LIKE 'CREATE UNIQUE%'",
-                    )
-                    .bind(table)
-                    .fetch_all(&mut *conn)
-                    .await?,
-                );
-            }
-            for (name, _) in &deferred {
-                sqlx::query(&format!("DROP INDEX main.{name}"))
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            defer_indexes(pool).await?;
             let started = Instant::now();
             let batches = batches as i64;
             for batch in 0..batches {
@@ -181,13 +141,20 @@ async fn write(
                 }
                 tx.commit().await?;
             }
-            for (_, definition) in &deferred {
-                sqlx::query(definition).execute(&mut *conn).await?;
-            }
+            bulk_load::restore(pool).await?;
             Ok(started.elapsed())
         }
         _ => Err("the projected and the fresh database are of different backends".into()),
     }
+}
+
+/// Drops the lookup indexes a projector's build from empty drops, by the projector's own
+/// code; `bulk_load::restore` creates them again as the projector does when the build ends.
+async fn defer_indexes(pool: &Pool) -> Result<(), sqlx::Error> {
+    for model in ReadModel::ALL {
+        bulk_load::defer(pool, model.name(), model.tables()).await?;
+    }
+    Ok(())
 }
 
 /// One transaction's rows: each table's share, as `COPY` text.

@@ -47,6 +47,14 @@ pub use reports::{
 pub use snapshot::ReadModelSnapshot;
 pub use statistics::{CellCounts, UNCLASSIFIED};
 
+/// The projector's own dropping and re-creating of the lookup indexes a build from empty
+/// defers (`db/deferred_indexes.rs`), for tools that load the read models' tables in bulk as
+/// it does. For benchmarks; the projector is the way to keep read models.
+#[doc(hidden)]
+pub mod bulk_load {
+    pub use crate::db::deferred_indexes::{defer, restore};
+}
+
 /// Folds `events` into fresh in-memory register and statistics batches, as the projector does
 /// with each page before writing it, and returns the rows produced. For benchmarks; the
 /// projector is the way to keep read models.

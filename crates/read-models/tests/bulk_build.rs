@@ -76,17 +76,23 @@ fn batches_committed(projector: &Projector) -> u64 {
         .load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// A second projector on `h`'s log for which every build from empty is a bulk build, in
+/// batches of `bulk_batch_size` events; other catch-ups fold 2 events per batch.
+async fn bulk_projector(h: &Harness, bulk_batch_size: u32) -> Projector {
+    Projector::new(Arc::clone(&h.log), *h.projector.settings())
+        .await
+        .expect("projector")
+        .with_bulk_build_threshold(0)
+        .with_batch_size(2)
+        .with_bulk_batch_size(bulk_batch_size)
+}
+
 async fn a_bulk_build_commits_bulk_batches_and_then_small_ones(backend: Backend) {
     let h = Harness::new(backend, "UTC").await;
     some_items(&h).await;
     let stepwise = stepwise_build(backend).await;
 
-    let projector = Projector::new(Arc::clone(&h.log), *h.projector.settings())
-        .await
-        .expect("projector")
-        .with_bulk_build_threshold(0)
-        .with_batch_size(2)
-        .with_bulk_batch_size(5);
+    let projector = bulk_projector(&h, 5).await;
     let head = projector.refresh(WAIT).await.expect("catches up");
     assert!(head > 10, "the build spans several bulk batches");
     assert_eq!(batches_committed(&projector), head.div_ceil(5));
@@ -169,12 +175,7 @@ async fn a_catch_up_dropped_at_any_moment_loses_and_repeats_nothing(backend: Bac
     some_items(&h).await;
     let stepwise = stepwise_build(backend).await;
 
-    let projector = Projector::new(Arc::clone(&h.log), *h.projector.settings())
-        .await
-        .expect("projector")
-        .with_bulk_build_threshold(0)
-        .with_batch_size(2)
-        .with_bulk_batch_size(2);
+    let projector = bulk_projector(&h, 2).await;
     let mut dropped = 0;
     for micros in (0..).map(|n| 50 * n) {
         let limit = std::time::Duration::from_micros(micros);

@@ -74,11 +74,7 @@ macro_rules! defer_in {
 
 /// Drops the non-unique secondary indexes of `tables`, storing their definitions under
 /// `projection`; returns how many were dropped.
-pub(crate) async fn defer(
-    pool: &Pool,
-    projection: &str,
-    tables: &[&str],
-) -> Result<usize, sqlx::Error> {
+pub async fn defer(pool: &Pool, projection: &str, tables: &[&str]) -> Result<usize, sqlx::Error> {
     match pool {
         Pool::Sqlite(pool) => {
             defer_in!(
@@ -97,7 +93,7 @@ pub(crate) async fn defer(
 
 /// Creates again every deferred index, removing its stored definition; returns how many were
 /// created.
-pub(crate) async fn restore(pool: &Pool) -> Result<usize, sqlx::Error> {
+pub async fn restore(pool: &Pool) -> Result<usize, sqlx::Error> {
     match pool {
         Pool::Sqlite(pool) => restore_sqlite(pool).await,
         Pool::Postgres(pool) => restore_postgres(pool).await,
