@@ -143,14 +143,44 @@ async fn reordered_events_are_found(backend: Backend) {
     )
     .await;
     assert_eq!(first_problem(&log).await, Some((2, Tampering::Reordered)));
-    if backend == Backend::Postgres {
-        // The edited positions disagree with the commit order: the log was read by position.
-        assert!(log.pages_read_by_position() > 0);
-    }
+    // The edited positions disagree with the events' own order (PostgreSQL: their commit
+    // order; SQLite: the position each event carries): the log was read through `event_log`.
+    assert!(log.pages_read_by_position() > 0);
 }
 on_both_backends!(
     reordered_events_are_found,
     super::reordered_events_are_found
+);
+
+/// A reader past position 1 finds A's opening where an edit moved it, at 6: every event on
+/// the page still sits where `event_log` says, and only the page's length shows the one that
+/// moved past its own position.
+async fn an_event_moved_up_the_log_is_read_where_event_log_puts_it(backend: Backend) {
+    let (db, log) = chained_log(backend).await;
+    raw_script(&db, "UPDATE event_log SET position = 6 WHERE position = 1;").await;
+    let page = log.read_after(1, 100).await.expect("reads");
+    let read: Vec<(Option<u64>, String, u64)> = page
+        .iter()
+        .map(|e| (e.position, e.item_id.to_string(), e.sequence))
+        .collect();
+    let (a, b) = (
+        item_id("CHAIN-A").to_string(),
+        item_id("CHAIN-B").to_string(),
+    );
+    assert_eq!(
+        read,
+        vec![
+            (Some(2), b.clone(), 1),
+            (Some(3), a.clone(), 2),
+            (Some(4), b, 2),
+            (Some(5), a.clone(), 3),
+            (Some(6), a, 1),
+        ]
+    );
+}
+on_both_backends!(
+    an_event_moved_up_the_log_is_read_where_event_log_puts_it,
+    super::an_event_moved_up_the_log_is_read_where_event_log_puts_it
 );
 
 /// The five events were chained as one segment (positions 1..=5), whose stored link is the
