@@ -222,6 +222,32 @@ mod sqlite_writes {
 
     type Db = sqlx::Sqlite;
 
+    /// Runs one statement per `CHUNK` of `items`, as `build` writes it, one after another in
+    /// `tx`. Each statement is built while the one before it runs: SQLite runs it on the
+    /// connection's own thread, so binding the next chunk's values does not wait for it.
+    async fn execute_chunks<'a, T>(
+        tx: &mut Transaction<'_, Db>,
+        items: &'a [T],
+        build: impl Fn(&'a [T]) -> QueryBuilder<'a, Db>,
+    ) -> Result<(), sqlx::Error> {
+        let mut chunks = items.chunks(CHUNK);
+        let Some(first) = chunks.next() else {
+            return Ok(());
+        };
+        let mut query = build(first);
+        loop {
+            let next = chunks.next();
+            // `join!` polls the statement first, which hands it to the connection's thread.
+            let (done, built) =
+                tokio::join!(query.build().execute(&mut **tx), async { next.map(&build) });
+            done?;
+            match built {
+                Some(built) => query = built,
+                None => return Ok(()),
+            }
+        }
+    }
+
     pub(super) async fn write_register(
         tx: &mut Transaction<'_, Db>,
         batch: &RegisterBatch,
@@ -229,7 +255,7 @@ mod sqlite_writes {
         let batches =
             super::created_and_updated(batch.rows.values(), &batch.created, |r| &r.item_id);
         for (rows, upsert) in batches {
-            for chunk in rows.chunks(CHUNK) {
+            execute_chunks(tx, &rows, |chunk| {
                 let mut q = QueryBuilder::<Db>::new(
                         "INSERT OR FAIL INTO item_register (item_id, version, source_system, reference, account, branch,
                          channel, direction, currency, minor_units, amount_minor, cleared_minor, outstanding_minor,
@@ -276,10 +302,11 @@ mod sqlite_writes {
                 if upsert {
                     q.push(super::REGISTER_UPDATE);
                 }
-                q.build().execute(&mut **tx).await?;
-            }
+                q
+            })
+            .await?;
         }
-        for chunk in batch.movements.chunks(CHUNK) {
+        execute_chunks(tx, &batch.movements, |chunk| {
             let mut q = QueryBuilder::<Db>::new(
                         "INSERT OR FAIL INTO balance_movements (item_id, sequence, on_date, outstanding_delta_minor, open_delta) ",
                     );
@@ -290,8 +317,9 @@ mod sqlite_writes {
                     .push_bind(m.outstanding_delta_minor)
                     .push_bind(m.open_delta);
             });
-            q.build().execute(&mut **tx).await?;
-        }
+            q
+        })
+        .await?;
         let balances: Vec<(&String, &(i64, i64))> = batch.balances.iter().collect();
         for chunk in balances.chunks(CHUNK) {
             let mut q = QueryBuilder::<Db>::new(
@@ -319,7 +347,7 @@ mod sqlite_writes {
         let batches =
             super::created_and_updated(batch.items_to_write(), &batch.created, |i| &i.item_id);
         for (items, upsert) in batches {
-            for chunk in items.chunks(CHUNK) {
+            execute_chunks(tx, &items, |chunk| {
                 let mut q = QueryBuilder::<Db>::new(
                     "INSERT OR FAIL INTO stats_items (item_id, branch, channel, currency, category, code,
                          reclassified, booked_on, amount_minor) ",
@@ -338,8 +366,9 @@ mod sqlite_writes {
                 if upsert {
                     q.push(super::STATS_ITEM_UPDATE);
                 }
-                q.build().execute(&mut **tx).await?;
-            }
+                q
+            })
+            .await?;
         }
         let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
         for chunk in cells.chunks(CHUNK) {

@@ -510,12 +510,15 @@ impl EventLog {
                     sqlx::query_scalar("SELECT max(position) FROM event_log")
                         .fetch_one(&mut *tx)
                         .await?;
-                let (rows, positioned) = sqlite_arrays(&mut tx, PAGE_SQLITE, after, limit).await?;
-                let rows = if positioned && is_log_from(after, limit, log_head, &rows) {
+                // How many events `event_log` has on the page.
+                let expected = (log_head.unwrap_or(0) - after).clamp(0, i64::from(limit));
+                let (rows, positioned) =
+                    sqlite_arrays(&mut tx, PAGE_SQLITE, after, limit, expected).await?;
+                let rows = if positioned && is_log_from(after, expected, &rows) {
                     rows
                 } else {
                     self.read_through_log(after);
-                    sqlite_arrays(&mut tx, PAGE_SQLITE_THROUGH_LOG, after, limit)
+                    sqlite_arrays(&mut tx, PAGE_SQLITE_THROUGH_LOG, after, limit, expected)
                         .await?
                         .0
                 };
@@ -859,7 +862,14 @@ impl EventLog {
     }
 
     fn decode_all(&self, rows: &[EventRow]) -> Result<Vec<RecordedEvent>, StoreError> {
-        rows.iter().map(|row| row.decode(&self.upcasters)).collect()
+        // Sized once: collecting a `Result` gives the vector no size hint, and growing a
+        // page's tens of megabytes by doubling copied them and took fresh memory from the
+        // kernel at every step.
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            events.push(row.decode(&self.upcasters)?);
+        }
+        Ok(events)
     }
 }
 
@@ -871,13 +881,15 @@ const SEQUENCE_BATCH: i64 = 10_000;
 
 /// Up to `limit` events after `after` as `sql` (`PAGE_SQLITE` or `PAGE_SQLITE_THROUGH_LOG`)
 /// reads them, array by array, and whether every array said its events were positioned.
+/// Room is made once for the `expected` events `event_log` has there.
 async fn sqlite_arrays(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     sql: &str,
     after: i64,
     limit: u32,
+    expected: i64,
 ) -> Result<(Vec<EventRow>, bool), StoreError> {
-    let mut rows: Vec<EventRow> = Vec::new();
+    let mut rows: Vec<EventRow> = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     let mut positioned = true;
     let mut last = after;
     while rows.len() < limit as usize {
@@ -905,12 +917,11 @@ async fn sqlite_arrays(
     Ok((rows, positioned))
 }
 
-/// Whether `rows` are positions `after + 1 ..` without a gap, as many as `event_log` (whose
-/// last position is `log_head`) has there, up to `limit`. Every event read by its own
-/// position can agree with `event_log` while the page still misses one: an event that
-/// `event_log` has moved to a later position than the one it carries.
-fn is_log_from(after: i64, limit: u32, log_head: Option<i64>, rows: &[EventRow]) -> bool {
-    let expected = (log_head.unwrap_or(0) - after).clamp(0, i64::from(limit));
+/// Whether `rows` are positions `after + 1 ..` without a gap, as many as the `expected`
+/// `event_log` has there. Every event read by its own position can agree with `event_log`
+/// while the page still misses one: an event that `event_log` has moved to a later position
+/// than the one it carries.
+fn is_log_from(after: i64, expected: i64, rows: &[EventRow]) -> bool {
     let Ok(len) = i64::try_from(rows.len()) else {
         return false;
     };
