@@ -73,8 +73,9 @@ impl Pool {
                     .pragma("cache_size", "-65536")
                     // Reads the first 2 GiB of the file through a memory map instead of a
                     // copy per page into the page cache: a 1M-event catch-up in time order
-                    // reads the events' index all over the file, and took 8% less time so
-                    // (docs/performance.md, tenth session). Writes still go through the WAL.
+                    // took 8% less time so (docs/performance.md, tenth session), when it
+                    // still looked each event up by key; the read models' lookups by item
+                    // id are all over the file too. Writes still go through the WAL.
                     // The cost: an I/O error while reading the mapped file stops the process
                     // (SIGBUS) instead of failing the one query.
                     .pragma("mmap_size", "2147418112");
