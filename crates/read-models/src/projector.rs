@@ -396,8 +396,7 @@ impl Core {
         Ok(())
     }
 
-    /// Waits until every read model includes log position `position` (e.g. the head returned
-    /// by `EventLog::settle` after a command): reading your own writes.
+    /// See `Projector::wait_for`.
     async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -416,8 +415,7 @@ impl Core {
         }
     }
 
-    /// Empties one read model and rebuilds it from the whole log, reporting progress after
-    /// each batch. Other read models keep running. Readers of the model see it grow back.
+    /// See `Projector::rebuild`.
     async fn rebuild(
         &self,
         model: ReadModel,

@@ -71,6 +71,25 @@ SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
        CAST(e.payload AS TEXT) AS payload, CAST(e.metadata AS TEXT) AS metadata, e.recorded_at
   FROM events e";
 
+/// A page of SQLite rows as one JSON array, and whether each row's `positioned` was true:
+/// the statement both `PAGE_SQLITE` and `PAGE_SQLITE_THROUGH_LOG` are, around their own
+/// selection of the page's rows (`$1`: after this position, `$2`: at most this many), so the
+/// two cannot hand `EventRow::from_json_page` different shapes.
+macro_rules! sqlite_page {
+    ($rows:literal) => {
+        concat!(
+            "
+SELECT json_group_array(json_object('position', position, 'aggregate_id', aggregate_id,
+           'sequence', sequence, 'event_type', event_type, 'event_version', event_version,
+           'payload', payload, 'metadata', metadata, 'recorded_at', recorded_at)),
+       coalesce(min(positioned), 1)
+  FROM (",
+            $rows,
+            ")"
+        )
+    };
+}
+
 /// A page of the log in global order on SQLite: a walk of `events` by the position each event
 /// carries as its rowid (migration 0004), as JSON arrays of up to `SQLITE_EVENTS_PER_ARRAY`
 /// events, one row each: sqlx's SQLite driver steps the statement on a worker thread and hands
@@ -90,12 +109,8 @@ SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
 /// SQLite grows by doubling and sqlx copies, each time into memory fresh from the kernel, so
 /// that clearing new pages took a tenth of a catch-up's CPU. Arrays of half a megabyte come
 /// from memory the allocators keep and reuse.
-const PAGE_SQLITE: &str = "
-SELECT json_group_array(json_object('position', position, 'aggregate_id', aggregate_id,
-           'sequence', sequence, 'event_type', event_type, 'event_version', event_version,
-           'payload', payload, 'metadata', metadata, 'recorded_at', recorded_at)),
-       coalesce(min(positioned), 1)
-  FROM (SELECT e.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+const PAGE_SQLITE: &str = sqlite_page!(
+    "SELECT e.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
                e.payload, e.metadata, e.recorded_at,
                l.aggregate_type IS e.aggregate_type AND l.aggregate_id IS e.aggregate_id
                AND l.sequence IS e.sequence AS positioned
@@ -103,25 +118,23 @@ SELECT json_group_array(json_object('position', position, 'aggregate_id', aggreg
           LEFT JOIN event_log l ON l.position = e.position
          WHERE e.position > $1
          ORDER BY e.position
-         LIMIT $2)";
+         LIMIT $2"
+);
 
 /// The same arrays read through `event_log`: its positions in order, each event looked up by
 /// its key. For a log whose events disagree with `event_log` (edited past the application),
 /// so that readers and hash-chain verification see the positions `event_log` gives.
-const PAGE_SQLITE_THROUGH_LOG: &str = "
-SELECT json_group_array(json_object('position', position, 'aggregate_id', aggregate_id,
-           'sequence', sequence, 'event_type', event_type, 'event_version', event_version,
-           'payload', payload, 'metadata', metadata, 'recorded_at', recorded_at)),
-       1
-  FROM (SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
-               e.payload, e.metadata, e.recorded_at
+const PAGE_SQLITE_THROUGH_LOG: &str = sqlite_page!(
+    "SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+               e.payload, e.metadata, e.recorded_at, 1 AS positioned
           FROM event_log l
           JOIN events e
             ON e.aggregate_type = l.aggregate_type AND e.aggregate_id = l.aggregate_id
            AND e.sequence = l.sequence
          WHERE l.position > $1
          ORDER BY l.position
-         LIMIT $2)";
+         LIMIT $2"
+);
 
 /// Events per JSON array of `PAGE_SQLITE`: about half a megabyte of text.
 const SQLITE_EVENTS_PER_ARRAY: u32 = 1_000;
@@ -510,14 +523,13 @@ impl EventLog {
                     sqlx::query_scalar("SELECT max(position) FROM event_log")
                         .fetch_one(&mut *tx)
                         .await?;
-                // How many events `event_log` has on the page.
-                let expected = (log_head.unwrap_or(0) - after).clamp(0, i64::from(limit));
+                let expected = on_page(after, limit, log_head);
                 let (rows, positioned) =
                     sqlite_arrays(&mut tx, PAGE_SQLITE, after, limit, expected).await?;
                 let rows = if positioned && is_log_from(after, expected, &rows) {
                     rows
                 } else {
-                    self.read_through_log(after);
+                    self.count_page_read_through_log(after);
                     sqlite_arrays(&mut tx, PAGE_SQLITE_THROUGH_LOG, after, limit, expected)
                         .await?
                         .0
@@ -538,7 +550,7 @@ impl EventLog {
                     if let Some(rows) = in_position_order(after, limit, fast) {
                         return Ok(rows);
                     }
-                    self.read_through_log(after);
+                    self.count_page_read_through_log(after);
                 }
                 Ok(sqlx::query_as(PAGE_POSTGRES)
                     .bind(after)
@@ -559,7 +571,8 @@ impl EventLog {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn read_through_log(&self, after: i64) {
+    /// Counts a page read through `event_log` (see `pages_read_by_position`) and says so.
+    fn count_page_read_through_log(&self, after: i64) {
         self.pages_read_by_position
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(
@@ -917,6 +930,12 @@ async fn sqlite_arrays(
     Ok((rows, positioned))
 }
 
+/// How many events `event_log`, whose last position is `log_head`, holds on the page of up
+/// to `limit` events after `after`.
+fn on_page(after: i64, limit: u32, log_head: Option<i64>) -> i64 {
+    (log_head.unwrap_or(0) - after).clamp(0, i64::from(limit))
+}
+
 /// Whether `rows` are positions `after + 1 ..` without a gap, as many as the `expected`
 /// `event_log` has there. Every event read by its own position can agree with `event_log`
 /// while the page still misses one: an event that `event_log` has moved to a later position
@@ -936,7 +955,7 @@ fn is_log_from(after: i64, expected: i64, rows: &[EventRow]) -> bool {
 /// `after`: every row at the position `event_log` gives it, and no fewer rows than the log has
 /// (up to `limit`).
 fn in_position_order(after: i64, limit: u32, page: Vec<CommitOrderRow>) -> Option<Vec<EventRow>> {
-    let log_head = page.first()?.log_head?;
+    let expected = on_page(after, limit, page.first()?.log_head);
     let mut rows = Vec::with_capacity(page.len());
     for row in page {
         if !row.positioned {
@@ -944,11 +963,7 @@ fn in_position_order(after: i64, limit: u32, page: Vec<CommitOrderRow>) -> Optio
         }
         rows.push(row.row);
     }
-    let expected = (log_head - after).clamp(0, i64::from(limit));
-    if i64::try_from(rows.len()).ok()? != expected {
-        return None;
-    }
     // The join returns the rows in no promised order; they are sorted here.
     rows.sort_by_key(|row| row.position);
-    Some(rows)
+    is_log_from(after, expected, &rows).then_some(rows)
 }

@@ -158,11 +158,7 @@ on_both_backends!(
 async fn an_event_moved_up_the_log_is_read_where_event_log_puts_it(backend: Backend) {
     let (db, log) = chained_log(backend).await;
     raw_script(&db, "UPDATE event_log SET position = 6 WHERE position = 1;").await;
-    let page = log.read_after(1, 100).await.expect("reads");
-    let read: Vec<(Option<u64>, String, u64)> = page
-        .iter()
-        .map(|e| (e.position, e.item_id.to_string(), e.sequence))
-        .collect();
+    let read = read_positions(&log, 1).await;
     let (a, b) = (
         item_id("CHAIN-A").to_string(),
         item_id("CHAIN-B").to_string(),

@@ -68,15 +68,6 @@ fn sqlite(log: &EventLog) -> &sqlx::SqlitePool {
     }
 }
 
-async fn positions(log: &EventLog) -> Vec<(Option<u64>, String, u64)> {
-    log.read_after(0, 100)
-        .await
-        .expect("reads")
-        .into_iter()
-        .map(|e| (e.position, e.item_id.to_string(), e.sequence))
-        .collect()
-}
-
 fn expected(events: &[(&str, u64)]) -> Vec<(Option<u64>, String, u64)> {
     (1..)
         .zip(events)
@@ -92,7 +83,7 @@ async fn an_upgraded_log_keeps_every_position_and_is_read_by_them() {
     old_log(&db).await;
     let log = open_log(&db).await;
     let before = [("B", 1), ("A", 1), ("B", 2), ("C", 1), ("A", 2)];
-    assert_eq!(positions(&log).await, expected(&before));
+    assert_eq!(read_positions(&log, 0).await, expected(&before));
     // Appended after the upgrade: the next position, in both tables.
     run(
         &log,
@@ -106,7 +97,7 @@ async fn an_upgraded_log_keeps_every_position_and_is_read_by_them() {
     .expect("comments");
     let mut after = before.to_vec();
     after.push(("C", 2));
-    assert_eq!(positions(&log).await, expected(&after));
+    assert_eq!(read_positions(&log, 0).await, expected(&after));
     // Every page came from the events' own positions, none through `event_log`.
     assert_eq!(log.pages_read_by_position(), 0);
     let log_order: Vec<(i64, String, i64)> = sqlx::query_as(
@@ -128,7 +119,7 @@ async fn an_upgraded_log_edited_by_hand_loses_no_event() {
     raw_script(&db, "DELETE FROM event_log WHERE position = 3;").await;
     let log = open_log(&db).await;
     // The log reads as `event_log` defines it, as before the upgrade.
-    let positions_now = positions(&log).await;
+    let positions_now = read_positions(&log, 0).await;
     let ids: Vec<(Option<u64>, String, u64)> = [(1, "B", 1), (2, "A", 1), (4, "C", 1), (5, "A", 2)]
         .iter()
         .map(|(p, r, s)| (Some(*p), item_id(r).to_string(), *s))

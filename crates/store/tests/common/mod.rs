@@ -61,6 +61,17 @@ pub fn opened_payload(reference: &str) -> String {
     serde_json::to_string(&event).expect("event serialises")
 }
 
+/// (position, item id, sequence) of each event the log reads after `after`: where each event
+/// stands.
+pub async fn read_positions(log: &EventLog, after: u64) -> Vec<(Option<u64>, String, u64)> {
+    log.read_after(after, 100)
+        .await
+        .expect("reads")
+        .into_iter()
+        .map(|e| (e.position, e.item_id.to_string(), e.sequence))
+        .collect()
+}
+
 pub fn item_id(reference: &str) -> ItemId {
     ItemId::for_reference(&booking(reference, "1").reference)
 }
