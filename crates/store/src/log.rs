@@ -162,24 +162,28 @@ SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
 
 /// The same page read in commit order, the order the sequencer numbered the events in: one
 /// range scan of `events_commit_order` from the event at position `$1` (two key lookups),
-/// numbering the rows from `$1 + 1`, instead of one key lookup per event (about half of
-/// PostgreSQL's time for a page of 10,000). The positions are the sequencer's only while its
-/// invariants hold (`sequencer.rs`: every finished event below the head's key numbered, in key
-/// order, none changed or removed), so each row carries whether `event_log` agrees
-/// (`positioned`) and the page carries the log's last position; the caller falls back to
-/// `PAGE_POSTGRES` when either says otherwise (a log edited past the application).
+/// instead of one key lookup per event (about half of PostgreSQL's time for a page of
+/// 10,000). The rows carry no position: the caller numbers them from `$1 + 1` in the order
+/// they come. Those are the sequencer's positions only while its invariants hold
+/// (`sequencer.rs`: every finished event below the head's key numbered, in key order, none
+/// changed or removed), so the caller holds the page against `event_log`'s rows for the same
+/// positions (`EVENT_LOG_RANGE`) and against the log's last position, which each row carries
+/// (`log_head`, one value for the whole statement), and falls back to `PAGE_POSTGRES` when
+/// they disagree (a log edited past the application).
+///
+/// The comparison is the caller's, not a join's: joining `event_log` on numbered rows made
+/// PostgreSQL number them with a window function and hash one side, which spilled to
+/// temporary files on every page of a bulk build and was most of the read's cost.
 ///
 /// The head's key bounds the page outside the `LIMIT`ed scan, so the planner keeps the scan an
 /// ordered index walk; inside it, its estimate picks a bitmap scan and a sort of everything up
-/// to the head.
+/// to the head. The outer `ORDER BY` costs nothing (the scan's order already is the key's)
+/// and makes the order the numbering relies on a promise.
 const PAGE_POSTGRES_IN_COMMIT_ORDER: &str = "
-SELECT p.position, p.aggregate_id, p.sequence, p.event_type, p.event_version, p.payload,
-       p.metadata, p.recorded_at,
-       COALESCE(l.aggregate_type = p.aggregate_type AND l.aggregate_id = p.aggregate_id
-                AND l.sequence = p.sequence, false) AS positioned,
+SELECT NULL::bigint AS position, p.aggregate_type, p.aggregate_id, p.sequence, p.event_type,
+       p.event_version, p.payload, p.metadata, p.recorded_at,
        (SELECT max(position) FROM event_log) AS log_head
-  FROM (SELECT $1 + row_number() OVER (ORDER BY e.txid, e.event_id) AS position,
-               e.txid, e.event_id, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type,
+  FROM (SELECT e.txid, e.event_id, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type,
                e.event_version, CAST(e.payload AS TEXT) AS payload,
                CAST(e.metadata AS TEXT) AS metadata, e.recorded_at
           FROM events e
@@ -192,16 +196,41 @@ SELECT p.position, p.aggregate_id, p.sequence, p.event_type, p.event_version, p.
                       WHERE l.position = $1) END)
          ORDER BY e.txid, e.event_id
          LIMIT $2) p
-  LEFT JOIN event_log l ON l.position = p.position AND l.position > $1 AND l.position <= $1 + $2
- WHERE (p.txid, p.event_id) <= (SELECT last_txid, last_event_id FROM event_log_head)";
+ WHERE (p.txid, p.event_id) <= (SELECT last_txid, last_event_id FROM event_log_head)
+ ORDER BY p.txid, p.event_id";
+
+/// `event_log`'s rows for positions `$1 + 1 ..= $2`, in no promised order: the caller places
+/// each by its position, so whichever plan the planner picks (a bitmap scan, with stale
+/// statistics) needs no sort.
+const EVENT_LOG_RANGE: &str = "
+SELECT position, aggregate_type, aggregate_id, sequence
+  FROM event_log
+ WHERE position > $1 AND position <= $2";
 
 /// A row of `PAGE_POSTGRES_IN_COMMIT_ORDER`.
 #[derive(sqlx::FromRow)]
 struct CommitOrderRow {
     #[sqlx(flatten)]
     row: EventRow,
-    positioned: bool,
+    aggregate_type: String,
     log_head: Option<i64>,
+}
+
+/// A row of `EVENT_LOG_RANGE`.
+#[derive(sqlx::FromRow)]
+struct LogEntry {
+    position: i64,
+    aggregate_type: String,
+    aggregate_id: String,
+    sequence: i64,
+}
+
+impl LogEntry {
+    fn is_for(&self, row: &CommitOrderRow) -> bool {
+        self.aggregate_type == row.aggregate_type
+            && self.aggregate_id == row.row.aggregate_id
+            && self.sequence == row.row.sequence
+    }
 }
 
 impl EventLog {
@@ -538,16 +567,19 @@ impl EventLog {
                 Ok(rows)
             }
             Pool::Postgres(p) => {
-                let fast: Vec<CommitOrderRow> = sqlx::query_as(PAGE_POSTGRES_IN_COMMIT_ORDER)
-                    .bind(after)
-                    .bind(i64::from(limit))
-                    .fetch_all(p)
-                    .await?;
+                let fast = commit_order_page(p, after, limit).await?;
                 // Nothing after `after` in commit order is asked again by position, which costs
                 // nothing when there is nothing (an idle projector's poll) and is right when the
                 // event at `after` itself is gone.
                 if !fast.is_empty() {
-                    if let Some(rows) = in_position_order(after, limit, fast) {
+                    // After the page, so its snapshot holds every row the page's does.
+                    let expected = on_page(after, limit, fast[0].log_head);
+                    let log: Vec<LogEntry> = sqlx::query_as(EVENT_LOG_RANGE)
+                        .bind(after)
+                        .bind(after.saturating_add(expected))
+                        .fetch_all(p)
+                        .await?;
+                    if let Some(rows) = in_position_order(after, expected, fast, &log) {
                         return Ok(rows);
                     }
                     self.count_page_read_through_log(after);
@@ -951,19 +983,59 @@ fn is_log_from(after: i64, expected: i64, rows: &[EventRow]) -> bool {
             .all(|(row, position)| row.position == Some(position))
 }
 
-/// The commit-order page sorted by position, if it is exactly what `event_log` holds after
-/// `after`: every row at the position `event_log` gives it, and no fewer rows than the log has
-/// (up to `limit`).
-fn in_position_order(after: i64, limit: u32, page: Vec<CommitOrderRow>) -> Option<Vec<EventRow>> {
-    let expected = on_page(after, limit, page.first()?.log_head);
-    let mut rows = Vec::with_capacity(page.len());
-    for row in page {
-        if !row.positioned {
+/// `PAGE_POSTGRES_IN_COMMIT_ORDER` after `after`, up to `limit` rows. Room is made once, for
+/// as many rows as the log holds there, when the first row says how many that is: growing a
+/// page of tens of megabytes by doubling copied it and took fresh memory at every step.
+async fn commit_order_page(
+    pool: &sqlx::PgPool,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<CommitOrderRow>, sqlx::Error> {
+    use futures::TryStreamExt;
+    let mut rows: Vec<CommitOrderRow> = Vec::new();
+    let mut stream = sqlx::query_as::<_, CommitOrderRow>(PAGE_POSTGRES_IN_COMMIT_ORDER)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch(pool);
+    while let Some(row) = stream.try_next().await? {
+        if rows.is_empty() {
+            let expected = on_page(after, limit, row.log_head);
+            rows.reserve(usize::try_from(expected).unwrap_or(0));
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The commit-order page numbered from `after + 1`, if it is exactly what `event_log` holds
+/// there: as many rows as the `expected` the log has on the page, each the event `event_log`
+/// gives that position (`log`, the log's rows for those positions, in any order).
+fn in_position_order(
+    after: i64,
+    expected: i64,
+    page: Vec<CommitOrderRow>,
+    log: &[LogEntry],
+) -> Option<Vec<EventRow>> {
+    if i64::try_from(page.len()).ok()? != expected {
+        return None;
+    }
+    let mut slots: Vec<Option<&LogEntry>> = vec![None; page.len()];
+    for entry in log {
+        let slot = usize::try_from(entry.position - after - 1)
+            .ok()
+            .and_then(|i| slots.get_mut(i))?;
+        if slot.replace(entry).is_some() {
             return None;
         }
-        rows.push(row.row);
     }
-    // The join returns the rows in no promised order; they are sorted here.
-    rows.sort_by_key(|row| row.position);
-    is_log_from(after, expected, &rows).then_some(rows)
+    page.into_iter()
+        .zip(slots)
+        .zip(after + 1..)
+        .map(|((row, entry), position)| {
+            entry.filter(|e| e.is_for(&row)).map(|_| EventRow {
+                position: Some(position),
+                ..row.row
+            })
+        })
+        .collect()
 }

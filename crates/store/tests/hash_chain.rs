@@ -179,6 +179,41 @@ on_both_backends!(
     super::an_event_moved_up_the_log_is_read_where_event_log_puts_it
 );
 
+/// PostgreSQL reads a page in commit order and numbers it: an edit that gives the last event
+/// a key past the head's leaves the page one event short while every event on it sits where
+/// `event_log` says. Only the log's length shows the event missing, and the page is read
+/// through `event_log` instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_moved_past_the_head_in_commit_order_is_read_where_event_log_puts_it() {
+    let (db, log) = chained_log(Backend::Postgres).await;
+    raw_script(
+        &db,
+        &format!(
+            "{}
+             UPDATE events SET txid = ((txid::text)::numeric + 1000000)::text::xid8
+              WHERE (aggregate_type, aggregate_id, sequence) =
+                    (SELECT aggregate_type, aggregate_id, sequence FROM event_log WHERE position = 5);",
+            disable_guards(Backend::Postgres)
+        ),
+    )
+    .await;
+    let read = read_positions(&log, 1).await;
+    let (a, b) = (
+        item_id("CHAIN-A").to_string(),
+        item_id("CHAIN-B").to_string(),
+    );
+    assert_eq!(
+        read,
+        vec![
+            (Some(2), b.clone(), 1),
+            (Some(3), a.clone(), 2),
+            (Some(4), b, 2),
+            (Some(5), a, 3),
+        ]
+    );
+    assert_eq!(log.pages_read_by_position(), 1);
+}
+
 /// The five events were chained as one segment (positions 1..=5), whose stored link is the
 /// link at 5.
 async fn a_rewritten_chain_link_is_found(backend: Backend) {
