@@ -111,12 +111,13 @@ async fn per_cell_histograms_replace_the_old_layout_by_a_rebuild(backend: Backen
         assert_eq!(
             tables_with_room_for_updates(pool).await,
             [
+                "item_register",
                 "open_balance",
                 "resolution_time_histogram",
                 "root_cause_monthly",
                 "root_cause_open"
             ],
-            "migration 1004 leaves room on the pages of the cells updated by every batch"
+            "migrations 1004 and 1006 leave room on the pages of the rows updated in place"
         );
     }
 }
