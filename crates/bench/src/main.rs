@@ -12,7 +12,7 @@ mod seed;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// The allocator the `suspense` binary uses (see its `main.rs`), so that the bench measures
-/// the projector as the service runs it.
+/// the projector as the service runs it (the same goes for `prefer_small_pages` in `main`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -93,6 +93,8 @@ fn backends(arg: BackendArg) -> Vec<suspense_testkit::Backend> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the `suspense` binary does, for the same reason.
+    suspense_service::memory::prefer_small_pages();
     match Args::parse().command {
         Command::CatchUp { backend, options } => {
             for backend in backends(backend) {

@@ -797,14 +797,15 @@ impl Core {
         events: &[&'e RecordedEvent],
         carry: Option<&RegisterBatch>,
     ) -> Result<(RegisterBatch, Folded<'e>), ProjectionError> {
-        let (carried, ids) = rows_to_read(events, &opened_in(events), |id| {
+        let opened = opened_in(events);
+        let (carried, ids) = rows_to_read(events, &opened, |id| {
             carry.and_then(|c| c.rows.get(id)).cloned()
         });
         let rows = on_backend!(self.log.pool(), [db] register_rows(&ids))?;
         let mut rows: Map<String, RegisterRow> =
             rows.into_iter().map(|r| (r.item_id.clone(), r)).collect();
         rows.extend(carried);
-        let mut batch = RegisterBatch::new(rows);
+        let mut batch = RegisterBatch::new(rows, opened.len());
         let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
         Ok((batch, folded))
     }
@@ -856,7 +857,7 @@ impl Core {
         let mut items: Map<String, StatsItem> =
             items.into_iter().map(|i| (i.item_id.clone(), i)).collect();
         items.extend(carried_items);
-        let mut batch = StatsBatch::new(items, facts);
+        let mut batch = StatsBatch::new(items, facts, opened.len());
         let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
         Ok((batch, folded))
     }
@@ -1058,7 +1059,7 @@ fn item_ids(events: &[&RecordedEvent]) -> Vec<String> {
     events
         .iter()
         .map(|e| e.item_id.to_string())
-        .collect::<HashSet<_>>()
+        .collect::<Set<_>>()
         .into_iter()
         .collect()
 }

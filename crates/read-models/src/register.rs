@@ -78,9 +78,16 @@ pub(crate) struct RegisterBatch {
 }
 
 impl RegisterBatch {
-    pub(crate) fn new(rows: Map<String, RegisterRow>) -> Self {
+    /// A batch over the stored (or carried) `rows` of its items, with room made for the
+    /// `opening` items whose rows it will create: a page of a bulk build opens tens of
+    /// thousands, and growing the maps by doubling rehashed them into fresh memory each time.
+    pub(crate) fn new(mut rows: Map<String, RegisterRow>, opening: usize) -> Self {
+        rows.reserve(opening);
+        let mut created = Set::default();
+        created.reserve(opening);
         Self {
             rows,
+            created,
             ..Self::default()
         }
     }

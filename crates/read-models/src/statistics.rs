@@ -170,9 +170,19 @@ pub(crate) struct StatsBatch {
 }
 
 impl StatsBatch {
-    pub(crate) fn new(items: Map<String, StatsItem>, facts: Map<String, Vec<StatsFact>>) -> Self {
+    /// A batch over the stored (or carried) `items` and `facts`, with room made for the
+    /// `opening` items it will create (see `RegisterBatch::new`).
+    pub(crate) fn new(
+        mut items: Map<String, StatsItem>,
+        facts: Map<String, Vec<StatsFact>>,
+        opening: usize,
+    ) -> Self {
+        items.reserve(opening);
+        let mut created = Set::default();
+        created.reserve(opening);
         Self {
             items,
+            created,
             facts,
             ..Self::default()
         }
@@ -433,6 +443,7 @@ mod tests {
         let batch = StatsBatch::new(
             Map::from_iter([(id.to_string(), item)]),
             Map::from_iter([(id.to_string(), Vec::new())]),
+            0,
         );
         (batch, crate::test_events::recorded(id, 4, event))
     }

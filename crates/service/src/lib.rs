@@ -11,6 +11,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod memory;
 pub mod metrics;
 pub mod reply;
 pub mod routes;

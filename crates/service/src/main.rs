@@ -16,6 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    suspense_service::memory::prefer_small_pages();
     let cli = Cli::parse();
     cli::init_tracing(cli.verbose);
     match cli::run(cli).await {
