@@ -152,27 +152,30 @@ on_both_backends!(
     super::reordered_events_are_found
 );
 
+/// `chained_log`'s events at positions 2 to 5 (position, item, sequence): B opened, A's
+/// first comment, B's, A's second.
+fn chained_log_after_its_first_event() -> Vec<(Option<u64>, String, u64)> {
+    let (a, b) = (
+        item_id("CHAIN-A").to_string(),
+        item_id("CHAIN-B").to_string(),
+    );
+    vec![
+        (Some(2), b.clone(), 1),
+        (Some(3), a.clone(), 2),
+        (Some(4), b, 2),
+        (Some(5), a, 3),
+    ]
+}
+
 /// A reader past position 1 finds A's opening where an edit moved it, at 6: every event on
 /// the page still sits where `event_log` says, and only the page's length shows the one that
 /// moved past its own position.
 async fn an_event_moved_up_the_log_is_read_where_event_log_puts_it(backend: Backend) {
     let (db, log) = chained_log(backend).await;
     raw_script(&db, "UPDATE event_log SET position = 6 WHERE position = 1;").await;
-    let read = read_positions(&log, 1).await;
-    let (a, b) = (
-        item_id("CHAIN-A").to_string(),
-        item_id("CHAIN-B").to_string(),
-    );
-    assert_eq!(
-        read,
-        vec![
-            (Some(2), b.clone(), 1),
-            (Some(3), a.clone(), 2),
-            (Some(4), b, 2),
-            (Some(5), a.clone(), 3),
-            (Some(6), a, 1),
-        ]
-    );
+    let mut expected = chained_log_after_its_first_event();
+    expected.push((Some(6), item_id("CHAIN-A").to_string(), 1));
+    assert_eq!(read_positions(&log, 1).await, expected);
 }
 on_both_backends!(
     an_event_moved_up_the_log_is_read_where_event_log_puts_it,
@@ -197,19 +200,9 @@ async fn an_event_moved_past_the_head_in_commit_order_is_read_where_event_log_pu
         ),
     )
     .await;
-    let read = read_positions(&log, 1).await;
-    let (a, b) = (
-        item_id("CHAIN-A").to_string(),
-        item_id("CHAIN-B").to_string(),
-    );
     assert_eq!(
-        read,
-        vec![
-            (Some(2), b.clone(), 1),
-            (Some(3), a.clone(), 2),
-            (Some(4), b, 2),
-            (Some(5), a, 3),
-        ]
+        read_positions(&log, 1).await,
+        chained_log_after_its_first_event()
     );
     assert_eq!(log.pages_read_by_position(), 1);
 }

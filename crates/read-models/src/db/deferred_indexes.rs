@@ -204,7 +204,8 @@ mod tests {
         names.expect("indexes")
     }
 
-    async fn deferring_drops_every_index_but_the_primary_keys(backend: Backend) {
+    /// A fresh database with the log's and the read models' tables.
+    async fn with_read_model_tables(backend: Backend) -> (TestDatabase, Arc<EventLog>) {
         let db = TestDatabase::create(backend).await;
         let location = StoreLocation::parse(&db.url()).expect("location");
         let log = Arc::new(
@@ -212,10 +213,14 @@ mod tests {
                 .await
                 .expect("log"),
         );
-        // Creates the read-model tables.
         Projector::new(Arc::clone(&log), ReadModelSettings::default())
             .await
             .expect("projector");
+        (db, log)
+    }
+
+    async fn deferring_drops_every_index_but_the_primary_keys(backend: Backend) {
+        let (_db, log) = with_read_model_tables(backend).await;
         let pool = log.pool();
         let model = ReadModel::ItemRegister;
         let before = index_names(pool, "item_register").await;
@@ -258,21 +263,13 @@ mod tests {
         );
         assert_eq!(super::restore(pool).await.ok(), Some(0), "nothing left");
     }
+
     /// A table that breaks a deferred unique index (never the application's doing) keeps its
     /// rows; creating the index fails with PostgreSQL's error naming it, and its definition
     /// stays stored for the next try.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_unique_index_the_rows_break_is_reported_and_kept_for_later() {
-        let db = TestDatabase::create(Backend::Postgres).await;
-        let location = StoreLocation::parse(&db.url()).expect("location");
-        let log = Arc::new(
-            EventLog::open(&location, fixed_services(), &PoolSettings::default())
-                .await
-                .expect("log"),
-        );
-        Projector::new(Arc::clone(&log), ReadModelSettings::default())
-            .await
-            .expect("projector");
+        let (_db, log) = with_read_model_tables(Backend::Postgres).await;
         let pool = log.pool();
         let model = ReadModel::ItemRegister;
         super::defer(pool, model.name(), model.tables())
