@@ -6,8 +6,8 @@
 //! PostgreSQL gets the rows by `COPY … FROM STDIN`, each model's tables on their own
 //! connection at once (as the projector commits them); SQLite copies them from the projected
 //! database, attached, with `INSERT … SELECT` on its one writer. Both, like the projector's
-//! build from empty, load them without the non-unique secondary indexes, then create those
-//! (timed too; PostgreSQL two at a time).
+//! build from empty, load them without the indexes it defers (all but the primary keys), then
+//! create those (timed too; PostgreSQL two at a time).
 
 use std::error::Error;
 use std::sync::Arc;

@@ -567,13 +567,12 @@ impl EventLog {
                 Ok(rows)
             }
             Pool::Postgres(p) => {
-                let fast = commit_order_page(p, after, limit).await?;
+                let (fast, expected) = commit_order_page(p, after, limit).await?;
                 // Nothing after `after` in commit order is asked again by position, which costs
                 // nothing when there is nothing (an idle projector's poll) and is right when the
                 // event at `after` itself is gone.
                 if !fast.is_empty() {
                     // After the page, so its snapshot holds every row the page's does.
-                    let expected = on_page(after, limit, fast[0].log_head);
                     let log: Vec<LogEntry> = sqlx::query_as(EVENT_LOG_RANGE)
                         .bind(after)
                         .bind(after.saturating_add(expected))
@@ -983,28 +982,30 @@ fn is_log_from(after: i64, expected: i64, rows: &[EventRow]) -> bool {
             .all(|(row, position)| row.position == Some(position))
 }
 
-/// `PAGE_POSTGRES_IN_COMMIT_ORDER` after `after`, up to `limit` rows. Room is made once, for
-/// as many rows as the log holds there, when the first row says how many that is: growing a
-/// page of tens of megabytes by doubling copied it and took fresh memory at every step.
+/// `PAGE_POSTGRES_IN_COMMIT_ORDER` after `after`, up to `limit` rows, and how many events
+/// `event_log` holds on that page as the statement saw it (0 for no rows). Room is made once,
+/// for that many rows, when the first row says how many: growing a page of tens of megabytes
+/// by doubling copied it and took fresh memory at every step.
 async fn commit_order_page(
     pool: &sqlx::PgPool,
     after: i64,
     limit: u32,
-) -> Result<Vec<CommitOrderRow>, sqlx::Error> {
+) -> Result<(Vec<CommitOrderRow>, i64), sqlx::Error> {
     use futures::TryStreamExt;
     let mut rows: Vec<CommitOrderRow> = Vec::new();
+    let mut expected = 0;
     let mut stream = sqlx::query_as::<_, CommitOrderRow>(PAGE_POSTGRES_IN_COMMIT_ORDER)
         .bind(after)
         .bind(i64::from(limit))
         .fetch(pool);
     while let Some(row) = stream.try_next().await? {
         if rows.is_empty() {
-            let expected = on_page(after, limit, row.log_head);
+            expected = on_page(after, limit, row.log_head);
             rows.reserve(usize::try_from(expected).unwrap_or(0));
         }
         rows.push(row);
     }
-    Ok(rows)
+    Ok((rows, expected))
 }
 
 /// The commit-order page numbered from `after + 1`, if it is exactly what `event_log` holds

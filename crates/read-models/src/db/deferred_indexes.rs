@@ -84,8 +84,8 @@ macro_rules! defer_in {
     }};
 }
 
-/// Drops the non-unique secondary indexes of `tables`, storing their definitions under
-/// `projection`; returns how many were dropped.
+/// Drops every index of `tables` but those behind a constraint (the primary keys), storing
+/// their definitions under `projection`; returns how many were dropped.
 pub async fn defer(pool: &Pool, projection: &str, tables: &[&str]) -> Result<usize, sqlx::Error> {
     match pool {
         Pool::Sqlite(pool) => {
