@@ -632,7 +632,7 @@ impl Core {
                     // Hashed for the chain here, beside the fold and the commit, rather than
                     // in the task that commits, whose writes would wait for it.
                     if let Chain::Extend = chain {
-                        page.digest();
+                        suspense_store::cpu_bound(|| page.digest());
                     }
                     Ok(page)
                 });
@@ -806,7 +806,9 @@ impl Core {
             rows.into_iter().map(|r| (r.item_id.clone(), r)).collect();
         rows.extend(carried);
         let mut batch = RegisterBatch::new(rows, opened.len());
-        let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
+        let folded = suspense_store::cpu_bound(|| {
+            fold(events, |event| batch.apply(event, &self.settings.calendar))
+        });
         Ok((batch, folded))
     }
 
@@ -858,7 +860,9 @@ impl Core {
             items.into_iter().map(|i| (i.item_id.clone(), i)).collect();
         items.extend(carried_items);
         let mut batch = StatsBatch::new(items, facts, opened.len());
-        let folded = fold(events, |event| batch.apply(event, &self.settings.calendar));
+        let folded = suspense_store::cpu_bound(|| {
+            fold(events, |event| batch.apply(event, &self.settings.calendar))
+        });
         Ok((batch, folded))
     }
 }

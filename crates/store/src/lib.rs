@@ -11,6 +11,7 @@ mod append;
 mod backend;
 mod canonical;
 pub mod chain;
+mod cpu_bound;
 mod error;
 mod lanes;
 mod location;
@@ -24,6 +25,7 @@ mod upcast;
 
 pub use backend::{Pool, PoolSettings};
 pub use chain::{verify_export, ChainVerdict, Tampering};
+pub use cpu_bound::cpu_bound;
 pub use error::{is_duplicate_key, StoreError};
 pub use location::StoreLocation;
 pub use log::{EventLog, Executed, LoadedItem};

@@ -526,7 +526,7 @@ impl EventLog {
     /// the hash chain over them without reading the log a second time.
     pub async fn read_page(&self, after: u64, limit: u32) -> Result<LogPage, StoreError> {
         let rows = self.raw_after(after, limit).await?;
-        let events = self.decode_all(&rows)?;
+        let events = crate::cpu_bound(|| self.decode_all(&rows))?;
         Ok(LogPage {
             after,
             events,
