@@ -208,6 +208,14 @@ pub mod resolution_time {
         }
     }
 
+    /// The median and the 90th percentile (`percentile`), or none without resolutions.
+    pub fn median_and_p90(histogram: &[(i32, i64)]) -> (Option<i64>, Option<i64>) {
+        match percentile(histogram, 50) {
+            Some(median) => (Some(median), percentile(histogram, 90)),
+            None => (None, None),
+        }
+    }
+
     /// Nearest-rank percentile (0 < p ≤ 100) over `(bucket, count)` pairs sorted by bucket.
     pub fn percentile(histogram: &[(i32, i64)], p: u32) -> Option<i64> {
         let total: i64 = histogram.iter().map(|(_, c)| *c).sum();

@@ -1,9 +1,10 @@
 //! SQL of the read models, written once and compiled for each backend (`sqlite`, `postgres`
 //! below): both accept the same statements, and the macro keeps them from drifting apart.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::fast_hash::Set;
+use crate::month_end::{MonthEndStock, MonthlyChange};
 use crate::register::{RegisterBatch, RegisterRow};
 use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
 
@@ -161,6 +162,43 @@ macro_rules! backend_sql {
                 select_in(pool, "SELECT * FROM stats_items", ids).await
             }
 
+            /// The batch's changes to `root_cause_monthly` (`month_end.rs`), from the months
+            /// the table holds, read in the batch's transaction.
+            async fn monthly_changes(
+                tx: &mut sqlx::Transaction<'_, Db>,
+                batch: &StatsBatch,
+            ) -> Result<Vec<MonthlyChange>, sqlx::Error> {
+                let Some(first) = batch.months().first().copied() else {
+                    return Ok(Vec::new());
+                };
+                let stored: BTreeSet<chrono::NaiveDate> = sqlx::query_scalar(
+                    "SELECT DISTINCT month FROM root_cause_monthly
+                      WHERE month >= COALESCE((SELECT max(month) FROM root_cause_monthly WHERE month < $1), $1)",
+                )
+                .bind(first)
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .collect();
+                let sources = batch.stock_sources(&stored);
+                let mut before_new: Vec<MonthEndStock> = Vec::new();
+                if !sources.is_empty() {
+                    let mut q = QueryBuilder::<Db>::new(
+                        "SELECT month, category, code, branch, channel, currency, open_at_end_count,
+                                open_at_end_minor
+                           FROM root_cause_monthly
+                          WHERE (open_at_end_count <> 0 OR open_at_end_minor <> 0) AND month IN (",
+                    );
+                    let mut list = q.separated(", ");
+                    for month in sources {
+                        list.push_bind(month);
+                    }
+                    q.push(")");
+                    before_new = q.build_query_as().fetch_all(&mut **tx).await?;
+                }
+                Ok(batch.monthly_changes(&stored, &before_new))
+            }
+
             /// Writes one batch of every projection and moves their checkpoints, in one
             /// transaction. Returns false (and writes nothing) if another projector moved a
             /// checkpoint first.
@@ -192,7 +230,8 @@ macro_rules! backend_sql {
                     super::$writes::write_register(&mut tx, batch).await?;
                 }
                 if let Some(batch) = stats {
-                    super::$writes::write_stats(&mut tx, batch).await?;
+                    let monthly = monthly_changes(&mut tx, batch).await?;
+                    super::$writes::write_stats(&mut tx, batch, &monthly).await?;
                 }
                 tx.commit().await?;
                 Ok(true)
@@ -217,6 +256,7 @@ mod sqlite_writes {
     use sqlx::{QueryBuilder, Transaction};
 
     use super::CHUNK;
+    use crate::month_end::MonthlyChange;
     use crate::register::RegisterBatch;
     use crate::statistics::{CellKey, HistogramCell, StatsBatch};
 
@@ -343,6 +383,7 @@ mod sqlite_writes {
     pub(super) async fn write_stats(
         tx: &mut Transaction<'_, Db>,
         batch: &StatsBatch,
+        monthly: &[MonthlyChange],
     ) -> Result<(), sqlx::Error> {
         let batches =
             super::created_and_updated(batch.items_to_write(), &batch.created, |i| &i.item_id);
@@ -370,14 +411,15 @@ mod sqlite_writes {
             })
             .await?;
         }
-        let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
-        for chunk in cells.chunks(CHUNK) {
+        for chunk in monthly.chunks(CHUNK) {
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT OR FAIL INTO root_cause_monthly (month, category, code, branch, channel, currency,
                          opened_count, opened_minor, resolved_count, resolved_minor, reopened_count,
-                         reopened_minor, escalations, restated_items) ",
+                         reopened_minor, escalations, restated_items, open_at_end_count,
+                         open_at_end_minor) ",
             );
-            q.push_values(chunk, |mut b, (k, c)| {
+            q.push_values(chunk, |mut b, change| {
+                let (k, c) = (&change.key, &change.counts);
                 b.push_bind(k.month)
                     .push_bind(k.category.clone())
                     .push_bind(k.code.clone())
@@ -391,7 +433,9 @@ mod sqlite_writes {
                     .push_bind(c.reopened_count)
                     .push_bind(c.reopened_minor)
                     .push_bind(c.escalations)
-                    .push_bind(c.restated_items);
+                    .push_bind(c.restated_items)
+                    .push_bind(change.open_at_end.0)
+                    .push_bind(change.open_at_end.1);
             });
             q.push(
                         " ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
@@ -402,7 +446,9 @@ mod sqlite_writes {
                           reopened_count = root_cause_monthly.reopened_count + excluded.reopened_count,
                           reopened_minor = root_cause_monthly.reopened_minor + excluded.reopened_minor,
                           escalations = root_cause_monthly.escalations + excluded.escalations,
-                          restated_items = root_cause_monthly.restated_items + excluded.restated_items",
+                          restated_items = root_cause_monthly.restated_items + excluded.restated_items,
+                          open_at_end_count = root_cause_monthly.open_at_end_count + excluded.open_at_end_count,
+                          open_at_end_minor = root_cause_monthly.open_at_end_minor + excluded.open_at_end_minor",
                     );
             q.build().execute(&mut **tx).await?;
         }
@@ -465,9 +511,10 @@ mod sqlite_writes {
         for chunk in cells.chunks(CHUNK) {
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT OR FAIL INTO resolution_time_histogram (month, category, code, branch, channel,
-                         currency, buckets, resolved_count) ",
+                         currency, buckets, resolved_count, median_hours, p90_hours) ",
             );
             q.push_values(chunk, |mut b, (cell, json)| {
+                let (median, p90) = cell.percentiles();
                 b.push_bind(cell.key.month)
                     .push_bind(cell.key.category.clone())
                     .push_bind(cell.key.code.clone())
@@ -475,11 +522,14 @@ mod sqlite_writes {
                     .push_bind(cell.key.channel.clone())
                     .push_bind(cell.key.currency.clone())
                     .push_bind(json.clone())
-                    .push_bind(cell.resolved_count());
+                    .push_bind(cell.resolved_count())
+                    .push_bind(median)
+                    .push_bind(p90);
             });
             q.push(
                 " ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
-                          buckets = excluded.buckets, resolved_count = excluded.resolved_count",
+                          buckets = excluded.buckets, resolved_count = excluded.resolved_count,
+                          median_hours = excluded.median_hours, p90_hours = excluded.p90_hours",
             );
             q.build().execute(&mut **tx).await?;
         }

@@ -23,6 +23,7 @@ macro_rules! on_backend {
 mod calendar;
 mod db;
 mod fast_hash;
+mod month_end;
 mod projector;
 mod register;
 mod replica;

@@ -12,12 +12,6 @@ use suspense_store::{EventLog, Pool};
 use crate::calendar::{month_start, resolution_time, Period, PeriodKind, ReportingCalendar};
 use crate::register::RegisterRow;
 
-/// A month after every month the statistics can hold: the open upper end of a month range.
-const LAST_MONTH: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 1) {
-    Some(month) => month,
-    None => NaiveDate::MAX,
-};
-
 /// A key of a root-cause row: cause, branch, channel and currency.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::FromRow,
@@ -55,16 +49,9 @@ struct FlowRow {
     reopened_minor: i64,
     escalations: i64,
     restated_items: i64,
-}
-
-/// Items of a cause key open at the end of a period (see `open_at`).
-#[derive(sqlx::FromRow, Deserialize)]
-struct OpenRow {
-    #[sqlx(flatten)]
-    #[serde(flatten)]
-    key: CauseKey,
-    open_count: i64,
-    open_minor: i64,
+    /// Items open at the end of the period.
+    open_at_end_count: i64,
+    open_at_end_minor: i64,
 }
 
 #[derive(sqlx::FromRow, Deserialize)]
@@ -74,6 +61,16 @@ struct HistogramRow {
     key: CauseKey,
     #[sqlx(json)]
     buckets: Vec<(i32, i64)>,
+}
+
+/// A month's median and 90th-percentile hours to resolution of a cause key, as stored.
+#[derive(sqlx::FromRow, Deserialize)]
+struct PercentileRow {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    key: CauseKey,
+    median_hours: Option<i64>,
+    p90_hours: Option<i64>,
 }
 
 /// A row type that can also be read from a JSON array of objects (see `report_sql!`'s
@@ -99,13 +96,14 @@ impl JsonRow for FlowRow {
         "'opened_count', opened_count, 'opened_minor', opened_minor,
          'resolved_count', resolved_count, 'resolved_minor', resolved_minor,
          'reopened_count', reopened_count, 'reopened_minor', reopened_minor,
-         'escalations', escalations, 'restated_items', restated_items"
+         'escalations', escalations, 'restated_items', restated_items,
+         'open_at_end_count', open_at_end_count, 'open_at_end_minor', open_at_end_minor"
     );
 }
 
-impl JsonRow for OpenRow {
+impl JsonRow for PercentileRow {
     const JSON_OBJECT: &'static str =
-        with_cause_key!("'open_count', open_count, 'open_minor', open_minor");
+        with_cause_key!("'median_hours', median_hours, 'p90_hours', p90_hours");
 }
 
 impl JsonRow for HistogramRow {
@@ -136,8 +134,8 @@ fn percentiles(rows: Vec<HistogramRow>) -> HashMap<CauseKey, (Option<i64>, Optio
             // A month's buckets are stored ascending (sorting them again is a linear check);
             // months summed leave equal buckets side by side, which add up in the walk.
             buckets.sort_unstable();
-            let p50 = resolution_time::percentile(&buckets, 50)?;
-            Some((key, (Some(p50), resolution_time::percentile(&buckets, 90))))
+            let (median, p90) = resolution_time::median_and_p90(&buckets);
+            Some((key, (Some(median?), p90)))
         })
         .collect()
 }
@@ -436,73 +434,66 @@ macro_rules! report_sql {
                 }
             }
 
-            /// Every cause key's flows in the months `from..to`.
+            /// Every cause key's flows in the months `from..to`, and its items open at the
+            /// end of them: the stock of the latest month stored before `to`, whose rows hold
+            /// every key with items open then (`month_end.rs`). That month is `from..to`'s
+            /// last with flows, or before `from` if nothing flowed since.
             pub(super) async fn flows(
                 pool: &Pool<Db>,
                 from: NaiveDate,
                 to: NaiveDate,
                 branch: Option<&str>,
             ) -> Result<Vec<FlowRow>, sqlx::Error> {
+                const FLOWS: [&str; 8] = [
+                    "opened_count", "opened_minor", "resolved_count", "resolved_minor",
+                    "reopened_count", "reopened_minor", "escalations", "restated_items",
+                ];
+                // Both queries read a month before `from` only for its stock.
+                let flow = |q: &mut QueryBuilder<'_, Db>, column: &str, sum: bool| {
+                    q.push(if sum { ", CAST(SUM(CASE WHEN month >= " } else { ", CASE WHEN month >= " })
+                        .push_bind(from)
+                        .push(format!(" THEN {column} ELSE 0 END"))
+                        .push(if sum { ") AS BIGINT)" } else { "" })
+                        .push(format!(" AS {column}"));
+                };
+                let stock_month = |q: &mut QueryBuilder<'_, Db>| {
+                    q.push("(SELECT max(month) FROM root_cause_monthly WHERE month < ")
+                        .push_bind(to)
+                        .push(")");
+                };
+                let mut q = select::<FlowRow>("SELECT category, code, branch, channel, currency");
                 if is_one_month(from, to) {
-                    // One month: the table holds one row per key already.
-                    let mut q = select::<FlowRow>(
-                        "SELECT category, code, branch, channel, currency, opened_count, opened_minor,
-                                resolved_count, resolved_minor, reopened_count, reopened_minor,
-                                escalations, restated_items
-                           FROM root_cause_monthly WHERE month = ",
-                    );
-                    q.push_bind(from);
+                    // One month of rows: one per key already.
+                    for column in FLOWS {
+                        flow(&mut q, column, false);
+                    }
+                    q.push(", open_at_end_count, open_at_end_minor FROM root_cause_monthly WHERE month = ");
+                    stock_month(&mut q);
                     cause_filter(&mut q, branch);
                     return fetch_rows::<FlowRow>(pool, q).await;
                 }
-                let mut q = select::<FlowRow>(
-                    "SELECT category, code, branch, channel, currency,
-                            CAST(SUM(opened_count) AS BIGINT) AS opened_count,
-                            CAST(SUM(opened_minor) AS BIGINT) AS opened_minor,
-                            CAST(SUM(resolved_count) AS BIGINT) AS resolved_count,
-                            CAST(SUM(resolved_minor) AS BIGINT) AS resolved_minor,
-                            CAST(SUM(reopened_count) AS BIGINT) AS reopened_count,
-                            CAST(SUM(reopened_minor) AS BIGINT) AS reopened_minor,
-                            CAST(SUM(escalations) AS BIGINT) AS escalations,
-                            CAST(SUM(restated_items) AS BIGINT) AS restated_items
-                       FROM root_cause_monthly WHERE month >= ",
-                );
-                q.push_bind(from).push(" AND month < ").push_bind(to);
+                for column in FLOWS {
+                    flow(&mut q, column, true);
+                }
+                for column in ["open_at_end_count", "open_at_end_minor"] {
+                    q.push(", CAST(SUM(CASE WHEN month = ");
+                    stock_month(&mut q);
+                    q.push(format!(" THEN {column} ELSE 0 END) AS BIGINT) AS {column}"));
+                }
+                // Bounded on both sides: PostgreSQL plans a prepared statement generically
+                // after its fifth run, and there it estimates `month >= $1` at a third of the
+                // table (a full scan) but a two-sided range at 0.5%, read through the key.
+                q.push(" FROM root_cause_monthly WHERE month >= (SELECT CASE WHEN max(month) < ")
+                    .push_bind(from)
+                    .push(" THEN max(month) ELSE ")
+                    .push_bind(from)
+                    .push(" END FROM root_cause_monthly WHERE month < ")
+                    .push_bind(to)
+                    .push(") AND month < ")
+                    .push_bind(to);
                 cause_filter(&mut q, branch);
                 q.push(" GROUP BY category, code, branch, channel, currency");
                 fetch_rows::<FlowRow>(pool, q).await
-            }
-
-            /// Items open at `end` per cause key: open now, less the net flows of every month
-            /// from `end` on. Only keys with open items or flows since `end` have a row.
-            pub(super) async fn open_at(
-                pool: &Pool<Db>,
-                end: NaiveDate,
-                branch: Option<&str>,
-            ) -> Result<Vec<OpenRow>, sqlx::Error> {
-                let mut q = select::<OpenRow>(
-                    "SELECT category, code, branch, channel, currency,
-                            CAST(SUM(open_count) AS BIGINT) AS open_count,
-                            CAST(SUM(open_minor) AS BIGINT) AS open_minor
-                       FROM (SELECT category, code, branch, channel, currency, open_count, open_minor
-                               FROM root_cause_open WHERE 1 = 1",
-                );
-                cause_filter(&mut q, branch);
-                q.push(
-                    " UNION ALL
-                     SELECT category, code, branch, channel, currency,
-                            resolved_count - opened_count - reopened_count,
-                            resolved_minor - opened_minor - reopened_minor
-                       FROM root_cause_monthly WHERE month >= ",
-                );
-                // Bounded above although nothing lies beyond: PostgreSQL plans a prepared
-                // statement generically after its fifth run, and there it estimates
-                // `month >= $1` at a third of the table (a full scan, growing with the log)
-                // but a two-sided range at 0.5%, read through the primary key.
-                q.push_bind(end).push(" AND month <= ").push_bind(LAST_MONTH);
-                cause_filter(&mut q, branch);
-                q.push(") stock GROUP BY category, code, branch, channel, currency");
-                fetch_rows::<OpenRow>(pool, q).await
             }
 
             /// The resolution-time histograms of the months in `from..to`: one row per month and
@@ -520,6 +511,22 @@ macro_rules! report_sql {
                 q.push_bind(from).push(" AND month < ").push_bind(to);
                 cause_filter(&mut q, branch);
                 fetch_rows::<HistogramRow>(pool, q).await
+            }
+
+            /// The median and 90th-percentile hours of `month` per cause key, stored with its
+            /// histogram: a month's report needs no buckets.
+            pub(super) async fn month_percentiles(
+                pool: &Pool<Db>,
+                month: NaiveDate,
+                branch: Option<&str>,
+            ) -> Result<Vec<PercentileRow>, sqlx::Error> {
+                let mut q = select::<PercentileRow>(
+                    "SELECT category, code, branch, channel, currency, median_hours, p90_hours
+                       FROM resolution_time_histogram WHERE month = ",
+                );
+                q.push_bind(month);
+                cause_filter(&mut q, branch);
+                fetch_rows::<PercentileRow>(pool, q).await
             }
 
             pub(super) async fn volumes(
@@ -724,17 +731,10 @@ impl<'a> Reports<'a> {
             query.to,
             RootCauseQuery::MAX_PERIODS,
         );
-        let Some(last) = periods.last() else {
-            return Ok(RootCauseReport {
-                time_zone: self.calendar.time_zone().name().to_owned(),
-                periods: vec![],
-            });
-        };
         // Every query below is independent of the others: run them at once, on separate
         // connections, so the report waits for the slowest rather than for their sum.
-        let open_at_end =
-            async { Ok::<_, ReportError>(on_backend!(self.pool, [] open_at(last.end(), branch))?) };
-        // Each period's flows, and the flows of the period before the first (for its change).
+        // Each period's flows and closing stock, and those of the period before the first
+        // (for its change).
         let walked: Vec<Period> = periods
             .first()
             .map(Period::previous)
@@ -745,8 +745,17 @@ impl<'a> Reports<'a> {
             walked.iter().map(|p| self.flows(p.start, p.end(), branch)),
         );
         let percentiles_of = futures::future::try_join_all(periods.iter().map(|p| async move {
+            if is_one_month(p.start, p.end()) {
+                let rows = on_backend!(self.pool, [] month_percentiles(p.start, branch))?;
+                return Ok::<_, ReportError>(
+                    rows.into_iter()
+                        .filter(|r| r.median_hours.is_some())
+                        .map(|r| (r.key, (r.median_hours, r.p90_hours)))
+                        .collect(),
+                );
+            }
             let rows = on_backend!(self.pool, [] histogram(p.start, p.end(), branch))?;
-            Ok::<_, ReportError>(percentiles(rows))
+            Ok(percentiles(rows))
         }));
         let volumes_of = futures::future::try_join_all(periods.iter().map(|p| async move {
             Ok::<_, ReportError>(
@@ -756,88 +765,60 @@ impl<'a> Reports<'a> {
                     .collect::<HashMap<String, i64>>(),
             )
         }));
-        let (open_rows, mut flows, percentiles, volumes) =
-            futures::future::try_join4(open_at_end, flows_of, percentiles_of, volumes_of).await?;
-        // Walking back from the last period: a period's opening stock is its closing stock
-        // less its net flows, and the closing stock of the period before.
-        let mut closing: HashMap<CauseKey, (i64, i64)> = open_rows
-            .into_iter()
-            .filter(|r| (r.open_count, r.open_minor) != (0, 0))
-            .map(|r| (r.key, (r.open_count, r.open_minor)))
-            .collect();
+        let (flows, percentiles, volumes) =
+            futures::future::try_join3(flows_of, percentiles_of, volumes_of).await?;
         let mut reports = Vec::with_capacity(periods.len());
-        for ((period, percentiles), volumes) in periods.iter().zip(percentiles).zip(volumes).rev() {
-            let (Some(now), Some(before)) = (flows.pop(), flows.last()) else {
-                break; // one flows map per period, and one more before the first
+        let periods_with_before = periods.iter().zip(flows.windows(2));
+        for (((period, flows), percentiles), volumes) in
+            periods_with_before.zip(percentiles).zip(volumes)
+        {
+            let [before, now] = flows else {
+                continue; // windows(2) gives two
             };
             let mut figures: HashMap<CauseKey, CellFigures> =
-                HashMap::with_capacity(now.len() + closing.len());
-            for (key, stock) in closing.drain() {
-                let cell = CellFigures {
-                    open_at_end: stock,
-                    ..CellFigures::default()
-                };
-                figures.insert(key, cell);
+                HashMap::with_capacity(now.len() + before.len());
+            for (key, (f, stock)) in now {
+                let cell = figures.entry(key.clone()).or_default();
+                (cell.now, cell.open_at_end) = (*f, *stock);
             }
-            for (key, f) in now {
-                figures.entry(key).or_default().now = f;
-            }
-            for (key, f) in before {
-                // The period before keeps its keys: they are the next period's own.
-                match figures.get_mut(key) {
-                    Some(cell) => cell.before = *f,
-                    None => {
-                        let cell = CellFigures {
-                            before: *f,
-                            ..CellFigures::default()
-                        };
-                        figures.insert(key.clone(), cell);
-                    }
-                }
-            }
-            for cell in figures.values_mut() {
-                cell.open_before = (
-                    cell.open_at_end.0 - cell.now.net_count(),
-                    cell.open_at_end.1 - cell.now.net_minor(),
-                );
-            }
-            if flows.len() > 1 {
-                closing = figures
-                    .iter()
-                    .filter(|(_, f)| f.open_before != (0, 0))
-                    .map(|(key, f)| (key.clone(), f.open_before))
-                    .collect();
+            for (key, (f, stock)) in before {
+                let cell = figures.entry(key.clone()).or_default();
+                (cell.before, cell.open_before) = (*f, *stock);
             }
             reports.push(Self::period_report(period, figures, &percentiles, volumes));
         }
-        reports.reverse();
         Ok(RootCauseReport {
             time_zone: self.calendar.time_zone().name().to_owned(),
             periods: reports,
         })
     }
 
+    /// Each cause key's flows in `from..to` and its items open at the end: (count, minor).
     async fn flows(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         branch: Option<&str>,
-    ) -> Result<HashMap<CauseKey, Flows>, ReportError> {
+    ) -> Result<HashMap<CauseKey, (Flows, (i64, i64))>, ReportError> {
         Ok(on_backend!(self.pool, [] flows(from, to, branch))?
             .into_iter()
             .map(|row| {
+                let stock = (row.open_at_end_count, row.open_at_end_minor);
                 (
                     row.key,
-                    Flows {
-                        opened_count: row.opened_count,
-                        opened_minor: row.opened_minor,
-                        resolved_count: row.resolved_count,
-                        resolved_minor: row.resolved_minor,
-                        reopened_count: row.reopened_count,
-                        reopened_minor: row.reopened_minor,
-                        escalations: row.escalations,
-                        restated_items: row.restated_items,
-                    },
+                    (
+                        Flows {
+                            opened_count: row.opened_count,
+                            opened_minor: row.opened_minor,
+                            resolved_count: row.resolved_count,
+                            resolved_minor: row.resolved_minor,
+                            reopened_count: row.reopened_count,
+                            reopened_minor: row.reopened_minor,
+                            escalations: row.escalations,
+                            restated_items: row.restated_items,
+                        },
+                        stock,
+                    ),
                 )
             })
             .collect())
@@ -1038,7 +1019,7 @@ struct CellFigures {
     /// The flows of the period before, for the change.
     before: Flows,
     open_at_end: (i64, i64),
-    /// Open at the end of the period before: `open_at_end` less the period's net flows.
+    /// Open at the end of the period before.
     open_before: (i64, i64),
 }
 
@@ -1049,15 +1030,5 @@ impl CellFigures {
             && self.before == Flows::default()
             && self.open_at_end == (0, 0)
             && self.open_before == (0, 0)
-    }
-}
-
-impl Flows {
-    fn net_count(&self) -> i64 {
-        self.opened_count - self.resolved_count + self.reopened_count
-    }
-
-    fn net_minor(&self) -> i64 {
-        self.opened_minor - self.resolved_minor + self.reopened_minor
     }
 }

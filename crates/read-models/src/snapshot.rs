@@ -32,6 +32,8 @@ struct Monthly {
     reopened_minor: i64,
     escalations: i64,
     restated_items: i64,
+    open_at_end_count: i64,
+    open_at_end_minor: i64,
 }
 
 // Fields are compared through their Debug text.
@@ -60,6 +62,8 @@ struct Histogram {
     #[sqlx(json)]
     buckets: Vec<(i32, i64)>,
     resolved_count: i64,
+    median_hours: Option<i64>,
+    p90_hours: Option<i64>,
 }
 
 // Fields are compared through their Debug text.
@@ -95,6 +99,7 @@ macro_rules! snapshot_sql {
                     "SELECT * FROM root_cause_monthly
                       WHERE opened_count <> 0 OR opened_minor <> 0 OR resolved_count <> 0 OR resolved_minor <> 0
                          OR reopened_count <> 0 OR reopened_minor <> 0 OR escalations <> 0 OR restated_items <> 0
+                         OR open_at_end_count <> 0 OR open_at_end_minor <> 0
                       ORDER BY month, category, code, branch, channel, currency",
                 )
                 .fetch_all(pool)

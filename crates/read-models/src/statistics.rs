@@ -80,6 +80,11 @@ impl HistogramCell {
         }
     }
 
+    /// The month's median and 90th-percentile hours to resolution (stored with the row).
+    pub(crate) fn percentiles(&self) -> (Option<i64>, Option<i64>) {
+        crate::calendar::resolution_time::median_and_p90(&self.buckets)
+    }
+
     pub(crate) fn resolved_count(&self) -> i64 {
         self.buckets.iter().map(|(_, n)| n).sum()
     }
@@ -193,9 +198,7 @@ impl StatsBatch {
     pub(crate) fn open_deltas(&self) -> Vec<OpenDelta<'_>> {
         let mut open: HashMap<[&str; 5], (i64, i64)> = HashMap::new();
         for (k, c) in &self.cells {
-            let entry = open
-                .entry([&k.category, &k.code, &k.branch, &k.channel, &k.currency])
-                .or_default();
+            let entry = open.entry(crate::month_end::cause(k)).or_default();
             entry.0 += c.opened_count - c.resolved_count + c.reopened_count;
             entry.1 += c.opened_minor - c.resolved_minor + c.reopened_minor;
         }

@@ -151,6 +151,8 @@ async fn rebuilt_equals_incremental(h: &Harness, batch_size: u32) -> Result<(), 
             .with_batch_size(batch_size);
     pipelined.refresh(WAIT).await.expect("catches up");
     let incremental = ReadModelSnapshot::take(&h.log).await.expect("snapshot");
+    let mismatches = month_end_stock_mismatches(&h.log).await;
+    prop_assert!(mismatches.is_empty(), "{:#?}", mismatches);
     prop_assert_eq!(
         h.reports().open_balance().await.expect("balance"),
         h.reports().register_balance().await.expect("register sum"),

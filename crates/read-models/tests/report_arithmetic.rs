@@ -126,44 +126,47 @@ async fn execute(pool: &Pool, sql: &str) {
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-/// Replaces the statistics with `cells`, and the open stock with their net flows.
+/// Replaces the statistics with `cells`, each month's rows holding the stock at its end (net
+/// flows up to it) of every key with items open then, as the projector keeps them.
 async fn store(pool: &Pool, cells: &BTreeMap<(u32, usize), Cell>) {
     execute(pool, "DELETE FROM root_cause_monthly").await;
-    execute(pool, "DELETE FROM root_cause_open").await;
-    let mut open: BTreeMap<usize, (i64, i64)> = BTreeMap::new();
-    for ((m, key), c) in cells {
-        let [category, code, branch, channel, currency] = KEYS[*key];
-        execute(
-            pool,
-            &format!(
-                "INSERT INTO root_cause_monthly VALUES ('{}', '{category}', '{code}', '{branch}',
-                 '{channel}', '{currency}', {}, {}, {}, {}, {}, {}, {}, {})",
-                month(*m),
-                c.opened,
-                c.opened_minor(),
-                c.resolved,
-                c.resolved_minor(),
-                c.reopened,
-                c.reopened_minor(),
-                c.escalations,
-                c.restated
-            ),
-        )
-        .await;
-        let entry = open.entry(*key).or_default();
-        entry.0 += c.net().0;
-        entry.1 += c.net().1;
-    }
-    for (key, (count, minor)) in open {
-        let [category, code, branch, channel, currency] = KEYS[key];
-        execute(
-            pool,
-            &format!(
-                "INSERT INTO root_cause_open VALUES ('{category}', '{code}', '{branch}',
-                 '{channel}', '{currency}', {count}, {minor})"
-            ),
-        )
-        .await;
+    let months: BTreeSet<u32> = cells.keys().map(|(m, _)| *m).collect();
+    let mut stock = [(0i64, 0i64); KEYS.len()];
+    for m in months {
+        for (key, [category, code, branch, channel, currency]) in KEYS.iter().enumerate() {
+            let c = cells.get(&(m, key));
+            if let Some(c) = c {
+                stock[key].0 += c.net().0;
+                stock[key].1 += c.net().1;
+            }
+            if c.is_none() && stock[key] == (0, 0) {
+                continue;
+            }
+            let c = c.copied().unwrap_or_default();
+            execute(
+                pool,
+                &format!(
+                    "INSERT INTO root_cause_monthly (month, category, code, branch, channel,
+                         currency, opened_count, opened_minor, resolved_count, resolved_minor,
+                         reopened_count, reopened_minor, escalations, restated_items,
+                         open_at_end_count, open_at_end_minor)
+                     VALUES ('{}', '{category}', '{code}', '{branch}', '{channel}', '{currency}',
+                         {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                    month(m),
+                    c.opened,
+                    c.opened_minor(),
+                    c.resolved,
+                    c.resolved_minor(),
+                    c.reopened,
+                    c.reopened_minor(),
+                    c.escalations,
+                    c.restated,
+                    stock[key].0,
+                    stock[key].1
+                ),
+            )
+            .await;
+        }
     }
 }
 

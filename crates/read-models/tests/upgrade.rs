@@ -37,7 +37,9 @@ const LAYOUT_1001: &str = "
         duration_bucket  integer,
         PRIMARY KEY (item_id, sequence)
     );
-    DELETE FROM _sqlx_migrations WHERE version IN (1002, 1003, 1004);
+    ALTER TABLE root_cause_monthly DROP COLUMN open_at_end_count;
+    ALTER TABLE root_cause_monthly DROP COLUMN open_at_end_minor;
+    DELETE FROM _sqlx_migrations WHERE version IN (1002, 1003, 1004, 1008);
 ";
 
 async fn per_cell_histograms_replace_the_old_layout_by_a_rebuild(backend: Backend) {
@@ -135,4 +137,71 @@ async fn tables_with_room_for_updates(pool: &sqlx::PgPool) -> Vec<String> {
 on_both_backends!(
     per_cell_histograms_replace_the_old_layout_by_a_rebuild,
     super::per_cell_histograms_replace_the_old_layout_by_a_rebuild
+);
+
+/// Items open at each month's end are added to the monthly rows by migration 1008, which
+/// empties the statistics: the projector rebuilds them with the stock filled in.
+async fn month_end_stock_is_filled_in_by_a_rebuild(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    let classify = classify(RootCauseCategory::CustomerCause, "CUS-REFERENCE", None);
+    for (n, booked) in ["2026-01-02", "2026-02-02", "2026-03-02"]
+        .into_iter()
+        .enumerate()
+    {
+        let id = h
+            .open(
+                &format!("{booked}T02:00:00Z"),
+                &format!("UP-{n}"),
+                "100.00",
+                "SH-001",
+                booked,
+            )
+            .await;
+        h.run(&format!("{booked}T03:00:00Z"), "ops", id, classify.clone())
+            .await;
+    }
+    h.refresh().await;
+    let before = ReadModelSnapshot::take(&h.log).await.expect("snapshot");
+
+    h.db.execute(
+        "ALTER TABLE root_cause_monthly DROP COLUMN open_at_end_count;
+         ALTER TABLE root_cause_monthly DROP COLUMN open_at_end_minor;
+         ALTER TABLE resolution_time_histogram DROP COLUMN median_hours;
+         ALTER TABLE resolution_time_histogram DROP COLUMN p90_hours;
+         DELETE FROM _sqlx_migrations WHERE version = 1008;",
+        true,
+    )
+    .await
+    .expect("layout before 1008 restored");
+    let upgraded = Projector::new(Arc::clone(&h.log), settings("UTC"))
+        .await
+        .expect("migrates");
+    upgraded.catch_up().await.expect("catches up");
+    assert_eq!(
+        ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
+        before,
+        "the rebuilt statistics hold the stock as a model kept since 1008 does"
+    );
+    assert_eq!(
+        month_end_stock_mismatches(&h.log).await,
+        Vec::<String>::new()
+    );
+    let report = h
+        .reports()
+        .root_causes(
+            &RootCauseQuery::new(
+                PeriodKind::Month,
+                date("2026-02-01"),
+                date("2026-02-01"),
+                None,
+            )
+            .expect("query"),
+        )
+        .await
+        .expect("report");
+    assert_eq!(report.periods[0].rows[0].open_at_end.count, 2);
+}
+on_both_backends!(
+    month_end_stock_is_filled_in_by_a_rebuild,
+    super::month_end_stock_is_filled_in_by_a_rebuild
 );

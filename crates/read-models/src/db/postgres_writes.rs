@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Postgres, Transaction};
 
 use super::binary_copy::BinaryRows;
+use crate::month_end::MonthlyChange;
 use crate::register::{RegisterBatch, RegisterRow};
 use crate::statistics::{CellKey, HistogramCell, StatsBatch, StatsItem};
 
@@ -202,7 +203,11 @@ async fn copy_stats_items(tx: Tx<'_, '_>, items: &[&StatsItem]) -> Result<(), sq
     copy.copy_into(tx, STATS_ITEM_COLUMNS).await
 }
 
-pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<(), sqlx::Error> {
+pub(super) async fn write_stats(
+    tx: Tx<'_, '_>,
+    batch: &StatsBatch,
+    monthly: &[MonthlyChange],
+) -> Result<(), sqlx::Error> {
     let [(created, _), (items, _)] =
         super::created_and_updated(batch.items_to_write(), &batch.created, |i| &i.item_id);
     copy_stats_items(tx, &created).await?;
@@ -225,21 +230,18 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
         .execute(&mut **tx)
         .await?;
     }
-    let cells: Vec<_> = batch.cells.iter().filter(|(_, c)| !c.is_zero()).collect();
-    if !cells.is_empty() {
-        let key = |f: fn(&crate::statistics::CellKey) -> String| {
-            cells.iter().map(|(k, _)| f(k)).collect::<Vec<_>>()
-        };
+    if !monthly.is_empty() {
+        let key = |f: fn(&CellKey) -> String| monthly.iter().map(|c| f(&c.key)).collect::<Vec<_>>();
         let n = |f: fn(&crate::statistics::CellCounts) -> i64| {
-            cells.iter().map(|(_, c)| f(c)).collect::<Vec<_>>()
+            monthly.iter().map(|c| f(&c.counts)).collect::<Vec<_>>()
         };
         sqlx::query(
             "INSERT INTO root_cause_monthly (month, category, code, branch, channel, currency,
                  opened_count, opened_minor, resolved_count, resolved_minor, reopened_count,
-                 reopened_minor, escalations, restated_items)
+                 reopened_minor, escalations, restated_items, open_at_end_count, open_at_end_minor)
              SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                  $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-                 $13::bigint[], $14::bigint[])
+                 $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[])
              ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
                  opened_count = root_cause_monthly.opened_count + excluded.opened_count,
                  opened_minor = root_cause_monthly.opened_minor + excluded.opened_minor,
@@ -248,9 +250,11 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
                  reopened_count = root_cause_monthly.reopened_count + excluded.reopened_count,
                  reopened_minor = root_cause_monthly.reopened_minor + excluded.reopened_minor,
                  escalations = root_cause_monthly.escalations + excluded.escalations,
-                 restated_items = root_cause_monthly.restated_items + excluded.restated_items",
+                 restated_items = root_cause_monthly.restated_items + excluded.restated_items,
+                 open_at_end_count = root_cause_monthly.open_at_end_count + excluded.open_at_end_count,
+                 open_at_end_minor = root_cause_monthly.open_at_end_minor + excluded.open_at_end_minor",
         )
-        .bind(cells.iter().map(|(k, _)| k.month).collect::<Vec<_>>())
+        .bind(monthly.iter().map(|c| c.key.month).collect::<Vec<_>>())
         .bind(key(|k| k.category.clone()))
         .bind(key(|k| k.code.clone()))
         .bind(key(|k| k.branch.clone()))
@@ -264,30 +268,31 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
         .bind(n(|c| c.reopened_minor))
         .bind(n(|c| c.escalations))
         .bind(n(|c| c.restated_items))
+        .bind(monthly.iter().map(|c| c.open_at_end.0).collect::<Vec<_>>())
+        .bind(monthly.iter().map(|c| c.open_at_end.1).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
-
-        let open = batch.open_deltas();
-        if !open.is_empty() {
-            let part = |i: usize| open.iter().map(|d| d.key[i].to_owned()).collect::<Vec<_>>();
-            sqlx::query(
-                "INSERT INTO root_cause_open (category, code, branch, channel, currency, open_count, open_minor)
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $6::bigint[], $7::bigint[])
-                 ON CONFLICT (category, code, branch, channel, currency) DO UPDATE SET
-                     open_count = root_cause_open.open_count + excluded.open_count,
-                     open_minor = root_cause_open.open_minor + excluded.open_minor",
-            )
-            .bind(part(0))
-            .bind(part(1))
-            .bind(part(2))
-            .bind(part(3))
-            .bind(part(4))
-            .bind(open.iter().map(|d| d.count).collect::<Vec<_>>())
-            .bind(open.iter().map(|d| d.minor).collect::<Vec<_>>())
-            .execute(&mut **tx)
-            .await?;
-        }
+    }
+    let open = batch.open_deltas();
+    if !open.is_empty() {
+        let part = |i: usize| open.iter().map(|d| d.key[i].to_owned()).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO root_cause_open (category, code, branch, channel, currency, open_count, open_minor)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                 $6::bigint[], $7::bigint[])
+             ON CONFLICT (category, code, branch, channel, currency) DO UPDATE SET
+                 open_count = root_cause_open.open_count + excluded.open_count,
+                 open_minor = root_cause_open.open_minor + excluded.open_minor",
+        )
+        .bind(part(0))
+        .bind(part(1))
+        .bind(part(2))
+        .bind(part(3))
+        .bind(part(4))
+        .bind(open.iter().map(|d| d.count).collect::<Vec<_>>())
+        .bind(open.iter().map(|d| d.minor).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
     }
     let changes = batch.histogram_changes();
     if !changes.is_empty() {
@@ -314,15 +319,19 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
             .map(HistogramCell::buckets_json)
             .collect::<Result<Vec<_>, _>>()?;
         let text = |f: fn(&CellKey) -> String| cells.iter().map(|c| f(&c.key)).collect::<Vec<_>>();
+        let percentiles: Vec<_> = cells.iter().map(HistogramCell::percentiles).collect();
         sqlx::query(
             "INSERT INTO resolution_time_histogram (month, category, code, branch, channel, currency,
-                 buckets, resolved_count)
-             SELECT month, category, code, branch, channel, currency, buckets::jsonb, resolved_count
+                 buckets, resolved_count, median_hours, p90_hours)
+             SELECT month, category, code, branch, channel, currency, buckets::jsonb, resolved_count,
+                    median_hours, p90_hours
                FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                    $7::text[], $8::bigint[])
-                    AS c(month, category, code, branch, channel, currency, buckets, resolved_count)
+                    $7::text[], $8::bigint[], $9::bigint[], $10::bigint[])
+                    AS c(month, category, code, branch, channel, currency, buckets, resolved_count,
+                         median_hours, p90_hours)
              ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
-                 buckets = excluded.buckets, resolved_count = excluded.resolved_count",
+                 buckets = excluded.buckets, resolved_count = excluded.resolved_count,
+                 median_hours = excluded.median_hours, p90_hours = excluded.p90_hours",
         )
         .bind(cells.iter().map(|c| c.key.month).collect::<Vec<_>>())
         .bind(text(|k| k.category.clone()))
@@ -332,6 +341,8 @@ pub(super) async fn write_stats(tx: Tx<'_, '_>, batch: &StatsBatch) -> Result<()
         .bind(text(|k| k.currency.clone()))
         .bind(buckets)
         .bind(cells.iter().map(HistogramCell::resolved_count).collect::<Vec<_>>())
+        .bind(percentiles.iter().map(|p| p.0).collect::<Vec<_>>())
+        .bind(percentiles.iter().map(|p| p.1).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
     }

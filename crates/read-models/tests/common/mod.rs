@@ -165,3 +165,53 @@ pub async fn index_definitions(log: &EventLog) -> Vec<(String, String)> {
         .expect("indexes"),
     }
 }
+
+/// Rows of `root_cause_monthly` whose items open at month end are not the net flow
+/// (opened - resolved + reopened) of their key's months up to theirs, and keys with items
+/// open at the end of a stored month but no row for it: empty when the stock holds.
+pub async fn month_end_stock_mismatches(log: &EventLog) -> Vec<String> {
+    type Row = (
+        NaiveDate,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+    );
+    const SQL: &str = "SELECT month, category, code, branch, channel, currency,
+               opened_count - resolved_count + reopened_count,
+               opened_minor - resolved_minor + reopened_minor, open_at_end_count, open_at_end_minor
+          FROM root_cause_monthly ORDER BY month";
+    let rows: Vec<Row> = match log.pool() {
+        suspense_store::Pool::Sqlite(p) => sqlx::query_as(SQL).fetch_all(p).await,
+        suspense_store::Pool::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await,
+    }
+    .expect("monthly rows");
+    let mut so_far: std::collections::BTreeMap<[String; 5], (i64, i64)> = Default::default();
+    let mut mismatches = Vec::new();
+    for month_rows in rows.chunk_by(|a, b| a.0 == b.0) {
+        let mut stored = std::collections::BTreeMap::new();
+        for (_, category, code, branch, channel, currency, net, net_minor, open, minor) in
+            month_rows.iter().cloned()
+        {
+            let key = [category, code, branch, channel, currency];
+            let flow = so_far.entry(key.clone()).or_default();
+            (flow.0, flow.1) = (flow.0 + net, flow.1 + net_minor);
+            stored.insert(key, (open, minor));
+        }
+        for (key, expected) in &so_far {
+            let found = stored.get(key).copied().unwrap_or_default();
+            if found != *expected {
+                mismatches.push(format!(
+                    "{key:?} at the end of {}: {found:?} stored, {expected:?} flowed",
+                    month_rows[0].0
+                ));
+            }
+        }
+    }
+    mismatches
+}
