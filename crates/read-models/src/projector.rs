@@ -387,10 +387,18 @@ impl Core {
     }
 
     /// Creates again every deferred index, if this projector deferred any: all
-    /// stored ones, whichever build deferred them.
+    /// stored ones, whichever build deferred them. Tables that got indexes back were just
+    /// bulk-loaded: their planner statistics are refreshed too.
     async fn restore_indexes(&self) -> Result<(), ProjectionError> {
         if self.restore_pending.load(Ordering::Relaxed) {
-            crate::db::deferred_indexes::restore(self.log.pool()).await?;
+            let pool = self.log.pool();
+            if crate::db::deferred_indexes::restore(pool).await? > 0 {
+                let tables: Vec<&str> = ReadModel::ALL
+                    .iter()
+                    .flat_map(|m| m.tables().iter().copied())
+                    .collect();
+                crate::db::deferred_indexes::analyze(pool, &tables).await?;
+            }
             self.restore_pending.store(false, Ordering::Relaxed);
         }
         Ok(())

@@ -63,6 +63,21 @@ async fn a_build_from_empty_ends_with_the_indexes_it_started_with(backend: Backe
         ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
         stepwise
     );
+    if let suspense_store::Pool::Postgres(pool) = h.log.pool() {
+        let analyzed: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT tablename::text FROM pg_stats
+              WHERE schemaname = current_schema()
+                AND tablename IN ('item_register', 'root_cause_monthly') ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("planner statistics");
+        assert_eq!(
+            analyzed,
+            ["item_register", "root_cause_monthly"],
+            "the build leaves the planner statistics of the tables it loaded"
+        );
+    }
 }
 on_both_backends!(
     a_build_from_empty_ends_with_the_indexes_it_started_with,

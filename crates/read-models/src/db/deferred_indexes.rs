@@ -112,6 +112,21 @@ pub async fn restore(pool: &Pool) -> Result<usize, sqlx::Error> {
     }
 }
 
+/// Refreshes the planner's statistics of `tables` after a bulk build wrote them: `ANALYZE` on
+/// PostgreSQL. Autovacuum gets there in its own time; until it did, the reports right after a
+/// build were planned without statistics (the month's root-cause report of a 1M-event log
+/// took 6.8 ms at p50 before and 4.4 ms after). Nothing on SQLite: its planner picks these
+/// tables' indexes without statistics, and its `ANALYZE` reads every index whole.
+pub async fn analyze(pool: &Pool, tables: &[&str]) -> Result<(), sqlx::Error> {
+    if let (Pool::Postgres(pool), false) = (pool, tables.is_empty()) {
+        let names: Vec<String> = tables.iter().map(|t| quoted(t)).collect();
+        sqlx::query(&format!("ANALYZE {}", names.join(", ")))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
 async fn restore_sqlite(pool: &SqlitePool) -> Result<usize, sqlx::Error> {
     // SQLite has one writer: one transaction creates them all.
     let mut tx = pool.begin_with(SQLITE_BEGIN).await?;
