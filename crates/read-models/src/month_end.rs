@@ -78,15 +78,20 @@ impl StatsBatch {
                 (row.open_at_end_count, row.open_at_end_minor),
             );
         }
-        // Each month from the batch's first on, with the stored month a new one starts from.
-        let months: Vec<(NaiveDate, Option<Option<NaiveDate>>)> = stored
+        // Each month from the batch's first on, with the stored month it starts from if the
+        // batch stores it first (a month stored before already holds its stock).
+        let months: Vec<(NaiveDate, Option<NaiveDate>)> = stored
             .range(first..)
             .chain(&batch_months)
             .copied()
             .collect::<BTreeSet<_>>()
             .into_iter()
             .map(|m| {
-                let start = (!stored.contains(&m)).then(|| stored_before(stored, m));
+                let start = if stored.contains(&m) {
+                    None
+                } else {
+                    stored_before(stored, m)
+                };
                 (m, start)
             })
             .collect();
@@ -105,7 +110,6 @@ impl StatsBatch {
                 }
                 // A month stored before gets the flows since; a new one holds the whole stock.
                 let base = start
-                    .flatten()
                     .and_then(|s| stock_at.get(&s))
                     .and_then(|at| at.get(&c))
                     .copied()
@@ -279,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn flows_that_cancel_change_no_stock() {
+    fn a_flow_with_no_net_change_leaves_the_stock_alone() {
         let stored = [1].map(month).into();
         let escalated = CellCounts {
             escalations: 1,
