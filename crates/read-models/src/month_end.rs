@@ -17,10 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 
 use crate::fast_hash::Map;
-use crate::statistics::{CellCounts, CellKey, StatsBatch};
-
-/// Category, code, branch, channel and currency: a cell key without its month.
-type Cause<'a> = [&'a str; 5];
+use crate::statistics::{Cause, CellCounts, CellKey, StatsBatch};
 
 /// Items of a cause key open at the end of a stored month, as `root_cause_monthly` holds them.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -64,17 +61,17 @@ impl StatsBatch {
         let mut net: Map<Cause<'_>, BTreeMap<NaiveDate, (i64, i64)>> = Map::default();
         for (key, counts) in self.flowing_cells() {
             let flow = net
-                .entry(cause(key))
+                .entry(key.cause())
                 .or_default()
                 .entry(key.month)
                 .or_default();
-            flow.0 += counts.opened_count - counts.resolved_count + counts.reopened_count;
-            flow.1 += counts.opened_minor - counts.resolved_minor + counts.reopened_minor;
+            let (count, minor) = counts.net_open();
+            (flow.0, flow.1) = (flow.0 + count, flow.1 + minor);
         }
         let mut stock_at: Map<NaiveDate, Map<Cause<'_>, (i64, i64)>> = Map::default();
         for row in before_new {
             stock_at.entry(row.key.month).or_default().insert(
-                cause(&row.key),
+                row.key.cause(),
                 (row.open_at_end_count, row.open_at_end_minor),
             );
         }
@@ -123,7 +120,7 @@ impl StatsBatch {
         let mut changes: Vec<MonthlyChange> = self
             .flowing_cells()
             .map(|(key, counts)| MonthlyChange {
-                open_at_end: stock.remove(&(key.month, cause(key))).unwrap_or_default(),
+                open_at_end: stock.remove(&(key.month, key.cause())).unwrap_or_default(),
                 key: key.clone(),
                 counts: *counts,
             })
@@ -164,16 +161,6 @@ impl StatsBatch {
 /// The latest of `stored` before `month`.
 fn stored_before(stored: &BTreeSet<NaiveDate>, month: NaiveDate) -> Option<NaiveDate> {
     stored.range(..month).next_back().copied()
-}
-
-pub(crate) fn cause(key: &CellKey) -> Cause<'_> {
-    [
-        &key.category,
-        &key.code,
-        &key.branch,
-        &key.channel,
-        &key.currency,
-    ]
 }
 
 #[cfg(test)]

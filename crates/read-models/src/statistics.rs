@@ -57,6 +57,21 @@ pub(crate) struct CellKey {
     pub currency: String,
 }
 
+/// Category, code, branch, channel and currency: a cell key without its month.
+pub(crate) type Cause<'a> = [&'a str; 5];
+
+impl CellKey {
+    pub(crate) fn cause(&self) -> Cause<'_> {
+        [
+            &self.category,
+            &self.code,
+            &self.branch,
+            &self.channel,
+            &self.currency,
+        ]
+    }
+}
+
 /// A row of `resolution_time_histogram`: a month and cause key's resolutions per duration
 /// bucket, as `(bucket, count)` pairs ascending by bucket, counts above zero.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -135,6 +150,14 @@ impl CellCounts {
         }
     }
 
+    /// The change to the items open: opened less resolved plus reopened, (count, minor units).
+    pub(crate) fn net_open(&self) -> (i64, i64) {
+        (
+            self.opened_count - self.resolved_count + self.reopened_count,
+            self.opened_minor - self.resolved_minor + self.reopened_minor,
+        )
+    }
+
     pub fn is_zero(&self) -> bool {
         *self == Self::default()
     }
@@ -142,7 +165,7 @@ impl CellCounts {
 
 /// A change of open items for one cause key: category, code, branch, channel, currency.
 pub(crate) struct OpenDelta<'a> {
-    pub key: [&'a str; 5],
+    pub key: Cause<'a>,
     pub count: i64,
     pub minor: i64,
 }
@@ -196,11 +219,11 @@ impl StatsBatch {
     /// The change to `root_cause_open` (items open now, per cause key without the month) that
     /// the batch's cell deltas imply.
     pub(crate) fn open_deltas(&self) -> Vec<OpenDelta<'_>> {
-        let mut open: HashMap<[&str; 5], (i64, i64)> = HashMap::new();
+        let mut open: HashMap<Cause<'_>, (i64, i64)> = HashMap::new();
         for (k, c) in &self.cells {
-            let entry = open.entry(crate::month_end::cause(k)).or_default();
-            entry.0 += c.opened_count - c.resolved_count + c.reopened_count;
-            entry.1 += c.opened_minor - c.resolved_minor + c.reopened_minor;
+            let entry = open.entry(k.cause()).or_default();
+            let (count, minor) = c.net_open();
+            (entry.0, entry.1) = (entry.0 + count, entry.1 + minor);
         }
         open.into_iter()
             .filter(|(_, (n, m))| *n != 0 || *m != 0)
