@@ -636,13 +636,12 @@ impl Core {
             if let Some(last) = page.last_position() {
                 let log = Arc::clone(&self.log);
                 let next = tokio::spawn(async move {
-                    let mut page = log.read_page(last, size).await?;
                     // Hashed for the chain here, beside the fold and the commit, rather than
                     // in the task that commits, whose writes would wait for it.
-                    if let Chain::Extend = chain {
-                        suspense_store::cpu_bound(|| page.digest());
+                    match chain {
+                        Chain::Extend => log.read_page_with_digests(last, size).await,
+                        Chain::Leave => log.read_page(last, size).await,
                     }
-                    Ok(page)
                 });
                 if let Ok(mut slot) = self.prefetched.lock() {
                     *slot = Some(((last, size), next));

@@ -10,21 +10,22 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
-/// Appends the canonical form of the JSON `text` to `out`.
+mod tree_de;
+
+/// Parses the JSON `text` into a tree borrowing from it, to be written canonically
+/// (`Node::write`) and deserialised into typed values (`tree_de`): parsed once for both.
 ///
-/// The text is parsed once into a tree that borrows its strings from the text, then written
-/// with each object's keys sorted. (Re-parsing each nested value's raw text instead, as an
-/// earlier version did, parsed a payload once per level of nesting: 16% of a catch-up's own
-/// CPU.)
-pub(crate) fn write_canonical(text: &str, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-    let node: Node<'_> = serde_json::from_str(text)?;
-    node.write(out)
+/// Parsed into this tree rather than re-parsing each nested value's raw text, as an earlier
+/// version did, which parsed a payload once per level of nesting (16% of a catch-up's own
+/// CPU).
+pub(crate) fn parse(text: &str) -> Result<Node<'_>, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 /// A parsed JSON value whose strings borrow from the text where they hold no escapes. Parsed
 /// by `serde_json` itself (its nesting limit included) with the same visits a `Value` takes,
 /// so numbers come out as a `Value` would print them.
-enum Node<'a> {
+pub(crate) enum Node<'a> {
     Null,
     Bool(bool),
     Number(Number),
@@ -35,7 +36,8 @@ enum Node<'a> {
 }
 
 impl Node<'_> {
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    /// Appends the canonical form of the value to `out`.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         match self {
             Node::Null => out.extend_from_slice(b"null"),
             Node::Bool(true) => out.extend_from_slice(b"true"),
@@ -145,7 +147,7 @@ impl<'de> Deserialize<'de> for Node<'de> {
 
 /// A JSON string, borrowed from the text unless it holds escapes.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct Text<'a>(Cow<'a, str>);
+pub(crate) struct Text<'a>(Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -184,7 +186,7 @@ mod tests {
 
     fn canonical(text: &str) -> Result<String, serde_json::Error> {
         let mut out = Vec::new();
-        write_canonical(text, &mut out)?;
+        parse(text)?.write(&mut out)?;
         Ok(String::from_utf8(out).unwrap_or_default())
     }
 
@@ -250,6 +252,16 @@ mod tests {
             prop_assert_eq!(canonical(&pretty)?, through_value(&pretty)?);
             let odd = respelled(&value);
             prop_assert_eq!(canonical(&odd)?, through_value(&odd)?);
+        }
+    }
+
+    proptest! {
+        /// Deserialised from the tree, any JSON is the value deserialising its text gives.
+        #[test]
+        fn a_tree_deserialises_as_its_text_does(value in json()) {
+            let text = serde_json::to_string(&value).unwrap_or_default();
+            let from_tree = Value::deserialize(&parse(&text)?)?;
+            prop_assert_eq!(from_tree, serde_json::from_str::<Value>(&text)?);
         }
     }
 

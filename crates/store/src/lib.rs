@@ -11,6 +11,7 @@ mod append;
 mod backend;
 mod canonical;
 pub mod chain;
+mod copy_out;
 mod cpu_bound;
 mod error;
 mod lanes;

@@ -5,9 +5,11 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::Aggregate;
+use serde::Deserialize;
 use serde_json::Value;
 use suspense_domain::{ItemId, SuspenseItem, SuspenseItemEvent};
 
+use crate::canonical;
 use crate::error::StoreError;
 use crate::metadata::EventMetadata;
 use crate::upcast::upcast;
@@ -55,29 +57,14 @@ pub struct LogPage {
     pub(crate) after: u64,
     pub(crate) events: Vec<RecordedEvent>,
     pub(crate) rows: Vec<EventRow>,
-    /// The content digest of each row for the hash chain, once `digest` computed them.
+    /// The content digest of each row for the hash chain, if the page was read with them
+    /// (`EventLog::read_page_with_digests`).
     pub(crate) digests: Option<Vec<[u8; 32]>>,
 }
 
 impl LogPage {
     pub fn events(&self) -> &[RecordedEvent] {
         &self.events
-    }
-
-    /// Computes the hash chain's content digest of every event on the page now, so that
-    /// `EventLog::chain_page` only links them: the digests are most of the chain's work, and a
-    /// caller can have them computed where it has a core to spare (the projector, in the task
-    /// that reads the next page ahead). A page with an event whose stored JSON does not parse
-    /// keeps none, and `chain_page` names that event.
-    pub fn digest(&mut self) {
-        if self.digests.is_none() {
-            self.digests = self
-                .rows
-                .iter()
-                .map(EventRow::content_digest)
-                .collect::<Result<Vec<_>, _>>()
-                .ok();
-        }
     }
 
     /// The position of the page's last event; `None` for an empty page.
@@ -143,60 +130,98 @@ impl EventRow {
             .collect()
     }
 
+    /// The event this row stores, through the upcasters.
     pub(crate) fn decode(
         &self,
         upcasters: &[Box<dyn EventUpcaster>],
     ) -> Result<RecordedEvent, StoreError> {
-        let corrupt = |reason: String| StoreError::CorruptEvent {
-            item_id: self.aggregate_id.clone(),
-            sequence: u64::try_from(self.sequence).unwrap_or(0),
-            reason,
-        };
-        let item_id = ItemId::parse(&self.aggregate_id).map_err(|e| corrupt(e.to_string()))?;
-        let sequence = u64::try_from(self.sequence)
-            .map_err(|_| corrupt(format!("negative sequence {}", self.sequence)))?;
-        let position = self
-            .position
-            .map(|p| u64::try_from(p).map_err(|_| corrupt(format!("negative position {p}"))))
-            .transpose()?;
-        let metadata: EventMetadata =
-            serde_json::from_str(&self.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?;
-        let needs_upcast = upcasters
-            .iter()
-            .any(|u| u.can_upcast(&self.event_type, &self.event_version));
-        let (event_type, event) = if needs_upcast {
-            let payload: Value = serde_json::from_str(&self.payload).map_err(|e| {
-                corrupt(format!("{} v{}: {e}", self.event_type, self.event_version))
-            })?;
-            let serialized = upcast(
-                SerializedEvent::new(
-                    self.aggregate_id.clone(),
-                    usize::try_from(sequence).unwrap_or(usize::MAX),
-                    SuspenseItem::TYPE.to_owned(),
-                    self.event_type.clone(),
-                    self.event_version.clone(),
-                    payload,
-                    Value::Null,
-                ),
-                upcasters,
-            );
-            let event: SuspenseItemEvent =
-                serde_json::from_value(serialized.payload).map_err(|e| {
-                    corrupt(format!("{} v{}: {e}", self.event_type, self.event_version))
-                })?;
-            (Cow::Owned(serialized.event_type), event)
+        let metadata: EventMetadata = serde_json::from_str(&self.metadata)
+            .map_err(|e| self.corrupt(format!("metadata: {e}")))?;
+        let (event_type, event) = if self.needs_upcast(upcasters) {
+            self.upcast(upcasters)?
         } else {
-            let event: SuspenseItemEvent = serde_json::from_str(&self.payload).map_err(|e| {
-                corrupt(format!("{} v{}: {e}", self.event_type, self.event_version))
-            })?;
+            let event = serde_json::from_str(&self.payload).map_err(|e| self.corrupt_payload(e))?;
             (Cow::Borrowed(self.event_type.as_str()), event)
         };
+        self.recorded(&event_type, event, metadata)
+    }
+
+    /// `decode`, and the row's content digest for the hash chain (`content_digest`), from one
+    /// parse of its payload and metadata.
+    pub(crate) fn decode_and_digest(
+        &self,
+        upcasters: &[Box<dyn EventUpcaster>],
+    ) -> Result<(RecordedEvent, [u8; 32]), StoreError> {
+        let metadata_tree =
+            canonical::parse(&self.metadata).map_err(|e| self.corrupt(format!("metadata: {e}")))?;
+        let payload_tree = canonical::parse(&self.payload).map_err(|e| self.corrupt_payload(e))?;
+        let metadata = EventMetadata::deserialize(&metadata_tree)
+            .map_err(|e| self.corrupt(format!("metadata: {e}")))?;
+        let (event_type, event) = if self.needs_upcast(upcasters) {
+            self.upcast(upcasters)?
+        } else {
+            let event = SuspenseItemEvent::deserialize(&payload_tree)
+                .map_err(|e| self.corrupt_payload(e))?;
+            (Cow::Borrowed(self.event_type.as_str()), event)
+        };
+        let digest = self
+            .digest_of_parsed(&payload_tree, &metadata_tree)
+            .map_err(|e| self.corrupt(e))?;
+        Ok((self.recorded(&event_type, event, metadata)?, digest))
+    }
+
+    fn needs_upcast(&self, upcasters: &[Box<dyn EventUpcaster>]) -> bool {
+        upcasters
+            .iter()
+            .any(|u| u.can_upcast(&self.event_type, &self.event_version))
+    }
+
+    /// The payload in its current shape, and its event type there, from an older shape:
+    /// parsed into a `Value` for the upcasters to rewrite, then deserialised.
+    fn upcast(
+        &self,
+        upcasters: &[Box<dyn EventUpcaster>],
+    ) -> Result<(Cow<'_, str>, SuspenseItemEvent), StoreError> {
+        let payload: Value =
+            serde_json::from_str(&self.payload).map_err(|e| self.corrupt_payload(e))?;
+        let serialized = upcast(
+            SerializedEvent::new(
+                self.aggregate_id.clone(),
+                usize::try_from(self.sequence).unwrap_or(usize::MAX),
+                SuspenseItem::TYPE.to_owned(),
+                self.event_type.clone(),
+                self.event_version.clone(),
+                payload,
+                Value::Null,
+            ),
+            upcasters,
+        );
+        let event: SuspenseItemEvent =
+            serde_json::from_value(serialized.payload).map_err(|e| self.corrupt_payload(e))?;
+        Ok((Cow::Owned(serialized.event_type), event))
+    }
+
+    /// The recorded event, once its row's other columns check out and the payload is the
+    /// `event_type` the row says (after upcasting).
+    fn recorded(
+        &self,
+        event_type: &str,
+        event: SuspenseItemEvent,
+        metadata: EventMetadata,
+    ) -> Result<RecordedEvent, StoreError> {
         if event.name() != event_type {
-            return Err(corrupt(format!(
+            return Err(self.corrupt(format!(
                 "event_type says {event_type} but the payload is {}",
                 event.name()
             )));
         }
+        let item_id = ItemId::parse(&self.aggregate_id).map_err(|e| self.corrupt(e.to_string()))?;
+        let sequence = u64::try_from(self.sequence)
+            .map_err(|_| self.corrupt(format!("negative sequence {}", self.sequence)))?;
+        let position = self
+            .position
+            .map(|p| u64::try_from(p).map_err(|_| self.corrupt(format!("negative position {p}"))))
+            .transpose()?;
         Ok(RecordedEvent {
             position,
             item_id,
@@ -207,5 +232,17 @@ impl EventRow {
             metadata,
             recorded_at: self.recorded_at,
         })
+    }
+
+    fn corrupt(&self, reason: String) -> StoreError {
+        StoreError::CorruptEvent {
+            item_id: self.aggregate_id.clone(),
+            sequence: u64::try_from(self.sequence).unwrap_or(0),
+            reason,
+        }
+    }
+
+    fn corrupt_payload(&self, e: serde_json::Error) -> StoreError {
+        self.corrupt(format!("{} v{}: {e}", self.event_type, self.event_version))
     }
 }

@@ -543,3 +543,58 @@ on_both_backends!(
     a_long_page_holds_every_event_once_in_order,
     super::a_long_page_holds_every_event_once_in_order
 );
+
+/// A page of the log (on PostgreSQL, a binary COPY stream read field by field) holds each
+/// event exactly as the per-row read of its item's history does: text beyond ASCII, quotes
+/// and line breaks, and times before PostgreSQL's epoch and far after it, to the microsecond.
+async fn a_page_reads_each_event_as_its_history_does(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let log = open_log(&db).await;
+    let id = open_item(&log, "PAGE-1").await;
+    run(
+        &log,
+        id,
+        "teller",
+        comment("Kunde: \"Überweisung\" — 掛賬 ✓\nzweite Zeile \\ tab\t"),
+    )
+    .await
+    .expect("comment recorded");
+    for (reference, recorded_at) in [
+        ("PAGE-OLD", "1999-12-31T23:59:59.999999Z"),
+        ("PAGE-FAR", "2200-06-01T12:00:00.000001Z"),
+    ] {
+        raw_execute(
+            &db,
+            &format!(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                     payload, metadata, recorded_at)
+                 VALUES ('SuspenseItem', '{}', 1, 'Opened', '1', '{}',
+                         '{{\"actor\":\"Zoë «import»\"}}', '{recorded_at}')",
+                item_id(reference),
+                opened_payload(reference).replace('\'', "''")
+            ),
+        )
+        .await
+        .expect("event written by another tool");
+    }
+    log.settle(SETTLE).await.expect("settles");
+
+    let page = log.read_after(0, 100).await.expect("page reads");
+    assert_eq!(page.len(), 4);
+    for event in &page {
+        let history = log.history(event.item_id).await.expect("history");
+        let same = history.iter().find(|h| h.sequence == event.sequence);
+        assert_eq!(same, Some(event), "the page and the history differ");
+    }
+    let at = |text: &str| {
+        text.parse::<chrono::DateTime<chrono::Utc>>()
+            .expect("instant")
+    };
+    assert_eq!(page[2].recorded_at, at("1999-12-31T23:59:59.999999Z"));
+    assert_eq!(page[3].recorded_at, at("2200-06-01T12:00:00.000001Z"));
+    assert_eq!(page[2].metadata.actor.as_deref(), Some("Zoë «import»"));
+}
+on_both_backends!(
+    a_page_reads_each_event_as_its_history_does,
+    super::a_page_reads_each_event_as_its_history_does
+);

@@ -399,8 +399,9 @@ async fn a_page_read_by_the_projector_extends_the_chain_where_it_joins(backend: 
     pages_extend_the_chain_where_they_join(backend, false).await;
 }
 
-/// The same with each page's digests computed ahead (`LogPage::digest`, as the projector does
-/// in its read-ahead task): the chain is the same, starting inside a page included.
+/// The same with each page's digests computed as it is decoded
+/// (`EventLog::read_page_with_digests`, as the projector's read-ahead reads): the chain is the
+/// same, starting inside a page included.
 async fn a_page_digested_ahead_extends_the_chain_as_one_that_was_not(backend: Backend) {
     pages_extend_the_chain_where_they_join(backend, true).await;
 }
@@ -416,23 +417,27 @@ async fn pages_extend_the_chain_where_they_join(backend: Backend, digested: bool
     }
     log.settle(Duration::from_secs(30)).await.expect("settles");
 
-    let mut beyond = log.read_page(7, 100).await.expect("reads");
+    let log = &log;
+    let read = |after: u64, limit: u32| async move {
+        if digested {
+            log.read_page_with_digests(after, limit).await
+        } else {
+            log.read_page(after, limit).await
+        }
+    };
+    let beyond = read(7, 100).await.expect("reads");
     assert_eq!(beyond.events().len(), 2);
     assert_eq!(log.chain_page(&beyond).await.expect("chains"), None);
     assert_eq!(log.chain_head().await.expect("head").map(|h| h.0), Some(5));
 
     // Starts before the head (position 5): only 6 and 7 are new.
-    let mut overlapping = log.read_page(3, 4).await.expect("reads");
-    if digested {
-        beyond.digest();
-        overlapping.digest();
-    }
+    let overlapping = read(3, 4).await.expect("reads");
     assert_eq!(overlapping.last_position(), Some(7));
     assert_eq!(log.chain_page(&overlapping).await.expect("chains"), Some(7));
     assert_eq!(log.chain_page(&overlapping).await.expect("chains"), None);
     assert_eq!(log.chain_page(&beyond).await.expect("chains"), Some(9));
 
-    assert_eq!(chain_state(&log).await, (9, 0, None));
+    assert_eq!(chain_state(log).await, (9, 0, None));
     assert_eq!(log.extend_chain().await.expect("nothing left"), 9);
 }
 on_both_backends!(
