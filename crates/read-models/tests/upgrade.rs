@@ -205,3 +205,77 @@ on_both_backends!(
     month_end_stock_is_filled_in_by_a_rebuild,
     super::month_end_stock_is_filled_in_by_a_rebuild
 );
+
+/// Migration 1009 gives PostgreSQL's item id columns byte order (collation "C") over the rows
+/// already there; the register still joins the log's events, whose ids are in the database's
+/// collation.
+#[tokio::test]
+async fn item_ids_take_byte_order_on_postgres_and_still_join_the_log() {
+    let h = Harness::new(Backend::Postgres, "UTC").await;
+    for reference in ["C-1", "C-2", "C-3"] {
+        let id = h
+            .open(
+                "2026-01-02T02:00:00Z",
+                reference,
+                "100.00",
+                "SH-001",
+                "2026-01-02",
+            )
+            .await;
+        h.run(
+            "2026-01-03T02:00:00Z",
+            "ops",
+            id,
+            classify(RootCauseCategory::CustomerCause, "CUS-REFERENCE", None),
+        )
+        .await;
+    }
+    h.refresh().await;
+    let before = ReadModelSnapshot::take(&h.log).await.expect("snapshot");
+    h.db.execute(
+        "ALTER TABLE item_register ALTER COLUMN item_id TYPE text COLLATE \"default\";
+         ALTER TABLE stats_items ALTER COLUMN item_id TYPE text COLLATE \"default\";
+         ALTER TABLE balance_movements ALTER COLUMN item_id TYPE text COLLATE \"default\";
+         DELETE FROM _sqlx_migrations WHERE version = 1009;",
+        true,
+    )
+    .await
+    .expect("layout before 1009 restored");
+    let suspense_store::Pool::Postgres(pool) = h.log.pool() else {
+        panic!("a PostgreSQL harness");
+    };
+    assert_eq!(item_id_collations(pool).await, ["", "", ""]);
+
+    Projector::new(Arc::clone(&h.log), settings("UTC"))
+        .await
+        .expect("migrates");
+    assert_eq!(item_id_collations(pool).await, ["C", "C", "C"]);
+    assert_eq!(
+        ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
+        before,
+        "the rows stay as they were"
+    );
+    let joined: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM item_register r
+           JOIN events e ON e.aggregate_id = r.item_id AND e.sequence = 1
+          WHERE r.item_id >= e.aggregate_id",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("a join with the log's ids runs");
+    assert_eq!(joined, 3);
+}
+
+/// The collation of `item_id` in `balance_movements`, `item_register` and `stats_items`
+/// ("" for the database's default).
+async fn item_id_collations(pool: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT coalesce(collation_name::text, '') FROM information_schema.columns
+          WHERE table_schema = current_schema() AND column_name = 'item_id'
+            AND table_name IN ('balance_movements', 'item_register', 'stats_items')
+          ORDER BY table_name",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("catalogue reads")
+}
