@@ -54,12 +54,19 @@ const STATS_ITEM_UPDATE: &str = " ON CONFLICT (item_id) DO UPDATE SET category =
 /// `rows` as the rows the batch creates, to insert (`false`), and the rest, to upsert
 /// (`true`). An item whose opening (sequence 1) is in the batch has no stored row, so its row
 /// needs no conflict check, which costs PostgreSQL about as much again per row.
+///
+/// Each in item id order: the rows come from a hash map, and inserted in its random order
+/// each one lands on another page of the item id index than the one before. In key order
+/// the index pages are walked once; a 1M-event catch-up took about 5% less time so on both
+/// backends (docs/performance.md, fourteenth session).
 fn created_and_updated<'a, T>(
     rows: impl Iterator<Item = &'a T>,
     created: &Set<String>,
     item_id: impl Fn(&T) -> &str,
 ) -> [(Vec<&'a T>, bool); 2] {
-    let (new, old): (Vec<&T>, Vec<&T>) = rows.partition(|r| created.contains(item_id(r)));
+    let (mut new, mut old): (Vec<&T>, Vec<&T>) = rows.partition(|r| created.contains(item_id(r)));
+    new.sort_unstable_by(|a, b| item_id(a).cmp(item_id(b)));
+    old.sort_unstable_by(|a, b| item_id(a).cmp(item_id(b)));
     [(new, false), (old, true)]
 }
 
@@ -554,4 +561,18 @@ pub(crate) fn merged_histogram(
             HistogramCell::merged(key, stored.get(*key).map_or(&[][..], Vec::as_slice), deltas)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_to_write_are_split_into_new_and_stored_each_in_item_id_order() {
+        let rows = ["c", "a", "d", "b", "e"];
+        let created: Set<String> = ["d", "a"].into_iter().map(String::from).collect();
+        let [(new, insert_only), (old, upsert)] = created_and_updated(rows.iter(), &created, |r| r);
+        assert_eq!((new, insert_only), (vec![&"a", &"d"], false));
+        assert_eq!((old, upsert), (vec![&"b", &"c", &"e"], true));
+    }
 }
