@@ -13,6 +13,17 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::TryStreamExt;
 
+/// `query` with its parameters `$1`, `$2`, … replaced by `values`, for `copy_rows` (COPY takes
+/// no bind parameters; integers are the only values formatted into a statement here). The
+/// highest first, so that `$1` does not take the start of `$10`.
+pub(crate) fn with_integers(query: &str, values: &[i64]) -> String {
+    let mut statement = query.to_owned();
+    for (i, value) in values.iter().enumerate().rev() {
+        statement = statement.replace(&format!("${}", i + 1), &value.to_string());
+    }
+    statement
+}
+
 /// The signature that opens every binary COPY stream.
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
@@ -302,6 +313,17 @@ mod tests {
             Some(text.as_bytes().to_vec()),
             Some(micros.to_be_bytes().to_vec()),
         ]
+    }
+
+    #[test]
+    fn integers_take_the_place_of_their_parameters() {
+        let sql = "SELECT $1, $2 WHERE x > $1 LIMIT $10";
+        let values: Vec<i64> = (1..=10).map(|n| n * 100).collect();
+        assert_eq!(
+            with_integers(sql, &values),
+            "SELECT 100, 200 WHERE x > 100 LIMIT 1000"
+        );
+        assert_eq!(with_integers("SELECT $1", &[-5]), "SELECT -5");
     }
 
     #[test]

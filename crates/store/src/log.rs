@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use crate::append::append;
 use crate::backend::{ItemStore, Pool, PoolSettings};
 use crate::chain::{self, ChainRow, ChainSegment, ChainVerdict};
+use crate::copy_out;
 use crate::error::StoreError;
 use crate::lanes::{on_lane, CommandLanes};
 use crate::location::StoreLocation;
@@ -1008,8 +1009,7 @@ fn is_log_from(after: i64, expected: i64, rows: &[EventRow]) -> bool {
 /// by doubling copied it and took fresh memory at every step.
 ///
 /// Read as a binary COPY stream (`copy_out`), as is `log_range`: fetched as rows, the two took
-/// a quarter of a PostgreSQL catch-up's own CPU. `$1` and `$2` are integers, put into the
-/// statement as text because COPY takes no parameters.
+/// a quarter of a PostgreSQL catch-up's own CPU.
 async fn commit_order_page(
     pool: &sqlx::PgPool,
     after: i64,
@@ -1017,10 +1017,8 @@ async fn commit_order_page(
 ) -> Result<(Vec<CommitOrderRow>, i64), sqlx::Error> {
     let mut rows: Vec<CommitOrderRow> = Vec::new();
     let mut expected = 0;
-    let query = PAGE_POSTGRES_IN_COMMIT_ORDER
-        .replace("$1", &after.to_string())
-        .replace("$2", &limit.to_string());
-    crate::copy_out::copy_rows(pool, &query, |f| {
+    let query = copy_out::with_integers(PAGE_POSTGRES_IN_COMMIT_ORDER, &[after, i64::from(limit)]);
+    copy_out::copy_rows(pool, &query, |f| {
         // In the statement's column order.
         let position = f.bigint_or_null("position")?;
         let aggregate_type = f.text("aggregate_type")?;
@@ -1056,10 +1054,8 @@ async fn log_range(
     through: i64,
 ) -> Result<Vec<LogEntry>, sqlx::Error> {
     let mut entries = Vec::with_capacity(usize::try_from(through - after).unwrap_or(0));
-    let query = EVENT_LOG_RANGE
-        .replace("$1", &after.to_string())
-        .replace("$2", &through.to_string());
-    crate::copy_out::copy_rows(pool, &query, |f| {
+    let query = copy_out::with_integers(EVENT_LOG_RANGE, &[after, through]);
+    copy_out::copy_rows(pool, &query, |f| {
         entries.push(LogEntry {
             position: f.bigint("position")?,
             aggregate_type: f.text("aggregate_type")?,
