@@ -12,8 +12,6 @@ use suspense_domain::{
 use suspense_store::StoreError;
 use tokio::sync::Barrier;
 
-const SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
-
 fn comment(text: &str) -> ItemAction {
     ItemAction::Comment {
         text: Note::parse(text).expect("valid note"),

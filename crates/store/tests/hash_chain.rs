@@ -28,7 +28,7 @@ async fn chained_log(backend: Backend) -> (TestDatabase, EventLog) {
         .await
         .expect("comments");
     }
-    log.settle(Duration::from_secs(30)).await.expect("settles");
+    log.settle(SETTLE).await.expect("settles");
     assert_eq!(log.extend_chain().await.expect("chains"), 5);
     let verdict = log.verify_chain().await.expect("verifies");
     assert!(verdict.is_intact(), "{verdict:?}");
@@ -329,7 +329,7 @@ async fn the_chain_grows_with_the_log(backend: Backend) {
     let (_db, log) = chained_log(backend).await;
     let log = std::sync::Arc::new(log);
     open_item(&log, "CHAIN-C").await;
-    log.settle(Duration::from_secs(30)).await.expect("settles");
+    log.settle(SETTLE).await.expect("settles");
     let verdict = log.verify_chain().await.expect("verifies");
     assert!(verdict.is_intact());
     assert_eq!((verdict.verified_up_to, verdict.unchained), (5, 1));
@@ -415,7 +415,7 @@ async fn pages_extend_the_chain_where_they_join(backend: Backend, digested: bool
     for reference in ["CHAIN-C", "CHAIN-D", "CHAIN-E", "CHAIN-F"] {
         open_item(&log, reference).await;
     }
-    log.settle(Duration::from_secs(30)).await.expect("settles");
+    log.settle(SETTLE).await.expect("settles");
 
     let log = &log;
     let read = |after: u64, limit: u32| async move {

@@ -15,12 +15,7 @@ async fn stored_events_cannot_be_updated_or_deleted(backend: Backend) {
         let err = result.expect_err("the database refuses to rewrite history");
         assert!(err.to_string().contains("events are immutable"), "{err}");
     }
-    assert_eq!(
-        log.settle(std::time::Duration::from_secs(30))
-            .await
-            .expect("settles"),
-        1
-    );
+    assert_eq!(log.settle(SETTLE).await.expect("settles"), 1);
 }
 on_both_backends!(
     stored_events_cannot_be_updated_or_deleted,
@@ -41,9 +36,7 @@ async fn an_unreadable_event_is_an_error_not_a_gap(backend: Backend) {
     )
     .await
     .expect("raw insert");
-    log.settle(std::time::Duration::from_secs(30))
-        .await
-        .expect("settles");
+    log.settle(SETTLE).await.expect("settles");
     let err = log
         .read_after(0, 100)
         .await

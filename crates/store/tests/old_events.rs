@@ -37,9 +37,7 @@ async fn an_event_in_an_older_shape_is_upcast_on_read(backend: Backend) {
             ..
         }
     ));
-    log.settle(std::time::Duration::from_secs(30))
-        .await
-        .expect("settles");
+    log.settle(SETTLE).await.expect("settles");
     assert_eq!(log.read_after(0, 10).await.expect("log reads").len(), 2);
     // And the item still takes commands on top of the old event.
     run(
@@ -93,9 +91,7 @@ async fn times_stored_in_other_spellings_read_the_same_on_every_route() {
         .await
         .expect("event written by another tool");
     }
-    log.settle(std::time::Duration::from_secs(30))
-        .await
-        .expect("settles");
+    log.settle(SETTLE).await.expect("settles");
     let page = log.read_after(0, 10).await.expect("log reads");
     assert_eq!(page.len(), spellings.len());
     for event in &page {

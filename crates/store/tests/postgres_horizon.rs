@@ -9,8 +9,6 @@ use common::*;
 use sqlx::{Connection, PgConnection};
 use suspense_testkit::TestPostgres;
 
-const SETTLE: Duration = Duration::from_secs(30);
-
 fn insert_opened(reference: &str) -> String {
     format!(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)

@@ -206,8 +206,6 @@ async fn check_sequence(
     Ok(())
 }
 
-const SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
-
 fn replay_equals_the_commands(backend: Backend) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let db = runtime.block_on(TestDatabase::create(backend));

@@ -10,6 +10,9 @@ pub use suspense_testkit::{
     booking, fixed_services, on_both_backends, user, Backend, TestDatabase,
 };
 
+/// How long a test lets the log position its pending events (`EventLog::settle`).
+pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub async fn open_log(db: &TestDatabase) -> EventLog {
     open_log_with(db, fixed_services()).await
 }
