@@ -253,10 +253,10 @@ backend_sql!(postgres, sqlx::Postgres, postgres_writes);
 
 /// SQLite: multi-row `INSERT … VALUES` with every value bound.
 ///
-/// Text is bound by reference to the batch's rows (SQLite copies it when it binds it), and
-/// dates as `date_text`: cloning the strings and chrono's `%F` took two thirds of the time
-/// spent building the statements, a tenth of a catch-up's CPU (docs/performance.md,
-/// fifteenth session).
+/// Text is bound by reference to the batch's rows rather than cloned first (sqlx and SQLite
+/// still copy it once each), and dates as `date_text`: the clones and chrono's `%F` took two
+/// thirds of the time spent building the statements, about 7% of a catch-up's CPU
+/// (docs/performance.md, fifteenth session).
 ///
 /// Every insert is `INSERT OR FAIL`: a multi-row statement that may abort (`ABORT` undoes
 /// the statement's own rows) makes SQLite copy every page it touches to a statement journal
@@ -550,8 +550,8 @@ mod sqlite_writes {
 }
 
 /// `date` as sqlx writes a `NaiveDate` to SQLite (chrono's `%F`, `2025-06-30`), written
-/// directly: chrono parses the format string again for every value, three times per register
-/// row and once per movement.
+/// directly: chrono parses the format string again for every value, twice per register row
+/// and once per statistics item and per movement.
 fn date_text(date: chrono::NaiveDate) -> String {
     use chrono::Datelike;
     match u32::try_from(date.year()) {
