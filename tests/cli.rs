@@ -171,3 +171,89 @@ fn the_demo_loads_a_year_and_prints_its_reports() {
     assert!(stdout.contains("open balance CNY"), "{stdout}");
     assert!(dir.path().join("suspense.db").exists());
 }
+
+/// A reporting job that pipes a command into `head` stops reading early: the command ends
+/// quietly and successfully (it panicked with exit status 101), except `users add`, whose
+/// token exists nowhere else, so losing it is an error.
+#[tokio::test]
+async fn output_nobody_reads_ends_the_command_quietly() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.open_item("PIPE-1", "10.00").await;
+    let commands: [&[&str]; 5] = [
+        &[
+            "report",
+            "root-causes",
+            "--period",
+            "month",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-01",
+            "--format",
+            "csv",
+        ],
+        &["report", "aging", "--as-of", "2026-06-30"],
+        &["items", "list"],
+        &["audit", "verify"],
+        &["migrate"],
+    ];
+    for args in commands {
+        let output = app.cli_into_closed_pipe(args);
+        let stderr = text(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{args:?}: {:?}\n{stderr}",
+            output.status
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error"),
+            "{args:?}: {stderr}"
+        );
+    }
+
+    let output = app.cli_into_closed_pipe(&["users", "add", "pat", "--role", "reporter"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("user pat was added to")
+            && stderr.contains("its token could not be written"),
+        "{stderr}"
+    );
+}
+
+/// `suspense serve` announces its address on standard output; with nobody reading it, it
+/// still serves.
+#[tokio::test]
+async fn the_service_serves_with_nobody_reading_its_output() {
+    let db = suspense_tests::TestDatabase::create(Backend::Sqlite).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .unwrap_or_else(|e| panic!("a free port: {e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("suspense.toml");
+    std::fs::write(&config, "time_zone = \"UTC\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("a pipe: {e}"));
+    drop(reader);
+    let mut child = tokio::process::Command::new(suspense_tests::app::binary())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", db.url())
+        .env("SUSPENSE_CONFIG", &config)
+        .stdout(writer)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start suspense: {e}"));
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let mut healthy = false;
+    for _ in 0..300 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the service stopped: {status}");
+        }
+        if let Ok(response) = reqwest::get(&url).await {
+            healthy = response.status().is_success();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(healthy, "the service never answered {url}");
+}

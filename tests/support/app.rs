@@ -124,12 +124,29 @@ impl TestApp {
 
     /// Runs the CLI against this app's database and configuration.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(binary())
-            .args(args)
-            .env("DATABASE_URL", self.db.url())
-            .env("SUSPENSE_CONFIG", &self.config)
+        self.cli_command(args)
             .output()
             .unwrap_or_else(|e| panic!("cannot run suspense: {e}"))
+    }
+
+    /// Runs the CLI as `cli` does, its standard output a pipe whose reader is gone: a
+    /// reporting job that piped it into `head`, which stopped reading.
+    pub fn cli_into_closed_pipe(&self, args: &[&str]) -> std::process::Output {
+        let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("a pipe: {e}"));
+        drop(reader);
+        self.cli_command(args)
+            .stdout(writer)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run suspense: {e}"))
+    }
+
+    fn cli_command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(binary());
+        command
+            .args(args)
+            .env("DATABASE_URL", self.db.url())
+            .env("SUSPENSE_CONFIG", &self.config);
+        command
     }
 }
 

@@ -20,7 +20,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_tracing(cli.verbose);
     match cli::run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        // The reader of the output asked for no more of it (`| head`), as `head` itself ends.
+        Ok(()) | Err(cli::CliError::OutputClosed) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::from(err.exit_code())

@@ -71,12 +71,12 @@ fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, CliError> {
 fn print_verdict(verdict: &ChainVerdict) -> Result<(), CliError> {
     match verdict.first_problem {
         None => {
-            println!(
+            outln!(
                 "intact: positions 1..={} match the chain; head link {}; {} event(s) not chained yet",
                 verdict.verified_up_to,
                 verdict.head_link.as_deref().unwrap_or("(none)"),
                 verdict.unchained
-            );
+            )?;
             Ok(())
         }
         Some((position, kind)) => Err(CliError::Tampered(format!(
@@ -165,10 +165,10 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 };
                 let replica = Replica::from_export(events, settings).await?;
                 let report = replica.reports().root_causes(&query).await?;
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string(&report).map_err(|e| CliError::Other(e.to_string()))?
-                );
+                )?;
             }
             Ok(())
         }
@@ -192,11 +192,11 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
             let report = replica.reports().root_causes(&query).await?;
             ledger.close().await;
             match format.as_str() {
-                "table" => print!("{}", root_causes_table(&report)),
-                _ => println!(
+                "table" => out!("{}", root_causes_table(&report))?,
+                _ => outln!(
                     "{}",
                     serde_json::to_string(&report).map_err(|e| CliError::Other(e.to_string()))?
-                ),
+                )?,
             }
             Ok(())
         }

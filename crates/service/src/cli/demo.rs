@@ -75,14 +75,19 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let quarter_start = today - Duration::days(90);
     let query = RootCauseQuery::new(PeriodKind::Month, quarter_start, today, None)?;
     let report = ledger.reports().root_causes(&query).await?;
-    println!(
+    outln!(
         "root causes by month ({}); `suspense report root-causes` shows every branch and channel:",
         report.time_zone
-    );
-    println!(
+    )?;
+    outln!(
         "  {:<8} {:<18} {:>7} {:>9} {:>13} {:>12}",
-        "month", "category", "opened", "resolved", "open at end", "escalations"
-    );
+        "month",
+        "category",
+        "opened",
+        "resolved",
+        "open at end",
+        "escalations"
+    )?;
     for period in &report.periods {
         let mut by_category: std::collections::BTreeMap<&str, [i64; 4]> =
             std::collections::BTreeMap::new();
@@ -94,24 +99,31 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             totals[3] += row.escalations;
         }
         for (category, [opened, resolved, open, escalations]) in by_category {
-            println!(
+            outln!(
                 "  {:<8} {:<18} {:>7} {:>9} {:>13} {:>12}",
-                period.period, category, opened, resolved, open, escalations
-            );
+                period.period,
+                category,
+                opened,
+                resolved,
+                open,
+                escalations
+            )?;
         }
     }
     for balance in ledger.reports().open_balance().await? {
-        println!(
+        outln!(
             "open balance {}: {} items, {} outstanding",
-            balance.currency, balance.open_items, balance.outstanding
-        );
+            balance.currency,
+            balance.open_items,
+            balance.outstanding
+        )?;
     }
     if args.no_serve {
         ledger.close().await;
         return Ok(());
     }
     if settings.users.is_empty() {
-        println!("\ndemo users (tokens valid for this run only):");
+        outln!("\ndemo users (tokens valid for this run only):")?;
         for (name, roles) in [
             ("demo-operator", vec![Role::Operator]),
             ("demo-supervisor", vec![Role::Supervisor]),
@@ -125,13 +137,13 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                     roles: roles.into_iter().collect(),
                 },
             )?;
-            println!("  {name:<16} {token}");
+            outln!("  {name:<16} {token}")?;
         }
     }
     let listener = TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
-    println!("\nlistening on http://{address}");
-    println!("try: curl -H 'Authorization: Bearer <demo-reporter token>' 'http://{address}/v1/reports/root-causes?period=quarter&from={quarter_start}&to={today}&format=csv'");
+    outln!("\nlistening on http://{address}")?;
+    outln!("try: curl -H 'Authorization: Bearer <demo-reporter token>' 'http://{address}/v1/reports/root-causes?period=quarter&from={quarter_start}&to={today}&format=csv'")?;
     crate::app::serve_ledger(Arc::new(ledger), settings, listener)
         .await
         .map_err(|e| CliError::Other(e.to_string()))

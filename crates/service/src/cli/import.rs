@@ -249,9 +249,10 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let result = import_file(&ledger, &args.file, &actor).await;
     ledger.close().await;
     let summary = result?;
-    println!(
+    outln!(
         "opened {} item(s); {} were already open",
-        summary.opened, summary.already_open
-    );
+        summary.opened,
+        summary.already_open
+    )?;
     Ok(())
 }

@@ -50,14 +50,20 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 after: None,
                 limit: (*limit).clamp(1, 10_000),
             };
-            println!(
+            outln!(
                 "{:<36}  {:<16}  {:<8}  {:<10}  {:>14}  {:<4}  {:<18}",
-                "id", "status", "branch", "booked on", "outstanding", "ccy", "category"
-            );
+                "id",
+                "status",
+                "branch",
+                "booked on",
+                "outstanding",
+                "ccy",
+                "category"
+            )?;
             for row in ledger.reports().items(&filter).await? {
                 let outstanding =
                     suspense_read_models::format_minor_units(row.outstanding_minor, &row.currency);
-                println!(
+                outln!(
                     "{:<36}  {:<16}  {:<8}  {:<10}  {:>14}  {:<4}  {:<18}",
                     row.item_id,
                     row.status,
@@ -66,7 +72,7 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                     outstanding,
                     row.currency,
                     row.category.as_deref().unwrap_or("-")
-                );
+                )?;
             }
         }
         Command::Show { id } => {
@@ -76,18 +82,18 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 .await?
                 .ok_or_else(|| CliError::Other(format!("no item {id}")))?;
             let view = ItemView::from(item);
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&view).map_err(|e| CliError::Other(e.to_string()))?
-            );
+            )?;
             for event in ledger.history(id).await? {
-                println!(
+                outln!(
                     "{:>3}  {}  {:<12}  {}",
                     event.sequence,
                     event.recorded_at.format("%Y-%m-%d %H:%M:%S"),
                     event.event.by().as_str(),
                     event.event_type
-                );
+                )?;
             }
         }
     }

@@ -1,5 +1,23 @@
 //! Command-line commands, one file each; `run` dispatches and `CliError` maps every failure
-//! to one exit code.
+//! to one exit code. Commands print their output with `out!` / `outln!`, never `println!`
+//! (see `write_out`).
+
+/// `print!` for a command's output, returning `Result<(), CliError>` (see `write_out`).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_out(format_args!($($arg)*))
+    };
+}
+
+/// `println!` for a command's output, returning `Result<(), CliError>` (see `write_out`).
+macro_rules! outln {
+    () => {
+        $crate::cli::write_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
 
 mod audit;
 mod demo;
@@ -11,6 +29,7 @@ mod report;
 mod serve;
 mod users;
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -93,6 +112,10 @@ pub enum CliError {
     /// The log does not match its hash chain.
     #[error("{0}")]
     Tampered(String),
+    /// Whoever read the command's output stopped reading (`suspense report … | head`): the
+    /// command ends early, quietly and successfully (see `main`).
+    #[error("standard output was closed")]
+    OutputClosed,
     #[error("{0}")]
     Other(String),
 }
@@ -109,6 +132,18 @@ impl CliError {
             | Self::Projection(ProjectionError::Store(StoreError::Unavailable(_))) => 3,
             _ => 1,
         }
+    }
+}
+
+/// Writes a command's output to standard output. A reader that closed it is
+/// `CliError::OutputClosed`, which ends the command without a word: `println!` panicked
+/// there, with a backtrace and exit status 101, whenever a reporting job piped a report into
+/// `head`.
+pub(crate) fn write_out(args: std::fmt::Arguments<'_>) -> Result<(), CliError> {
+    match std::io::stdout().lock().write_fmt(args) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Err(CliError::OutputClosed),
+        Err(err) => Err(CliError::Io(err)),
     }
 }
 

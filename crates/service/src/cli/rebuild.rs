@@ -33,7 +33,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                 eprintln!("{}: {} / {} events", model.name(), p.position, p.head)
             })
             .await?;
-        println!("{} rebuilt up to log position {position}", model.name());
+        outln!("{} rebuilt up to log position {position}", model.name())?;
     }
     ledger.close().await;
     Ok(())

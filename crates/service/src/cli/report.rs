@@ -91,7 +91,7 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
         }
     };
     ledger.close().await;
-    print!("{output}");
+    out!("{output}")?;
     Ok(())
 }
 

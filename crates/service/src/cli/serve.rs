@@ -20,8 +20,12 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     // waits for the line below finds a ready service.
     let ledger = std::sync::Arc::new(crate::app::open_ledger(&settings).await?);
     let listener = TcpListener::bind(settings.listen).await?;
-    // Scripts and tests read the bound address from this line.
-    println!("listening on http://{}", listener.local_addr()?);
+    let address = listener.local_addr()?;
+    // Scripts and tests read the bound address from this line; the service serves whether
+    // or not anyone reads it.
+    if let Err(err) = outln!("listening on http://{address}") {
+        tracing::warn!(error = %err, %address, "the listening address could not be printed");
+    }
     crate::app::serve_ledger(ledger, settings, listener)
         .await
         .map_err(|e| CliError::Other(e.to_string()))

@@ -53,7 +53,14 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
     file.write_all(block.as_bytes())?;
     // Check the result parses before telling the operator it worked.
     ConfigFile::load(&cli.config, true)?;
-    println!("{token}");
+    // The token exists only here: output nobody reads is a failure, not an early end.
+    outln!("{token}").map_err(|err| {
+        CliError::Other(format!(
+            "user {name} was added to {}, but its token could not be written ({err}); \
+             remove the user's [[users]] block from the file and add the user again",
+            cli.config.display()
+        ))
+    })?;
     eprintln!(
         "user {name} added to {}; the token above is shown only once",
         cli.config.display()
