@@ -561,19 +561,7 @@ async fn a_page_reads_each_event_as_its_history_does(backend: Backend) {
         ("PAGE-OLD", "1999-12-31T23:59:59.999999Z"),
         ("PAGE-FAR", "2200-06-01T12:00:00.000001Z"),
     ] {
-        raw_execute(
-            &db,
-            &format!(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                                     payload, metadata, recorded_at)
-                 VALUES ('SuspenseItem', '{}', 1, 'Opened', '1', '{}',
-                         '{{\"actor\":\"Zoë «import»\"}}', '{recorded_at}')",
-                item_id(reference),
-                opened_payload(reference).replace('\'', "''")
-            ),
-        )
-        .await
-        .expect("event written by another tool");
+        insert_opened(&db, reference, r#"{"actor":"Zoë «import»"}"#, recorded_at).await;
     }
     log.settle(SETTLE).await.expect("settles");
 

@@ -77,19 +77,7 @@ async fn times_stored_in_other_spellings_read_the_same_on_every_route() {
             open_item(&log, reference).await;
             continue;
         };
-        raw_execute(
-            &db,
-            &format!(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-                                     payload, metadata, recorded_at)
-                 VALUES ('SuspenseItem', '{}', 1, 'Opened', '1', '{}', '{{\"actor\":\"pilot\"}}',
-                         '{spelling}')",
-                item_id(reference),
-                opened_payload(reference).replace('\'', "''")
-            ),
-        )
-        .await
-        .expect("event written by another tool");
+        insert_opened(&db, reference, r#"{"actor":"pilot"}"#, spelling).await;
     }
     log.settle(SETTLE).await.expect("settles");
     let page = log.read_after(0, 10).await.expect("log reads");

@@ -64,6 +64,25 @@ pub fn opened_payload(reference: &str) -> String {
     serde_json::to_string(&event).expect("event serialises")
 }
 
+/// Writes the opening of `booking(reference, …)` straight into `events`, as a tool other than
+/// the application would: its `metadata` JSON and its `recorded_at` as the given text.
+pub async fn insert_opened(db: &TestDatabase, reference: &str, metadata: &str, recorded_at: &str) {
+    raw_execute(
+        db,
+        &format!(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                 payload, metadata, recorded_at)
+             VALUES ('SuspenseItem', '{}', 1, 'Opened', '1', '{}', '{}', '{}')",
+            item_id(reference),
+            opened_payload(reference).replace('\'', "''"),
+            metadata.replace('\'', "''"),
+            recorded_at.replace('\'', "''"),
+        ),
+    )
+    .await
+    .expect("event written by another tool");
+}
+
 /// (position, item id, sequence) of each event the log reads after `after`: where each event
 /// stands.
 pub async fn read_positions(log: &EventLog, after: u64) -> Vec<(Option<u64>, String, u64)> {
