@@ -180,7 +180,16 @@ impl RegisterBatch {
             SuspenseItemEvent::Reopened { reversed, .. } => {
                 Some((same_currency(reversed, &row.currency)?, 1))
             }
-            _ => None,
+            // Named one by one, so that a new event that moves money cannot pass unnoticed.
+            SuspenseItemEvent::Opened { .. }
+            | SuspenseItemEvent::Classified { .. }
+            | SuspenseItemEvent::Reclassified { .. }
+            | SuspenseItemEvent::Assigned { .. }
+            | SuspenseItemEvent::Reassigned { .. }
+            | SuspenseItemEvent::Escalated { .. }
+            | SuspenseItemEvent::ResolutionProposed { .. }
+            | SuspenseItemEvent::ResolutionRejected { .. }
+            | SuspenseItemEvent::Commented { .. } => None,
         };
         if let Some((delta, _)) = movement {
             if row.outstanding_minor + delta < 0 {

@@ -343,7 +343,14 @@ impl StatsBatch {
                 amount_minor,
                 duration_bucket: None,
             }),
-            _ => {}
+            // Named one by one, so that a new event that counts cannot pass unnoticed.
+            SuspenseItemEvent::Opened { .. }
+            | SuspenseItemEvent::Assigned { .. }
+            | SuspenseItemEvent::Reassigned { .. }
+            | SuspenseItemEvent::ClearingRecorded { .. }
+            | SuspenseItemEvent::ResolutionProposed { .. }
+            | SuspenseItemEvent::ResolutionRejected { .. }
+            | SuspenseItemEvent::Commented { .. } => {}
         }
         Ok(())
     }
