@@ -333,3 +333,76 @@ async fn every_bad_request_is_refused_precisely_and_changes_nothing() {
         "no bad request wrote to the log"
     );
 }
+
+/// Query strings are parsed into domain values like bodies: a bad one is a 422 naming its
+/// parameter (or a 400 when it is not a query string at all), never a dropped connection.
+#[tokio::test]
+async fn every_bad_query_string_is_refused_precisely() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.open_item("QUERY-1", "100.00").await;
+    let cases: [(&str, &str, u16, Option<&str>); 10] = [
+        // Days back past the calendar's first date: an overflow before, now refused.
+        (
+            "/v1/items?min_age_days=96486084",
+            "olivia",
+            422,
+            Some("min_age_days"),
+        ),
+        (
+            "/v1/items?min_age_days=18446744073709551616",
+            "olivia",
+            422,
+            Some("min_age_days"),
+        ),
+        (
+            "/v1/items?min_age_days=-3",
+            "olivia",
+            422,
+            Some("min_age_days"),
+        ),
+        ("/v1/items?status=closed", "olivia", 422, Some("status")),
+        (
+            "/v1/items?category=weather",
+            "olivia",
+            422,
+            Some("category"),
+        ),
+        ("/v1/items?after=nothing", "olivia", 422, Some("after")),
+        ("/v1/items?limit=10&limit=20", "olivia", 400, None),
+        (
+            "/v1/reports/open-balance?fresh=maybe",
+            "rita",
+            422,
+            Some("fresh"),
+        ),
+        (
+            "/v1/reports/aging?as_of=2026-02-30",
+            "rita",
+            422,
+            Some("as_of"),
+        ),
+        (
+            "/v1/audit/export?from_position=-1",
+            "ada",
+            422,
+            Some("from_position"),
+        ),
+    ];
+    for (path, user, status, field) in cases {
+        let response = app.get(path, user).await;
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        let value: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(
+            value["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{path}: {value}"
+        );
+        if let Some(field) = field {
+            assert_eq!(value["error"]["field"], field, "{path}: {value}");
+        }
+    }
+    // The service still answers afterwards.
+    let listed = app.get("/v1/items?min_age_days=0", "olivia").await;
+    assert_eq!(listed.status().as_u16(), 200);
+}

@@ -540,13 +540,24 @@ async fn the_openapi_document_describes_every_route() {
         .as_object()
         .map(|m| m.keys().map(String::as_str).collect())
         .unwrap_or_default();
+    // The router's own routes, and the item commands' table it adds below `/v1/items/{id}`.
     let router = include_str!("../crates/service/src/app.rs");
-    let routed: Vec<&str> = router
-        .split(".route(")
-        .skip(1)
-        .filter_map(|rest| rest.trim_start().strip_prefix('"'))
-        .filter_map(|rest| rest.split('"').next())
+    let commands = include_str!("../crates/service/src/routes/commands.rs");
+    let quoted_after = |text: &'static str, marker: &str| -> Vec<&'static str> {
+        text.split(marker)
+            .skip(1)
+            .filter_map(|rest| rest.trim_start().strip_prefix('"'))
+            .filter_map(|rest| rest.split('"').next())
+            .collect()
+    };
+    let mut routed: Vec<String> = quoted_after(router, ".route(")
+        .into_iter()
+        .map(String::from)
         .collect();
+    let command_paths = quoted_after(commands, "CommandRoute { path:");
+    assert!(!command_paths.is_empty());
+    routed.extend(command_paths.iter().map(|p| format!("/v1/items/{{id}}{p}")));
+    let routed: Vec<&str> = routed.iter().map(String::as_str).collect();
     assert!(!routed.is_empty());
     for route in &routed {
         assert!(

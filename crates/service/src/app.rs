@@ -1,4 +1,4 @@
-//! The HTTP service: state, router, and `serve` with graceful shutdown.
+//! The HTTP service: the router, opening the ledger, and `serve` with graceful shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,13 +8,14 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use axum::Router;
 use suspense::Suspense;
-use suspense_store::{with_pool, Pool};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::routes;
+use crate::routes::commands::COMMAND_ROUTES;
+use crate::state::AppState;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -24,15 +25,15 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Attempts of a command without `If-Match` that keeps losing the race for its item.
 pub const COMMAND_ATTEMPTS: u32 = 50;
 
-#[derive(Clone)]
-pub struct AppState {
-    pub ledger: Arc<Suspense>,
-    pub settings: Arc<Settings>,
-    pub metrics: Arc<Metrics>,
-}
-
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    for command in COMMAND_ROUTES {
+        router = router.route(
+            &format!("/v1/items/{{id}}{}", command.path),
+            command.handler(),
+        );
+    }
+    router
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))
@@ -43,21 +44,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/items/{id}", get(routes::items::show))
         .route("/v1/items/{id}/events", get(routes::items::events))
-        .route("/v1/items/{id}/classify", post(routes::commands::classify))
-        .route("/v1/items/{id}/assign", post(routes::commands::assign))
-        .route("/v1/items/{id}/escalate", post(routes::commands::escalate))
-        .route("/v1/items/{id}/clearings", post(routes::commands::clearing))
-        .route("/v1/items/{id}/resolve", post(routes::commands::resolve))
-        .route(
-            "/v1/items/{id}/resolution/approve",
-            post(routes::commands::approve),
-        )
-        .route(
-            "/v1/items/{id}/resolution/reject",
-            post(routes::commands::reject),
-        )
-        .route("/v1/items/{id}/reopen", post(routes::commands::reopen))
-        .route("/v1/items/{id}/comments", post(routes::commands::comment))
         .route("/v1/reports/root-causes", get(routes::reports::root_causes))
         .route("/v1/reports/aging", get(routes::reports::aging))
         .route(
@@ -75,8 +61,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Opens the ledger for `settings`, migrating the log, the read models and the service's own
-/// tables (versions 2000 and up).
+/// Opens the ledger for `settings`, migrating the log and the read models.
 pub async fn open_ledger(settings: &Settings) -> Result<Suspense, suspense::ProjectionError> {
     open_ledger_with_clock(settings, Arc::new(suspense::SystemClock)).await
 }
@@ -86,7 +71,7 @@ pub async fn open_ledger_with_clock(
     settings: &Settings,
     clock: Arc<dyn suspense_domain::Clock>,
 ) -> Result<Suspense, suspense::ProjectionError> {
-    let ledger = Suspense::builder(&settings.database_url)
+    Suspense::builder(&settings.database_url)
         .clock(clock)
         // Many people on one busy item: keep re-deciding rather than bouncing them (docs/api.md).
         .conflict_attempts(COMMAND_ATTEMPTS)
@@ -94,14 +79,7 @@ pub async fn open_ledger_with_clock(
         .approval(settings.approval.clone())
         .reporting_calendar(settings.calendar)
         .open()
-        .await?;
-    let mut migrator = match ledger.log().pool() {
-        Pool::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
-        Pool::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
-    };
-    migrator.set_ignore_missing(true);
-    with_pool!(ledger.log().pool(), p => migrator.run(p).await?);
-    Ok(ledger)
+        .await
 }
 
 /// Serves `ledger` until ctrl-c or SIGTERM; requests in flight finish before it returns.

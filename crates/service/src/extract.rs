@@ -6,9 +6,9 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The authenticated caller (`Authorization: Bearer <token>`).
 pub struct Caller(pub Principal);

@@ -15,3 +15,4 @@ pub mod memory;
 pub mod metrics;
 pub mod reply;
 pub mod routes;
+pub mod state;

@@ -268,6 +268,11 @@ impl EventLog {
         &self.pool
     }
 
+    /// The requests this database has answered, by idempotency key.
+    pub fn idempotency_keys(&self) -> crate::IdempotencyKeys<'_> {
+        crate::IdempotencyKeys::new(&self.pool)
+    }
+
     pub fn services(&self) -> &ItemServices {
         &self.services
     }

@@ -205,6 +205,12 @@ impl Suspense {
         self.projector.refresh(REFRESH_TIMEOUT).await
     }
 
+    /// Requests already answered, by the caller's idempotency key: a service that takes
+    /// retried requests claims the key before running one and keeps its answer after.
+    pub fn idempotency_keys(&self) -> suspense_store::IdempotencyKeys<'_> {
+        self.log.idempotency_keys()
+    }
+
     /// Queries over the read models: root-cause statistics, aging, open balance, the register.
     pub fn reports(&self) -> Reports<'_> {
         Reports::new(&self.log, self.projector.settings().calendar)

@@ -43,6 +43,20 @@ impl ItemStatus {
             Self::Resolved => "resolved",
         }
     }
+
+    /// The status named `value` (`open`, `pending_approval`, `resolved`).
+    pub fn parse(value: &str) -> Result<Self, crate::InvalidInput> {
+        let value = value.trim();
+        [Self::Open, Self::PendingApproval, Self::Resolved]
+            .into_iter()
+            .find(|status| status.as_str() == value)
+            .ok_or_else(|| {
+                crate::InvalidInput::new(
+                    "status",
+                    format!("'{value}' is not one of open, pending_approval, resolved"),
+                )
+            })
+    }
 }
 
 /// A proposal waiting for its checker.

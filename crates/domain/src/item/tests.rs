@@ -838,3 +838,17 @@ fn events_serialise_with_their_names_and_decimal_strings() {
     assert_eq!(json["ClearingRecorded"]["amount"]["amount"], "400.00");
     assert_eq!(json["ClearingRecorded"]["by"], "ops");
 }
+
+#[test]
+fn a_status_parses_from_its_wire_name_and_nothing_else() {
+    for status in [
+        ItemStatus::Open,
+        ItemStatus::PendingApproval,
+        ItemStatus::Resolved,
+    ] {
+        assert_eq!(ItemStatus::parse(status.as_str()), Ok(status));
+    }
+    let refused = ItemStatus::parse("closed").expect_err("not a status");
+    assert_eq!(refused.field, "status");
+    assert!(refused.reason.contains("'closed'"), "{refused}");
+}

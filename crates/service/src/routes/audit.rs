@@ -1,35 +1,29 @@
 //! `GET /v1/audit/export`: the log as JSON Lines for auditors, streamed page by page so that
 //! a log of any size never sits in memory whole.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use suspense::Suspense;
-use suspense_domain::InvalidInput;
 
-use crate::app::AppState;
 use crate::auth::Role;
+use crate::dto::{ExportParams, Params};
 use crate::error::ApiError;
 use crate::extract::Caller;
+use crate::state::AppState;
 
 const PAGE: u32 = 2_000;
 
 pub async fn export(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Auditor])?;
-    let from = match params.get("from_position") {
-        Some(text) => text.parse::<u64>().map_err(|_| {
-            InvalidInput::new("from_position", "must be a log position (a whole number)")
-        })?,
-        None => 0,
-    };
+    let from = params.parse()?;
     let ledger: Arc<Suspense> = Arc::clone(&state.ledger);
     let stream = futures::stream::unfold(Some(from), move |after| {
         let ledger = Arc::clone(&ledger);

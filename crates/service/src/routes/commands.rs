@@ -1,16 +1,17 @@
 //! Commands on one item. Each runs under the caller's role, optionally at the version named in
 //! `If-Match`, at most once per `Idempotency-Key`, and answers with the item's new state.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::routing::{post, MethodRouter};
 use suspense_domain::{ItemAction, ItemId, Note};
 
 use super::item_id;
 use super::items::{actor, executed_reply, outcome};
-use crate::app::AppState;
 use crate::auth::Role;
 use crate::dto::{
     AssignBody, ClassifyBody, ClearingBody, CommentBody, EscalateBody, NoteBody, ReasonBody,
@@ -19,42 +20,32 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::{if_match, Body, Caller};
 use crate::idempotency;
+use crate::state::AppState;
 
-/// Runs `decide(body)` → action as `caller`, idempotently.
-async fn command<F>(
+/// Runs `route` on item `path` as `caller`, idempotently.
+async fn command(
     state: AppState,
     caller: Caller,
     headers: HeaderMap,
     path: &str,
     body: Body,
-    roles: &'static [Role],
-    decide: F,
-) -> Result<Response, ApiError>
-where
-    F: FnOnce(&AppState, &Caller, ItemId, &Body) -> Result<Decided, ApiError> + Send,
-{
-    caller.require(roles)?;
+    route: &'static CommandRoute,
+) -> Result<Response, ApiError> {
+    caller.require(route.roles)?;
     let id = item_id(path)?;
     let expected = if_match(&headers)?;
     let key = idempotency::key(&headers)?;
-    let pool = state.ledger.log().pool().clone();
+    let ledger = Arc::clone(&state.ledger);
     let user = caller.0.user.to_string();
-    let fingerprint = format!("POST {path}");
+    let fingerprint = format!("POST /v1/items/{path}{}", route.path);
     let raw = body.0.clone();
     Ok(idempotency::once(
-        &pool,
+        &ledger,
         &user,
         key,
         &[fingerprint.as_bytes(), &raw],
         || async move {
-            let Decided {
-                action,
-                status,
-                needs,
-            } = decide(&state, &caller, id, &body)?;
-            if let Some(role) = needs {
-                caller.require(&[role])?;
-            }
+            let Decided { action, status } = (route.decide)(&state, &body)?;
             let name = action.name();
             let actor = actor(&caller, &headers);
             let started = Instant::now();
@@ -134,8 +125,6 @@ const ASSIGN_ATTEMPTS: u32 = 20;
 struct Decided {
     action: ItemAction,
     status: StatusCode,
-    /// A role needed beyond the route's, decided from the request.
-    needs: Option<Role>,
 }
 
 impl From<ItemAction> for Decided {
@@ -143,7 +132,6 @@ impl From<ItemAction> for Decided {
         Self {
             action,
             status: StatusCode::OK,
-            needs: None,
         }
     }
 }
@@ -152,148 +140,103 @@ const OPERATOR: &[Role] = &[Role::Operator];
 const SUPERVISOR: &[Role] = &[Role::Supervisor];
 const OPERATOR_OR_SUPERVISOR: &[Role] = &[Role::Operator, Role::Supervisor];
 
-pub async fn classify(
-    State(s): State<AppState>,
-    c: Caller,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    b: Body,
-) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, OPERATOR_OR_SUPERVISOR, |_, _, _, body| {
-        Ok(body.json::<ClassifyBody>()?.parse()?.into())
-    })
-    .await
+/// A command on one item as the API takes it: `POST /v1/items/{id}{path}`, by a caller with
+/// one of `roles`, its body turned into the action by `decide`.
+pub struct CommandRoute {
+    pub path: &'static str,
+    roles: &'static [Role],
+    decide: fn(&AppState, &Body) -> Result<Decided, ApiError>,
 }
 
-pub async fn assign(
-    State(s): State<AppState>,
-    c: Caller,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    b: Body,
-) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, OPERATOR_OR_SUPERVISOR, |_, _, _, body| {
-        Ok(body.json::<AssignBody>()?.parse()?.into())
-    })
-    .await
+/// Every command route. A new command is one line here and its `decide` below.
+#[rustfmt::skip]
+pub const COMMAND_ROUTES: &[CommandRoute] = &[
+    CommandRoute { path: "/classify", roles: OPERATOR_OR_SUPERVISOR, decide: classify },
+    CommandRoute { path: "/assign", roles: OPERATOR_OR_SUPERVISOR, decide: assign },
+    CommandRoute { path: "/escalate", roles: SUPERVISOR, decide: escalate },
+    CommandRoute { path: "/clearings", roles: OPERATOR, decide: clearing },
+    CommandRoute { path: "/resolve", roles: OPERATOR, decide: resolve },
+    CommandRoute { path: "/resolution/approve", roles: SUPERVISOR, decide: approve },
+    CommandRoute { path: "/resolution/reject", roles: SUPERVISOR, decide: reject },
+    CommandRoute { path: "/reopen", roles: SUPERVISOR, decide: reopen },
+    CommandRoute { path: "/comments", roles: OPERATOR_OR_SUPERVISOR, decide: comment },
+];
+
+impl CommandRoute {
+    /// The axum handler of this route.
+    pub fn handler(&'static self) -> MethodRouter<AppState> {
+        post(
+            move |State(state): State<AppState>,
+                  caller: Caller,
+                  headers: HeaderMap,
+                  Path(id): Path<String>,
+                  body: Body| async move {
+                command(state, caller, headers, &id, body, self).await
+            },
+        )
+    }
 }
 
-pub async fn escalate(
-    State(s): State<AppState>,
-    c: Caller,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    b: Body,
-) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, SUPERVISOR, |_, _, _, body| {
-        Ok(body.json::<EscalateBody>()?.parse()?.into())
-    })
-    .await
+fn classify(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(body.json::<ClassifyBody>()?.parse()?.into())
 }
 
-pub async fn clearing(
-    State(s): State<AppState>,
-    c: Caller,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    b: Body,
-) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, OPERATOR, |_, _, _, body| {
-        Ok(body.json::<ClearingBody>()?.parse()?.into())
-    })
-    .await
+fn assign(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(body.json::<AssignBody>()?.parse()?.into())
+}
+
+fn escalate(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(body.json::<EscalateBody>()?.parse()?.into())
+}
+
+fn clearing(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(body.json::<ClearingBody>()?.parse()?.into())
 }
 
 /// Resolves directly, or, when the approval policy says so (write-offs, large amounts),
 /// records a proposal for a supervisor and answers 202 Accepted.
-pub async fn resolve(
-    State(s): State<AppState>,
-    c: Caller,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    b: Body,
-) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, OPERATOR, |state, _, _, body| {
-        let resolution = body.json::<ResolveBody>()?.parse()?;
-        if state
-            .settings
-            .approval
-            .requires_approval(resolution.method, &resolution.amount)
-        {
-            Ok(Decided {
-                action: ItemAction::ProposeResolution(resolution),
-                status: StatusCode::ACCEPTED,
-                needs: None,
-            })
-        } else {
-            Ok(ItemAction::Resolve(resolution).into())
-        }
-    })
-    .await
+fn resolve(state: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    let resolution = body.json::<ResolveBody>()?.parse()?;
+    if state
+        .settings
+        .approval
+        .requires_approval(resolution.method, &resolution.amount)
+    {
+        Ok(Decided {
+            action: ItemAction::ProposeResolution(resolution),
+            status: StatusCode::ACCEPTED,
+        })
+    } else {
+        Ok(ItemAction::Resolve(resolution).into())
+    }
 }
 
-pub async fn approve(
-    State(s): State<AppState>,
-    c: Caller,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    b: Body,
-) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, SUPERVISOR, |_, _, _, body| {
-        let note = body.json_or_default::<NoteBody>()?.note;
-        let note = note
-            .map(|n| Note::parse(&n).map_err(|e| e.for_field("note")))
-            .transpose()?;
-        Ok(ItemAction::ApproveResolution { note }.into())
-    })
-    .await
+fn approve(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    let note = body.json_or_default::<NoteBody>()?.note;
+    let note = note
+        .map(|n| Note::parse(&n).map_err(|e| e.for_field("note")))
+        .transpose()?;
+    Ok(ItemAction::ApproveResolution { note }.into())
 }
 
-pub async fn reject(
-    State(s): State<AppState>,
-    c: Caller,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    b: Body,
-) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, SUPERVISOR, |_, _, _, body| {
-        Ok(ItemAction::RejectResolution {
-            reason: body.json::<ReasonBody>()?.parse()?,
-        }
-        .into())
-    })
-    .await
+fn reject(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(ItemAction::RejectResolution {
+        reason: body.json::<ReasonBody>()?.parse()?,
+    }
+    .into())
 }
 
-pub async fn reopen(
-    State(s): State<AppState>,
-    c: Caller,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    b: Body,
-) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, SUPERVISOR, |_, _, _, body| {
-        Ok(ItemAction::Reopen {
-            reason: body.json::<ReasonBody>()?.parse()?,
-        }
-        .into())
-    })
-    .await
+fn reopen(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(ItemAction::Reopen {
+        reason: body.json::<ReasonBody>()?.parse()?,
+    }
+    .into())
 }
 
-pub async fn comment(
-    State(s): State<AppState>,
-    c: Caller,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    b: Body,
-) -> Result<Response, ApiError> {
-    command(s, c, h, &id, b, OPERATOR_OR_SUPERVISOR, |_, _, _, body| {
-        let text = body.json::<CommentBody>()?.text;
-        Ok(ItemAction::Comment {
-            text: Note::parse(&text).map_err(|e| e.for_field("text"))?,
-        }
-        .into())
-    })
-    .await
+fn comment(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    let text = body.json::<CommentBody>()?.text;
+    Ok(ItemAction::Comment {
+        text: Note::parse(&text).map_err(|e| e.for_field("text"))?,
+    }
+    .into())
 }

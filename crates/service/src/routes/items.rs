@@ -1,25 +1,22 @@
 //! Opening, listing and reading items.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{Duration, Utc};
-use serde::Serialize;
+use chrono::Utc;
 use suspense::Actor;
 use suspense_domain::ItemId;
-use suspense_read_models::{ItemFilter, RegisterRow};
 
 use super::item_id;
-use crate::app::AppState;
 use crate::auth::Role;
-use crate::dto::{ItemView, OpenItemBody};
+use crate::dto::{EventView, ItemListParams, ItemPage, ItemRow, ItemView, OpenItemBody, Params};
 use crate::error::ApiError;
 use crate::extract::{request_id, Body, Caller};
 use crate::idempotency;
 use crate::reply::Reply;
+use crate::state::AppState;
 
 const READERS: &[Role] = &[Role::Operator, Role::Supervisor, Role::Auditor];
 
@@ -31,11 +28,11 @@ pub async fn open(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator])?;
     let key = idempotency::key(&headers)?;
-    let pool = state.ledger.log().pool().clone();
+    let ledger = std::sync::Arc::clone(&state.ledger);
     let user = caller.0.user.to_string();
     let raw = body.0.clone();
     Ok(idempotency::once(
-        &pool,
+        &ledger,
         &user,
         key,
         &[b"POST /v1/items", &raw],
@@ -68,61 +65,20 @@ pub async fn show(
     item_reply(&state, item_id(&id)?, StatusCode::OK).await
 }
 
-#[derive(Serialize)]
-struct Page {
-    items: Vec<RegisterRow>,
-    /// Pass as `after` to get the next page; absent on the last page.
-    next_after: Option<String>,
-}
-
-/// The register (read model), filtered: `status`, `branch`, `category`, `team`, `assignee`,
-/// `min_age_days`, paged by `after` and `limit` (default 50, at most 500).
+/// The register (read model), filtered by `ItemListParams` and paged by `after` and `limit`.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params<ItemListParams>,
 ) -> Result<Reply, ApiError> {
     caller.require(READERS)?;
-    let limit = match params.get("limit") {
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| {
-                ApiError::from(suspense_domain::InvalidInput::new(
-                    "limit",
-                    "must be a number from 1 to 500",
-                ))
-            })?,
-        None => 50,
-    };
-    let booked_on_or_before = match params.get("min_age_days") {
-        Some(text) => {
-            let days: i64 = text.parse().ok().filter(|d| *d >= 0).ok_or_else(|| {
-                ApiError::from(suspense_domain::InvalidInput::new(
-                    "min_age_days",
-                    "must be a whole number of days",
-                ))
-            })?;
-            Some(state.settings.calendar.local_date(Utc::now()) - Duration::days(days))
-        }
-        None => None,
-    };
-    let filter = ItemFilter {
-        status: params.get("status").cloned(),
-        branch: params.get("branch").cloned(),
-        category: params.get("category").cloned(),
-        team: params.get("team").cloned(),
-        assignee: params.get("assignee").cloned(),
-        booked_on_or_before,
-        after: params.get("after").cloned(),
-        limit,
-    };
-    let items = state.ledger.reports().items(&filter).await?;
-    let next_after = (items.len() == limit as usize)
-        .then(|| items.last().map(|r| r.item_id.clone()))
+    let filter = params.parse(state.settings.calendar.local_date(Utc::now()))?;
+    let rows = state.ledger.reports().items(&filter).await?;
+    let next_after = (rows.len() == filter.limit as usize)
+        .then(|| rows.last().map(|r| r.item_id.clone()))
         .flatten();
-    Reply::json(StatusCode::OK, &Page { items, next_after })
+    let items = rows.into_iter().map(ItemRow::from).collect();
+    Reply::json(StatusCode::OK, &ItemPage { items, next_after })
 }
 
 pub async fn events(
@@ -136,7 +92,12 @@ pub async fn events(
     if history.is_empty() {
         return Err(ApiError::not_found(format!("no item {id}")));
     }
-    Reply::json(StatusCode::OK, &history)
+    let events = history
+        .into_iter()
+        .map(EventView::new)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    Reply::json(StatusCode::OK, &events)
 }
 
 /// The reply to a command: the item as the command left it (no second load).

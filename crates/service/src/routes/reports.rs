@@ -1,48 +1,41 @@
 //! Reports (JSON, or CSV by `Accept: text/csv` or `format=csv`) and transaction volumes.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
-use suspense_domain::{BranchCode, InvalidInput};
-use suspense_read_models::{PeriodKind, RootCauseQuery, RootCauseReport};
+use suspense_domain::BranchCode;
+use suspense_read_models::RootCauseReport;
 
-use crate::app::AppState;
 use crate::auth::Role;
-use crate::dto::{date, VolumeBody};
+use crate::dto::{
+    AgingParams, AgingReportView, FreshParams, OpenBalanceView, Params, ReportFormat,
+    RootCauseParams, RootCauseReportView, VolumeBody, VolumeView,
+};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
 use crate::idempotency;
 use crate::reply::Reply;
+use crate::state::AppState;
 
 const REPORT_READERS: &[Role] = &[Role::Reporter, Role::Auditor, Role::Supervisor];
 
-fn required<'a>(params: &'a HashMap<String, String>, field: &str) -> Result<&'a str, ApiError> {
-    params
-        .get(field)
-        .map(String::as_str)
-        .ok_or_else(|| ApiError::from(InvalidInput::new(field, "is required")))
-}
-
-fn wants_csv(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<bool, ApiError> {
-    match params.get("format").map(String::as_str) {
-        Some("csv") => Ok(true),
-        Some("json") => Ok(false),
-        Some(other) => {
-            Err(InvalidInput::new("format", format!("'{other}' is not one of json, csv")).into())
-        }
-        None => Ok(headers
+/// CSV when the query string says so, else when the `Accept` header asks for it.
+fn wants_csv(format: Option<ReportFormat>, headers: &HeaderMap) -> bool {
+    match format {
+        Some(format) => format == ReportFormat::Csv,
+        None => headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv"))),
+            .is_some_and(|v| v.contains("text/csv")),
     }
 }
 
-/// Brings the read models up to date first when `fresh=true` (read your own writes).
-async fn maybe_refresh(state: &AppState, params: &HashMap<String, String>) -> Result<(), ApiError> {
-    if params.get("fresh").map(String::as_str) == Some("true") {
+/// Brings the read models up to date first when asked to (read your own writes).
+async fn maybe_refresh(state: &AppState, fresh: bool) -> Result<(), ApiError> {
+    if fresh {
         state.ledger.refresh().await?;
     }
     Ok(())
@@ -52,41 +45,29 @@ pub async fn root_causes(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params<RootCauseParams>,
 ) -> Result<Reply, ApiError> {
     caller.require(REPORT_READERS)?;
-    let period = PeriodKind::parse(params.get("period").map_or("month", String::as_str))?;
-    let from = date("from", required(&params, "from")?)?;
-    let to = date("to", required(&params, "to")?)?;
-    let branch = params
-        .get("branch")
-        .map(|b| BranchCode::parse(b))
-        .transpose()?;
-    let query = RootCauseQuery::new(period, from, to, branch)?;
-    let csv = wants_csv(&params, &headers)?;
-    let report = match params.get("as_known_at") {
+    let request = params.parse()?;
+    let csv = wants_csv(request.format, &headers);
+    let report = match request.as_known_at {
         // As the report stood at a past recorded time: rebuilt from the events recorded by then.
         Some(at) => {
-            let at = chrono::DateTime::parse_from_rfc3339(at.trim())
-                .map_err(|_| {
-                    InvalidInput::new("as_known_at", format!("'{at}' is not an RFC 3339 time"))
-                })?
-                .with_timezone(&Utc);
             let settings = *state.ledger.projector().settings();
             let replica =
                 suspense_read_models::Replica::as_known_at(state.ledger.log(), settings, at)
                     .await?;
-            replica.reports().root_causes(&query).await?
+            replica.reports().root_causes(&request.query).await?
         }
         None => {
-            maybe_refresh(&state, &params).await?;
-            state.ledger.reports().root_causes(&query).await?
+            maybe_refresh(&state, request.fresh).await?;
+            state.ledger.reports().root_causes(&request.query).await?
         }
     };
     let reply = if csv {
         Reply::csv(root_causes_csv(&report).map_err(ApiError::internal)?)
     } else {
-        Reply::json(StatusCode::OK, &report)?
+        Reply::json(StatusCode::OK, &RootCauseReportView::from(report))?
     };
     // The chain head anchors the report to the log it came from (docs/audit.md).
     let head = state.ledger.log().chain_head().await?;
@@ -161,30 +142,28 @@ pub fn root_causes_csv(report: &RootCauseReport) -> Result<String, csv::Error> {
 pub async fn aging(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params<AgingParams>,
 ) -> Result<Reply, ApiError> {
     caller.require(REPORT_READERS)?;
-    let as_of = match params.get("as_of") {
-        Some(d) => date("as_of", d)?,
-        None => state.settings.calendar.local_date(Utc::now()),
-    };
-    maybe_refresh(&state, &params).await?;
+    let (as_of, fresh) = params.parse(state.settings.calendar.local_date(Utc::now()))?;
+    maybe_refresh(&state, fresh).await?;
     let report = state
         .ledger
         .reports()
         .aging(as_of, &state.settings.aging)
         .await?;
-    Reply::json(StatusCode::OK, &report)
+    Reply::json(StatusCode::OK, &AgingReportView::from(report))
 }
 
 pub async fn open_balance(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params<FreshParams>,
 ) -> Result<Reply, ApiError> {
     caller.require(REPORT_READERS)?;
-    maybe_refresh(&state, &params).await?;
+    maybe_refresh(&state, params.parse()?).await?;
     let balances = state.ledger.reports().open_balance().await?;
+    let balances: Vec<OpenBalanceView> = balances.into_iter().map(Into::into).collect();
     Reply::json(StatusCode::OK, &balances)
 }
 
@@ -197,19 +176,36 @@ pub async fn record_volume(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Supervisor, Role::Reporter])?;
     let key = idempotency::key(&headers)?;
-    let pool = state.ledger.log().pool().clone();
+    let ledger = Arc::clone(&state.ledger);
     let user = caller.0.user.to_string();
     let raw = body.0.clone();
-    Ok(idempotency::once(&pool, &user, key, &[b"POST /v1/volumes", &raw], || async move {
-        let volume = body.json::<VolumeBody>()?;
-        let month = volume.month()?;
-        let branch = BranchCode::parse(&volume.branch)?;
-        state
-            .ledger
-            .reports()
-            .record_volume(&branch, month, volume.transactions, &caller.0.user, Utc::now())
-            .await?;
-        Reply::json(StatusCode::OK, &serde_json::json!({"branch": branch.as_str(), "month": suspense_read_models::month_start(month), "transactions": volume.transactions}))
-    })
+    Ok(idempotency::once(
+        &ledger,
+        &user,
+        key,
+        &[b"POST /v1/volumes", &raw],
+        || async move {
+            let volume = body.json::<VolumeBody>()?;
+            let month = volume.month()?;
+            let branch = BranchCode::parse(&volume.branch)?;
+            state
+                .ledger
+                .reports()
+                .record_volume(
+                    &branch,
+                    month,
+                    volume.transactions,
+                    &caller.0.user,
+                    Utc::now(),
+                )
+                .await?;
+            let recorded = VolumeView {
+                branch: branch.to_string(),
+                month: suspense_read_models::month_start(month),
+                transactions: volume.transactions,
+            };
+            Reply::json(StatusCode::OK, &recorded)
+        },
+    )
     .await)
 }

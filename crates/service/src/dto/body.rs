@@ -1,21 +1,16 @@
-//! The API's request and response bodies. Requests are deserialised into plain fields, then
-//! parsed into domain values, so that every bad value is reported with its field name.
-//! Amounts travel as decimal strings: a JSON number (a float) is refused.
+//! Request bodies. Each is deserialised into plain fields, then parsed into domain values, so
+//! that every bad value is reported with its field name. Amounts travel as decimal strings: a
+//! JSON number (a float) is refused.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
-use suspense::LoadedItem;
+use chrono::NaiveDate;
+use serde::Deserialize;
 use suspense_domain::{
     AccountNumber, BranchCode, Channel, CustomerImpact, Direction, EscalationLevel,
-    EscalationReason, InvalidInput, ItemAction, ItemState, Money, Note, OpenItem, Reference,
-    ResolutionMethod, ResolutionRequest, RootCauseCategory, RootCauseCode, SourceReference, TeamId,
-    UserId,
+    EscalationReason, InvalidInput, ItemAction, Money, Note, OpenItem, Reference, ResolutionMethod,
+    ResolutionRequest, RootCauseCategory, RootCauseCode, SourceReference, TeamId, UserId,
 };
 
-pub fn date(field: &str, value: &str) -> Result<NaiveDate, InvalidInput> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| InvalidInput::new(field, format!("'{value}' is not a date like 2026-03-31")))
-}
+use super::date;
 
 fn money(amount: &str, currency: &str, field: &str) -> Result<Money, InvalidInput> {
     Money::parse(amount, currency).map_err(|e| {
@@ -226,36 +221,5 @@ impl VolumeBody {
             return date("month", &format!("{text}-01"));
         }
         date("month", text)
-    }
-}
-
-/// An item as the API returns it: its current state from the log (never stale).
-#[derive(Debug, Serialize)]
-pub struct ItemView {
-    pub id: String,
-    pub version: u64,
-    pub status: &'static str,
-    pub amount: Money,
-    pub cleared: Money,
-    pub outstanding: Money,
-    pub opened_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub detail: ItemState,
-}
-
-impl From<LoadedItem> for ItemView {
-    fn from(item: LoadedItem) -> Self {
-        let state = item.state;
-        Self {
-            id: item.item_id.to_string(),
-            version: item.version,
-            status: state.status().as_str(),
-            amount: state.opened.amount,
-            cleared: state.cleared,
-            outstanding: state.outstanding(),
-            opened_at: state.opened_at,
-            resolved_at: state.resolved_at,
-            detail: state,
-        }
     }
 }

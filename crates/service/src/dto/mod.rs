@@ -1,0 +1,21 @@
+//! The API's own types: request bodies and query strings parsed into domain values, and the
+//! response bodies built from the library's values. Only this module knows the wire: a
+//! renamed column or field in a lower layer cannot change what clients see, and
+//! `openapi.json` describes exactly these types.
+
+mod body;
+mod query;
+mod view;
+
+pub use body::*;
+pub use query::*;
+pub use view::*;
+
+use chrono::NaiveDate;
+use suspense_domain::InvalidInput;
+
+/// A calendar date in the form `2026-03-31`, named by `field` when it is not one.
+pub fn date(field: &str, value: &str) -> Result<NaiveDate, InvalidInput> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| InvalidInput::new(field, format!("'{value}' is not a date like 2026-03-31")))
+}
