@@ -47,7 +47,7 @@ async fn assert_consistent(app: &TestApp) {
     let incremental = ReadModelSnapshot::take(&log)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    for model in ReadModel::ALL {
+    for &model in ReadModel::ALL {
         projector
             .rebuild(model, |_| {})
             .await

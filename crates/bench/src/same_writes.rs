@@ -151,7 +151,7 @@ async fn write(
 /// Drops the lookup indexes a projector's build from empty drops, by the projector's own
 /// code; `bulk_load::restore` creates them again as the projector does when the build ends.
 async fn defer_indexes(pool: &Pool) -> Result<(), sqlx::Error> {
-    for model in ReadModel::ALL {
+    for &model in ReadModel::ALL {
         bulk_load::defer(pool, model.name(), model.tables()).await?;
     }
     Ok(())
@@ -167,7 +167,7 @@ type TableLines = (&'static str, Vec<Vec<u8>>);
 async fn postgres_rows(url: &str) -> Result<Vec<Vec<TableLines>>, Box<dyn Error>> {
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await?;
     let mut models = Vec::new();
-    for model in ReadModel::ALL {
+    for &model in ReadModel::ALL {
         let mut tables = Vec::new();
         for table in model.tables() {
             let text: Vec<u8> = conn

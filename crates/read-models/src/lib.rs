@@ -21,14 +21,14 @@ macro_rules! on_backend {
 }
 
 mod calendar;
-mod db;
 mod fast_hash;
-mod month_end;
+mod projection;
 mod projector;
 mod register;
 mod replica;
 mod reports;
 mod snapshot;
+mod sql;
 mod statistics;
 #[cfg(test)]
 mod test_events;
@@ -53,7 +53,7 @@ pub use statistics::{CellCounts, UNCLASSIFIED};
 /// it does. For benchmarks; the projector is the way to keep read models.
 #[doc(hidden)]
 pub mod bulk_load {
-    pub use crate::db::deferred_indexes::{defer, restore};
+    pub use crate::projector::deferred_indexes::{defer, restore};
 }
 
 /// Folds `events` into fresh in-memory register and statistics batches, as the projector does

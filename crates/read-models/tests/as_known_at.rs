@@ -136,6 +136,7 @@ async fn an_export_recomputes_the_same_report(backend: Backend) {
     h.run("2026-03-05T02:00:00Z", "ops", id, clear("C-1", "4"))
         .await;
     h.refresh().await;
+    h.log.extend_chain().await.expect("chains");
     let export = h.log.export_after(0, 1_000).await.expect("exports");
     let replica = Replica::from_export(export.clone(), *h.projector.settings())
         .await

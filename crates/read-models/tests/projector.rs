@@ -152,7 +152,7 @@ async fn a_batch_the_database_refuses_leaves_nothing_behind(backend: Backend) {
     let status = h.projector.status().await.expect("status");
     let register = status
         .iter()
-        .find(|m| m.read_model == ReadModel::ItemRegister.name())
+        .find(|m| m.read_model == ReadModel::ITEM_REGISTER.name())
         .expect("register status");
     assert_eq!(register.position, 0);
 
@@ -223,7 +223,7 @@ async fn two_projectors_on_one_database_apply_each_event_once(backend: Backend) 
     assert_eq!(balance[0].outstanding, "50.00");
     assert_eq!(h.reports().register_balance().await.expect("sum"), balance);
     let incremental = ReadModelSnapshot::take(&h.log).await.expect("snapshot");
-    for model in suspense_read_models::ReadModel::ALL {
+    for &model in suspense_read_models::ReadModel::ALL {
         h.projector.rebuild(model, |_| {}).await.expect("rebuilds");
     }
     assert_eq!(

@@ -166,7 +166,7 @@ async fn rebuilt_equals_incremental(h: &Harness, batch_size: u32) -> Result<(), 
             .await
             .expect("projector")
             .with_bulk_build_threshold(0);
-    for model in ReadModel::ALL {
+    for &model in ReadModel::ALL {
         rebuilding.rebuild(model, |_| {}).await.expect("rebuilds");
     }
     let rebuilt = ReadModelSnapshot::take(&h.log).await.expect("snapshot");
@@ -301,7 +301,7 @@ async fn rebuild_while_writers_run_reports_progress(backend: Backend) {
         .expect("projector")
         .with_batch_size(25);
     projector
-        .rebuild(ReadModel::ItemRegister, |p| progress.push(p))
+        .rebuild(ReadModel::ITEM_REGISTER, |p| progress.push(p))
         .await
         .expect("rebuilds");
     writer.await.expect("writer finishes");
@@ -315,7 +315,7 @@ async fn rebuild_while_writers_run_reports_progress(backend: Backend) {
     h.projector.refresh(WAIT).await.expect("catches up");
     let incremental = ReadModelSnapshot::take(&h.log).await.expect("snapshot");
     h.projector
-        .rebuild(ReadModel::ItemRegister, |_| {})
+        .rebuild(ReadModel::ITEM_REGISTER, |_| {})
         .await
         .expect("rebuilds");
     assert_eq!(
@@ -427,7 +427,7 @@ async fn rebuild_after_racing_writers_with_rollbacks_equals_incremental() {
         h.reports().open_balance().await.expect("balance"),
         h.reports().register_balance().await.expect("sum")
     );
-    for model in ReadModel::ALL {
+    for &model in ReadModel::ALL {
         h.projector.rebuild(model, |_| {}).await.expect("rebuilds");
     }
     assert_eq!(

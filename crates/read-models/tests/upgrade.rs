@@ -81,7 +81,7 @@ async fn per_cell_histograms_replace_the_old_layout_by_a_rebuild(backend: Backen
     let status = upgraded.status().await.expect("status");
     let stats = status
         .iter()
-        .find(|s| s.read_model == ReadModel::RootCauseStatistics.name())
+        .find(|s| s.read_model == ReadModel::ROOT_CAUSE_STATISTICS.name())
         .expect("statistics status");
     assert_eq!(stats.position, 0, "the statistics are rebuilt: {status:?}");
     upgraded.catch_up().await.expect("catches up");

@@ -88,7 +88,7 @@ pub async fn serve_ledger(
     settings: Settings,
     listener: TcpListener,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let projector = Arc::clone(ledger.projector()).spawn(settings.projector_interval);
+    let background = ledger.spawn_background(settings.projector_interval);
     let state = AppState {
         ledger: Arc::clone(&ledger),
         settings: Arc::new(settings),
@@ -104,7 +104,7 @@ pub async fn serve_ledger(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    projector.abort();
+    background.stop();
     ledger.close().await;
     tracing::info!("stopped");
     Ok(())

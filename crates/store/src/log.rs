@@ -1,5 +1,6 @@
 //! `EventLog`: execute commands against items, load them, and read the log in global order.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::persist::EventUpcaster;
@@ -684,6 +685,20 @@ impl EventLog {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Runs `extend_chain` every `interval` until the returned task is aborted: the chain's
+    /// own follower of the log, beside whatever else follows it. Errors are logged and
+    /// retried after the interval.
+    pub fn follow_chain(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let Err(err) = self.extend_chain().await {
+                    tracing::error!(error = %err, "hash chain");
+                }
+                tokio::time::sleep(interval).await;
+            }
+        })
     }
 
     /// Extends the hash chain over `page` if the chain stands at the page's start or inside

@@ -110,6 +110,22 @@ impl SuspenseBuilder {
     }
 }
 
+/// The background tasks of [`Suspense::spawn_background`].
+#[must_use = "the work runs until stopped"]
+pub struct Background {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Stops every task between two runs (or in the middle of one: each run's writes are
+    /// transactions, so nothing is half written).
+    pub fn stop(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
 impl Suspense {
     /// Opens the ledger at `location` with default settings: an SQLite file path (created on
     /// first use) or a `postgres://` URL.
@@ -194,15 +210,30 @@ impl Suspense {
     }
 
     /// The projector that keeps the read models. Embedders either call [`Suspense::refresh`]
-    /// before reading reports, or run it in the background with `projector().clone().spawn(..)`.
+    /// before reading reports, or run it in the background with [`Suspense::spawn_background`].
     pub fn projector(&self) -> &Arc<Projector> {
         &self.projector
     }
 
     /// Brings every read model up to date with every command that returned before the call
-    /// (read your own writes). Returns the log position the read models now include.
+    /// (read your own writes), and extends the log's hash chain over them. Returns the log
+    /// position the read models now include.
     pub async fn refresh(&self) -> Result<u64, ProjectionError> {
-        self.projector.refresh(REFRESH_TIMEOUT).await
+        let position = self.projector.refresh(REFRESH_TIMEOUT).await?;
+        self.log.extend_chain().await?;
+        Ok(position)
+    }
+
+    /// Runs the background work of a long-running service every `interval`: the projector
+    /// (read models) and the hash chain, each following the log on a task of its own.
+    /// Stopped by [`Background::stop`] (or when the runtime shuts down).
+    pub fn spawn_background(&self, interval: Duration) -> Background {
+        Background {
+            tasks: vec![
+                Arc::clone(&self.projector).spawn(interval),
+                Arc::clone(&self.log).follow_chain(interval),
+            ],
+        }
     }
 
     /// Requests already answered, by the caller's idempotency key: a service that takes

@@ -26,7 +26,7 @@ mod ledger;
 
 pub use actor::Actor;
 pub use clock::SystemClock;
-pub use ledger::{Suspense, SuspenseBuilder};
+pub use ledger::{Background, Suspense, SuspenseBuilder};
 
 /// The domain: commands, events, value types and rules.
 pub use suspense_domain as domain;

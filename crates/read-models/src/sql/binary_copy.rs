@@ -18,7 +18,7 @@ use sqlx::{Encode, Postgres, Transaction};
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
 /// Rows of one table, encoded as they are added.
-pub(super) struct BinaryRows {
+pub(crate) struct BinaryRows {
     buffer: PgArgumentBuffer,
     columns: i16,
     rows: u64,
@@ -28,7 +28,7 @@ pub(super) struct BinaryRows {
 }
 
 impl BinaryRows {
-    pub(super) fn new(columns: i16) -> Self {
+    pub(crate) fn new(columns: i16) -> Self {
         let mut buffer = PgArgumentBuffer::default();
         buffer.extend_from_slice(HEADER);
         Self {
@@ -40,14 +40,14 @@ impl BinaryRows {
     }
 
     /// Starts a row: follow with one `value` per column, in the order `copy_into` names them.
-    pub(super) fn row(&mut self) -> &mut Self {
+    pub(crate) fn row(&mut self) -> &mut Self {
         self.buffer.extend_from_slice(&self.columns.to_be_bytes());
         self.rows += 1;
         self
     }
 
     /// Adds a value to the current row; `None` of an `Option` is NULL.
-    pub(super) fn value<'q, T: Encode<'q, Postgres>>(&mut self, value: &T) -> &mut Self {
+    pub(crate) fn value<'q, T: Encode<'q, Postgres>>(&mut self, value: &T) -> &mut Self {
         let start = self.buffer.len();
         self.buffer.extend_from_slice(&[0; 4]);
         let length = match value.encode_by_ref(&mut self.buffer) {
@@ -69,7 +69,7 @@ impl BinaryRows {
     }
 
     /// Copies the rows into `target` (`table (column, …)`) within `tx`.
-    pub(super) async fn copy_into(
+    pub(crate) async fn copy_into(
         mut self,
         tx: &mut Transaction<'_, Postgres>,
         target: &str,

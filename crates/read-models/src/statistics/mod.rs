@@ -18,6 +18,13 @@ use suspense_store::RecordedEvent;
 use crate::calendar::{month_start, resolution_time, ReportingCalendar};
 use crate::fast_hash::{Map, Set};
 
+pub(crate) mod month_end;
+mod postgres;
+mod projection;
+mod sqlite;
+
+pub(crate) use projection::RootCauseStatistics;
+
 /// Category and code of items not classified yet.
 pub const UNCLASSIFIED: &str = "unclassified";
 
@@ -440,6 +447,21 @@ fn contribution(item: &StatsItem, fact: &StatsFact) -> (CellKey, CellCounts, Opt
         FactKind::Escalated => counts.escalations = 1,
     }
     (key, counts, bucket)
+}
+
+/// The histogram rows a batch leaves: each changed cell's stored buckets plus its changes.
+fn merged_histogram(
+    changes: &BTreeMap<&CellKey, Vec<(i32, i64)>>,
+    stored: Vec<HistogramCell>,
+) -> Vec<HistogramCell> {
+    let stored: HashMap<CellKey, Vec<(i32, i64)>> =
+        stored.into_iter().map(|c| (c.key, c.buckets)).collect();
+    changes
+        .iter()
+        .map(|(key, deltas)| {
+            HistogramCell::merged(key, stored.get(*key).map_or(&[][..], Vec::as_slice), deltas)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -249,7 +249,7 @@ mod tests {
     async fn deferring_drops_every_index_but_the_primary_keys(backend: Backend) {
         let (_db, log) = with_read_model_tables(backend).await;
         let pool = log.pool();
-        let model = ReadModel::ItemRegister;
+        let model = ReadModel::ITEM_REGISTER;
         let before = index_names(pool, "item_register").await;
         let movements_before = index_names(pool, "balance_movements").await;
 
@@ -298,7 +298,7 @@ mod tests {
     async fn a_unique_index_the_rows_break_is_reported_and_kept_for_later() {
         let (_db, log) = with_read_model_tables(Backend::Postgres).await;
         let pool = log.pool();
-        let model = ReadModel::ItemRegister;
+        let model = ReadModel::ITEM_REGISTER;
         super::defer(pool, model.name(), model.tables())
             .await
             .expect("defers");

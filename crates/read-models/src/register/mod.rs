@@ -1,7 +1,8 @@
 //! The item register: one row per item with its current state, the open balance per
 //! currency, and the dated balance movements that aging as of any date is computed from.
 //!
-//! Pure: `RegisterBatch::apply` folds events into in-memory rows; `db` loads and writes them.
+//! Pure here: `RegisterBatch::apply` folds events into in-memory rows. `projection.rs` reads
+//! and writes them for the projector, through `sqlite.rs` or `postgres.rs`.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,12 @@ use suspense_store::RecordedEvent;
 
 use crate::calendar::ReportingCalendar;
 use crate::fast_hash::{Map, Set};
+
+mod postgres;
+mod projection;
+mod sqlite;
+
+pub(crate) use projection::ItemRegister;
 
 /// A row of `item_register` (columns documented in docs/read-models.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

@@ -1,0 +1,65 @@
+//! The item register as the projector drives it: its rows read, folded and written.
+
+use async_trait::async_trait;
+use suspense_store::RecordedEvent;
+
+use super::{postgres, sqlite, RegisterBatch, RegisterRow};
+use crate::fast_hash::Map;
+use crate::projection::{fold_each, opened_in, rows_to_read, FoldContext, Folded, Projection};
+use crate::projector::ProjectionError;
+use crate::sql::{select_in, Tx};
+
+/// `item_register`, `open_balance` and `balance_movements`.
+pub(crate) struct ItemRegister;
+
+/// What makes an insert of register rows an upsert; both backends spell it alike.
+pub(super) const UPSERT: &str = " ON CONFLICT (item_id) DO UPDATE SET version = excluded.version,
+    cleared_minor = excluded.cleared_minor, outstanding_minor = excluded.outstanding_minor,
+    status = excluded.status, category = excluded.category, code = excluded.code,
+    reclassifications = excluded.reclassifications, team = excluded.team,
+    assignee = excluded.assignee, escalation_level = excluded.escalation_level,
+    classified_at = excluded.classified_at, resolved_at = excluded.resolved_at,
+    resolution_method = excluded.resolution_method, reopen_count = excluded.reopen_count,
+    comment_count = excluded.comment_count, last_event_at = excluded.last_event_at";
+
+#[async_trait]
+impl Projection for ItemRegister {
+    type Batch = RegisterBatch;
+
+    fn name(&self) -> &'static str {
+        "item_register"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["item_register", "open_balance", "balance_movements"]
+    }
+
+    async fn fold<'e>(
+        &self,
+        cx: &FoldContext<'_>,
+        events: &[&'e RecordedEvent],
+        carry: Option<&RegisterBatch>,
+    ) -> Result<(RegisterBatch, Folded<'e>), ProjectionError> {
+        let opened = opened_in(events);
+        let (carried, ids) = rows_to_read(events, &opened, |id| {
+            carry.and_then(|c| c.rows.get(id)).cloned()
+        });
+        let stored: Vec<RegisterRow> =
+            select_in(cx.log.pool(), "SELECT * FROM item_register", &ids).await?;
+        let mut rows: Map<String, RegisterRow> =
+            stored.into_iter().map(|r| (r.item_id.clone(), r)).collect();
+        rows.extend(carried);
+        let mut batch = RegisterBatch::new(rows, opened.len());
+        let folded = suspense_store::cpu_bound(|| {
+            fold_each(events, |event| batch.apply(event, cx.calendar))
+        });
+        Ok((batch, folded))
+    }
+
+    async fn write(&self, tx: &mut Tx<'_>, batch: &RegisterBatch) -> Result<(), sqlx::Error> {
+        match tx {
+            Tx::Sqlite(tx) => sqlite::write(tx, batch).await,
+            Tx::Postgres(tx) => postgres::write(tx, batch).await,
+        }
+    }
+}
