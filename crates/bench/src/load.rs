@@ -15,12 +15,13 @@ use cqrs_es::persist::{GenericQuery, ViewRepository};
 use cqrs_es::{AggregateError, CqrsFramework, EventEnvelope, Query, View};
 use serde::{Deserialize, Serialize};
 use suspense::{Actor, Suspense};
+use suspense_database::{with_pool, Pool};
 use suspense_domain::{
     AccountNumber, BranchCode, Channel, CustomerImpact, Direction, ItemAction, ItemCommand, ItemId,
     Money, Note, OpenItem, Reference, ResolutionMethod, ResolutionRequest, RootCauseCategory,
     RootCauseCode, SourceReference, SuspenseItem, SuspenseItemEvent, TeamId, UserId,
 };
-use suspense_store::{with_pool, Pool, StoreError};
+use suspense_store::StoreError;
 use suspense_testkit::{fixed_services, Backend, TestDatabase};
 
 /// What one client run measured.

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
+use suspense_database::Pool;
 use suspense_read_models::{bulk_load, Projector, ReadModel, ReadModelSettings};
-use suspense_store::{EventLog, Pool, PoolSettings, StoreLocation};
+use suspense_store::{EventLog, PoolSettings, StoreLocation};
 use suspense_testkit::{fixed_services, Backend, TestDatabase};
 
 /// Writes the rows `projected` holds into a fresh database in `batches` transactions per read
@@ -58,7 +59,7 @@ fn all_tables() -> impl Iterator<Item = &'static str> {
 async fn count(pool: &Pool, table: &str) -> Result<i64, sqlx::Error> {
     let sql = format!("SELECT count(*) FROM {table}");
     Ok(
-        suspense_store::with_pool!(pool, p => sqlx::query_scalar::<_, i64>(&sql).fetch_one(p).await?),
+        suspense_database::with_pool!(pool, p => sqlx::query_scalar::<_, i64>(&sql).fetch_one(p).await?),
     )
 }
 

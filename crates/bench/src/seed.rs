@@ -3,12 +3,12 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use sqlx::QueryBuilder;
+use suspense_database::{with_pool, Pool};
 use suspense_domain::{
     AccountNumber, Assignment, BranchCode, Channel, CustomerImpact, Direction, ItemId, Money, Note,
     OpenItem, Reference, ResolutionMethod, ResolutionRequest, RootCause, RootCauseCatalogue,
     SourceReference, SuspenseItemEvent, TeamId, UserId,
 };
-use suspense_store::{with_pool, Pool};
 
 /// Rows of (item id, sequence, event).
 pub type Row = (String, i64, SuspenseItemEvent);

@@ -14,8 +14,8 @@
 macro_rules! on_backend {
     ($pool:expr, [$($module:ident)::*] $name:ident ( $($arg:expr),* $(,)? )) => {
         match $pool {
-            suspense_store::Pool::Sqlite(p) => $($module::)* sqlite::$name(p, $($arg),*).await,
-            suspense_store::Pool::Postgres(p) => $($module::)* postgres::$name(p, $($arg),*).await,
+            suspense_database::Pool::Sqlite(p) => $($module::)* sqlite::$name(p, $($arg),*).await,
+            suspense_database::Pool::Postgres(p) => $($module::)* postgres::$name(p, $($arg),*).await,
         }
     };
 }
@@ -32,6 +32,7 @@ mod sql;
 mod statistics;
 #[cfg(test)]
 mod test_events;
+mod tuning;
 
 pub use calendar::{month_start, resolution_time, Period, PeriodKind, ReportingCalendar};
 pub use projector::{
@@ -49,11 +50,11 @@ pub use snapshot::ReadModelSnapshot;
 pub use statistics::{CellCounts, UNCLASSIFIED};
 
 /// The projector's own dropping and re-creating of the lookup indexes a build from empty
-/// defers (`db/deferred_indexes.rs`), for tools that load the read models' tables in bulk as
+/// defers (`tuning/deferred_indexes.rs`), for tools that load the read models' tables in bulk as
 /// it does. For benchmarks; the projector is the way to keep read models.
 #[doc(hidden)]
 pub mod bulk_load {
-    pub use crate::projector::deferred_indexes::{defer, restore};
+    pub use crate::tuning::deferred_indexes::{defer, restore};
 }
 
 /// Folds `events` into fresh in-memory register and statistics batches, as the projector does

@@ -16,8 +16,8 @@ use crate::calendar::ReportingCalendar;
 use crate::fast_hash::Set;
 use crate::projector::ProjectionError;
 use crate::register::ItemRegister;
-use crate::sql::Tx;
 use crate::statistics::RootCauseStatistics;
+use suspense_database::Tx;
 
 /// What a model's fold may consult besides the events.
 pub(crate) struct FoldContext<'a> {

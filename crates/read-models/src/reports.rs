@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use suspense_database::Pool;
 use suspense_domain::{BranchCode, Currency, InvalidInput, Money, UserId};
-use suspense_store::{EventLog, Pool};
+use suspense_store::EventLog;
 
 use crate::calendar::{month_start, resolution_time, Period, PeriodKind, ReportingCalendar};
 use crate::register::RegisterRow;

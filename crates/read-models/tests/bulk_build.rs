@@ -63,7 +63,7 @@ async fn a_build_from_empty_ends_with_the_indexes_it_started_with(backend: Backe
         ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
         stepwise
     );
-    if let suspense_store::Pool::Postgres(pool) = h.log.pool() {
+    if let suspense_database::Pool::Postgres(pool) = h.log.pool() {
         let analyzed: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT tablename::text FROM pg_stats
               WHERE schemaname = current_schema()

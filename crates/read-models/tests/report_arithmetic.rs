@@ -11,9 +11,9 @@ use chrono::{Months, NaiveDate};
 use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use suspense_database::Pool;
 use suspense_domain::BranchCode;
 use suspense_read_models::{format_minor_units, PeriodKind, RootCauseQuery};
-use suspense_store::Pool;
 
 /// (category, code, branch, channel, currency): two branches, two currencies.
 const KEYS: [[&str; 5]; 5] = [

@@ -109,7 +109,7 @@ async fn per_cell_histograms_replace_the_old_layout_by_a_rebuild(backend: Backen
     // the day before); reported as the hour bucket's upper bound.
     assert_eq!(row.median_hours_to_resolve, Some(43));
     assert_eq!(row.p90_hours_to_resolve, Some(67));
-    if let suspense_store::Pool::Postgres(pool) = h.log.pool() {
+    if let suspense_database::Pool::Postgres(pool) = h.log.pool() {
         assert_eq!(
             tables_with_room_for_updates(pool).await,
             [
@@ -241,7 +241,7 @@ async fn item_ids_take_byte_order_on_postgres_and_still_join_the_log() {
     )
     .await
     .expect("layout before 1009 restored");
-    let suspense_store::Pool::Postgres(pool) = h.log.pool() else {
+    let suspense_database::Pool::Postgres(pool) = h.log.pool() else {
         panic!("a PostgreSQL harness");
     };
     assert_eq!(item_id_collations(pool).await, ["", "", ""]);

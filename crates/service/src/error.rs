@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use suspense::store::StoreError;
 use suspense::ProjectionError;
 use suspense_domain::{InvalidInput, ItemError};
 use suspense_read_models::ReportError;
-use suspense_store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {

@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use cqrs_es::{Aggregate, DomainEvent};
 use suspense_domain::{ItemId, SuspenseItem, SuspenseItemEvent};
 
-use crate::backend::Pool;
 use crate::error::{is_duplicate_key, StoreError};
-use crate::lanes::{on_lane, CommandLanes};
+use crate::tuning::lanes::{on_lane, CommandLanes};
+use suspense_database::Pool;
 
 /// Writes `events` as sequences `version + 1 ..` of `item_id`, all or none. A sequence taken
 /// by another writer first is a [`StoreError::Conflict`], and nothing is written.

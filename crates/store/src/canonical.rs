@@ -10,10 +10,8 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
-mod tree_de;
-
 /// Parses the JSON `text` into a tree borrowing from it, to be written canonically
-/// (`Node::write`) and deserialised into typed values (`tree_de`): parsed once for both.
+/// (`Node::write`).
 ///
 /// Parsed into this tree rather than re-parsing each nested value's raw text, as an earlier
 /// version did, which parsed a payload once per level of nesting (16% of a catch-up's own
@@ -252,16 +250,6 @@ mod tests {
             prop_assert_eq!(canonical(&pretty)?, through_value(&pretty)?);
             let odd = respelled(&value);
             prop_assert_eq!(canonical(&odd)?, through_value(&odd)?);
-        }
-    }
-
-    proptest! {
-        /// Deserialised from the tree, any JSON is the value deserialising its text gives.
-        #[test]
-        fn a_tree_deserialises_as_its_text_does(value in json()) {
-            let text = serde_json::to_string(&value).unwrap_or_default();
-            let from_tree = Value::deserialize(&parse(&text)?)?;
-            prop_assert_eq!(from_tree, serde_json::from_str::<Value>(&text)?);
         }
     }
 

@@ -6,9 +6,8 @@
 
 use chrono::Utc;
 
-use crate::backend::Pool;
 use crate::error::StoreError;
-use crate::with_pool;
+use suspense_database::{with_pool, Pool};
 
 /// The keys of one database (`EventLog::idempotency_keys`).
 pub struct IdempotencyKeys<'a> {

@@ -5,11 +5,9 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::Aggregate;
-use serde::Deserialize;
 use serde_json::Value;
 use suspense_domain::{ItemId, SuspenseItem, SuspenseItemEvent};
 
-use crate::canonical;
 use crate::error::StoreError;
 use crate::metadata::EventMetadata;
 use crate::upcast::upcast;
@@ -50,16 +48,9 @@ pub struct ExportedEvent {
     pub link: Option<String>,
 }
 
-/// A page of the log: its events, and the stored rows they were decoded from (the hash chain
-/// is computed over the stored text, not over the events).
+/// A page of the log, in global order (`EventLog::read_page`).
 pub struct LogPage {
-    /// The position the page was read after.
-    pub(crate) after: u64,
     pub(crate) events: Vec<RecordedEvent>,
-    pub(crate) rows: Vec<EventRow>,
-    /// The content digest of each row for the hash chain, if the page was read with them
-    /// (`EventLog::read_page_with_digests`).
-    pub(crate) digests: Option<Vec<[u8; 32]>>,
 }
 
 impl LogPage {
@@ -109,13 +100,14 @@ impl EventRow {
             serde_json::from_str(page).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         rows.into_iter()
             .map(|row| {
-                let recorded_at = crate::sqlite_time::parse(&row.recorded_at).ok_or_else(|| {
-                    StoreError::CorruptEvent {
-                        item_id: row.aggregate_id.clone(),
-                        sequence: u64::try_from(row.sequence).unwrap_or(0),
-                        reason: format!("recorded_at: invalid datetime {:?}", row.recorded_at),
-                    }
-                })?;
+                let recorded_at =
+                    crate::tuning::sqlite_time::parse(&row.recorded_at).ok_or_else(|| {
+                        StoreError::CorruptEvent {
+                            item_id: row.aggregate_id.clone(),
+                            sequence: u64::try_from(row.sequence).unwrap_or(0),
+                            reason: format!("recorded_at: invalid datetime {:?}", row.recorded_at),
+                        }
+                    })?;
                 Ok(EventRow {
                     position: row.position,
                     aggregate_id: row.aggregate_id,
@@ -144,30 +136,6 @@ impl EventRow {
             (Cow::Borrowed(self.event_type.as_str()), event)
         };
         self.recorded(&event_type, event, metadata)
-    }
-
-    /// `decode`, and the row's content digest for the hash chain (`content_digest`), from one
-    /// parse of its payload and metadata.
-    pub(crate) fn decode_and_digest(
-        &self,
-        upcasters: &[Box<dyn EventUpcaster>],
-    ) -> Result<(RecordedEvent, [u8; 32]), StoreError> {
-        let metadata_tree =
-            canonical::parse(&self.metadata).map_err(|e| self.corrupt(format!("metadata: {e}")))?;
-        let payload_tree = canonical::parse(&self.payload).map_err(|e| self.corrupt_payload(e))?;
-        let metadata = EventMetadata::deserialize(&metadata_tree)
-            .map_err(|e| self.corrupt(format!("metadata: {e}")))?;
-        let (event_type, event) = if self.needs_upcast(upcasters) {
-            self.upcast(upcasters)?
-        } else {
-            let event = SuspenseItemEvent::deserialize(&payload_tree)
-                .map_err(|e| self.corrupt_payload(e))?;
-            (Cow::Borrowed(self.event_type.as_str()), event)
-        };
-        let digest = self
-            .digest_of_parsed(&payload_tree, &metadata_tree)
-            .map_err(|e| self.corrupt(e))?;
-        Ok((self.recorded(&event_type, event, metadata)?, digest))
     }
 
     fn needs_upcast(&self, upcasters: &[Box<dyn EventUpcaster>]) -> bool {

@@ -9,8 +9,9 @@ use std::str::FromStr;
 use common::*;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
+use suspense_database::Pool;
 use suspense_domain::{ItemAction, Note};
-use suspense_store::{EventLog, Pool};
+use suspense_store::EventLog;
 
 /// Creates the database at the schema before migration 0004 (versions 1 to 3).
 async fn schema_before_positions(db: &TestDatabase) {

@@ -1,14 +1,15 @@
 //! Building a model from empty (a first catch-up or a rebuild) over a long log: folded in
 //! larger batches, and loaded without its secondary indexes, which are created again when
-//! the build ends however it ends (`deferred_indexes.rs`).
+//! the build ends however it ends (`tuning/deferred_indexes.rs`).
 
 use std::sync::atomic::Ordering;
 
-use suspense_store::Pool;
+use suspense_database::Pool;
 
 use super::pipeline::Cursors;
-use super::{deferred_indexes, Core, ProjectionError};
+use super::{Core, ProjectionError};
 use crate::projection::ReadModel;
+use crate::tuning::deferred_indexes;
 
 /// Events per transaction of a bulk build on SQLite. Each commit writes (and checkpoints)
 /// again most pages of the read models' indexes, whose random item ids a batch touches all

@@ -5,10 +5,10 @@
 //! projectors (or a crash between batches) can never apply a batch twice.
 
 use chrono::Utc;
-use suspense_store::{with_pool, Pool};
+use suspense_database::{with_pool, Pool};
 
 use crate::projection::{AnyBatch, ReadModel};
-use crate::sql::{on_tx, Tx};
+use suspense_database::{on_tx, Tx};
 
 /// A checkpoint as stored: position, the settings it was built with, the last error.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -14,7 +14,6 @@
 
 mod bulk_build;
 pub(crate) mod checkpoints;
-pub(crate) mod deferred_indexes;
 mod pipeline;
 
 use std::collections::HashMap;
@@ -22,7 +21,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use suspense_store::{with_pool, EventLog, LogPage, Pool, StoreError};
+use suspense_database::{with_pool, Pool};
+use suspense_store::{EventLog, LogPage, StoreError};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -117,7 +117,7 @@ struct Core {
     batch_size: AtomicU32,
     /// From this many events in the log, a model built from empty is a bulk build: folded in
     /// pages of `bulk_batch_size` events and loaded without its secondary indexes
-    /// (`db/deferred_indexes.rs`).
+    /// (`tuning/deferred_indexes.rs`).
     bulk_build_from: AtomicU64,
     bulk_batch_size: AtomicU32,
     /// This projector deferred indexes that are not created again yet (its build is running,

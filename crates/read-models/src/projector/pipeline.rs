@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures::future::try_join_all;
-use suspense_store::{LogPage, Pool, RecordedEvent};
+use suspense_database::Pool;
+use suspense_store::{LogPage, RecordedEvent};
 
 use super::checkpoints::{self, CheckpointMove, CheckpointRow};
 use super::{joined, Core, ProjectionError};

@@ -8,8 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{Postgres, Transaction};
 
 use super::{RegisterBatch, RegisterRow};
-use crate::sql::binary_copy::BinaryRows;
 use crate::sql::created_and_updated;
+use crate::tuning::binary_copy::BinaryRows;
 
 type Tx<'a, 'c> = &'a mut Transaction<'c, Postgres>;
 

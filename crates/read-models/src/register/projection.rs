@@ -7,7 +7,8 @@ use super::{postgres, sqlite, RegisterBatch, RegisterRow};
 use crate::fast_hash::Map;
 use crate::projection::{fold_each, opened_in, rows_to_read, FoldContext, Folded, Projection};
 use crate::projector::ProjectionError;
-use crate::sql::{select_in, Tx};
+use crate::sql::select_in;
+use suspense_database::Tx;
 
 /// `item_register`, `open_balance` and `balance_movements`.
 pub(crate) struct ItemRegister;
@@ -50,7 +51,7 @@ impl Projection for ItemRegister {
             stored.into_iter().map(|r| (r.item_id.clone(), r)).collect();
         rows.extend(carried);
         let mut batch = RegisterBatch::new(rows, opened.len());
-        let folded = suspense_store::cpu_bound(|| {
+        let folded = suspense_database::cpu_bound(|| {
             fold_each(events, |event| batch.apply(event, cx.calendar))
         });
         Ok((batch, folded))

@@ -14,8 +14,8 @@
 use sqlx::{QueryBuilder, Transaction};
 
 use super::RegisterBatch;
-use crate::sql::sqlite_chunks::execute_chunks;
 use crate::sql::{created_and_updated, date_text, CHUNK};
+use crate::tuning::sqlite_chunks::execute_chunks;
 
 type Db = sqlx::Sqlite;
 

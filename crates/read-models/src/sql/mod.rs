@@ -1,59 +1,18 @@
-//! What the read models' writes share on both backends: the transaction a batch is written
-//! in, statement sizes, the order rows are written in, and the leaf mechanisms each backend's
-//! bulk writes use (`binary_copy` on PostgreSQL, `sqlite_chunks` and `date_text` on SQLite).
+//! What the read models' reads and writes share on both backends: statement sizes, the order
+//! rows are written in, reading rows by item id, and the leaf mechanisms each backend's bulk
+//! writes use (`binary_copy` on PostgreSQL, `sqlite_chunks` and `date_text` on SQLite).
 //!
-//! Statements shared by both backends are constants beside the module that runs them; where
-//! the Rust around them is the same for both, it is written once and dispatched by
-//! `with_pool!` (a pool) or `on_tx!` (a transaction); where the dialects differ, each backend
-//! has its own small function (`register/sqlite.rs`, `register/postgres.rs`, ...).
+//! SQL for both backends is written the one way `suspense_database` describes: statements
+//! as constants beside the module that runs them, run through `with_pool!` / `on_tx!`, and a
+//! small function per backend where the dialects or the fast paths differ
+//! (`register/sqlite.rs`, `register/postgres.rs`, ...).
 
-pub(crate) mod binary_copy;
-pub(crate) mod sqlite_chunks;
-
-use sqlx::{Postgres, Sqlite, Transaction};
-use suspense_store::{with_pool, Pool};
+use suspense_database::{placeholders, with_pool, Pool};
 
 use crate::fast_hash::Set;
 
 /// Rows per multi-row statement: under SQLite's 32,766 bound parameters for the widest table.
 pub(crate) const CHUNK: usize = 500;
-
-/// A transaction on either backend: the one a batch's rows are written in with its checkpoint.
-pub(crate) enum Tx<'c> {
-    Sqlite(Transaction<'c, Sqlite>),
-    Postgres(Transaction<'c, Postgres>),
-}
-
-/// Runs the same expression in whichever transaction `tx` is (`&mut Tx`), with `$t` the
-/// backend's `&mut Transaction`.
-macro_rules! on_tx {
-    ($tx:expr, $t:ident => $body:expr) => {
-        match $tx {
-            $crate::sql::Tx::Sqlite($t) => $body,
-            $crate::sql::Tx::Postgres($t) => $body,
-        }
-    };
-}
-pub(crate) use on_tx;
-
-impl Tx<'static> {
-    pub(crate) async fn begin(pool: &Pool) -> Result<Self, sqlx::Error> {
-        Ok(match pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
-    }
-}
-
-impl Tx<'_> {
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        on_tx!(self, t => t.commit().await)
-    }
-
-    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
-        on_tx!(self, t => t.rollback().await)
-    }
-}
 
 /// The rows of `table` (a `SELECT … FROM table`) whose `item_id` is one of `ids`, read in
 /// chunks of `CHUNK` ids.
@@ -80,14 +39,6 @@ where
         }));
     }
     Ok(rows)
-}
-
-/// `$1, $2, …, $n`: the parameters of an `IN` list of `n` values.
-pub(crate) fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// `rows` as the rows the batch creates, to insert (`false`), and the rest, to upsert

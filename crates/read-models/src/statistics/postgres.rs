@@ -5,8 +5,8 @@ use sqlx::{Postgres, Transaction};
 
 use super::month_end::MonthlyChange;
 use super::{CellKey, HistogramCell, StatsBatch, StatsItem};
-use crate::sql::binary_copy::BinaryRows;
 use crate::sql::created_and_updated;
+use crate::tuning::binary_copy::BinaryRows;
 
 type Tx<'a, 'c> = &'a mut Transaction<'c, Postgres>;
 

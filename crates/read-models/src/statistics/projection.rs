@@ -14,7 +14,8 @@ use crate::projection::{
     fold_each, opened_in, rows_to_read, split_carried, FoldContext, Folded, Projection,
 };
 use crate::projector::ProjectionError;
-use crate::sql::{on_tx, placeholders, select_in, Tx};
+use crate::sql::select_in;
+use suspense_database::{on_tx, placeholders, Tx};
 
 /// `root_cause_monthly`, `root_cause_open`, `resolution_time_histogram` and `stats_items`.
 pub(crate) struct RootCauseStatistics;
@@ -105,7 +106,7 @@ impl Projection for RootCauseStatistics {
             items.into_iter().map(|i| (i.item_id.clone(), i)).collect();
         items.extend(carried_items);
         let mut batch = StatsBatch::new(items, facts, opened.len());
-        let folded = suspense_store::cpu_bound(|| {
+        let folded = suspense_database::cpu_bound(|| {
             fold_each(events, |event| batch.apply(event, cx.calendar))
         });
         Ok((batch, folded))

@@ -15,8 +15,8 @@ use sqlx::{QueryBuilder, Transaction};
 
 use super::month_end::MonthlyChange;
 use super::{CellKey, HistogramCell, StatsBatch};
-use crate::sql::sqlite_chunks::execute_chunks;
 use crate::sql::{created_and_updated, date_text, CHUNK};
+use crate::tuning::sqlite_chunks::execute_chunks;
 
 type Db = sqlx::Sqlite;
 

@@ -149,14 +149,14 @@ impl Harness {
 /// to check a build leaves the indexes as the migrations made them.
 pub async fn index_definitions(log: &EventLog) -> Vec<(String, String)> {
     match log.pool() {
-        suspense_store::Pool::Sqlite(p) => sqlx::query_as(
+        suspense_database::Pool::Sqlite(p) => sqlx::query_as(
             "SELECT name, sql FROM sqlite_master
               WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
         )
         .fetch_all(p)
         .await
         .expect("indexes"),
-        suspense_store::Pool::Postgres(p) => sqlx::query_as(
+        suspense_database::Pool::Postgres(p) => sqlx::query_as(
             "SELECT indexname::text, indexdef FROM pg_indexes
               WHERE schemaname = current_schema() ORDER BY indexname",
         )
@@ -187,8 +187,8 @@ pub async fn month_end_stock_mismatches(log: &EventLog) -> Vec<String> {
                opened_minor - resolved_minor + reopened_minor, open_at_end_count, open_at_end_minor
           FROM root_cause_monthly ORDER BY month";
     let rows: Vec<Row> = match log.pool() {
-        suspense_store::Pool::Sqlite(p) => sqlx::query_as(SQL).fetch_all(p).await,
-        suspense_store::Pool::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await,
+        suspense_database::Pool::Sqlite(p) => sqlx::query_as(SQL).fetch_all(p).await,
+        suspense_database::Pool::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await,
     }
     .expect("monthly rows");
     let mut so_far: std::collections::BTreeMap<[String; 5], (i64, i64)> = Default::default();

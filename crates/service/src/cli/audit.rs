@@ -4,8 +4,8 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
+use suspense::store::{verify_export, ChainVerdict, ExportedEvent};
 use suspense_read_models::{PeriodKind, Replica, RootCauseQuery};
-use suspense_store::{verify_export, ChainVerdict, ExportedEvent};
 
 use super::report::root_causes_table;
 use super::{settings, Cli, CliError};

@@ -33,10 +33,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use suspense::store::StoreError;
 use suspense::ProjectionError;
 use suspense_domain::InvalidInput;
 use suspense_read_models::ReportError;
-use suspense_store::StoreError;
 
 use crate::config::{ConfigError, ConfigFile, Settings};
 

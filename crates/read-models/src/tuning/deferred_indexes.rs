@@ -25,7 +25,7 @@
 
 use futures::{StreamExt, TryStreamExt};
 use sqlx::{PgPool, SqlitePool};
-use suspense_store::Pool;
+use suspense_database::Pool;
 
 /// Definitions PostgreSQL builds at once when a build ends: one per core of this machine's
 /// kind, where each index build is a sort of the table on one core.
@@ -202,7 +202,8 @@ fn quoted(name: &str) -> String {
 mod tests {
     use std::sync::Arc;
 
-    use suspense_store::{EventLog, Pool, PoolSettings, StoreLocation};
+    use suspense_database::Pool;
+    use suspense_store::{EventLog, PoolSettings, StoreLocation};
     use suspense_testkit::{fixed_services, Backend, TestDatabase};
 
     use crate::{Projector, ReadModel, ReadModelSettings};

@@ -3,7 +3,7 @@
 
 use sqlx::{QueryBuilder, Transaction};
 
-use super::CHUNK;
+use crate::sql::CHUNK;
 
 type Db = sqlx::Sqlite;
 

@@ -135,8 +135,8 @@ impl CommandLanes {
 macro_rules! on_lane {
     ($pool:expr, $lanes:expr, $conn:ident => $body:expr) => {
         match $pool {
-            $crate::Pool::Sqlite(pool) => $crate::lanes::on_lane!(@leased $lanes.sqlite, pool, $conn => $body),
-            $crate::Pool::Postgres(pool) => $crate::lanes::on_lane!(@leased $lanes.postgres, pool, $conn => $body),
+            suspense_database::Pool::Sqlite(pool) => $crate::tuning::lanes::on_lane!(@leased $lanes.sqlite, pool, $conn => $body),
+            suspense_database::Pool::Postgres(pool) => $crate::tuning::lanes::on_lane!(@leased $lanes.postgres, pool, $conn => $body),
         }
     };
     (@leased $lanes:expr, $pool:expr, $conn:ident => $body:expr) => {

@@ -1,0 +1,35 @@
+//! The one database the suspense log and its read models share: an SQLite file (the embedded
+//! default) or PostgreSQL. The log and the read models live in the same database so that a
+//! projection can write its rows and its checkpoint in one transaction.
+//!
+//! **One way to write SQL for both backends.** Statements are constants (both dialects accept
+//! the same text almost everywhere: `$1` parameters, `ON CONFLICT`). The Rust that runs a
+//! statement is written once and compiled for each backend by [`with_pool!`] (on a [`Pool`])
+//! or [`on_tx!`] (on a [`Tx`]): each arm gets the backend's own sqlx type, so binds and rows
+//! are checked for both. Where the dialects or the fast paths differ, each backend gets a
+//! small function of its own beside the shared ones.
+
+mod cpu_bound;
+mod pool;
+mod transaction;
+
+pub use cpu_bound::cpu_bound;
+pub use pool::{Pool, PoolSettings};
+pub use transaction::Tx;
+
+/// `$1, $2, …, $n`: the parameters of an `IN` list of `n` values.
+pub fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_number_the_parameters_from_one() {
+        assert_eq!(super::placeholders(0), "");
+        assert_eq!(super::placeholders(3), "$1, $2, $3");
+    }
+}
