@@ -7,14 +7,18 @@
 //! statement is written once and compiled for each backend by [`with_pool!`] (on a [`Pool`])
 //! or [`on_tx!`] (on a [`Tx`]): each arm gets the backend's own sqlx type, so binds and rows
 //! are checked for both. Where the dialects or the fast paths differ, each backend gets a
-//! small function of its own beside the shared ones.
+//! small function of its own beside the shared ones. A statement whose text depends on its
+//! inputs (filters, periods) is built once as a [`Statement`], with `$n` parameters and their
+//! values, and run on either backend.
 
 mod cpu_bound;
 mod pool;
+mod statement;
 mod transaction;
 
 pub use cpu_bound::cpu_bound;
 pub use pool::{Pool, PoolSettings};
+pub use statement::{Param, Statement};
 pub use transaction::Tx;
 
 /// `$1, $2, …, $n`: the parameters of an `IN` list of `n` values.

@@ -8,18 +8,6 @@
 //! All are plain tables in the log's database (docs/read-models.md), kept by the
 //! [`Projector`] exactly once, and can be dropped and rebuilt from the log at any time.
 
-/// Calls the backend's copy of a function that `backend_sql!`-style macros compile once per
-/// backend: `on_backend!(pool, [db] checkpoints())` is `db::sqlite::checkpoints(p)` or
-/// `db::postgres::checkpoints(p)`, `.await`ed, with `p` the pool's connection pool.
-macro_rules! on_backend {
-    ($pool:expr, [$($module:ident)::*] $name:ident ( $($arg:expr),* $(,)? )) => {
-        match $pool {
-            suspense_database::Pool::Sqlite(p) => $($module::)* sqlite::$name(p, $($arg),*).await,
-            suspense_database::Pool::Postgres(p) => $($module::)* postgres::$name(p, $($arg),*).await,
-        }
-    };
-}
-
 mod calendar;
 mod fast_hash;
 mod projection;

@@ -3,37 +3,19 @@
 //! Rows whose counters are all zero are left out: they carry no information, and whether one
 //! exists depends on how events were batched.
 
+use suspense_database::{Pool, Statement};
 use suspense_store::EventLog;
 
 use crate::register::RegisterRow;
+use crate::statistics::columns::{
+    MonthlyRow, CAUSE_COLUMNS, MONTHLY_COLUMNS, MONTHLY_NOT_ALL_ZERO,
+};
 use crate::statistics::StatsItem;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadModelSnapshot {
     pub register: Vec<RegisterRow>,
     pub rows: Vec<String>,
-}
-
-// Fields are compared through their Debug text.
-#[allow(dead_code)]
-#[derive(Debug, sqlx::FromRow)]
-struct Monthly {
-    month: chrono::NaiveDate,
-    category: String,
-    code: String,
-    branch: String,
-    channel: String,
-    currency: String,
-    opened_count: i64,
-    opened_minor: i64,
-    resolved_count: i64,
-    resolved_minor: i64,
-    reopened_count: i64,
-    reopened_minor: i64,
-    escalations: i64,
-    restated_items: i64,
-    open_at_end_count: i64,
-    open_at_end_minor: i64,
 }
 
 // Fields are compared through their Debug text.
@@ -86,64 +68,50 @@ struct MovementRow {
     open_delta: i32,
 }
 
-macro_rules! snapshot_sql {
-    ($module:ident, $db:ty) => {
-        mod $module {
-            use super::*;
+const REGISTER: &str = "SELECT * FROM item_register ORDER BY item_id";
 
-            pub(super) async fn take(pool: &sqlx::Pool<$db>) -> Result<ReadModelSnapshot, sqlx::Error> {
-                let register: Vec<RegisterRow> =
-                    sqlx::query_as("SELECT * FROM item_register ORDER BY item_id").fetch_all(pool).await?;
-                let mut rows = Vec::new();
-                let monthly: Vec<Monthly> = sqlx::query_as(
-                    "SELECT * FROM root_cause_monthly
-                      WHERE opened_count <> 0 OR opened_minor <> 0 OR resolved_count <> 0 OR resolved_minor <> 0
-                         OR reopened_count <> 0 OR reopened_minor <> 0 OR escalations <> 0 OR restated_items <> 0
-                         OR open_at_end_count <> 0 OR open_at_end_minor <> 0
-                      ORDER BY month, category, code, branch, channel, currency",
-                )
-                .fetch_all(pool)
-                .await?;
-                rows.extend(monthly.iter().map(|r| format!("{r:?}")));
-                let open: Vec<Open> = sqlx::query_as(
-                    "SELECT * FROM root_cause_open WHERE open_count <> 0 OR open_minor <> 0
-                      ORDER BY category, code, branch, channel, currency",
-                )
-                .fetch_all(pool)
-                .await?;
-                rows.extend(open.iter().map(|r| format!("{r:?}")));
-                let histogram: Vec<Histogram> = sqlx::query_as(
-                    "SELECT * FROM resolution_time_histogram WHERE resolved_count <> 0
-                      ORDER BY month, category, code, branch, channel, currency",
-                )
-                .fetch_all(pool)
-                .await?;
-                rows.extend(histogram.iter().map(|r| format!("{r:?}")));
-                let balances: Vec<Balance> = sqlx::query_as(
-                    "SELECT * FROM open_balance WHERE open_items <> 0 OR outstanding_minor <> 0 ORDER BY currency",
-                )
-                .fetch_all(pool)
-                .await?;
-                rows.extend(balances.iter().map(|r| format!("{r:?}")));
-                let movements: Vec<MovementRow> =
-                    sqlx::query_as("SELECT * FROM balance_movements ORDER BY item_id, sequence")
-                        .fetch_all(pool)
-                        .await?;
-                rows.extend(movements.iter().map(|r| format!("{r:?}")));
-                let items: Vec<StatsItem> =
-                    sqlx::query_as("SELECT * FROM stats_items ORDER BY item_id").fetch_all(pool).await?;
-                rows.extend(items.iter().map(|r| format!("{r:?}")));
-                Ok(ReadModelSnapshot { register, rows })
-            }
-        }
-    };
+const OPEN: &str = "SELECT * FROM root_cause_open WHERE open_count <> 0 OR open_minor <> 0
+  ORDER BY category, code, branch, channel, currency";
+
+const HISTOGRAM: &str = "SELECT * FROM resolution_time_histogram WHERE resolved_count <> 0
+  ORDER BY month, category, code, branch, channel, currency";
+
+const BALANCES: &str = "SELECT * FROM open_balance WHERE open_items <> 0 OR outstanding_minor <> 0
+  ORDER BY currency";
+
+const MOVEMENTS: &str = "SELECT * FROM balance_movements ORDER BY item_id, sequence";
+
+const STATS_ITEMS: &str = "SELECT * FROM stats_items ORDER BY item_id";
+
+/// The rows of `sql`, each as its Debug text.
+async fn rows_of<T>(pool: &Pool, sql: &str) -> Result<Vec<String>, sqlx::Error>
+where
+    T: std::fmt::Debug
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    let rows: Vec<T> = Statement::new(sql).fetch_all(pool).await?;
+    Ok(rows.iter().map(|row| format!("{row:?}")).collect())
 }
-
-snapshot_sql!(sqlite, sqlx::Sqlite);
-snapshot_sql!(postgres, sqlx::Postgres);
 
 impl ReadModelSnapshot {
     pub async fn take(log: &EventLog) -> Result<Self, sqlx::Error> {
-        on_backend!(log.pool(), [] take())
+        let pool = log.pool();
+        let register: Vec<RegisterRow> = Statement::new(REGISTER).fetch_all(pool).await?;
+        let monthly = format!(
+            "SELECT {} FROM root_cause_monthly WHERE {} ORDER BY month, {}",
+            *MONTHLY_COLUMNS,
+            *MONTHLY_NOT_ALL_ZERO,
+            CAUSE_COLUMNS.join(", ")
+        );
+        let mut rows = rows_of::<MonthlyRow>(pool, &monthly).await?;
+        rows.extend(rows_of::<Open>(pool, OPEN).await?);
+        rows.extend(rows_of::<Histogram>(pool, HISTOGRAM).await?);
+        rows.extend(rows_of::<Balance>(pool, BALANCES).await?);
+        rows.extend(rows_of::<MovementRow>(pool, MOVEMENTS).await?);
+        rows.extend(rows_of::<StatsItem>(pool, STATS_ITEMS).await?);
+        Ok(ReadModelSnapshot { register, rows })
     }
 }

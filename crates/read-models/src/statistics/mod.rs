@@ -15,9 +15,11 @@ use chrono::NaiveDate;
 use suspense_domain::{RootCause, SuspenseItemEvent};
 use suspense_store::RecordedEvent;
 
+use self::columns::COUNTERS;
 use crate::calendar::{month_start, resolution_time, ReportingCalendar};
 use crate::fast_hash::{Map, Set};
 
+pub(crate) mod columns;
 pub(crate) mod month_end;
 mod postgres;
 mod projection;
@@ -117,7 +119,8 @@ impl HistogramCell {
     }
 }
 
-/// Counters of a cell, or a change to add to them.
+/// Counters of a cell, or a change to add to them: one per counter column of
+/// `root_cause_monthly`, listed in `COUNTERS`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CellCounts {
     pub opened_count: i64,
@@ -131,30 +134,25 @@ pub struct CellCounts {
 }
 
 impl AddAssign for CellCounts {
-    fn add_assign(&mut self, o: Self) {
-        self.opened_count += o.opened_count;
-        self.opened_minor += o.opened_minor;
-        self.resolved_count += o.resolved_count;
-        self.resolved_minor += o.resolved_minor;
-        self.reopened_count += o.reopened_count;
-        self.reopened_minor += o.reopened_minor;
-        self.escalations += o.escalations;
-        self.restated_items += o.restated_items;
+    fn add_assign(&mut self, other: Self) {
+        for counter in &COUNTERS {
+            (counter.set)(self, (counter.get)(self) + (counter.get)(&other));
+        }
     }
 }
 
 impl CellCounts {
-    fn scaled(self, sign: i64) -> Self {
-        Self {
-            opened_count: self.opened_count * sign,
-            opened_minor: self.opened_minor * sign,
-            resolved_count: self.resolved_count * sign,
-            resolved_minor: self.resolved_minor * sign,
-            reopened_count: self.reopened_count * sign,
-            reopened_minor: self.reopened_minor * sign,
-            escalations: self.escalations * sign,
-            restated_items: self.restated_items * sign,
+    fn scaled(mut self, sign: i64) -> Self {
+        for counter in &COUNTERS {
+            let value = (counter.get)(&self) * sign;
+            (counter.set)(&mut self, value);
         }
+        self
+    }
+
+    /// The counters in column order (`COUNTERS`).
+    pub(crate) fn values(&self) -> impl Iterator<Item = i64> + '_ {
+        COUNTERS.iter().map(move |counter| (counter.get)(self))
     }
 
     /// The change to the items open: opened less resolved plus reopened, (count, minor units).
@@ -466,6 +464,38 @@ fn merged_histogram(
 
 #[cfg(test)]
 mod tests {
+    use super::columns::COUNTERS;
+    use super::CellCounts;
+
+    #[test]
+    fn the_column_table_reaches_every_counter_once() {
+        // Each counter set on its own shows up in exactly its own column.
+        for (index, counter) in COUNTERS.iter().enumerate() {
+            let mut counts = CellCounts::default();
+            (counter.set)(&mut counts, 7);
+            let values: Vec<i64> = counts.values().collect();
+            let expected: Vec<i64> = (0..COUNTERS.len())
+                .map(|i| if i == index { 7 } else { 0 })
+                .collect();
+            assert_eq!(values, expected, "{}", counter.column);
+        }
+        // And every field is one of them: a counts value with all fields set is all sevens.
+        let all = CellCounts {
+            opened_count: 7,
+            opened_minor: 7,
+            resolved_count: 7,
+            resolved_minor: 7,
+            reopened_count: 7,
+            reopened_minor: 7,
+            escalations: 7,
+            restated_items: 7,
+        };
+        assert!(all.values().all(|v| v == 7));
+        let mut sum = all;
+        sum += all.scaled(-1);
+        assert!(sum.is_zero());
+    }
+
     use super::*;
 
     fn key() -> CellKey {

@@ -1,14 +1,34 @@
 //! PostgreSQL writes of the statistics, as the register's (`register/postgres.rs`): items a
 //! batch opens copied in, the rest upserted from one array per column.
 
+use std::sync::LazyLock;
+
 use sqlx::{Postgres, Transaction};
 
+use super::columns::{
+    CAUSE_COLUMNS, COUNTERS, MONTHLY_ADD_ON_CONFLICT, MONTHLY_COLUMNS, STOCK_COLUMNS,
+};
 use super::month_end::MonthlyChange;
 use super::{CellKey, HistogramCell, StatsBatch, StatsItem};
 use crate::sql::created_and_updated;
 use crate::tuning::binary_copy::BinaryRows;
 
 type Tx<'a, 'c> = &'a mut Transaction<'c, Postgres>;
+
+/// `root_cause_monthly` rows from one array per column (`columns.rs`), added to the stored.
+static MONTHLY_UPSERT: LazyLock<String> = LazyLock::new(|| {
+    let mut arrays = vec!["$1::date[]".to_owned()];
+    let texts = CAUSE_COLUMNS.len();
+    let numbers = COUNTERS.len() + STOCK_COLUMNS.len();
+    arrays.extend((2..2 + texts).map(|n| format!("${n}::text[]")));
+    arrays.extend((2 + texts..2 + texts + numbers).map(|n| format!("${n}::bigint[]")));
+    format!(
+        "INSERT INTO root_cause_monthly ({}) SELECT * FROM UNNEST({}){}",
+        *MONTHLY_COLUMNS,
+        arrays.join(", "),
+        *MONTHLY_ADD_ON_CONFLICT
+    )
+});
 
 /// The statistics items' columns, in the order both of their writes give them.
 const STATS_ITEM_COLUMNS: &str =
@@ -62,46 +82,25 @@ pub(super) async fn write(
     }
     if !monthly.is_empty() {
         let key = |f: fn(&CellKey) -> String| monthly.iter().map(|c| f(&c.key)).collect::<Vec<_>>();
-        let n = |f: fn(&crate::statistics::CellCounts) -> i64| {
-            monthly.iter().map(|c| f(&c.counts)).collect::<Vec<_>>()
-        };
-        sqlx::query(
-            "INSERT INTO root_cause_monthly (month, category, code, branch, channel, currency,
-                 opened_count, opened_minor, resolved_count, resolved_minor, reopened_count,
-                 reopened_minor, escalations, restated_items, open_at_end_count, open_at_end_minor)
-             SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                 $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-                 $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[])
-             ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
-                 opened_count = root_cause_monthly.opened_count + excluded.opened_count,
-                 opened_minor = root_cause_monthly.opened_minor + excluded.opened_minor,
-                 resolved_count = root_cause_monthly.resolved_count + excluded.resolved_count,
-                 resolved_minor = root_cause_monthly.resolved_minor + excluded.resolved_minor,
-                 reopened_count = root_cause_monthly.reopened_count + excluded.reopened_count,
-                 reopened_minor = root_cause_monthly.reopened_minor + excluded.reopened_minor,
-                 escalations = root_cause_monthly.escalations + excluded.escalations,
-                 restated_items = root_cause_monthly.restated_items + excluded.restated_items,
-                 open_at_end_count = root_cause_monthly.open_at_end_count + excluded.open_at_end_count,
-                 open_at_end_minor = root_cause_monthly.open_at_end_minor + excluded.open_at_end_minor",
-        )
-        .bind(monthly.iter().map(|c| c.key.month).collect::<Vec<_>>())
-        .bind(key(|k| k.category.clone()))
-        .bind(key(|k| k.code.clone()))
-        .bind(key(|k| k.branch.clone()))
-        .bind(key(|k| k.channel.clone()))
-        .bind(key(|k| k.currency.clone()))
-        .bind(n(|c| c.opened_count))
-        .bind(n(|c| c.opened_minor))
-        .bind(n(|c| c.resolved_count))
-        .bind(n(|c| c.resolved_minor))
-        .bind(n(|c| c.reopened_count))
-        .bind(n(|c| c.reopened_minor))
-        .bind(n(|c| c.escalations))
-        .bind(n(|c| c.restated_items))
-        .bind(monthly.iter().map(|c| c.open_at_end.0).collect::<Vec<_>>())
-        .bind(monthly.iter().map(|c| c.open_at_end.1).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        let mut q = sqlx::query(&MONTHLY_UPSERT)
+            .bind(monthly.iter().map(|c| c.key.month).collect::<Vec<_>>())
+            .bind(key(|k| k.category.clone()))
+            .bind(key(|k| k.code.clone()))
+            .bind(key(|k| k.branch.clone()))
+            .bind(key(|k| k.channel.clone()))
+            .bind(key(|k| k.currency.clone()));
+        for counter in &COUNTERS {
+            q = q.bind(
+                monthly
+                    .iter()
+                    .map(|c| (counter.get)(&c.counts))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        q.bind(monthly.iter().map(|c| c.open_at_end.0).collect::<Vec<_>>())
+            .bind(monthly.iter().map(|c| c.open_at_end.1).collect::<Vec<_>>())
+            .execute(&mut **tx)
+            .await?;
     }
     let open = batch.open_deltas();
     if !open.is_empty() {

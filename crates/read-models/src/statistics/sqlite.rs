@@ -13,6 +13,7 @@
 
 use sqlx::{QueryBuilder, Transaction};
 
+use super::columns::{MONTHLY_ADD_ON_CONFLICT, MONTHLY_COLUMNS};
 use super::month_end::MonthlyChange;
 use super::{CellKey, HistogramCell, StatsBatch};
 use crate::sql::{created_and_updated, date_text, CHUNK};
@@ -50,45 +51,27 @@ pub(super) async fn write(
         })
         .await?;
     }
+    let monthly_insert = format!(
+        "INSERT OR FAIL INTO root_cause_monthly ({}) ",
+        *MONTHLY_COLUMNS
+    );
     for chunk in monthly.chunks(CHUNK) {
-        let mut q = QueryBuilder::<Db>::new(
-            "INSERT OR FAIL INTO root_cause_monthly (month, category, code, branch, channel, currency,
-                     opened_count, opened_minor, resolved_count, resolved_minor, reopened_count,
-                     reopened_minor, escalations, restated_items, open_at_end_count,
-                     open_at_end_minor) ",
-        );
+        let mut q = QueryBuilder::<Db>::new(&monthly_insert);
         q.push_values(chunk, |mut b, change| {
-            let (k, c) = (&change.key, &change.counts);
-            b.push_bind(k.month)
-                .push_bind(k.category.clone())
-                .push_bind(k.code.clone())
-                .push_bind(k.branch.clone())
-                .push_bind(k.channel.clone())
-                .push_bind(k.currency.clone())
-                .push_bind(c.opened_count)
-                .push_bind(c.opened_minor)
-                .push_bind(c.resolved_count)
-                .push_bind(c.resolved_minor)
-                .push_bind(c.reopened_count)
-                .push_bind(c.reopened_minor)
-                .push_bind(c.escalations)
-                .push_bind(c.restated_items)
-                .push_bind(change.open_at_end.0)
+            let k = &change.key;
+            b.push_bind(date_text(k.month))
+                .push_bind(k.category.as_str())
+                .push_bind(k.code.as_str())
+                .push_bind(k.branch.as_str())
+                .push_bind(k.channel.as_str())
+                .push_bind(k.currency.as_str());
+            for value in change.counts.values() {
+                b.push_bind(value);
+            }
+            b.push_bind(change.open_at_end.0)
                 .push_bind(change.open_at_end.1);
         });
-        q.push(
-                    " ON CONFLICT (month, category, code, branch, channel, currency) DO UPDATE SET
-                      opened_count = root_cause_monthly.opened_count + excluded.opened_count,
-                      opened_minor = root_cause_monthly.opened_minor + excluded.opened_minor,
-                      resolved_count = root_cause_monthly.resolved_count + excluded.resolved_count,
-                      resolved_minor = root_cause_monthly.resolved_minor + excluded.resolved_minor,
-                      reopened_count = root_cause_monthly.reopened_count + excluded.reopened_count,
-                      reopened_minor = root_cause_monthly.reopened_minor + excluded.reopened_minor,
-                      escalations = root_cause_monthly.escalations + excluded.escalations,
-                      restated_items = root_cause_monthly.restated_items + excluded.restated_items,
-                      open_at_end_count = root_cause_monthly.open_at_end_count + excluded.open_at_end_count,
-                      open_at_end_minor = root_cause_monthly.open_at_end_minor + excluded.open_at_end_minor",
-                );
+        q.push(MONTHLY_ADD_ON_CONFLICT.as_str());
         q.build().execute(&mut **tx).await?;
     }
     let open = batch.open_deltas();

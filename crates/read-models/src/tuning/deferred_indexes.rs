@@ -25,7 +25,7 @@
 
 use futures::{StreamExt, TryStreamExt};
 use sqlx::{PgPool, SqlitePool};
-use suspense_database::Pool;
+use suspense_database::{on_tx, Pool, Tx};
 
 /// Definitions PostgreSQL builds at once when a build ends: one per core of this machine's
 /// kind, where each index build is a sort of the table on one core.
@@ -51,56 +51,43 @@ const POSTGRES_LOOKUP_INDEXES: &str = "SELECT i.relname::text, pg_get_indexdef(x
 /// waiting.
 const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
 
-/// `defer` on one backend's pool, with that backend's catalog query: in one transaction, each
-/// index's definition is stored (a second projector deferring the same index keeps the
-/// first's) and the index dropped.
-macro_rules! defer_in {
-    ($pool:expr, $begin:expr, $catalog:expr, $projection:expr, $tables:expr) => {{
-        let mut tx = $pool.begin_with($begin).await?;
-        let mut deferred = 0;
-        for table in $tables {
-            let indexes: Vec<(String, String)> = sqlx::query_as($catalog)
-                .bind(table)
-                .fetch_all(&mut *tx)
-                .await?;
-            for (name, definition) in indexes {
-                sqlx::query(
-                    "INSERT INTO projection_deferred_indexes (name, projection, definition)
-                     VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(&name)
-                .bind($projection)
-                .bind(&definition)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(&format!("DROP INDEX IF EXISTS {}", quoted(&name)))
-                    .execute(&mut *tx)
-                    .await?;
-                deferred += 1;
-            }
-        }
-        tx.commit().await?;
-        Ok(deferred)
-    }};
-}
+/// Keeps a deferred index's definition; a second projector deferring the same index keeps
+/// the first's.
+const STORE_DEFINITION: &str =
+    "INSERT INTO projection_deferred_indexes (name, projection, definition)
+     VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
 
 /// Drops every index of `tables` but those behind a constraint (the primary keys), storing
-/// their definitions under `projection`; returns how many were dropped.
+/// their definitions under `projection`, in one transaction; returns how many were dropped.
 pub async fn defer(pool: &Pool, projection: &str, tables: &[&str]) -> Result<usize, sqlx::Error> {
-    match pool {
-        Pool::Sqlite(pool) => {
-            defer_in!(
-                pool,
-                SQLITE_BEGIN,
-                SQLITE_LOOKUP_INDEXES,
-                projection,
-                tables
-            )
-        }
-        Pool::Postgres(pool) => {
-            defer_in!(pool, "BEGIN", POSTGRES_LOOKUP_INDEXES, projection, tables)
+    let (mut tx, catalog) = match pool {
+        Pool::Sqlite(p) => (
+            Tx::Sqlite(p.begin_with(SQLITE_BEGIN).await?),
+            SQLITE_LOOKUP_INDEXES,
+        ),
+        Pool::Postgres(p) => (Tx::Postgres(p.begin().await?), POSTGRES_LOOKUP_INDEXES),
+    };
+    let mut deferred = 0;
+    for table in tables {
+        let indexes: Vec<(String, String)> = on_tx!(&mut tx, t => sqlx::query_as(catalog)
+            .bind(table)
+            .fetch_all(&mut **t)
+            .await)?;
+        for (name, definition) in indexes {
+            on_tx!(&mut tx, t => sqlx::query(STORE_DEFINITION)
+                .bind(&name)
+                .bind(projection)
+                .bind(&definition)
+                .execute(&mut **t)
+                .await
+                .map(|_| ()))?;
+            let drop = format!("DROP INDEX IF EXISTS {}", quoted(&name));
+            on_tx!(&mut tx, t => sqlx::query(&drop).execute(&mut **t).await.map(|_| ()))?;
+            deferred += 1;
         }
     }
+    tx.commit().await?;
+    Ok(deferred)
 }
 
 /// Creates again every deferred index, removing its stored definition; returns how many were

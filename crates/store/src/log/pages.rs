@@ -5,6 +5,8 @@
 //! `event_log` when the fast way disagrees with it (which only a log edited past the
 //! application makes happen; `pages_read_by_position` counts those pages).
 
+use std::sync::LazyLock;
+
 use suspense_database::{cpu_bound, Pool};
 
 use super::EventLog;
@@ -16,19 +18,15 @@ use crate::tuning::copy_out;
 /// the statement both `PAGE_SQLITE` and `PAGE_SQLITE_THROUGH_LOG` are, around their own
 /// selection of the page's rows (`$1`: after this position, `$2`: at most this many), so the
 /// two cannot hand `EventRow::from_json_page` different shapes.
-macro_rules! sqlite_page {
-    ($rows:literal) => {
-        concat!(
-            "
+fn sqlite_page(rows: &str) -> String {
+    format!(
+        "
 SELECT json_group_array(json_object('position', position, 'aggregate_id', aggregate_id,
            'sequence', sequence, 'event_type', event_type, 'event_version', event_version,
            'payload', payload, 'metadata', metadata, 'recorded_at', recorded_at)),
        coalesce(min(positioned), 1)
-  FROM (",
-            $rows,
-            ")"
-        )
-    };
+  FROM ({rows})"
+    )
 }
 
 /// A page of the log in global order on SQLite: a walk of `events` by the position each event
@@ -50,8 +48,9 @@ SELECT json_group_array(json_object('position', position, 'aggregate_id', aggreg
 /// SQLite grows by doubling and sqlx copies, each time into memory fresh from the kernel, so
 /// that clearing new pages took a tenth of a catch-up's CPU. Arrays of half a megabyte come
 /// from memory the allocators keep and reuse.
-const PAGE_SQLITE: &str = sqlite_page!(
-    "SELECT e.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+static PAGE_SQLITE: LazyLock<String> = LazyLock::new(|| {
+    sqlite_page(
+        "SELECT e.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
                e.payload, e.metadata, e.recorded_at,
                l.aggregate_type IS e.aggregate_type AND l.aggregate_id IS e.aggregate_id
                AND l.sequence IS e.sequence AS positioned
@@ -59,14 +58,16 @@ const PAGE_SQLITE: &str = sqlite_page!(
           LEFT JOIN event_log l ON l.position = e.position
          WHERE e.position > $1
          ORDER BY e.position
-         LIMIT $2"
-);
+         LIMIT $2",
+    )
+});
 
 /// The same arrays read through `event_log`: its positions in order, each event looked up by
 /// its key. For a log whose events disagree with `event_log` (edited past the application),
 /// so that readers and hash-chain verification see the positions `event_log` gives.
-const PAGE_SQLITE_THROUGH_LOG: &str = sqlite_page!(
-    "SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+static PAGE_SQLITE_THROUGH_LOG: LazyLock<String> = LazyLock::new(|| {
+    sqlite_page(
+        "SELECT l.position, e.aggregate_id, e.sequence, e.event_type, e.event_version,
                e.payload, e.metadata, e.recorded_at, 1 AS positioned
           FROM event_log l
           JOIN events e
@@ -74,8 +75,9 @@ const PAGE_SQLITE_THROUGH_LOG: &str = sqlite_page!(
            AND e.sequence = l.sequence
          WHERE l.position > $1
          ORDER BY l.position
-         LIMIT $2"
-);
+         LIMIT $2",
+    )
+});
 
 /// Events per JSON array of `PAGE_SQLITE`: about half a megabyte of text.
 const SQLITE_EVENTS_PER_ARRAY: u32 = 1_000;
@@ -216,12 +218,12 @@ impl EventLog {
                         .await?;
                 let expected = on_page(after, limit, log_head);
                 let (rows, positioned) =
-                    sqlite_arrays(&mut tx, PAGE_SQLITE, after, limit, expected).await?;
+                    sqlite_arrays(&mut tx, &PAGE_SQLITE, after, limit, expected).await?;
                 let rows = if positioned && is_log_from(after, expected, &rows) {
                     rows
                 } else {
                     self.count_page_read_through_log(after);
-                    sqlite_arrays(&mut tx, PAGE_SQLITE_THROUGH_LOG, after, limit, expected)
+                    sqlite_arrays(&mut tx, &PAGE_SQLITE_THROUGH_LOG, after, limit, expected)
                         .await?
                         .0
                 };

@@ -1,0 +1,244 @@
+//! Aging: open items as of any date, counted per age bucket.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use suspense_database::{Pool, Statement};
+use suspense_domain::{InvalidInput, ItemStatus};
+
+use super::rows::{fetch_rows, ReportRow};
+use super::{format_minor_units, ReportError, Reports};
+
+/// Which date an item's age counts from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgingBasis {
+    #[default]
+    BookingDate,
+    ValueDate,
+}
+
+/// Aging buckets as ascending upper bounds in days: `[30, 60, 90, 180]` means 0–30, 31–60,
+/// 61–90, 91–180 and over 180 days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgingPolicy {
+    pub bucket_upper_days: Vec<u32>,
+    pub basis: AgingBasis,
+}
+
+impl Default for AgingPolicy {
+    fn default() -> Self {
+        Self {
+            bucket_upper_days: vec![30, 60, 90, 180],
+            basis: AgingBasis::BookingDate,
+        }
+    }
+}
+
+impl AgingPolicy {
+    pub fn new(bucket_upper_days: Vec<u32>, basis: AgingBasis) -> Result<Self, InvalidInput> {
+        if bucket_upper_days.is_empty() {
+            return Err(InvalidInput::new(
+                "aging_buckets",
+                "needs at least one bound",
+            ));
+        }
+        if bucket_upper_days.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(InvalidInput::new(
+                "aging_buckets",
+                "bounds must be strictly ascending",
+            ));
+        }
+        Ok(Self {
+            bucket_upper_days,
+            basis,
+        })
+    }
+
+    pub fn labels(&self) -> Vec<String> {
+        let mut labels = Vec::new();
+        let mut low = 0;
+        for high in &self.bucket_upper_days {
+            labels.push(format!("{low}-{high}"));
+            low = high + 1;
+        }
+        labels.push(format!(
+            ">{}",
+            self.bucket_upper_days.last().copied().unwrap_or(0)
+        ));
+        labels
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgingRow {
+    pub branch: String,
+    pub category: String,
+    pub currency: String,
+    pub bucket: String,
+    pub count: i64,
+    /// Outstanding amount as of the date.
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgingReport {
+    pub as_of: NaiveDate,
+    pub basis: AgingBasis,
+    pub buckets: Vec<String>,
+    pub rows: Vec<AgingRow>,
+}
+
+/// Open items of a branch, cause and currency in one age bucket, and what they owe.
+#[derive(sqlx::FromRow, Deserialize)]
+struct AgingCell {
+    branch: String,
+    category: Option<String>,
+    currency: String,
+    bucket: i64,
+    count: i64,
+    outstanding_minor: i64,
+}
+
+impl ReportRow for AgingCell {
+    fn columns() -> Vec<&'static str> {
+        vec![
+            "branch",
+            "category",
+            "currency",
+            "bucket",
+            "count",
+            "outstanding_minor",
+        ]
+    }
+}
+
+impl Reports<'_> {
+    /// Open items as of the end of `as_of` (bank calendar), by branch, root cause, currency and
+    /// age bucket; amounts are what was outstanding on that date.
+    pub async fn aging(
+        &self,
+        as_of: NaiveDate,
+        policy: &AgingPolicy,
+    ) -> Result<AgingReport, ReportError> {
+        let labels = policy.labels();
+        // Keys of items not yet classified (no category) and of "unclassified" itself meet
+        // here, so cells are merged once more by the key the report shows.
+        let mut cells: BTreeMap<(String, String, String, i64), (i64, i64)> = BTreeMap::new();
+        for cell in aging_cells(self.pool, as_of, policy).await? {
+            let category = cell
+                .category
+                .unwrap_or_else(|| crate::UNCLASSIFIED.to_owned());
+            let entry = cells
+                .entry((cell.branch, category, cell.currency, cell.bucket))
+                .or_default();
+            entry.0 += cell.count;
+            entry.1 += cell.outstanding_minor;
+        }
+        let rows = cells
+            .into_iter()
+            .map(
+                |((branch, category, currency, bucket), (count, minor))| AgingRow {
+                    amount: format_minor_units(minor, &currency),
+                    bucket: usize::try_from(bucket)
+                        .ok()
+                        .and_then(|b| labels.get(b))
+                        .cloned()
+                        .unwrap_or_default(),
+                    branch,
+                    category,
+                    currency,
+                    count,
+                },
+            )
+            .collect();
+        Ok(AgingReport {
+            as_of,
+            basis: policy.basis,
+            buckets: labels,
+            rows,
+        })
+    }
+}
+
+/// Items open at the end of `as_of` and what each owed then, counted per branch, cause,
+/// currency and age bucket.
+async fn aging_cells(
+    pool: &Pool,
+    as_of: NaiveDate,
+    policy: &AgingPolicy,
+) -> Result<Vec<AgingCell>, sqlx::Error> {
+    // When no movement is dated after `as_of` (an aging as of today, the usual case), the
+    // open items are the register as it stands: its open rows and outstanding amounts are the
+    // sums of all their movements. One statement, so the check and the read see the same
+    // snapshot; no row means either nothing is open or a later movement exists, and the
+    // movements below answer both.
+    let mut q = aging_select(as_of, policy);
+    q.push(
+        "SELECT branch, category, currency, booked_on, value_date, outstanding_minor
+           FROM item_register
+          WHERE status <> ",
+    )
+    .push_param(ItemStatus::Resolved.as_str())
+    .push(" AND NOT EXISTS (SELECT 1 FROM balance_movements WHERE on_date > ")
+    .push_param(as_of)
+    .push(")");
+    let current = fetch_rows::<AgingCell>(pool, aging_grouped(q)).await?;
+    if !current.is_empty() {
+        return Ok(current);
+    }
+    // Movements are summed per item first (in key order, no sort), and only the items open
+    // on the date are joined to the register.
+    let mut q = aging_select(as_of, policy);
+    q.push(
+        "SELECT r.branch, r.category, r.currency, r.booked_on, r.value_date,
+                o.outstanding_minor
+           FROM (SELECT item_id,
+                        CAST(SUM(outstanding_delta_minor) AS BIGINT) AS outstanding_minor
+                   FROM balance_movements
+                  WHERE on_date <= ",
+    )
+    .push_param(as_of)
+    .push(
+        " GROUP BY item_id
+         HAVING SUM(open_delta) > 0) o
+           JOIN item_register r ON r.item_id = o.item_id",
+    );
+    fetch_rows::<AgingCell>(pool, aging_grouped(q)).await
+}
+
+/// Starts an aging query: open items (the statement pushed next, with the columns `branch,
+/// category, currency, booked_on, value_date, outstanding_minor`) counted per age bucket. An
+/// item is in the first bucket whose upper bound its age in days (from the policy's basis
+/// date to `as_of`) does not exceed, else in the last; an item dated after `as_of` counts as
+/// age 0. "Age ≤ bound" is asked as "date ≥ `as_of` less the bound", so both backends compare
+/// dates and neither computes one.
+fn aging_select(as_of: NaiveDate, policy: &AgingPolicy) -> Statement {
+    let basis = match policy.basis {
+        AgingBasis::BookingDate => "booked_on",
+        AgingBasis::ValueDate => "value_date",
+    };
+    let mut q = Statement::new("SELECT branch, category, currency, CAST(CASE");
+    for (index, high) in policy.bucket_upper_days.iter().enumerate() {
+        let since = as_of
+            .checked_sub_days(chrono::Days::new(u64::from(*high)))
+            .unwrap_or(NaiveDate::MIN);
+        q.push(&format!(" WHEN {basis} >= "))
+            .push_param(since)
+            .push(&format!(" THEN {index}"));
+    }
+    q.push(&format!(
+        " ELSE {} END AS BIGINT) AS bucket, COUNT(*) AS count,
+                CAST(SUM(outstanding_minor) AS BIGINT) AS outstanding_minor
+           FROM (",
+        policy.bucket_upper_days.len()
+    ));
+    q
+}
+
+/// Closes the query `aging_select` started.
+fn aging_grouped(mut q: Statement) -> Statement {
+    q.push(") open_items GROUP BY branch, category, currency, bucket");
+    q
+}

@@ -1,0 +1,57 @@
+//! The item register, filtered and paged.
+
+use chrono::NaiveDate;
+use suspense_database::Statement;
+
+use super::{ReportError, Reports};
+use crate::register::RegisterRow;
+
+/// Which register rows to list. Text filters match exactly; `after` pages by item id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemFilter {
+    pub status: Option<String>,
+    pub branch: Option<String>,
+    pub category: Option<String>,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    /// Items booked on or before this date (an age filter: today minus the minimum age).
+    pub booked_on_or_before: Option<NaiveDate>,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+impl Reports<'_> {
+    /// Register rows matching `filter`, in item-id order (a page of at most `filter.limit`).
+    pub async fn items(&self, filter: &ItemFilter) -> Result<Vec<RegisterRow>, ReportError> {
+        let mut q = Statement::new("SELECT * FROM item_register WHERE 1 = 1");
+        let text_filters = [
+            ("status", &filter.status),
+            ("branch", &filter.branch),
+            ("category", &filter.category),
+            ("team", &filter.team),
+            ("assignee", &filter.assignee),
+        ];
+        for (column, value) in text_filters {
+            if let Some(value) = value {
+                q.push(&format!(" AND {column} = "))
+                    .push_param(value.as_str());
+            }
+        }
+        if let Some(booked_by) = filter.booked_on_or_before {
+            q.push(" AND booked_on <= ").push_param(booked_by);
+        }
+        if let Some(after) = &filter.after {
+            q.push(" AND item_id > ").push_param(after.as_str());
+        }
+        q.push(" ORDER BY item_id LIMIT ")
+            .push_param(i64::from(filter.limit));
+        Ok(q.fetch_all(self.pool).await?)
+    }
+
+    /// One item's register row.
+    pub async fn item(&self, item_id: &str) -> Result<Option<RegisterRow>, ReportError> {
+        let mut q = Statement::new("SELECT * FROM item_register WHERE item_id = ");
+        q.push_param(item_id);
+        Ok(q.fetch_optional(self.pool).await?)
+    }
+}
