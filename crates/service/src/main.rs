@@ -9,8 +9,7 @@ use suspense_service::cli::{self, Cli};
 /// mimalloc rather than the system's allocator: a catch-up allocates and frees every page of
 /// events it reads, and glibc's malloc hands much of that memory back to the kernel and takes
 /// it again zeroed, page by page (a tenth of the CPU of a 1M-event catch-up went on clearing
-/// pages). With mimalloc the same catch-up took 12-20% less time (docs/performance.md, tenth
-/// session).
+/// pages). With mimalloc the same catch-up took 12-20% less time (docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

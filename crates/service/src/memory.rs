@@ -8,7 +8,7 @@
 /// was faulted in 2 MiB at a time and zeroed whole, much of it never used: the kernel's
 /// page clearing was a sixth of a 1M-event PostgreSQL catch-up's CPU in the process. Without
 /// THP its system time fell from 2.1-2.5 s to 1.2-1.3 s and the whole catch-up ran
-/// 12.0-12.5 s against 12.6-15.0 s (docs/performance.md, twelfth session). Databases that churn memory
+/// 12.0-12.5 s against 12.6-15.0 s (docs/performance.md). Databases that churn memory
 /// recommend the same (Redis warns when THP is on).
 pub fn prefer_small_pages() -> bool {
     #[cfg(target_os = "linux")]

@@ -36,7 +36,7 @@ pub(crate) async fn connect(
                 .pragma("cache_size", "-65536")
                 // Reads the first 2 GiB of the file through a memory map instead of a
                 // copy per page into the page cache: a 1M-event catch-up in time order
-                // took 8% less time so (docs/performance.md, tenth session), when it
+                // took 8% less time so (docs/performance.md), when it
                 // still looked each event up by key; the read models' lookups by item
                 // id are all over the file too. Writes still go through the WAL.
                 // The cost: an I/O error while reading the mapped file stops the process

@@ -14,6 +14,7 @@ use suspense_store::RecordedEvent;
 use crate::calendar::ReportingCalendar;
 use crate::fast_hash::{Map, Set};
 
+mod columns;
 mod postgres;
 mod projection;
 mod sqlite;

@@ -13,16 +13,6 @@ use suspense_database::Tx;
 /// `item_register`, `open_balance` and `balance_movements`.
 pub(crate) struct ItemRegister;
 
-/// What makes an insert of register rows an upsert; both backends spell it alike.
-pub(super) const UPSERT: &str = " ON CONFLICT (item_id) DO UPDATE SET version = excluded.version,
-    cleared_minor = excluded.cleared_minor, outstanding_minor = excluded.outstanding_minor,
-    status = excluded.status, category = excluded.category, code = excluded.code,
-    reclassifications = excluded.reclassifications, team = excluded.team,
-    assignee = excluded.assignee, escalation_level = excluded.escalation_level,
-    classified_at = excluded.classified_at, resolved_at = excluded.resolved_at,
-    resolution_method = excluded.resolution_method, reopen_count = excluded.reopen_count,
-    comment_count = excluded.comment_count, last_event_at = excluded.last_event_at";
-
 #[async_trait]
 impl Projection for ItemRegister {
     type Batch = RegisterBatch;

@@ -13,6 +13,7 @@
 
 use sqlx::{QueryBuilder, Transaction};
 
+use super::columns::{REGISTER_COLUMNS, TABLE_AND_COLUMNS, UPSERT};
 use super::RegisterBatch;
 use crate::sql::{created_and_updated, date_text, CHUNK};
 use crate::tuning::sqlite_chunks::execute_chunks;
@@ -23,54 +24,18 @@ pub(super) async fn write(
     tx: &mut Transaction<'_, Db>,
     batch: &RegisterBatch,
 ) -> Result<(), sqlx::Error> {
+    let insert = format!("INSERT OR FAIL INTO {} ", *TABLE_AND_COLUMNS);
     let batches = created_and_updated(batch.rows.values(), &batch.created, |r| &r.item_id);
     for (rows, upsert) in batches {
         execute_chunks(tx, &rows, |chunk| {
-            let mut q = QueryBuilder::<Db>::new(
-                    "INSERT OR FAIL INTO item_register (item_id, version, source_system, reference, account, branch,
-                     channel, direction, currency, minor_units, amount_minor, cleared_minor, outstanding_minor,
-                     booked_on, value_date, description, status, category, code, reclassifications, team,
-                     assignee, escalation_level, funds_held, fee_minor, fee_currency, opened_at, opened_by,
-                     classified_at, resolved_at, resolution_method, reopen_count, comment_count, last_event_at) ",
-                );
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(r.item_id.as_str())
-                    .push_bind(r.version)
-                    .push_bind(r.source_system.as_str())
-                    .push_bind(r.reference.as_str())
-                    .push_bind(r.account.as_str())
-                    .push_bind(r.branch.as_str())
-                    .push_bind(r.channel.as_str())
-                    .push_bind(r.direction.as_str())
-                    .push_bind(r.currency.as_str())
-                    .push_bind(r.minor_units)
-                    .push_bind(r.amount_minor)
-                    .push_bind(r.cleared_minor)
-                    .push_bind(r.outstanding_minor)
-                    .push_bind(date_text(r.booked_on))
-                    .push_bind(date_text(r.value_date))
-                    .push_bind(r.description.as_str())
-                    .push_bind(r.status.as_str())
-                    .push_bind(r.category.as_deref())
-                    .push_bind(r.code.as_deref())
-                    .push_bind(r.reclassifications)
-                    .push_bind(r.team.as_deref())
-                    .push_bind(r.assignee.as_deref())
-                    .push_bind(r.escalation_level)
-                    .push_bind(r.funds_held)
-                    .push_bind(r.fee_minor)
-                    .push_bind(r.fee_currency.as_deref())
-                    .push_bind(r.opened_at)
-                    .push_bind(r.opened_by.as_str())
-                    .push_bind(r.classified_at)
-                    .push_bind(r.resolved_at)
-                    .push_bind(r.resolution_method.as_deref())
-                    .push_bind(r.reopen_count)
-                    .push_bind(r.comment_count)
-                    .push_bind(r.last_event_at);
+            let mut q = QueryBuilder::<Db>::new(&insert);
+            q.push_values(chunk, |mut values, row| {
+                for column in &REGISTER_COLUMNS {
+                    (column.sqlite)(row, &mut values);
+                }
             });
             if upsert {
-                q.push(super::projection::UPSERT);
+                q.push(UPSERT.as_str());
             }
             q
         })

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
-use serde::de::Error as _;
+use serde::de::{Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use suspense_database::Statement;
 use suspense_domain::{BranchCode, InvalidInput};
@@ -15,7 +15,7 @@ use super::rows::{fetch_rows, ReportRow};
 use super::volumes::volumes;
 use super::{format_minor_units, ReportError, Reports};
 use crate::calendar::{resolution_time, Period, PeriodKind};
-use crate::statistics::columns::{CAUSE_COLUMNS, COUNTERS, STOCK_COLUMNS};
+use crate::statistics::columns::{counts_and_stock, CAUSE_COLUMNS, COUNTERS, STOCK_COLUMNS};
 use crate::statistics::CellCounts;
 
 /// A key of a root-cause row: cause, branch, channel and currency.
@@ -58,50 +58,70 @@ where
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        let mut counts = Flows::default();
-        for counter in &COUNTERS {
-            (counter.set)(&mut counts, row.try_get(counter.column)?);
-        }
-        let [count, minor] = STOCK_COLUMNS;
+        let (counts, open_at_end) = counts_and_stock(row)?;
         Ok(Self {
             key: CauseKey::from_row(row)?,
             counts,
-            open_at_end: (row.try_get(count)?, row.try_get(minor)?),
+            open_at_end,
         })
     }
 }
 
 impl<'de> Deserialize<'de> for FlowRow {
+    /// From one object of the JSON array SQLite returns, field by field as the column table
+    /// names them (no map of the object is built: a report decodes hundreds of rows).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let object = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
-        let number = |column: &str| {
-            object
-                .get(column)
-                .and_then(serde_json::Value::as_i64)
-                .ok_or_else(|| D::Error::custom(format!("{column}: not a whole number")))
-        };
-        let text = |column: &str| {
-            object
-                .get(column)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| D::Error::custom(format!("{column}: not text")))
-        };
+        deserializer.deserialize_map(FlowRowVisitor)
+    }
+}
+
+struct FlowRowVisitor;
+
+impl<'de> Visitor<'de> for FlowRowVisitor {
+    type Value = FlowRow;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a root-cause row")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FlowRow, A::Error> {
+        let mut key: [Option<String>; 5] = Default::default();
         let mut counts = Flows::default();
-        for counter in &COUNTERS {
-            (counter.set)(&mut counts, number(counter.column)?);
+        let mut stock = [None, None];
+        let mut counted = 0;
+        while let Some(column) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if let Some(i) = CAUSE_COLUMNS.iter().position(|c| *c == column) {
+                key[i] = Some(map.next_value()?);
+            } else if let Some(counter) = COUNTERS.iter().find(|c| c.column == column) {
+                (counter.set)(&mut counts, map.next_value()?);
+                counted += 1;
+            } else if let Some(i) = STOCK_COLUMNS.iter().position(|c| *c == column) {
+                stock[i] = Some(map.next_value()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
         }
-        let [count, minor] = STOCK_COLUMNS;
-        Ok(Self {
+        let [Some(category), Some(code), Some(branch), Some(channel), Some(currency)] = key else {
+            return Err(A::Error::custom("a root-cause row without its whole key"));
+        };
+        if counted != COUNTERS.len() {
+            return Err(A::Error::custom(
+                "a root-cause row without all its counters",
+            ));
+        }
+        let [Some(count), Some(minor)] = stock else {
+            return Err(A::Error::custom("a root-cause row without its stock"));
+        };
+        Ok(FlowRow {
             key: CauseKey {
-                category: text("category")?,
-                code: text("code")?,
-                branch: text("branch")?,
-                channel: text("channel")?,
-                currency: text("currency")?,
+                category,
+                code,
+                branch,
+                channel,
+                currency,
             },
             counts,
-            open_at_end: (number(count)?, number(minor)?),
+            open_at_end: (count, minor),
         })
     }
 }

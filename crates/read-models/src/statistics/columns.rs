@@ -88,17 +88,30 @@ where
     chrono::NaiveDate: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        let mut counts = CellCounts::default();
-        for counter in &COUNTERS {
-            (counter.set)(&mut counts, row.try_get(counter.column)?);
-        }
-        let [count, minor] = STOCK_COLUMNS;
+        let (counts, open_at_end) = counts_and_stock(row)?;
         Ok(Self {
             key: CellKey::from_row(row)?,
             counts,
-            open_at_end: (row.try_get(count)?, row.try_get(minor)?),
+            open_at_end,
         })
     }
+}
+
+/// The counters and the stock (count, minor units) of a row that selects them by their
+/// column names.
+pub(crate) fn counts_and_stock<'r, R: sqlx::Row>(
+    row: &'r R,
+) -> Result<(CellCounts, (i64, i64)), sqlx::Error>
+where
+    &'r str: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let mut counts = CellCounts::default();
+    for counter in &COUNTERS {
+        (counter.set)(&mut counts, row.try_get(counter.column)?);
+    }
+    let [count, minor] = STOCK_COLUMNS;
+    Ok((counts, (row.try_get(count)?, row.try_get(minor)?)))
 }
 
 /// A condition true of a `root_cause_monthly` row holding anything but zeros.

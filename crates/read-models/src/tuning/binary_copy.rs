@@ -2,7 +2,7 @@
 //! reach their tables. COPY is the server's bulk-load path (no statement to parse, plan or
 //! unpack from arrays), and the client writes each value once, into one buffer, instead of
 //! cloning it into an array per column. Measured against `INSERT … SELECT FROM UNNEST(…)`:
-//! about a tenth less CPU for a whole catch-up (docs/performance.md, eighth session).
+//! about a tenth less CPU for a whole catch-up (docs/performance.md).
 //!
 //! Each value is encoded by sqlx's own `Encode`, exactly as it would be bound as a parameter
 //! of the same type, so a copied row is the row an insert would have stored. The Rust type of a

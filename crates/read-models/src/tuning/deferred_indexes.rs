@@ -2,9 +2,9 @@
 //! again, each in one pass over the finished table, when the build ends. With the indexes in
 //! place every row a batch writes goes into each of them too. Measured on 1M events: SQLite
 //! took a quarter less CPU without them, and built the seven indexes afterwards in 0.83 s
-//! (docs/performance.md, eighth session); PostgreSQL, whose register indexes are on a few
+//! (docs/performance.md); PostgreSQL, whose register indexes are on a few
 //! distinct values each (status, branch, category, team), caught up in 8.3-9.2 s instead of
-//! 9.7-10.4 s, and builds them again, two at a time, in about half a second (tenth session).
+//! 9.7-10.4 s, and builds them again, two at a time, in about half a second.
 //!
 //! The definitions are stored (`projection_deferred_indexes`) in the transaction that drops
 //! the indexes and removed in the one that creates them again, so a build cut short by a crash
@@ -18,7 +18,7 @@
 //! `balance_movements_item_sequence`): a build from empty is the only writer of its model, and
 //! creating the index again at the end checks the whole table in one pass instead of row by
 //! row. Writing each row into those two random-keyed indexes was a tenth of a 1M-event
-//! PostgreSQL build's time, on its critical path (twelfth session). If a table ever broke one
+//! PostgreSQL build's time, on its critical path. If a table ever broke one
 //! (the application cannot: an item's id is derived from its reference), creating the index
 //! again fails with the database's own error naming it, its definition stays stored, and each
 //! later catch-up tries again; the rows stay readable meanwhile.
