@@ -140,13 +140,11 @@ mod tests {
             .collect();
         assert_eq!(columns, expected);
         assert!(columns.contains(&"escalations"));
-        assert!(MONTHLY_ADD_ON_CONFLICT.contains(
-            "escalations = root_cause_monthly.escalations + excluded.escalations"
-        ));
+        assert!(MONTHLY_ADD_ON_CONFLICT
+            .contains("escalations = root_cause_monthly.escalations + excluded.escalations"));
         assert_eq!(
             MONTHLY_ADD_ON_CONFLICT.matches(" + excluded.").count(),
             COUNTERS.len() + STOCK_COLUMNS.len()
         );
     }
-
 }
