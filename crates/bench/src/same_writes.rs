@@ -131,7 +131,7 @@ async fn write(
                 for (table, low, end) in &ranges {
                     let at = |k: i64| low + (end - low) * k / batches;
                     // OR FAIL, as the projector inserts (no statement journal: see
-                    // sqlite_writes in the read models' db.rs).
+                    // register/sqlite.rs in the read models).
                     sqlx::query(&format!(
                         "INSERT OR FAIL INTO main.{table} SELECT * FROM projected.{table} WHERE rowid >= $1 AND rowid < $2"
                     ))
