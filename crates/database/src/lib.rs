@@ -20,20 +20,3 @@ pub use cpu_bound::cpu_bound;
 pub use pool::{Pool, PoolSettings};
 pub use statement::{Param, Statement};
 pub use transaction::Tx;
-
-/// `$1, $2, …, $n`: the parameters of an `IN` list of `n` values.
-pub fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholders_number_the_parameters_from_one() {
-        assert_eq!(super::placeholders(0), "");
-        assert_eq!(super::placeholders(3), "$1, $2, $3");
-    }
-}

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{with_pool, Pool};
+use crate::{on_tx, with_pool, Pool, Tx};
 
 /// A value bound to a statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +94,20 @@ impl Statement {
         self
     }
 
+    /// Appends one parameter per value, separated by commas (an `IN` list's contents).
+    pub fn push_params<P: Into<Param>>(
+        &mut self,
+        values: impl IntoIterator<Item = P>,
+    ) -> &mut Self {
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.push_param(value);
+        }
+        self
+    }
+
     /// Adds the value of the next parameter of text that already names it (`$n`).
     pub fn bind(&mut self, value: impl Into<Param>) -> &mut Self {
         self.params.push(value.into());
@@ -118,6 +132,14 @@ impl Statement {
         T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
         with_pool!(pool, p => bound!(sqlx::query_as(&self.sql), &self.params).fetch_all(p).await)
+    }
+
+    /// `fetch_all` inside the transaction `tx`.
+    pub async fn fetch_all_in<T>(&self, tx: &mut Tx<'_>) -> Result<Vec<T>, sqlx::Error>
+    where
+        T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        on_tx!(tx, t => bound!(sqlx::query_as(&self.sql), &self.params).fetch_all(&mut **t).await)
     }
 
     pub async fn fetch_optional<T>(&self, pool: &Pool) -> Result<Option<T>, sqlx::Error>
@@ -147,7 +169,8 @@ mod tests {
     #[test]
     fn parameters_are_numbered_in_the_order_they_are_pushed() {
         let day = NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date");
-        let mut statement = Statement::new("SELECT * FROM t WHERE a = ");
+        let mut statement = Statement::new("SELECT * FROM t WHERE k IN (");
+        statement.push_params(["p", "q"]).push(") AND a = ");
         statement
             .push_param("x")
             .push(" AND b >= ")
@@ -157,11 +180,18 @@ mod tests {
         let statement = statement.wrapped("SELECT count(*) FROM (", ") s");
         assert_eq!(
             statement.sql(),
-            "SELECT count(*) FROM (SELECT * FROM t WHERE a = $1 AND b >= $2 LIMIT $3) s"
+            "SELECT count(*) FROM (SELECT * FROM t WHERE k IN ($1, $2) AND a = $3 AND b >= $4 \
+             LIMIT $5) s"
         );
         assert_eq!(
             statement.params,
-            vec![Param::Text("x".into()), Param::Date(day), Param::Int(5)]
+            vec![
+                Param::Text("p".into()),
+                Param::Text("q".into()),
+                Param::Text("x".into()),
+                Param::Date(day),
+                Param::Int(5)
+            ]
         );
     }
 }

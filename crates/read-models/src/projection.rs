@@ -9,6 +9,7 @@ use std::any::Any;
 use std::fmt;
 
 use async_trait::async_trait;
+use suspense_database::Tx;
 use suspense_domain::SuspenseItemEvent;
 use suspense_store::{EventLog, RecordedEvent};
 
@@ -17,7 +18,6 @@ use crate::fast_hash::Set;
 use crate::projector::ProjectionError;
 use crate::register::ItemRegister;
 use crate::statistics::RootCauseStatistics;
-use suspense_database::Tx;
 
 /// What a model's fold may consult besides the events.
 pub(crate) struct FoldContext<'a> {

@@ -101,19 +101,11 @@ pub(crate) struct ChainSegment {
 
 impl ChainSegment {
     /// The segment continuing the chain after position `last`, whose link is `previous`
-    /// (hex; empty at the start), over `rows`, which must start at `last + 1` without gaps;
-    /// `digests`, if given, are the rows' content digests, computed beforehand
-    /// (`LogPage::digest`).
-    pub(crate) fn over(
-        last: u64,
-        previous: &str,
-        rows: &[EventRow],
-        digests: Option<&[[u8; 32]]>,
-    ) -> Result<Self, StoreError> {
-        let digests = digests.filter(|d| d.len() == rows.len());
+    /// (hex; empty at the start), over `rows`, which must start at `last + 1` without gaps.
+    pub(crate) fn over(last: u64, previous: &str, rows: &[EventRow]) -> Result<Self, StoreError> {
         let mut link = link_bytes(previous);
         let mut content_hashes = Vec::with_capacity(rows.len() * 32);
-        for (i, (expected, row)) in (last + 1..).zip(rows).enumerate() {
+        for (expected, row) in (last + 1..).zip(rows) {
             let corrupt = |reason: String| StoreError::CorruptEvent {
                 item_id: row.aggregate_id.clone(),
                 sequence: row.sequence.max(0) as u64,
@@ -124,10 +116,7 @@ impl ChainSegment {
                     "log position {expected} is missing: the hash chain cannot pass a gap"
                 )));
             }
-            let content = match digests.and_then(|d| d.get(i)) {
-                Some(digest) => *digest,
-                None => row.content_digest().map_err(corrupt)?,
-            };
+            let content = row.content_digest().map_err(corrupt)?;
             link = link_digest(&link, expected, &content).to_vec();
             content_hashes.extend_from_slice(&content);
         }
@@ -196,22 +185,13 @@ impl EventRow {
     pub(crate) fn content_digest(&self) -> Result<[u8; 32], String> {
         let metadata = canonical::parse(&self.metadata).map_err(|e| format!("metadata: {e}"))?;
         let payload = canonical::parse(&self.payload).map_err(|e| format!("payload: {e}"))?;
-        self.digest_of_parsed(&payload, &metadata)
-    }
-
-    /// `content_digest` of this row, whose payload and metadata are already parsed.
-    pub(crate) fn digest_of_parsed(
-        &self,
-        payload: &Node<'_>,
-        metadata: &Node<'_>,
-    ) -> Result<[u8; 32], String> {
         let bytes = canonical_bytes_of_parsed(
             &self.aggregate_id,
             self.sequence,
             &self.event_type,
             &self.event_version,
-            payload,
-            metadata,
+            &payload,
+            &metadata,
             &canonical_time(&self.recorded_at),
         )
         .map_err(|e| e.to_string())?;

@@ -5,10 +5,9 @@
 //! projectors (or a crash between batches) can never apply a batch twice.
 
 use chrono::Utc;
-use suspense_database::{with_pool, Pool};
+use suspense_database::{on_tx, with_pool, Pool, Tx};
 
 use crate::projection::{AnyBatch, ReadModel};
-use suspense_database::{on_tx, Tx};
 
 /// A checkpoint as stored: position, the settings it was built with, the last error.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

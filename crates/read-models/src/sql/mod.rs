@@ -3,11 +3,11 @@
 //! writes use (`binary_copy` on PostgreSQL, `sqlite_chunks` and `date_text` on SQLite).
 //!
 //! SQL for both backends is written the one way `suspense_database` describes: statements
-//! as constants beside the module that runs them, run through `with_pool!` / `on_tx!`, and a
-//! small function per backend where the dialects or the fast paths differ
-//! (`register/sqlite.rs`, `register/postgres.rs`, ...).
+//! as constants beside the module that runs them, run through `with_pool!` / `on_tx!` or
+//! built as a `Statement`, and a small function per backend where the dialects or the fast
+//! paths differ (`register/sqlite.rs`, `register/postgres.rs`, ...).
 
-use suspense_database::{placeholders, with_pool, Pool};
+use suspense_database::{Pool, Statement};
 
 use crate::fast_hash::Set;
 
@@ -29,14 +29,11 @@ where
 {
     let mut rows = Vec::new();
     for chunk in ids.chunks(CHUNK) {
-        let statement = format!("{select} WHERE item_id IN ({})", placeholders(chunk.len()));
-        rows.extend(with_pool!(pool, p => {
-            let mut query = sqlx::query_as::<_, T>(&statement);
-            for id in chunk {
-                query = query.bind(id.as_str());
-            }
-            query.fetch_all(p).await?
-        }));
+        let mut statement = Statement::new(format!("{select} WHERE item_id IN ("));
+        statement
+            .push_params(chunk.iter().map(String::as_str))
+            .push(")");
+        rows.extend(statement.fetch_all::<T>(pool).await?);
     }
     Ok(rows)
 }

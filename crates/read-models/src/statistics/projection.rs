@@ -15,7 +15,7 @@ use crate::projection::{
 };
 use crate::projector::ProjectionError;
 use crate::sql::select_in;
-use suspense_database::{on_tx, placeholders, Tx};
+use suspense_database::{on_tx, Statement, Tx};
 
 /// `root_cause_monthly`, `root_cause_open`, `resolution_time_histogram` and `stats_items`.
 pub(crate) struct RootCauseStatistics;
@@ -138,14 +138,9 @@ async fn monthly_changes(
     let sources = batch.stock_sources(&stored);
     let mut before_new: Vec<MonthEndStock> = Vec::new();
     if !sources.is_empty() {
-        let statement = format!("{STOCKS_IN} ({})", placeholders(sources.len()));
-        before_new = on_tx!(tx, t => {
-            let mut query = sqlx::query_as(&statement);
-            for month in &sources {
-                query = query.bind(*month);
-            }
-            query.fetch_all(&mut **t).await?
-        });
+        let mut statement = Statement::new(format!("{STOCKS_IN} ("));
+        statement.push_params(sources.iter().copied()).push(")");
+        before_new = statement.fetch_all_in(tx).await?;
     }
     Ok(batch.monthly_changes(&stored, &before_new))
 }

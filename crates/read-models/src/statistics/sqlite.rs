@@ -1,15 +1,5 @@
-//! SQLite: multi-row `INSERT … VALUES` with every value bound.
-//!
-//! Text is bound by reference to the batch's rows rather than cloned first (sqlx and SQLite
-//! still copy it once each), and dates as `date_text`: the clones and chrono's `%F` took two
-//! thirds of the time spent building the statements, about 7% of a catch-up's CPU
-//! (docs/performance.md).
-//!
-//! Every insert is `INSERT OR FAIL`: a multi-row statement that may abort (`ABORT` undoes
-//! the statement's own rows) makes SQLite copy every page it touches to a statement journal
-//! first, which took a third of the read models' write time in a bulk build. `FAIL` stops
-//! at the failing row and leaves the rows before it, which is all the same here: any error
-//! rolls the whole batch's transaction back.
+//! SQLite writes of the statistics, as the register's (`register/sqlite.rs` says why they
+//! are `INSERT OR FAIL` multi-row statements with dates written by `date_text`).
 
 use sqlx::{QueryBuilder, Transaction};
 

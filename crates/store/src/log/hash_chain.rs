@@ -28,7 +28,7 @@ impl EventLog {
             let end = end.max(0) as u64;
             let full = rows.len() as u32 == CHAIN_BATCH;
             let link_and_write = async {
-                let segment = ChainSegment::over(last, &previous, &rows, None)?;
+                let segment = ChainSegment::over(last, &previous, &rows)?;
                 let written = self.write_segment(&segment).await;
                 Ok::<_, StoreError>((written, segment.link))
             };
