@@ -38,8 +38,11 @@ pub mod identity;
 pub mod input;
 pub mod item;
 pub mod money;
+pub mod plan;
 pub mod services;
+pub mod stream;
 pub mod vocabulary;
+pub mod volume;
 
 pub use classification::{
     CatalogueEntry, CatalogueError, RootCause, RootCauseCatalogue, RootCauseCategory, RootCauseCode,
@@ -54,7 +57,12 @@ pub use item::{
     PendingResolution, ResolutionRequest, SuspenseItem, SuspenseItemEvent, EVENT_VERSION,
 };
 pub use money::{Currency, Money};
+pub use plan::{
+    PlanAction, PlanCommand, PlanError, PlanEvent, PlanId, PlanState, PlanStatus, RemediationPlan,
+};
 pub use services::{ApprovalPolicy, Clock, FixedClock, ItemServices};
+pub use stream::StreamKind;
 pub use vocabulary::{
     Channel, CustomerImpact, Direction, EscalationLevel, EscalationReason, ResolutionMethod,
 };
+pub use volume::{BranchVolumes, RecordVolume, VolumeEvent};

@@ -1,11 +1,8 @@
 //! The closed sets of words a suspense item is described with: channels, directions,
 //! escalation levels and reasons, resolution methods.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
-use crate::input::InvalidInput;
 use crate::money::Money;
 
 /// Implements `as_str`, `parse` and `Display` from one table of wire names, so the names used
@@ -19,29 +16,30 @@ macro_rules! wire_names {
                 match self { $($ty::$variant => $name),+ }
             }
 
-            pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+            pub fn parse(value: &str) -> Result<Self, $crate::input::InvalidInput> {
                 let value = value.trim();
                 Self::ALL.iter().copied().find(|v| v.as_str() == value).ok_or_else(|| {
                     let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                    InvalidInput::new($field, format!("'{value}' is not one of {}", names.join(", ")))
+                    $crate::input::InvalidInput::new($field, format!("'{value}' is not one of {}", names.join(", ")))
                 })
             }
         }
 
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
         impl std::str::FromStr for $ty {
-            type Err = InvalidInput;
+            type Err = $crate::input::InvalidInput;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Self::parse(s)
             }
         }
     };
 }
+pub(crate) use wire_names;
 
 /// Where the posting came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

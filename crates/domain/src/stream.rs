@@ -1,0 +1,73 @@
+//! The kinds of stream the log holds. Every event type name belongs to exactly one kind, so
+//! a reader of the log tells them apart by the name alone (an export carries no aggregate
+//! type column).
+
+use crate::item::SuspenseItem;
+use crate::plan::{PlanEvent, RemediationPlan};
+use crate::volume::{BranchVolumes, VolumeEvent};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamKind {
+    /// A suspense item's events.
+    Item,
+    /// A remediation plan's events.
+    Plan,
+    /// One branch's transaction volumes.
+    Volumes,
+}
+
+impl StreamKind {
+    /// The kind of stream an event type belongs to.
+    pub fn of_event_type(event_type: &str) -> Self {
+        if PlanEvent::NAMES.contains(&event_type) {
+            Self::Plan
+        } else if VolumeEvent::NAMES.contains(&event_type) {
+            Self::Volumes
+        } else {
+            Self::Item
+        }
+    }
+
+    /// The `aggregate_type` its events are stored under.
+    pub fn aggregate_type(&self) -> &'static str {
+        use cqrs_es::Aggregate;
+        match self {
+            Self::Item => SuspenseItem::TYPE,
+            Self::Plan => RemediationPlan::TYPE,
+            Self::Volumes => BranchVolumes::TYPE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_type_name_belongs_to_one_kind_of_stream() {
+        let item_names = [
+            "Opened",
+            "Classified",
+            "Reclassified",
+            "Assigned",
+            "Reassigned",
+            "Escalated",
+            "ClearingRecorded",
+            "ResolutionProposed",
+            "ResolutionRejected",
+            "Resolved",
+            "Reopened",
+            "Commented",
+        ];
+        for name in item_names {
+            assert_eq!(StreamKind::of_event_type(name), StreamKind::Item, "{name}");
+        }
+        for name in PlanEvent::NAMES {
+            assert_eq!(StreamKind::of_event_type(name), StreamKind::Plan);
+            assert!(!item_names.contains(&name));
+        }
+        for name in VolumeEvent::NAMES {
+            assert_eq!(StreamKind::of_event_type(name), StreamKind::Volumes);
+        }
+    }
+}
