@@ -31,8 +31,9 @@ pub use register::RegisterRow;
 pub use replica::Replica;
 pub use reports::{
     format_minor_units, AgingBasis, AgingPolicy, AgingReport, AgingRow, CauseKey, CountAmount,
-    ItemFilter, OpenBalance, PeriodReport, ReportError, Reports, RootCauseQuery, RootCauseReport,
-    RootCauseRow, RowChange, SuspenseRate,
+    ItemFilter, MeasureEvaluation, MeasureWindow, OpenBalance, PeriodReport, PlanEvaluation,
+    ReportError, Reports, RootCauseQuery, RootCauseReport, RootCauseRow, RowChange, SuspenseRate,
+    TargetEvaluation, VolumeFigures, MEASURE_WINDOW_MONTHS,
 };
 pub use snapshot::ReadModelSnapshot;
 pub use statistics::{CellCounts, UNCLASSIFIED};

@@ -4,10 +4,13 @@
 mod common;
 
 use common::*;
+use suspense_domain::plan::Month;
 use suspense_domain::{
-    BranchCode, EscalationLevel, EscalationReason, ItemAction, RootCauseCategory,
+    BranchCode, EscalationLevel, EscalationReason, ItemAction, RecordVolume, RootCauseCategory,
+    VolumeEvent,
 };
 use suspense_read_models::{PeriodKind, PeriodReport, RootCauseQuery, RootCauseRow};
+use suspense_store::RequestMetadata;
 
 fn query(kind: PeriodKind, from: &str, to: &str) -> RootCauseQuery {
     RootCauseQuery::new(kind, date(from), date(to), None).expect("valid query")
@@ -265,37 +268,37 @@ async fn suspense_rate_and_branch_filter(backend: Backend) {
     .await;
     let sh = BranchCode::parse("SH-001").expect("branch");
     let bj = BranchCode::parse("BJ-001").expect("branch");
-    h.reports()
-        .record_volume(
-            &sh,
-            date("2026-03-17"),
-            20_000,
-            &user("stats"),
-            instant("2026-04-01T00:00:00Z"),
+    let volume = |branch: &BranchCode, month: &str, transactions: u64| {
+        RecordVolume::new(
+            branch.clone(),
+            Month::parse("month", month).expect("month"),
+            transactions,
+            None,
         )
+        .expect("volume")
+    };
+    let stats = RequestMetadata::default();
+    h.log
+        .record_volume(volume(&sh, "2026-03", 20_000), user("stats"), &stats)
         .await
         .expect("records");
-    h.reports()
-        .record_volume(
-            &bj,
-            date("2026-03-01"),
-            1,
-            &user("stats"),
-            instant("2026-04-01T00:00:00Z"),
-        )
+    h.log
+        .record_volume(volume(&bj, "2026-03", 1), user("stats"), &stats)
         .await
         .expect("records");
-    // A correction replaces the figure.
-    h.reports()
-        .record_volume(
-            &bj,
-            date("2026-03-01"),
-            40_000,
-            &user("stats"),
-            instant("2026-04-02T00:00:00Z"),
-        )
+    // A correction is a later event; the latest figure counts.
+    let corrected = h
+        .log
+        .record_volume(volume(&bj, "2026-03", 40_000), user("stats"), &stats)
         .await
         .expect("records");
+    assert!(matches!(
+        corrected,
+        Some(VolumeEvent::VolumeRecorded {
+            replaces: Some(1),
+            ..
+        })
+    ));
     h.refresh().await;
     let report = h
         .reports()

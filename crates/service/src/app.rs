@@ -51,6 +51,38 @@ pub fn router(state: AppState) -> Router {
             get(routes::reports::open_balance),
         )
         .route("/v1/volumes", post(routes::reports::record_volume))
+        .route(
+            "/v1/plans",
+            post(routes::plans::create).get(routes::plans::list),
+        )
+        .route("/v1/plans/{id}", get(routes::plans::show))
+        .route("/v1/plans/{id}/history", get(routes::plans::history))
+        .route("/v1/plans/{id}/phases", post(routes::plans::set_phases))
+        .route("/v1/plans/{id}/targets", post(routes::plans::set_target))
+        .route(
+            "/v1/plans/{id}/targets/{target}/revise",
+            post(routes::plans::revise_target),
+        )
+        .route("/v1/plans/{id}/measures", post(routes::plans::add_measure))
+        .route(
+            "/v1/plans/{id}/measures/{measure}/start",
+            post(routes::plans::start_measure),
+        )
+        .route(
+            "/v1/plans/{id}/measures/{measure}/complete",
+            post(routes::plans::complete_measure),
+        )
+        .route(
+            "/v1/plans/{id}/measures/{measure}/drop",
+            post(routes::plans::drop_measure),
+        )
+        .route("/v1/plans/{id}/approve", post(routes::plans::approve))
+        .route("/v1/plans/{id}/close", post(routes::plans::close))
+        .route("/v1/plans/{id}/evaluation", get(routes::plans::evaluation))
+        .route(
+            "/v1/plans/{id}/evaluations",
+            post(routes::plans::record_evaluation),
+        )
         .route("/v1/audit/export", get(routes::audit::export))
         .fallback(routes::ops::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -6,8 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use suspense::store::StoreError;
+use suspense::EvaluationError;
 use suspense::ProjectionError;
-use suspense_domain::{InvalidInput, ItemError};
+use suspense_domain::{InvalidInput, ItemError, PlanError};
 use suspense_read_models::ReportError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,11 +133,39 @@ impl From<ItemError> for ApiError {
     }
 }
 
+impl From<PlanError> for ApiError {
+    fn from(err: PlanError) -> Self {
+        let status = match err {
+            PlanError::NotDrafted => StatusCode::NOT_FOUND,
+            PlanError::ReferenceConflict { .. } => StatusCode::CONFLICT,
+            ref e if e.is_bad_input() => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::CONFLICT,
+        };
+        let api = Self::new(status, err.code(), err.to_string());
+        match err.field() {
+            Some(field) => api.with_field(field),
+            None => api,
+        }
+    }
+}
+
+impl From<EvaluationError> for ApiError {
+    fn from(err: EvaluationError) -> Self {
+        match err {
+            EvaluationError::NoSuchPlan => Self::not_found(err.to_string()),
+            EvaluationError::Report(e) => e.into(),
+            EvaluationError::Log(e) => e.into(),
+            EvaluationError::Projection(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Rejected(rule) => rule.into(),
-            StoreError::Conflict { .. } => {
+            StoreError::PlanRejected(rule) => rule.into(),
+            StoreError::Conflict { .. } | StoreError::StreamConflict { .. } => {
                 Self::new(StatusCode::CONFLICT, "concurrent_update", err.to_string())
             }
             StoreError::VersionMismatch { .. } => Self::new(
@@ -176,6 +205,7 @@ impl From<ReportError> for ApiError {
         match err {
             ReportError::Invalid(invalid) => invalid.into(),
             ReportError::Database(db) => StoreError::from(db).into(),
+            ReportError::Log(store) => store.into(),
         }
     }
 }

@@ -26,18 +26,57 @@ pub(crate) async fn append(
     events: &[SuspenseItemEvent],
     metadata: &HashMap<String, String>,
 ) -> Result<(), StoreError> {
-    let aggregate_id = item_id.to_string();
-    let metadata = serde_json::to_string(metadata).map_err(encode_error)?;
-    let mut rows = Vec::with_capacity(events.len());
-    for (sequence, event) in (version + 1..).zip(events) {
-        let payload = serde_json::to_string(event).map_err(encode_error)?;
-        rows.push((
-            i64::try_from(sequence).unwrap_or(i64::MAX),
-            event.event_type(),
-            event.event_version(),
-            payload,
-        ));
+    let rows = events
+        .iter()
+        .map(|e| Ok((e.event_type(), e.event_version(), serialise(e)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let stream = Stream {
+        aggregate_type: SuspenseItem::TYPE,
+        aggregate_id: &item_id.to_string(),
+    };
+    match append_rows(pool, lanes, stream, version, &rows, metadata).await {
+        Err(AppendError::Taken) => Err(StoreError::Conflict { item_id }),
+        Err(AppendError::Store(e)) => Err(e),
+        Ok(()) => Ok(()),
     }
+}
+
+/// A stream of the log: an aggregate's type and id.
+#[derive(Clone, Copy)]
+pub(crate) struct Stream<'a> {
+    pub aggregate_type: &'static str,
+    pub aggregate_id: &'a str,
+}
+
+pub(crate) enum AppendError {
+    /// Another writer took one of the sequences first; nothing was written.
+    Taken,
+    Store(StoreError),
+}
+
+/// A stored event row: event type, payload version, payload JSON.
+pub(crate) type EventText = (String, String, String);
+
+/// An event's payload as stored.
+pub(crate) fn serialise(event: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(event).map_err(encode_error)
+}
+
+/// Writes `rows` as sequences `version + 1 ..` of `stream`, all or none, in one statement.
+pub(crate) async fn append_rows(
+    pool: &Pool,
+    lanes: &CommandLanes,
+    stream: Stream<'_>,
+    version: u64,
+    rows: &[EventText],
+    metadata: &HashMap<String, String>,
+) -> Result<(), AppendError> {
+    let metadata =
+        serde_json::to_string(metadata).map_err(|e| AppendError::Store(encode_error(e)))?;
+    let rows: Vec<(i64, &EventText)> = (version + 1..)
+        .zip(rows)
+        .map(|(sequence, row)| (i64::try_from(sequence).unwrap_or(i64::MAX), row))
+        .collect();
     // PostgreSQL's columns are `json`: the bound text is cast there, as postgres-es's own
     // binding of a `serde_json::Value` would be.
     let json = match pool {
@@ -48,9 +87,9 @@ pub(crate) async fn append(
         let mut insert = sqlx::QueryBuilder::new(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ",
         );
-        insert.push_values(&rows, |mut row, (sequence, event_type, event_version, payload)| {
-            row.push_bind(SuspenseItem::TYPE)
-                .push_bind(aggregate_id.as_str())
+        insert.push_values(&rows, |mut row, (sequence, (event_type, event_version, payload))| {
+            row.push_bind(stream.aggregate_type)
+                .push_bind(stream.aggregate_id)
                 .push_bind(*sequence)
                 .push_bind(event_type.as_str())
                 .push_bind(event_version.as_str())
@@ -63,8 +102,8 @@ pub(crate) async fn append(
     });
     match inserted {
         Ok(()) => Ok(()),
-        Err(e) if is_duplicate_key(&e) => Err(StoreError::Conflict { item_id }),
-        Err(e) => Err(e.into()),
+        Err(e) if is_duplicate_key(&e) => Err(AppendError::Taken),
+        Err(e) => Err(AppendError::Store(e.into())),
     }
 }
 

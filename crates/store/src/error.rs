@@ -1,13 +1,20 @@
 //! Errors of the event log, one enum for the layer; the service and CLI map them once.
 
 use cqrs_es::AggregateError;
-use suspense_domain::{ItemError, ItemId};
+use suspense_domain::{ItemError, ItemId, PlanError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The command broke a business rule; nothing was written.
     #[error(transparent)]
     Rejected(#[from] ItemError),
+    /// The command broke a rule of a remediation plan; nothing was written.
+    #[error(transparent)]
+    PlanRejected(#[from] PlanError),
+    /// Another command on the same plan or branch volumes was written first; nothing was
+    /// written.
+    #[error("{stream} was changed by another command at the same time")]
+    StreamConflict { stream: String },
     /// Another command on the same item was written first; nothing was written. Retry on the
     /// new state, or report the conflict.
     #[error("item {item_id} was changed by another command at the same time")]
@@ -46,7 +53,10 @@ pub enum StoreError {
 impl StoreError {
     /// True when retrying the same command later may succeed without any change to it.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Conflict { .. } | Self::Unavailable(_))
+        matches!(
+            self,
+            Self::Conflict { .. } | Self::StreamConflict { .. } | Self::Unavailable(_)
+        )
     }
 
     pub(crate) fn from_aggregate(item_id: ItemId, err: AggregateError<ItemError>) -> Self {

@@ -25,9 +25,11 @@ pub use chain::{verify_export, ChainVerdict, Tampering};
 pub use error::{is_duplicate_key, StoreError};
 pub use idempotency::{Claim, IdempotencyKeys};
 pub use location::StoreLocation;
-pub use log::{EventLog, Executed, LoadedItem};
+pub use log::{EventLog, Executed, ExecutedPlan, LoadedItem};
 pub use metadata::{EventMetadata, RequestMetadata};
-pub use record::{ExportedEvent, LogPage, RecordedEvent};
+pub use record::{
+    ExportedEvent, LogPage, Recorded, RecordedEvent, RecordedPlanEvent, RecordedVolumeEvent,
+};
 /// Pool sizes: an input of [`EventLog::open`].
 pub use suspense_database::PoolSettings;
 pub use upcast::upcasters;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::Aggregate;
 use serde_json::Value;
-use suspense_domain::{ItemId, SuspenseItem, SuspenseItemEvent};
+use suspense_domain::{ItemId, StreamKind, SuspenseItem, SuspenseItemEvent};
 
 use crate::error::StoreError;
 use crate::metadata::EventMetadata;
@@ -48,19 +48,49 @@ pub struct ExportedEvent {
     pub link: Option<String>,
 }
 
-/// A page of the log, in global order (`EventLog::read_page`).
+/// An event of one of the log's other streams (a remediation plan's, a branch's transaction
+/// volumes), with its place in the log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Recorded<E> {
+    /// Place in the global order; `None` on PostgreSQL between commit and sequencing.
+    pub position: Option<u64>,
+    /// The stream's id as stored (a plan's id, a branch's code).
+    pub stream: String,
+    pub sequence: u64,
+    pub event: E,
+    pub metadata: EventMetadata,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A remediation plan's event as read back from the log.
+pub type RecordedPlanEvent = Recorded<suspense_domain::PlanEvent>;
+/// A transaction volume event as read back from the log.
+pub type RecordedVolumeEvent = Recorded<suspense_domain::VolumeEvent>;
+
+/// A page of the log, in global order (`EventLog::read_page`): the items' events, and how far
+/// the page reached. The log's other streams (plans, volumes) take positions too; a page
+/// skips their events but counts them, so a reader's checkpoint moves past them.
 pub struct LogPage {
     pub(crate) events: Vec<RecordedEvent>,
+    pub(crate) rows: usize,
+    pub(crate) last_position: Option<u64>,
 }
 
 impl LogPage {
+    /// The items' events on the page.
     pub fn events(&self) -> &[RecordedEvent] {
         &self.events
     }
 
-    /// The position of the page's last event; `None` for an empty page.
+    /// How many events of any stream the page read: a page that read fewer than asked for
+    /// reached the log's head.
+    pub fn rows_read(&self) -> usize {
+        self.rows
+    }
+
+    /// The position of the page's last event of any stream; `None` for an empty page.
     pub fn last_position(&self) -> Option<u64> {
-        self.events.last().and_then(|e| e.position)
+        self.last_position
     }
 }
 
@@ -120,6 +150,43 @@ impl EventRow {
                 })
             })
             .collect()
+    }
+
+    /// The kind of stream the row belongs to (by its event type: see `StreamKind`).
+    pub(crate) fn kind(&self) -> StreamKind {
+        StreamKind::of_event_type(&self.event_type)
+    }
+
+    /// The event of one of the log's other streams this row stores. Those streams have no
+    /// older shapes yet, so no upcaster applies.
+    pub(crate) fn decode_as<E: serde::de::DeserializeOwned>(
+        &self,
+        name: impl Fn(&E) -> &'static str,
+    ) -> Result<Recorded<E>, StoreError> {
+        let metadata: EventMetadata = serde_json::from_str(&self.metadata)
+            .map_err(|e| self.corrupt(format!("metadata: {e}")))?;
+        let event: E = serde_json::from_str(&self.payload).map_err(|e| self.corrupt_payload(e))?;
+        if name(&event) != self.event_type {
+            return Err(self.corrupt(format!(
+                "event_type says {} but the payload is {}",
+                self.event_type,
+                name(&event)
+            )));
+        }
+        let sequence = u64::try_from(self.sequence)
+            .map_err(|_| self.corrupt(format!("negative sequence {}", self.sequence)))?;
+        let position = self
+            .position
+            .map(|p| u64::try_from(p).map_err(|_| self.corrupt(format!("negative position {p}"))))
+            .transpose()?;
+        Ok(Recorded {
+            position,
+            stream: self.aggregate_id.clone(),
+            sequence,
+            event,
+            metadata,
+            recorded_at: self.recorded_at,
+        })
     }
 
     /// The event this row stores, through the upcasters.

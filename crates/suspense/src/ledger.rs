@@ -19,7 +19,7 @@ use crate::clock::SystemClock;
 
 /// Wait before retry `attempt` after a conflict: growing, capped at 20 ms, with jitter so that
 /// writers who collided once do not collide again in lockstep.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let base = u64::from(attempt.min(20));
     let jitter = u64::from(
         std::time::SystemTime::now()
@@ -245,6 +245,10 @@ impl Suspense {
     /// Queries over the read models: root-cause statistics, aging, open balance, the register.
     pub fn reports(&self) -> Reports<'_> {
         Reports::new(&self.log, self.projector.settings().calendar)
+    }
+
+    pub(crate) fn conflict_attempts(&self) -> u32 {
+        self.conflict_attempts
     }
 
     /// Closes the database connections.

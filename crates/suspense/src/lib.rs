@@ -23,10 +23,12 @@
 mod actor;
 mod clock;
 mod ledger;
+mod plans;
 
 pub use actor::Actor;
 pub use clock::SystemClock;
 pub use ledger::{Background, Suspense, SuspenseBuilder};
+pub use plans::{EvaluationError, LoadedPlan};
 
 /// The domain: commands, events, value types and rules.
 pub use suspense_domain as domain;

@@ -51,6 +51,23 @@ impl PlanError {
         }
     }
 
+    /// A stable code for the API's error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotDrafted => "plan_not_found",
+            Self::ReferenceConflict { .. } => "reference_conflict",
+            Self::Invalid { .. } => "invalid_field",
+            Self::Catalogue { .. } => "unknown_root_cause_code",
+            Self::WrongStatus { .. } => "plan_status",
+            Self::DuplicateEntry { .. } => "duplicate_entry",
+            Self::UnknownEntry { .. } => "unknown_entry",
+            Self::UnknownPhase { .. } => "unknown_phase",
+            Self::BaselineNotBefore { .. } => "baseline_not_before_plan",
+            Self::SelfApproval { .. } => "self_approval",
+            Self::MeasureStatus { .. } => "measure_status",
+        }
+    }
+
     /// The field a caller should fix, when one field is at fault.
     pub fn field(&self) -> Option<&'static str> {
         match self {

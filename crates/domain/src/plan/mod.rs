@@ -342,6 +342,27 @@ impl RemediationPlan {
         Ok(vec![event])
     }
 
+    /// The events of several commands by one person, each decided on the state the ones
+    /// before it leave: all of them, or the first rule broken (a plan document drafted with
+    /// its targets and measures is written whole or not at all).
+    pub fn decide_all(
+        &self,
+        by: &UserId,
+        actions: Vec<PlanAction>,
+        services: &ItemServices,
+    ) -> Result<Vec<PlanEvent>, PlanError> {
+        let mut scratch = self.clone();
+        let mut all = Vec::new();
+        for action in actions {
+            let events = scratch.decide(PlanCommand::new(by.clone(), action), services)?;
+            for event in &events {
+                scratch.apply(event.clone());
+            }
+            all.extend(events);
+        }
+        Ok(all)
+    }
+
     /// Folds one event into the state. Never fails: events are facts.
     pub fn apply(&mut self, event: PlanEvent) {
         if let PlanEvent::PlanDrafted {

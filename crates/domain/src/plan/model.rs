@@ -425,6 +425,18 @@ impl Target {
                 "transaction volumes are per branch, so the suspense rate cannot be cut by channel",
             ));
         }
+        if matches!(metric, Metric::OpenLongerThan { .. })
+            && (filter.code.is_some() || filter.channel.is_some())
+        {
+            return Err(InvalidInput::new(
+                if filter.code.is_some() {
+                    "code"
+                } else {
+                    "channel"
+                },
+                "items open at a date are counted per branch and category (the aging)",
+            ));
+        }
         Ok(Self {
             id,
             metric,

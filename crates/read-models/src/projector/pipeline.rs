@@ -194,10 +194,10 @@ impl Core {
         };
         let page = self.read_page(from, size).await?;
         let events = page.events();
-        if events.is_empty() {
+        let Some(page_last) = page.last_position() else {
             return Ok(None);
-        }
-        let full = events.len() as u32 == size;
+        };
+        let full = page.rows_read() as u32 == size;
         // Read the next page while this one is folded and written: the two overlap on
         // separate connections (and cores).
         if full {
@@ -212,13 +212,15 @@ impl Core {
         // Each model reads its current rows on a connection of its own, all at once.
         let folds = models.iter().filter_map(|model| {
             let cursor = *cursors.get(model)?;
+            if page_last <= cursor.position {
+                return None;
+            }
+            // Events of plans and volumes are not on the page, but the model passes them:
+            // its checkpoint moves to the page's last position unless an event stops it.
             let pending: Vec<&RecordedEvent> = events
                 .iter()
                 .filter(|e| e.position.unwrap_or(0) > cursor.position)
                 .collect();
-            if pending.is_empty() {
-                return None;
-            }
             let carried = carry.and_then(|c| c.writes.batch_of(*model));
             Some(async move {
                 let cx = FoldContext {
@@ -228,6 +230,11 @@ impl Core {
                 };
                 let (batch, (applied_up_to, poison)) =
                     model.projection().fold(&cx, &pending, carried).await?;
+                let applied_up_to = if poison.is_none() {
+                    page_last
+                } else {
+                    applied_up_to
+                };
                 // Everything before a poisoned event is applied; the checkpoint stops before it.
                 let step = (applied_up_to > cursor.position).then(|| {
                     let step = CheckpointMove {
@@ -257,7 +264,7 @@ impl Core {
             }
             poisoned.extend(poison);
         }
-        let read = events.len();
+        let read = page.rows_read();
         // The page's events are folded into the batches: it is freed with the batch before.
         free_elsewhere(page);
         Ok(Some(FoldedBatch {

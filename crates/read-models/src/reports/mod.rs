@@ -7,6 +7,7 @@
 mod aging;
 mod balance;
 mod items;
+mod plans;
 mod root_causes;
 mod rows;
 mod volumes;
@@ -18,10 +19,14 @@ use suspense_store::EventLog;
 pub use aging::{AgingBasis, AgingPolicy, AgingReport, AgingRow};
 pub use balance::OpenBalance;
 pub use items::ItemFilter;
+pub use plans::{
+    MeasureEvaluation, MeasureWindow, PlanEvaluation, TargetEvaluation, MEASURE_WINDOW_MONTHS,
+};
 pub use root_causes::{
     CauseKey, CountAmount, PeriodReport, RootCauseQuery, RootCauseReport, RootCauseRow, RowChange,
     SuspenseRate,
 };
+pub use volumes::VolumeFigures;
 
 use crate::calendar::ReportingCalendar;
 
@@ -31,6 +36,9 @@ pub enum ReportError {
     Invalid(#[from] InvalidInput),
     #[error("read-model database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// Reading the log's own streams (transaction volumes, plans) failed.
+    #[error(transparent)]
+    Log(#[from] suspense_store::StoreError),
 }
 
 /// Formats minor units as the currency's decimal amount.
@@ -53,6 +61,7 @@ pub fn format_minor_units(minor: i64, currency: &str) -> String {
 
 /// Read access to the read models (and transaction volumes).
 pub struct Reports<'a> {
+    log: &'a EventLog,
     pool: &'a Pool,
     calendar: ReportingCalendar,
 }
@@ -60,6 +69,7 @@ pub struct Reports<'a> {
 impl<'a> Reports<'a> {
     pub fn new(log: &'a EventLog, calendar: ReportingCalendar) -> Self {
         Self {
+            log,
             pool: log.pool(),
             calendar,
         }

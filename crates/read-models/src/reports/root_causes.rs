@@ -12,7 +12,6 @@ use suspense_database::Statement;
 use suspense_domain::{BranchCode, InvalidInput};
 
 use super::rows::{fetch_rows, ReportRow};
-use super::volumes::volumes;
 use super::{format_minor_units, ReportError, Reports};
 use crate::calendar::{resolution_time, Period, PeriodKind};
 use crate::statistics::columns::{counts_and_stock, CAUSE_COLUMNS, COUNTERS, STOCK_COLUMNS};
@@ -335,11 +334,12 @@ impl Reports<'_> {
                 fetch_rows(self.pool, histogram(p.start, p.end(), branch)).await?;
             Ok(percentiles(rows))
         }));
-        let volumes_of = futures::future::try_join_all(periods.iter().map(|p| async move {
-            Ok::<_, ReportError>(volumes(self.pool, p.start, p.end(), branch).await?)
-        }));
-        let (flows, percentiles, volumes) =
-            futures::future::try_join3(flows_of, percentiles_of, volumes_of).await?;
+        let branches: Vec<&str> = branch.into_iter().collect();
+        let (flows, percentiles, figures) =
+            futures::future::try_join3(flows_of, percentiles_of, self.volume_figures()).await?;
+        let volumes = periods
+            .iter()
+            .map(|p| figures.per_branch(p.start, p.end(), &branches));
         let mut reports = Vec::with_capacity(periods.len());
         let periods_with_before = periods.iter().zip(flows.windows(2));
         for (((period, flows), percentiles), volumes) in

@@ -1,73 +1,59 @@
-//! Transaction volumes per branch and month: reference data for the suspense rate (掛賬率),
-//! recorded by people, not derived from the log.
+//! Transaction volumes per branch and month, for the suspense rate (掛賬率): read from the
+//! log's volume streams (`VolumeRecorded` events), the latest figure of each month counting.
+//! Being events, they replay with everything else: a report as known at a date divides by
+//! the figures known then.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
-use suspense_database::{Pool, Statement};
-use suspense_domain::{BranchCode, InvalidInput, UserId};
+use chrono::NaiveDate;
+use suspense_domain::plan::Month;
+use suspense_domain::VolumeEvent;
 
 use super::{ReportError, Reports};
-use crate::calendar::month_start;
 
-/// Parameters: branch, month, transactions, recorded at, recorded by.
-const RECORD_VOLUME: &str =
-    "INSERT INTO transaction_volumes (branch, month, transactions, recorded_at, recorded_by)
-     VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (branch, month) DO UPDATE SET transactions = excluded.transactions,
-        recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by";
+/// The transactions recorded per (branch, month), latest figure of each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeFigures {
+    figures: BTreeMap<(String, Month), u64>,
+}
 
-#[derive(sqlx::FromRow)]
-struct VolumeRow {
-    branch: String,
-    transactions: i64,
+impl VolumeFigures {
+    /// Each branch's transactions in the months `from..to` (only `branches`', if not empty).
+    pub fn per_branch(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        branches: &[&str],
+    ) -> HashMap<String, i64> {
+        let mut sums: HashMap<String, i64> = HashMap::new();
+        for ((branch, month), transactions) in &self.figures {
+            let day = month.first_day();
+            if day >= from
+                && day < to
+                && (branches.is_empty() || branches.contains(&branch.as_str()))
+            {
+                *sums.entry(branch.clone()).or_default() +=
+                    i64::try_from(*transactions).unwrap_or(i64::MAX);
+            }
+        }
+        sums
+    }
 }
 
 impl Reports<'_> {
-    /// Records how many transactions a branch processed in a month (any day of it), for the
-    /// suspense rate. Reference data, not an event: it survives read-model rebuilds; a second
-    /// call for the same branch and month replaces the figure and records who changed it.
-    pub async fn record_volume(
-        &self,
-        branch: &BranchCode,
-        month: NaiveDate,
-        transactions: u64,
-        by: &UserId,
-        at: DateTime<Utc>,
-    ) -> Result<(), ReportError> {
-        let transactions = i64::try_from(transactions)
-            .map_err(|_| InvalidInput::new("transactions", "is too large"))?;
-        let mut statement = Statement::new(RECORD_VOLUME);
-        statement
-            .bind(branch.as_str())
-            .bind(month_start(month))
-            .bind(transactions)
-            .bind(at)
-            .bind(by.as_str());
-        statement.execute(self.pool).await?;
-        Ok(())
+    /// Every branch's recorded transaction volumes, as the log holds them now.
+    pub async fn volume_figures(&self) -> Result<VolumeFigures, ReportError> {
+        let mut figures = BTreeMap::new();
+        for recorded in self.log.volume_events().await? {
+            let VolumeEvent::VolumeRecorded {
+                branch,
+                month,
+                transactions,
+                ..
+            } = recorded.event;
+            // Events come by branch and sequence: a correction follows what it replaces.
+            figures.insert((branch.to_string(), month), transactions);
+        }
+        Ok(VolumeFigures { figures })
     }
-}
-
-/// Each branch's transactions in the months `from..to` (only `branch`'s, if given).
-pub(super) async fn volumes(
-    pool: &Pool,
-    from: NaiveDate,
-    to: NaiveDate,
-    branch: Option<&str>,
-) -> Result<HashMap<String, i64>, sqlx::Error> {
-    let mut q = Statement::new(
-        "SELECT branch, CAST(SUM(transactions) AS BIGINT) AS transactions
-           FROM transaction_volumes WHERE month >= ",
-    );
-    q.push_param(from).push(" AND month < ").push_param(to);
-    if let Some(branch) = branch {
-        q.push(" AND branch = ").push_param(branch);
-    }
-    q.push(" GROUP BY branch");
-    let rows: Vec<VolumeRow> = q.fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|v| (v.branch, v.transactions))
-        .collect())
 }

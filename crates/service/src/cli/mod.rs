@@ -24,6 +24,7 @@ mod demo;
 mod import;
 mod items;
 mod migrate;
+pub(crate) mod plan;
 mod rebuild;
 mod report;
 mod serve;
@@ -81,6 +82,9 @@ pub enum Command {
     /// List or show items.
     #[command(subcommand)]
     Items(items::Command),
+    /// Remediation plans: draft, approve, evaluate.
+    #[command(subcommand)]
+    Plan(plan::Command),
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Drop and rebuild a read model from the log.
@@ -110,6 +114,10 @@ pub enum CliError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// The log does not match its hash chain.
+    #[error(transparent)]
+    Evaluation(#[from] suspense::EvaluationError),
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     Tampered(String),
     /// Whoever read the command's output stopped reading (`suspense report … | head`): the
@@ -127,7 +135,9 @@ impl CliError {
         match self {
             Self::Tampered(_) => 4,
             Self::Invalid(_) | Self::Config(_) | Self::Import(ImportError::Rows(_)) => 2,
-            Self::Store(StoreError::Rejected(_)) => 2,
+            Self::Store(StoreError::Rejected(_) | StoreError::PlanRejected(_)) => 2,
+            Self::Evaluation(suspense::EvaluationError::Report(ReportError::Invalid(_))) => 2,
+            Self::NotFound(_) | Self::Evaluation(suspense::EvaluationError::NoSuchPlan) => 2,
             Self::Store(StoreError::Unavailable(_))
             | Self::Projection(ProjectionError::Store(StoreError::Unavailable(_))) => 3,
             _ => 1,
@@ -175,6 +185,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo(args) => demo::run(&cli, args).await,
         Command::Import(args) => import::run(&cli, args).await,
         Command::Report(command) => report::run(&cli, command).await,
+        Command::Plan(command) => plan::run(&cli, command).await,
         Command::Items(command) => items::run(&cli, command).await,
         Command::Migrate => migrate::run(&cli).await,
         Command::Rebuild(args) => rebuild::run(&cli, args).await,

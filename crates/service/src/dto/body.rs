@@ -2,12 +2,13 @@
 //! that every bad value is reported with its field name. Amounts travel as decimal strings: a
 //! JSON number (a float) is refused.
 
-use chrono::NaiveDate;
 use serde::Deserialize;
+use suspense_domain::plan::Month;
 use suspense_domain::{
     AccountNumber, BranchCode, Channel, CustomerImpact, Direction, EscalationLevel,
-    EscalationReason, InvalidInput, ItemAction, Money, Note, OpenItem, Reference, ResolutionMethod,
-    ResolutionRequest, RootCauseCategory, RootCauseCode, SourceReference, TeamId, UserId,
+    EscalationReason, InvalidInput, ItemAction, Money, Note, OpenItem, RecordVolume, Reference,
+    ResolutionMethod, ResolutionRequest, RootCauseCategory, RootCauseCode, SourceReference, TeamId,
+    UserId,
 };
 
 use super::date;
@@ -187,6 +188,14 @@ pub struct NoteBody {
     pub note: Option<String>,
 }
 
+impl NoteBody {
+    pub fn parse(self) -> Result<Option<Note>, InvalidInput> {
+        self.note
+            .map(|n| Note::parse(&n).map_err(|e| e.for_field("note")))
+            .transpose()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
@@ -212,14 +221,27 @@ pub struct VolumeBody {
     /// Any day of the month, or `YYYY-MM`.
     pub month: String,
     pub transactions: u64,
+    /// Why a recorded figure is corrected.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl VolumeBody {
-    pub fn month(&self) -> Result<NaiveDate, InvalidInput> {
+    pub fn parse(self) -> Result<RecordVolume, InvalidInput> {
         let text = self.month.trim();
-        if text.len() == 7 {
-            return date("month", &format!("{text}-01"));
-        }
-        date("month", text)
+        let day = if text.len() == 7 {
+            date("month", &format!("{text}-01"))?
+        } else {
+            date("month", text)?
+        };
+        RecordVolume::new(
+            BranchCode::parse(&self.branch)?,
+            Month::of(day),
+            self.transactions,
+            self.reason
+                .as_deref()
+                .map(|r| Note::parse(r).map_err(|e| e.for_field("reason")))
+                .transpose()?,
+        )
     }
 }

@@ -4,10 +4,14 @@
 //! `openapi.json` describes exactly these types.
 
 mod body;
+mod plan_body;
+mod plan_view;
 mod query;
 mod view;
 
 pub use body::*;
+pub use plan_body::*;
+pub use plan_view::*;
 pub use query::*;
 pub use view::*;
 

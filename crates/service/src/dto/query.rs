@@ -31,7 +31,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
 }
 
 /// `fresh=true`: bring the read models up to date before answering (read your own writes).
-fn fresh(value: Option<&str>) -> Result<bool, InvalidInput> {
+pub(super) fn fresh(value: Option<&str>) -> Result<bool, InvalidInput> {
     match value.map(str::trim) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
@@ -152,17 +152,7 @@ impl RootCauseParams {
         let from = date("from", required("from", self.from.as_deref())?)?;
         let to = date("to", required("to", self.to.as_deref())?)?;
         let branch = self.branch.as_deref().map(BranchCode::parse).transpose()?;
-        let as_known_at = self
-            .as_known_at
-            .as_deref()
-            .map(|at| {
-                DateTime::parse_from_rfc3339(at.trim())
-                    .map(|at| at.with_timezone(&Utc))
-                    .map_err(|_| {
-                        InvalidInput::new("as_known_at", format!("'{at}' is not an RFC 3339 time"))
-                    })
-            })
-            .transpose()?;
+        let as_known_at = as_known_at(self.as_known_at.as_deref())?;
         Ok(RootCauseRequest {
             query: RootCauseQuery::new(period, from, to, branch)?,
             format: ReportFormat::parse(self.format.as_deref())?,
@@ -170,6 +160,19 @@ impl RootCauseParams {
             as_known_at,
         })
     }
+}
+
+/// `as_known_at=`: an RFC 3339 time.
+pub(super) fn as_known_at(value: Option<&str>) -> Result<Option<DateTime<Utc>>, InvalidInput> {
+    value
+        .map(|at| {
+            DateTime::parse_from_rfc3339(at.trim())
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(|_| {
+                    InvalidInput::new("as_known_at", format!("'{at}' is not an RFC 3339 time"))
+                })
+        })
+        .transpose()
 }
 
 fn required<'a>(field: &str, value: Option<&'a str>) -> Result<&'a str, InvalidInput> {

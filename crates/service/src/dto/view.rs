@@ -8,7 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use suspense::{LoadedItem, RecordedEvent};
 use suspense_domain::{
-    Assignment, ItemState, Money, OpenItem, PendingResolution, ResolutionRequest, RootCause,
+    Assignment, ItemState, Money, OpenItem, PendingResolution, RecordVolume, ResolutionRequest,
+    RootCause, VolumeEvent,
 };
 use suspense_read_models::{
     AgingBasis, AgingReport, CountAmount, OpenBalance, PeriodReport, RegisterRow, RootCauseReport,
@@ -567,4 +568,21 @@ pub struct VolumeView {
     /// The month's first day.
     pub month: NaiveDate,
     pub transactions: u64,
+    /// False when the month already had this figure (nothing was written).
+    pub recorded: bool,
+    /// The figure this one corrects, if the month had another.
+    pub replaces: Option<u64>,
+}
+
+impl VolumeView {
+    pub fn new(volume: &RecordVolume, written: Option<&VolumeEvent>) -> Self {
+        let replaces = written.and_then(|VolumeEvent::VolumeRecorded { replaces, .. }| *replaces);
+        Self {
+            branch: volume.branch.to_string(),
+            month: volume.month.first_day(),
+            transactions: volume.transactions,
+            recorded: written.is_some(),
+            replaces,
+        }
+    }
 }

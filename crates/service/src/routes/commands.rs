@@ -212,10 +212,7 @@ fn resolve(state: &AppState, body: &Body) -> Result<Decided, ApiError> {
 }
 
 fn approve(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
-    let note = body.json_or_default::<NoteBody>()?.note;
-    let note = note
-        .map(|n| Note::parse(&n).map_err(|e| e.for_field("note")))
-        .transpose()?;
+    let note = body.json_or_default::<NoteBody>()?.parse()?;
     Ok(ItemAction::ApproveResolution { note }.into())
 }
 

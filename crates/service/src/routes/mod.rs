@@ -4,6 +4,7 @@ pub mod audit;
 pub mod commands;
 pub mod items;
 pub mod ops;
+pub mod plans;
 pub mod reports;
 
 use suspense_domain::ItemId;

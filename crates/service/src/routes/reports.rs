@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
-use suspense_domain::BranchCode;
 use suspense_read_models::RootCauseReport;
 
 use crate::auth::Role;
@@ -26,11 +25,16 @@ const REPORT_READERS: &[Role] = &[Role::Reporter, Role::Auditor, Role::Superviso
 fn wants_csv(format: Option<ReportFormat>, headers: &HeaderMap) -> bool {
     match format {
         Some(format) => format == ReportFormat::Csv,
-        None => headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv")),
+        None => accepts_csv(headers),
     }
+}
+
+/// The `Accept` header asks for CSV.
+pub(crate) fn accepts_csv(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv"))
 }
 
 /// Brings the read models up to date first when asked to (read your own writes).
@@ -185,25 +189,10 @@ pub async fn record_volume(
         key,
         &[b"POST /v1/volumes", &raw],
         || async move {
-            let volume = body.json::<VolumeBody>()?;
-            let month = volume.month()?;
-            let branch = BranchCode::parse(&volume.branch)?;
-            state
-                .ledger
-                .reports()
-                .record_volume(
-                    &branch,
-                    month,
-                    volume.transactions,
-                    &caller.0.user,
-                    Utc::now(),
-                )
-                .await?;
-            let recorded = VolumeView {
-                branch: branch.to_string(),
-                month: suspense_read_models::month_start(month),
-                transactions: volume.transactions,
-            };
+            let volume = body.json::<VolumeBody>()?.parse()?;
+            let actor = super::items::actor(&caller, &headers);
+            let written = state.ledger.record_volume(&actor, volume.clone()).await?;
+            let recorded = VolumeView::new(&volume, written.as_ref());
             Reply::json(StatusCode::OK, &recorded)
         },
     )

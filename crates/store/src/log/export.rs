@@ -1,8 +1,7 @@
 //! Auditors' exports of the log, and replicas of another log built from them.
 
-use cqrs_es::Aggregate;
 use suspense_database::Pool;
-use suspense_domain::SuspenseItem;
+use suspense_domain::StreamKind;
 
 use super::EventLog;
 use crate::chain;
@@ -35,7 +34,7 @@ impl EventLog {
                                      payload, metadata, recorded_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
-            .bind(SuspenseItem::TYPE)
+            .bind(StreamKind::of_event_type(&event.event_type).aggregate_type())
             .bind(&event.item_id)
             .bind(i64::try_from(event.sequence).unwrap_or(i64::MAX))
             .bind(&event.event_type)

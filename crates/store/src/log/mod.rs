@@ -6,19 +6,23 @@
 //! - `pages.rs`: the whole log in global order, a page at a time, with each backend's
 //!   fastest faithful way to read a page;
 //! - `hash_chain.rs`: extending and verifying the tamper-evident chain over the log;
-//! - `export.rs`: auditors' exports, and replicas built from them.
+//! - `export.rs`: auditors' exports, and replicas built from them;
+//! - `streams.rs`: the log's other streams: remediation plans and transaction volumes.
 
 mod commands;
 mod export;
 mod hash_chain;
 mod items;
 mod pages;
+mod streams;
 
 use std::time::Duration;
 
 use cqrs_es::persist::EventUpcaster;
 use suspense_database::{with_pool, Pool, PoolSettings};
-use suspense_domain::{ItemId, ItemServices, ItemState, SuspenseItem, SuspenseItemEvent};
+use suspense_domain::{
+    ItemId, ItemServices, ItemState, StreamKind, SuspenseItem, SuspenseItemEvent,
+};
 use tokio::time::Instant;
 
 use crate::backend::{self, ItemStore};
@@ -49,6 +53,8 @@ pub struct LoadedItem {
     pub version: u64,
     pub state: ItemState,
 }
+
+pub use streams::ExecutedPlan;
 
 /// The suspense event log on one database.
 pub struct EventLog {
@@ -170,13 +176,16 @@ impl EventLog {
         Ok(())
     }
 
+    /// The items' events among `rows`; rows of the log's other streams are skipped.
     pub(super) fn decode_all(&self, rows: &[EventRow]) -> Result<Vec<RecordedEvent>, StoreError> {
         // Sized once: collecting a `Result` gives the vector no size hint, and growing a
         // page's tens of megabytes by doubling copied them and took fresh memory from the
         // kernel at every step.
         let mut events = Vec::with_capacity(rows.len());
         for row in rows {
-            events.push(row.decode(&self.upcasters)?);
+            if row.kind() == StreamKind::Item {
+                events.push(row.decode(&self.upcasters)?);
+            }
         }
         Ok(events)
     }

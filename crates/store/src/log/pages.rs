@@ -174,7 +174,8 @@ impl LogEntry {
 }
 
 impl EventLog {
-    /// Up to `limit` events after global position `after`, in global order.
+    /// The items' events among the `limit` events after global position `after`, in global
+    /// order (events of plans and volumes take positions too, and are skipped here).
     ///
     /// Positions start at 1 and have no gaps; a reader that stores the last position it
     /// processed and asks again from there sees every event exactly once, on both backends.
@@ -192,7 +193,15 @@ impl EventLog {
     pub async fn read_page(&self, after: u64, limit: u32) -> Result<LogPage, StoreError> {
         let rows = self.raw_after(after, limit).await?;
         let events = cpu_bound(|| self.decode_all(&rows))?;
-        Ok(LogPage { events })
+        let last_position = rows
+            .last()
+            .and_then(|r| r.position)
+            .and_then(|p| u64::try_from(p).ok());
+        Ok(LogPage {
+            events,
+            rows: rows.len(),
+            last_position,
+        })
     }
 
     /// Stored rows after `after`, in global order, not decoded.

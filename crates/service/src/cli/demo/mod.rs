@@ -6,10 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use suspense::{Actor, Suspense};
+use suspense_domain::plan::Month;
 use suspense_domain::{
     AccountNumber, BranchCode, Channel, Clock, CustomerImpact, Direction, EscalationLevel,
-    EscalationReason, ItemAction, ItemId, Money, Note, OpenItem, Reference, ResolutionMethod,
-    ResolutionRequest, RootCauseCatalogue, SourceReference, TeamId, UserId,
+    EscalationReason, ItemAction, ItemId, Money, Note, OpenItem, RecordVolume, Reference,
+    ResolutionMethod, ResolutionRequest, RootCauseCatalogue, RootCauseCategory, RootCauseCode,
+    SourceReference, TeamId, UserId,
 };
 use suspense_read_models::{PeriodKind, RootCauseQuery};
 use tokio::net::TcpListener;
@@ -29,12 +31,29 @@ pub struct Args {
     pub items: usize,
 }
 
-/// The business clock the demo moves through the year.
-struct DemoClock(Mutex<DateTime<Utc>>);
+mod plan;
+
+/// The business clock the demo moves through the year; once the year is loaded it follows
+/// the system clock again.
+struct DemoClock(Mutex<Option<DateTime<Utc>>>);
 
 impl Clock for DemoClock {
     fn now(&self) -> DateTime<Utc> {
-        self.0.lock().map(|t| *t).unwrap_or_else(|_| Utc::now())
+        self.0.lock().ok().and_then(|t| *t).unwrap_or_else(Utc::now)
+    }
+}
+
+impl DemoClock {
+    fn set(&self, at: DateTime<Utc>) {
+        if let Ok(mut now) = self.0.lock() {
+            *now = Some(at);
+        }
+    }
+
+    fn release(&self) {
+        if let Ok(mut now) = self.0.lock() {
+            *now = None;
+        }
     }
 }
 
@@ -59,12 +78,19 @@ const BRANCHES: [&str; 5] = ["SH-001", "SH-002", "BJ-001", "GZ-001", "SZ-001"];
 
 pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let mut settings = settings(cli, args.listen.clone())?;
-    let clock = Arc::new(DemoClock(Mutex::new(Utc::now())));
+    let clock = Arc::new(DemoClock(Mutex::new(None)));
     let ledger = crate::app::open_ledger_with_clock(&settings, clock.clone()).await?;
     let today = settings.calendar.local_date(Utc::now());
     if ledger.log().head().await? == 0 {
         eprintln!("loading a synthetic year of {} suspense items…", args.items);
         seed(&ledger, &clock, today, args.items).await?;
+        let calendar = plan::DemoCalendar {
+            start: Month::of(today - Duration::days(365)),
+        };
+        plan::seed(&ledger, &clock, &calendar).await?;
+        clock.release();
+        ledger.refresh().await?;
+        plan::sign_last_ended_phase(&ledger, today).await?;
     } else {
         eprintln!(
             "{} already holds data; not seeding it again",
@@ -110,6 +136,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             )?;
         }
     }
+    plan::print_evaluations(&ledger, today).await?;
     for balance in ledger.reports().open_balance().await? {
         outln!(
             "open balance {}: {} items, {} outstanding",
@@ -162,6 +189,10 @@ async fn seed(
         .collect();
     let mut dice = Dice(20_260_331);
     let start = today - Duration::days(365);
+    let trained = plan::DemoCalendar {
+        start: Month::of(start),
+    }
+    .training_done()?;
     let who = |name: &str| UserId::parse(name).map(|u| Actor::new(u).with_source("demo"));
     let (teller, operator, supervisor) = (who("teller-demo")?, who("ops-demo")?, who("lead-demo")?);
     let at = |day: NaiveDate, hour: u32| {
@@ -178,7 +209,7 @@ async fn seed(
         plan.push((
             at(booked + Duration::days(1 + dice.next(3) as i64), 3),
             n,
-            Step::Classify(dice.next(catalogue.len() as u64) as usize),
+            Step::Classify(cause_after_training(&mut dice, &catalogue, booked, trained)),
         ));
         plan.push((at(booked + Duration::days(1), 4), n, Step::Assign));
         if dice.chance(15) {
@@ -215,9 +246,7 @@ async fn seed(
         if when > Utc::now() {
             continue;
         }
-        if let Ok(mut now) = clock.0.lock() {
-            *now = when;
-        }
+        clock.set(when);
         let action = match step {
             Step::Open { booked } => {
                 let amount = Money::parse(
@@ -329,24 +358,35 @@ async fn seed(
         let _ = ledger.execute(actor, id, action).await;
     }
     // Transaction volumes for the suspense rate.
+    let reporter = who("demo")?;
     let mut month = NaiveDate::from_ymd_opt(start.year(), start.month(), 1).unwrap_or(start);
     while month <= today {
         for branch in BRANCHES {
             let volume = 150_000 + dice.next(250_000);
-            ledger
-                .reports()
-                .record_volume(
-                    &BranchCode::parse(branch)?,
-                    month,
-                    volume,
-                    &UserId::parse("demo")?,
-                    Utc::now(),
-                )
-                .await?;
+            let volume =
+                RecordVolume::new(BranchCode::parse(branch)?, Month::of(month), volume, None)?;
+            ledger.record_volume(&reporter, volume).await?;
         }
         month = (month + Duration::days(32)).with_day(1).unwrap_or(today);
     }
     Ok(())
+}
+
+/// A cause for an item booked on `booked`: once the teller training took effect, seven in
+/// ten operational errors no longer happen and the item has another cause.
+fn cause_after_training(
+    dice: &mut Dice,
+    catalogue: &[(RootCauseCode, RootCauseCategory)],
+    booked: NaiveDate,
+    trained: NaiveDate,
+) -> usize {
+    let cause = dice.next(catalogue.len() as u64) as usize;
+    let operational = |c: usize| catalogue[c].1 == RootCauseCategory::OperationalError;
+    if booked < trained || !operational(cause) || !dice.chance(70) {
+        return cause;
+    }
+    let others: Vec<usize> = (0..catalogue.len()).filter(|c| !operational(*c)).collect();
+    others[dice.next(others.len() as u64) as usize]
 }
 
 #[derive(Clone, Copy)]

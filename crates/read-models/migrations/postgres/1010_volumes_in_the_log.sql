@@ -1,0 +1,24 @@
+-- Transaction volumes move into the event log, as `VolumeRecorded` events of one stream per
+-- branch (aggregate type `TransactionVolumes`), so that every suspense rate replays exactly
+-- as it was known. The figures recorded so far become the streams' first events: the
+-- business time `at` is when the figure was recorded, the log's `recorded_at` is now (the
+-- log learns of them now). The table goes; reports read the figures from the log.
+INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+SELECT 'TransactionVolumes',
+       branch,
+       row_number() OVER (PARTITION BY branch ORDER BY month),
+       'VolumeRecorded',
+       '1',
+       json_build_object('VolumeRecorded', json_build_object(
+           'at', to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           'by', recorded_by,
+           'branch', branch,
+           'month', to_char(month, 'YYYY-MM'),
+           'transactions', transactions,
+           'replaces', NULL,
+           'reason', NULL)),
+       json_build_object('actor', recorded_by, 'source', 'migration')
+  FROM transaction_volumes
+ ORDER BY branch, month;
+
+DROP TABLE transaction_volumes;
