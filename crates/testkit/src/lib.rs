@@ -413,3 +413,61 @@ impl Drop for PrivateCluster {
             .output();
     }
 }
+
+/// A remediation plan for tests: reference `reference`, baseline 2026-01..2026-03, two
+/// phases (2026-04..2026-06, 2026-07..2026-09), the whole bank.
+///
+/// # Panics
+/// On an invalid `reference`: test inputs are literals.
+pub fn plan_draft(reference: &str) -> suspense_domain::plan::DraftPlan {
+    use suspense_domain::plan::{
+        DraftPlan, Month, MonthSpan, Phase, PlanName, PlanReference, PlanScope,
+    };
+    let month = |m: &str| Month::parse("month", m).unwrap_or_else(|e| panic!("{e}"));
+    let span =
+        |a: &str, b: &str| MonthSpan::new(month(a), month(b)).unwrap_or_else(|e| panic!("{e}"));
+    let name = |n: &str| PlanName::parse(n).unwrap_or_else(|e| panic!("{e}"));
+    DraftPlan {
+        reference: PlanReference::parse(reference).unwrap_or_else(|e| panic!("{e}")),
+        name: name("suspense remediation"),
+        owner: user("head-of-ops"),
+        scope: PlanScope::default(),
+        baseline: span("2026-01", "2026-03"),
+        phases: vec![
+            Phase {
+                number: 1,
+                name: name("months 1-3"),
+                months: span("2026-04", "2026-06"),
+            },
+            Phase {
+                number: 2,
+                name: name("months 4-6"),
+                months: span("2026-07", "2026-09"),
+            },
+        ],
+    }
+}
+
+/// A target for tests: `metric` at most `value` (absolute), within `filter`, on every phase.
+///
+/// # Panics
+/// On an invalid `id` or target: test inputs are literals.
+pub fn plan_target(
+    id: &str,
+    metric: suspense_domain::plan::Metric,
+    filter: suspense_domain::plan::MetricFilter,
+    value: rust_decimal::Decimal,
+) -> suspense_domain::plan::PlanAction {
+    use suspense_domain::plan::{Comparison, PlanAction, PlanEntryId, Target, TargetValue};
+    PlanAction::SetTarget {
+        target: Target::new(
+            PlanEntryId::parse(id).unwrap_or_else(|e| panic!("{e}")),
+            metric,
+            filter,
+            Comparison::AtMost,
+            TargetValue::Absolute(value),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+    }
+}

@@ -10,7 +10,7 @@ SELECT 'TransactionVolumes',
        'VolumeRecorded',
        '1',
        json_object('VolumeRecorded', json_object(
-           'at', strftime('%Y-%m-%dT%H:%M:%fZ', recorded_at),
+           'at', replace(recorded_at, ' ', 'T'),
            'by', recorded_by,
            'branch', branch,
            'month', substr(month, 1, 7),
