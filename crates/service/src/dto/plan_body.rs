@@ -111,7 +111,8 @@ fn month(field: &str, value: &str) -> Result<Month, InvalidInput> {
 }
 
 fn span(place: &str, body: &SpanBody) -> Result<MonthSpan, InvalidInput> {
-    MonthSpan::new(month("from", &body.from)?, month("to", &body.to)?).map_err(at(place))
+    let span = || MonthSpan::new(month("from", &body.from)?, month("to", &body.to)?);
+    span().map_err(at(place))
 }
 
 fn decimal(field: &str, value: &str) -> Result<Decimal, InvalidInput> {
