@@ -169,7 +169,23 @@ fn the_demo_loads_a_year_and_prints_its_reports() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(stdout.contains("root causes by month"), "{stdout}");
     assert!(stdout.contains("open balance CNY"), "{stdout}");
+    assert!(stdout.contains("remediation plan"), "{stdout}");
+    assert!(stdout.contains("teller training"), "{stdout}");
     assert!(dir.path().join("suspense.db").exists());
+    // The plan is stored, approved, and its last ended phase's evaluation recorded.
+    let shown = std::process::Command::new(suspense_tests::app::binary())
+        .args(["plan", "show", "demo-remediation"])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SUSPENSE_CONFIG")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap_or_default();
+    assert_eq!(plan["status"], "approved");
+    assert_eq!(plan["approved_by"], "head-demo");
+    assert_eq!(plan["measures"][0]["status"], "done");
+    assert_eq!(plan["evaluations"].as_array().map(Vec::len), Some(1));
 }
 
 /// A reporting job that pipes a command into `head` stops reading early: the command ends
