@@ -585,3 +585,71 @@ suspense_testkit::on_both_backends!(
     plan_evaluation_recorded_is_reproduced_as_known_at_its_time,
     super::plan_evaluation_recorded_is_reproduced_as_known_at_its_time
 );
+
+/// Volumes are events: an auditor's export carries them, so the suspense rate recomputed
+/// from the file alone, and replayed as known now, divides by them.
+#[tokio::test]
+async fn plan_suspense_rates_replay_from_exports_with_their_volumes() {
+    use std::io::Write;
+    let app = spawn_app(Backend::Sqlite).await;
+    app.open_item("VOL-1", "100.00").await;
+    for transactions in [10_000, 40_000] {
+        let recorded = app
+            .post(
+                "/v1/volumes",
+                "rita",
+                json!({"branch": "SH-001", "month": "2026-03", "transactions": transactions,
+                       "reason": "the core system's count"}),
+            )
+            .await;
+        assert_eq!(recorded.status(), 200);
+    }
+    let corrected: Value = app
+        .post(
+            "/v1/volumes",
+            "rita",
+            json!({"branch": "SH-001", "month": "2026-03", "transactions": 40_000}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        corrected["recorded"], false,
+        "the same figure writes nothing"
+    );
+    let export = app.cli(&["audit", "export"]);
+    let lines = String::from_utf8_lossy(&export.stdout).into_owned();
+    assert_eq!(lines.lines().count(), 3);
+    let mut file = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    file.write_all(lines.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = file.path().display().to_string();
+    let offline = app.cli(&[
+        "audit",
+        "verify",
+        "--file",
+        &path,
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+    ]);
+    assert!(offline.status.success(), "{offline:?}");
+    let stdout = String::from_utf8_lossy(&offline.stdout).into_owned();
+    let report: Value =
+        serde_json::from_str(stdout.lines().nth(1).unwrap_or_default()).unwrap_or_default();
+    let rate = &report["periods"][0]["suspense_rates"][0];
+    assert_eq!(rate["transactions"], 40_000, "{report}");
+    assert_eq!(rate["per_10000"], "0.25");
+    let served: Value = app
+        .get(
+            "/v1/reports/root-causes?period=month&from=2026-03-01&to=2026-03-31&fresh=true",
+            "rita",
+        )
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(report, served);
+}

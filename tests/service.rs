@@ -543,6 +543,7 @@ async fn the_openapi_document_describes_every_route() {
     // The router's own routes, and the item commands' table it adds below `/v1/items/{id}`.
     let router = include_str!("../crates/service/src/app.rs");
     let commands = include_str!("../crates/service/src/routes/commands.rs");
+    let plans = include_str!("../crates/service/src/routes/plans.rs");
     let quoted_after = |text: &'static str, marker: &str| -> Vec<&'static str> {
         text.split(marker)
             .skip(1)
@@ -557,6 +558,9 @@ async fn the_openapi_document_describes_every_route() {
     let command_paths = quoted_after(commands, "CommandRoute { path:");
     assert!(!command_paths.is_empty());
     routed.extend(command_paths.iter().map(|p| format!("/v1/items/{{id}}{p}")));
+    let plan_paths = quoted_after(plans, "PlanRoute { path:");
+    assert!(!plan_paths.is_empty());
+    routed.extend(plan_paths.iter().map(|p| format!("/v1/plans/{{id}}{p}")));
     let routed: Vec<&str> = routed.iter().map(String::as_str).collect();
     assert!(!routed.is_empty());
     for route in &routed {

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::routes::commands::COMMAND_ROUTES;
+use crate::routes::plans::PLAN_ROUTES;
 use crate::state::AppState;
 
 /// Largest accepted request body.
@@ -30,6 +31,12 @@ pub fn router(state: AppState) -> Router {
     for command in COMMAND_ROUTES {
         router = router.route(
             &format!("/v1/items/{{id}}{}", command.path),
+            command.handler(),
+        );
+    }
+    for command in PLAN_ROUTES {
+        router = router.route(
+            &format!("/v1/plans/{{id}}{}", command.path),
             command.handler(),
         );
     }
@@ -57,27 +64,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/plans/{id}", get(routes::plans::show))
         .route("/v1/plans/{id}/history", get(routes::plans::history))
-        .route("/v1/plans/{id}/phases", post(routes::plans::set_phases))
-        .route("/v1/plans/{id}/targets", post(routes::plans::set_target))
-        .route(
-            "/v1/plans/{id}/targets/{target}/revise",
-            post(routes::plans::revise_target),
-        )
-        .route("/v1/plans/{id}/measures", post(routes::plans::add_measure))
-        .route(
-            "/v1/plans/{id}/measures/{measure}/start",
-            post(routes::plans::start_measure),
-        )
-        .route(
-            "/v1/plans/{id}/measures/{measure}/complete",
-            post(routes::plans::complete_measure),
-        )
-        .route(
-            "/v1/plans/{id}/measures/{measure}/drop",
-            post(routes::plans::drop_measure),
-        )
-        .route("/v1/plans/{id}/approve", post(routes::plans::approve))
-        .route("/v1/plans/{id}/close", post(routes::plans::close))
         .route("/v1/plans/{id}/evaluation", get(routes::plans::evaluation))
         .route(
             "/v1/plans/{id}/evaluations",

@@ -173,12 +173,7 @@ impl EventRow {
                 name(&event)
             )));
         }
-        let sequence = u64::try_from(self.sequence)
-            .map_err(|_| self.corrupt(format!("negative sequence {}", self.sequence)))?;
-        let position = self
-            .position
-            .map(|p| u64::try_from(p).map_err(|_| self.corrupt(format!("negative position {p}"))))
-            .transpose()?;
+        let (sequence, position) = self.place()?;
         Ok(Recorded {
             position,
             stream: self.aggregate_id.clone(),
@@ -251,12 +246,7 @@ impl EventRow {
             )));
         }
         let item_id = ItemId::parse(&self.aggregate_id).map_err(|e| self.corrupt(e.to_string()))?;
-        let sequence = u64::try_from(self.sequence)
-            .map_err(|_| self.corrupt(format!("negative sequence {}", self.sequence)))?;
-        let position = self
-            .position
-            .map(|p| u64::try_from(p).map_err(|_| self.corrupt(format!("negative position {p}"))))
-            .transpose()?;
+        let (sequence, position) = self.place()?;
         Ok(RecordedEvent {
             position,
             item_id,
@@ -267,6 +257,17 @@ impl EventRow {
             metadata,
             recorded_at: self.recorded_at,
         })
+    }
+
+    /// The row's sequence in its stream and its position in the log (if assigned).
+    fn place(&self) -> Result<(u64, Option<u64>), StoreError> {
+        let sequence = u64::try_from(self.sequence)
+            .map_err(|_| self.corrupt(format!("negative sequence {}", self.sequence)))?;
+        let position = self
+            .position
+            .map(|p| u64::try_from(p).map_err(|_| self.corrupt(format!("negative position {p}"))))
+            .transpose()?;
+        Ok((sequence, position))
     }
 
     fn corrupt(&self, reason: String) -> StoreError {

@@ -263,9 +263,9 @@ pub struct ReviseTargetBody {
 }
 
 impl ReviseTargetBody {
-    pub fn parse(&self, target: &str) -> Result<PlanAction, InvalidInput> {
+    pub fn parse(&self, target: PlanEntryId) -> Result<PlanAction, InvalidInput> {
         Ok(PlanAction::ReviseTarget {
-            target: PlanEntryId::parse(target)?,
+            target,
             comparison: Comparison::parse(&self.comparison)?,
             value: target_value(self.value.as_deref(), self.change_from_baseline.as_deref())?,
             reason: note("reason", &self.reason)?,
@@ -283,9 +283,13 @@ pub struct CompleteMeasureBody {
 }
 
 impl CompleteMeasureBody {
-    pub fn parse(&self, measure: &str, today: NaiveDate) -> Result<PlanAction, InvalidInput> {
+    pub fn parse(
+        &self,
+        measure: PlanEntryId,
+        today: NaiveDate,
+    ) -> Result<PlanAction, InvalidInput> {
         Ok(PlanAction::CompleteMeasure {
-            measure: PlanEntryId::parse(measure)?,
+            measure,
             completed_on: self
                 .completed_on
                 .as_deref()

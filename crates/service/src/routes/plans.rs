@@ -4,12 +4,15 @@
 //! Supervisors draft, change and approve plans (the domain refuses an approval by the plan's
 //! drafter: a second supervisor approves); reporters and auditors read them.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
+use axum::routing::{post, MethodRouter};
 use chrono::{NaiveDate, Utc};
+use suspense::store::ExecutedPlan;
 use suspense::LoadedPlan;
 use suspense_domain::plan::{PlanAction, PlanEntryId, PlanId};
 
@@ -32,10 +35,6 @@ fn plan_id(text: &str) -> Result<PlanId, ApiError> {
     PlanId::parse(text).map_err(|_| ApiError::not_found(format!("no plan {text}")))
 }
 
-fn entry(field: &str, text: &str) -> Result<PlanEntryId, ApiError> {
-    Ok(PlanEntryId::parse(text).map_err(|e| e.for_field(field))?)
-}
-
 fn today(state: &AppState) -> NaiveDate {
     state.settings.calendar.local_date(Utc::now())
 }
@@ -44,22 +43,75 @@ fn plan_reply(plan: &LoadedPlan, status: StatusCode) -> Result<Reply, ApiError> 
     Ok(Reply::json(status, &PlanView::from(plan))?.with_etag(plan.version))
 }
 
-/// Runs the actions `decide` makes of the request body on plan `id`, idempotently, and
-/// answers the plan as it stands after them.
+/// What a plan command's `decide` sees of its request.
+pub struct PlanRequest<'a> {
+    body: &'a Body,
+    /// The path's parameters (`target`, `measure`).
+    path: &'a HashMap<String, String>,
+    today: NaiveDate,
+}
+
+impl PlanRequest<'_> {
+    fn entry(&self, name: &str) -> Result<PlanEntryId, ApiError> {
+        let text = self.path.get(name).map_or("", String::as_str);
+        Ok(PlanEntryId::parse(text).map_err(|e| e.for_field(name.to_owned()))?)
+    }
+}
+
+/// A command on one plan as the API takes it: `POST /v1/plans/{id}{path}` by a supervisor,
+/// its request turned into the plan's actions by `decide`.
+pub struct PlanRoute {
+    pub path: &'static str,
+    decide: fn(&PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError>,
+}
+
+/// Every plan command route. A new command is one line here and its `decide` below.
+#[rustfmt::skip]
+pub const PLAN_ROUTES: &[PlanRoute] = &[
+    PlanRoute { path: "/phases", decide: set_phases },
+    PlanRoute { path: "/targets", decide: set_target },
+    PlanRoute { path: "/targets/{target}/revise", decide: revise_target },
+    PlanRoute { path: "/measures", decide: add_measure },
+    PlanRoute { path: "/measures/{measure}/start", decide: start_measure },
+    PlanRoute { path: "/measures/{measure}/complete", decide: complete_measure },
+    PlanRoute { path: "/measures/{measure}/drop", decide: drop_measure },
+    PlanRoute { path: "/approve", decide: approve },
+    PlanRoute { path: "/close", decide: close },
+];
+
+impl PlanRoute {
+    /// The axum handler of this route.
+    pub fn handler(&'static self) -> MethodRouter<AppState> {
+        post(
+            move |State(state): State<AppState>,
+                  caller: Caller,
+                  headers: HeaderMap,
+                  uri: Uri,
+                  Path(path): Path<HashMap<String, String>>,
+                  body: Body| async move {
+                command(state, caller, headers, &uri, path, body, self).await
+            },
+        )
+    }
+}
+
+/// Runs `route` on the plan of the path, idempotently, and answers the plan as it stands
+/// after it.
 async fn command(
     state: AppState,
     caller: Caller,
     headers: HeaderMap,
-    id: PlanId,
-    route: &str,
+    uri: &Uri,
+    path: HashMap<String, String>,
     body: Body,
-    decide: impl FnOnce(&Body, NaiveDate) -> Result<Vec<PlanAction>, ApiError> + Send,
+    route: &'static PlanRoute,
 ) -> Result<Response, ApiError> {
     caller.require(PLAN_WRITERS)?;
+    let id = plan_id(path.get("id").map_or("", String::as_str))?;
     let key = idempotency::key(&headers)?;
     let ledger = Arc::clone(&state.ledger);
     let user = caller.0.user.to_string();
-    let fingerprint = format!("POST /v1/plans/{id}{route}");
+    let fingerprint = format!("POST {}", uri.path());
     let raw = body.0.clone();
     Ok(idempotency::once(
         &ledger,
@@ -67,23 +119,86 @@ async fn command(
         key,
         &[fingerprint.as_bytes(), &raw],
         || async move {
-            let actions = decide(&body, today(&state))?;
+            let request = PlanRequest {
+                body: &body,
+                path: &path,
+                today: today(&state),
+            };
+            let actions = (route.decide)(&request)?;
             let actor = super::items::actor(&caller, &headers);
             let executed = state.ledger.execute_plan_all(&actor, id, actions).await?;
-            let state = executed
-                .state
-                .ok_or_else(|| ApiError::not_found(format!("no plan {id}")))?;
-            plan_reply(
-                &LoadedPlan {
-                    plan_id: id,
-                    version: executed.version,
-                    state,
-                },
-                StatusCode::OK,
-            )
+            executed_reply(executed, StatusCode::OK)
         },
     )
     .await)
+}
+
+fn executed_reply(executed: ExecutedPlan, status: StatusCode) -> Result<Reply, ApiError> {
+    let plan_id = executed.plan_id;
+    let state = executed
+        .state
+        .ok_or_else(|| ApiError::not_found(format!("no plan {plan_id}")))?;
+    plan_reply(
+        &LoadedPlan {
+            plan_id,
+            version: executed.version,
+            state,
+        },
+        status,
+    )
+}
+
+fn set_phases(r: &PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError> {
+    let phases = phases(&r.body.json::<PhasesBody>()?.phases)?;
+    Ok(vec![PlanAction::SetPhases { phases }])
+}
+
+fn set_target(r: &PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError> {
+    let target = r.body.json::<TargetBody>()?.parse()?;
+    Ok(vec![PlanAction::SetTarget { target }])
+}
+
+fn revise_target(r: &PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError> {
+    Ok(vec![r
+        .body
+        .json::<ReviseTargetBody>()?
+        .parse(r.entry("target")?)?])
+}
+
+fn add_measure(r: &PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError> {
+    let measure = r.body.json::<MeasureBody>()?.parse()?;
+    Ok(vec![PlanAction::AddMeasure { measure }])
+}
+
+fn start_measure(r: &PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError> {
+    let note = r.body.json_or_default::<NoteBody>()?.parse()?;
+    Ok(vec![PlanAction::StartMeasure {
+        measure: r.entry("measure")?,
+        note,
+    }])
+}
+
+fn complete_measure(r: &PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError> {
+    let body = r.body.json::<CompleteMeasureBody>()?;
+    Ok(vec![body.parse(r.entry("measure")?, r.today)?])
+}
+
+fn drop_measure(r: &PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError> {
+    let reason = r.body.json::<ReasonBody>()?.parse()?;
+    Ok(vec![PlanAction::DropMeasure {
+        measure: r.entry("measure")?,
+        reason,
+    }])
+}
+
+fn approve(r: &PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError> {
+    let note = r.body.json_or_default::<NoteBody>()?.parse()?;
+    Ok(vec![PlanAction::Approve { note }])
+}
+
+fn close(r: &PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError> {
+    let note = r.body.json::<ReasonBody>()?.parse()?;
+    Ok(vec![PlanAction::Close { note }])
 }
 
 /// `POST /v1/plans`: a plan document, drafted with its targets and measures, all or nothing.
@@ -112,18 +227,7 @@ pub async fn create(
             } else {
                 StatusCode::CREATED
             };
-            let plan_id = executed.plan_id;
-            let state = executed
-                .state
-                .ok_or_else(|| ApiError::not_found(format!("no plan {plan_id}")))?;
-            plan_reply(
-                &LoadedPlan {
-                    plan_id,
-                    version: executed.version,
-                    state,
-                },
-                status,
-            )
+            executed_reply(executed, status)
         },
     )
     .await)
@@ -168,151 +272,6 @@ pub async fn history(
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::internal)?;
     Reply::json(StatusCode::OK, &views)
-}
-
-pub async fn set_phases(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let id = plan_id(&id)?;
-    command(state, caller, headers, id, "/phases", body, |body, _| {
-        let phases = phases(&body.json::<PhasesBody>()?.phases)?;
-        Ok(vec![PlanAction::SetPhases { phases }])
-    })
-    .await
-}
-
-pub async fn set_target(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let id = plan_id(&id)?;
-    command(state, caller, headers, id, "/targets", body, |body, _| {
-        let target = body.json::<TargetBody>()?.parse()?;
-        Ok(vec![PlanAction::SetTarget { target }])
-    })
-    .await
-}
-
-pub async fn revise_target(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path((id, target)): Path<(String, String)>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let id = plan_id(&id)?;
-    let route = format!("/targets/{target}/revise");
-    command(state, caller, headers, id, &route, body, |body, _| {
-        Ok(vec![body.json::<ReviseTargetBody>()?.parse(&target)?])
-    })
-    .await
-}
-
-pub async fn add_measure(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let id = plan_id(&id)?;
-    command(state, caller, headers, id, "/measures", body, |body, _| {
-        let measure = body.json::<MeasureBody>()?.parse()?;
-        Ok(vec![PlanAction::AddMeasure { measure }])
-    })
-    .await
-}
-
-pub async fn start_measure(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path((id, measure)): Path<(String, String)>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let id = plan_id(&id)?;
-    let route = format!("/measures/{measure}/start");
-    command(state, caller, headers, id, &route, body, |body, _| {
-        let note = body.json_or_default::<NoteBody>()?.parse()?;
-        Ok(vec![PlanAction::StartMeasure {
-            measure: entry("measure", &measure)?,
-            note,
-        }])
-    })
-    .await
-}
-
-pub async fn complete_measure(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path((id, measure)): Path<(String, String)>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let id = plan_id(&id)?;
-    let route = format!("/measures/{measure}/complete");
-    command(state, caller, headers, id, &route, body, |body, today| {
-        Ok(vec![body
-            .json::<CompleteMeasureBody>()?
-            .parse(&measure, today)?])
-    })
-    .await
-}
-
-pub async fn drop_measure(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path((id, measure)): Path<(String, String)>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let id = plan_id(&id)?;
-    let route = format!("/measures/{measure}/drop");
-    command(state, caller, headers, id, &route, body, |body, _| {
-        let reason = body.json::<ReasonBody>()?.parse()?;
-        Ok(vec![PlanAction::DropMeasure {
-            measure: entry("measure", &measure)?,
-            reason,
-        }])
-    })
-    .await
-}
-
-pub async fn approve(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let id = plan_id(&id)?;
-    command(state, caller, headers, id, "/approve", body, |body, _| {
-        let note = body.json_or_default::<NoteBody>()?.parse()?;
-        Ok(vec![PlanAction::Approve { note }])
-    })
-    .await
-}
-
-pub async fn close(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let id = plan_id(&id)?;
-    command(state, caller, headers, id, "/close", body, |body, _| {
-        let note = body.json::<ReasonBody>()?.parse()?;
-        Ok(vec![PlanAction::Close { note }])
-    })
-    .await
 }
 
 /// `GET /v1/plans/{id}/evaluation?phase=&as_of=&as_known_at=&fresh=&format=`.
