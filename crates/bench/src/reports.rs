@@ -102,7 +102,7 @@ pub async fn time_all(
     print_row("open balance", 0, &timings);
     // A year-long plan's last phase, evaluated after it ended: eight targets (one of each
     // metric but the stock, which is the aging above, and the suspense rate) and a measure.
-    let plan = bench_plan()?;
+    let plan = bench_plan_with(None)?;
     let evaluated = reports
         .evaluate_plan(&plan, Some(4), date(2025, 12, 31))
         .await?;
@@ -118,12 +118,24 @@ pub async fn time_all(
         evaluated.targets.len(),
         &timings,
     );
+    // A stock target: items open longer than 90 days at each month's end of the phase and at
+    // the baseline's end, each an aging as of a past date.
+    let with_stock = bench_plan_with(Some(Metric::OpenLongerThan { days: 90 }))?;
+    let timings = time(queries.min(10), || async {
+        reports
+            .evaluate_plan(&with_stock, Some(4), date(2025, 12, 31))
+            .await
+            .map(|_| ())
+    })
+    .await?;
+    print_row("plan evaluation with a stock target as well", 8, &timings);
     println!();
     Ok(())
 }
 
-/// A plan over the seeded log's dates: baseline 2024, four quarterly phases in 2025.
-fn bench_plan() -> Result<PlanState, Box<dyn std::error::Error>> {
+/// A plan over the seeded log's dates: baseline 2024, four quarterly phases in 2025, a
+/// target on each flow, rate and percentile metric (and `extra`, if given).
+fn bench_plan_with(extra: Option<Metric>) -> Result<PlanState, Box<dyn std::error::Error>> {
     let month = |m: &str| Month::parse("month", m);
     let span = |a: &str, b: &str| -> Result<MonthSpan, InvalidInput> {
         MonthSpan::new(month(a)?, month(b)?)
@@ -156,6 +168,7 @@ fn bench_plan() -> Result<PlanState, Box<dyn std::error::Error>> {
         category: Some(RootCauseCategory::SystemFailure),
         ..MetricFilter::default()
     };
+    let extra = extra.map(|metric| (metric, MetricFilter::default()));
     let metrics = [
         (Metric::SuspenseRate, MetricFilter::default()),
         (Metric::ItemsOpened, system.clone()),
@@ -166,7 +179,7 @@ fn bench_plan() -> Result<PlanState, Box<dyn std::error::Error>> {
         (Metric::ReopenRate, MetricFilter::default()),
     ];
     let mut actions = vec![PlanAction::Draft(draft)];
-    for (n, (metric, filter)) in metrics.into_iter().enumerate() {
+    for (n, (metric, filter)) in metrics.into_iter().chain(extra).enumerate() {
         actions.push(PlanAction::SetTarget {
             target: Target::new(
                 PlanEntryId::parse(&format!("T{n}"))?,

@@ -366,12 +366,20 @@ async fn plan_evaluation_follows_the_phase_progress(backend: Backend) {
     h.refresh().await;
     let plan = draft_plan(
         &h,
-        vec![plan_target(
-            "T1",
-            Metric::ItemsOpened,
-            MetricFilter::default(),
-            Decimal::ONE,
-        )],
+        vec![
+            plan_target(
+                "T1",
+                Metric::ItemsOpened,
+                MetricFilter::default(),
+                Decimal::ONE,
+            ),
+            plan_target(
+                "T2",
+                Metric::OpenLongerThan { days: 30 },
+                MetricFilter::default(),
+                Decimal::ONE,
+            ),
+        ],
     )
     .await;
     let state = plan.state.expect("drafted");
@@ -395,6 +403,19 @@ async fn plan_evaluation_follows_the_phase_progress(backend: Backend) {
         Some(Decimal::new(100, 2))
     );
     assert_eq!(running.targets[0].figures.verdict, Verdict::OnTrack);
+    // Items open longer than 30 days: one at the baseline's end (booked 02-10), one at the
+    // end of April, the phase's only whole month (02-10 again), two on 05-15 (and 04-10).
+    let stock = &running.targets[1];
+    assert_eq!(stock.figures.baseline, Some(Decimal::ONE));
+    assert_eq!(
+        stock.trend,
+        vec![(
+            Month::parse("m", "2026-04").expect("month"),
+            Some(Decimal::ONE)
+        )]
+    );
+    assert_eq!(stock.figures.actual, Some(Decimal::TWO));
+    assert_eq!(stock.figures.verdict, Verdict::AtRisk);
     // The baseline (January to March) had 1 item in three months.
     assert_eq!(
         running.targets[0].figures.baseline,

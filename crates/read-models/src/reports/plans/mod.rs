@@ -5,17 +5,17 @@
 
 mod figures;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use suspense_domain::plan::{
-    MeasureEffect, MeasureStatus, Metric, MetricFilter, Month, MonthSpan, Phase, PhaseProgress,
-    PlanEntryId, RecordedEvaluation, Target, TargetFigures, Verdict,
+    Measure, MeasureEffect, MeasureStatus, Metric, MetricFilter, Month, MonthSpan, Phase,
+    PhaseProgress, PlanEntryId, RecordedEvaluation, Target, TargetFigures, Verdict,
 };
 use suspense_domain::{Currency, InvalidInput, PlanState, RootCauseCategory, RootCauseCode};
 
-use self::figures::{MonthFigures, Scope};
+use self::figures::{narrowed, ByCategory, MonthFigures, Scope, Source, SourceCut};
 use super::volumes::VolumeFigures;
 use super::{ReportError, Reports};
 use crate::calendar::resolution_time;
@@ -111,20 +111,59 @@ impl Reports<'_> {
             PhaseProgress::Running => as_of,
             _ => phase.months.end().pred_opt().unwrap_or(as_of),
         };
-        let volumes = self.volume_figures().await?;
-        let targets = plan
+        let targets: Vec<&Target> = plan
             .targets
             .iter()
-            .filter(|t| t.phase.is_none_or(|p| p == phase.number));
-        let targets = futures::future::try_join_all(targets.map(|target| {
-            self.evaluate_target(plan, target, progress, covered, stock_day, &volumes)
-        }));
-        let measures = futures::future::try_join_all(
-            plan.measures
-                .iter()
-                .map(|m| self.evaluate_measure(plan, m, as_of)),
+            .filter(|t| t.phase.is_none_or(|p| p == phase.number))
+            .collect();
+        let windows: Vec<MeasureWindows> = plan
+            .measures
+            .iter()
+            .map(|m| measure_windows(m, as_of))
+            .collect();
+        // Every source each target and measure reads, once per cut, over every month any of
+        // them needs, all at once.
+        let last = covered.map_or(plan.draft.baseline.to, |c| c.to);
+        let (from, to) = windows.iter().filter_map(|w| w.spans).fold(
+            (plan.draft.baseline.from, last),
+            |(from, to), (before, after)| (from.min(before.from), to.max(after.to)),
         );
-        let (targets, measures) = futures::future::try_join(targets, measures).await?;
+        let mut cuts: Vec<SourceCut> = targets
+            .iter()
+            .filter_map(|t| Some(SourceCut::new(Source::of(&t.metric)?, &t.filter)))
+            .chain(
+                plan.measures
+                    .iter()
+                    .map(|m| SourceCut::new(Source::Counters, &measure_filter(m))),
+            )
+            .collect();
+        cuts.sort_by_key(|c| format!("{c:?}"));
+        cuts.dedup();
+        let scope = &plan.draft.scope;
+        let read = futures::future::try_join_all(cuts.iter().map(|cut| async move {
+            Ok::<_, ReportError>((cut.clone(), self.read_source(cut, scope, from, to).await?))
+        }));
+        let (read, volumes) = futures::future::try_join(read, self.volume_figures()).await?;
+        let sources: HashMap<SourceCut, ByCategory> = read.into_iter().collect();
+        let inputs = Inputs {
+            progress,
+            covered,
+            stock_day,
+            volumes: &volumes,
+            sources: &sources,
+        };
+        let targets = futures::future::try_join_all(
+            targets
+                .into_iter()
+                .map(|target| self.evaluate_target(plan, target, &inputs)),
+        )
+        .await?;
+        let measures = plan
+            .measures
+            .iter()
+            .zip(windows)
+            .map(|(m, w)| evaluate_measure(m, w, &sources))
+            .collect();
         Ok(PlanEvaluation {
             phase: phase.clone(),
             baseline: plan.draft.baseline,
@@ -140,11 +179,15 @@ impl Reports<'_> {
         &self,
         plan: &PlanState,
         target: &Target,
-        progress: PhaseProgress,
-        covered: Option<MonthSpan>,
-        stock_day: NaiveDate,
-        volumes: &VolumeFigures,
+        inputs: &Inputs<'_>,
     ) -> Result<TargetEvaluation, ReportError> {
+        let Inputs {
+            progress,
+            covered,
+            stock_day,
+            volumes,
+            sources,
+        } = *inputs;
         let scope = Scope {
             plan: &plan.draft.scope,
             filter: &target.filter,
@@ -152,36 +195,53 @@ impl Reports<'_> {
         let baseline = plan.draft.baseline;
         let metric = &target.metric;
         let (baseline_value, actual, trend) = if let Metric::OpenLongerThan { days } = metric {
+            // The stock at the baseline's end, at each month's end of the phase so far, and
+            // on `as_of` while it runs: each an aging as of that date, all at once.
             let at_baseline_end = baseline.end().pred_opt().unwrap_or(baseline.end());
-            let baseline_value = self
-                .open_longer_than(*days, &scope, at_baseline_end)
-                .await?;
-            let mut trend = Vec::new();
-            let mut actual = None;
-            if let Some(covered) = covered {
-                for month in covered.each() {
-                    let month_end = month
+            let month_ends: Vec<(Month, NaiveDate)> = covered
+                .iter()
+                .flat_map(|c| c.each())
+                .map(|month| {
+                    let end = month
                         .plus(1)
                         .and_then(|m| m.first_day().pred_opt())
                         .unwrap_or(stock_day)
                         .min(stock_day);
-                    let count = self.open_longer_than(*days, &scope, month_end).await?;
-                    trend.push((month, Some(Decimal::from(count))));
-                }
-                // The stock at the phase's end, or on `as_of` while it runs.
-                actual = match progress {
-                    PhaseProgress::Running => Some(Decimal::from(
-                        self.open_longer_than(*days, &scope, stock_day).await?,
-                    )),
-                    _ => trend.last().and_then(|(_, v)| *v),
-                };
-            }
+                    (month, end)
+                })
+                .collect();
+            let running = covered.is_some() && progress == PhaseProgress::Running;
+            let days_asked = std::iter::once(at_baseline_end)
+                .chain(month_ends.iter().map(|(_, end)| *end))
+                .chain(running.then_some(stock_day));
+            let counts = futures::future::try_join_all(
+                days_asked.map(|day| self.open_longer_than(*days, &scope, day)),
+            )
+            .await?;
+            let baseline_value = counts.first().copied().unwrap_or(0);
+            let trend: Vec<(Month, Option<Decimal>)> = month_ends
+                .iter()
+                .zip(counts.iter().skip(1))
+                .map(|((month, _), count)| (*month, Some(Decimal::from(*count))))
+                .collect();
+            let actual = match (covered, running) {
+                (None, _) => None,
+                (Some(_), true) => counts.last().map(|c| Decimal::from(*c)),
+                (Some(_), false) => trend.last().and_then(|(_, v)| *v),
+            };
             (Some(Decimal::from(baseline_value)), actual, trend)
         } else {
-            let last = covered.map_or(baseline.to, |c| c.to);
-            let months = self
-                .month_figures(metric, &scope, baseline.from, last)
-                .await?;
+            let category = target.filter.category.map(|c| c.as_str());
+            let months = Source::of(metric)
+                .and_then(|source| sources.get(&SourceCut::new(source, &target.filter)))
+                .map(|figures| {
+                    if *metric == Metric::CategoryShare {
+                        narrowed(figures, None, category)
+                    } else {
+                        narrowed(figures, category, None)
+                    }
+                })
+                .unwrap_or_default();
             let value = |span: MonthSpan| window_value(metric, &months, span, volumes, &scope);
             let baseline_value = value(baseline);
             let actual = covered.and_then(value);
@@ -210,76 +270,94 @@ impl Reports<'_> {
             trend,
         })
     }
+}
 
-    async fn evaluate_measure(
-        &self,
-        plan: &PlanState,
-        measure: &suspense_domain::plan::Measure,
-        as_of: NaiveDate,
-    ) -> Result<MeasureEvaluation, ReportError> {
-        let spec = &measure.spec;
-        let mut evaluation = MeasureEvaluation {
-            measure: spec.id.clone(),
-            title: spec.title.to_string(),
-            category: spec.category,
-            code: spec.code.clone(),
-            status: measure.status,
-            completed_on: measure.completed_on,
-            before: MeasureWindow {
-                months: None,
-                items_opened: 0,
-            },
-            after: MeasureWindow {
-                months: None,
-                items_opened: 0,
-            },
-            effect: None,
-        };
-        let (MeasureStatus::Done, Some(done)) = (measure.status, measure.completed_on) else {
-            return Ok(evaluation);
-        };
-        // Whole months after the completion month that have ended by `as_of`.
-        let month = Month::of(done);
-        let elapsed = month.months_until(Month::of(as_of)) - 1;
-        let k = u32::try_from(elapsed.clamp(0, i64::from(MEASURE_WINDOW_MONTHS))).unwrap_or(0);
-        evaluation.effect = Some(MeasureEffect::judge(k, 0, 0));
-        if k == 0 {
-            return Ok(evaluation);
-        }
-        let (Some(before_from), Some(before_to), Some(after_from), Some(after_to)) =
-            (month.minus(k), month.minus(1), month.plus(1), month.plus(k))
-        else {
-            return Ok(evaluation);
-        };
-        let filter = MetricFilter {
-            category: Some(spec.category),
-            code: spec.code.clone(),
-            ..MetricFilter::default()
-        };
-        let scope = Scope {
-            plan: &plan.draft.scope,
-            filter: &filter,
-        };
-        let months = self
-            .month_figures(&Metric::ItemsOpened, &scope, before_from, after_to)
-            .await?;
-        let opened = |from: Month, to: Month| -> i64 {
-            months
-                .range(from..=to)
-                .map(|(_, figures)| figures.opened)
-                .sum()
-        };
-        let (before, after) = (opened(before_from, before_to), opened(after_from, after_to));
-        evaluation.before = MeasureWindow {
-            months: MonthSpan::new(before_from, before_to).ok(),
-            items_opened: before,
-        };
-        evaluation.after = MeasureWindow {
-            months: MonthSpan::new(after_from, after_to).ok(),
-            items_opened: after,
-        };
-        evaluation.effect = Some(MeasureEffect::judge(k, before, after));
-        Ok(evaluation)
+/// What every target of one evaluation is computed from.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    progress: PhaseProgress,
+    covered: Option<MonthSpan>,
+    /// The stock's date: the phase's last day, or `as_of` while it runs.
+    stock_day: NaiveDate,
+    volumes: &'a VolumeFigures,
+    sources: &'a HashMap<SourceCut, ByCategory>,
+}
+
+/// A measure's windows of whole months before and after the month it was completed in.
+struct MeasureWindows {
+    /// How many whole months each window has (0 before one has passed since completion).
+    months: u32,
+    spans: Option<(MonthSpan, MonthSpan)>,
+}
+
+fn measure_windows(measure: &Measure, as_of: NaiveDate) -> MeasureWindows {
+    let none = MeasureWindows {
+        months: 0,
+        spans: None,
+    };
+    let (MeasureStatus::Done, Some(done)) = (measure.status, measure.completed_on) else {
+        return none;
+    };
+    // Whole months after the completion month that have ended by `as_of` (a month is whole
+    // on its last day, as for a running phase).
+    let month = Month::of(done);
+    let last_whole = as_of
+        .succ_opt()
+        .and_then(|next| Month::of(next).minus(1))
+        .unwrap_or(month);
+    let elapsed = month.months_until(last_whole);
+    let k = u32::try_from(elapsed.clamp(0, i64::from(MEASURE_WINDOW_MONTHS))).unwrap_or(0);
+    if k == 0 {
+        return none;
+    }
+    let spans = (|| {
+        let before = MonthSpan::new(month.minus(k)?, month.minus(1)?).ok()?;
+        let after = MonthSpan::new(month.plus(1)?, month.plus(k)?).ok()?;
+        Some((before, after))
+    })();
+    MeasureWindows { months: k, spans }
+}
+
+/// The items a measure's cause covers: its category, and its code if it names one.
+fn measure_filter(measure: &Measure) -> MetricFilter {
+    MetricFilter {
+        category: Some(measure.spec.category),
+        code: measure.spec.code.clone(),
+        ..MetricFilter::default()
+    }
+}
+
+fn evaluate_measure(
+    measure: &Measure,
+    windows: MeasureWindows,
+    sources: &HashMap<SourceCut, ByCategory>,
+) -> MeasureEvaluation {
+    let spec = &measure.spec;
+    let filter = measure_filter(measure);
+    let months = sources
+        .get(&SourceCut::new(Source::Counters, &filter))
+        .map(|f| narrowed(f, Some(spec.category.as_str()), None))
+        .unwrap_or_default();
+    let window = |span: Option<MonthSpan>| MeasureWindow {
+        months: span,
+        items_opened: span.map_or(0, |s| {
+            months.range(s.from..=s.to).map(|(_, f)| f.opened).sum()
+        }),
+    };
+    let before = window(windows.spans.map(|(b, _)| b));
+    let after = window(windows.spans.map(|(_, a)| a));
+    let effect = (measure.status == MeasureStatus::Done)
+        .then(|| MeasureEffect::judge(windows.months, before.items_opened, after.items_opened));
+    MeasureEvaluation {
+        measure: spec.id.clone(),
+        title: spec.title.to_string(),
+        category: spec.category,
+        code: spec.code.clone(),
+        status: measure.status,
+        completed_on: measure.completed_on,
+        before,
+        after,
+        effect,
     }
 }
 
