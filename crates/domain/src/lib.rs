@@ -60,6 +60,8 @@ pub use money::{Currency, Money};
 pub use plan::{
     PlanAction, PlanCommand, PlanError, PlanEvent, PlanId, PlanState, PlanStatus, RemediationPlan,
 };
+/// The exact decimal of amounts and plan figures, so embedders need no crate of their own.
+pub use rust_decimal::Decimal;
 pub use services::{ApprovalPolicy, Clock, FixedClock, ItemServices};
 pub use stream::StreamKind;
 pub use vocabulary::{
