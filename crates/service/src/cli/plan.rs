@@ -272,10 +272,9 @@ pub fn evaluation_table(evaluation: &PlanEvaluation) -> String {
             None => measure.category.as_str().to_owned(),
         };
         let mut line = format!(
-            "  {:<6} {:<30} {:<28} {}",
-            measure.measure,
+            "  {:<6} {} ({cause}): {}",
+            measure.measure.to_string(),
             measure.title,
-            cause,
             measure.status.as_str().replace('_', " ")
         );
         if let Some(done) = measure.completed_on {

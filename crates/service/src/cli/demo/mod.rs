@@ -386,7 +386,10 @@ fn cause_after_training(
         return cause;
     }
     let others: Vec<usize> = (0..catalogue.len()).filter(|c| !operational(*c)).collect();
-    others[dice.next(others.len() as u64) as usize]
+    others
+        .get(dice.next(others.len() as u64) as usize)
+        .copied()
+        .unwrap_or(cause)
 }
 
 #[derive(Clone, Copy)]
