@@ -39,6 +39,7 @@ pub mod input;
 pub mod item;
 pub mod money;
 pub mod plan;
+pub mod policy;
 pub mod services;
 pub mod stream;
 pub mod vocabulary;

@@ -4,6 +4,7 @@
 
 use crate::item::SuspenseItem;
 use crate::plan::{PlanEvent, RemediationPlan};
+use crate::policy::{EscalationPolicies, PolicyEvent};
 use crate::volume::{BranchVolumes, VolumeEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,6 +15,8 @@ pub enum StreamKind {
     Plan,
     /// One branch's transaction volumes.
     Volumes,
+    /// The escalation policy's published versions.
+    Policy,
 }
 
 impl StreamKind {
@@ -23,6 +26,8 @@ impl StreamKind {
             Self::Plan
         } else if VolumeEvent::NAMES.contains(&event_type) {
             Self::Volumes
+        } else if PolicyEvent::NAMES.contains(&event_type) {
+            Self::Policy
         } else {
             Self::Item
         }
@@ -35,6 +40,7 @@ impl StreamKind {
             Self::Item => SuspenseItem::TYPE,
             Self::Plan => RemediationPlan::TYPE,
             Self::Volumes => BranchVolumes::TYPE,
+            Self::Policy => EscalationPolicies::TYPE,
         }
     }
 }
@@ -68,6 +74,9 @@ mod tests {
         }
         for name in VolumeEvent::NAMES {
             assert_eq!(StreamKind::of_event_type(name), StreamKind::Volumes);
+        }
+        for name in PolicyEvent::NAMES {
+            assert_eq!(StreamKind::of_event_type(name), StreamKind::Policy);
         }
     }
 }

@@ -1,0 +1,149 @@
+//! The escalation policy (風險預警機制) as versioned data: rules that raise aging or large
+//! items to the right level, published as events with an effective-from date, so that a past
+//! decision can always be explained by the version in force at its time; and the sweep's
+//! pure decision for one item (`sweep::due`).
+
+mod rules;
+mod sweep;
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use rules::{
+    check_rules, AgeFrom, EscalationRule, RegulatoryAction, RuleError, Trigger, MAX_DAYS,
+};
+pub use sweep::{due, DueAction, DueEscalation, SweepDue};
+
+use crate::identity::{Note, UserId};
+
+/// One published version of the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersion {
+    /// 1, 2, 3 … in publication order.
+    pub version: u32,
+    /// The first bank-calendar day it is in force.
+    pub effective_from: NaiveDate,
+    pub rules: Vec<EscalationRule>,
+}
+
+/// The current version of the policy event payload.
+pub const POLICY_EVENT_VERSION: &str = "1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PolicyEvent {
+    PolicyPublished {
+        at: DateTime<Utc>,
+        by: UserId,
+        /// Why this version (a regulator's notice, a board decision).
+        reason: Note,
+        policy: PolicyVersion,
+    },
+}
+
+impl PolicyEvent {
+    /// Every policy event's type name (distinct from every other stream's).
+    pub const NAMES: [&'static str; 1] = ["PolicyPublished"];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::PolicyPublished { .. } => "PolicyPublished",
+        }
+    }
+}
+
+/// A request to publish a new version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishPolicy {
+    pub effective_from: NaiveDate,
+    pub reason: Note,
+    pub rules: Vec<EscalationRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    #[error("effective_from {requested} is before version {version}'s ({latest}): versions take effect in publication order")]
+    EffectiveBeforeLatest {
+        requested: NaiveDate,
+        version: u32,
+        latest: NaiveDate,
+    },
+    #[error("the rules are those of the version in force ({version}): nothing to publish")]
+    Unchanged { version: u32 },
+}
+
+impl PolicyError {
+    /// The field a caller should fix.
+    pub fn field(&self) -> String {
+        match self {
+            Self::Rule(rule) => format!("rules[{}]", rule.index),
+            Self::EffectiveBeforeLatest { .. } => "effective_from".to_owned(),
+            Self::Unchanged { .. } => "rules".to_owned(),
+        }
+    }
+}
+
+/// Every version published, oldest first: the policy stream's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EscalationPolicies {
+    pub versions: Vec<PolicyVersion>,
+}
+
+impl EscalationPolicies {
+    /// The aggregate type policy events are stored under, and the stream's one id.
+    pub const TYPE: &'static str = "EscalationPolicy";
+    pub const STREAM: &'static str = "escalation-policy";
+
+    pub fn apply(&mut self, event: &PolicyEvent) {
+        let PolicyEvent::PolicyPublished { policy, .. } = event;
+        self.versions.push(policy.clone());
+    }
+
+    /// The version in force on `date`: the latest published with an effective date on or
+    /// before it.
+    pub fn in_force(&self, date: NaiveDate) -> Option<&PolicyVersion> {
+        self.versions
+            .iter()
+            .rev()
+            .find(|v| v.effective_from <= date)
+    }
+
+    /// The event publishing `command` as the next version, or the rule it breaks.
+    pub fn decide(
+        &self,
+        command: PublishPolicy,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<PolicyEvent, PolicyError> {
+        check_rules(&command.rules)?;
+        let latest = self.versions.last();
+        if let Some(latest) = latest {
+            if command.effective_from < latest.effective_from {
+                return Err(PolicyError::EffectiveBeforeLatest {
+                    requested: command.effective_from,
+                    version: latest.version,
+                    latest: latest.effective_from,
+                });
+            }
+            if latest.rules == command.rules && latest.effective_from == command.effective_from {
+                return Err(PolicyError::Unchanged {
+                    version: latest.version,
+                });
+            }
+        }
+        let version = latest.map_or(1, |v| v.version + 1);
+        Ok(PolicyEvent::PolicyPublished {
+            at,
+            by,
+            reason: command.reason,
+            policy: PolicyVersion {
+                version,
+                effective_from: command.effective_from,
+                rules: command.rules,
+            },
+        })
+    }
+}

@@ -1,0 +1,300 @@
+//! Publishing the policy (every refusal names the rule), and the sweep's decision, including
+//! property tests: it never lowers a level, a later date never un-escalates, and the same
+//! inputs give the same answer.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use cqrs_es::Aggregate;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::classification::{RootCause, RootCauseCategory, RootCauseCode};
+use crate::identity::{AccountNumber, BranchCode, SourceReference};
+use crate::item::{OpenItem, SuspenseItem, SuspenseItemEvent};
+use crate::money::{Currency, Money};
+use crate::vocabulary::{Channel, CustomerImpact, Direction, EscalationLevel, EscalationReason};
+
+fn day(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
+}
+
+fn user(name: &str) -> UserId {
+    UserId::parse(name).expect("user")
+}
+
+fn age(days: u32, raise_to: EscalationLevel) -> EscalationRule {
+    EscalationRule {
+        branches: Vec::new(),
+        direction: None,
+        category: None,
+        currency: None,
+        min_amount: None,
+        max_amount: None,
+        trigger: Trigger::Age {
+            days,
+            from: AgeFrom::BookingDate,
+        },
+        raise_to,
+        action: None,
+    }
+}
+
+fn cny() -> Currency {
+    Currency::parse("CNY").expect("currency")
+}
+
+fn large(amount: i64, raise_to: EscalationLevel) -> EscalationRule {
+    EscalationRule {
+        currency: Some(cny()),
+        trigger: Trigger::AmountAtLeast {
+            amount: Decimal::new(amount, 0),
+        },
+        ..age(1, raise_to)
+    }
+}
+
+/// The bank-neutral default: 30 / 60 / 90 days, and large CNY amounts to management.
+fn default_rules() -> Vec<EscalationRule> {
+    vec![
+        age(30, EscalationLevel::TeamLead),
+        age(60, EscalationLevel::Department),
+        age(90, EscalationLevel::Management),
+        large(1_000_000, EscalationLevel::Management),
+    ]
+}
+
+fn publish(effective_from: &str, rules: Vec<EscalationRule>) -> PublishPolicy {
+    PublishPolicy {
+        effective_from: day(effective_from),
+        reason: Note::parse("board decision").expect("note"),
+        rules,
+    }
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
+        .single()
+        .expect("instant")
+}
+
+fn published(steps: Vec<PublishPolicy>) -> EscalationPolicies {
+    let mut policies = EscalationPolicies::default();
+    for step in steps {
+        let event = policies
+            .decide(step, user("risk"), now())
+            .expect("published");
+        policies.apply(&event);
+    }
+    policies
+}
+
+fn item(amount: &str, booked: &str, level: Option<EscalationLevel>) -> crate::item::ItemState {
+    let mut aggregate = SuspenseItem::default();
+    aggregate.apply(SuspenseItemEvent::Opened {
+        at: now(),
+        by: user("teller"),
+        item: OpenItem {
+            reference: SourceReference::parse("CORE", "R-1").expect("reference"),
+            account: AccountNumber::parse("2241-01").expect("account"),
+            branch: BranchCode::parse("SH-001").expect("branch"),
+            channel: Channel::Counter,
+            amount: Money::parse(amount, "CNY").expect("amount"),
+            direction: Direction::Debit,
+            booked_on: day(booked),
+            value_date: day(booked),
+            description: Note::parse("test").expect("note"),
+            customer_impact: CustomerImpact::default(),
+        },
+    });
+    if let Some(level) = level {
+        aggregate.apply(SuspenseItemEvent::Escalated {
+            at: now(),
+            by: user("lead"),
+            level,
+            reason: EscalationReason::Manual,
+            note: None,
+        });
+    }
+    aggregate.state().cloned().expect("opened")
+}
+
+#[test]
+fn sweep_policy_versions_are_numbered_and_the_one_in_force_is_by_date() {
+    let policies = published(vec![
+        publish("2026-01-01", default_rules()),
+        publish("2026-07-01", vec![age(45, EscalationLevel::TeamLead)]),
+    ]);
+    assert_eq!(policies.versions.len(), 2);
+    assert_eq!(policies.in_force(day("2025-12-31")), None);
+    assert_eq!(
+        policies.in_force(day("2026-06-30")).map(|v| v.version),
+        Some(1)
+    );
+    assert_eq!(
+        policies.in_force(day("2026-07-01")).map(|v| v.version),
+        Some(2)
+    );
+}
+
+#[test]
+fn sweep_policy_refusals_name_the_rule_and_the_reason() {
+    let policies = EscalationPolicies::default();
+    let refused = |rules: Vec<EscalationRule>| {
+        policies
+            .decide(publish("2026-01-01", rules), user("risk"), now())
+            .expect_err("refused")
+    };
+    let field = |e: PolicyError| e.field();
+    assert_eq!(field(refused(vec![])), "rules[0]");
+    assert_eq!(
+        field(refused(vec![
+            age(30, EscalationLevel::TeamLead),
+            age(0, EscalationLevel::Department)
+        ])),
+        "rules[1]"
+    );
+    let no_currency = EscalationRule {
+        currency: None,
+        ..large(10, EscalationLevel::Department)
+    };
+    assert_eq!(field(refused(vec![no_currency])), "rules[0]");
+    let negative = large(-5, EscalationLevel::Department);
+    assert!(refused(vec![negative])
+        .to_string()
+        .contains("greater than zero"));
+    let duplicate = refused(vec![
+        age(30, EscalationLevel::TeamLead),
+        age(30, EscalationLevel::TeamLead),
+    ]);
+    assert!(
+        duplicate.to_string().contains("repeats rules[0]"),
+        "{duplicate}"
+    );
+    let contradiction = refused(vec![
+        age(30, EscalationLevel::TeamLead),
+        age(30, EscalationLevel::Management),
+    ]);
+    assert!(contradiction.to_string().contains("contradicts rules[0]"));
+    let backwards = refused(vec![
+        age(30, EscalationLevel::Department),
+        age(60, EscalationLevel::TeamLead),
+    ]);
+    assert_eq!(field(backwards), "rules[1]");
+    let band = EscalationRule {
+        min_amount: Some(Decimal::new(500, 0)),
+        max_amount: Some(Decimal::new(100, 0)),
+        ..large(10, EscalationLevel::Department)
+    };
+    assert!(refused(vec![band]).to_string().contains("below max_amount"));
+    let provision = EscalationRule {
+        action: Some(RegulatoryAction::Provision {
+            percent: Decimal::new(150, 0),
+        }),
+        ..age(180, EscalationLevel::Management)
+    };
+    assert!(refused(vec![provision]).to_string().contains("100 percent"));
+}
+
+#[test]
+fn sweep_policy_versions_take_effect_in_order_and_a_repeat_is_refused() {
+    let policies = published(vec![publish("2026-07-01", default_rules())]);
+    let earlier = policies.decide(publish("2026-01-01", default_rules()), user("risk"), now());
+    assert_eq!(earlier.expect_err("refused").field(), "effective_from");
+    let same = policies.decide(publish("2026-07-01", default_rules()), user("risk"), now());
+    assert!(matches!(same, Err(PolicyError::Unchanged { version: 1 })));
+}
+
+#[test]
+fn sweep_escalates_by_age_and_amount_to_the_highest_level_due() {
+    let policies = published(vec![publish("2026-01-01", default_rules())]);
+    let policy = policies.in_force(day("2026-06-01")).expect("in force");
+    let young = item("100.00", "2026-05-20", None);
+    assert_eq!(due(policy, &young, day("2026-06-01")), SweepDue::default());
+    let old = item("100.00", "2026-03-01", None);
+    let decision = due(policy, &old, day("2026-05-05"))
+        .escalation
+        .expect("due");
+    assert_eq!(
+        (
+            decision.level,
+            decision.reason,
+            decision.rule,
+            decision.policy_version
+        ),
+        (EscalationLevel::Department, EscalationReason::Aging, 1, 1)
+    );
+    let big = item("2000000.00", "2026-05-30", None);
+    let decision = due(policy, &big, day("2026-06-01"))
+        .escalation
+        .expect("due");
+    assert_eq!(
+        (decision.level, decision.reason),
+        (EscalationLevel::Management, EscalationReason::LargeAmount)
+    );
+    // Already at the level due: nothing.
+    let raised = item("100.00", "2026-03-01", Some(EscalationLevel::Department));
+    assert_eq!(due(policy, &raised, day("2026-05-05")).escalation, None);
+}
+
+#[test]
+fn sweep_rules_match_on_category_direction_branch_and_band() {
+    let mut rule = age(10, EscalationLevel::TeamLead);
+    rule.category = Some(RootCauseCategory::SystemFailure);
+    rule.direction = Some(Direction::Debit);
+    rule.branches = vec![BranchCode::parse("SH-001").expect("branch")];
+    rule.currency = Some(cny());
+    rule.min_amount = Some(Decimal::new(50, 0));
+    rule.action = Some(RegulatoryAction::Provision {
+        percent: Decimal::ONE_HUNDRED,
+    });
+    let policies = published(vec![publish("2026-01-01", vec![rule])]);
+    let policy = policies.in_force(day("2026-06-01")).expect("in force");
+    let mut state = item("100.00", "2026-05-01", None);
+    assert_eq!(
+        due(policy, &state, day("2026-06-01")),
+        SweepDue::default(),
+        "unclassified"
+    );
+    state.cause = Some(RootCause {
+        category: RootCauseCategory::SystemFailure,
+        code: RootCauseCode::parse("SYS-OUTAGE").expect("code"),
+    });
+    let decision = due(policy, &state, day("2026-06-01"));
+    assert_eq!(
+        decision.escalation.map(|d| d.level),
+        Some(EscalationLevel::TeamLead)
+    );
+    assert_eq!(decision.actions.len(), 1);
+    let small = item("10.00", "2026-05-01", None);
+    assert_eq!(due(policy, &small, day("2026-06-01")).escalation, None);
+}
+
+fn level() -> impl Strategy<Value = Option<EscalationLevel>> {
+    proptest::option::of(proptest::sample::select(EscalationLevel::ALL.to_vec()))
+}
+
+proptest! {
+    #[test]
+    fn sweep_never_lowers_a_level_and_later_never_un_escalates(
+        booked_days_ago in 0u32..400,
+        later_by in 0u32..400,
+        current in level(),
+        cents in 1i64..300_000_000,
+    ) {
+        let policies = published(vec![publish("2026-01-01", default_rules())]);
+        let as_of = day("2027-06-30");
+        let policy = policies.in_force(as_of).expect("in force");
+        let booked = as_of - chrono::Days::new(u64::from(booked_days_ago));
+        let amount = Decimal::new(cents, 2).to_string();
+        let state = item(&amount, &booked.to_string(), current);
+        let now_due = due(policy, &state, as_of);
+        if let (Some(d), Some(current)) = (&now_due.escalation, current) {
+            prop_assert!(d.level > current, "never lowers");
+        }
+        prop_assert_eq!(&now_due, &due(policy, &state, as_of), "the same inputs, the same answer");
+        let later = as_of + chrono::Days::new(u64::from(later_by));
+        let later_due = due(policy, &state, later);
+        let effective = |d: &SweepDue| d.escalation.as_ref().map(|e| e.level).or(current);
+        prop_assert!(effective(&later_due) >= effective(&now_due), "a later date never un-escalates");
+    }
+}
