@@ -12,6 +12,8 @@ pub struct RequestMetadata {
     pub request_id: Option<String>,
     /// The calling system (the embedding service's name, `http`, `cli-import`).
     pub source: Option<String>,
+    /// The escalation policy version a decision was made under (the sweep's escalations).
+    pub policy_version: Option<u32>,
 }
 
 impl RequestMetadata {
@@ -19,6 +21,7 @@ impl RequestMetadata {
         Self {
             request_id: Some(request_id.into()),
             source: Some(source.into()),
+            policy_version: None,
         }
     }
 
@@ -32,6 +35,9 @@ impl RequestMetadata {
         if let Some(source) = &self.source {
             map.insert("source".to_owned(), source.clone());
         }
+        if let Some(version) = self.policy_version {
+            map.insert("policy_version".to_owned(), version.to_string());
+        }
         map
     }
 }
@@ -42,4 +48,7 @@ pub struct EventMetadata {
     pub actor: Option<String>,
     pub request_id: Option<String>,
     pub source: Option<String>,
+    /// The escalation policy version the sweep decided under, on its escalations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<String>,
 }

@@ -24,11 +24,13 @@ mod actor;
 mod clock;
 mod ledger;
 mod plans;
+mod sweep;
 
 pub use actor::Actor;
 pub use clock::SystemClock;
 pub use ledger::{Background, Suspense, SuspenseBuilder};
 pub use plans::{EvaluationError, LoadedPlan};
+pub use sweep::{SweepError, SweepOutcome, SYSTEM_USER};
 
 /// The domain: commands, events, value types and rules.
 pub use suspense_domain as domain;

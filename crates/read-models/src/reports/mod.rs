@@ -10,6 +10,7 @@ mod items;
 mod plans;
 mod root_causes;
 mod rows;
+mod sweep;
 mod volumes;
 
 use suspense_database::Pool;

@@ -1,4 +1,5 @@
-//! The log's other streams: remediation plans and each branch's transaction volumes. They
+//! The log's other streams: remediation plans, each branch's transaction volumes and the
+//! escalation policy. They
 //! share the items' table, positions, metadata and hash chain; a stream is loaded whole
 //! (plans and volumes have few events) and written with the same optimistic concurrency.
 
@@ -6,6 +7,9 @@ use std::collections::BTreeMap;
 
 use suspense_database::with_pool;
 use suspense_domain::plan::PLAN_EVENT_VERSION;
+use suspense_domain::policy::{
+    EscalationPolicies, PolicyEvent, PolicyVersion, PublishPolicy, POLICY_EVENT_VERSION,
+};
 use suspense_domain::{
     BranchVolumes, PlanAction, PlanCommand, PlanEvent, PlanId, PlanState, RecordVolume,
     RemediationPlan, StreamKind, UserId, VolumeEvent,
@@ -15,7 +19,7 @@ use super::{EventLog, EVENT_COLUMNS};
 use crate::append::{append_rows, serialise, AppendError, EventText, Stream};
 use crate::error::StoreError;
 use crate::metadata::RequestMetadata;
-use crate::record::{EventRow, RecordedPlanEvent, RecordedVolumeEvent};
+use crate::record::{EventRow, RecordedPlanEvent, RecordedPolicyEvent, RecordedVolumeEvent};
 
 /// The result of a plan command that was accepted.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +140,52 @@ impl EventLog {
         self.append_to(StreamKind::Volumes, &branch, version, &[row], &metadata)
             .await?;
         Ok(Some(event))
+    }
+
+    /// Publishes `command` as the policy's next version; returns the version published.
+    pub async fn publish_policy(
+        &self,
+        command: PublishPolicy,
+        by: UserId,
+        metadata: &RequestMetadata,
+    ) -> Result<PolicyVersion, StoreError> {
+        let metadata = metadata.to_map(&by);
+        let (policies, version) = self.policies().await?;
+        let event = policies.decide(command, by, self.services.clock.now())?;
+        let row = (
+            event.name().to_owned(),
+            POLICY_EVENT_VERSION.to_owned(),
+            serialise(&event)?,
+        );
+        self.append_to(
+            StreamKind::Policy,
+            EscalationPolicies::STREAM,
+            version,
+            &[row],
+            &metadata,
+        )
+        .await?;
+        let PolicyEvent::PolicyPublished { policy, .. } = event;
+        Ok(policy)
+    }
+
+    /// Every published version of the escalation policy, and the stream's version.
+    pub async fn policies(&self) -> Result<(EscalationPolicies, u64), StoreError> {
+        let history = self.policy_history().await?;
+        let mut policies = EscalationPolicies::default();
+        for event in &history {
+            policies.apply(&event.event);
+        }
+        Ok((policies, history.last().map_or(0, |e| e.sequence)))
+    }
+
+    /// The policy's events: who published each version, when and why.
+    pub async fn policy_history(&self) -> Result<Vec<RecordedPolicyEvent>, StoreError> {
+        self.stream_rows(StreamKind::Policy, Some(EscalationPolicies::STREAM))
+            .await?
+            .iter()
+            .map(|row| row.decode_as(PolicyEvent::name))
+            .collect()
     }
 
     /// Every transaction volume event, by branch and in order.

@@ -1,0 +1,178 @@
+//! The escalation policy through the facade, and the sweep that applies it: every open item
+//! a rule raises above its level gets an `Escalated` event from the `system` principal, with
+//! the policy version in its metadata; regulatory actions due are listed.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::StreamExt;
+use suspense_domain::policy::{
+    due, DueAction, DueEscalation, EscalationPolicies, PolicyVersion, PublishPolicy,
+};
+use suspense_domain::{ItemAction, ItemError, ItemId, Note, UserId};
+use suspense_read_models::{ProjectionError, ReportError};
+use suspense_store::StoreError;
+
+use crate::actor::Actor;
+use crate::ledger::Suspense;
+
+/// The principal the sweep acts as: never a person.
+pub const SYSTEM_USER: &str = "system";
+
+/// Items decided at once by a sweep.
+const SWEEP_CONCURRENCY: usize = 16;
+
+/// Attempts on one item that keeps changing under the sweep.
+const SWEEP_ATTEMPTS: u32 = 5;
+
+/// Why a sweep stopped (what it wrote before stays written: each escalation is its own
+/// command, and a sweep run again goes on where this one stopped).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error(transparent)]
+    Log(#[from] StoreError),
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SweepOutcome {
+    /// The bank-calendar date swept.
+    pub as_of: Option<NaiveDate>,
+    /// The policy version in force on it (`None`: no policy yet, nothing done).
+    pub policy_version: Option<u32>,
+    /// Open items the register named as possibly due.
+    pub candidates: usize,
+    /// Escalations written.
+    pub escalated: Vec<(ItemId, DueEscalation)>,
+    /// Regulatory actions due on the items looked at.
+    pub actions_due: Vec<(ItemId, DueAction)>,
+}
+
+impl Suspense {
+    /// Publishes the next version of the escalation policy.
+    pub async fn publish_policy(
+        &self,
+        actor: &Actor,
+        command: PublishPolicy,
+    ) -> Result<PolicyVersion, StoreError> {
+        self.log()
+            .publish_policy(command, actor.user.clone(), &actor.metadata)
+            .await
+    }
+
+    /// Every version published.
+    pub async fn policies(&self) -> Result<EscalationPolicies, StoreError> {
+        Ok(self.log().policies().await?.0)
+    }
+
+    /// Applies the policy in force at `at` (in the bank's calendar) to every open item it
+    /// raises: the read models are brought up to date, the register names the candidates,
+    /// and each is decided on its own current state (`policy::due`) and escalated at that
+    /// version. Idempotent: a second sweep at the same instant writes nothing; sweeps racing
+    /// each other, or a person escalating meanwhile, never escalate an item twice to a level.
+    pub async fn sweep(&self, at: DateTime<Utc>) -> Result<SweepOutcome, SweepError> {
+        self.refresh().await?;
+        let as_of = self.projector().settings().calendar.local_date(at);
+        let policies = self.policies().await?;
+        let Some(policy) = policies.in_force(as_of) else {
+            return Ok(SweepOutcome {
+                as_of: Some(as_of),
+                ..SweepOutcome::default()
+            });
+        };
+        let candidates = self.reports().sweep_candidates(policy, as_of).await?;
+        let system = UserId::parse(SYSTEM_USER).map_err(ReportError::from)?;
+        let mut actor = Actor::new(system).with_source("sweep");
+        actor.metadata.policy_version = Some(policy.version);
+        let results: Vec<Result<ItemSwept, StoreError>> = futures::stream::iter(&candidates)
+            .map(|id| self.sweep_item(&actor, policy, id, as_of))
+            .buffer_unordered(SWEEP_CONCURRENCY)
+            .collect()
+            .await;
+        let mut outcome = SweepOutcome {
+            as_of: Some(as_of),
+            policy_version: Some(policy.version),
+            candidates: candidates.len(),
+            ..SweepOutcome::default()
+        };
+        for swept in results {
+            let swept = swept?;
+            if let Some(escalation) = swept.escalated {
+                outcome.escalated.push((swept.item_id, escalation));
+            }
+            outcome
+                .actions_due
+                .extend(swept.actions.into_iter().map(|a| (swept.item_id, a)));
+        }
+        outcome.escalated.sort_by_key(|(id, _)| *id);
+        outcome.actions_due.sort_by_key(|(id, a)| (*id, a.rule));
+        Ok(outcome)
+    }
+
+    /// Decides one item on its current state and escalates it at that version; a change in
+    /// between (another sweep, a person) is decided again.
+    async fn sweep_item(
+        &self,
+        actor: &Actor,
+        policy: &PolicyVersion,
+        id: &str,
+        as_of: NaiveDate,
+    ) -> Result<ItemSwept, StoreError> {
+        let item_id = ItemId::parse(id).map_err(|e| StoreError::CorruptEvent {
+            item_id: id.to_owned(),
+            sequence: 0,
+            reason: e.to_string(),
+        })?;
+        let mut swept = ItemSwept {
+            item_id,
+            escalated: None,
+            actions: Vec::new(),
+        };
+        for _ in 0..SWEEP_ATTEMPTS {
+            let Some(item) = self.item(item_id).await? else {
+                return Ok(swept);
+            };
+            let decision = due(policy, &item.state, as_of);
+            swept.actions = decision.actions;
+            let Some(escalation) = decision.escalation else {
+                return Ok(swept);
+            };
+            let note = Note::parse(&format!(
+                "policy version {}, rule {}",
+                policy.version, escalation.rule
+            ))
+            .ok();
+            let action = ItemAction::Escalate {
+                level: escalation.level,
+                reason: escalation.reason,
+                note,
+            };
+            match self
+                .execute_at_version(actor, item_id, action, item.version)
+                .await
+            {
+                Ok(_) => {
+                    swept.escalated = Some(escalation);
+                    return Ok(swept);
+                }
+                // Someone else wrote first: decide again on what they wrote.
+                Err(StoreError::VersionMismatch { .. } | StoreError::Conflict { .. }) => {}
+                // The item moved on (resolved, or raised by a person): nothing due any more.
+                Err(StoreError::Rejected(
+                    ItemError::EscalationNotRaised { .. } | ItemError::AlreadyResolved,
+                )) => return Ok(swept),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(swept)
+    }
+}
+
+/// One item's part of a sweep.
+struct ItemSwept {
+    item_id: ItemId,
+    escalated: Option<DueEscalation>,
+    actions: Vec<DueAction>,
+}

@@ -1,0 +1,238 @@
+//! The escalation sweep through the embedding library, on both backends: it raises each due
+//! item once, as `system` with the policy version in the metadata; a second sweep writes
+//! nothing; a person's escalation and the sweep compose; racing sweeps never escalate twice.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use suspense::domain::policy::{AgeFrom, EscalationRule, PublishPolicy, Trigger};
+use suspense::domain::{
+    Currency, Decimal, EscalationLevel, EscalationReason, FixedClock, ItemAction, ItemId, Note,
+};
+use suspense::{Actor, Suspense};
+use suspense_testkit::{booking, date, on_both_backends, user, Backend, TestDatabase};
+
+fn age(days: u32, raise_to: EscalationLevel) -> EscalationRule {
+    EscalationRule {
+        branches: Vec::new(),
+        direction: None,
+        category: None,
+        currency: None,
+        min_amount: None,
+        max_amount: None,
+        trigger: Trigger::Age {
+            days,
+            from: AgeFrom::BookingDate,
+        },
+        raise_to,
+        action: None,
+    }
+}
+
+fn policy() -> PublishPolicy {
+    let large = EscalationRule {
+        currency: Some(Currency::parse("CNY").unwrap_or_else(|e| panic!("{e}"))),
+        trigger: Trigger::AmountAtLeast {
+            amount: Decimal::new(1_000_000, 0),
+        },
+        ..age(1, EscalationLevel::Management)
+    };
+    PublishPolicy {
+        effective_from: date("2026-01-01"),
+        reason: Note::parse("board decision").unwrap_or_else(|e| panic!("{e}")),
+        rules: vec![
+            age(30, EscalationLevel::TeamLead),
+            age(60, EscalationLevel::Department),
+            age(90, EscalationLevel::Management),
+            large,
+        ],
+    }
+}
+
+async fn ledger(db: &TestDatabase) -> Suspense {
+    let now = Utc
+        .with_ymd_and_hms(2026, 6, 30, 9, 0, 0)
+        .single()
+        .unwrap_or_default();
+    Suspense::builder(&db.url())
+        .clock(Arc::new(FixedClock(now)))
+        .conflict_attempts(64)
+        .open()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn open(ledger: &Suspense, reference: &str, amount: &str, booked: &str) -> ItemId {
+    let mut item = booking(reference, amount);
+    item.booked_on = date(booked);
+    item.value_date = item.booked_on;
+    ledger
+        .open_item(&Actor::new(user("teller")), item)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .item_id
+}
+
+fn at() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 30, 12, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+async fn escalations(
+    ledger: &Suspense,
+    id: ItemId,
+) -> Vec<(EscalationLevel, EscalationReason, String, Option<String>)> {
+    ledger
+        .history(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter_map(|e| match e.event {
+            suspense::domain::SuspenseItemEvent::Escalated {
+                level, reason, by, ..
+            } => Some((level, reason, by.to_string(), e.metadata.policy_version)),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn sweep_escalates_each_due_item_once(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let ledger = ledger(&db).await;
+    // Nothing happens before a policy is published.
+    let nothing = ledger.sweep(at()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(nothing.policy_version, None);
+    let young = open(&ledger, "S-YOUNG", "10.00", "2026-06-20").await;
+    let month = open(&ledger, "S-40", "10.00", "2026-05-21").await;
+    let quarter = open(&ledger, "S-100", "10.00", "2026-03-22").await;
+    let large = open(&ledger, "S-LARGE", "2000000.00", "2026-06-29").await;
+    let published = ledger
+        .publish_policy(&Actor::new(user("risk-officer")), policy())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(published.version, 1);
+
+    let first = ledger.sweep(at()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.policy_version, Some(1));
+    assert_eq!(first.escalated.len(), 3, "{first:?}");
+    assert!(escalations(&ledger, young).await.is_empty());
+    assert_eq!(
+        escalations(&ledger, month).await,
+        [(
+            EscalationLevel::TeamLead,
+            EscalationReason::Aging,
+            "system".to_owned(),
+            Some("1".to_owned())
+        )]
+    );
+    assert_eq!(
+        escalations(&ledger, quarter).await[0].0,
+        EscalationLevel::Management
+    );
+    assert_eq!(
+        escalations(&ledger, large).await[0].1,
+        EscalationReason::LargeAmount
+    );
+
+    // The same instant again: nothing more.
+    let head = ledger.log().head().await.unwrap_or_else(|e| panic!("{e}"));
+    let again = ledger.sweep(at()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(again.escalated.is_empty(), "{again:?}");
+    assert_eq!(
+        ledger.log().head().await.unwrap_or_else(|e| panic!("{e}")),
+        head
+    );
+
+    // A person raises the young item to management; later sweeps never lower it, and the
+    // forty-day item rises once more when it passes sixty days.
+    ledger
+        .execute(
+            &Actor::new(user("lead")),
+            young,
+            ItemAction::Escalate {
+                level: EscalationLevel::Management,
+                reason: EscalationReason::Manual,
+                note: None,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let later = Utc
+        .with_ymd_and_hms(2026, 7, 25, 12, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let next = ledger.sweep(later).await.unwrap_or_else(|e| panic!("{e}"));
+    let raised: Vec<ItemId> = next.escalated.iter().map(|(id, _)| *id).collect();
+    assert_eq!(raised, [month]);
+    assert_eq!(escalations(&ledger, young).await.len(), 1);
+    assert_eq!(
+        escalations(&ledger, month).await[1].0,
+        EscalationLevel::Department
+    );
+}
+on_both_backends!(
+    sweep_escalates_each_due_item_once,
+    super::sweep_escalates_each_due_item_once
+);
+
+/// Two ledgers (two service instances) sweeping one database at once write each escalation
+/// once.
+async fn sweeps_racing_never_escalate_twice(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let first = Arc::new(ledger(&db).await);
+    let second = Arc::new(ledger(&db).await);
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        ids.push(open(&first, &format!("R-{n}"), "10.00", "2026-03-01").await);
+    }
+    first
+        .publish_policy(&Actor::new(user("risk-officer")), policy())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = tokio::join!(first.sweep(at()), second.sweep(at()));
+    let written = a.unwrap_or_else(|e| panic!("{e}")).escalated.len()
+        + b.unwrap_or_else(|e| panic!("{e}")).escalated.len();
+    assert_eq!(
+        written,
+        ids.len(),
+        "each item escalated by one of the sweeps"
+    );
+    for id in ids {
+        assert_eq!(escalations(&first, id).await.len(), 1);
+    }
+}
+on_both_backends!(
+    sweeps_racing_never_escalate_twice,
+    super::sweeps_racing_never_escalate_twice
+);
+
+async fn sweep_policy_refused_at_publication_writes_nothing(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let ledger = ledger(&db).await;
+    let mut bad = policy();
+    bad.rules.push(age(60, EscalationLevel::TeamLead));
+    let refused = ledger
+        .publish_policy(&Actor::new(user("risk-officer")), bad)
+        .await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().starts_with("rules[4]")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        ledger.log().head().await.unwrap_or_else(|e| panic!("{e}")),
+        0
+    );
+    assert!(ledger
+        .policies()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .versions
+        .is_empty());
+}
+on_both_backends!(
+    sweep_policy_refused_at_publication_writes_nothing,
+    super::sweep_policy_refused_at_publication_writes_nothing
+);
