@@ -136,13 +136,21 @@ async fn sweep_escalates_each_due_item_once(backend: Backend) {
     );
 
     // The same instant again: nothing more.
-    let head = ledger.log().head().await.unwrap_or_else(|e| panic!("{e}"));
+    let count = || async {
+        let mut n = 0;
+        for id in [young, month, quarter, large] {
+            n += ledger
+                .history(id)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .len();
+        }
+        n
+    };
+    let before = count().await;
     let again = ledger.sweep(at()).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(again.escalated.is_empty(), "{again:?}");
-    assert_eq!(
-        ledger.log().head().await.unwrap_or_else(|e| panic!("{e}")),
-        head
-    );
+    assert_eq!(count().await, before, "nothing written");
 
     // A person raises the young item to management; later sweeps never lower it, and the
     // forty-day item rises once more when it passes sixty days.
@@ -236,3 +244,180 @@ on_both_backends!(
     sweep_policy_refused_at_publication_writes_nothing,
     super::sweep_policy_refused_at_publication_writes_nothing
 );
+
+fn examples(name: &str) -> String {
+    format!("{}/../docs/examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The CLI publishes the shipped example policies and sweeps on chosen dates; each date is
+/// judged by the version in force then.
+#[tokio::test]
+async fn sweep_cli_publishes_the_example_policies_and_sweeps_by_date() {
+    let app = suspense_tests::app::spawn_app(Backend::Sqlite).await;
+    // Booked 2026-03-02 (the app's booking), 10.00 CNY.
+    let id = app.open_item("CLI-SWEEP", "10.00").await;
+    let none = app.cli(&["sweep", "--as-of", "2026-06-30"]);
+    assert!(
+        text(&none.stdout).starts_with("no escalation policy in force"),
+        "{none:?}"
+    );
+    let published = app.cli(&[
+        "policy",
+        "publish",
+        "--file",
+        &examples("policy.toml"),
+        "--as",
+        "sam",
+    ]);
+    assert!(published.status.success(), "{published:?}");
+    assert!(text(&published.stdout).starts_with("published escalation policy version 1"));
+    let early = app.cli(&["sweep", "--as-of", "2026-03-20"]);
+    assert!(text(&early.stdout).contains("0 escalated"), "{early:?}");
+    let later = app.cli(&["sweep", "--as-of", "2026-06-30"]);
+    let later = text(&later.stdout);
+    assert!(later.contains("1 escalated"), "{later}");
+    assert!(
+        later.contains(&format!("escalated {id} to management (aging, rule 2)")),
+        "{later}"
+    );
+    let rbi = app.cli(&[
+        "policy",
+        "publish",
+        "--file",
+        &examples("policy-rbi.toml"),
+        "--as",
+        "sam",
+    ]);
+    assert!(rbi.status.success(), "{rbi:?}");
+    let shown: serde_json::Value =
+        serde_json::from_slice(&app.cli(&["policy", "show"]).stdout).unwrap_or_default();
+    assert_eq!(shown["versions"].as_array().map(Vec::len), Some(2));
+    assert_eq!(shown["in_force"], 2);
+    assert_eq!(
+        shown["versions"][1]["rules"][3]["action"]["kind"],
+        "provision"
+    );
+    // A version in force earlier than the latest is refused, naming the field.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad = dir.path().join("bad.toml");
+    let backwards = std::fs::read_to_string(examples("policy.toml"))
+        .unwrap_or_default()
+        .replace("age_days = 60", "age_days = 20");
+    std::fs::write(&bad, backwards).unwrap_or_else(|e| panic!("{e}"));
+    let refused = app.cli(&["policy", "publish", "--file", &bad.display().to_string()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("rules[1]"), "{refused:?}");
+}
+
+/// Over HTTP: supervisors publish and sweep, reporters and auditors read, a bad rule is named.
+#[tokio::test]
+async fn sweep_and_policy_over_http() {
+    use serde_json::json;
+    let app = suspense_tests::app::spawn_app(Backend::Postgres).await;
+    let id = app.open_item("HTTP-SWEEP", "10.00").await;
+    let policy = json!({
+        "effective_from": "2026-01-01",
+        "reason": "default clocks",
+        "rules": [
+            {"age_days": 30, "raise_to": "team_lead"},
+            {"age_days": 60, "raise_to": "department"}
+        ]
+    });
+    assert_eq!(
+        app.post("/v1/policy", "rita", policy.clone())
+            .await
+            .status(),
+        403
+    );
+    let mut bad = policy.clone();
+    bad["rules"][1]["raise_to"] = json!("board");
+    let refused = app.post("/v1/policy", "sam", bad).await;
+    assert_eq!(refused.status(), 422);
+    let refused: serde_json::Value = refused.json().await.unwrap_or_default();
+    assert_eq!(refused["error"]["field"], "rules[1].raise_to");
+    let mut contradictory = policy.clone();
+    contradictory["rules"][1]["age_days"] = json!(30);
+    let refused: serde_json::Value = app
+        .post("/v1/policy", "sam", contradictory)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(refused["error"]["field"], "rules[1]");
+    assert_eq!(app.post("/v1/policy", "sam", policy).await.status(), 201);
+    let shown: serde_json::Value = app
+        .get("/v1/policy", "ada")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(shown["in_force"], 1);
+
+    assert_eq!(app.post("/v1/sweep", "rita", json!({})).await.status(), 403);
+    let swept = app
+        .post("/v1/sweep", "sam", json!({"as_of": "2026-04-15"}))
+        .await;
+    assert_eq!(swept.status(), 200);
+    let swept: serde_json::Value = swept.json().await.unwrap_or_default();
+    assert_eq!(swept["policy_version"], 1);
+    assert_eq!(swept["escalated"][0]["item_id"], id);
+    assert_eq!(swept["escalated"][0]["level"], "team_lead");
+    let again: serde_json::Value = app
+        .post("/v1/sweep", "sam", json!({"as_of": "2026-04-15"}))
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(again["escalated"].as_array().map(Vec::len), Some(0));
+    let events: serde_json::Value = app
+        .get(&format!("/v1/items/{id}/events"), "ada")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let escalated = events
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["event_type"] == "Escalated"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(escalated["metadata"]["actor"], "system");
+    assert_eq!(escalated["metadata"]["policy_version"], "1");
+    let bad_date = app
+        .post("/v1/sweep", "sam", json!({"as_of": "someday"}))
+        .await;
+    assert_eq!(bad_date.status(), 422);
+}
+
+/// The service sweeps on its own schedule, as the business clock moves.
+#[tokio::test]
+async fn sweep_runs_on_the_service_schedule() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let app = suspense_tests::app::spawn_app_configured(db, "sweep_interval_secs = 1").await;
+    let id = app.open_item("SCHEDULED", "10.00").await;
+    let published = app.cli(&["policy", "publish", "--file", &examples("policy.toml")]);
+    assert!(published.status.success(), "{published:?}");
+    let mut escalated = false;
+    for _ in 0..60 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let events: serde_json::Value = app
+            .get(&format!("/v1/items/{id}/events"), "ada")
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        escalated = events
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["event_type"] == "Escalated"));
+        if escalated {
+            break;
+        }
+    }
+    assert!(
+        escalated,
+        "the scheduled sweep escalated the item booked months ago"
+    );
+}

@@ -195,11 +195,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Like `spawn_app`, on a database the test made (a private PostgreSQL cluster, say).
 pub async fn spawn_app_on(db: TestDatabase) -> TestApp {
+    spawn_app_configured(db, "").await
+}
+
+/// Like `spawn_app_on`, with `settings` (top-level configuration lines) added.
+pub async fn spawn_app_configured(db: TestDatabase, settings: &str) -> TestApp {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config = dir.path().join("suspense.toml");
     let mut file = std::fs::File::create(&config).unwrap_or_else(|e| panic!("{e}"));
-    let mut text = String::from(
-        "time_zone = \"Asia/Shanghai\"\n\n[approval]\namount_thresholds = { CNY = \"100000\" }\n",
+    let mut text = format!(
+        "time_zone = \"Asia/Shanghai\"\n{settings}\n\n[approval]\namount_thresholds = {{ CNY = \"100000\" }}\n",
     );
     for (name, roles, token) in USERS {
         let roles: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();

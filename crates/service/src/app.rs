@@ -59,6 +59,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/volumes", post(routes::reports::record_volume))
         .route(
+            "/v1/policy",
+            get(routes::policy::show).post(routes::policy::publish),
+        )
+        .route("/v1/sweep", post(routes::policy::sweep))
+        .route(
             "/v1/plans",
             post(routes::plans::create).get(routes::plans::list),
         )
@@ -106,7 +111,10 @@ pub async fn serve_ledger(
     settings: Settings,
     listener: TcpListener,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let background = ledger.spawn_background(settings.projector_interval);
+    let mut background = ledger.spawn_background(settings.projector_interval);
+    if let Some(every) = settings.sweep_interval {
+        background = background.sweeping(Arc::clone(&ledger), every);
+    }
     let state = AppState {
         ledger: Arc::clone(&ledger),
         settings: Arc::new(settings),

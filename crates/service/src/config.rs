@@ -28,6 +28,9 @@ pub struct ConfigFile {
     /// How often the service's projector brings the read models up to date, in milliseconds
     /// (default 500). Reports asked with `fresh=true` catch up first whatever this is.
     pub projector_interval_ms: Option<u64>,
+    /// How often the service runs the escalation sweep, in seconds (default 3600; 0 turns
+    /// it off, e.g. where another instance or a scheduler runs `suspense sweep`).
+    pub sweep_interval_secs: Option<u64>,
     #[serde(default)]
     pub aging: AgingConfig,
     #[serde(default)]
@@ -121,11 +124,16 @@ pub struct Settings {
     pub catalogue: RootCauseCatalogue,
     pub users: Users,
     pub projector_interval: std::time::Duration,
+    /// `None`: the service does not sweep on its own.
+    pub sweep_interval: Option<std::time::Duration>,
 }
 
 /// Each catch-up of the projector costs a few dozen statements whether one event or a
 /// thousand arrived; under load, polling less often leaves more of the database to commands.
 pub const DEFAULT_PROJECTOR_INTERVAL_MS: u64 = 500;
+
+/// An hourly sweep: escalation clocks count days, and each sweep is cheap when little is due.
+pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 3600;
 
 impl Settings {
     /// Validates `file` with `listen` and `database_url` from flags or environment taking
@@ -208,6 +216,16 @@ impl Settings {
             )
             .into());
         }
+        let sweep_secs = file
+            .sweep_interval_secs
+            .unwrap_or(DEFAULT_SWEEP_INTERVAL_SECS);
+        if sweep_secs > 86_400 {
+            return Err(InvalidInput::new(
+                "sweep_interval_secs",
+                format!("{sweep_secs} is not 0 (off) or between 1 and 86400"),
+            )
+            .into());
+        }
         let mut users = Users::default();
         for user in file.users {
             let name = UserId::parse(&user.name).map_err(|e| e.for_field("users.name"))?;
@@ -230,6 +248,7 @@ impl Settings {
             catalogue,
             users,
             projector_interval: std::time::Duration::from_millis(interval_ms),
+            sweep_interval: (sweep_secs > 0).then(|| std::time::Duration::from_secs(sweep_secs)),
         })
     }
 }

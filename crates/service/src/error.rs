@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use suspense::store::StoreError;
-use suspense::EvaluationError;
 use suspense::ProjectionError;
+use suspense::{EvaluationError, SweepError};
 use suspense_domain::{InvalidInput, ItemError, PlanError};
 use suspense_read_models::ReportError;
 
@@ -160,11 +160,27 @@ impl From<EvaluationError> for ApiError {
     }
 }
 
+impl From<SweepError> for ApiError {
+    fn from(err: SweepError) -> Self {
+        match err {
+            SweepError::Projection(e) => e.into(),
+            SweepError::Report(e) => e.into(),
+            SweepError::Log(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Rejected(rule) => rule.into(),
             StoreError::PlanRejected(rule) => rule.into(),
+            StoreError::PolicyRejected(refusal) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "policy_refused",
+                refusal.to_string(),
+            )
+            .with_field(refusal.field()),
             StoreError::Conflict { .. } | StoreError::StreamConflict { .. } => {
                 Self::new(StatusCode::CONFLICT, "concurrent_update", err.to_string())
             }

@@ -117,6 +117,28 @@ pub struct Background {
 }
 
 impl Background {
+    /// Adds the escalation sweep every `every`, on the business clock's time (each run is
+    /// idempotent, so instances sweeping at once do no harm; a failed run is logged and the
+    /// next one goes on).
+    pub fn sweeping(mut self, ledger: Arc<Suspense>, every: Duration) -> Self {
+        self.tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let now = ledger.log().services().clock.now();
+                match ledger.sweep(now).await {
+                    Ok(outcome) if !outcome.escalated.is_empty() => tracing::info!(
+                        escalated = outcome.escalated.len(),
+                        policy_version = outcome.policy_version,
+                        "escalation sweep"
+                    ),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "escalation sweep failed"),
+                }
+            }
+        }));
+        self
+    }
+
     /// Stops every task between two runs (or in the middle of one: each run's writes are
     /// transactions, so nothing is half written).
     pub fn stop(self) {

@@ -86,8 +86,13 @@ impl Suspense {
         let system = UserId::parse(SYSTEM_USER).map_err(ReportError::from)?;
         let mut actor = Actor::new(system).with_source("sweep");
         actor.metadata.policy_version = Some(policy.version);
-        let results: Vec<Result<ItemSwept, StoreError>> = futures::stream::iter(&candidates)
+        // The futures are made first and run a few at a time (a closure mapping the stream
+        // would make the sweep's future lose `Send` for a spawned task).
+        let items: Vec<_> = candidates
+            .iter()
             .map(|id| self.sweep_item(&actor, policy, id, as_of))
+            .collect();
+        let results: Vec<Result<ItemSwept, StoreError>> = futures::stream::iter(items)
             .buffer_unordered(SWEEP_CONCURRENCY)
             .collect()
             .await;

@@ -25,9 +25,11 @@ mod import;
 mod items;
 mod migrate;
 pub(crate) mod plan;
+mod policy;
 mod rebuild;
 mod report;
 mod serve;
+mod sweep;
 mod users;
 
 use std::io::Write;
@@ -85,6 +87,11 @@ pub enum Command {
     /// Remediation plans: draft, approve, evaluate.
     #[command(subcommand)]
     Plan(plan::Command),
+    /// The escalation policy: show its versions, publish the next.
+    #[command(subcommand)]
+    Policy(policy::Command),
+    /// Run the escalation sweep once.
+    Sweep(sweep::Args),
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Drop and rebuild a read model from the log.
@@ -116,6 +123,8 @@ pub enum CliError {
     /// The log does not match its hash chain.
     #[error(transparent)]
     Evaluation(#[from] suspense::EvaluationError),
+    #[error(transparent)]
+    Sweep(#[from] suspense::SweepError),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -135,7 +144,11 @@ impl CliError {
         match self {
             Self::Tampered(_) => 4,
             Self::Invalid(_) | Self::Config(_) | Self::Import(ImportError::Rows(_)) => 2,
-            Self::Store(StoreError::Rejected(_) | StoreError::PlanRejected(_)) => 2,
+            Self::Store(
+                StoreError::Rejected(_)
+                | StoreError::PlanRejected(_)
+                | StoreError::PolicyRejected(_),
+            ) => 2,
             Self::Evaluation(suspense::EvaluationError::Report(ReportError::Invalid(_))) => 2,
             Self::NotFound(_) | Self::Evaluation(suspense::EvaluationError::NoSuchPlan) => 2,
             Self::Store(StoreError::Unavailable(_))
@@ -186,6 +199,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Import(args) => import::run(&cli, args).await,
         Command::Report(command) => report::run(&cli, command).await,
         Command::Plan(command) => plan::run(&cli, command).await,
+        Command::Policy(command) => policy::run(&cli, command).await,
+        Command::Sweep(args) => sweep::run(&cli, args).await,
         Command::Items(command) => items::run(&cli, command).await,
         Command::Migrate => migrate::run(&cli).await,
         Command::Rebuild(args) => rebuild::run(&cli, args).await,

@@ -6,12 +6,14 @@
 mod body;
 mod plan_body;
 mod plan_view;
+mod policy;
 mod query;
 mod view;
 
 pub use body::*;
 pub use plan_body::*;
 pub use plan_view::*;
+pub use policy::*;
 pub use query::*;
 pub use view::*;
 

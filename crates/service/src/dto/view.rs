@@ -246,6 +246,9 @@ pub struct EventMetadataView {
     pub actor: Option<String>,
     pub request_id: Option<String>,
     pub source: Option<String>,
+    /// The escalation policy version a sweep's escalation was decided under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<String>,
 }
 
 impl EventView {
@@ -261,6 +264,7 @@ impl EventView {
                 actor: recorded.metadata.actor,
                 request_id: recorded.metadata.request_id,
                 source: recorded.metadata.source,
+                policy_version: recorded.metadata.policy_version,
             },
             recorded_at: recorded.recorded_at,
         })

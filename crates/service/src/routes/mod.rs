@@ -5,6 +5,7 @@ pub mod commands;
 pub mod items;
 pub mod ops;
 pub mod plans;
+pub mod policy;
 pub mod reports;
 
 use suspense_domain::ItemId;

@@ -1,0 +1,314 @@
+//! The escalation policy on the wire: the document a supervisor publishes (`POST /v1/policy`,
+//! `suspense policy publish --file`), the versions read back, and a sweep's outcome. A bad
+//! value is named by its place (`rules[2].raise_to`).
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use suspense::SweepOutcome;
+use suspense_domain::policy::{
+    AgeFrom, EscalationPolicies, EscalationRule, PolicyVersion, PublishPolicy, RegulatoryAction,
+    Trigger,
+};
+use suspense_domain::{
+    BranchCode, Currency, Direction, EscalationLevel, InvalidInput, Note, RootCauseCategory,
+};
+
+use super::date;
+
+/// A policy version as written down.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    pub effective_from: String,
+    pub reason: String,
+    pub rules: Vec<RuleBody>,
+}
+
+/// One rule: what it matches, when it fires (exactly one of `age_days` and
+/// `amount_at_least`), the level it raises to, and an optional regulatory action.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleBody {
+    #[serde(default)]
+    pub branches: Vec<String>,
+    pub direction: Option<String>,
+    pub category: Option<String>,
+    pub currency: Option<String>,
+    pub min_amount: Option<String>,
+    pub max_amount: Option<String>,
+    pub age_days: Option<u32>,
+    /// `booking_date` (default) or `value_date`.
+    pub age_from: Option<String>,
+    pub amount_at_least: Option<String>,
+    pub raise_to: String,
+    pub action: Option<ActionBody>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    /// `provision`, `move_to_blocked_account` or `review`.
+    pub kind: String,
+    pub percent: Option<String>,
+    pub note: Option<String>,
+}
+
+fn decimal(field: &str, value: &str) -> Result<Decimal, InvalidInput> {
+    Decimal::from_str(value.trim())
+        .map_err(|_| InvalidInput::new(field, format!("'{value}' is not a decimal number")))
+}
+
+impl PolicyDocument {
+    pub fn parse(&self) -> Result<PublishPolicy, InvalidInput> {
+        let rules = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                rule.parse().map_err(|e| {
+                    let field = format!("rules[{i}].{}", e.field);
+                    e.for_field(field)
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(PublishPolicy {
+            effective_from: date("effective_from", &self.effective_from)?,
+            reason: Note::parse(&self.reason).map_err(|e| e.for_field("reason"))?,
+            rules,
+        })
+    }
+}
+
+impl RuleBody {
+    fn parse(&self) -> Result<EscalationRule, InvalidInput> {
+        let trigger = match (self.age_days, self.amount_at_least.as_deref()) {
+            (Some(days), None) => Trigger::Age {
+                days,
+                from: self
+                    .age_from
+                    .as_deref()
+                    .map(AgeFrom::parse)
+                    .transpose()
+                    .map_err(|e| e.for_field("age_from"))?
+                    .unwrap_or(AgeFrom::BookingDate),
+            },
+            (None, Some(amount)) => Trigger::AmountAtLeast {
+                amount: decimal("amount_at_least", amount)?,
+            },
+            _ => {
+                return Err(InvalidInput::new(
+                    "age_days",
+                    "give exactly one of age_days and amount_at_least",
+                ))
+            }
+        };
+        let action = self
+            .action
+            .as_ref()
+            .map(|a| match a.kind.trim() {
+                "provision" => Ok(RegulatoryAction::Provision {
+                    percent: decimal(
+                        "action.percent",
+                        a.percent.as_deref().ok_or_else(|| {
+                            InvalidInput::new("action.percent", "is required for a provision")
+                        })?,
+                    )?,
+                }),
+                "move_to_blocked_account" => Ok(RegulatoryAction::MoveToBlockedAccount),
+                "review" => Ok(RegulatoryAction::Review {
+                    note: Note::parse(a.note.as_deref().unwrap_or_default())
+                        .map_err(|e| e.for_field("action.note"))?,
+                }),
+                other => Err(InvalidInput::new(
+                    "action.kind",
+                    format!("'{other}' is not one of provision, move_to_blocked_account, review"),
+                )),
+            })
+            .transpose()?;
+        Ok(EscalationRule {
+            branches: self
+                .branches
+                .iter()
+                .map(|b| BranchCode::parse(b).map_err(|e| e.for_field("branches")))
+                .collect::<Result<_, _>>()?,
+            direction: self
+                .direction
+                .as_deref()
+                .map(Direction::parse)
+                .transpose()?,
+            category: self
+                .category
+                .as_deref()
+                .map(RootCauseCategory::parse)
+                .transpose()?,
+            currency: self.currency.as_deref().map(Currency::parse).transpose()?,
+            min_amount: self
+                .min_amount
+                .as_deref()
+                .map(|a| decimal("min_amount", a))
+                .transpose()?,
+            max_amount: self
+                .max_amount
+                .as_deref()
+                .map(|a| decimal("max_amount", a))
+                .transpose()?,
+            trigger,
+            raise_to: EscalationLevel::parse(&self.raise_to)
+                .map_err(|e| e.for_field("raise_to"))?,
+            action,
+        })
+    }
+}
+
+impl From<&EscalationRule> for RuleBody {
+    fn from(rule: &EscalationRule) -> Self {
+        let (age_days, age_from, amount_at_least) = match rule.trigger {
+            Trigger::Age { days, from } => (Some(days), Some(from.as_str().to_owned()), None),
+            Trigger::AmountAtLeast { amount } => (None, None, Some(amount.to_string())),
+        };
+        Self {
+            branches: rule.branches.iter().map(ToString::to_string).collect(),
+            direction: rule.direction.map(|d| d.as_str().to_owned()),
+            category: rule.category.map(|c| c.as_str().to_owned()),
+            currency: rule.currency.map(|c| c.code().to_owned()),
+            min_amount: rule.min_amount.map(|a| a.to_string()),
+            max_amount: rule.max_amount.map(|a| a.to_string()),
+            age_days,
+            age_from,
+            amount_at_least,
+            raise_to: rule.raise_to.as_str().to_owned(),
+            action: rule.action.as_ref().map(|a| match a {
+                RegulatoryAction::Provision { percent } => ActionBody {
+                    kind: "provision".to_owned(),
+                    percent: Some(percent.to_string()),
+                    note: None,
+                },
+                RegulatoryAction::MoveToBlockedAccount => ActionBody {
+                    kind: "move_to_blocked_account".to_owned(),
+                    percent: None,
+                    note: None,
+                },
+                RegulatoryAction::Review { note } => ActionBody {
+                    kind: "review".to_owned(),
+                    percent: None,
+                    note: Some(note.to_string()),
+                },
+            }),
+        }
+    }
+}
+
+/// One published version.
+#[derive(Debug, Serialize)]
+pub struct PolicyVersionView {
+    pub version: u32,
+    pub effective_from: NaiveDate,
+    pub rules: Vec<RuleBody>,
+}
+
+impl From<&PolicyVersion> for PolicyVersionView {
+    fn from(v: &PolicyVersion) -> Self {
+        Self {
+            version: v.version,
+            effective_from: v.effective_from,
+            rules: v.rules.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// `GET /v1/policy`: every version, and the one in force today.
+#[derive(Debug, Serialize)]
+pub struct PolicyView {
+    pub in_force: Option<u32>,
+    pub versions: Vec<PolicyVersionView>,
+}
+
+impl PolicyView {
+    pub fn new(policies: &EscalationPolicies, today: NaiveDate) -> Self {
+        Self {
+            in_force: policies.in_force(today).map(|v| v.version),
+            versions: policies.versions.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// What a sweep did.
+#[derive(Debug, Serialize)]
+pub struct SweepView {
+    pub as_of: Option<NaiveDate>,
+    pub policy_version: Option<u32>,
+    pub candidates: usize,
+    pub escalated: Vec<SweptItemView>,
+    pub actions_due: Vec<DueActionView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SweptItemView {
+    pub item_id: String,
+    pub level: &'static str,
+    pub reason: &'static str,
+    pub rule: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DueActionView {
+    pub item_id: String,
+    pub rule: usize,
+    pub kind: &'static str,
+    pub percent: Option<String>,
+    pub note: Option<String>,
+}
+
+impl From<&SweepOutcome> for SweepView {
+    fn from(outcome: &SweepOutcome) -> Self {
+        Self {
+            as_of: outcome.as_of,
+            policy_version: outcome.policy_version,
+            candidates: outcome.candidates,
+            escalated: outcome
+                .escalated
+                .iter()
+                .map(|(id, e)| SweptItemView {
+                    item_id: id.to_string(),
+                    level: e.level.as_str(),
+                    reason: e.reason.as_str(),
+                    rule: e.rule,
+                })
+                .collect(),
+            actions_due: outcome
+                .actions_due
+                .iter()
+                .map(|(id, a)| {
+                    let (kind, percent, note) = match &a.action {
+                        RegulatoryAction::Provision { percent } => {
+                            ("provision", Some(percent.to_string()), None)
+                        }
+                        RegulatoryAction::MoveToBlockedAccount => {
+                            ("move_to_blocked_account", None, None)
+                        }
+                        RegulatoryAction::Review { note } => {
+                            ("review", None, Some(note.to_string()))
+                        }
+                    };
+                    DueActionView {
+                        item_id: id.to_string(),
+                        rule: a.rule,
+                        kind,
+                        percent,
+                        note,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `POST /v1/sweep`: the instant to sweep at (default now).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepBody {
+    pub as_of: Option<String>,
+}

@@ -1,0 +1,87 @@
+//! The escalation policy (supervisors publish; supervisors, reporters and auditors read) and
+//! a sweep run on demand (supervisors); the service also sweeps on its own schedule
+//! (`sweep_interval_secs`).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use suspense_domain::InvalidInput;
+
+use crate::auth::Role;
+use crate::dto::{date, PolicyDocument, PolicyVersionView, PolicyView, SweepBody, SweepView};
+use crate::error::ApiError;
+use crate::extract::{Body, Caller};
+use crate::idempotency;
+use crate::reply::Reply;
+use crate::state::AppState;
+
+const POLICY_READERS: &[Role] = &[Role::Supervisor, Role::Reporter, Role::Auditor];
+
+pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Reply, ApiError> {
+    caller.require(POLICY_READERS)?;
+    let policies = state.ledger.policies().await?;
+    let today = state.settings.calendar.local_date(Utc::now());
+    Reply::json(StatusCode::OK, &PolicyView::new(&policies, today))
+}
+
+pub async fn publish(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Supervisor])?;
+    let key = idempotency::key(&headers)?;
+    let ledger = Arc::clone(&state.ledger);
+    let user = caller.0.user.to_string();
+    let raw = body.0.clone();
+    Ok(idempotency::once(
+        &ledger,
+        &user,
+        key,
+        &[b"POST /v1/policy", &raw],
+        || async move {
+            let command = body.json::<PolicyDocument>()?.parse()?;
+            let actor = super::items::actor(&caller, &headers);
+            let published = state.ledger.publish_policy(&actor, command).await?;
+            Reply::json(StatusCode::CREATED, &PolicyVersionView::from(&published))
+        },
+    )
+    .await)
+}
+
+/// The instant of `as_of`: an RFC 3339 time, or a bank-calendar date (its start).
+pub fn sweep_instant(
+    as_of: Option<&str>,
+    calendar: suspense_read_models::ReportingCalendar,
+) -> Result<DateTime<Utc>, InvalidInput> {
+    let Some(text) = as_of.map(str::trim) else {
+        return Ok(Utc::now());
+    };
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    date("as_of", text)
+        .map(|day| calendar.start_of_day(day))
+        .map_err(|_| {
+            InvalidInput::new(
+                "as_of",
+                format!("'{text}' is neither a date nor an RFC 3339 time"),
+            )
+        })
+}
+
+pub async fn sweep(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Body,
+) -> Result<Reply, ApiError> {
+    caller.require(&[Role::Supervisor])?;
+    let request = body.json_or_default::<SweepBody>()?;
+    let at = sweep_instant(request.as_of.as_deref(), state.settings.calendar)?;
+    let outcome = state.ledger.sweep(at).await?;
+    Reply::json(StatusCode::OK, &SweepView::from(&outcome))
+}
