@@ -8,6 +8,7 @@ mod plain_service;
 mod reports;
 mod same_writes;
 mod seed;
+mod sweep;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -63,6 +64,15 @@ enum Command {
         #[arg(long, value_enum, value_delimiter = ',', default_values_t = load::System::ALL)]
         systems: Vec<load::System>,
     },
+    /// Seeds a log, then times the escalation sweep with nothing due and with about 10,000
+    /// items due, beside the monthly report and the library's plain commands.
+    Sweep {
+        #[arg(long, value_enum, default_value = "both")]
+        backend: BackendArg,
+        /// Events to seed (1.6M gives about 100,000 open items).
+        #[arg(long, default_value_t = 1_600_000)]
+        events: usize,
+    },
     /// Serves the plain cqrs-es baseline over HTTP (started by `load`).
     #[command(hide = true)]
     PlainServe {
@@ -115,6 +125,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         } => {
             for backend in backends(backend) {
                 load::run(backend, &clients, seconds, hot, &systems).await?;
+            }
+        }
+        Command::Sweep { backend, events } => {
+            for backend in backends(backend) {
+                sweep::run(backend, events).await?;
             }
         }
         Command::PlainServe { url, listen } => plain_service::serve(&url, &listen).await?,

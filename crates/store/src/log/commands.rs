@@ -180,7 +180,13 @@ impl EventLog {
             .await
             .map_err(|e| StoreError::from_aggregate(item_id, e))?;
         let version = context.current_sequence as u64;
-        Ok(context.aggregate.state().cloned().map(|state| LoadedItem {
+        let state = context.aggregate.state().cloned();
+        if state.is_some() {
+            // A command that follows the read (the sweep's, a checked assignment's) decides
+            // on this state without loading the history again; its write checks the version.
+            self.remember(item_id, version, context.aggregate);
+        }
+        Ok(state.map(|state| LoadedItem {
             item_id,
             version,
             state,
