@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use futures::StreamExt;
-use suspense::domain::policy::{AgeFrom, EscalationRule, PublishPolicy, Trigger};
+use suspense::domain::policy::{EscalationRule, PublishPolicy};
 use suspense::domain::{EscalationLevel, ItemAction, ItemId, Note, UserId};
 use suspense::{Actor, Suspense};
 use suspense_read_models::{PeriodKind, RootCauseQuery};
@@ -18,20 +18,7 @@ use crate::seed::LogOrder;
 const DUE: usize = 10_000;
 
 fn rule(days: u32) -> EscalationRule {
-    EscalationRule {
-        branches: Vec::new(),
-        direction: None,
-        category: None,
-        currency: None,
-        min_amount: None,
-        max_amount: None,
-        trigger: Trigger::Age {
-            days,
-            from: AgeFrom::BookingDate,
-        },
-        raise_to: EscalationLevel::TeamLead,
-        action: None,
-    }
+    EscalationRule::after_days(days, EscalationLevel::TeamLead)
 }
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {

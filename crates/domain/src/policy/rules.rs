@@ -64,6 +64,27 @@ pub struct EscalationRule {
     pub action: Option<RegulatoryAction>,
 }
 
+impl EscalationRule {
+    /// A rule on every item: at `days` old (from the booking date), raise to `raise_to`.
+    /// Narrow it with the struct's other fields.
+    pub fn after_days(days: u32, raise_to: EscalationLevel) -> Self {
+        Self {
+            branches: Vec::new(),
+            direction: None,
+            category: None,
+            currency: None,
+            min_amount: None,
+            max_amount: None,
+            trigger: Trigger::Age {
+                days,
+                from: AgeFrom::BookingDate,
+            },
+            raise_to,
+            action: None,
+        }
+    }
+}
+
 /// A rule refused at publication: its index (from 0) and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("rules[{index}]: {reason}")]

@@ -23,20 +23,7 @@ fn user(name: &str) -> UserId {
 }
 
 fn age(days: u32, raise_to: EscalationLevel) -> EscalationRule {
-    EscalationRule {
-        branches: Vec::new(),
-        direction: None,
-        category: None,
-        currency: None,
-        min_amount: None,
-        max_amount: None,
-        trigger: Trigger::Age {
-            days,
-            from: AgeFrom::BookingDate,
-        },
-        raise_to,
-        action: None,
-    }
+    EscalationRule::after_days(days, raise_to)
 }
 
 fn cny() -> Currency {
