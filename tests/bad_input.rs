@@ -169,6 +169,22 @@ async fn every_bad_request_is_refused_precisely_and_changes_nothing() {
             Some("booked_on"),
         ),
         case(
+            "a booking dated far in the future",
+            "/v1/items",
+            &with("booked_on", json!("9999-12-31")).to_string(),
+            422,
+            "implausible_date",
+            Some("booked_on"),
+        ),
+        case(
+            "a value date before the accepted window",
+            "/v1/items",
+            &with("value_date", json!("0001-01-01")).to_string(),
+            422,
+            "implausible_date",
+            Some("value_date"),
+        ),
+        case(
             "empty reference",
             "/v1/items",
             &with("reference", json!("  ")).to_string(),

@@ -63,7 +63,7 @@ pub use plan::{
 };
 /// The exact decimal of amounts and plan figures, so embedders need no crate of their own.
 pub use rust_decimal::Decimal;
-pub use services::{ApprovalPolicy, Clock, FixedClock, ItemServices};
+pub use services::{ApprovalPolicy, BusinessDates, Clock, FixedClock, ItemServices};
 pub use stream::StreamKind;
 pub use vocabulary::{
     Channel, CustomerImpact, Direction, EscalationLevel, EscalationReason, ResolutionMethod,

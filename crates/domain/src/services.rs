@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -69,15 +69,58 @@ impl ApprovalPolicy {
     }
 }
 
+/// The business dates a booking may carry: not before `earliest`, and at most
+/// `max_days_ahead` days after the clock's day (UTC; the allowance absorbs the bank's time
+/// zone). A date outside is a typo (9999-12-31, 0001-01-01) that would enter every aging and
+/// statistic, so it is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusinessDates {
+    pub earliest: NaiveDate,
+    pub max_days_ahead: u32,
+}
+
+impl Default for BusinessDates {
+    fn default() -> Self {
+        Self {
+            earliest: NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or(NaiveDate::MIN),
+            max_days_ahead: 31,
+        }
+    }
+}
+
+impl BusinessDates {
+    /// Why `date` is implausible on `today`, if it is.
+    pub fn refusal(&self, date: NaiveDate, today: NaiveDate) -> Option<String> {
+        let latest = today
+            .checked_add_days(chrono::Days::new(u64::from(self.max_days_ahead)))
+            .unwrap_or(NaiveDate::MAX);
+        if date < self.earliest {
+            Some(format!(
+                "{date} is before the earliest accepted date {}",
+                self.earliest
+            ))
+        } else if date > latest {
+            Some(format!(
+                "{date} is more than {} days ahead of today ({today})",
+                self.max_days_ahead
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 /// Everything `SuspenseItem::handle` may consult besides the item itself.
 #[derive(Clone)]
 pub struct ItemServices {
     pub clock: Arc<dyn Clock>,
     pub catalogue: RootCauseCatalogue,
     pub approval: ApprovalPolicy,
+    pub dates: BusinessDates,
 }
 
 impl ItemServices {
+    /// Services with the default window of plausible business dates (`BusinessDates`).
     pub fn new(
         clock: Arc<dyn Clock>,
         catalogue: RootCauseCatalogue,
@@ -87,7 +130,15 @@ impl ItemServices {
             clock,
             catalogue,
             approval,
+            dates: BusinessDates::default(),
         }
+    }
+
+    /// The bank's own window of plausible business dates.
+    #[must_use]
+    pub fn with_business_dates(mut self, dates: BusinessDates) -> Self {
+        self.dates = dates;
+        self
     }
 }
 

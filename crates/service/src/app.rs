@@ -100,6 +100,7 @@ pub async fn open_ledger_with_clock(
         .conflict_attempts(COMMAND_ATTEMPTS)
         .catalogue(settings.catalogue.clone())
         .approval(settings.approval.clone())
+        .business_dates(settings.business_dates)
         .reporting_calendar(settings.calendar)
         .open()
         .await

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use suspense_domain::{
-    ApprovalPolicy, CatalogueEntry, Currency, InvalidInput, RootCauseCatalogue, RootCauseCategory,
-    RootCauseCode, UserId,
+    ApprovalPolicy, BusinessDates, CatalogueEntry, Currency, InvalidInput, RootCauseCatalogue,
+    RootCauseCategory, RootCauseCode, UserId,
 };
 use suspense_read_models::{AgingBasis, AgingPolicy, ReportingCalendar};
 
@@ -35,6 +36,8 @@ pub struct ConfigFile {
     pub aging: AgingConfig,
     #[serde(default)]
     pub approval: ApprovalConfig,
+    #[serde(default)]
+    pub business_dates: BusinessDatesConfig,
     /// Replaces the starter root-cause catalogue when present.
     #[serde(default)]
     pub root_causes: Vec<RootCauseConfig>,
@@ -49,6 +52,16 @@ pub struct AgingConfig {
     pub buckets: Option<Vec<u32>>,
     /// `booking_date` (default) or `value_date`.
     pub basis: Option<AgingBasis>,
+}
+
+/// The window of plausible business dates on a booking.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessDatesConfig {
+    /// The earliest booking or value date accepted, `YYYY-MM-DD` (default 1990-01-01).
+    pub earliest: Option<String>,
+    /// How many days after today a booking or value date may be (default 31).
+    pub max_days_ahead: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -121,6 +134,7 @@ pub struct Settings {
     pub calendar: ReportingCalendar,
     pub aging: AgingPolicy,
     pub approval: ApprovalPolicy,
+    pub business_dates: BusinessDates,
     pub catalogue: RootCauseCatalogue,
     pub users: Users,
     pub projector_interval: std::time::Duration,
@@ -226,6 +240,22 @@ impl Settings {
             )
             .into());
         }
+        let defaults = BusinessDates::default();
+        let business_dates = BusinessDates {
+            earliest: match file.business_dates.earliest.as_deref() {
+                Some(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+                    InvalidInput::new(
+                        "business_dates.earliest",
+                        format!("'{text}' is not a date like 1990-01-01"),
+                    )
+                })?,
+                None => defaults.earliest,
+            },
+            max_days_ahead: file
+                .business_dates
+                .max_days_ahead
+                .unwrap_or(defaults.max_days_ahead),
+        };
         let mut users = Users::default();
         for user in file.users {
             let name = UserId::parse(&user.name).map_err(|e| e.for_field("users.name"))?;
@@ -248,6 +278,7 @@ impl Settings {
             catalogue,
             users,
             projector_interval: std::time::Duration::from_millis(interval_ms),
+            business_dates,
             sweep_interval: (sweep_secs > 0).then(|| std::time::Duration::from_secs(sweep_secs)),
         })
     }
@@ -283,5 +314,25 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn the_business_date_window_and_the_sweep_interval_are_set_and_checked() {
+        let set = settings(
+            "sweep_interval_secs = 0\n[business_dates]\nearliest = \"2020-01-01\"\nmax_days_ahead = 3",
+        )
+        .expect("valid");
+        assert_eq!(set.sweep_interval, None);
+        assert_eq!(set.business_dates.max_days_ahead, 3);
+        assert_eq!(set.business_dates.earliest.to_string(), "2020-01-01");
+        let default = settings("").expect("valid");
+        assert_eq!(
+            default.sweep_interval,
+            Some(std::time::Duration::from_secs(DEFAULT_SWEEP_INTERVAL_SECS))
+        );
+        let bad = settings("[business_dates]\nearliest = \"yesterday\"").expect_err("refused");
+        assert!(bad.to_string().contains("business_dates.earliest"), "{bad}");
+        let bad = settings("sweep_interval_secs = 90000").expect_err("refused");
+        assert!(bad.to_string().contains("sweep_interval_secs"), "{bad}");
     }
 }

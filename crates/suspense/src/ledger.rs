@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use suspense_domain::{
-    ApprovalPolicy, Clock, ItemAction, ItemCommand, ItemId, ItemServices, OpenItem,
+    ApprovalPolicy, BusinessDates, Clock, ItemAction, ItemCommand, ItemId, ItemServices, OpenItem,
     RootCauseCatalogue,
 };
 use suspense_read_models::{
@@ -46,6 +46,7 @@ pub struct SuspenseBuilder {
     clock: Arc<dyn Clock>,
     catalogue: RootCauseCatalogue,
     approval: ApprovalPolicy,
+    dates: BusinessDates,
     pool: PoolSettings,
     conflict_attempts: u32,
     read_models: ReadModelSettings,
@@ -81,6 +82,14 @@ impl SuspenseBuilder {
         self
     }
 
+    /// The window of plausible booking and value dates (default: from 1990, at most 31 days
+    /// ahead); a booking outside it is refused.
+    #[must_use]
+    pub fn business_dates(mut self, dates: BusinessDates) -> Self {
+        self.dates = dates;
+        self
+    }
+
     #[must_use]
     pub fn pool(mut self, pool: PoolSettings) -> Self {
         self.pool = pool;
@@ -98,7 +107,8 @@ impl SuspenseBuilder {
     /// Connects, creating and migrating the database (log and read models) as needed.
     pub async fn open(self) -> Result<Suspense, ProjectionError> {
         let location = StoreLocation::parse(&self.location)?;
-        let services = ItemServices::new(self.clock, self.catalogue, self.approval);
+        let services = ItemServices::new(self.clock, self.catalogue, self.approval)
+            .with_business_dates(self.dates);
         let log = Arc::new(EventLog::open(&location, services, &self.pool).await?);
         let projector = Arc::new(Projector::new(Arc::clone(&log), self.read_models).await?);
         tracing::info!(store = %location, "suspense ledger opened");
@@ -161,6 +171,7 @@ impl Suspense {
             clock: Arc::new(SystemClock),
             catalogue: RootCauseCatalogue::default(),
             approval: ApprovalPolicy::write_offs_only(),
+            dates: BusinessDates::default(),
             pool: PoolSettings::default(),
             conflict_attempts: 8,
             read_models: ReadModelSettings::default(),

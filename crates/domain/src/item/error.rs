@@ -27,6 +27,8 @@ pub enum ItemError {
         requested: RootCauseCategory,
         actual: RootCauseCategory,
     },
+    #[error("{field}: {reason}")]
+    ImplausibleDate { field: &'static str, reason: String },
     #[error("{field} is required: {why}")]
     Required {
         field: &'static str,
@@ -79,6 +81,7 @@ impl ItemError {
             Self::UnknownRootCauseCode { .. } => "unknown_root_cause_code",
             Self::RootCauseCategoryMismatch { .. } => "root_cause_category_mismatch",
             Self::Required { .. } => "required",
+            Self::ImplausibleDate { .. } => "implausible_date",
             Self::AlreadyResolved => "item_resolved",
             Self::NotResolved => "item_not_resolved",
             Self::NotClassified => "item_not_classified",
@@ -98,7 +101,8 @@ impl ItemError {
         match self {
             Self::AmountNotPositive { field }
             | Self::CurrencyMismatch { field, .. }
-            | Self::Required { field, .. } => Some(field),
+            | Self::Required { field, .. }
+            | Self::ImplausibleDate { field, .. } => Some(field),
             Self::ReferenceConflict { .. } => Some("reference"),
             Self::UnknownRootCauseCode { .. } | Self::RootCauseCategoryMismatch { .. } => {
                 Some("code")

@@ -22,7 +22,7 @@ pub use event::{Approval, Assignment, SuspenseItemEvent, EVENT_VERSION};
 use crate::classification::RootCause;
 use crate::identity::{Reference, UserId};
 use crate::money::Money;
-use crate::services::ItemServices;
+use crate::services::{BusinessDates, ItemServices};
 use crate::vocabulary::{EscalationLevel, ResolutionMethod};
 
 /// Where an item is in its life.
@@ -139,7 +139,7 @@ impl SuspenseItem {
         let at = services.clock.now();
         let by = command.by;
         let (state, action) = match (&self.state, command.action) {
-            (None, ItemAction::Open(item)) => return open(at, by, item),
+            (None, ItemAction::Open(item)) => return open(at, by, item, &services.dates),
             (None, _) => return Err(ItemError::NotOpened),
             (Some(state), action) => (state, action),
         };
@@ -281,9 +281,19 @@ fn open(
     at: DateTime<Utc>,
     by: UserId,
     item: OpenItem,
+    dates: &BusinessDates,
 ) -> Result<Vec<SuspenseItemEvent>, ItemError> {
     if item.amount.is_zero() {
         return Err(ItemError::AmountNotPositive { field: "amount" });
+    }
+    let today = at.date_naive();
+    for (field, date) in [
+        ("booked_on", item.booked_on),
+        ("value_date", item.value_date),
+    ] {
+        if let Some(reason) = dates.refusal(date, today) {
+            return Err(ItemError::ImplausibleDate { field, reason });
+        }
     }
     Ok(vec![SuspenseItemEvent::Opened { at, by, item }])
 }

@@ -852,3 +852,45 @@ fn a_status_parses_from_its_wire_name_and_nothing_else() {
     assert_eq!(refused.field, "status");
     assert!(refused.reason.contains("'closed'"), "{refused}");
 }
+
+#[test]
+fn opening_with_an_implausible_business_date_is_refused_naming_the_field() {
+    let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date");
+    let cases = [
+        ("booked_on", date("9999-12-31"), date("2026-03-30")),
+        ("booked_on", date("0001-01-01"), date("2026-03-30")),
+        ("value_date", date("2026-03-30"), date("2026-05-15")),
+        ("value_date", date("2026-03-30"), date("1989-12-31")),
+    ];
+    for (field, booked_on, value_date) in cases {
+        let mut item = booking();
+        item.booked_on = booked_on;
+        item.value_date = value_date;
+        let refused = SuspenseItem::default()
+            .decide(cmd("teller", ItemAction::Open(item)), &services())
+            .expect_err("implausible");
+        assert!(
+            matches!(&refused, ItemError::ImplausibleDate { field: f, .. } if *f == field),
+            "{refused:?}"
+        );
+        assert_eq!(refused.field(), Some(field));
+        assert_eq!(refused.code(), "implausible_date");
+    }
+    // Within the window: a booking dated a few days ahead (another time zone's today) opens.
+    let mut ahead = booking();
+    ahead.booked_on = date("2026-04-05");
+    ahead.value_date = date("2026-04-05");
+    let opened = SuspenseItem::default()
+        .decide(cmd("teller", ItemAction::Open(ahead.clone())), &services())
+        .expect("plausible");
+    assert_eq!(opened.len(), 1);
+    // A bank's own window.
+    let strict = services().with_business_dates(crate::services::BusinessDates {
+        earliest: date("2026-01-01"),
+        max_days_ahead: 1,
+    });
+    let refused = SuspenseItem::default()
+        .decide(cmd("teller", ItemAction::Open(ahead)), &strict)
+        .expect_err("outside the bank's window");
+    assert_eq!(refused.field(), Some("booked_on"));
+}
