@@ -4,6 +4,8 @@
 //! requests racing each other cannot both run: the second is told the first is in progress.
 //! Results of 5xx are not kept, so a request that failed for a transient reason can be retried.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -11,9 +13,11 @@ use suspense::store::Claim;
 use suspense::Suspense;
 
 use crate::error::ApiError;
+use crate::extract::{Body, Caller};
 use crate::reply::Reply;
+use crate::state::AppState;
 
-pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -27,13 +31,57 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
+/// A POST that runs at most once per the caller's `Idempotency-Key`: the key, who asked, and
+/// what was asked (the request line and the body), taken before the body is handed to the
+/// work.
+pub struct Idempotent {
+    ledger: Arc<Suspense>,
+    user: String,
+    key: Option<String>,
+    fingerprint: String,
+}
+
+impl Idempotent {
+    /// `request` names what is asked (`POST /v1/items`); a malformed key is refused here.
+    pub fn new(
+        state: &AppState,
+        caller: &Caller,
+        headers: &HeaderMap,
+        request: &str,
+        body: &Body,
+    ) -> Result<Self, ApiError> {
+        let key = key(headers)?;
+        let mut hasher = Sha256::new();
+        for part in [request.as_bytes(), &body.0] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        Ok(Self {
+            ledger: Arc::clone(&state.ledger),
+            user: caller.0.user.to_string(),
+            key,
+            fingerprint: hex::encode(hasher.finalize()),
+        })
+    }
+
+    /// Runs `run` unless this request was answered already under its key; replays the stored
+    /// response then.
+    pub async fn run<F, Fut>(self, run: F) -> Response
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Reply, ApiError>>,
+    {
+        once(&self.ledger, &self.user, self.key, &self.fingerprint, run).await
+    }
+}
+
 /// Runs `run` at most once per (user, key) in `ledger`'s database; replays the stored
 /// response otherwise.
-pub async fn once<F, Fut>(
+async fn once<F, Fut>(
     ledger: &Suspense,
     user: &str,
     key: Option<String>,
-    fingerprint: &[&[u8]],
+    hash: &str,
     run: F,
 ) -> Response
 where
@@ -43,14 +91,8 @@ where
     let Some(key) = key else {
         return run().await.into_response();
     };
-    let mut hasher = Sha256::new();
-    for part in fingerprint {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    let hash = hex::encode(hasher.finalize());
     let keys = ledger.idempotency_keys();
-    match keys.claim(user, &key, &hash).await {
+    match keys.claim(user, &key, hash).await {
         Ok(Claim::Ours) => {}
         Ok(Claim::Done { status, body }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

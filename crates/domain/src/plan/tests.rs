@@ -492,7 +492,7 @@ fn plan_measures_go_from_planned_to_done_with_evidence() {
         "trainer",
         PlanAction::StartMeasure {
             measure: id("M1"),
-            note: Some(note("first session held")),
+            note: Some(note("first class held")),
         },
     )
     .expect("started");

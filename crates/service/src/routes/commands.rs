@@ -1,7 +1,6 @@
 //! Commands on one item. Each runs under the caller's role, optionally at the version named in
 //! `If-Match`, at most once per `Idempotency-Key`, and answers with the item's new state.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Path, State};
@@ -19,7 +18,7 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use crate::extract::{if_match, Body, Caller};
-use crate::idempotency;
+use crate::idempotency::Idempotent;
 use crate::state::AppState;
 
 /// Runs `route` on item `path` as `caller`, idempotently.
@@ -34,17 +33,10 @@ async fn command(
     caller.require(route.roles)?;
     let id = item_id(path)?;
     let expected = if_match(&headers)?;
-    let key = idempotency::key(&headers)?;
-    let ledger = Arc::clone(&state.ledger);
-    let user = caller.0.user.to_string();
     let fingerprint = format!("POST /v1/items/{path}{}", route.path);
-    let raw = body.0.clone();
-    Ok(idempotency::once(
-        &ledger,
-        &user,
-        key,
-        &[fingerprint.as_bytes(), &raw],
-        || async move {
+    let request = Idempotent::new(&state, &caller, &headers, &fingerprint, &body)?;
+    Ok(request
+        .run(|| async move {
             let Decided { action, status } = (route.decide)(&state, &body)?;
             let name = action.name();
             let actor = actor(&caller, &headers);
@@ -66,9 +58,8 @@ async fn command(
                 .metrics
                 .record(name, outcome(&result), started.elapsed());
             executed_reply(result?, status)
-        },
-    )
-    .await)
+        })
+        .await)
 }
 
 /// Runs an assignment. A reassignment (the item is assigned elsewhere already) needs a

@@ -14,7 +14,7 @@ use crate::auth::Role;
 use crate::dto::{EventView, ItemListParams, ItemPage, ItemRow, ItemView, OpenItemBody, Params};
 use crate::error::ApiError;
 use crate::extract::{request_id, Body, Caller};
-use crate::idempotency;
+use crate::idempotency::Idempotent;
 use crate::reply::Reply;
 use crate::state::AppState;
 
@@ -27,16 +27,9 @@ pub async fn open(
     body: Body,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator])?;
-    let key = idempotency::key(&headers)?;
-    let ledger = std::sync::Arc::clone(&state.ledger);
-    let user = caller.0.user.to_string();
-    let raw = body.0.clone();
-    Ok(idempotency::once(
-        &ledger,
-        &user,
-        key,
-        &[b"POST /v1/items", &raw],
-        || async move {
+    let request = Idempotent::new(&state, &caller, &headers, "POST /v1/items", &body)?;
+    Ok(request
+        .run(|| async move {
             let item = body.json::<OpenItemBody>()?.parse()?;
             let actor = actor(&caller, &headers);
             let started = Instant::now();
@@ -51,9 +44,8 @@ pub async fn open(
                 StatusCode::CREATED
             };
             executed_reply(executed, status)
-        },
-    )
-    .await)
+        })
+        .await)
 }
 
 pub async fn show(

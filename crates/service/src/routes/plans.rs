@@ -5,7 +5,6 @@
 //! drafter: a second supervisor approves); reporters and auditors read them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -24,7 +23,7 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
-use crate::idempotency;
+use crate::idempotency::Idempotent;
 use crate::reply::Reply;
 use crate::state::AppState;
 
@@ -108,17 +107,10 @@ async fn command(
 ) -> Result<Response, ApiError> {
     caller.require(PLAN_WRITERS)?;
     let id = plan_id(path.get("id").map_or("", String::as_str))?;
-    let key = idempotency::key(&headers)?;
-    let ledger = Arc::clone(&state.ledger);
-    let user = caller.0.user.to_string();
     let fingerprint = format!("POST {}", uri.path());
-    let raw = body.0.clone();
-    Ok(idempotency::once(
-        &ledger,
-        &user,
-        key,
-        &[fingerprint.as_bytes(), &raw],
-        || async move {
+    let request = Idempotent::new(&state, &caller, &headers, &fingerprint, &body)?;
+    Ok(request
+        .run(|| async move {
             let request = PlanRequest {
                 body: &body,
                 path: &path,
@@ -128,9 +120,8 @@ async fn command(
             let actor = super::items::actor(&caller, &headers);
             let executed = state.ledger.execute_plan_all(&actor, id, actions).await?;
             executed_reply(executed, StatusCode::OK)
-        },
-    )
-    .await)
+        })
+        .await)
 }
 
 fn executed_reply(executed: ExecutedPlan, status: StatusCode) -> Result<Reply, ApiError> {
@@ -209,16 +200,9 @@ pub async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     caller.require(PLAN_WRITERS)?;
-    let key = idempotency::key(&headers)?;
-    let ledger = Arc::clone(&state.ledger);
-    let user = caller.0.user.to_string();
-    let raw = body.0.clone();
-    Ok(idempotency::once(
-        &ledger,
-        &user,
-        key,
-        &[b"POST /v1/plans", &raw],
-        || async move {
+    let request = Idempotent::new(&state, &caller, &headers, "POST /v1/plans", &body)?;
+    Ok(request
+        .run(|| async move {
             let (draft, then) = body.json::<PlanDocument>()?.parse()?;
             let actor = super::items::actor(&caller, &headers);
             let executed = state.ledger.draft_plan(&actor, draft, then).await?;
@@ -228,9 +212,8 @@ pub async fn create(
                 StatusCode::CREATED
             };
             executed_reply(executed, status)
-        },
-    )
-    .await)
+        })
+        .await)
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Reply, ApiError> {
@@ -329,17 +312,10 @@ pub async fn record_evaluation(
 ) -> Result<Response, ApiError> {
     caller.require(PLAN_WRITERS)?;
     let id = plan_id(&id)?;
-    let key = idempotency::key(&headers)?;
-    let ledger = Arc::clone(&state.ledger);
-    let user = caller.0.user.to_string();
     let fingerprint = format!("POST /v1/plans/{id}/evaluations");
-    let raw = body.0.clone();
-    Ok(idempotency::once(
-        &ledger,
-        &user,
-        key,
-        &[fingerprint.as_bytes(), &raw],
-        || async move {
+    let request = Idempotent::new(&state, &caller, &headers, &fingerprint, &body)?;
+    Ok(request
+        .run(|| async move {
             let request = body.json_or_default::<RecordEvaluationBody>()?;
             let as_of = request.as_of(today(&state))?;
             let actor = super::items::actor(&caller, &headers);
@@ -351,7 +327,6 @@ pub async fn record_evaluation(
                 StatusCode::CREATED,
                 &EvaluationView::new(id.to_string(), &evaluation),
             )
-        },
-    )
-    .await)
+        })
+        .await)
 }

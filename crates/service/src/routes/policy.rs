@@ -2,8 +2,6 @@
 //! a sweep run on demand (supervisors); the service also sweeps on its own schedule
 //! (`sweep_interval_secs`).
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -14,7 +12,7 @@ use crate::auth::Role;
 use crate::dto::{date, PolicyDocument, PolicyVersionView, PolicyView, SweepBody, SweepView};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
-use crate::idempotency;
+use crate::idempotency::Idempotent;
 use crate::reply::Reply;
 use crate::state::AppState;
 
@@ -34,23 +32,15 @@ pub async fn publish(
     body: Body,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Supervisor])?;
-    let key = idempotency::key(&headers)?;
-    let ledger = Arc::clone(&state.ledger);
-    let user = caller.0.user.to_string();
-    let raw = body.0.clone();
-    Ok(idempotency::once(
-        &ledger,
-        &user,
-        key,
-        &[b"POST /v1/policy", &raw],
-        || async move {
+    let request = Idempotent::new(&state, &caller, &headers, "POST /v1/policy", &body)?;
+    Ok(request
+        .run(|| async move {
             let command = body.json::<PolicyDocument>()?.parse()?;
             let actor = super::items::actor(&caller, &headers);
             let published = state.ledger.publish_policy(&actor, command).await?;
             Reply::json(StatusCode::CREATED, &PolicyVersionView::from(&published))
-        },
-    )
-    .await)
+        })
+        .await)
 }
 
 /// The instant of `as_of`: an RFC 3339 time, or a bank-calendar date (its start).

@@ -1,7 +1,5 @@
 //! Reports (JSON, or CSV by `Accept: text/csv` or `format=csv`) and transaction volumes.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -15,7 +13,7 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
-use crate::idempotency;
+use crate::idempotency::Idempotent;
 use crate::reply::Reply;
 use crate::state::AppState;
 
@@ -179,22 +177,14 @@ pub async fn record_volume(
     body: Body,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Supervisor, Role::Reporter])?;
-    let key = idempotency::key(&headers)?;
-    let ledger = Arc::clone(&state.ledger);
-    let user = caller.0.user.to_string();
-    let raw = body.0.clone();
-    Ok(idempotency::once(
-        &ledger,
-        &user,
-        key,
-        &[b"POST /v1/volumes", &raw],
-        || async move {
+    let request = Idempotent::new(&state, &caller, &headers, "POST /v1/volumes", &body)?;
+    Ok(request
+        .run(|| async move {
             let volume = body.json::<VolumeBody>()?.parse()?;
             let actor = super::items::actor(&caller, &headers);
             let written = state.ledger.record_volume(&actor, volume.clone()).await?;
             let recorded = VolumeView::new(&volume, written.as_ref());
             Reply::json(StatusCode::OK, &recorded)
-        },
-    )
-    .await)
+        })
+        .await)
 }
