@@ -143,3 +143,50 @@ impl MeasureEffect {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_verdicts_follow_the_documented_rule() {
+        use PhaseProgress::*;
+        let (ten, twelve) = (Some(Decimal::TEN), Some(Decimal::new(12, 0)));
+        assert_eq!(
+            Verdict::judge(Ended, Comparison::AtMost, ten, twelve),
+            Verdict::Met
+        );
+        assert_eq!(
+            Verdict::judge(Ended, Comparison::AtLeast, ten, twelve),
+            Verdict::Missed
+        );
+        assert_eq!(
+            Verdict::judge(Running, Comparison::AtMost, ten, twelve),
+            Verdict::OnTrack
+        );
+        assert_eq!(
+            Verdict::judge(Running, Comparison::AtMost, twelve, ten),
+            Verdict::AtRisk
+        );
+        assert_eq!(
+            Verdict::judge(NotStarted, Comparison::AtMost, ten, ten),
+            Verdict::NotStarted
+        );
+        assert_eq!(
+            Verdict::judge(Ended, Comparison::AtMost, None, ten),
+            Verdict::NoData
+        );
+    }
+
+    #[test]
+    fn plan_measure_effects_need_enough_items_and_a_whole_month() {
+        assert_eq!(
+            MeasureEffect::judge(0, 50, 10),
+            MeasureEffect::NotYetMeasurable
+        );
+        assert_eq!(MeasureEffect::judge(3, 8, 2), MeasureEffect::TooFewItems);
+        assert_eq!(MeasureEffect::judge(3, 40, 20), MeasureEffect::Lower);
+        assert_eq!(MeasureEffect::judge(3, 20, 40), MeasureEffect::Higher);
+        assert_eq!(MeasureEffect::judge(3, 30, 29), MeasureEffect::Unchanged);
+    }
+}

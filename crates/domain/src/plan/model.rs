@@ -480,3 +480,48 @@ pub struct MeasureSpec {
     #[serde(default)]
     pub description: Option<Note>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn month(text: &str) -> Month {
+        Month::parse("month", text).expect("valid month")
+    }
+
+    fn span(from: &str, to: &str) -> MonthSpan {
+        MonthSpan::new(month(from), month(to)).expect("valid span")
+    }
+
+    #[test]
+    fn plan_ids_are_stable_per_reference() {
+        let reference = PlanReference::parse("2027-remediation").expect("valid");
+        assert_eq!(
+            PlanId::for_reference(&reference),
+            PlanId::for_reference(&reference)
+        );
+        assert_eq!(
+            PlanId::for_reference(&reference).to_string(),
+            PlanId::for_reference(&PlanReference::parse(" 2027-remediation ").expect("valid"))
+                .to_string()
+        );
+    }
+
+    #[test]
+    fn plan_months_parse_strictly() {
+        assert_eq!(
+            Month::parse("from", "2027-13").expect_err("bad").field,
+            "from"
+        );
+        assert_eq!(
+            Month::parse("from", "2027-1").expect_err("bad").field,
+            "from"
+        );
+        assert!(MonthSpan::new(month("2027-03"), month("2027-01")).is_err());
+        assert_eq!(span("2026-01", "2026-12").months(), 12);
+        assert_eq!(
+            span("2027-01", "2027-03").end(),
+            NaiveDate::from_ymd_opt(2027, 4, 1).expect("valid")
+        );
+    }
+}
