@@ -1,8 +1,11 @@
 //! The escalation policy (風險預警機制) as versioned data: rules that raise aging or large
 //! items to the right level, published as events with an effective-from date, so that a past
-//! decision can always be explained by the version in force at its time; and the sweep's
-//! pure decision for one item (`sweep::due`).
+//! decision can always be explained by the version in force at its time; the sweep's pure
+//! decision for one item (`sweep::due`), and what the rules say ahead of it: thresholds an
+//! item will cross soon and the provision it needs (`outlook`).
 
+mod facts;
+mod outlook;
 mod rules;
 mod sweep;
 #[cfg(test)]
@@ -11,10 +14,12 @@ mod tests;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use facts::ItemFacts;
+pub use outlook::{crossings, provision, Crossing, ProvisionDue};
 pub use rules::{
     check_rules, AgeFrom, EscalationRule, RegulatoryAction, RuleError, Trigger, MAX_DAYS,
 };
-pub use sweep::{due, DueAction, DueEscalation, SweepDue};
+pub use sweep::{due, due_on_facts, DueAction, DueEscalation, SweepDue};
 
 use crate::identity::{Note, UserId};
 

@@ -4,7 +4,8 @@
 
 use chrono::NaiveDate;
 
-use super::rules::{AgeFrom, EscalationRule, RegulatoryAction, Trigger};
+use super::facts::ItemFacts;
+use super::rules::{EscalationRule, RegulatoryAction, Trigger};
 use super::PolicyVersion;
 use crate::item::{ItemState, ItemStatus};
 use crate::vocabulary::{EscalationLevel, EscalationReason};
@@ -35,36 +36,6 @@ pub struct DueAction {
     pub policy_version: u32,
 }
 
-impl EscalationRule {
-    /// Whether the rule covers the item (branch, direction, category, currency band).
-    fn covers(&self, item: &ItemState) -> bool {
-        let booked = &item.opened;
-        let amount = booked.amount.amount();
-        (self.branches.is_empty() || self.branches.contains(&booked.branch))
-            && self.direction.is_none_or(|d| d == booked.direction)
-            && self
-                .category
-                .is_none_or(|c| item.cause.as_ref().is_some_and(|cause| cause.category == c))
-            && self.currency.is_none_or(|c| c == booked.amount.currency())
-            && self.min_amount.is_none_or(|min| amount >= min)
-            && self.max_amount.is_none_or(|max| amount < max)
-    }
-
-    /// Whether it fires for the item on `as_of`.
-    fn fires(&self, item: &ItemState, as_of: NaiveDate) -> bool {
-        match self.trigger {
-            Trigger::Age { days, from } => {
-                let start = match from {
-                    AgeFrom::BookingDate => item.opened.booked_on,
-                    AgeFrom::ValueDate => item.opened.value_date,
-                };
-                (as_of - start).num_days() >= i64::from(days)
-            }
-            Trigger::AmountAtLeast { amount } => item.opened.amount.amount() >= amount,
-        }
-    }
-}
-
 /// What `policy` asks of `item` on the bank-calendar date `as_of`. A resolved item, or one
 /// pending approval of its resolution, is due nothing; an escalation is due only above the
 /// item's current level, so the answer never lowers a level.
@@ -72,6 +43,11 @@ pub fn due(policy: &PolicyVersion, item: &ItemState, as_of: NaiveDate) -> SweepD
     if item.status() != ItemStatus::Open {
         return SweepDue::default();
     }
+    due_on_facts(policy, &ItemFacts::of(item), as_of)
+}
+
+/// What `policy` asks of an open item with `item`'s facts on `as_of`.
+pub fn due_on_facts(policy: &PolicyVersion, item: &ItemFacts, as_of: NaiveDate) -> SweepDue {
     let firing = policy
         .rules
         .iter()

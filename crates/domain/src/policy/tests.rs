@@ -1,6 +1,7 @@
 //! Publishing the policy (every refusal names the rule), and the sweep's decision, including
 //! property tests: it never lowers a level, a later date never un-escalates, and the same
-//! inputs give the same answer.
+//! inputs give the same answer; the watch list's crossings agree with the sweep, and a
+//! provision is a rounded share of what is outstanding.
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use cqrs_es::Aggregate;
@@ -283,5 +284,148 @@ proptest! {
         let later_due = due(policy, &state, later);
         let effective = |d: &SweepDue| d.escalation.as_ref().map(|e| e.level).or(current);
         prop_assert!(effective(&later_due) >= effective(&now_due), "a later date never un-escalates");
+    }
+}
+
+fn provisioning_rules() -> Vec<EscalationRule> {
+    let provide = |days, percent: i64| EscalationRule {
+        direction: Some(Direction::Debit),
+        action: Some(RegulatoryAction::Provision {
+            percent: Decimal::new(percent, 0),
+        }),
+        ..age(days, EscalationLevel::Management)
+    };
+    let mut rules = default_rules();
+    rules.push(provide(180, 50));
+    rules.push(provide(365, 100));
+    rules
+}
+
+fn facts(amount: &str, booked: &str, level: Option<EscalationLevel>) -> ItemFacts {
+    ItemFacts::of(&item(amount, booked, level))
+}
+
+#[test]
+fn watch_lists_the_age_rules_crossed_within_the_horizon() {
+    let policies = published(vec![publish("2026-01-01", default_rules())]);
+    let policy = policies.in_force(day("2026-06-01")).expect("in force");
+    let as_of = day("2026-06-26");
+    // Booked 25 days before: the 30-day rule fires in 5 days.
+    let young = facts("10.00", "2026-06-01", None);
+    let soon = crossings(policy, &young, as_of, 7);
+    assert_eq!(soon.len(), 1);
+    assert_eq!(soon[0].rule, 0);
+    assert_eq!(soon[0].on, day("2026-07-01"));
+    assert_eq!(soon[0].in_days, 5);
+    assert_eq!(soon[0].threshold_days, 30);
+    assert_eq!(soon[0].raise_to, EscalationLevel::TeamLead);
+    assert!(
+        crossings(policy, &young, as_of, 4).is_empty(),
+        "beyond 4 days"
+    );
+    // Already at the level the rule raises to: nothing to watch for.
+    let raised = facts("10.00", "2026-06-01", Some(EscalationLevel::TeamLead));
+    assert!(crossings(policy, &raised, as_of, 7).is_empty());
+    // Past a threshold and not raised (no sweep ran): due now.
+    let overdue = facts("10.00", "2026-05-01", None);
+    let now_due = crossings(policy, &overdue, as_of, 0);
+    assert_eq!(now_due.len(), 1);
+    assert_eq!((now_due[0].on, now_due[0].in_days), (day("2026-05-31"), 0));
+}
+
+#[test]
+fn watch_lists_an_upcoming_regulatory_action_at_any_level() {
+    let policies = published(vec![publish("2026-01-01", provisioning_rules())]);
+    let policy = policies.in_force(day("2026-06-01")).expect("in force");
+    let booked = day("2026-01-01");
+    let at_top = facts("10.00", "2026-01-01", Some(EscalationLevel::Management));
+    let before = booked + chrono::Days::new(175);
+    let listed = crossings(policy, &at_top, before, 10);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].rule, 4);
+    assert_eq!(
+        listed[0].action,
+        Some(RegulatoryAction::Provision {
+            percent: Decimal::new(50, 0)
+        })
+    );
+    let after = booked + chrono::Days::new(181);
+    assert!(
+        crossings(policy, &at_top, after, 10).is_empty(),
+        "fired and at its level: the provisioning report has it now"
+    );
+}
+
+#[test]
+fn provision_takes_the_highest_percentage_that_fires_rounded_to_the_currency() {
+    let policies = published(vec![publish("2026-01-01", provisioning_rules())]);
+    let policy = policies.in_force(day("2026-06-01")).expect("in force");
+    let debit = facts("100.01", "2025-01-01", None);
+    let outstanding = Money::parse("100.01", "CNY").expect("money");
+    let at_200 = day("2025-01-01") + chrono::Days::new(200);
+    let half = provision(policy, &debit, outstanding, at_200).expect("provision due");
+    assert_eq!((half.rule, half.percent), (4, Decimal::new(50, 0)));
+    assert_eq!(half.amount, Money::parse("50.01", "CNY").expect("money"));
+    let at_400 = day("2025-01-01") + chrono::Days::new(400);
+    let full = provision(policy, &debit, outstanding, at_400).expect("provision due");
+    assert_eq!((full.rule, full.amount), (5, outstanding));
+    let young = day("2025-01-01") + chrono::Days::new(179);
+    assert_eq!(provision(policy, &debit, outstanding, young), None);
+    let mut credit = debit.clone();
+    credit.direction = Direction::Credit;
+    assert_eq!(provision(policy, &credit, outstanding, at_400), None);
+}
+
+proptest! {
+    /// The watch list and the sweep agree: an item the sweep would raise by the end of the
+    /// horizon is on the list with a rule that raises it, and only then.
+    #[test]
+    fn sweep_and_watch_list_agree_on_what_the_horizon_brings(
+        booked_days_ago in 0u32..200,
+        horizon in 0u32..60,
+        current in level(),
+        cents in 1i64..300_000_000,
+    ) {
+        let ages = default_rules()[..3].to_vec();
+        let policies = published(vec![publish("2026-01-01", ages)]);
+        let as_of = day("2027-06-30");
+        let policy = policies.in_force(as_of).expect("in force");
+        let booked = as_of - chrono::Days::new(u64::from(booked_days_ago));
+        let amount = Decimal::new(cents, 2).to_string();
+        let state = item(&amount, &booked.to_string(), current);
+        let listed = crossings(policy, &ItemFacts::of(&state), as_of, horizon);
+        let horizon_end = as_of + chrono::Days::new(u64::from(horizon));
+        let swept = due(policy, &state, horizon_end).escalation;
+        let highest_listed = listed.iter().map(|c| c.raise_to).max();
+        prop_assert_eq!(swept.map(|s| s.level), highest_listed);
+        for crossing in &listed {
+            prop_assert!(crossing.on <= horizon_end);
+            prop_assert!(due(policy, &state, crossing.on).escalation.is_some());
+        }
+    }
+
+    /// A provision is never more than what is outstanding, and is its rounded percentage.
+    #[test]
+    fn provision_is_a_rounded_share_of_the_outstanding(
+        days in 0u32..800,
+        cents in 1i64..300_000_000,
+        outstanding_share in 1i64..=100,
+    ) {
+        let policies = published(vec![publish("2026-01-01", provisioning_rules())]);
+        let booked = day("2026-01-01");
+        let policy = policies.in_force(booked).expect("in force");
+        let amount = Decimal::new(cents, 2);
+        let state = facts(&amount.to_string(), "2026-01-01", None);
+        let left = (amount * Decimal::new(outstanding_share, 2)).round_dp(2);
+        let outstanding = Money::new(left, cny()).expect("money");
+        let as_of = booked + chrono::Days::new(u64::from(days));
+        if let Some(due) = provision(policy, &state, outstanding, as_of) {
+            prop_assert!(due.amount.amount() <= outstanding.amount());
+            let exact = outstanding.amount() * due.percent / Decimal::ONE_HUNDRED;
+            prop_assert!((due.amount.amount() - exact).abs() <= Decimal::new(5, 3));
+            prop_assert!(days >= 180);
+        } else {
+            prop_assert!(days < 180);
+        }
     }
 }
