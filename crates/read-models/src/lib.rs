@@ -32,8 +32,10 @@ pub use replica::Replica;
 pub use reports::{
     format_minor_units, AgingBasis, AgingPolicy, AgingReport, AgingRow, CauseKey, CountAmount,
     ItemFilter, MeasureEvaluation, MeasureWindow, OpenBalance, PeriodReport, PlanEvaluation,
-    ReportError, Reports, RootCauseQuery, RootCauseReport, RootCauseRow, RowChange, SuspenseRate,
-    TargetEvaluation, VolumeFigures, MEASURE_WINDOW_MONTHS,
+    ProvisionedItem, ProvisioningReport, ProvisioningTotal, ReportError, Reports, RootCauseQuery,
+    RootCauseReport, RootCauseRow, RowChange, SuspenseRate, TargetEvaluation, VolumeFigures,
+    WatchEntry, WatchGroup, WatchList, WatchQuery, WatchReason, MAX_HORIZON_DAYS, MAX_WATCH_LIMIT,
+    MEASURE_WINDOW_MONTHS, MIN_RESOLUTIONS,
 };
 pub use snapshot::ReadModelSnapshot;
 pub use statistics::{CellCounts, UNCLASSIFIED};

@@ -169,43 +169,69 @@ async fn aging_cells(
     as_of: NaiveDate,
     policy: &AgingPolicy,
 ) -> Result<Vec<AgingCell>, sqlx::Error> {
-    // When no movement is dated after `as_of` (an aging as of today, the usual case), the
-    // open items are the register as it stands: its open rows and outstanding amounts are the
-    // sums of all their movements. One statement, so the check and the read see the same
-    // snapshot; no row means either nothing is open or a later movement exists, and the
-    // movements below answer both.
+    let columns = ["branch", "category", "currency", "booked_on", "value_date"];
     let mut q = aging_select(as_of, policy);
-    q.push(
-        "SELECT branch, category, currency, booked_on, value_date, outstanding_minor
-           FROM item_register
-          WHERE status <> ",
-    )
-    .push_param(ItemStatus::Resolved.as_str())
-    .push(" AND NOT EXISTS (SELECT 1 FROM balance_movements WHERE on_date > ")
-    .push_param(as_of)
-    .push(")");
+    push_open_items(&mut q, as_of, &columns, OpenItemsFrom::Register);
     let current = fetch_rows::<AgingCell>(pool, aging_grouped(q)).await?;
     if !current.is_empty() {
         return Ok(current);
     }
-    // Movements are summed per item first (in key order, no sort), and only the items open
-    // on the date are joined to the register.
     let mut q = aging_select(as_of, policy);
-    q.push(
-        "SELECT r.branch, r.category, r.currency, r.booked_on, r.value_date,
-                o.outstanding_minor
-           FROM (SELECT item_id,
-                        CAST(SUM(outstanding_delta_minor) AS BIGINT) AS outstanding_minor
-                   FROM balance_movements
-                  WHERE on_date <= ",
-    )
-    .push_param(as_of)
-    .push(
-        " GROUP BY item_id
-         HAVING SUM(open_delta) > 0) o
-           JOIN item_register r ON r.item_id = o.item_id",
-    );
+    push_open_items(&mut q, as_of, &columns, OpenItemsFrom::Movements);
     fetch_rows::<AgingCell>(pool, aging_grouped(q)).await
+}
+
+/// Where `push_open_items` finds the items open on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OpenItemsFrom {
+    /// The register as it stands, when no movement is dated after the date (a report as of
+    /// today, the usual case): its open rows and outstanding amounts are the sums of all
+    /// their movements. The check and the read are one statement, so they see the same
+    /// snapshot; no row means either nothing is open or a later movement exists, and the
+    /// movements answer both.
+    Register,
+    /// The balance movements up to the date, summed per item first (in key order, no sort);
+    /// only the items open on the date are joined to the register.
+    Movements,
+}
+
+/// Pushes a `SELECT` of the items open at the end of `as_of` (bank calendar): the register's
+/// `columns` and `outstanding_minor`, what each owed then.
+pub(super) fn push_open_items(
+    q: &mut Statement,
+    as_of: NaiveDate,
+    columns: &[&str],
+    from: OpenItemsFrom,
+) {
+    match from {
+        OpenItemsFrom::Register => {
+            q.push(&format!(
+                "SELECT {}, outstanding_minor FROM item_register WHERE status <> ",
+                columns.join(", ")
+            ))
+            .push_param(ItemStatus::Resolved.as_str())
+            .push(" AND NOT EXISTS (SELECT 1 FROM balance_movements WHERE on_date > ")
+            .push_param(as_of)
+            .push(")");
+        }
+        OpenItemsFrom::Movements => {
+            let prefixed: Vec<String> = columns.iter().map(|c| format!("r.{c}")).collect();
+            q.push(&format!(
+                "SELECT {}, o.outstanding_minor
+                   FROM (SELECT item_id,
+                                CAST(SUM(outstanding_delta_minor) AS BIGINT) AS outstanding_minor
+                           FROM balance_movements
+                          WHERE on_date <= ",
+                prefixed.join(", ")
+            ))
+            .push_param(as_of)
+            .push(
+                " GROUP BY item_id
+                 HAVING SUM(open_delta) > 0) o
+                   JOIN item_register r ON r.item_id = o.item_id",
+            );
+        }
+    }
 }
 
 /// Starts an aging query: open items (the statement pushed next, with the columns `branch,

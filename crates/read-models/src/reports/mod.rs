@@ -8,9 +8,9 @@ mod aging;
 mod balance;
 mod items;
 mod plans;
+mod policy;
 mod root_causes;
 mod rows;
-mod sweep;
 mod volumes;
 
 use suspense_database::Pool;
@@ -22,6 +22,10 @@ pub use balance::OpenBalance;
 pub use items::ItemFilter;
 pub use plans::{
     MeasureEvaluation, MeasureWindow, PlanEvaluation, TargetEvaluation, MEASURE_WINDOW_MONTHS,
+};
+pub use policy::{
+    ProvisionedItem, ProvisioningReport, ProvisioningTotal, WatchEntry, WatchGroup, WatchList,
+    WatchQuery, WatchReason, MAX_HORIZON_DAYS, MAX_WATCH_LIMIT, MIN_RESOLUTIONS,
 };
 pub use root_causes::{
     CauseKey, CountAmount, PeriodReport, RootCauseQuery, RootCauseReport, RootCauseRow, RowChange,

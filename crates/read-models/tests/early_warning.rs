@@ -1,0 +1,323 @@
+//! The escalation policy read against the register: the watch list (thresholds crossed soon,
+//! items older than their cause usually takes) and the provisioning report as of today and
+//! as of a past date, whose totals tie to the items it lists.
+
+mod common;
+
+use chrono::{NaiveDate, Utc};
+use common::*;
+use rust_decimal::Decimal;
+use suspense_domain::policy::{
+    EscalationPolicies, EscalationRule, PolicyVersion, PublishPolicy, RegulatoryAction,
+};
+use suspense_domain::{
+    BranchCode, Currency, Direction, EscalationLevel, EscalationReason, ItemAction, ItemId, Note,
+    RootCauseCategory,
+};
+use suspense_read_models::{WatchQuery, WatchReason};
+
+fn policy(rules: Vec<EscalationRule>) -> PolicyVersion {
+    let mut policies = EscalationPolicies::default();
+    let event = policies
+        .decide(
+            PublishPolicy {
+                effective_from: date("2025-01-01"),
+                reason: Note::parse("board decision").expect("note"),
+                rules,
+            },
+            user("risk"),
+            Utc::now(),
+        )
+        .expect("published");
+    policies.apply(&event);
+    policies.versions.remove(0)
+}
+
+fn provide(direction: Direction, days: u32, percent: i64) -> EscalationRule {
+    EscalationRule {
+        direction: Some(direction),
+        action: Some(RegulatoryAction::Provision {
+            percent: Decimal::new(percent, 0),
+        }),
+        ..EscalationRule::after_days(days, EscalationLevel::Management)
+    }
+}
+
+async fn book(
+    h: &Harness,
+    reference: &str,
+    amount: &str,
+    booked: &str,
+    direction: Direction,
+) -> ItemId {
+    let mut item = booking(reference, amount);
+    item.direction = direction;
+    item.branch = BranchCode::parse("SH-001").expect("branch");
+    item.booked_on = date(booked);
+    item.value_date = date(booked);
+    let id = ItemId::for_reference(&item.reference);
+    h.run(
+        &format!("{booked}T02:00:00Z"),
+        "teller",
+        id,
+        ItemAction::Open(item),
+    )
+    .await;
+    id
+}
+
+fn day(text: &str) -> NaiveDate {
+    date(text)
+}
+
+async fn watch_list_names_thresholds_and_usual_times(backend: Backend) {
+    let h = Harness::new(backend, "Asia/Shanghai").await;
+    // Ten keying errors resolved 58 hours after their booking date began: their usual time
+    // is 59 hours (the bucket's upper bound), three days.
+    for n in 0..10 {
+        let id = book(
+            &h,
+            &format!("QUICK-{n}"),
+            "5.00",
+            "2026-06-01",
+            Direction::Credit,
+        )
+        .await;
+        let category = RootCauseCategory::OperationalError;
+        h.run(
+            "2026-06-01T03:00:00Z",
+            "clerk",
+            id,
+            classify(category, "OP-KEYING", None),
+        )
+        .await;
+        h.run("2026-06-03T02:00:00Z", "clerk", id, refund("5.00"))
+            .await;
+    }
+    let soon = book(&h, "SOON", "1000.00", "2026-06-05", Direction::Credit).await;
+    book(&h, "YOUNG", "1000.00", "2026-06-20", Direction::Credit).await;
+    let raised = book(&h, "RAISED", "900.00", "2026-05-01", Direction::Credit).await;
+    h.run(
+        "2026-06-01T02:00:00Z",
+        "lead",
+        raised,
+        ItemAction::Escalate {
+            level: EscalationLevel::Department,
+            reason: EscalationReason::Manual,
+            note: None,
+        },
+    )
+    .await;
+    let overdue = book(&h, "OVERDUE", "100.00", "2026-05-25", Direction::Credit).await;
+    let slow = book(&h, "SLOW", "50.00", "2026-06-24", Direction::Credit).await;
+    h.run(
+        "2026-06-24T03:00:00Z",
+        "clerk",
+        slow,
+        classify(RootCauseCategory::OperationalError, "OP-KEYING", None),
+    )
+    .await;
+    h.refresh().await;
+    let ages = policy(vec![
+        EscalationRule::after_days(30, EscalationLevel::TeamLead),
+        EscalationRule::after_days(60, EscalationLevel::Department),
+    ]);
+    let query = WatchQuery::new(day("2026-07-01"), 7, 50).expect("query");
+    let list = h
+        .reports()
+        .watch_list(&query, Some(&ages))
+        .await
+        .expect("watch list");
+    assert_eq!(list.policy_version, Some(1));
+    assert_eq!(list.groups.len(), 1);
+    let cny = &list.groups[0];
+    let order: Vec<&str> = cny.entries.iter().map(|e| e.reference.as_str()).collect();
+    // Risk: 1000 × 26/30, 100 × 37/30, 50 × 7/3.
+    assert_eq!(order, ["SOON", "OVERDUE", "SLOW"], "{cny:#?}");
+    let risks: Vec<String> = cny.entries.iter().map(|e| e.risk.to_string()).collect();
+    assert_eq!(risks, ["866.67", "123.33", "116.67"]);
+    let first = &cny.entries[0];
+    assert_eq!(first.item_id, soon.to_string());
+    let WatchReason::Threshold(crossing) = &first.reasons[0] else {
+        panic!("{first:?}");
+    };
+    assert_eq!((crossing.rule, crossing.in_days), (0, 4));
+    assert_eq!(crossing.on, day("2026-07-05"));
+    assert_eq!(cny.entries[1].item_id, overdue.to_string());
+    assert_eq!(cny.entries[1].overdue_ratio, Decimal::new(123, 2));
+    let slow_entry = &cny.entries[2];
+    assert_eq!(
+        slow_entry.reasons,
+        [WatchReason::BeyondUsualTime {
+            code: Some("OP-KEYING".to_owned()),
+            p90_hours: 59,
+            p90_days: 3,
+            resolutions: 10,
+        }]
+    );
+
+    let mut top = query.clone();
+    top.limit = 2;
+    let limited = h
+        .reports()
+        .watch_list(&top, Some(&ages))
+        .await
+        .expect("list");
+    assert_eq!(limited.groups[0].listed, 3);
+    assert_eq!(limited.groups[0].entries.len(), 2);
+    let mut usd = query.clone();
+    usd.currency = Some(Currency::parse("USD").expect("currency"));
+    let none = h
+        .reports()
+        .watch_list(&usd, Some(&ages))
+        .await
+        .expect("list");
+    assert!(none.groups.is_empty());
+    let mut elsewhere = query.clone();
+    elsewhere.branch = Some(BranchCode::parse("BJ-001").expect("branch"));
+    let none = h
+        .reports()
+        .watch_list(&elsewhere, Some(&ages))
+        .await
+        .expect("list");
+    assert!(none.groups.is_empty());
+    // Without a policy only the usual times list items.
+    let unruled = h.reports().watch_list(&query, None).await.expect("list");
+    let only: Vec<&str> = unruled.groups[0]
+        .entries
+        .iter()
+        .map(|e| e.reference.as_str())
+        .collect();
+    assert_eq!(only, ["SLOW"]);
+    assert!(WatchQuery::new(day("2026-07-01"), 367, 50).is_err());
+    assert!(WatchQuery::new(day("2026-07-01"), 7, 0).is_err());
+}
+on_both_backends!(
+    watch_list_names_thresholds_and_usual_times,
+    super::watch_list_names_thresholds_and_usual_times
+);
+
+async fn provisioning_ties_to_its_items_today_and_on_a_past_date(backend: Backend) {
+    let h = Harness::new(backend, "Asia/Shanghai").await;
+    let old = book(&h, "OLD", "100.01", "2025-01-01", Direction::Debit).await;
+    book(&h, "HALF", "200.00", "2025-12-01", Direction::Debit).await;
+    book(&h, "CREDIT", "80.00", "2026-01-10", Direction::Credit).await;
+    book(&h, "YOUNG", "70.00", "2026-06-01", Direction::Debit).await;
+    let gone = book(&h, "GONE", "10.00", "2025-01-01", Direction::Debit).await;
+    let category = RootCauseCategory::CustomerCause;
+    h.run(
+        "2026-06-15T01:00:00Z",
+        "clerk",
+        gone,
+        classify(category, "CUS-REFERENCE", None),
+    )
+    .await;
+    h.run("2026-06-15T02:00:00Z", "clerk", gone, refund("10.00"))
+        .await;
+    h.run("2026-06-20T02:00:00Z", "clerk", old, clear("CLR-1", "0.01"))
+        .await;
+    h.refresh().await;
+    let review = EscalationRule {
+        direction: Some(Direction::Credit),
+        action: Some(RegulatoryAction::Review {
+            note: Note::parse("reconcile with the payer's bank").expect("note"),
+        }),
+        ..EscalationRule::after_days(90, EscalationLevel::Department)
+    };
+    let rules = policy(vec![
+        provide(Direction::Debit, 180, 50),
+        provide(Direction::Debit, 365, 100),
+        review,
+    ]);
+
+    let today = h
+        .reports()
+        .provisioning(day("2026-07-01"), Some(&rules))
+        .await
+        .expect("report");
+    let provisions: Vec<Decimal> = today
+        .items
+        .iter()
+        .map(|i| {
+            i.provision
+                .as_ref()
+                .map_or(Decimal::ZERO, |p| p.amount.amount())
+        })
+        .collect();
+    assert!(provisions.windows(2).all(|w| w[0] >= w[1]), "largest first");
+    let mut listed: Vec<(&str, String, Option<String>)> = today
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.reference.as_str(),
+                i.outstanding.to_string(),
+                i.provision.as_ref().map(|p| p.amount.to_string()),
+            )
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            ("CREDIT", "80.00 CNY".to_owned(), None),
+            (
+                "HALF",
+                "200.00 CNY".to_owned(),
+                Some("100.00 CNY".to_owned())
+            ),
+            (
+                "OLD",
+                "100.00 CNY".to_owned(),
+                Some("100.00 CNY".to_owned())
+            ),
+        ]
+    );
+    assert_eq!(today.totals.len(), 1);
+    let total = &today.totals[0];
+    assert_eq!(
+        (
+            total.items,
+            total.outstanding,
+            total.provision,
+            total.to_review
+        ),
+        (3, Decimal::new(38000, 2), Decimal::new(20000, 2), 1)
+    );
+
+    // A month earlier: GONE was still open and OLD owed its last cent.
+    let then = h
+        .reports()
+        .provisioning(day("2026-06-01"), Some(&rules))
+        .await
+        .expect("report");
+    let total = &then.totals[0];
+    assert_eq!(
+        (total.items, total.outstanding, total.provision),
+        (4, Decimal::new(39001, 2), Decimal::new(21001, 2))
+    );
+    for report in [&today, &then] {
+        let outstanding: Decimal = report.items.iter().map(|i| i.outstanding.amount()).sum();
+        let provided: Decimal = report
+            .items
+            .iter()
+            .filter_map(|i| i.provision.as_ref())
+            .map(|p| p.amount.amount())
+            .sum();
+        assert_eq!(
+            report.totals[0].outstanding, outstanding,
+            "ties to its items"
+        );
+        assert_eq!(report.totals[0].provision, provided, "ties to its items");
+    }
+    let unregulated = h
+        .reports()
+        .provisioning(day("2026-07-01"), None)
+        .await
+        .expect("report");
+    assert!(unregulated.items.is_empty() && unregulated.policy_version.is_none());
+}
+on_both_backends!(
+    provisioning_ties_to_its_items_today_and_on_a_past_date,
+    super::provisioning_ties_to_its_items_today_and_on_a_past_date
+);
