@@ -409,3 +409,60 @@ async fn sweep_runs_on_the_service_schedule() {
         "the scheduled sweep escalated the item booked months ago"
     );
 }
+
+/// The scheduled sweep follows the business clock it is given: nothing while no rule is due,
+/// the escalation once the clock passes the threshold.
+async fn sweep_schedule_follows_an_injected_clock(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let clock = suspense_testkit::TestClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 10, 9, 0, 0)
+            .single()
+            .unwrap_or_default(),
+    );
+    let ledger = Arc::new(
+        Suspense::builder(&db.url())
+            .clock(clock.clone())
+            .open()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let id = open(&ledger, "CLOCKED", "10.00", "2026-03-01").await;
+    ledger
+        .publish_policy(&Actor::new(user("risk")), policy())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let background = ledger
+        .spawn_background(std::time::Duration::from_millis(50))
+        .sweeping(Arc::clone(&ledger), std::time::Duration::from_millis(50));
+    // Several sweeps run on 2026-03-10, nine days after booking: nothing is due.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(escalations(&ledger, id).await.is_empty());
+    clock.set(
+        Utc.with_ymd_and_hms(2026, 4, 2, 9, 0, 0)
+            .single()
+            .unwrap_or_default(),
+    );
+    let mut raised = Vec::new();
+    for _ in 0..240 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        raised = escalations(&ledger, id).await;
+        if !raised.is_empty() {
+            break;
+        }
+    }
+    background.stop();
+    assert_eq!(
+        raised,
+        [(
+            EscalationLevel::TeamLead,
+            EscalationReason::Aging,
+            "system".to_owned(),
+            Some("1".to_owned())
+        )],
+        "raised once, at 32 days, by the sweep"
+    );
+}
+on_both_backends!(
+    sweep_schedule_follows_an_injected_clock,
+    super::sweep_schedule_follows_an_injected_clock
+);

@@ -63,6 +63,11 @@ pub fn router(state: AppState) -> Router {
             get(routes::policy::show).post(routes::policy::publish),
         )
         .route("/v1/sweep", post(routes::policy::sweep))
+        .route("/v1/watchlist", get(routes::policy::watch_list))
+        .route(
+            "/v1/reports/provisioning",
+            get(routes::policy::provisioning),
+        )
         .route(
             "/v1/plans",
             post(routes::plans::create).get(routes::plans::list),

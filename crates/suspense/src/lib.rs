@@ -23,6 +23,7 @@
 mod actor;
 mod clock;
 mod ledger;
+mod outlook;
 mod plans;
 mod sweep;
 
@@ -46,5 +47,7 @@ pub use suspense_store::{Executed, LoadedItem, RecordedEvent, StoreError as Erro
 pub mod prelude {
     pub use crate::{Actor, Error, Executed, LoadedItem, ProjectionError, RecordedEvent, Suspense};
     pub use suspense_domain::*;
-    pub use suspense_read_models::{AgingPolicy, PeriodKind, ReportingCalendar, RootCauseQuery};
+    pub use suspense_read_models::{
+        AgingPolicy, PeriodKind, ReportingCalendar, RootCauseQuery, WatchQuery,
+    };
 }

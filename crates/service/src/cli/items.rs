@@ -1,10 +1,12 @@
-//! `suspense items list|show`
+//! `suspense items list|show|watch`
 
+use chrono::Utc;
 use suspense_domain::ItemId;
 use suspense_read_models::ItemFilter;
 
+use super::report::{json, Format};
 use super::{settings, Cli, CliError};
-use crate::dto::ItemView;
+use crate::dto::{watch_list_csv, ItemView, WatchListView, WatchParams, WatchReasonView};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -25,6 +27,24 @@ pub enum Command {
     },
     /// One item's current state and its history.
     Show { id: String },
+    /// The watch list: open items crossing a policy threshold within the horizon, or older
+    /// than their cause usually takes, ranked per currency by risk.
+    Watch {
+        /// The date to look from (default today in the bank's time zone).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value_t = 7)]
+        horizon_days: u32,
+        #[arg(long)]
+        branch: Option<String>,
+        #[arg(long)]
+        currency: Option<String>,
+        /// Entries per currency.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
@@ -96,7 +116,82 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 )?;
             }
         }
+        Command::Watch {
+            as_of,
+            horizon_days,
+            branch,
+            currency,
+            limit,
+            format,
+        } => {
+            let params = WatchParams {
+                as_of: as_of.clone(),
+                horizon_days: Some(horizon_days.to_string()),
+                branch: branch.clone(),
+                currency: currency.clone(),
+                limit: Some(limit.to_string()),
+                fresh: None,
+                format: None,
+            };
+            let request = params.parse(settings.calendar.local_date(Utc::now()))?;
+            ledger.refresh().await?;
+            let list = WatchListView::from(&ledger.watch_list(&request.query).await?);
+            let output = match format {
+                Format::Json => json(&list)?,
+                Format::Csv => watch_list_csv(&list).map_err(|e| CliError::Other(e.to_string()))?,
+                Format::Table => watch_table(&list),
+            };
+            out!("{output}")?;
+        }
     }
     ledger.close().await;
     Ok(())
+}
+
+fn watch_table(list: &WatchListView) -> String {
+    let mut out = format!(
+        "watch list as of {} for {} days ahead (policy version {})\n",
+        list.as_of,
+        list.horizon_days,
+        list.policy_version
+            .map_or_else(|| "none".to_owned(), |v| v.to_string())
+    );
+    for group in &list.currencies {
+        out.push_str(&format!(
+            "\n{}: {} listed\n{:>4}  {:<20}  {:<8}  {:>5}  {:<10}  {:>14}  {:>6}  {:>14}  why\n",
+            group.currency,
+            group.listed,
+            "#",
+            "reference",
+            "branch",
+            "age",
+            "level",
+            "outstanding",
+            "ratio",
+            "risk"
+        ));
+        for (rank, e) in group.entries.iter().enumerate() {
+            let why: Vec<&str> = e
+                .reasons
+                .iter()
+                .map(|r| match r {
+                    WatchReasonView::Threshold { why, .. }
+                    | WatchReasonView::BeyondUsualTime { why, .. } => why.as_str(),
+                })
+                .collect();
+            out.push_str(&format!(
+                "{:>4}  {:<20}  {:<8}  {:>5}  {:<10}  {:>14}  {:>6}  {:>14}  {}\n",
+                rank + 1,
+                e.reference,
+                e.branch,
+                e.age_days,
+                e.escalation_level.unwrap_or("-"),
+                e.outstanding,
+                e.overdue_ratio,
+                e.risk,
+                why.join("; ")
+            ));
+        }
+    }
+    out
 }

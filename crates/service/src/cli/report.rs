@@ -1,4 +1,4 @@
-//! `suspense report root-causes|aging`
+//! `suspense report root-causes|aging|provisioning`
 
 use chrono::Utc;
 use clap::ValueEnum;
@@ -6,7 +6,7 @@ use suspense_domain::BranchCode;
 use suspense_read_models::{AgingReport, PeriodKind, RootCauseQuery, RootCauseReport};
 
 use super::{settings, Cli, CliError};
-use crate::dto::date;
+use crate::dto::{date, provisioning_csv, ProvisioningView};
 use crate::routes::reports::root_causes_csv;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -42,6 +42,14 @@ pub enum Command {
     },
     /// Open items by age as of a date (default today).
     Aging {
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Provisions and regulatory actions the escalation policy asks for, as of a date
+    /// (default today).
+    Provisioning {
         #[arg(long)]
         as_of: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
@@ -89,13 +97,27 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 Format::Table => aging_table(&report),
             }
         }
+        Command::Provisioning { as_of, format } => {
+            let as_of = match as_of {
+                Some(d) => date("as_of", d)?,
+                None => settings.calendar.local_date(Utc::now()),
+            };
+            let report = ProvisioningView::from(&ledger.provisioning(as_of).await?);
+            match format {
+                Format::Json => json(&report)?,
+                Format::Csv => {
+                    provisioning_csv(&report).map_err(|e| CliError::Other(e.to_string()))?
+                }
+                Format::Table => provisioning_table(&report),
+            }
+        }
     };
     ledger.close().await;
     out!("{output}")?;
     Ok(())
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
+pub(super) fn json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
     serde_json::to_string_pretty(value)
         .map(|s| s + "\n")
         .map_err(|e| CliError::Other(e.to_string()))
@@ -191,4 +213,44 @@ fn aging_csv(report: &AgingReport) -> Result<String, csv::Error> {
     }
     let bytes = out.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn provisioning_table(report: &ProvisioningView) -> String {
+    let mut out = format!(
+        "provisioning as of {} (policy version {})\n{:<4}  {:<20}  {:<8}  {:<6}  {:>5}  {:>14}  {:>5}  {:>14}  actions\n",
+        report.as_of,
+        report
+            .policy_version
+            .map_or_else(|| "none".to_owned(), |v| v.to_string()),
+        "ccy",
+        "reference",
+        "branch",
+        "dir",
+        "age",
+        "outstanding",
+        "%",
+        "provision",
+    );
+    for i in &report.items {
+        let kinds: Vec<&str> = i.actions.iter().map(|a| a.kind).collect();
+        out.push_str(&format!(
+            "{:<4}  {:<20}  {:<8}  {:<6}  {:>5}  {:>14}  {:>5}  {:>14}  {}\n",
+            i.currency,
+            i.reference,
+            i.branch,
+            i.direction,
+            i.age_days,
+            i.outstanding,
+            i.provision_percent.as_deref().unwrap_or("-"),
+            i.provision.as_deref().unwrap_or("-"),
+            kinds.join(", ")
+        ));
+    }
+    for t in &report.totals {
+        out.push_str(&format!(
+            "{:<4}  {} items, outstanding {}, provision {}, {} to the blocked account, {} to review\n",
+            t.currency, t.items, t.outstanding, t.provision, t.to_blocked_account, t.to_review
+        ));
+    }
+    out
 }

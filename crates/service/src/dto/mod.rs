@@ -4,6 +4,7 @@
 //! `openapi.json` describes exactly these types.
 
 mod body;
+mod outlook;
 mod plan_body;
 mod plan_view;
 mod policy;
@@ -11,6 +12,7 @@ mod query;
 mod view;
 
 pub use body::*;
+pub use outlook::*;
 pub use plan_body::*;
 pub use plan_view::*;
 pub use policy::*;

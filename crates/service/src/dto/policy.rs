@@ -282,17 +282,7 @@ impl From<&SweepOutcome> for SweepView {
                 .actions_due
                 .iter()
                 .map(|(id, a)| {
-                    let (kind, percent, note) = match &a.action {
-                        RegulatoryAction::Provision { percent } => {
-                            ("provision", Some(percent.to_string()), None)
-                        }
-                        RegulatoryAction::MoveToBlockedAccount => {
-                            ("move_to_blocked_account", None, None)
-                        }
-                        RegulatoryAction::Review { note } => {
-                            ("review", None, Some(note.to_string()))
-                        }
-                    };
+                    let (kind, percent, note) = action_parts(&a.action);
                     DueActionView {
                         item_id: id.to_string(),
                         rule: a.rule,
@@ -303,6 +293,17 @@ impl From<&SweepOutcome> for SweepView {
                 })
                 .collect(),
         }
+    }
+}
+
+/// A regulatory action's kind, percentage and note, as the wire names them.
+pub(super) fn action_parts(
+    action: &RegulatoryAction,
+) -> (&'static str, Option<String>, Option<String>) {
+    match action {
+        RegulatoryAction::Provision { percent } => ("provision", Some(percent.to_string()), None),
+        RegulatoryAction::MoveToBlockedAccount => ("move_to_blocked_account", None, None),
+        RegulatoryAction::Review { note } => ("review", None, Some(note.to_string())),
     }
 }
 

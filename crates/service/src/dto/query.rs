@@ -188,7 +188,7 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
-    fn parse(value: Option<&str>) -> Result<Option<Self>, InvalidInput> {
+    pub(super) fn parse(value: Option<&str>) -> Result<Option<Self>, InvalidInput> {
         match value {
             None => Ok(None),
             Some("json") => Ok(Some(Self::Json)),

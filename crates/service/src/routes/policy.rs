@@ -1,6 +1,7 @@
-//! The escalation policy (supervisors publish; supervisors, reporters and auditors read) and
-//! a sweep run on demand (supervisors); the service also sweeps on its own schedule
-//! (`sweep_interval_secs`).
+//! The escalation policy (supervisors publish; supervisors, reporters and auditors read), a
+//! sweep run on demand (supervisors; the service also sweeps on its own schedule,
+//! `sweep_interval_secs`), and what the policy says ahead: the watch list and the
+//! provisioning report.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -8,8 +9,12 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use suspense_domain::InvalidInput;
 
+use super::reports::wants_csv;
 use crate::auth::Role;
-use crate::dto::{date, PolicyDocument, PolicyVersionView, PolicyView, SweepBody, SweepView};
+use crate::dto::{
+    date, provisioning_csv, watch_list_csv, Params, PolicyDocument, PolicyVersionView, PolicyView,
+    ProvisioningParams, ProvisioningView, SweepBody, SweepView, WatchListView, WatchParams,
+};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
 use crate::idempotency::Idempotent;
@@ -74,4 +79,54 @@ pub async fn sweep(
     let at = sweep_instant(request.as_of.as_deref(), state.settings.calendar)?;
     let outcome = state.ledger.sweep(at).await?;
     Reply::json(StatusCode::OK, &SweepView::from(&outcome))
+}
+
+/// The watch list: the handling team reads it as well as supervisors, reporters and
+/// auditors.
+pub async fn watch_list(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Params(params): Params<WatchParams>,
+) -> Result<Reply, ApiError> {
+    caller.require(&[
+        Role::Operator,
+        Role::Supervisor,
+        Role::Reporter,
+        Role::Auditor,
+    ])?;
+    let request = params.parse(state.settings.calendar.local_date(Utc::now()))?;
+    if request.fresh {
+        state.ledger.refresh().await?;
+    }
+    let list = WatchListView::from(&state.ledger.watch_list(&request.query).await?);
+    if wants_csv(request.format, &headers) {
+        Ok(Reply::csv(
+            watch_list_csv(&list).map_err(ApiError::internal)?,
+        ))
+    } else {
+        Reply::json(StatusCode::OK, &list)
+    }
+}
+
+/// The provisioning / regulatory report as of a date.
+pub async fn provisioning(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Params(params): Params<ProvisioningParams>,
+) -> Result<Reply, ApiError> {
+    caller.require(POLICY_READERS)?;
+    let (as_of, fresh, format) = params.parse(state.settings.calendar.local_date(Utc::now()))?;
+    if fresh {
+        state.ledger.refresh().await?;
+    }
+    let report = ProvisioningView::from(&state.ledger.provisioning(as_of).await?);
+    if wants_csv(format, &headers) {
+        Ok(Reply::csv(
+            provisioning_csv(&report).map_err(ApiError::internal)?,
+        ))
+    } else {
+        Reply::json(StatusCode::OK, &report)
+    }
 }

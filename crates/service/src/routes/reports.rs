@@ -20,7 +20,7 @@ use crate::state::AppState;
 const REPORT_READERS: &[Role] = &[Role::Reporter, Role::Auditor, Role::Supervisor];
 
 /// CSV when the query string says so, else when the `Accept` header asks for it.
-fn wants_csv(format: Option<ReportFormat>, headers: &HeaderMap) -> bool {
+pub(super) fn wants_csv(format: Option<ReportFormat>, headers: &HeaderMap) -> bool {
     match format {
         Some(format) => format == ReportFormat::Csv,
         None => accepts_csv(headers),
