@@ -38,6 +38,7 @@ pub mod identity;
 pub mod input;
 pub mod item;
 pub mod money;
+pub mod organisation;
 pub mod plan;
 pub mod policy;
 pub mod services;

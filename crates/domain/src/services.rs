@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classification::RootCauseCatalogue;
 use crate::money::{Currency, Money};
+use crate::organisation::OrganisationDirectory;
 use crate::vocabulary::ResolutionMethod;
 
 /// Business time. Production uses the system clock; tests and replays use a fixed one.
@@ -117,6 +118,8 @@ pub struct ItemServices {
     pub catalogue: RootCauseCatalogue,
     pub approval: ApprovalPolicy,
     pub dates: BusinessDates,
+    /// The branches and teams items may name (every one, while none is published).
+    pub organisation: OrganisationDirectory,
 }
 
 impl ItemServices {
@@ -131,6 +134,7 @@ impl ItemServices {
             catalogue,
             approval,
             dates: BusinessDates::default(),
+            organisation: OrganisationDirectory::default(),
         }
     }
 

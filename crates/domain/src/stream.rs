@@ -3,6 +3,7 @@
 //! type column).
 
 use crate::item::SuspenseItem;
+use crate::organisation::{OrganisationEvent, Organisations};
 use crate::plan::{PlanEvent, RemediationPlan};
 use crate::policy::{EscalationPolicies, PolicyEvent};
 use crate::volume::{BranchVolumes, VolumeEvent};
@@ -17,6 +18,8 @@ pub enum StreamKind {
     Volumes,
     /// The escalation policy's published versions.
     Policy,
+    /// The organisation registry's published versions.
+    Organisation,
 }
 
 impl StreamKind {
@@ -28,6 +31,8 @@ impl StreamKind {
             Self::Volumes
         } else if PolicyEvent::NAMES.contains(&event_type) {
             Self::Policy
+        } else if OrganisationEvent::NAMES.contains(&event_type) {
+            Self::Organisation
         } else {
             Self::Item
         }
@@ -41,6 +46,7 @@ impl StreamKind {
             Self::Plan => RemediationPlan::TYPE,
             Self::Volumes => BranchVolumes::TYPE,
             Self::Policy => EscalationPolicies::TYPE,
+            Self::Organisation => Organisations::TYPE,
         }
     }
 }
@@ -77,6 +83,9 @@ mod tests {
         }
         for name in PolicyEvent::NAMES {
             assert_eq!(StreamKind::of_event_type(name), StreamKind::Policy);
+        }
+        for name in OrganisationEvent::NAMES {
+            assert_eq!(StreamKind::of_event_type(name), StreamKind::Organisation);
         }
     }
 }

@@ -29,6 +29,10 @@ pub enum ItemError {
     },
     #[error("{field}: {reason}")]
     ImplausibleDate { field: &'static str, reason: String },
+    #[error("branch: {reason}")]
+    UnknownBranch { reason: String },
+    #[error("team: {reason}")]
+    UnknownTeam { reason: String },
     #[error("{field} is required: {why}")]
     Required {
         field: &'static str,
@@ -82,6 +86,8 @@ impl ItemError {
             Self::RootCauseCategoryMismatch { .. } => "root_cause_category_mismatch",
             Self::Required { .. } => "required",
             Self::ImplausibleDate { .. } => "implausible_date",
+            Self::UnknownBranch { .. } => "unknown_branch",
+            Self::UnknownTeam { .. } => "unknown_team",
             Self::AlreadyResolved => "item_resolved",
             Self::NotResolved => "item_not_resolved",
             Self::NotClassified => "item_not_classified",
@@ -104,6 +110,8 @@ impl ItemError {
             | Self::Required { field, .. }
             | Self::ImplausibleDate { field, .. } => Some(field),
             Self::ReferenceConflict { .. } => Some("reference"),
+            Self::UnknownBranch { .. } => Some("branch"),
+            Self::UnknownTeam { .. } => Some("team"),
             Self::UnknownRootCauseCode { .. } | Self::RootCauseCategoryMismatch { .. } => {
                 Some("code")
             }

@@ -22,7 +22,7 @@ pub use event::{Approval, Assignment, SuspenseItemEvent, EVENT_VERSION};
 use crate::classification::RootCause;
 use crate::identity::{Reference, UserId};
 use crate::money::Money;
-use crate::services::{BusinessDates, ItemServices};
+use crate::services::ItemServices;
 use crate::vocabulary::{EscalationLevel, ResolutionMethod};
 
 /// Where an item is in its life.
@@ -139,7 +139,7 @@ impl SuspenseItem {
         let at = services.clock.now();
         let by = command.by;
         let (state, action) = match (&self.state, command.action) {
-            (None, ItemAction::Open(item)) => return open(at, by, item, &services.dates),
+            (None, ItemAction::Open(item)) => return open(at, by, item, services),
             (None, _) => return Err(ItemError::NotOpened),
             (Some(state), action) => (state, action),
         };
@@ -187,6 +187,9 @@ impl SuspenseItem {
                 assignee,
                 reason,
             } => {
+                if let Some(reason) = services.organisation.team_refusal(&team, at.date_naive()) {
+                    return Err(ItemError::UnknownTeam { reason });
+                }
                 let to = Assignment { team, assignee };
                 match &state.assignment {
                     None => Ok(vec![SuspenseItemEvent::Assigned { at, by, to }]),
@@ -281,7 +284,7 @@ fn open(
     at: DateTime<Utc>,
     by: UserId,
     item: OpenItem,
-    dates: &BusinessDates,
+    services: &ItemServices,
 ) -> Result<Vec<SuspenseItemEvent>, ItemError> {
     if item.amount.is_zero() {
         return Err(ItemError::AmountNotPositive { field: "amount" });
@@ -291,9 +294,17 @@ fn open(
         ("booked_on", item.booked_on),
         ("value_date", item.value_date),
     ] {
-        if let Some(reason) = dates.refusal(date, today) {
+        if let Some(reason) = services.dates.refusal(date, today) {
             return Err(ItemError::ImplausibleDate { field, reason });
         }
+    }
+    // The branch as the registry stood on the business date: a late booking to a branch
+    // since closed is still its own.
+    if let Some(reason) = services
+        .organisation
+        .branch_refusal(&item.branch, item.booked_on)
+    {
+        return Err(ItemError::UnknownBranch { reason });
     }
     Ok(vec![SuspenseItemEvent::Opened { at, by, item }])
 }
