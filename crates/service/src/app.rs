@@ -63,6 +63,10 @@ pub fn router(state: AppState) -> Router {
             get(routes::policy::show).post(routes::policy::publish),
         )
         .route("/v1/sweep", post(routes::policy::sweep))
+        .route(
+            "/v1/organisation",
+            get(routes::organisation::show).post(routes::organisation::publish),
+        )
         .route("/v1/watchlist", get(routes::policy::watch_list))
         .route(
             "/v1/reports/provisioning",

@@ -181,6 +181,12 @@ impl From<StoreError> for ApiError {
                 refusal.to_string(),
             )
             .with_field(refusal.field()),
+            StoreError::OrganisationRejected(refusal) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "organisation_refused",
+                refusal.to_string(),
+            )
+            .with_field(refusal.field),
             StoreError::Conflict { .. } | StoreError::StreamConflict { .. } => {
                 Self::new(StatusCode::CONFLICT, "concurrent_update", err.to_string())
             }

@@ -1,6 +1,7 @@
 //! Errors of the event log, one enum for the layer; the service and CLI map them once.
 
 use cqrs_es::AggregateError;
+use suspense_domain::organisation::OrganisationError;
 use suspense_domain::policy::PolicyError;
 use suspense_domain::{ItemError, ItemId, PlanError};
 
@@ -15,6 +16,9 @@ pub enum StoreError {
     /// A policy version was refused at publication; nothing was written.
     #[error(transparent)]
     PolicyRejected(#[from] PolicyError),
+    /// An organisation registry version was refused at publication; nothing was written.
+    #[error(transparent)]
+    OrganisationRejected(#[from] OrganisationError),
     /// Another command on the same plan or branch volumes was written first; nothing was
     /// written.
     #[error("{stream} was changed by another command at the same time")]

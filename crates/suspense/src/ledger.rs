@@ -258,13 +258,15 @@ impl Suspense {
     }
 
     /// Runs the background work of a long-running service every `interval`: the projector
-    /// (read models) and the hash chain, each following the log on a task of its own.
+    /// (read models), the hash chain and the organisation registry, each following the log
+    /// on a task of its own.
     /// Stopped by [`Background::stop`] (or when the runtime shuts down).
     pub fn spawn_background(&self, interval: Duration) -> Background {
         Background {
             tasks: vec![
                 Arc::clone(&self.projector).spawn(interval),
                 Arc::clone(&self.log).follow_chain(interval),
+                Arc::clone(&self.log).follow_organisation(interval),
             ],
         }
     }

@@ -23,6 +23,7 @@
 mod actor;
 mod clock;
 mod ledger;
+mod organisation;
 mod outlook;
 mod plans;
 mod sweep;

@@ -24,6 +24,7 @@ mod demo;
 mod import;
 mod items;
 mod migrate;
+mod org;
 pub(crate) mod plan;
 mod policy;
 mod rebuild;
@@ -87,6 +88,9 @@ pub enum Command {
     /// Remediation plans: draft, approve, evaluate.
     #[command(subcommand)]
     Plan(plan::Command),
+    /// The organisation registry: show its versions, publish the next.
+    #[command(subcommand)]
+    Org(org::Command),
     /// The escalation policy: show its versions, publish the next.
     #[command(subcommand)]
     Policy(policy::Command),
@@ -147,7 +151,8 @@ impl CliError {
             Self::Store(
                 StoreError::Rejected(_)
                 | StoreError::PlanRejected(_)
-                | StoreError::PolicyRejected(_),
+                | StoreError::PolicyRejected(_)
+                | StoreError::OrganisationRejected(_),
             ) => 2,
             Self::Evaluation(suspense::EvaluationError::Report(ReportError::Invalid(_))) => 2,
             Self::NotFound(_) | Self::Evaluation(suspense::EvaluationError::NoSuchPlan) => 2,
@@ -199,6 +204,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Import(args) => import::run(&cli, args).await,
         Command::Report(command) => report::run(&cli, command).await,
         Command::Plan(command) => plan::run(&cli, command).await,
+        Command::Org(command) => org::run(&cli, command).await,
         Command::Policy(command) => policy::run(&cli, command).await,
         Command::Sweep(args) => sweep::run(&cli, args).await,
         Command::Items(command) => items::run(&cli, command).await,

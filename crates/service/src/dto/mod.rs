@@ -4,6 +4,7 @@
 //! `openapi.json` describes exactly these types.
 
 mod body;
+mod organisation;
 mod outlook;
 mod plan_body;
 mod plan_view;
@@ -12,6 +13,7 @@ mod query;
 mod view;
 
 pub use body::*;
+pub use organisation::*;
 pub use outlook::*;
 pub use plan_body::*;
 pub use plan_view::*;

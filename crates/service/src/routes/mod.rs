@@ -4,6 +4,7 @@ pub mod audit;
 pub mod commands;
 pub mod items;
 pub mod ops;
+pub mod organisation;
 pub mod plans;
 pub mod policy;
 pub mod reports;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use cqrs_es::Aggregate;
 use suspense_database::Pool;
-use suspense_domain::{ItemCommand, ItemId, SuspenseItem, SuspenseItemEvent};
+use suspense_domain::{ItemCommand, ItemError, ItemId, SuspenseItem, SuspenseItemEvent};
 
 use super::{EventLog, Executed, LoadedItem, CACHED_ITEMS};
 use crate::append::append;
@@ -59,7 +59,16 @@ impl EventLog {
                 });
             }
         }
-        let events = context.aggregate.decide(command, &self.services)?;
+        let events = match context.aggregate.decide(command.clone(), &self.services) {
+            // A branch or team this process has not heard of may be in a version another
+            // process published since: read the registry again and decide once more.
+            Err(ItemError::UnknownBranch { .. } | ItemError::UnknownTeam { .. })
+                if self.reload_organisation().await? =>
+            {
+                context.aggregate.decide(command, &self.services)?
+            }
+            decided => decided?,
+        };
         if events.is_empty() {
             return Ok(Executed {
                 item_id,

@@ -13,6 +13,7 @@ mod commands;
 mod export;
 mod hash_chain;
 mod items;
+mod organisation;
 mod pages;
 mod streams;
 
@@ -95,7 +96,7 @@ impl EventLog {
         let pool = backend::connect(location, settings).await?;
         backend::migrate(&pool).await?;
         let items = backend::item_store(&pool);
-        Ok(Self {
+        let log = Self {
             location: location.clone(),
             pool,
             items,
@@ -106,7 +107,9 @@ impl EventLog {
             lanes: CommandLanes::for_pool(settings.max_connections),
             writer: tokio::sync::Mutex::new(()),
             pages_read_by_position: std::sync::atomic::AtomicU64::new(0),
-        })
+        };
+        log.reload_organisation().await?;
+        Ok(log)
     }
 
     pub fn location(&self) -> &StoreLocation {

@@ -197,7 +197,7 @@ impl EventLog {
             .collect()
     }
 
-    async fn append_to(
+    pub(super) async fn append_to(
         &self,
         kind: StreamKind,
         id: &str,
@@ -225,7 +225,7 @@ impl EventLog {
     /// sequence, with their positions where assigned. Nothing is sequenced first: on
     /// PostgreSQL an event committed a moment ago may not have its position yet (readers of
     /// plans and volumes need their content, not their place).
-    async fn stream_rows(
+    pub(super) async fn stream_rows(
         &self,
         kind: StreamKind,
         id: Option<&str>,
