@@ -321,3 +321,107 @@ on_both_backends!(
     provisioning_ties_to_its_items_today_and_on_a_past_date,
     super::provisioning_ties_to_its_items_today_and_on_a_past_date
 );
+
+/// Reports within some branches show their rows only, every report the same way.
+async fn reports_within_branches_show_only_their_rows(backend: Backend) {
+    let h = Harness::new(backend, "Asia/Shanghai").await;
+    for (reference, branch) in [("SH-A", "SH-001"), ("SH-B", "SH-002"), ("BJ-A", "BJ-001")] {
+        let mut item = booking(reference, "100.00");
+        item.branch = BranchCode::parse(branch).expect("branch");
+        item.direction = Direction::Debit;
+        item.booked_on = day("2025-01-02");
+        item.value_date = item.booked_on;
+        let id = ItemId::for_reference(&item.reference);
+        h.run("2025-01-02T02:00:00Z", "teller", id, ItemAction::Open(item))
+            .await;
+    }
+    h.refresh().await;
+    let shanghai = || {
+        h.reports()
+            .within(Some(vec!["SH-001".to_owned(), "SH-002".to_owned()]))
+    };
+    let branches_of = |rows: Vec<String>| {
+        let mut rows = rows;
+        rows.sort();
+        rows.dedup();
+        rows
+    };
+    let filter = suspense_read_models::ItemFilter {
+        limit: 50,
+        ..Default::default()
+    };
+    let items = shanghai().items(&filter).await.expect("items");
+    assert_eq!(
+        branches_of(items.into_iter().map(|r| r.branch).collect()),
+        ["SH-001", "SH-002"]
+    );
+    let everywhere = h.reports().items(&filter).await.expect("items");
+    assert_eq!(everywhere.len(), 3);
+    let bj = everywhere
+        .iter()
+        .find(|r| r.branch == "BJ-001")
+        .map(|r| r.item_id.clone())
+        .unwrap_or_default();
+    assert!(shanghai().item(&bj).await.expect("item").is_none());
+    let aging = shanghai()
+        .aging(day("2026-07-01"), &Default::default())
+        .await
+        .expect("aging");
+    assert_eq!(
+        branches_of(aging.rows.into_iter().map(|r| r.branch).collect()),
+        ["SH-001", "SH-002"]
+    );
+    let balance = shanghai().open_balance().await.expect("balance");
+    assert_eq!(balance[0].open_items, 2);
+    assert_eq!(balance[0].outstanding, "200.00");
+    let query = suspense_read_models::RootCauseQuery::new(
+        suspense_read_models::PeriodKind::Year,
+        day("2025-01-01"),
+        day("2025-12-31"),
+        None,
+    )
+    .expect("query");
+    let report = shanghai().root_causes(&query).await.expect("report");
+    assert_eq!(
+        branches_of(
+            report.periods[0]
+                .rows
+                .iter()
+                .map(|r| r.key.branch.clone())
+                .collect()
+        ),
+        ["SH-001", "SH-002"]
+    );
+    let beijing_only = suspense_read_models::RootCauseQuery::new(
+        suspense_read_models::PeriodKind::Year,
+        day("2025-01-01"),
+        day("2025-12-31"),
+        Some(BranchCode::parse("BJ-001").expect("branch")),
+    )
+    .expect("query");
+    let outside = shanghai().root_causes(&beijing_only).await.expect("report");
+    assert!(
+        outside.periods[0].rows.is_empty(),
+        "another branch asked for"
+    );
+    let rules = policy(vec![provide(Direction::Debit, 180, 50)]);
+    let provisioned = shanghai()
+        .provisioning(day("2026-07-01"), Some(&rules))
+        .await
+        .expect("report");
+    assert_eq!(provisioned.items.len(), 2);
+    let watched = shanghai()
+        .watch_list(
+            &WatchQuery::new(day("2026-07-01"), 7, 50).expect("query"),
+            Some(&rules),
+        )
+        .await
+        .expect("list");
+    assert_eq!(watched.groups[0].entries.len(), 2);
+    let nowhere = h.reports().within(Some(Vec::new()));
+    assert!(nowhere.items(&filter).await.expect("items").is_empty());
+}
+on_both_backends!(
+    reports_within_branches_show_only_their_rows,
+    super::reports_within_branches_show_only_their_rows
+);

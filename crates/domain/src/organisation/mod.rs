@@ -100,6 +100,40 @@ impl OrganisationVersion {
     }
 }
 
+/// Where a person may see and act on items.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum AccessScope {
+    /// Every branch: head office, auditors, the sweep.
+    #[default]
+    Everywhere,
+    /// A home branch and every branch under it in the registry (the branch alone while no
+    /// registry is published).
+    Branch(BranchCode),
+}
+
+impl AccessScope {
+    /// The branches admitted under `registry`, in code order; `None` for every branch.
+    pub fn branches(&self, registry: Option<&OrganisationVersion>) -> Option<BTreeSet<BranchCode>> {
+        match self {
+            Self::Everywhere => None,
+            Self::Branch(home) => Some(match registry {
+                Some(version) if version.branch(home).is_some() => version.subtree(home),
+                _ => BTreeSet::from([home.clone()]),
+            }),
+        }
+    }
+
+    /// Whether an item of `branch` is in scope under `registry`.
+    pub fn admits(&self, branch: &BranchCode, registry: Option<&OrganisationVersion>) -> bool {
+        match self {
+            Self::Everywhere => true,
+            Self::Branch(home) => {
+                home == branch || registry.is_some_and(|version| version.is_within(branch, home))
+            }
+        }
+    }
+}
+
 /// The current version of the registry's event payload.
 pub const ORGANISATION_EVENT_VERSION: &str = "1";
 

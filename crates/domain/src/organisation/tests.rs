@@ -256,3 +256,26 @@ fn organisation_in_force_on_the_booking_date_decides_the_branch() {
         .expect_err("closed by then");
     assert_eq!(refused.code(), "unknown_branch");
 }
+
+#[test]
+fn organisation_scope_admits_a_home_branch_and_what_lies_under_it() {
+    let registry = published(vec![publish("2026-01-01", bank())]);
+    let version = registry.latest();
+    let shanghai = AccessScope::Branch(code("SH-001"));
+    assert!(shanghai.admits(&code("SH-PD"), version));
+    assert!(!shanghai.admits(&code("BJ-001"), version));
+    assert!(AccessScope::Everywhere.admits(&code("BJ-001"), version));
+    assert_eq!(AccessScope::Everywhere.branches(version), None);
+    assert_eq!(
+        shanghai.branches(version).map(|b| b.len()),
+        Some(2),
+        "SH-001 and SH-PD"
+    );
+    // Without a registry a home branch admits itself only.
+    assert!(shanghai.admits(&code("SH-001"), None));
+    assert!(!shanghai.admits(&code("SH-PD"), None));
+    assert_eq!(
+        shanghai.branches(None),
+        Some(BTreeSet::from([code("SH-001")]))
+    );
+}

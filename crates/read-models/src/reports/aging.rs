@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use suspense_database::{Pool, Statement};
+use suspense_database::Statement;
 use suspense_domain::{InvalidInput, ItemStatus};
 
 use super::rows::{fetch_rows, ReportRow};
@@ -126,7 +126,7 @@ impl Reports<'_> {
         // Keys of items not yet classified (no category) and of "unclassified" itself meet
         // here, so cells are merged once more by the key the report shows.
         let mut cells: BTreeMap<(String, String, String, i64), (i64, i64)> = BTreeMap::new();
-        for cell in aging_cells(self.pool, as_of, policy).await? {
+        for cell in self.aging_cells(as_of, policy).await? {
             let category = cell
                 .category
                 .unwrap_or_else(|| crate::UNCLASSIFIED.to_owned());
@@ -162,23 +162,33 @@ impl Reports<'_> {
     }
 }
 
-/// Items open at the end of `as_of` and what each owed then, counted per branch, cause,
-/// currency and age bucket.
-async fn aging_cells(
-    pool: &Pool,
-    as_of: NaiveDate,
-    policy: &AgingPolicy,
-) -> Result<Vec<AgingCell>, sqlx::Error> {
-    let columns = ["branch", "category", "currency", "booked_on", "value_date"];
-    let mut q = aging_select(as_of, policy);
-    push_open_items(&mut q, as_of, &columns, OpenItemsFrom::Register);
-    let current = fetch_rows::<AgingCell>(pool, aging_grouped(q)).await?;
-    if !current.is_empty() {
-        return Ok(current);
+impl Reports<'_> {
+    /// Items open at the end of `as_of` and what each owed then, counted per branch, cause,
+    /// currency and age bucket.
+    async fn aging_cells(
+        &self,
+        as_of: NaiveDate,
+        policy: &AgingPolicy,
+    ) -> Result<Vec<AgingCell>, sqlx::Error> {
+        let columns = ["branch", "category", "currency", "booked_on", "value_date"];
+        let mut q = aging_select(as_of, policy);
+        push_open_items(&mut q, as_of, &columns, OpenItemsFrom::Register);
+        let current = fetch_rows::<AgingCell>(self.pool, self.aging_grouped(q)).await?;
+        if !current.is_empty() {
+            return Ok(current);
+        }
+        let mut q = aging_select(as_of, policy);
+        push_open_items(&mut q, as_of, &columns, OpenItemsFrom::Movements);
+        fetch_rows::<AgingCell>(self.pool, self.aging_grouped(q)).await
     }
-    let mut q = aging_select(as_of, policy);
-    push_open_items(&mut q, as_of, &columns, OpenItemsFrom::Movements);
-    fetch_rows::<AgingCell>(pool, aging_grouped(q)).await
+
+    /// Closes the query `aging_select` started, within the reports' branches.
+    fn aging_grouped(&self, mut q: Statement) -> Statement {
+        q.push(") open_items WHERE 1 = 1");
+        self.push_scope(&mut q, "branch");
+        q.push(" GROUP BY branch, category, currency, bucket");
+        q
+    }
 }
 
 /// Where `push_open_items` finds the items open on a date.
@@ -260,11 +270,5 @@ fn aging_select(as_of: NaiveDate, policy: &AgingPolicy) -> Statement {
            FROM (",
         policy.bucket_upper_days.len()
     ));
-    q
-}
-
-/// Closes the query `aging_select` started.
-fn aging_grouped(mut q: Statement) -> Statement {
-    q.push(") open_items GROUP BY branch, category, currency, bucket");
     q
 }

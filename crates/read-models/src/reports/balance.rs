@@ -11,7 +11,7 @@ const OPEN_BALANCE: &str =
 const REGISTER_BALANCE: &str = "SELECT currency,
         CAST(SUM(CASE WHEN status = 'resolved' THEN 0 ELSE 1 END) AS BIGINT) AS open_items,
         CAST(SUM(outstanding_minor) AS BIGINT) AS outstanding_minor
-   FROM item_register GROUP BY currency ORDER BY currency";
+   FROM item_register WHERE 1 = 1";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenBalance {
@@ -31,6 +31,10 @@ impl Reports<'_> {
     /// Funds occupied: open items and outstanding amount per currency (the `open_balance`
     /// table, kept incrementally).
     pub async fn open_balance(&self) -> Result<Vec<OpenBalance>, ReportError> {
+        // The table is kept per currency only: within some branches, the register's sums.
+        if self.is_scoped() {
+            return self.register_balance().await;
+        }
         Ok(balances(
             Statement::new(OPEN_BALANCE).fetch_all(self.pool).await?,
         ))
@@ -39,11 +43,10 @@ impl Reports<'_> {
     /// The same figures summed over the item register: equal to [`Reports::open_balance`]
     /// whenever both are at the same log position (the tie-out).
     pub async fn register_balance(&self) -> Result<Vec<OpenBalance>, ReportError> {
-        Ok(balances(
-            Statement::new(REGISTER_BALANCE)
-                .fetch_all(self.pool)
-                .await?,
-        ))
+        let mut q = Statement::new(REGISTER_BALANCE);
+        self.push_scope(&mut q, "branch");
+        q.push(" GROUP BY currency ORDER BY currency");
+        Ok(balances(q.fetch_all(self.pool).await?))
     }
 }
 

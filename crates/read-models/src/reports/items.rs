@@ -40,6 +40,7 @@ impl Reports<'_> {
         if let Some(booked_by) = filter.booked_on_or_before {
             q.push(" AND booked_on <= ").push_param(booked_by);
         }
+        self.push_scope(&mut q, "branch");
         if let Some(after) = &filter.after {
             q.push(" AND item_id > ").push_param(after.as_str());
         }
@@ -52,6 +53,7 @@ impl Reports<'_> {
     pub async fn item(&self, item_id: &str) -> Result<Option<RegisterRow>, ReportError> {
         let mut q = Statement::new("SELECT * FROM item_register WHERE item_id = ");
         q.push_param(item_id);
+        self.push_scope(&mut q, "branch");
         Ok(q.fetch_optional(self.pool).await?)
     }
 }

@@ -13,7 +13,7 @@ mod root_causes;
 mod rows;
 mod volumes;
 
-use suspense_database::Pool;
+use suspense_database::{Pool, Statement};
 use suspense_domain::{Currency, InvalidInput, Money};
 use suspense_store::EventLog;
 
@@ -64,11 +64,14 @@ pub fn format_minor_units(minor: i64, currency: &str) -> String {
     }
 }
 
-/// Read access to the read models (and transaction volumes).
+/// Read access to the read models (and transaction volumes), over every branch or within a
+/// set of branches (`within`).
 pub struct Reports<'a> {
     log: &'a EventLog,
     pool: &'a Pool,
     calendar: ReportingCalendar,
+    /// The branches rows may come from; `None` for every branch.
+    scope: Option<Vec<String>>,
 }
 
 impl<'a> Reports<'a> {
@@ -77,6 +80,52 @@ impl<'a> Reports<'a> {
             log,
             pool: log.pool(),
             calendar,
+            scope: None,
+        }
+    }
+
+    /// The same reports over the rows of `branches` only (`None`: every branch). Item lists,
+    /// items, aging, the open balance, root causes, the watch list and the provisioning
+    /// report honour it; a plan's evaluation, which covers the plan's own scope, does not.
+    #[must_use]
+    pub fn within(mut self, branches: Option<Vec<String>>) -> Self {
+        self.scope = branches;
+        self
+    }
+
+    /// Whether the reports are narrowed to some branches.
+    pub fn is_scoped(&self) -> bool {
+        self.scope.is_some()
+    }
+
+    /// ` AND {column} IN (…)`: rows of the scope's branches (none, for an empty scope).
+    fn push_scope(&self, q: &mut Statement, column: &str) {
+        match &self.scope {
+            None => {}
+            Some(branches) if branches.is_empty() => {
+                q.push(" AND 1 = 0");
+            }
+            Some(branches) => {
+                q.push(&format!(" AND {column} IN ("))
+                    .push_params(branches.iter().map(String::as_str))
+                    .push(")");
+            }
+        }
+    }
+
+    /// The branches a report for `wanted` (one branch, or every branch) may show: `None` for
+    /// every branch.
+    fn branches_for(&self, wanted: Option<&str>) -> Option<Vec<String>> {
+        match (wanted, &self.scope) {
+            (None, scope) => scope.clone(),
+            (Some(branch), None) => Some(vec![branch.to_owned()]),
+            (Some(branch), Some(scope)) => Some(
+                scope
+                    .iter()
+                    .filter(|b| b.as_str() == branch)
+                    .cloned()
+                    .collect(),
+            ),
         }
     }
 }

@@ -299,7 +299,8 @@ impl Reports<'_> {
         &self,
         query: &RootCauseQuery,
     ) -> Result<RootCauseReport, ReportError> {
-        let branch = query.branch.as_ref().map(BranchCode::as_str);
+        let scope = self.branches_for(query.branch.as_ref().map(BranchCode::as_str));
+        let branch = scope.as_deref();
         let periods = Period::range(
             query.period,
             query.from,
@@ -334,7 +335,7 @@ impl Reports<'_> {
                 fetch_rows(self.pool, histogram(p.start, p.end(), branch)).await?;
             Ok(percentiles(rows))
         }));
-        let branches: Vec<&str> = branch.into_iter().collect();
+        let branches: Vec<&str> = branch.into_iter().flatten().map(String::as_str).collect();
         let (flows, percentiles, figures) =
             futures::future::try_join3(flows_of, percentiles_of, self.volume_figures()).await?;
         let volumes = periods
@@ -371,7 +372,7 @@ impl Reports<'_> {
         &self,
         from: NaiveDate,
         to: NaiveDate,
-        branch: Option<&str>,
+        branch: Option<&[String]>,
     ) -> Result<HashMap<CauseKey, (Flows, (i64, i64))>, ReportError> {
         let rows: Vec<FlowRow> = fetch_rows(self.pool, flows(from, to, branch)).await?;
         Ok(rows
@@ -484,10 +485,22 @@ impl CellFigures {
     }
 }
 
-/// `AND branch = …` when the report is for one branch.
-fn for_branch(statement: &mut Statement, branch: Option<&str>) {
-    if let Some(branch) = branch {
-        statement.push(" AND branch = ").push_param(branch);
+/// `AND branch IN (…)` when the report is for some branches (none, for an empty list).
+fn for_branch(statement: &mut Statement, branches: Option<&[String]>) {
+    match branches {
+        None => {}
+        Some([]) => {
+            statement.push(" AND 1 = 0");
+        }
+        Some([branch]) => {
+            statement.push(" AND branch = ").push_param(branch.as_str());
+        }
+        Some(branches) => {
+            statement
+                .push(" AND branch IN (")
+                .push_params(branches.iter().map(String::as_str))
+                .push(")");
+        }
     }
 }
 
@@ -495,7 +508,7 @@ fn for_branch(statement: &mut Statement, branch: Option<&str>) {
 /// the stock of the latest month stored before `to`, whose rows hold every key with items open
 /// then (`statistics/month_end.rs`). That month is `from..to`'s last with flows, or before
 /// `from` if nothing flowed since.
-fn flows(from: NaiveDate, to: NaiveDate, branch: Option<&str>) -> Statement {
+fn flows(from: NaiveDate, to: NaiveDate, branch: Option<&[String]>) -> Statement {
     // Both queries read a month before `from` only for its stock.
     let flow = |q: &mut Statement, column: &str, sum: bool| {
         q.push(if sum {
@@ -555,7 +568,7 @@ fn flows(from: NaiveDate, to: NaiveDate, branch: Option<&str>) -> Statement {
 
 /// The resolution-time histograms of the months in `from..to`: one row per month and cause
 /// key (summed per key by `percentiles`).
-fn histogram(from: NaiveDate, to: NaiveDate, branch: Option<&str>) -> Statement {
+fn histogram(from: NaiveDate, to: NaiveDate, branch: Option<&[String]>) -> Statement {
     let mut q = Statement::new(format!(
         "SELECT {}, buckets FROM resolution_time_histogram WHERE month >= ",
         CAUSE_COLUMNS.join(", ")
@@ -567,7 +580,7 @@ fn histogram(from: NaiveDate, to: NaiveDate, branch: Option<&str>) -> Statement 
 
 /// The median and 90th-percentile hours of `month` per cause key, stored with its histogram:
 /// a month's report needs no buckets.
-fn month_percentiles(month: NaiveDate, branch: Option<&str>) -> Statement {
+fn month_percentiles(month: NaiveDate, branch: Option<&[String]>) -> Statement {
     let mut q = Statement::new(format!(
         "SELECT {}, median_hours, p90_hours FROM resolution_time_histogram WHERE month = ",
         CAUSE_COLUMNS.join(", ")

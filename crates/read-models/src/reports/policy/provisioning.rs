@@ -163,13 +163,15 @@ impl Reports<'_> {
     ) -> Result<Vec<PolicyRow>, ReportError> {
         let mut q = Statement::new("SELECT * FROM (");
         push_open_items(&mut q, as_of, &POLICY_COLUMNS, from);
-        q.push(") open_items WHERE 1 = 0");
+        q.push(") open_items WHERE (1 = 0");
         for rule in policy.rules.iter().filter(|rule| rule.action.is_some()) {
             q.push(" OR (1 = 1");
             push_covered(&mut q, rule);
             push_fired_by(&mut q, rule, as_of);
             q.push(")");
         }
+        q.push(")");
+        self.push_scope(&mut q, "branch");
         Ok(q.fetch_all(self.pool).await?)
     }
 }

@@ -267,6 +267,7 @@ impl Reports<'_> {
         if let Some(branch) = &query.branch {
             q.push(" AND branch = ").push_param(branch.as_str());
         }
+        self.push_scope(&mut q, "branch");
         if let Some(currency) = query.currency {
             q.push(" AND currency = ").push_param(currency.code());
         }
