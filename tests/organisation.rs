@@ -143,3 +143,234 @@ async fn organisation_registry_from_the_cli() {
     }
     assert_eq!(status, 422);
 }
+
+fn branches_of(rows: &Value, field: &str) -> Vec<String> {
+    let mut branches: Vec<String> = rows
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r[field].as_str().map(str::to_owned))
+        .collect();
+    branches.sort();
+    branches.dedup();
+    branches
+}
+
+/// A user with a home branch sees and acts on it and the branches under it only: lists,
+/// items, history, commands and reports alike; the whole-log export needs head office.
+#[tokio::test]
+async fn organisation_scopes_what_branch_users_see_and_do() {
+    let app = spawn_app(Backend::Postgres).await;
+    let mut bank = registry();
+    if let Some(branches) = bank["branches"].as_array_mut() {
+        branches.push(json!({"code": "BJ-001", "parent": "HO"}));
+    }
+    assert_eq!(
+        app.post("/v1/organisation", "sam", bank).await.status(),
+        201
+    );
+    let mut ids = Vec::new();
+    for (reference, branch) in [("SH-A", "SH-001"), ("SH-B", "SH-002"), ("BJ-A", "BJ-001")] {
+        let mut body = booking(reference, "10.00");
+        body["branch"] = json!(branch);
+        let opened: Value = app
+            .post("/v1/items", "olivia", body)
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        ids.push(opened["id"].as_str().unwrap_or_default().to_owned());
+    }
+    let (sh_b, bj_a) = (&ids[1], &ids[2]);
+    // Bring the read models up to the bookings (the item list reads the register).
+    let refreshed = app.get("/v1/reports/open-balance?fresh=true", "rita").await;
+    assert_eq!(refreshed.status(), 200);
+
+    let listed: Value = app
+        .get("/v1/items", "shen")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        branches_of(&listed["items"], "branch"),
+        ["SH-001", "SH-002"]
+    );
+    let listed: Value = app
+        .get("/v1/items", "bei")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(branches_of(&listed["items"], "branch"), ["BJ-001"]);
+    assert_eq!(
+        app.get(&format!("/v1/items/{bj_a}"), "shen").await.status(),
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/v1/items/{bj_a}/events"), "shen")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/v1/items/{sh_b}"), "shen").await.status(),
+        200
+    );
+    let comment = json!({"text": "called the remitter"});
+    let head = app.log_head().await;
+    assert_eq!(
+        app.post(
+            &format!("/v1/items/{bj_a}/comments"),
+            "shen",
+            comment.clone()
+        )
+        .await
+        .status(),
+        404,
+        "another branch's item reads as absent"
+    );
+    assert_eq!(app.log_head().await, head, "nothing stored");
+    assert_eq!(
+        app.post(&format!("/v1/items/{sh_b}/comments"), "shen", comment)
+            .await
+            .status(),
+        200
+    );
+    let mut elsewhere = booking("SH-BOOKS-BJ", "10.00");
+    elsewhere["branch"] = json!("BJ-001");
+    let refused = app.post("/v1/items", "shen", elsewhere).await;
+    assert_eq!(refused.status(), 403);
+    let refused: Value = refused.json().await.unwrap_or_default();
+    assert_eq!(refused["error"]["code"], "out_of_scope");
+    assert_eq!(refused["error"]["field"], "branch");
+
+    let balance: Value = app
+        .get("/v1/reports/open-balance?fresh=true", "shen")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(balance[0]["open_items"], 2);
+    let balance: Value = app
+        .get("/v1/reports/open-balance", "rita")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(balance[0]["open_items"], 3);
+    let report: Value = app
+        .get(
+            "/v1/reports/root-causes?period=year&from=2026-01-01&to=2026-12-31",
+            "shen",
+        )
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        branches_of(&report["periods"][0]["rows"], "branch"),
+        ["SH-001", "SH-002"]
+    );
+    let aging: Value = app
+        .get("/v1/reports/aging", "bei")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(branches_of(&aging["rows"], "branch"), ["BJ-001"]);
+    let export = app.get("/v1/audit/export", "shen").await;
+    assert_eq!(export.status(), 403);
+    assert_eq!(app.get("/v1/audit/export", "ada").await.status(), 200);
+}
+
+/// The same rules for a bank service embedding the library: the scope lives in the
+/// application layer, not in the HTTP handlers.
+#[tokio::test]
+async fn organisation_scope_holds_in_the_embedded_library() {
+    use suspense::domain::organisation::{AccessScope, Branch, PublishOrganisation};
+    use suspense::domain::{BranchCode, ItemAction, ItemError, Note, UserId};
+    use suspense::{Actor, Error, Suspense};
+    use suspense_testkit::TestDatabase;
+
+    let code = |c: &str| BranchCode::parse(c).unwrap_or_else(|e| panic!("{e}"));
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let ledger = Suspense::open(&db.url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let head_office = Actor::new(UserId::parse("ho").unwrap_or_else(|e| panic!("{e}")));
+    let branch = |c: &str, parent: Option<&str>| Branch {
+        code: code(c),
+        name: None,
+        parent: parent.map(code),
+        region: None,
+        jurisdiction: None,
+    };
+    ledger
+        .publish_organisation(
+            &head_office,
+            PublishOrganisation {
+                effective_from: suspense_testkit::date("2026-01-01"),
+                reason: Note::parse("circular").unwrap_or_else(|e| panic!("{e}")),
+                branches: vec![
+                    branch("HO", None),
+                    branch("SH-001", Some("HO")),
+                    branch("BJ-001", Some("HO")),
+                ],
+                teams: Vec::new(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut beijing_item = suspense_testkit::booking("BJ-1", "10.00");
+    beijing_item.branch = code("BJ-001");
+    let opened = ledger
+        .open_item(&head_office, beijing_item.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shanghai = Actor::new(UserId::parse("shen").unwrap_or_else(|e| panic!("{e}")))
+        .with_scope(AccessScope::Branch(code("SH-001")));
+    let comment = ItemAction::Comment {
+        text: Note::parse("hello").unwrap_or_else(|e| panic!("{e}")),
+    };
+    let refused = ledger.execute(&shanghai, opened.item_id, comment).await;
+    assert!(matches!(
+        refused,
+        Err(Error::Rejected(ItemError::NotOpened))
+    ));
+    assert!(ledger
+        .item_for(&shanghai, opened.item_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_none());
+    assert!(ledger
+        .history_for(&shanghai, opened.item_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_none());
+    let mut booking = beijing_item;
+    booking.reference = suspense::domain::SourceReference::parse("CORE", "SH-BOOKS-BJ")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refused = ledger.open_item(&shanghai, booking).await;
+    assert!(
+        matches!(refused, Err(Error::OutOfScope { .. })),
+        "{refused:?}"
+    );
+    ledger.refresh().await.unwrap_or_else(|e| panic!("{e}"));
+    let filter = suspense::read_models::ItemFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    let seen = ledger
+        .reports_for(&shanghai)
+        .items(&filter)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(seen.is_empty());
+    let all = ledger
+        .reports_for(&head_office)
+        .items(&filter)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all.len(), 1);
+}

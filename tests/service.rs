@@ -740,5 +740,32 @@ async fn the_role_matrix_holds_for_every_endpoint() {
                 assert_eq!(status, 403, "{user} may not {method} {path}");
             }
         }
+        // The scope dimension: users holding every role at the item's branch (SH-001) may
+        // do everything; at another branch the item reads as absent, a booking to SH-001
+        // is refused, and reports answer within their branch.
+        for (user, _, _, home) in suspense_tests::app::BRANCH_USERS {
+            let mut request = app.request(method.clone(), &path, user);
+            if !body.is_null() {
+                request = request.json(&body);
+            }
+            let status = request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .status()
+                .as_u16();
+            if *home == "SH-001" {
+                assert!(
+                    status != 403 && status != 404,
+                    "{user} at the item's branch may {method} {path}: {status}"
+                );
+            } else if path.contains(&id) {
+                assert_eq!(status, 404, "{user} at {home} does not see {path}");
+            } else if path == "/v1/items" && method == Method::POST {
+                assert_eq!(status, 403, "{user} at {home} may not book to SH-001");
+            } else {
+                assert_ne!(status, 403, "{user} at {home} may {method} {path}");
+            }
+        }
     }
 }

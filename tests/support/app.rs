@@ -22,11 +22,35 @@ pub const USERS: &[(&str, &[&str], &str)] = &[
     ("ada", &["auditor"], "token-auditor-ada"),
 ];
 
+/// Users who work at a branch: name, roles, token, home branch. They see and act on that
+/// branch and the branches under it only.
+pub const BRANCH_USERS: &[(&str, &[&str], &str, &str)] = &[
+    (
+        "shen",
+        &["operator", "supervisor", "reporter", "auditor"],
+        "token-shanghai-shen",
+        "SH-001",
+    ),
+    (
+        "bei",
+        &["operator", "supervisor", "reporter", "auditor"],
+        "token-beijing-bei",
+        "BJ-001",
+    ),
+];
+
 pub fn token(user: &str) -> &'static str {
     USERS
         .iter()
         .find(|(name, _, _)| *name == user)
-        .map_or("no-such-user", |(_, _, t)| *t)
+        .map(|(_, _, t)| *t)
+        .or_else(|| {
+            BRANCH_USERS
+                .iter()
+                .find(|(name, ..)| *name == user)
+                .map(|(_, _, t, _)| *t)
+        })
+        .unwrap_or("no-such-user")
 }
 
 /// The `suspense` binary, built once per test run.
@@ -206,13 +230,24 @@ pub async fn spawn_app_configured(db: TestDatabase, settings: &str) -> TestApp {
     let mut text = format!(
         "time_zone = \"Asia/Shanghai\"\n{settings}\n\n[approval]\namount_thresholds = {{ CNY = \"100000\" }}\n",
     );
-    for (name, roles, token) in USERS {
+    let users = USERS
+        .iter()
+        .map(|(name, roles, token)| (*name, *roles, *token, None))
+        .chain(
+            BRANCH_USERS
+                .iter()
+                .map(|(name, roles, token, home)| (*name, *roles, *token, Some(*home))),
+        );
+    for (name, roles, token, home) in users {
         let roles: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
         let hash = hex::encode(Sha256::digest(token.as_bytes()));
         text.push_str(&format!(
             "\n[[users]]\nname = \"{name}\"\nroles = [{}]\ntoken_sha256 = \"{hash}\"\n",
             roles.join(", ")
         ));
+        if let Some(home) = home {
+            text.push_str(&format!("home_branch = \"{home}\"\n"));
+        }
     }
     file.write_all(text.as_bytes())
         .unwrap_or_else(|e| panic!("{e}"));

@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use suspense_domain::organisation::AccessScope;
 use suspense_domain::{InvalidInput, UserId};
 
 /// What a person may do.
@@ -49,9 +50,26 @@ impl Role {
 pub struct Principal {
     pub user: UserId,
     pub roles: BTreeSet<Role>,
+    /// Where they work: they see and act on this branch and the branches under it only.
+    /// `None` (head office) sees every branch.
+    pub scope: AccessScope,
 }
 
 impl Principal {
+    /// A head-office caller with `roles`.
+    pub fn new(user: UserId, roles: impl IntoIterator<Item = Role>) -> Self {
+        Self {
+            user,
+            roles: roles.into_iter().collect(),
+            scope: AccessScope::Everywhere,
+        }
+    }
+
+    /// Whether they see every branch.
+    pub fn is_head_office(&self) -> bool {
+        self.scope == AccessScope::Everywhere
+    }
+
     pub fn has_any(&self, roles: &[Role]) -> bool {
         roles.iter().any(|r| self.roles.contains(r))
     }
@@ -116,10 +134,7 @@ mod tests {
     fn tokens_authenticate_by_hash_only() {
         let token = new_token().expect("random");
         let mut users = Users::default();
-        let who = Principal {
-            user: UserId::parse("li.wei").expect("valid"),
-            roles: [Role::Operator].into(),
-        };
+        let who = Principal::new(UserId::parse("li.wei").expect("valid"), [Role::Operator]);
         users
             .add(&token_hash(&token), who.clone())
             .expect("valid user");

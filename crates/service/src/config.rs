@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use suspense_domain::organisation::AccessScope;
 use suspense_domain::{
-    ApprovalPolicy, BusinessDates, CatalogueEntry, Currency, InvalidInput, RootCauseCatalogue,
-    RootCauseCategory, RootCauseCode, UserId,
+    ApprovalPolicy, BranchCode, BusinessDates, CatalogueEntry, Currency, InvalidInput,
+    RootCauseCatalogue, RootCauseCategory, RootCauseCode, UserId,
 };
 use suspense_read_models::{AgingBasis, AgingPolicy, ReportingCalendar};
 
@@ -89,6 +90,13 @@ pub struct UserConfig {
     pub roles: Vec<Role>,
     /// SHA-256 of the bearer token, hex. The token itself is never stored.
     pub token_sha256: String,
+    /// The branch they work at: without `head_office = true` they see and act on items of
+    /// this branch and the branches under it only. Without a home branch, every branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_branch: Option<String>,
+    /// Sees every branch although a home branch is given (head-office staff).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub head_office: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -259,13 +267,17 @@ impl Settings {
         let mut users = Users::default();
         for user in file.users {
             let name = UserId::parse(&user.name).map_err(|e| e.for_field("users.name"))?;
-            users.add(
-                &user.token_sha256,
-                Principal {
-                    user: name,
-                    roles: user.roles.into_iter().collect(),
-                },
-            )?;
+            let home_branch = user
+                .home_branch
+                .as_deref()
+                .map(BranchCode::parse)
+                .transpose()
+                .map_err(|e| e.for_field("users.home_branch"))?;
+            let mut principal = Principal::new(name, user.roles);
+            if let (Some(home), false) = (home_branch, user.head_office) {
+                principal.scope = AccessScope::Branch(home);
+            }
+            users.add(&user.token_sha256, principal)?;
         }
         Ok(Self {
             listen,

@@ -181,6 +181,10 @@ impl From<StoreError> for ApiError {
                 refusal.to_string(),
             )
             .with_field(refusal.field()),
+            StoreError::OutOfScope { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "out_of_scope", err.to_string())
+                    .with_field("branch")
+            }
             StoreError::OrganisationRejected(refusal) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "organisation_refused",

@@ -14,6 +14,25 @@ use crate::state::AppState;
 pub struct Caller(pub Principal);
 
 impl Caller {
+    /// The caller as the library's actor for a read: who, and the branches they see.
+    pub fn actor(&self) -> suspense::Actor {
+        suspense::Actor::new(self.0.user.clone()).with_scope(self.0.scope.clone())
+    }
+
+    /// 403 unless the caller sees every branch: for what covers the whole bank at once (the
+    /// log's export, a plan's evaluation).
+    pub fn require_head_office(&self) -> Result<(), ApiError> {
+        if self.0.is_head_office() {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "out_of_scope",
+                "this covers every branch: it needs a head-office user",
+            ))
+        }
+    }
+
     /// 403 unless the caller holds one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
         if self.0.has_any(roles) {

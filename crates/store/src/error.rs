@@ -16,6 +16,9 @@ pub enum StoreError {
     /// A policy version was refused at publication; nothing was written.
     #[error(transparent)]
     PolicyRejected(#[from] PolicyError),
+    /// The actor may not book to this branch: it lies outside the branches it works for.
+    #[error("branch {branch} is outside the branches you work for")]
+    OutOfScope { branch: String },
     /// An organisation registry version was refused at publication; nothing was written.
     #[error(transparent)]
     OrganisationRejected(#[from] OrganisationError),

@@ -1,16 +1,19 @@
 //! Who is acting, and on behalf of which request.
 
+use suspense_domain::organisation::AccessScope;
 use suspense_domain::UserId;
 use suspense_store::RequestMetadata;
 
 /// The authenticated person or service account behind a command, with the request it came in.
 ///
 /// The embedding service authenticates; the library records `user` as the actor of every
-/// event the command writes, and `request_id` / `source` in the events' metadata.
+/// event the command writes, and `request_id` / `source` in the events' metadata. Its
+/// `scope` bounds the items it may see and act on (every branch unless narrowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub user: UserId,
     pub metadata: RequestMetadata,
+    pub scope: AccessScope,
 }
 
 impl Actor {
@@ -18,6 +21,7 @@ impl Actor {
         Self {
             user,
             metadata: RequestMetadata::default(),
+            scope: AccessScope::Everywhere,
         }
     }
 
@@ -25,6 +29,13 @@ impl Actor {
     #[must_use]
     pub fn with_source(mut self, source: impl Into<String>) -> Self {
         self.metadata.source = Some(source.into());
+        self
+    }
+
+    /// Narrows what the actor sees and acts on (a home branch and the branches under it).
+    #[must_use]
+    pub fn with_scope(mut self, scope: AccessScope) -> Self {
+        self.scope = scope;
         self
     }
 

@@ -195,6 +195,7 @@ impl Suspense {
         item_id: ItemId,
         action: ItemAction,
     ) -> Result<Executed, StoreError> {
+        self.check_scope(actor, item_id, &action).await?;
         let mut attempt = 1;
         loop {
             let command = ItemCommand::new(actor.user.clone(), action.clone());
@@ -221,6 +222,7 @@ impl Suspense {
         action: ItemAction,
         version: u64,
     ) -> Result<Executed, StoreError> {
+        self.check_scope(actor, item_id, &action).await?;
         let command = ItemCommand::new(actor.user.clone(), action);
         self.log
             .execute(item_id, command, &actor.metadata, Some(version))

@@ -26,6 +26,7 @@ mod ledger;
 mod organisation;
 mod outlook;
 mod plans;
+mod scope;
 mod sweep;
 
 pub use actor::Actor;

@@ -1,7 +1,8 @@
 //! `suspense items list|show|watch`
 
 use chrono::Utc;
-use suspense_domain::ItemId;
+use suspense::Actor;
+use suspense_domain::{ItemId, UserId};
 use suspense_read_models::ItemFilter;
 
 use super::report::{json, Format};
@@ -135,7 +136,11 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
             };
             let request = params.parse(settings.calendar.local_date(Utc::now()))?;
             ledger.refresh().await?;
-            let list = WatchListView::from(&ledger.watch_list(&request.query).await?);
+            let list = WatchListView::from(
+                &ledger
+                    .watch_list(&Actor::new(UserId::parse("cli")?), &request.query)
+                    .await?,
+            );
             let output = match format {
                 Format::Json => json(&list)?,
                 Format::Csv => watch_list_csv(&list).map_err(|e| CliError::Other(e.to_string()))?,

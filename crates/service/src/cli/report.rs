@@ -2,7 +2,8 @@
 
 use chrono::Utc;
 use clap::ValueEnum;
-use suspense_domain::BranchCode;
+use suspense::Actor;
+use suspense_domain::{BranchCode, UserId};
 use suspense_read_models::{AgingReport, PeriodKind, RootCauseQuery, RootCauseReport};
 
 use super::{settings, Cli, CliError};
@@ -102,7 +103,11 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 Some(d) => date("as_of", d)?,
                 None => settings.calendar.local_date(Utc::now()),
             };
-            let report = ProvisioningView::from(&ledger.provisioning(as_of).await?);
+            let report = ProvisioningView::from(
+                &ledger
+                    .provisioning(&Actor::new(UserId::parse("cli")?), as_of)
+                    .await?,
+            );
             match format {
                 Format::Json => json(&report)?,
                 Format::Csv => {

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use suspense_domain::UserId;
+use suspense_domain::{BranchCode, UserId};
 
 use super::{Cli, CliError};
 use crate::auth::{new_token, token_hash, Role};
@@ -16,12 +16,28 @@ pub enum Command {
         name: String,
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+        /// The branch they work at: they see and act on it and the branches under it only.
+        #[arg(long)]
+        home_branch: Option<String>,
+        /// With a home branch, still see every branch (head-office staff).
+        #[arg(long)]
+        head_office: bool,
     },
 }
 
 pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
-    let Command::Add { name, roles } = command;
+    let Command::Add {
+        name,
+        roles,
+        home_branch,
+        head_office,
+    } = command;
     let name = UserId::parse(name)?;
+    let home_branch = home_branch
+        .as_deref()
+        .map(BranchCode::parse)
+        .transpose()
+        .map_err(|e| e.for_field("home_branch"))?;
     let roles: Vec<Role> = roles
         .iter()
         .map(|r| Role::parse(r))
@@ -41,11 +57,18 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
         .map(|r| format!("\"{}\"", r.as_str()))
         .collect();
     // Appended, so the rest of the file (and its comments) stays as the operator wrote it.
-    let block = format!(
+    let mut block = format!(
         "\n[[users]]\nname = \"{name}\"\nroles = [{}]\ntoken_sha256 = \"{}\"\n",
         roles_toml.join(", "),
         token_hash(&token)
     );
+    if let Some(home) = home_branch {
+        let quoted = toml::Value::String(home.to_string());
+        block.push_str(&format!("home_branch = {quoted}\n"));
+    }
+    if *head_office {
+        block.push_str("head_office = true\n");
+    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

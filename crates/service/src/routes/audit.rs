@@ -23,6 +23,8 @@ pub async fn export(
     Params(params): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Auditor])?;
+    // The export is the whole log, chained: it cannot be cut to some branches.
+    caller.require_head_office()?;
     let from = params.parse()?;
     let ledger: Arc<Suspense> = Arc::clone(&state.ledger);
     let stream = futures::stream::unfold(Some(from), move |after| {

@@ -82,7 +82,7 @@ async fn assign_as(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let Some(item) = state.ledger.item(id).await? else {
+        let Some(item) = state.ledger.item_for(actor, id).await? else {
             // No such item: the command itself reports it.
             return Ok(state.ledger.execute(actor, id, action).await);
         };

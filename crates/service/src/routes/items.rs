@@ -54,7 +54,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Reply, ApiError> {
     caller.require(READERS)?;
-    item_reply(&state, item_id(&id)?, StatusCode::OK).await
+    item_reply(&state, &caller, item_id(&id)?, StatusCode::OK).await
 }
 
 /// The register (read model), filtered by `ItemListParams` and paged by `after` and `limit`.
@@ -65,7 +65,8 @@ pub async fn list(
 ) -> Result<Reply, ApiError> {
     caller.require(READERS)?;
     let filter = params.parse(state.settings.calendar.local_date(Utc::now()))?;
-    let rows = state.ledger.reports().items(&filter).await?;
+    let actor = caller.actor();
+    let rows = state.ledger.reports_for(&actor).items(&filter).await?;
     let next_after = (rows.len() == filter.limit as usize)
         .then(|| rows.last().map(|r| r.item_id.clone()))
         .flatten();
@@ -80,7 +81,11 @@ pub async fn events(
 ) -> Result<Reply, ApiError> {
     caller.require(&[Role::Auditor, Role::Supervisor])?;
     let id = item_id(&id)?;
-    let history = state.ledger.history(id).await?;
+    let history = state
+        .ledger
+        .history_for(&caller.actor(), id)
+        .await?
+        .unwrap_or_default();
     if history.is_empty() {
         return Err(ApiError::not_found(format!("no item {id}")));
     }
@@ -116,12 +121,13 @@ pub(crate) fn executed_reply(
 
 pub(crate) async fn item_reply(
     state: &AppState,
+    caller: &Caller,
     id: ItemId,
     status: StatusCode,
 ) -> Result<Reply, ApiError> {
     let item = state
         .ledger
-        .item(id)
+        .item_for(&caller.actor(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no item {id}")))?;
     view_reply(item, status)
@@ -134,7 +140,9 @@ fn view_reply(item: suspense::LoadedItem, status: StatusCode) -> Result<Reply, A
 }
 
 pub(crate) fn actor(caller: &Caller, headers: &HeaderMap) -> Actor {
-    let actor = Actor::new(caller.0.user.clone()).with_source("http");
+    let actor = Actor::new(caller.0.user.clone())
+        .with_source("http")
+        .with_scope(caller.0.scope.clone());
     match request_id(headers) {
         Some(id) => actor.with_request_id(id),
         None => actor,

@@ -266,6 +266,8 @@ pub async fn evaluation(
     Params(params): Params<EvaluationParams>,
 ) -> Result<Reply, ApiError> {
     caller.require(PLAN_READERS)?;
+    // An evaluation covers the plan's whole scope, across branches.
+    caller.require_head_office()?;
     let id = plan_id(&id)?;
     let calendar = state.settings.calendar;
     let request = params.parse(today(&state), |at| calendar.local_date(at))?;
@@ -311,6 +313,7 @@ pub async fn record_evaluation(
     body: Body,
 ) -> Result<Response, ApiError> {
     caller.require(PLAN_WRITERS)?;
+    caller.require_head_office()?;
     let id = plan_id(&id)?;
     let fingerprint = format!("POST /v1/plans/{id}/evaluations");
     let request = Idempotent::new(&state, &caller, &headers, &fingerprint, &body)?;

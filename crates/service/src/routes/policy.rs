@@ -99,7 +99,12 @@ pub async fn watch_list(
     if request.fresh {
         state.ledger.refresh().await?;
     }
-    let list = WatchListView::from(&state.ledger.watch_list(&request.query).await?);
+    let list = WatchListView::from(
+        &state
+            .ledger
+            .watch_list(&caller.actor(), &request.query)
+            .await?,
+    );
     if wants_csv(request.format, &headers) {
         Ok(Reply::csv(
             watch_list_csv(&list).map_err(ApiError::internal)?,
@@ -121,7 +126,7 @@ pub async fn provisioning(
     if fresh {
         state.ledger.refresh().await?;
     }
-    let report = ProvisioningView::from(&state.ledger.provisioning(as_of).await?);
+    let report = ProvisioningView::from(&state.ledger.provisioning(&caller.actor(), as_of).await?);
     if wants_csv(format, &headers) {
         Ok(Reply::csv(
             provisioning_csv(&report).map_err(ApiError::internal)?,

@@ -59,11 +59,20 @@ pub async fn root_causes(
             let replica =
                 suspense_read_models::Replica::as_known_at(state.ledger.log(), settings, at)
                     .await?;
-            replica.reports().root_causes(&request.query).await?
+            let scope = state.ledger.branches_of(&caller.actor());
+            replica
+                .reports()
+                .within(scope)
+                .root_causes(&request.query)
+                .await?
         }
         None => {
             maybe_refresh(&state, request.fresh).await?;
-            state.ledger.reports().root_causes(&request.query).await?
+            state
+                .ledger
+                .reports_for(&caller.actor())
+                .root_causes(&request.query)
+                .await?
         }
     };
     let reply = if csv {
@@ -151,7 +160,7 @@ pub async fn aging(
     maybe_refresh(&state, fresh).await?;
     let report = state
         .ledger
-        .reports()
+        .reports_for(&caller.actor())
         .aging(as_of, &state.settings.aging)
         .await?;
     Reply::json(StatusCode::OK, &AgingReportView::from(report))
@@ -164,7 +173,11 @@ pub async fn open_balance(
 ) -> Result<Reply, ApiError> {
     caller.require(REPORT_READERS)?;
     maybe_refresh(&state, params.parse()?).await?;
-    let balances = state.ledger.reports().open_balance().await?;
+    let balances = state
+        .ledger
+        .reports_for(&caller.actor())
+        .open_balance()
+        .await?;
     let balances: Vec<OpenBalanceView> = balances.into_iter().map(Into::into).collect();
     Reply::json(StatusCode::OK, &balances)
 }

@@ -159,10 +159,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             let token = new_token().map_err(|e| CliError::Other(e.to_string()))?;
             settings.users.add(
                 &token_hash(&token),
-                Principal {
-                    user: UserId::parse(name)?,
-                    roles: roles.into_iter().collect(),
-                },
+                Principal::new(UserId::parse(name)?, roles),
             )?;
             outln!("  {name:<16} {token}")?;
         }
