@@ -374,3 +374,81 @@ async fn organisation_scope_holds_in_the_embedded_library() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all.len(), 1);
 }
+
+/// Approval bands published with the escalation policy: a resolution above the second band
+/// needs two approvals from outside the item's branch; the answer shows who has approved.
+#[tokio::test]
+async fn approval_bands_need_two_approvers_from_another_branch_over_http() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let policy = json!({
+        "effective_from": "2026-01-01",
+        "reason": "approval limits",
+        "rules": [{"age_days": 30, "raise_to": "team_lead"}],
+        "approval_bands": [
+            {"currency": "CNY", "above": "100000", "approvals": 1},
+            {"currency": "CNY", "above": "1000000", "approvals": 2, "another_branch": true}
+        ]
+    });
+    let mut bad = policy.clone();
+    bad["approval_bands"][1]["approvals"] = json!(0);
+    let refused: Value = app
+        .post("/v1/policy", "sam", bad)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(refused["error"]["field"], "approval_bands[1]");
+    assert_eq!(app.post("/v1/policy", "sam", policy).await.status(), 201);
+
+    let id = app.open_item("HUGE", "2000000.00").await;
+    let item = format!("/v1/items/{id}");
+    let classified = app
+        .post(
+            &format!("{item}/classify"),
+            "olivia",
+            json!({"category": "customer_cause", "code": "CUS-REFERENCE"}),
+        )
+        .await;
+    assert_eq!(classified.status(), 200);
+    let proposed = app
+        .post(
+            &format!("{item}/resolve"),
+            "olivia",
+            json!({"method": "refunded", "amount": "2000000.00", "currency": "CNY"}),
+        )
+        .await;
+    assert_eq!(proposed.status(), 202);
+    let proposed: Value = proposed.json().await.unwrap_or_default();
+    assert_eq!(proposed["detail"]["pending"]["approvals_required"], 2);
+    assert_eq!(
+        proposed["detail"]["pending"]["rule"],
+        "approval_bands[1] of policy version 1"
+    );
+    let same_branch = app
+        .post(&format!("{item}/resolution/approve"), "shen", json!({}))
+        .await;
+    assert_eq!(same_branch.status(), 422);
+    let same_branch: Value = same_branch.json().await.unwrap_or_default();
+    assert_eq!(same_branch["error"]["code"], "approver_of_the_items_branch");
+    let first: Value = app
+        .post(&format!("{item}/resolution/approve"), "sam", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(first["status"], "pending_approval");
+    assert_eq!(first["detail"]["pending"]["approved_by"][0]["user"], "sam");
+    let again = app
+        .post(&format!("{item}/resolution/approve"), "sam", json!({}))
+        .await;
+    assert_eq!(again.status(), 422, "the same approver twice");
+    let again: Value = again.json().await.unwrap_or_default();
+    assert_eq!(again["error"]["code"], "already_approved");
+    let second: Value = app
+        .post(&format!("{item}/resolution/approve"), "max", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(second["status"], "resolved");
+}

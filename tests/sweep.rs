@@ -33,6 +33,7 @@ fn policy() -> PublishPolicy {
             age(90, EscalationLevel::Management),
             large,
         ],
+        approval_bands: Vec::new(),
     }
 }
 

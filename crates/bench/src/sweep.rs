@@ -57,6 +57,7 @@ pub async fn run(backend: Backend, events: usize) -> Result<(), Box<dyn std::err
         effective_from: date(2025, 1, 1),
         reason: Note::parse("bench").unwrap_or_else(|e| panic!("{e}")),
         rules,
+        approval_bands: Vec::new(),
     };
 
     // Baseline: the monthly root-cause report.

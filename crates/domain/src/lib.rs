@@ -41,6 +41,7 @@ pub mod money;
 pub mod organisation;
 pub mod plan;
 pub mod policy;
+pub mod published;
 pub mod services;
 pub mod stream;
 pub mod vocabulary;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::classification::RootCauseCatalogue;
 use crate::money::{Currency, Money};
 use crate::organisation::OrganisationDirectory;
+use crate::policy::{band_for, ApprovalRequirement, PolicyDirectory};
 use crate::vocabulary::ResolutionMethod;
 
 /// Business time. Production uses the system clock; tests and replays use a fixed one.
@@ -61,9 +62,12 @@ impl ApprovalPolicy {
     }
 
     pub fn requires_approval(&self, method: ResolutionMethod, cleared: &Money) -> bool {
-        if self.write_offs_need_approval && method == ResolutionMethod::WrittenOff {
-            return true;
-        }
+        (self.write_offs_need_approval && method == ResolutionMethod::WrittenOff)
+            || self.exceeds_threshold(cleared)
+    }
+
+    /// Whether `cleared` is above the configured threshold of its currency.
+    pub fn exceeds_threshold(&self, cleared: &Money) -> bool {
         self.amount_thresholds
             .get(cleared.currency().code())
             .is_some_and(|limit| cleared.amount() > *limit)
@@ -120,6 +124,8 @@ pub struct ItemServices {
     pub dates: BusinessDates,
     /// The branches and teams items may name (every one, while none is published).
     pub organisation: OrganisationDirectory,
+    /// The escalation policy's versions, for their approval bands.
+    pub policies: PolicyDirectory,
 }
 
 impl ItemServices {
@@ -135,7 +141,46 @@ impl ItemServices {
             approval,
             dates: BusinessDates::default(),
             organisation: OrganisationDirectory::default(),
+            policies: PolicyDirectory::default(),
         }
+    }
+
+    /// What a resolution with `method` clearing `cleared` needs on `date`: the band of the
+    /// policy version in force, when it has bands; else the configured approval policy (one
+    /// approval above its threshold). Write-offs need at least one approval unless the
+    /// configuration says otherwise.
+    pub fn approval_needed(
+        &self,
+        method: ResolutionMethod,
+        cleared: &Money,
+        date: NaiveDate,
+    ) -> ApprovalRequirement {
+        let none = ApprovalRequirement {
+            approvals: 0,
+            ..ApprovalRequirement::ONE
+        };
+        let policies = self.policies.current();
+        let banded = policies
+            .in_force(date)
+            .filter(|version| !version.approval_bands.is_empty());
+        let mut needed = match banded {
+            Some(version) => {
+                band_for(&version.approval_bands, cleared).map_or(none, |(i, band)| {
+                    ApprovalRequirement {
+                        approvals: band.approvals,
+                        another_branch: band.another_branch,
+                        band: Some(i),
+                        policy_version: Some(version.version),
+                    }
+                })
+            }
+            None if self.approval.exceeds_threshold(cleared) => ApprovalRequirement::ONE,
+            None => none,
+        };
+        if self.approval.write_offs_need_approval && method == ResolutionMethod::WrittenOff {
+            needed.approvals = needed.approvals.max(1);
+        }
+        needed
     }
 
     /// The bank's own window of plausible business dates.

@@ -66,6 +66,7 @@ mod tests {
             "Escalated",
             "ClearingRecorded",
             "ResolutionProposed",
+            "ResolutionApprovalRecorded",
             "ResolutionRejected",
             "Resolved",
             "Reopened",

@@ -24,6 +24,7 @@ fn policy(rules: Vec<EscalationRule>) -> PolicyVersion {
                 effective_from: date("2025-01-01"),
                 reason: Note::parse("board decision").expect("note"),
                 rules,
+                approval_bands: Vec::new(),
             },
             user("risk"),
             Utc::now(),

@@ -53,6 +53,8 @@ pub struct Principal {
     /// Where they work: they see and act on this branch and the branches under it only.
     /// `None` (head office) sees every branch.
     pub scope: AccessScope,
+    /// What their approval of a resolution counts for under approval bands.
+    pub approval_authority: u8,
 }
 
 impl Principal {
@@ -62,6 +64,7 @@ impl Principal {
             user,
             roles: roles.into_iter().collect(),
             scope: AccessScope::Everywhere,
+            approval_authority: 1,
         }
     }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use suspense_domain::organisation::AccessScope;
+use suspense_domain::policy::MAX_APPROVALS;
 use suspense_domain::{
     ApprovalPolicy, BranchCode, BusinessDates, CatalogueEntry, Currency, InvalidInput,
     RootCauseCatalogue, RootCauseCategory, RootCauseCode, UserId,
@@ -97,6 +98,10 @@ pub struct UserConfig {
     /// Sees every branch although a home branch is given (head-office staff).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub head_office: bool,
+    /// What their approval counts for under approval bands (1 to 3, default 1): a manager
+    /// whose approval stands for two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_authority: Option<u8>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -277,6 +282,20 @@ impl Settings {
             if let (Some(home), false) = (home_branch, user.head_office) {
                 principal.scope = AccessScope::Branch(home);
             }
+            principal.approval_authority = match user.approval_authority {
+                None => 1,
+                Some(n) if (1..=MAX_APPROVALS).contains(&n) => n,
+                Some(n) => {
+                    return Err(InvalidInput::new(
+                        "users.approval_authority",
+                        format!(
+                            "for {} must be 1 to {MAX_APPROVALS}, got {n}",
+                            principal.user
+                        ),
+                    )
+                    .into())
+                }
+            };
             users.add(&user.token_sha256, principal)?;
         }
         Ok(Self {

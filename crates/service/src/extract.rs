@@ -16,7 +16,9 @@ pub struct Caller(pub Principal);
 impl Caller {
     /// The caller as the library's actor for a read: who, and the branches they see.
     pub fn actor(&self) -> suspense::Actor {
-        suspense::Actor::new(self.0.user.clone()).with_scope(self.0.scope.clone())
+        suspense::Actor::new(self.0.user.clone())
+            .with_scope(self.0.scope.clone())
+            .with_approval_authority(self.0.approval_authority)
     }
 
     /// 403 unless the caller sees every branch: for what covers the whole bank at once (the

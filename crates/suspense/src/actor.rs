@@ -1,6 +1,7 @@
 //! Who is acting, and on behalf of which request.
 
 use suspense_domain::organisation::AccessScope;
+use suspense_domain::policy::ApproverStanding;
 use suspense_domain::UserId;
 use suspense_store::RequestMetadata;
 
@@ -14,6 +15,9 @@ pub struct Actor {
     pub user: UserId,
     pub metadata: RequestMetadata,
     pub scope: AccessScope,
+    /// What their approval of a resolution counts for under approval bands (1 unless a
+    /// higher authority is configured for them).
+    pub approval_authority: u8,
 }
 
 impl Actor {
@@ -22,6 +26,26 @@ impl Actor {
             user,
             metadata: RequestMetadata::default(),
             scope: AccessScope::Everywhere,
+            approval_authority: 1,
+        }
+    }
+
+    /// Their approval counts for `authority` approvals (a manager's for two, say).
+    #[must_use]
+    pub fn with_approval_authority(mut self, authority: u8) -> Self {
+        self.approval_authority = authority.max(1);
+        self
+    }
+
+    /// What the approval bands look at: their authority and home branch (none for head
+    /// office).
+    pub fn standing(&self) -> ApproverStanding {
+        ApproverStanding {
+            authority: self.approval_authority,
+            home_branch: match &self.scope {
+                AccessScope::Branch(home) => Some(home.clone()),
+                AccessScope::Everywhere => None,
+            },
         }
     }
 

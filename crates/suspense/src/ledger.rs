@@ -198,7 +198,8 @@ impl Suspense {
         self.check_scope(actor, item_id, &action).await?;
         let mut attempt = 1;
         loop {
-            let command = ItemCommand::new(actor.user.clone(), action.clone());
+            let command = ItemCommand::new(actor.user.clone(), action.clone())
+                .with_standing(actor.standing());
             match self
                 .log
                 .execute(item_id, command, &actor.metadata, None)
@@ -223,7 +224,7 @@ impl Suspense {
         version: u64,
     ) -> Result<Executed, StoreError> {
         self.check_scope(actor, item_id, &action).await?;
-        let command = ItemCommand::new(actor.user.clone(), action);
+        let command = ItemCommand::new(actor.user.clone(), action).with_standing(actor.standing());
         self.log
             .execute(item_id, command, &actor.metadata, Some(version))
             .await
@@ -268,7 +269,7 @@ impl Suspense {
             tasks: vec![
                 Arc::clone(&self.projector).spawn(interval),
                 Arc::clone(&self.log).follow_chain(interval),
-                Arc::clone(&self.log).follow_organisation(interval),
+                Arc::clone(&self.log).follow_published(interval),
             ],
         }
     }

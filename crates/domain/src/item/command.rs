@@ -3,6 +3,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::policy::ApproverStanding;
+
 use crate::classification::{RootCauseCategory, RootCauseCode};
 use crate::identity::{
     AccountNumber, BranchCode, Note, Reference, SourceReference, TeamId, UserId,
@@ -20,11 +22,25 @@ use crate::vocabulary::{
 pub struct ItemCommand {
     pub by: UserId,
     pub action: ItemAction,
+    /// What the actor's approval counts for (approval bands): their authority and branch.
+    #[serde(default = "ApproverStanding::one")]
+    pub standing: ApproverStanding,
 }
 
 impl ItemCommand {
+    /// A command by a head-office person whose approval counts once.
     pub fn new(by: UserId, action: ItemAction) -> Self {
-        Self { by, action }
+        Self {
+            by,
+            action,
+            standing: ApproverStanding::one(),
+        }
+    }
+
+    #[must_use]
+    pub fn with_standing(mut self, standing: ApproverStanding) -> Self {
+        self.standing = standing;
+        self
     }
 }
 

@@ -72,6 +72,13 @@ pub enum ItemError {
     NoPendingProposal,
     #[error("the proposer of a resolution cannot approve it (segregation of duties)")]
     SelfApproval,
+    #[error("you have approved this proposal already: it needs another approver")]
+    AlreadyApproved,
+    #[error("{rule}: the approver must work at another branch than the item's ({branch})")]
+    ApproverOfTheItemsBranch {
+        rule: String,
+        branch: crate::identity::BranchCode,
+    },
 }
 
 impl ItemError {
@@ -99,6 +106,8 @@ impl ItemError {
             Self::ProposalPending => "proposal_pending",
             Self::NoPendingProposal => "no_pending_proposal",
             Self::SelfApproval => "self_approval",
+            Self::AlreadyApproved => "already_approved",
+            Self::ApproverOfTheItemsBranch { .. } => "approver_of_the_items_branch",
         }
     }
 

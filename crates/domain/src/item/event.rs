@@ -12,6 +12,7 @@ use crate::classification::RootCause;
 use crate::identity::{Note, Reference, UserId};
 use crate::item::command::{OpenItem, ResolutionRequest};
 use crate::money::Money;
+use crate::policy::ApprovalRequirement;
 use crate::vocabulary::{EscalationLevel, EscalationReason};
 
 /// Who holds an item: a team and, once picked, a person in it.
@@ -73,6 +74,17 @@ pub enum SuspenseItemEvent {
         at: DateTime<Utc>,
         by: UserId,
         resolution: ResolutionRequest,
+        /// The approvals it needs (proposals recorded before approval bands needed one).
+        #[serde(default)]
+        required: Option<ApprovalRequirement>,
+    },
+    /// One approval of a proposal that needs more than one; the last approval resolves it.
+    ResolutionApprovalRecorded {
+        at: DateTime<Utc>,
+        by: UserId,
+        /// What the approval counts for.
+        authority: u8,
+        note: Option<Note>,
     },
     ResolutionRejected {
         at: DateTime<Utc>,
@@ -121,6 +133,7 @@ impl SuspenseItemEvent {
             Self::Escalated { .. } => "Escalated",
             Self::ClearingRecorded { .. } => "ClearingRecorded",
             Self::ResolutionProposed { .. } => "ResolutionProposed",
+            Self::ResolutionApprovalRecorded { .. } => "ResolutionApprovalRecorded",
             Self::ResolutionRejected { .. } => "ResolutionRejected",
             Self::Resolved { .. } => "Resolved",
             Self::Reopened { .. } => "Reopened",
@@ -139,6 +152,7 @@ impl SuspenseItemEvent {
             | Self::Escalated { at, .. }
             | Self::ClearingRecorded { at, .. }
             | Self::ResolutionProposed { at, .. }
+            | Self::ResolutionApprovalRecorded { at, .. }
             | Self::ResolutionRejected { at, .. }
             | Self::Resolved { at, .. }
             | Self::Reopened { at, .. }
@@ -157,6 +171,7 @@ impl SuspenseItemEvent {
             | Self::Escalated { by, .. }
             | Self::ClearingRecorded { by, .. }
             | Self::ResolutionProposed { by, .. }
+            | Self::ResolutionApprovalRecorded { by, .. }
             | Self::ResolutionRejected { by, .. }
             | Self::Resolved { by, .. }
             | Self::Reopened { by, .. }

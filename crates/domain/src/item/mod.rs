@@ -22,6 +22,7 @@ pub use event::{Approval, Assignment, SuspenseItemEvent, EVENT_VERSION};
 use crate::classification::RootCause;
 use crate::identity::{Reference, UserId};
 use crate::money::Money;
+use crate::policy::ApprovalRequirement;
 use crate::services::ItemServices;
 use crate::vocabulary::{EscalationLevel, ResolutionMethod};
 
@@ -65,6 +66,10 @@ pub struct PendingResolution {
     pub resolution: ResolutionRequest,
     pub proposed_by: UserId,
     pub proposed_at: DateTime<Utc>,
+    /// The approvals it needs, fixed when proposed.
+    pub required: ApprovalRequirement,
+    /// Approvals recorded so far, with what each counts for.
+    pub approvals: Vec<(UserId, u8)>,
 }
 
 /// The state of an opened item, rebuilt from its events.
@@ -227,10 +232,12 @@ impl SuspenseItem {
             } => record_clearing(state, at, by, clearing_reference, amount),
             ItemAction::Resolve(resolution) => {
                 check_resolution(state, &resolution)?;
-                if services
-                    .approval
-                    .requires_approval(resolution.method, &resolution.amount)
-                {
+                let needed = services.approval_needed(
+                    resolution.method,
+                    &resolution.amount,
+                    at.date_naive(),
+                );
+                if needed.approvals > 0 {
                     return Err(ItemError::ApprovalRequired {
                         method: resolution.method,
                         amount: resolution.amount,
@@ -245,16 +252,55 @@ impl SuspenseItem {
             }
             ItemAction::ProposeResolution(resolution) => {
                 check_resolution(state, &resolution)?;
+                let mut required = services.approval_needed(
+                    resolution.method,
+                    &resolution.amount,
+                    at.date_naive(),
+                );
+                // A proposal is a request for approval, whatever the amount.
+                required.approvals = required.approvals.max(1);
                 Ok(vec![SuspenseItemEvent::ResolutionProposed {
                     at,
                     by,
                     resolution,
+                    required: Some(required),
                 }])
             }
             ItemAction::ApproveResolution { note } => {
                 let pending = state.pending.as_ref().ok_or(ItemError::NoPendingProposal)?;
                 if pending.proposed_by == by {
                     return Err(ItemError::SelfApproval);
+                }
+                if pending
+                    .approvals
+                    .iter()
+                    .any(|(approver, _)| *approver == by)
+                {
+                    return Err(ItemError::AlreadyApproved);
+                }
+                let standing = &command.standing;
+                if pending.required.another_branch
+                    && standing.home_branch.as_ref() == Some(&state.opened.branch)
+                {
+                    return Err(ItemError::ApproverOfTheItemsBranch {
+                        rule: pending.required.rule(),
+                        branch: state.opened.branch.clone(),
+                    });
+                }
+                let authority = standing.authority.max(1);
+                let approved: u32 = pending
+                    .approvals
+                    .iter()
+                    .map(|(_, counts)| u32::from(*counts))
+                    .sum::<u32>()
+                    + u32::from(authority);
+                if approved < u32::from(pending.required.approvals) {
+                    return Ok(vec![SuspenseItemEvent::ResolutionApprovalRecorded {
+                        at,
+                        by,
+                        authority,
+                        note,
+                    }]);
                 }
                 Ok(vec![SuspenseItemEvent::Resolved {
                     at,
@@ -464,12 +510,24 @@ impl Aggregate for SuspenseItem {
                 state.cleared = add(&state.cleared, &amount);
                 state.clearings.insert(clearing_reference, amount);
             }
-            SuspenseItemEvent::ResolutionProposed { at, by, resolution } => {
+            SuspenseItemEvent::ResolutionProposed {
+                at,
+                by,
+                resolution,
+                required,
+            } => {
                 state.pending = Some(PendingResolution {
                     resolution,
                     proposed_by: by,
                     proposed_at: at,
+                    required: required.unwrap_or(ApprovalRequirement::ONE),
+                    approvals: Vec::new(),
                 })
+            }
+            SuspenseItemEvent::ResolutionApprovalRecorded { by, authority, .. } => {
+                if let Some(pending) = state.pending.as_mut() {
+                    pending.approvals.push((by, authority));
+                }
             }
             SuspenseItemEvent::ResolutionRejected { .. } => state.pending = None,
             SuspenseItemEvent::Resolved { at, resolution, .. } => {

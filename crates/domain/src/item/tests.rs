@@ -123,6 +123,7 @@ fn proposed(by: &str, resolution: ResolutionRequest) -> SuspenseItemEvent {
         at: now(),
         by: user(by),
         resolution,
+        required: Some(crate::policy::ApprovalRequirement::ONE),
     }
 }
 

@@ -1,39 +1,16 @@
-//! The registry as the item commands consult it: shared, and replaced whole when a version
-//! is published or read again from the log. Holding no registry at all (nothing published)
-//! accepts every branch and team, as before a bank writes its registry down.
-
-use std::sync::{Arc, RwLock};
+//! The registry as the item commands consult it. Holding no registry at all (nothing
+//! published) accepts every branch and team, as before a bank writes its registry down.
 
 use chrono::NaiveDate;
 
 use super::{OrganisationVersion, Organisations};
 use crate::identity::{BranchCode, TeamId};
+use crate::published::Published;
 
-#[derive(Debug, Clone, Default)]
-pub struct OrganisationDirectory(Arc<RwLock<Arc<Organisations>>>);
+/// The organisation registry shared by the item commands.
+pub type OrganisationDirectory = Published<Organisations>;
 
-impl OrganisationDirectory {
-    pub fn new(organisations: Organisations) -> Self {
-        Self(Arc::new(RwLock::new(Arc::new(organisations))))
-    }
-
-    /// Every version it holds.
-    pub fn current(&self) -> Arc<Organisations> {
-        self.0.read().map_or_else(
-            |poisoned| Arc::clone(&poisoned.into_inner()),
-            |g| Arc::clone(&g),
-        )
-    }
-
-    /// Replaces what it holds (every clone sees the new registry).
-    pub fn replace(&self, organisations: Organisations) {
-        let next = Arc::new(organisations);
-        match self.0.write() {
-            Ok(mut guard) => *guard = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
-        }
-    }
-
+impl Published<Organisations> {
     /// How many versions it holds.
     pub fn versions(&self) -> usize {
         self.current().versions.len()

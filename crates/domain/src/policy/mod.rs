@@ -4,6 +4,9 @@
 //! decision for one item (`sweep::due`), and what the rules say ahead of it: thresholds an
 //! item will cross soon and the provision it needs (`outlook`).
 
+mod approval;
+#[cfg(test)]
+mod approval_tests;
 mod facts;
 mod outlook;
 mod rules;
@@ -14,6 +17,9 @@ mod tests;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use approval::{
+    band_for, check_bands, ApprovalBand, ApprovalRequirement, ApproverStanding, MAX_APPROVALS,
+};
 pub use facts::ItemFacts;
 pub use outlook::{crossings, provision, Crossing, ProvisionDue};
 pub use rules::{
@@ -31,7 +37,13 @@ pub struct PolicyVersion {
     /// The first bank-calendar day it is in force.
     pub effective_from: NaiveDate,
     pub rules: Vec<EscalationRule>,
+    /// Who must approve a resolution, by amount (empty: the configured approval policy).
+    #[serde(default)]
+    pub approval_bands: Vec<ApprovalBand>,
 }
+
+/// The escalation policy shared by the item commands (for its approval bands).
+pub type PolicyDirectory = crate::published::Published<EscalationPolicies>;
 
 /// The current version of the policy event payload.
 pub const POLICY_EVENT_VERSION: &str = "1";
@@ -64,12 +76,15 @@ pub struct PublishPolicy {
     pub effective_from: NaiveDate,
     pub reason: Note,
     pub rules: Vec<EscalationRule>,
+    pub approval_bands: Vec<ApprovalBand>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
     #[error(transparent)]
     Rule(#[from] RuleError),
+    #[error("approval_bands[{index}]: {reason}")]
+    Band { index: usize, reason: String },
     #[error("effective_from {requested} is before version {version}'s ({latest}): versions take effect in publication order")]
     EffectiveBeforeLatest {
         requested: NaiveDate,
@@ -85,6 +100,7 @@ impl PolicyError {
     pub fn field(&self) -> String {
         match self {
             Self::Rule(rule) => format!("rules[{}]", rule.index),
+            Self::Band { index, .. } => format!("approval_bands[{index}]"),
             Self::EffectiveBeforeLatest { .. } => "effective_from".to_owned(),
             Self::Unchanged { .. } => "rules".to_owned(),
         }
@@ -124,6 +140,8 @@ impl EscalationPolicies {
         at: DateTime<Utc>,
     ) -> Result<PolicyEvent, PolicyError> {
         check_rules(&command.rules)?;
+        check_bands(&command.approval_bands)
+            .map_err(|(index, reason)| PolicyError::Band { index, reason })?;
         let latest = self.versions.last();
         if let Some(latest) = latest {
             if command.effective_from < latest.effective_from {
@@ -133,7 +151,10 @@ impl EscalationPolicies {
                     latest: latest.effective_from,
                 });
             }
-            if latest.rules == command.rules && latest.effective_from == command.effective_from {
+            if latest.rules == command.rules
+                && latest.approval_bands == command.approval_bands
+                && latest.effective_from == command.effective_from
+            {
                 return Err(PolicyError::Unchanged {
                     version: latest.version,
                 });
@@ -148,6 +169,7 @@ impl EscalationPolicies {
                 version,
                 effective_from: command.effective_from,
                 rules: command.rules,
+                approval_bands: command.approval_bands,
             },
         })
     }

@@ -56,6 +56,7 @@ fn publish(effective_from: &str, rules: Vec<EscalationRule>) -> PublishPolicy {
         effective_from: day(effective_from),
         reason: Note::parse("board decision").expect("note"),
         rules,
+        approval_bands: Vec::new(),
     }
 }
 

@@ -196,6 +196,7 @@ impl RegisterBatch {
             | SuspenseItemEvent::Reassigned { .. }
             | SuspenseItemEvent::Escalated { .. }
             | SuspenseItemEvent::ResolutionProposed { .. }
+            | SuspenseItemEvent::ResolutionApprovalRecorded { .. }
             | SuspenseItemEvent::ResolutionRejected { .. }
             | SuspenseItemEvent::Commented { .. } => None,
         };
@@ -209,7 +210,9 @@ impl RegisterBatch {
         row.version = sequence;
         row.last_event_at = recorded.event.at();
         match &recorded.event {
-            SuspenseItemEvent::Opened { .. } | SuspenseItemEvent::ClearingRecorded { .. } => {}
+            SuspenseItemEvent::Opened { .. }
+            | SuspenseItemEvent::ClearingRecorded { .. }
+            | SuspenseItemEvent::ResolutionApprovalRecorded { .. } => {}
             SuspenseItemEvent::Classified { at, cause, .. } => {
                 row.category = Some(cause.category.as_str().to_owned());
                 row.code = Some(cause.code.to_string());

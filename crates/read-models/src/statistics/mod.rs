@@ -354,6 +354,7 @@ impl StatsBatch {
             | SuspenseItemEvent::Reassigned { .. }
             | SuspenseItemEvent::ClearingRecorded { .. }
             | SuspenseItemEvent::ResolutionProposed { .. }
+            | SuspenseItemEvent::ResolutionApprovalRecorded { .. }
             | SuspenseItemEvent::ResolutionRejected { .. }
             | SuspenseItemEvent::Commented { .. } => {}
         }

@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use suspense::SweepOutcome;
 use suspense_domain::policy::{
-    AgeFrom, EscalationPolicies, EscalationRule, PolicyVersion, PublishPolicy, RegulatoryAction,
-    Trigger,
+    AgeFrom, ApprovalBand, EscalationPolicies, EscalationRule, PolicyVersion, PublishPolicy,
+    RegulatoryAction, Trigger,
 };
 use suspense_domain::{
     BranchCode, Currency, Direction, EscalationLevel, InvalidInput, Note, RootCauseCategory,
@@ -25,6 +25,42 @@ pub struct PolicyDocument {
     pub effective_from: String,
     pub reason: String,
     pub rules: Vec<RuleBody>,
+    /// Who approves a resolution, by amount (docs/organisation.md).
+    #[serde(default)]
+    pub approval_bands: Vec<BandBody>,
+}
+
+/// An approval band: resolutions in `currency` clearing more than `above` need `approvals`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandBody {
+    pub currency: String,
+    pub above: String,
+    pub approvals: u8,
+    #[serde(default)]
+    pub another_branch: bool,
+}
+
+impl BandBody {
+    fn parse(&self) -> Result<ApprovalBand, InvalidInput> {
+        Ok(ApprovalBand {
+            currency: Currency::parse(&self.currency)?,
+            above: decimal("above", &self.above)?,
+            approvals: self.approvals,
+            another_branch: self.another_branch,
+        })
+    }
+}
+
+impl From<&ApprovalBand> for BandBody {
+    fn from(band: &ApprovalBand) -> Self {
+        Self {
+            currency: band.currency.code().to_owned(),
+            above: band.above.to_string(),
+            approvals: band.approvals,
+            another_branch: band.another_branch,
+        }
+    }
 }
 
 /// One rule: what it matches, when it fires (exactly one of `age_days` and
@@ -74,10 +110,22 @@ impl PolicyDocument {
                 })
             })
             .collect::<Result<_, _>>()?;
+        let approval_bands = self
+            .approval_bands
+            .iter()
+            .enumerate()
+            .map(|(i, band)| {
+                band.parse().map_err(|e| {
+                    let field = format!("approval_bands[{i}].{}", e.field);
+                    e.for_field(field)
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(PublishPolicy {
             effective_from: date("effective_from", &self.effective_from)?,
             reason: Note::parse(&self.reason).map_err(|e| e.for_field("reason"))?,
             rules,
+            approval_bands,
         })
     }
 }
@@ -207,6 +255,7 @@ pub struct PolicyVersionView {
     pub version: u32,
     pub effective_from: NaiveDate,
     pub rules: Vec<RuleBody>,
+    pub approval_bands: Vec<BandBody>,
 }
 
 impl From<&PolicyVersion> for PolicyVersionView {
@@ -215,6 +264,7 @@ impl From<&PolicyVersion> for PolicyVersionView {
             version: v.version,
             effective_from: v.effective_from,
             rules: v.rules.iter().map(Into::into).collect(),
+            approval_bands: v.approval_bands.iter().map(Into::into).collect(),
         }
     }
 }

@@ -212,6 +212,18 @@ pub struct PendingView {
     pub resolution: ResolutionView,
     pub proposed_by: String,
     pub proposed_at: DateTime<Utc>,
+    /// The approvals it needs (their authority added up), and the rule that asks for them.
+    pub approvals_required: u8,
+    pub another_branch: bool,
+    pub rule: String,
+    /// Approvals recorded so far: who, and what each counts for.
+    pub approved_by: Vec<ApprovalView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApprovalView {
+    pub user: String,
+    pub counts: u8,
 }
 
 impl From<&PendingResolution> for PendingView {
@@ -220,6 +232,17 @@ impl From<&PendingResolution> for PendingView {
             resolution: (&pending.resolution).into(),
             proposed_by: pending.proposed_by.to_string(),
             proposed_at: pending.proposed_at,
+            approvals_required: pending.required.approvals,
+            another_branch: pending.required.another_branch,
+            rule: pending.required.rule(),
+            approved_by: pending
+                .approvals
+                .iter()
+                .map(|(user, counts)| ApprovalView {
+                    user: user.to_string(),
+                    counts: *counts,
+                })
+                .collect(),
         }
     }
 }

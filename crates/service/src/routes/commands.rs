@@ -184,15 +184,18 @@ fn clearing(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
     Ok(body.json::<ClearingBody>()?.parse()?.into())
 }
 
-/// Resolves directly, or, when the approval policy says so (write-offs, large amounts),
-/// records a proposal for a supervisor and answers 202 Accepted.
+/// Resolves directly, or, when the approval policy says so (write-offs, large amounts, the
+/// approval bands of the escalation policy in force), records a proposal for a supervisor
+/// and answers 202 Accepted.
 fn resolve(state: &AppState, body: &Body) -> Result<Decided, ApiError> {
     let resolution = body.json::<ResolveBody>()?.parse()?;
-    if state
-        .settings
-        .approval
-        .requires_approval(resolution.method, &resolution.amount)
-    {
+    let services = state.ledger.log().services();
+    let needed = services.approval_needed(
+        resolution.method,
+        &resolution.amount,
+        services.clock.now().date_naive(),
+    );
+    if needed.approvals > 0 {
         Ok(Decided {
             action: ItemAction::ProposeResolution(resolution),
             status: StatusCode::ACCEPTED,

@@ -108,7 +108,7 @@ impl EventLog {
             writer: tokio::sync::Mutex::new(()),
             pages_read_by_position: std::sync::atomic::AtomicU64::new(0),
         };
-        log.reload_organisation().await?;
+        log.reload_published().await?;
         Ok(log)
     }
 

@@ -2,8 +2,9 @@
 //! commands consult (`ItemServices::organisation`), loaded when the log opens, replaced on
 //! publication, read again when a command names a branch or team it does not know (a version
 //! another process published since adds it), and followed in the background
-//! (`follow_organisation`), so that a version another process published reaches this one
-//! within an interval even when it only removes branches.
+//! (`follow_published`, with the escalation policy whose approval bands the commands also
+//! consult), so that a version another process published reaches this one within an
+//! interval even when it only removes branches.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,16 +70,27 @@ impl EventLog {
             .collect()
     }
 
-    /// Reads the registry again every `interval` (a failed read is logged and retried).
-    pub fn follow_organisation(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+    /// Reads the registry and the escalation policy again every `interval` (a failed read is
+    /// logged and retried).
+    pub fn follow_published(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
-                if let Err(err) = self.reload_organisation().await {
-                    tracing::warn!(error = %err, "reading the organisation registry");
+                if let Err(err) = self.reload_published().await {
+                    tracing::warn!(error = %err, "reading the registry and the policy");
                 }
             }
         })
+    }
+
+    /// Reads the registry and the escalation policy from the log into the commands' services.
+    pub async fn reload_published(&self) -> Result<(), StoreError> {
+        self.reload_organisation().await?;
+        let (policies, _) = self.policies().await?;
+        if policies.versions.len() != self.services.policies.current().versions.len() {
+            self.services.policies.replace(policies);
+        }
+        Ok(())
     }
 
     /// Reads the registry from the log into the commands' services; whether it changed.

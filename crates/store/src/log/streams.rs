@@ -150,7 +150,7 @@ impl EventLog {
         metadata: &RequestMetadata,
     ) -> Result<PolicyVersion, StoreError> {
         let metadata = metadata.to_map(&by);
-        let (policies, version) = self.policies().await?;
+        let (mut policies, version) = self.policies().await?;
         let event = policies.decide(command, by, self.services.clock.now())?;
         let row = (
             event.name().to_owned(),
@@ -165,6 +165,8 @@ impl EventLog {
             &metadata,
         )
         .await?;
+        policies.apply(&event);
+        self.services.policies.replace(policies);
         let PolicyEvent::PolicyPublished { policy, .. } = event;
         Ok(policy)
     }
