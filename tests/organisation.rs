@@ -452,3 +452,73 @@ async fn approval_bands_need_two_approvers_from_another_branch_over_http() {
         .unwrap_or_default();
     assert_eq!(second["status"], "resolved");
 }
+
+/// Escalation rules can name jurisdictions: the sweep raises the items of branches the
+/// registry puts in them, and no others.
+#[tokio::test]
+async fn organisation_jurisdictions_select_the_sweeps_items() {
+    use suspense::domain::organisation::{Branch, Jurisdiction, PublishOrganisation};
+    use suspense::domain::policy::{EscalationRule, PublishPolicy};
+    use suspense::domain::{BranchCode, EscalationLevel, Note, UserId};
+    use suspense::{Actor, Suspense};
+    use suspense_testkit::TestDatabase;
+
+    let code = |c: &str| BranchCode::parse(c).unwrap_or_else(|e| panic!("{e}"));
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let ledger = Suspense::open(&db.url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let admin = Actor::new(UserId::parse("admin").unwrap_or_else(|e| panic!("{e}")));
+    let branch = |c: &str, j: &str| Branch {
+        code: code(c),
+        name: None,
+        parent: None,
+        region: None,
+        jurisdiction: Some(Jurisdiction::parse(j).unwrap_or_else(|e| panic!("{e}"))),
+    };
+    ledger
+        .publish_organisation(
+            &admin,
+            PublishOrganisation {
+                effective_from: suspense_testkit::date("2026-01-01"),
+                reason: Note::parse("circular").unwrap_or_else(|e| panic!("{e}")),
+                branches: vec![branch("SH-001", "CN"), branch("HK-001", "HK")],
+                teams: Vec::new(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut ids = Vec::new();
+    for (reference, at) in [("IN-SH", "SH-001"), ("IN-HK", "HK-001")] {
+        let mut item = suspense_testkit::booking(reference, "10.00");
+        item.branch = code(at);
+        ids.push(
+            ledger
+                .open_item(&admin, item)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .item_id,
+        );
+    }
+    ledger
+        .publish_policy(
+            &admin,
+            PublishPolicy {
+                effective_from: suspense_testkit::date("2026-01-01"),
+                reason: Note::parse("HKMA clocks").unwrap_or_else(|e| panic!("{e}")),
+                rules: vec![EscalationRule {
+                    jurisdictions: vec![Jurisdiction::parse("HK").unwrap_or_else(|e| panic!("{e}"))],
+                    ..EscalationRule::after_days(10, EscalationLevel::TeamLead)
+                }],
+                approval_bands: Vec::new(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let at = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 1, 9, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let swept = ledger.sweep(at).await.unwrap_or_else(|e| panic!("{e}"));
+    let escalated: Vec<_> = swept.escalated.iter().map(|(id, _)| *id).collect();
+    assert_eq!(escalated, [ids[1]], "only the Hong Kong item");
+}

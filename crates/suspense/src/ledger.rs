@@ -281,8 +281,11 @@ impl Suspense {
     }
 
     /// Queries over the read models: root-cause statistics, aging, open balance, the register.
+    /// Reports over every branch, with the organisation registry in force today (for the
+    /// policy's jurisdiction rules).
     pub fn reports(&self) -> Reports<'_> {
-        Reports::new(&self.log, self.projector.settings().calendar)
+        let registry = self.log.services().organisation.in_force(self.today());
+        Reports::new(&self.log, self.projector.settings().calendar).with_registry(registry)
     }
 
     pub(crate) fn conflict_attempts(&self) -> u32 {

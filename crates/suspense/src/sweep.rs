@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
+use suspense_domain::organisation::OrganisationVersion;
 use suspense_domain::policy::{
-    due, DueAction, DueEscalation, EscalationPolicies, PolicyVersion, PublishPolicy,
+    due_within, DueAction, DueEscalation, EscalationPolicies, PolicyVersion, PublishPolicy,
 };
 use suspense_domain::{ItemAction, ItemError, ItemId, Note, UserId};
 use suspense_read_models::{ProjectionError, ReportError};
@@ -83,6 +84,7 @@ impl Suspense {
             });
         };
         let candidates = self.reports().sweep_candidates(policy, as_of).await?;
+        let registry = self.log().services().organisation.in_force(as_of);
         let system = UserId::parse(SYSTEM_USER).map_err(ReportError::from)?;
         let mut actor = Actor::new(system).with_source("sweep");
         actor.metadata.policy_version = Some(policy.version);
@@ -90,7 +92,7 @@ impl Suspense {
         // would make the sweep's future lose `Send` for a spawned task).
         let items: Vec<_> = candidates
             .iter()
-            .map(|id| self.sweep_item(&actor, policy, id, as_of))
+            .map(|id| self.sweep_item(&actor, policy, registry.as_ref(), id, as_of))
             .collect();
         let results: Vec<Result<ItemSwept, StoreError>> = futures::stream::iter(items)
             .buffer_unordered(SWEEP_CONCURRENCY)
@@ -122,6 +124,7 @@ impl Suspense {
         &self,
         actor: &Actor,
         policy: &PolicyVersion,
+        registry: Option<&OrganisationVersion>,
         id: &str,
         as_of: NaiveDate,
     ) -> Result<ItemSwept, StoreError> {
@@ -139,7 +142,7 @@ impl Suspense {
             let Some(item) = self.item(item_id).await? else {
                 return Ok(swept);
             };
-            let decision = due(policy, &item.state, as_of);
+            let decision = due_within(policy, &item.state, registry, as_of);
             swept.actions = decision.actions;
             let Some(escalation) = decision.escalation else {
                 return Ok(swept);

@@ -9,6 +9,7 @@ use crate::classification::RootCauseCategory;
 use crate::identity::BranchCode;
 use crate::item::ItemState;
 use crate::money::Money;
+use crate::organisation::{Jurisdiction, OrganisationVersion};
 use crate::vocabulary::{Direction, EscalationLevel};
 
 /// What a rule matches and fires on.
@@ -24,6 +25,8 @@ pub struct ItemFacts {
     pub value_date: NaiveDate,
     /// `None` while not escalated.
     pub escalation: Option<EscalationLevel>,
+    /// The branch's jurisdiction in the organisation registry (`None` without one).
+    pub jurisdiction: Option<Jurisdiction>,
 }
 
 impl ItemFacts {
@@ -37,7 +40,17 @@ impl ItemFacts {
             booked_on: booked.booked_on,
             value_date: booked.value_date,
             escalation: item.escalation,
+            jurisdiction: None,
         }
+    }
+
+    /// The same facts with the branch's jurisdiction from `registry`.
+    #[must_use]
+    pub fn within(mut self, registry: Option<&OrganisationVersion>) -> Self {
+        self.jurisdiction = registry
+            .and_then(|version| version.branch(&self.branch))
+            .and_then(|branch| branch.jurisdiction.clone());
+        self
     }
 
     /// Whole days from the date `from` names to `as_of` (negative before it).
@@ -55,6 +68,11 @@ impl EscalationRule {
     pub fn covers(&self, item: &ItemFacts) -> bool {
         let amount = item.amount.amount();
         (self.branches.is_empty() || self.branches.contains(&item.branch))
+            && (self.jurisdictions.is_empty()
+                || item
+                    .jurisdiction
+                    .as_ref()
+                    .is_some_and(|j| self.jurisdictions.contains(j)))
             && self.direction.is_none_or(|d| d == item.direction)
             && self
                 .category

@@ -25,7 +25,7 @@ pub use outlook::{crossings, provision, Crossing, ProvisionDue};
 pub use rules::{
     check_rules, AgeFrom, EscalationRule, RegulatoryAction, RuleError, Trigger, MAX_DAYS,
 };
-pub use sweep::{due, due_on_facts, DueAction, DueEscalation, SweepDue};
+pub use sweep::{due, due_on_facts, due_within, DueAction, DueEscalation, SweepDue};
 
 use crate::identity::{Note, UserId};
 

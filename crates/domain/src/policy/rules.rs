@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::classification::RootCauseCategory;
 use crate::identity::{BranchCode, Note};
 use crate::money::Currency;
+use crate::organisation::Jurisdiction;
 use crate::vocabulary::{wire_names, Direction, EscalationLevel};
 
 /// The date an item's age counts from.
@@ -47,6 +48,9 @@ pub enum RegulatoryAction {
 pub struct EscalationRule {
     #[serde(default)]
     pub branches: Vec<BranchCode>,
+    /// Items of branches in these jurisdictions (in the organisation registry in force).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jurisdictions: Vec<Jurisdiction>,
     #[serde(default)]
     pub direction: Option<Direction>,
     #[serde(default)]
@@ -70,6 +74,7 @@ impl EscalationRule {
     pub fn after_days(days: u32, raise_to: EscalationLevel) -> Self {
         Self {
             branches: Vec::new(),
+            jurisdictions: Vec::new(),
             direction: None,
             category: None,
             currency: None,
@@ -101,8 +106,14 @@ impl EscalationRule {
     fn matcher(&self) -> String {
         let mut branches: Vec<&str> = self.branches.iter().map(BranchCode::as_str).collect();
         branches.sort_unstable();
+        let mut jurisdictions: Vec<&str> = self
+            .jurisdictions
+            .iter()
+            .map(Jurisdiction::as_str)
+            .collect();
+        jurisdictions.sort_unstable();
         format!(
-            "{branches:?}/{:?}/{:?}/{:?}/{:?}/{:?}",
+            "{branches:?}/{jurisdictions:?}/{:?}/{:?}/{:?}/{:?}/{:?}",
             self.direction, self.category, self.currency, self.min_amount, self.max_amount
         )
     }

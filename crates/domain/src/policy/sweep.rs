@@ -8,6 +8,7 @@ use super::facts::ItemFacts;
 use super::rules::{EscalationRule, RegulatoryAction, Trigger};
 use super::PolicyVersion;
 use crate::item::{ItemState, ItemStatus};
+use crate::organisation::OrganisationVersion;
 use crate::vocabulary::{EscalationLevel, EscalationReason};
 
 /// What the policy asks of one item on a date.
@@ -39,11 +40,24 @@ pub struct DueAction {
 /// What `policy` asks of `item` on the bank-calendar date `as_of`. A resolved item, or one
 /// pending approval of its resolution, is due nothing; an escalation is due only above the
 /// item's current level, so the answer never lowers a level.
+///
+/// Without the organisation registry, rules naming jurisdictions match nothing: see
+/// `due_within`.
 pub fn due(policy: &PolicyVersion, item: &ItemState, as_of: NaiveDate) -> SweepDue {
+    due_within(policy, item, None, as_of)
+}
+
+/// `due`, with the item's jurisdiction from the organisation registry in force.
+pub fn due_within(
+    policy: &PolicyVersion,
+    item: &ItemState,
+    registry: Option<&OrganisationVersion>,
+    as_of: NaiveDate,
+) -> SweepDue {
     if item.status() != ItemStatus::Open {
         return SweepDue::default();
     }
-    due_on_facts(policy, &ItemFacts::of(item), as_of)
+    due_on_facts(policy, &ItemFacts::of(item).within(registry), as_of)
 }
 
 /// What `policy` asks of an open item with `item`'s facts on `as_of`.

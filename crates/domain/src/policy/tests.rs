@@ -430,3 +430,42 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn sweep_rules_match_on_the_jurisdiction_of_the_items_branch() {
+    use crate::organisation::{Branch, Jurisdiction, OrganisationVersion};
+    let hk = Jurisdiction::parse("HK").expect("jurisdiction");
+    let registry = OrganisationVersion {
+        version: 1,
+        effective_from: day("2026-01-01"),
+        branches: vec![Branch {
+            code: BranchCode::parse("SH-001").expect("branch"),
+            name: None,
+            parent: None,
+            region: None,
+            jurisdiction: Some(hk.clone()),
+        }],
+        teams: Vec::new(),
+    };
+    let rule = EscalationRule {
+        jurisdictions: vec![hk],
+        ..age(30, EscalationLevel::TeamLead)
+    };
+    let policies = published(vec![publish("2026-01-01", vec![rule.clone()])]);
+    let policy = policies.in_force(day("2026-06-01")).expect("in force");
+    let state = item("10.00", "2026-01-01", None);
+    let as_of = day("2026-06-01");
+    assert!(due_within(policy, &state, Some(&registry), as_of)
+        .escalation
+        .is_some());
+    assert_eq!(
+        due(policy, &state, as_of),
+        SweepDue::default(),
+        "no registry"
+    );
+    // The same items by jurisdiction and by branch set are different matches.
+    let both = vec![rule, age(30, EscalationLevel::Department)];
+    assert!(EscalationPolicies::default()
+        .decide(publish("2026-01-01", both), user("risk"), now())
+        .is_ok());
+}

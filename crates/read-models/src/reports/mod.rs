@@ -14,6 +14,7 @@ mod rows;
 mod volumes;
 
 use suspense_database::{Pool, Statement};
+use suspense_domain::organisation::OrganisationVersion;
 use suspense_domain::{Currency, InvalidInput, Money};
 use suspense_store::EventLog;
 
@@ -72,6 +73,8 @@ pub struct Reports<'a> {
     calendar: ReportingCalendar,
     /// The branches rows may come from; `None` for every branch.
     scope: Option<Vec<String>>,
+    /// The organisation registry the policy's jurisdiction rules are read with.
+    registry: Option<OrganisationVersion>,
 }
 
 impl<'a> Reports<'a> {
@@ -81,7 +84,16 @@ impl<'a> Reports<'a> {
             pool: log.pool(),
             calendar,
             scope: None,
+            registry: None,
         }
+    }
+
+    /// The organisation registry rules naming jurisdictions are matched with (without one,
+    /// such rules match nothing).
+    #[must_use]
+    pub fn with_registry(mut self, registry: Option<OrganisationVersion>) -> Self {
+        self.registry = registry;
+        self
     }
 
     /// The same reports over the rows of `branches` only (`None`: every branch). Item lists,

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use suspense::SweepOutcome;
+use suspense_domain::organisation::Jurisdiction;
 use suspense_domain::policy::{
     AgeFrom, ApprovalBand, EscalationPolicies, EscalationRule, PolicyVersion, PublishPolicy,
     RegulatoryAction, Trigger,
@@ -70,6 +71,9 @@ impl From<&ApprovalBand> for BandBody {
 pub struct RuleBody {
     #[serde(default)]
     pub branches: Vec<String>,
+    /// Items of the branches the organisation registry puts in these jurisdictions.
+    #[serde(default)]
+    pub jurisdictions: Vec<String>,
     pub direction: Option<String>,
     pub category: Option<String>,
     pub currency: Option<String>,
@@ -182,6 +186,11 @@ impl RuleBody {
                 .iter()
                 .map(|b| BranchCode::parse(b).map_err(|e| e.for_field("branches")))
                 .collect::<Result<_, _>>()?,
+            jurisdictions: self
+                .jurisdictions
+                .iter()
+                .map(|j| Jurisdiction::parse(j).map_err(|e| e.for_field("jurisdictions")))
+                .collect::<Result<_, _>>()?,
             direction: self
                 .direction
                 .as_deref()
@@ -219,6 +228,7 @@ impl From<&EscalationRule> for RuleBody {
         };
         Self {
             branches: rule.branches.iter().map(ToString::to_string).collect(),
+            jurisdictions: rule.jurisdictions.iter().map(ToString::to_string).collect(),
             direction: rule.direction.map(|d| d.as_str().to_owned()),
             category: rule.category.map(|c| c.as_str().to_owned()),
             currency: rule.currency.map(|c| c.code().to_owned()),

@@ -11,6 +11,7 @@ mod watchlist;
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 use suspense_database::Statement;
+use suspense_domain::organisation::OrganisationVersion;
 use suspense_domain::policy::{AgeFrom, EscalationRule, ItemFacts, Trigger};
 use suspense_domain::{BranchCode, Currency, Direction, EscalationLevel, Money, RootCauseCategory};
 
@@ -68,8 +69,8 @@ impl PolicyRow {
         )?)
     }
 
-    fn facts(&self) -> Result<ItemFacts, ReportError> {
-        Ok(ItemFacts {
+    fn facts(&self, registry: Option<&OrganisationVersion>) -> Result<ItemFacts, ReportError> {
+        let facts = ItemFacts {
             branch: BranchCode::parse(&self.branch)?,
             direction: Direction::parse(&self.direction)?,
             category: self
@@ -84,7 +85,9 @@ impl PolicyRow {
                 .iter()
                 .copied()
                 .find(|level| i32::from(level.rank()) == self.escalation_level),
-        })
+            jurisdiction: None,
+        };
+        Ok(facts.within(registry))
     }
 }
 
@@ -97,13 +100,31 @@ fn minor_units(rule: &EscalationRule, amount: rust_decimal::Decimal) -> Option<i
         .map(|m| m.minor_units())
 }
 
-/// ` AND …` conditions on register columns: the items `rule` covers (branch, direction,
-/// category, currency and amount band).
-fn push_covered(q: &mut Statement, rule: &EscalationRule) {
+/// ` AND …` conditions on register columns: the items `rule` covers (branch, jurisdiction
+/// through `registry`, direction, category, currency and amount band).
+fn push_covered(q: &mut Statement, rule: &EscalationRule, registry: Option<&OrganisationVersion>) {
     if !rule.branches.is_empty() {
         q.push(" AND branch IN (")
             .push_params(rule.branches.iter().map(|b| b.as_str()))
             .push(")");
+    }
+    if !rule.jurisdictions.is_empty() {
+        let branches: Vec<String> = registry
+            .map(|version| {
+                rule.jurisdictions
+                    .iter()
+                    .flat_map(|j| version.in_jurisdiction(j))
+                    .map(|b| b.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if branches.is_empty() {
+            q.push(" AND 1 = 0");
+        } else {
+            q.push(" AND branch IN (")
+                .push_params(branches.iter().map(String::as_str))
+                .push(")");
+        }
     }
     if let Some(direction) = rule.direction {
         q.push(" AND direction = ").push_param(direction.as_str());

@@ -89,7 +89,7 @@ impl Reports<'_> {
                 .await?;
         }
         for row in rows {
-            let facts = row.facts()?;
+            let facts = row.facts(self.registry.as_ref())?;
             let actions = due_on_facts(policy, &facts, as_of).actions;
             if actions.is_empty() {
                 continue;
@@ -166,7 +166,7 @@ impl Reports<'_> {
         q.push(") open_items WHERE (1 = 0");
         for rule in policy.rules.iter().filter(|rule| rule.action.is_some()) {
             q.push(" OR (1 = 1");
-            push_covered(&mut q, rule);
+            push_covered(&mut q, rule, self.registry.as_ref());
             push_fired_by(&mut q, rule, as_of);
             q.push(")");
         }

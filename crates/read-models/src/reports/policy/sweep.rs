@@ -35,7 +35,7 @@ impl Reports<'_> {
             }
             q.push("(escalation_level < ")
                 .push_param(i64::from(rule.raise_to.rank()));
-            push_covered(&mut q, rule);
+            push_covered(&mut q, rule, self.registry.as_ref());
             push_fired_by(&mut q, rule, as_of);
             q.push(")");
         }

@@ -189,7 +189,7 @@ impl Reports<'_> {
         let rows = self.watch_candidates(query, policy, &usual).await?;
         let mut groups: BTreeMap<Currency, Vec<WatchEntry>> = BTreeMap::new();
         for row in rows {
-            if let Some(entry) = watch_entry(&row, query, policy, &usual)? {
+            if let Some(entry) = watch_entry(&row, query, policy, &usual, self.registry.as_ref())? {
                 groups
                     .entry(entry.outstanding.currency())
                     .or_default()
@@ -282,7 +282,7 @@ impl Reports<'_> {
             };
             let column = age_column(from);
             q.push(" OR (1 = 1");
-            push_covered(&mut q, rule);
+            push_covered(&mut q, rule, self.registry.as_ref());
             q.push(&format!(" AND {column} <= "))
                 .push_param(days_before(until, days))
                 .push(" AND (escalation_level < ")
@@ -328,8 +328,9 @@ fn watch_entry(
     query: &WatchQuery,
     policy: Option<&PolicyVersion>,
     usual: &UsualTimes,
+    registry: Option<&suspense_domain::organisation::OrganisationVersion>,
 ) -> Result<Option<WatchEntry>, ReportError> {
-    let facts = row.facts()?;
+    let facts = row.facts(registry)?;
     let age_days = facts.age_days(suspense_domain::policy::AgeFrom::BookingDate, query.as_of);
     let mut reasons = Vec::new();
     let mut ratio = Decimal::ZERO;
