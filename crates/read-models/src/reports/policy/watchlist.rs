@@ -367,7 +367,8 @@ fn watch_entry(
     }
     let outstanding = row.outstanding()?;
     let currency = outstanding.currency();
-    let overdue_ratio = ratio.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    let mut overdue_ratio = ratio.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    overdue_ratio.rescale(2);
     let risk = (outstanding.amount() * ratio).round_dp_with_strategy(
         currency.minor_units(),
         RoundingStrategy::MidpointAwayFromZero,

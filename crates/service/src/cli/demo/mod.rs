@@ -31,6 +31,7 @@ pub struct Args {
     pub items: usize,
 }
 
+mod early_warning;
 mod plan;
 
 /// The business clock the demo moves through the year; once the year is loaded it follows
@@ -89,6 +90,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         };
         plan::seed(&ledger, &clock, &calendar).await?;
         clock.release();
+        early_warning::publish(&ledger, today).await?;
         ledger.refresh().await?;
         plan::sign_last_ended_phase(&ledger, today).await?;
     } else {
@@ -137,6 +139,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         }
     }
     plan::print_evaluations(&ledger, today).await?;
+    early_warning::print_watch_list(&ledger, today).await?;
     for balance in ledger.reports().open_balance().await? {
         outln!(
             "open balance {}: {} items, {} outstanding",
