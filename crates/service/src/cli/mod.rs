@@ -190,6 +190,14 @@ pub fn init_tracing(verbose: u8) {
 }
 
 /// Settings from the config file (optional unless named explicitly) and flags.
+/// A document (a plan, a policy, a registry) read from a TOML file; a bad one is named by
+/// the file and what is wrong with it.
+pub fn toml_file<T: serde::de::DeserializeOwned>(file: &std::path::Path) -> Result<T, CliError> {
+    let text = std::fs::read_to_string(file)?;
+    toml::from_str(&text)
+        .map_err(|e| CliError::Other(format!("{}: {}", file.display(), e.message())))
+}
+
 pub fn settings(cli: &Cli, listen: Option<String>) -> Result<Settings, CliError> {
     let named =
         std::env::var_os("SUSPENSE_CONFIG").is_some() || cli.config.as_os_str() != "suspense.toml";

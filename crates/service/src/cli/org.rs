@@ -36,9 +36,7 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 .map_err(|e| CliError::Other(e.to_string()))?
         }
         Command::Publish { file, by } => {
-            let text = std::fs::read_to_string(file)?;
-            let document: OrganisationDocument = toml::from_str(&text)
-                .map_err(|e| CliError::Other(format!("{}: {}", file.display(), e.message())))?;
+            let document: OrganisationDocument = super::toml_file(file)?;
             let command = document.parse()?;
             let actor = Actor::new(UserId::parse(by)?).with_source("cli");
             let published = ledger.publish_organisation(&actor, command).await?;

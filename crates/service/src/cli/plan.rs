@@ -98,9 +98,7 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
     let today = settings.calendar.local_date(Utc::now());
     let output = match command {
         Command::Create { file, by } => {
-            let text = std::fs::read_to_string(file)?;
-            let document: PlanDocument = toml::from_str(&text)
-                .map_err(|e| CliError::Other(format!("{}: {}", file.display(), e.message())))?;
+            let document: PlanDocument = super::toml_file(file)?;
             let (draft, then) = document.parse()?;
             let executed = ledger.draft_plan(&actor(by)?, draft, then).await?;
             let verb = if executed.events.is_empty() {
