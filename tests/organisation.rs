@@ -63,6 +63,26 @@ async fn organisation_registry_refuses_unknown_branches_and_teams_over_http() {
     assert_eq!(published["version"], 1);
     assert_eq!(published["branches"][1]["name"], "上海分行");
 
+    // Filters are checked against the registry too: a typo is an error, not an empty list.
+    for (path, field) in [
+        ("/v1/items?branch=SH-0O1", "branch"),
+        ("/v1/items?team=recon-typo", "team"),
+        ("/v1/watchlist?branch=SH-0O1", "branch"),
+        (
+            "/v1/reports/root-causes?period=month&from=2026-03-01&to=2026-03-31&branch=SH-0O1",
+            "branch",
+        ),
+    ] {
+        let refused = app.get(path, "sam").await;
+        assert_eq!(refused.status(), 422, "{path}");
+        let refused: Value = refused.json().await.unwrap_or_default();
+        assert_eq!(refused["error"]["field"], field, "{path}");
+    }
+    assert_eq!(
+        app.get("/v1/items?branch=SH-002", "sam").await.status(),
+        200
+    );
+
     let head = app.log_head().await;
     let mut typo = booking("TYPO", "10.00");
     typo["branch"] = json!("SH-0O1");

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 use suspense::Actor;
-use suspense_domain::ItemId;
+use suspense_domain::{BranchCode, ItemId, TeamId};
 
 use super::item_id;
 use crate::auth::Role;
@@ -65,6 +65,12 @@ pub async fn list(
 ) -> Result<Reply, ApiError> {
     caller.require(READERS)?;
     let filter = params.parse(state.settings.calendar.local_date(Utc::now()))?;
+    if let Some(branch) = &filter.branch {
+        state.ledger.known_branch(&BranchCode::parse(branch)?)?;
+    }
+    if let Some(team) = &filter.team {
+        state.ledger.known_team(&TeamId::parse(team)?)?;
+    }
     let actor = caller.actor();
     let rows = state.ledger.reports_for(&actor).items(&filter).await?;
     let next_after = (rows.len() == filter.limit as usize)

@@ -96,6 +96,9 @@ pub async fn watch_list(
         Role::Auditor,
     ])?;
     let request = params.parse(state.settings.calendar.local_date(Utc::now()))?;
+    if let Some(branch) = &request.query.branch {
+        state.ledger.known_branch(branch)?;
+    }
     if request.fresh {
         state.ledger.refresh().await?;
     }

@@ -51,6 +51,9 @@ pub async fn root_causes(
 ) -> Result<Reply, ApiError> {
     caller.require(REPORT_READERS)?;
     let request = params.parse()?;
+    if let Some(branch) = &request.query.branch {
+        state.ledger.known_branch(branch)?;
+    }
     let csv = wants_csv(request.format, &headers);
     let report = match request.as_known_at {
         // As the report stood at a past recorded time: rebuilt from the events recorded by then.
