@@ -73,10 +73,43 @@ pub(crate) async fn append_rows(
 ) -> Result<(), AppendError> {
     let metadata =
         serde_json::to_string(metadata).map_err(|e| AppendError::Store(encode_error(e)))?;
-    let rows: Vec<(i64, &EventText)> = (version + 1..)
-        .zip(rows)
-        .map(|(sequence, row)| (i64::try_from(sequence).unwrap_or(i64::MAX), row))
+    let write = StreamWrite {
+        stream,
+        version,
+        rows,
+        metadata: &metadata,
+    };
+    append_streams(pool, lanes, &[write]).await
+}
+
+/// New events of one stream: its rows after `version`, with the command's metadata (JSON).
+pub(crate) struct StreamWrite<'a> {
+    pub stream: Stream<'a>,
+    pub version: u64,
+    pub rows: &'a [EventText],
+    pub metadata: &'a str,
+}
+
+/// Writes every stream's rows after its version, all or none, in one statement: a sequence
+/// another writer took first in any of them is `Taken`, and nothing is written.
+pub(crate) async fn append_streams(
+    pool: &Pool,
+    lanes: &CommandLanes,
+    writes: &[StreamWrite<'_>],
+) -> Result<(), AppendError> {
+    let rows: Vec<(&StreamWrite<'_>, i64, &EventText)> = writes
+        .iter()
+        .flat_map(|write| {
+            (write.version + 1..)
+                .zip(write.rows)
+                .map(move |(sequence, row)| {
+                    (write, i64::try_from(sequence).unwrap_or(i64::MAX), row)
+                })
+        })
         .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
     // PostgreSQL's columns are `json`: the bound text is cast there, as postgres-es's own
     // binding of a `serde_json::Value` would be.
     let json = match pool {
@@ -87,15 +120,15 @@ pub(crate) async fn append_rows(
         let mut insert = sqlx::QueryBuilder::new(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ",
         );
-        insert.push_values(&rows, |mut row, (sequence, (event_type, event_version, payload))| {
-            row.push_bind(stream.aggregate_type)
-                .push_bind(stream.aggregate_id)
+        insert.push_values(&rows, |mut row, (write, sequence, (event_type, event_version, payload))| {
+            row.push_bind(write.stream.aggregate_type)
+                .push_bind(write.stream.aggregate_id)
                 .push_bind(*sequence)
                 .push_bind(event_type.as_str())
                 .push_bind(event_version.as_str())
                 .push_bind(payload.as_str())
                 .push_unseparated(json)
-                .push_bind(metadata.as_str())
+                .push_bind(write.metadata)
                 .push_unseparated(json);
         });
         insert.build().execute(&mut *conn).await.map(|_| ())
@@ -107,6 +140,6 @@ pub(crate) async fn append_rows(
     }
 }
 
-fn encode_error(err: serde_json::Error) -> StoreError {
+pub(crate) fn encode_error(err: serde_json::Error) -> StoreError {
     StoreError::Database(Box::new(err))
 }

@@ -30,6 +30,9 @@ pub enum StoreError {
     /// new state, or report the conflict.
     #[error("item {item_id} was changed by another command at the same time")]
     Conflict { item_id: ItemId },
+    /// A batch of commands named an item twice; nothing was written.
+    #[error("item {item_id} appears twice in one batch of commands")]
+    DuplicateItem { item_id: ItemId },
     /// The caller acted on an older version of the item; nothing was written.
     #[error("item is at version {actual}, the command expected version {expected}")]
     VersionMismatch { expected: u64, actual: u64 },

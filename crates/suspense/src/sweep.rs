@@ -8,9 +8,9 @@ use suspense_domain::organisation::OrganisationVersion;
 use suspense_domain::policy::{
     due_within, DueAction, DueEscalation, EscalationPolicies, PolicyVersion, PublishPolicy,
 };
-use suspense_domain::{ItemAction, ItemError, ItemId, Note, UserId};
+use suspense_domain::{ItemAction, ItemCommand, ItemError, ItemId, Note, UserId};
 use suspense_read_models::{ProjectionError, ReportError};
-use suspense_store::StoreError;
+use suspense_store::{LoadedItem, StoreError};
 
 use crate::actor::Actor;
 use crate::ledger::Suspense;
@@ -18,8 +18,11 @@ use crate::ledger::Suspense;
 /// The principal the sweep acts as: never a person.
 pub const SYSTEM_USER: &str = "system";
 
-/// Items decided at once by a sweep.
+/// Items loaded at once by a sweep.
 const SWEEP_CONCURRENCY: usize = 16;
+
+/// Items whose escalations a sweep appends in one statement.
+const SWEEP_BATCH: usize = 256;
 
 /// Attempts on one item that keeps changing under the sweep.
 const SWEEP_ATTEMPTS: u32 = 5;
@@ -88,16 +91,13 @@ impl Suspense {
         let system = UserId::parse(SYSTEM_USER).map_err(ReportError::from)?;
         let mut actor = Actor::new(system).with_source("sweep");
         actor.metadata.policy_version = Some(policy.version);
-        // The futures are made first and run a few at a time (a closure mapping the stream
-        // would make the sweep's future lose `Send` for a spawned task).
-        let items: Vec<_> = candidates
-            .iter()
-            .map(|id| self.sweep_item(&actor, policy, registry.as_ref(), id, as_of))
-            .collect();
-        let results: Vec<Result<ItemSwept, StoreError>> = futures::stream::iter(items)
-            .buffer_unordered(SWEEP_CONCURRENCY)
-            .collect()
-            .await;
+        let mut results = Vec::with_capacity(candidates.len());
+        for chunk in candidates.chunks(SWEEP_BATCH) {
+            results.extend(
+                self.sweep_chunk(&actor, policy, registry.as_ref(), chunk, as_of)
+                    .await?,
+            );
+        }
         let mut outcome = SweepOutcome {
             as_of: Some(as_of),
             policy_version: Some(policy.version),
@@ -105,7 +105,6 @@ impl Suspense {
             ..SweepOutcome::default()
         };
         for swept in results {
-            let swept = swept?;
             if let Some(escalation) = swept.escalated {
                 outcome.escalated.push((swept.item_id, escalation));
             }
@@ -118,6 +117,73 @@ impl Suspense {
         Ok(outcome)
     }
 
+    /// Decides a chunk of items, each on its current state (loaded a few at a time), and
+    /// appends their escalations in one statement, each at the version it was decided on.
+    /// If any item changed in between (another sweep, a person), nothing of the chunk is
+    /// written and its items are swept one by one, each decided again.
+    async fn sweep_chunk(
+        &self,
+        actor: &Actor,
+        policy: &PolicyVersion,
+        registry: Option<&OrganisationVersion>,
+        ids: &[String],
+        as_of: NaiveDate,
+    ) -> Result<Vec<ItemSwept>, StoreError> {
+        // The futures are made first and run a few at a time (a closure mapping the stream
+        // would make the sweep's future lose `Send` for a spawned task).
+        let item_ids = ids
+            .iter()
+            .map(|id| parse_id(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let loads: Vec<_> = item_ids.iter().map(|id| self.item(*id)).collect();
+        let loaded: Vec<Result<Option<LoadedItem>, StoreError>> = futures::stream::iter(loads)
+            .buffered(SWEEP_CONCURRENCY)
+            .collect()
+            .await;
+        let mut swept = Vec::with_capacity(ids.len());
+        let mut commands = Vec::new();
+        for (item_id, item) in item_ids.iter().zip(loaded) {
+            let Some(item) = item? else {
+                continue;
+            };
+            let decision = due_within(policy, &item.state, registry, as_of);
+            let mut item_swept = ItemSwept {
+                item_id: *item_id,
+                escalated: None,
+                actions: decision.actions,
+            };
+            if let Some(escalation) = decision.escalation {
+                let command = ItemCommand::new(actor.user.clone(), escalate(policy, &escalation))
+                    .with_standing(actor.standing());
+                commands.push((item.item_id, command, Some(item.version)));
+                item_swept.escalated = Some(escalation);
+            }
+            swept.push(item_swept);
+        }
+        match self.log().execute_all(commands, &actor.metadata).await {
+            Ok(_) => Ok(swept),
+            Err(
+                StoreError::Conflict { .. }
+                | StoreError::VersionMismatch { .. }
+                | StoreError::Rejected(
+                    ItemError::EscalationNotRaised { .. } | ItemError::AlreadyResolved,
+                ),
+            ) => {
+                let items: Vec<_> = ids
+                    .iter()
+                    .map(|id| self.sweep_item(actor, policy, registry, id, as_of))
+                    .collect();
+                futures::stream::iter(items)
+                    .buffer_unordered(SWEEP_CONCURRENCY)
+                    .collect::<Vec<Result<ItemSwept, StoreError>>>()
+                    .await
+                    .into_iter()
+                    .collect()
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// Decides one item on its current state and escalates it at that version; a change in
     /// between (another sweep, a person) is decided again.
     async fn sweep_item(
@@ -128,11 +194,7 @@ impl Suspense {
         id: &str,
         as_of: NaiveDate,
     ) -> Result<ItemSwept, StoreError> {
-        let item_id = ItemId::parse(id).map_err(|e| StoreError::CorruptEvent {
-            item_id: id.to_owned(),
-            sequence: 0,
-            reason: e.to_string(),
-        })?;
+        let item_id = parse_id(id)?;
         let mut swept = ItemSwept {
             item_id,
             escalated: None,
@@ -147,16 +209,7 @@ impl Suspense {
             let Some(escalation) = decision.escalation else {
                 return Ok(swept);
             };
-            let note = Note::parse(&format!(
-                "policy version {}, rule {}",
-                policy.version, escalation.rule
-            ))
-            .ok();
-            let action = ItemAction::Escalate {
-                level: escalation.level,
-                reason: escalation.reason,
-                note,
-            };
+            let action = escalate(policy, &escalation);
             match self
                 .execute_at_version(actor, item_id, action, item.version)
                 .await
@@ -176,6 +229,29 @@ impl Suspense {
         }
         Ok(swept)
     }
+}
+
+/// The escalation a sweep writes, its note naming the policy version and rule.
+fn escalate(policy: &PolicyVersion, escalation: &DueEscalation) -> ItemAction {
+    let note = Note::parse(&format!(
+        "policy version {}, rule {}",
+        policy.version, escalation.rule
+    ))
+    .ok();
+    ItemAction::Escalate {
+        level: escalation.level,
+        reason: escalation.reason,
+        note,
+    }
+}
+
+/// An item id from the register; one that is not is a damaged read model.
+fn parse_id(id: &str) -> Result<ItemId, StoreError> {
+    ItemId::parse(id).map_err(|e| StoreError::CorruptEvent {
+        item_id: id.to_owned(),
+        sequence: 0,
+        reason: e.to_string(),
+    })
 }
 
 /// One item's part of a sweep.

@@ -143,11 +143,11 @@ impl EventLog {
         })
     }
 
-    fn cached(&self, item_id: ItemId) -> Option<(u64, SuspenseItem)> {
+    pub(super) fn cached(&self, item_id: ItemId) -> Option<(u64, SuspenseItem)> {
         self.cache.lock().ok()?.get(&item_id).cloned()
     }
 
-    fn remember(&self, item_id: ItemId, version: u64, item: SuspenseItem) {
+    pub(super) fn remember(&self, item_id: ItemId, version: u64, item: SuspenseItem) {
         if let Ok(mut cache) = self.cache.lock() {
             // Bounded without bookkeeping: a full cache starts over (it only saves reads).
             if cache.len() >= CACHED_ITEMS {
@@ -157,7 +157,7 @@ impl EventLog {
         }
     }
 
-    fn forget(&self, item_id: ItemId) {
+    pub(super) fn forget(&self, item_id: ItemId) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.remove(&item_id);
         }

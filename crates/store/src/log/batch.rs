@@ -1,0 +1,136 @@
+//! Commands on several items written together: each decided on its item's state (at the
+//! version the caller expects, if any), and all their events appended in one statement, all
+//! or none, with the optimistic-concurrency check on every item. A rejection of any command,
+//! or another writer first on any item, writes nothing. The sweep appends its escalations
+//! this way, a chunk of items per statement.
+
+use cqrs_es::{Aggregate, DomainEvent};
+use suspense_domain::{ItemCommand, ItemId, SuspenseItem, SuspenseItemEvent};
+
+use super::{EventLog, Executed};
+use crate::append::{append_streams, encode_error, serialise, AppendError, StreamWrite};
+use crate::error::StoreError;
+use crate::metadata::RequestMetadata;
+
+/// One item's command, and the version it must be at (`None`: whatever it is at).
+pub type ItemBatchCommand = (ItemId, ItemCommand, Option<u64>);
+
+impl EventLog {
+    /// Runs one command on each of several items, all or none. An item named twice is
+    /// refused (`StoreError::DuplicateItem`); a command the domain rejects returns that
+    /// rejection, a version other than the expected one `VersionMismatch`, and another
+    /// writer first on any item `Conflict`: in every case nothing is written.
+    pub async fn execute_all(
+        &self,
+        commands: Vec<ItemBatchCommand>,
+        metadata: &RequestMetadata,
+    ) -> Result<Vec<Executed>, StoreError> {
+        let mut ids: Vec<ItemId> = commands.iter().map(|(id, ..)| *id).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(StoreError::DuplicateItem { item_id: pair[0] });
+        }
+        // Turns in item-id order: two batches sharing items cannot wait on each other.
+        let mut turns = Vec::with_capacity(ids.len());
+        for id in &ids {
+            turns.push(self.turns.take(*id).await);
+        }
+        let mut decided = Vec::with_capacity(commands.len());
+        for (item_id, command, expected) in commands {
+            let metadata =
+                serde_json::to_string(&metadata.to_map(&command.by)).map_err(encode_error)?;
+            // As for one item: only a decision that writes events is taken from the cached
+            // state (the write checks its version); anything else is decided again on the
+            // state in the database.
+            let cached = self
+                .cached(item_id)
+                .filter(|(version, _)| expected.is_none_or(|e| e == *version))
+                .and_then(|(version, aggregate)| {
+                    let events = aggregate.decide(command.clone(), &self.services).ok()?;
+                    (!events.is_empty()).then_some((version, aggregate, events))
+                });
+            let (version, aggregate, events) = match cached {
+                Some(decided) => decided,
+                None => {
+                    let context = self
+                        .items
+                        .load(&item_id.to_string())
+                        .await
+                        .map_err(|e| StoreError::from_aggregate(item_id, e))?;
+                    let version = context.current_sequence as u64;
+                    if let Some(expected) = expected {
+                        if expected != version {
+                            return Err(StoreError::VersionMismatch {
+                                expected,
+                                actual: version,
+                            });
+                        }
+                    }
+                    let events = context.aggregate.decide(command, &self.services)?;
+                    (version, context.aggregate, events)
+                }
+            };
+            decided.push((item_id, version, aggregate, events, metadata));
+        }
+        let Some(first) = decided.first().map(|(id, ..)| *id) else {
+            return Ok(Vec::new());
+        };
+        let ids: Vec<String> = decided.iter().map(|(id, ..)| id.to_string()).collect();
+        let rows = decided
+            .iter()
+            .map(|(_, _, _, events, _)| {
+                events
+                    .iter()
+                    .map(|e| Ok((e.event_type(), e.event_version(), serialise(e)?)))
+                    .collect::<Result<Vec<_>, StoreError>>()
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let writes: Vec<StreamWrite<'_>> = decided
+            .iter()
+            .zip(&ids)
+            .zip(&rows)
+            .map(|(((_, version, _, _, metadata), id), rows)| StreamWrite {
+                stream: crate::append::Stream {
+                    aggregate_type: SuspenseItem::TYPE,
+                    aggregate_id: id,
+                },
+                version: *version,
+                rows,
+                metadata,
+            })
+            .collect();
+        let writing = self.write_turn().await;
+        let appended = append_streams(&self.pool, &self.lanes, &writes).await;
+        drop(writing);
+        drop(writes);
+        match appended {
+            Ok(()) => {}
+            Err(AppendError::Taken) => {
+                for (item_id, ..) in &decided {
+                    self.forget(*item_id);
+                }
+                return Err(StoreError::Conflict { item_id: first });
+            }
+            Err(AppendError::Store(e)) => return Err(e),
+        }
+        let mut executed = Vec::with_capacity(decided.len());
+        for (item_id, version, aggregate, events, _) in decided {
+            let mut after = aggregate;
+            for event in &events {
+                after.apply(event.clone());
+            }
+            let events: Vec<(u64, SuspenseItemEvent)> = (version + 1..).zip(events).collect();
+            let version = events.last().map_or(version, |(sequence, _)| *sequence);
+            let state = after.state().cloned();
+            self.remember(item_id, version, after);
+            executed.push(Executed {
+                item_id,
+                version,
+                events,
+                state,
+            });
+        }
+        drop(turns);
+        Ok(executed)
+    }
+}
