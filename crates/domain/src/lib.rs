@@ -33,6 +33,7 @@
 //! # Ok::<(), InvalidInput>(())
 //! ```
 
+pub mod allocation;
 pub mod classification;
 pub mod identity;
 pub mod input;

@@ -2,6 +2,7 @@
 //! a reader of the log tells them apart by the name alone (an export carries no aggregate
 //! type column).
 
+use crate::allocation::AllocationEvent;
 use crate::item::SuspenseItem;
 use crate::organisation::{OrganisationEvent, Organisations};
 use crate::plan::{PlanEvent, RemediationPlan};
@@ -20,6 +21,8 @@ pub enum StreamKind {
     Policy,
     /// The organisation registry's published versions.
     Organisation,
+    /// A clearing allocated across several items (its reference is the stream's id).
+    Allocation,
 }
 
 impl StreamKind {
@@ -33,6 +36,8 @@ impl StreamKind {
             Self::Policy
         } else if OrganisationEvent::NAMES.contains(&event_type) {
             Self::Organisation
+        } else if AllocationEvent::NAMES.contains(&event_type) {
+            Self::Allocation
         } else {
             Self::Item
         }
@@ -47,6 +52,7 @@ impl StreamKind {
             Self::Volumes => BranchVolumes::TYPE,
             Self::Policy => EscalationPolicies::TYPE,
             Self::Organisation => Organisations::TYPE,
+            Self::Allocation => AllocationEvent::TYPE,
         }
     }
 }
@@ -84,6 +90,9 @@ mod tests {
         }
         for name in PolicyEvent::NAMES {
             assert_eq!(StreamKind::of_event_type(name), StreamKind::Policy);
+        }
+        for name in AllocationEvent::NAMES {
+            assert_eq!(StreamKind::of_event_type(name), StreamKind::Allocation);
         }
         for name in OrganisationEvent::NAMES {
             assert_eq!(StreamKind::of_event_type(name), StreamKind::Organisation);

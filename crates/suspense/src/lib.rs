@@ -21,6 +21,7 @@
 //! See `examples/embed.rs` for a whole item's life.
 
 mod actor;
+mod clearing;
 mod clock;
 mod ledger;
 mod organisation;

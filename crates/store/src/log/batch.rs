@@ -5,7 +5,7 @@
 //! this way, a chunk of items per statement.
 
 use cqrs_es::{Aggregate, DomainEvent};
-use suspense_domain::{ItemCommand, ItemId, SuspenseItem, SuspenseItemEvent};
+use suspense_domain::{ItemCommand, ItemError, ItemId, SuspenseItem, SuspenseItemEvent};
 
 use super::{EventLog, Executed};
 use crate::append::{append_streams, encode_error, serialise, AppendError, StreamWrite};
@@ -24,6 +24,18 @@ impl EventLog {
         &self,
         commands: Vec<ItemBatchCommand>,
         metadata: &RequestMetadata,
+    ) -> Result<Vec<Executed>, StoreError> {
+        self.run_batch(commands, metadata, None, None).await
+    }
+
+    /// `execute_all`, appending `extra` (another stream's new events) in the same statement;
+    /// with `unless_written`, a command that writes nothing refuses the batch with that error.
+    pub(super) async fn run_batch(
+        &self,
+        commands: Vec<ItemBatchCommand>,
+        metadata: &RequestMetadata,
+        extra: Option<StreamWrite<'_>>,
+        unless_written: Option<ItemError>,
     ) -> Result<Vec<Executed>, StoreError> {
         let mut ids: Vec<ItemId> = commands.iter().map(|(id, ..)| *id).collect();
         ids.sort_unstable();
@@ -70,6 +82,11 @@ impl EventLog {
                     (version, context.aggregate, events)
                 }
             };
+            if events.is_empty() {
+                if let Some(refusal) = &unless_written {
+                    return Err(StoreError::Rejected(refusal.clone()));
+                }
+            }
             decided.push((item_id, version, aggregate, events, metadata));
         }
         let Some(first) = decided.first().map(|(id, ..)| *id) else {
@@ -85,7 +102,7 @@ impl EventLog {
                     .collect::<Result<Vec<_>, StoreError>>()
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let writes: Vec<StreamWrite<'_>> = decided
+        let mut writes: Vec<StreamWrite<'_>> = decided
             .iter()
             .zip(&ids)
             .zip(&rows)
@@ -99,6 +116,7 @@ impl EventLog {
                 metadata,
             })
             .collect();
+        writes.extend(extra);
         let writing = self.write_turn().await;
         let appended = append_streams(&self.pool, &self.lanes, &writes).await;
         drop(writing);

@@ -9,6 +9,7 @@
 //! - `export.rs`: auditors' exports, and replicas built from them;
 //! - `streams.rs`: the log's other streams: remediation plans and transaction volumes.
 
+mod allocation;
 mod batch;
 mod commands;
 mod export;
