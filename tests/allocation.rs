@@ -151,3 +151,56 @@ on_both_backends!(
     allocation_clears_several_items_all_or_none,
     super::allocation_clears_several_items_all_or_none
 );
+
+/// `POST /v1/clearings`: operators allocate a clearing; a re-send answers 200 and writes
+/// nothing; bad figures are named; other figures under the reference are a conflict.
+#[tokio::test]
+async fn allocation_over_http() {
+    use serde_json::{json, Value};
+    let app = suspense_tests::app::spawn_app(Backend::Sqlite).await;
+    let a = app.open_item("HTTP-A", "100.00").await;
+    let b = app.open_item("HTTP-B", "50.00").await;
+    let body = json!({
+        "clearing_reference": "PAY-HTTP",
+        "amount": "120.00",
+        "currency": "CNY",
+        "shares": [{"item_id": a, "amount": "80.00"}, {"item_id": b, "amount": "40.00"}]
+    });
+    assert_eq!(
+        app.post("/v1/clearings", "rita", body.clone())
+            .await
+            .status(),
+        403
+    );
+    let mut unbalanced = body.clone();
+    unbalanced["shares"][1]["amount"] = json!("30.00");
+    let refused: Value = app
+        .post("/v1/clearings", "olivia", unbalanced)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(refused["error"]["field"], "shares");
+    let written = app.post("/v1/clearings", "olivia", body.clone()).await;
+    assert_eq!(written.status(), 201);
+    let written: Value = written.json().await.unwrap_or_default();
+    assert_eq!(written["recorded"], true);
+    let head = app.log_head().await;
+    let again = app.post("/v1/clearings", "oscar", body.clone()).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(app.log_head().await, head, "nothing written");
+    let mut other = body;
+    other["shares"][0]["amount"] = json!("70.00");
+    other["shares"][1]["amount"] = json!("50.00");
+    let conflict = app.post("/v1/clearings", "olivia", other).await;
+    assert_eq!(conflict.status(), 422);
+    let conflict: Value = conflict.json().await.unwrap_or_default();
+    assert_eq!(conflict["error"]["code"], "clearing_reference_conflict");
+    let item: Value = app
+        .get(&format!("/v1/items/{a}"), "olivia")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(item["outstanding"]["amount"], "20.00");
+}

@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::reports::open_balance),
         )
         .route("/v1/volumes", post(routes::reports::record_volume))
+        .route("/v1/clearings", post(routes::clearings::allocate))
         .route(
             "/v1/policy",
             get(routes::policy::show).post(routes::policy::publish),

@@ -3,6 +3,7 @@
 //! renamed column or field in a lower layer cannot change what clients see, and
 //! `openapi.json` describes exactly these types.
 
+mod allocation;
 mod body;
 mod organisation;
 mod outlook;
@@ -12,6 +13,7 @@ mod policy;
 mod query;
 mod view;
 
+pub use allocation::*;
 pub use body::*;
 pub use organisation::*;
 pub use outlook::*;

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per area.
 
 pub mod audit;
+pub mod clearings;
 pub mod commands;
 pub mod items;
 pub mod ops;

@@ -1,0 +1,89 @@
+//! A clearing allocated across items on the wire (`POST /v1/clearings`): the clearing's
+//! reference, amount and currency, and each item's share; a bad value is named by its place
+//! (`shares[2].amount`).
+
+use serde::{Deserialize, Serialize};
+use suspense_domain::allocation::{AllocatedShare, ClearingAllocation};
+use suspense_domain::{InvalidInput, ItemId, Money, Reference};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllocationBody {
+    pub clearing_reference: String,
+    pub amount: String,
+    pub currency: String,
+    pub shares: Vec<ShareBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareBody {
+    pub item_id: String,
+    pub amount: String,
+}
+
+impl AllocationBody {
+    pub fn parse(self) -> Result<ClearingAllocation, InvalidInput> {
+        let shares = self
+            .shares
+            .iter()
+            .enumerate()
+            .map(|(i, share)| {
+                Ok(AllocatedShare {
+                    item_id: ItemId::parse(&share.item_id)
+                        .map_err(|e| e.for_field(format!("shares[{i}].item_id")))?,
+                    amount: Money::parse(&share.amount, &self.currency).map_err(|e| {
+                        let field = if e.field == "currency" {
+                            "currency".to_owned()
+                        } else {
+                            format!("shares[{i}].amount")
+                        };
+                        e.for_field(field)
+                    })?,
+                })
+            })
+            .collect::<Result<Vec<_>, InvalidInput>>()?;
+        ClearingAllocation::new(
+            Reference::parse(&self.clearing_reference)
+                .map_err(|e| e.for_field("clearing_reference"))?,
+            Money::parse(&self.amount, &self.currency)?,
+            shares,
+        )
+    }
+}
+
+/// An allocation as recorded: `recorded` is false when it was recorded before (nothing
+/// written now).
+#[derive(Debug, Serialize)]
+pub struct AllocationView {
+    pub clearing_reference: String,
+    pub amount: String,
+    pub currency: &'static str,
+    pub recorded: bool,
+    pub shares: Vec<ShareView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShareView {
+    pub item_id: String,
+    pub amount: String,
+}
+
+impl AllocationView {
+    pub fn new(allocation: &ClearingAllocation, recorded: bool) -> Self {
+        Self {
+            clearing_reference: allocation.clearing_reference.to_string(),
+            amount: allocation.amount.amount().to_string(),
+            currency: allocation.amount.currency().code(),
+            recorded,
+            shares: allocation
+                .shares
+                .iter()
+                .map(|share| ShareView {
+                    item_id: share.item_id.to_string(),
+                    amount: share.amount.amount().to_string(),
+                })
+                .collect(),
+        }
+    }
+}
