@@ -26,10 +26,7 @@ pub(crate) async fn append(
     events: &[SuspenseItemEvent],
     metadata: &HashMap<String, String>,
 ) -> Result<(), StoreError> {
-    let rows = events
-        .iter()
-        .map(|e| Ok((e.event_type(), e.event_version(), serialise(e)?)))
-        .collect::<Result<Vec<_>, StoreError>>()?;
+    let rows = item_rows(events)?;
     let stream = Stream {
         aggregate_type: SuspenseItem::TYPE,
         aggregate_id: &item_id.to_string(),
@@ -39,6 +36,14 @@ pub(crate) async fn append(
         Err(AppendError::Store(e)) => Err(e),
         Ok(()) => Ok(()),
     }
+}
+
+/// An item's events as stored rows.
+pub(crate) fn item_rows(events: &[SuspenseItemEvent]) -> Result<Vec<EventText>, StoreError> {
+    events
+        .iter()
+        .map(|e| Ok((e.event_type(), e.event_version(), serialise(e)?)))
+        .collect()
 }
 
 /// A stream of the log: an aggregate's type and id.

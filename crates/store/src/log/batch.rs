@@ -4,11 +4,11 @@
 //! or another writer first on any item, writes nothing. The sweep appends its escalations
 //! this way, a chunk of items per statement.
 
-use cqrs_es::{Aggregate, DomainEvent};
-use suspense_domain::{ItemCommand, ItemError, ItemId, SuspenseItem, SuspenseItemEvent};
+use cqrs_es::Aggregate;
+use suspense_domain::{ItemCommand, ItemError, ItemId, SuspenseItem};
 
 use super::{EventLog, Executed};
-use crate::append::{append_streams, encode_error, serialise, AppendError, StreamWrite};
+use crate::append::{append_streams, encode_error, item_rows, AppendError, StreamWrite};
 use crate::error::StoreError;
 use crate::metadata::RequestMetadata;
 
@@ -54,34 +54,11 @@ impl EventLog {
             // As for one item: only a decision that writes events is taken from the cached
             // state (the write checks its version); anything else is decided again on the
             // state in the database.
-            let cached = self
-                .cached(item_id)
-                .filter(|(version, _)| expected.is_none_or(|e| e == *version))
-                .and_then(|(version, aggregate)| {
-                    let events = aggregate.decide(command.clone(), &self.services).ok()?;
-                    (!events.is_empty()).then_some((version, aggregate, events))
-                });
-            let (version, aggregate, events) = match cached {
-                Some(decided) => decided,
-                None => {
-                    let context = self
-                        .items
-                        .load(&item_id.to_string())
-                        .await
-                        .map_err(|e| StoreError::from_aggregate(item_id, e))?;
-                    let version = context.current_sequence as u64;
-                    if let Some(expected) = expected {
-                        if expected != version {
-                            return Err(StoreError::VersionMismatch {
-                                expected,
-                                actual: version,
-                            });
-                        }
-                    }
-                    let events = context.aggregate.decide(command, &self.services)?;
-                    (version, context.aggregate, events)
-                }
-            };
+            let (version, aggregate, events) =
+                match self.decide_on_cached(item_id, &command, expected) {
+                    Some(decided) => decided,
+                    None => self.decide_on_stored(item_id, command, expected).await?,
+                };
             if events.is_empty() {
                 if let Some(refusal) = &unless_written {
                     return Err(StoreError::Rejected(refusal.clone()));
@@ -95,12 +72,7 @@ impl EventLog {
         let ids: Vec<String> = decided.iter().map(|(id, ..)| id.to_string()).collect();
         let rows = decided
             .iter()
-            .map(|(_, _, _, events, _)| {
-                events
-                    .iter()
-                    .map(|e| Ok((e.event_type(), e.event_version(), serialise(e)?)))
-                    .collect::<Result<Vec<_>, StoreError>>()
-            })
+            .map(|(_, _, _, events, _)| item_rows(events))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut writes: Vec<StreamWrite<'_>> = decided
             .iter()
@@ -131,23 +103,12 @@ impl EventLog {
             }
             Err(AppendError::Store(e)) => return Err(e),
         }
-        let mut executed = Vec::with_capacity(decided.len());
-        for (item_id, version, aggregate, events, _) in decided {
-            let mut after = aggregate;
-            for event in &events {
-                after.apply(event.clone());
-            }
-            let events: Vec<(u64, SuspenseItemEvent)> = (version + 1..).zip(events).collect();
-            let version = events.last().map_or(version, |(sequence, _)| *sequence);
-            let state = after.state().cloned();
-            self.remember(item_id, version, after);
-            executed.push(Executed {
-                item_id,
-                version,
-                events,
-                state,
-            });
-        }
+        let executed = decided
+            .into_iter()
+            .map(|(item_id, version, aggregate, events, _)| {
+                self.committed(item_id, version, aggregate, events)
+            })
+            .collect();
         drop(turns);
         Ok(executed)
     }

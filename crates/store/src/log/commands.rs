@@ -25,26 +25,59 @@ impl EventLog {
     ) -> Result<Executed, StoreError> {
         let metadata = metadata.to_map(&command.by);
         let _turn = self.turns.take(item_id).await;
-        // Fast path: decide on the cached state. Only a decision that writes events is taken
-        // from it, and the write checks it: a stale version collides on the primary key, and
-        // the command is then decided again on the state loaded from the database. With an
-        // expected version, only a cached state at exactly that version is used: the write at
-        // the next sequence then succeeds only if the item is still at it.
-        if let Some((version, aggregate)) = self.cached(item_id) {
-            if expected_version.is_none_or(|expected| expected == version) {
-                if let Ok(events) = aggregate.decide(command.clone(), &self.services) {
-                    if !events.is_empty() {
-                        match self
-                            .commit(item_id, version, aggregate, events, &metadata)
-                            .await
-                        {
-                            Err(StoreError::Conflict { .. }) => self.forget(item_id),
-                            result => return result,
-                        }
-                    }
-                }
+        if let Some((version, aggregate, events)) =
+            self.decide_on_cached(item_id, &command, expected_version)
+        {
+            match self
+                .commit(item_id, version, aggregate, events, &metadata)
+                .await
+            {
+                Err(StoreError::Conflict { .. }) => self.forget(item_id),
+                result => return result,
             }
         }
+        let (version, aggregate, events) = self
+            .decide_on_stored(item_id, command, expected_version)
+            .await?;
+        if events.is_empty() {
+            return Ok(Executed {
+                item_id,
+                version,
+                state: aggregate.state().cloned(),
+                events: Vec::new(),
+            });
+        }
+        self.commit(item_id, version, aggregate, events, &metadata)
+            .await
+    }
+
+    /// The fast path: `command` decided on the cached state. Only a decision that writes
+    /// events is taken from it, and the write checks it: a stale version collides on the
+    /// primary key, and the command is then decided again on the state loaded from the
+    /// database. With an expected version, only a cached state at exactly that version is
+    /// used: the write at the next sequence then succeeds only if the item is still at it.
+    pub(super) fn decide_on_cached(
+        &self,
+        item_id: ItemId,
+        command: &ItemCommand,
+        expected_version: Option<u64>,
+    ) -> Option<(u64, SuspenseItem, Vec<SuspenseItemEvent>)> {
+        let (version, aggregate) = self.cached(item_id)?;
+        if expected_version.is_some_and(|expected| expected != version) {
+            return None;
+        }
+        let events = aggregate.decide(command.clone(), &self.services).ok()?;
+        (!events.is_empty()).then_some((version, aggregate, events))
+    }
+
+    /// `command` decided on the item as the database holds it, at the expected version if
+    /// one is given.
+    pub(super) async fn decide_on_stored(
+        &self,
+        item_id: ItemId,
+        command: ItemCommand,
+        expected_version: Option<u64>,
+    ) -> Result<(u64, SuspenseItem, Vec<SuspenseItemEvent>), StoreError> {
         let context = self
             .items
             .load(&item_id.to_string())
@@ -69,16 +102,7 @@ impl EventLog {
             }
             decided => decided?,
         };
-        if events.is_empty() {
-            return Ok(Executed {
-                item_id,
-                version,
-                state: context.aggregate.state().cloned(),
-                events: Vec::new(),
-            });
-        }
-        self.commit(item_id, version, context.aggregate, events, &metadata)
-            .await
+        Ok((version, context.aggregate, events))
     }
 
     /// On SQLite, a turn to write: the database takes one writer at a time, and a writer that
@@ -113,6 +137,18 @@ impl EventLog {
             self.forget(item_id);
             return Err(e);
         }
+        Ok(self.committed(item_id, version, aggregate, events))
+    }
+
+    /// The result of `events`, written at `version` after `aggregate`: the state they leave
+    /// is remembered for the next command.
+    pub(super) fn committed(
+        &self,
+        item_id: ItemId,
+        version: u64,
+        aggregate: SuspenseItem,
+        events: Vec<SuspenseItemEvent>,
+    ) -> Executed {
         let mut after = aggregate;
         for event in &events {
             after.apply(event.clone());
@@ -121,12 +157,12 @@ impl EventLog {
         let version = events.last().map_or(version, |(sequence, _)| *sequence);
         let state = after.state().cloned();
         self.remember(item_id, version, after);
-        Ok(Executed {
+        Executed {
             item_id,
             version,
             events,
             state,
-        })
+        }
     }
 
     /// The item as this process last wrote it, without reading the database: `None` if it is
