@@ -281,11 +281,9 @@ impl Suspense {
     }
 
     /// Queries over the read models: root-cause statistics, aging, open balance, the register.
-    /// Reports over every branch, with the organisation registry in force today (for the
-    /// policy's jurisdiction rules).
+    /// Reports over every branch.
     pub fn reports(&self) -> Reports<'_> {
-        let registry = self.log.services().organisation.in_force(self.today());
-        Reports::new(&self.log, self.projector.settings().calendar).with_registry(registry)
+        Reports::new(&self.log, self.projector.settings().calendar)
     }
 
     pub(crate) fn conflict_attempts(&self) -> u32 {

@@ -17,7 +17,9 @@ impl Suspense {
         query: &WatchQuery,
     ) -> Result<WatchList, ReportError> {
         let policies = self.log().policies().await?.0;
+        let registry = self.log().services().organisation.in_force(query.as_of);
         self.reports_for(actor)
+            .with_registry(registry)
             .watch_list(query, policies.in_force(query.as_of))
             .await
     }
@@ -30,7 +32,9 @@ impl Suspense {
         as_of: NaiveDate,
     ) -> Result<ProvisioningReport, ReportError> {
         let policies = self.log().policies().await?.0;
+        let registry = self.log().services().organisation.in_force(as_of);
         self.reports_for(actor)
+            .with_registry(registry)
             .provisioning(as_of, policies.in_force(as_of))
             .await
     }

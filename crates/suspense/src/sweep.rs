@@ -86,8 +86,14 @@ impl Suspense {
                 ..SweepOutcome::default()
             });
         };
-        let candidates = self.reports().sweep_candidates(policy, as_of).await?;
+        // The registry in force on the date resolves the policy's jurisdiction rules, for the
+        // candidates and for each item's decision alike.
         let registry = self.log().services().organisation.in_force(as_of);
+        let candidates = self
+            .reports()
+            .with_registry(registry.clone())
+            .sweep_candidates(policy, as_of)
+            .await?;
         let system = UserId::parse(SYSTEM_USER).map_err(ReportError::from)?;
         let mut actor = Actor::new(system).with_source("sweep");
         actor.metadata.policy_version = Some(policy.version);

@@ -89,7 +89,8 @@ impl<'a> Reports<'a> {
     }
 
     /// The organisation registry rules naming jurisdictions are matched with (without one,
-    /// such rules match nothing).
+    /// such rules match nothing): the policy's reports (sweep candidates, watch list,
+    /// provisioning) take the version in force on their date.
     #[must_use]
     pub fn with_registry(mut self, registry: Option<OrganisationVersion>) -> Self {
         self.registry = registry;
