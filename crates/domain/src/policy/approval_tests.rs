@@ -135,6 +135,19 @@ fn at(branch: &str, authority: u8) -> ApproverStanding {
     }
 }
 
+/// An item of `amount` whose whole refund the clerk at SH-001 has proposed.
+fn proposed_by_the_clerk(amount: &str) -> SuspenseItem {
+    let mut proposed = item(amount);
+    run(
+        &mut proposed,
+        "clerk",
+        at("SH-001", 1),
+        ItemAction::ProposeResolution(refund(amount)),
+    )
+    .expect("proposed");
+    proposed
+}
+
 fn approve() -> ItemAction {
     ItemAction::ApproveResolution { note: None }
 }
@@ -203,14 +216,7 @@ fn approval_band_decides_whether_a_resolution_needs_approval() {
 
 #[test]
 fn approval_band_of_two_from_another_branch_counts_each_approval() {
-    let mut huge = item("2000000.00");
-    run(
-        &mut huge,
-        "clerk",
-        at("SH-001", 1),
-        ItemAction::ProposeResolution(refund("2000000.00")),
-    )
-    .expect("proposed");
+    let mut huge = proposed_by_the_clerk("2000000.00");
     assert_eq!(
         run(&mut huge, "clerk", at("BJ-001", 1), approve()),
         Err(ItemError::SelfApproval)
@@ -241,14 +247,7 @@ fn approval_band_of_two_from_another_branch_counts_each_approval() {
 
 #[test]
 fn approval_band_of_two_is_met_by_one_approver_of_higher_authority() {
-    let mut huge = item("2000000.00");
-    run(
-        &mut huge,
-        "clerk",
-        at("SH-001", 1),
-        ItemAction::ProposeResolution(refund("2000000.00")),
-    )
-    .expect("proposed");
+    let mut huge = proposed_by_the_clerk("2000000.00");
     let resolved = run(&mut huge, "gz.manager", at("GZ-001", 2), approve()).expect("approved");
     assert!(matches!(resolved[0], SuspenseItemEvent::Resolved { .. }));
 }
