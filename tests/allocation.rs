@@ -204,3 +204,118 @@ async fn allocation_over_http() {
         .unwrap_or_default();
     assert_eq!(item["outstanding"]["amount"], "20.00");
 }
+
+fn clearings_file(rows: &[&str]) -> tempfile::NamedTempFile {
+    use std::io::Write;
+    let mut file = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    writeln!(
+        file,
+        "clearing_reference,clearing_amount,currency,source_system,reference,amount"
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for row in rows {
+        writeln!(file, "{row}").unwrap_or_else(|e| panic!("{e}"));
+    }
+    file
+}
+
+/// `suspense import clearings FILE`: the whole file is checked first, against the ledger and
+/// the clearings before it in the file; bad rows are named and nothing is written; a re-run
+/// writes nothing twice; each item's history shows its siblings.
+async fn allocation_import_from_csv(backend: Backend) {
+    use serde_json::Value;
+    let app = suspense_tests::app::spawn_app(backend).await;
+    let a = app.open_item("CSV-A", "100.00").await;
+    let b = app.open_item("CSV-B", "50.00").await;
+    app.open_item("CSV-C", "10.00").await;
+    let head = app.log_head().await;
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+
+    // Two clearings over A that together exceed what it owes, an unknown item, figures that
+    // differ within one clearing: every bad row is named and nothing is written.
+    let bad = clearings_file(&[
+        "PAY-1,120.00,CNY,CORE,CSV-A,80.00",
+        "PAY-1,120.00,CNY,CORE,CSV-B,40.00",
+        "PAY-2,30.00,CNY,CORE,CSV-A,25.00",
+        "PAY-2,30.00,CNY,CORE,CSV-C,5.00",
+        "PAY-3,7.00,CNY,CORE,CSV-NONE,7.00",
+        "PAY-4,9.00,CNY,CORE,CSV-C,4.00",
+        "PAY-4,9.00,USD,CORE,CSV-B,5.00",
+    ]);
+    let output = app.cli(&["import", "clearings", &bad.path().display().to_string()]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "3 bad row(s); nothing was imported",
+        "line 4: amount: CORE/CSV-A: ",
+        "line 6: reference: CORE/CSV-NONE: ",
+        "line 8: currency: 'USD' differs from 'CNY' on line 7",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing «{expected}» in:\n{stderr}"
+        );
+    }
+    assert_eq!(app.log_head().await, head, "nothing written");
+
+    let good = clearings_file(&[
+        "PAY-1,120.00,CNY,CORE,CSV-A,80.00",
+        "PAY-1,120.00,CNY,CORE,CSV-B,40.00",
+        "PAY-2,25.00,CNY,CORE,CSV-A,20.00",
+        "PAY-2,25.00,CNY,CORE,CSV-C,5.00",
+    ]);
+    let path = good.path().display().to_string();
+    let output = app.cli(&["import", "clearings", &path]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout)
+            .contains("allocated 2 clearing(s) over 4 item share(s); 0 were already recorded"),
+        "{}",
+        text(&output.stdout)
+    );
+    let head = app.log_head().await;
+    let again = app.cli(&["import", "clearings", &path]);
+    assert!(
+        text(&again.stdout).contains("allocated 0 clearing(s) over 0 item share(s); 2 were"),
+        "{}",
+        text(&again.stdout)
+    );
+    assert_eq!(app.log_head().await, head, "a re-run writes nothing");
+
+    let item: Value = app
+        .get(&format!("/v1/items/{a}"), "olivia")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(item["outstanding"]["amount"], "0.00");
+    let history: Value = app
+        .get(&format!("/v1/items/{b}/events"), "sam")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let clearing = history
+        .as_array()
+        .and_then(|events| {
+            events
+                .iter()
+                .find(|e| e["event_type"] == "ClearingRecorded")
+        })
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(clearing["allocation"]["clearing_reference"], "PAY-1");
+    assert_eq!(clearing["allocation"]["amount"], "120.00");
+    assert_eq!(clearing["allocation"]["shares"][0]["item_id"], a.as_str());
+    assert_eq!(clearing["allocation"]["shares"][1]["item_id"], b.as_str());
+    let shown = app.cli(&["items", "show", &b]);
+    assert!(
+        text(&shown.stdout).contains("allocation PAY-1 of 120.00 CNY across 2 item(s)"),
+        "{}",
+        text(&shown.stdout)
+    );
+}
+on_both_backends!(
+    allocation_import_from_csv,
+    super::allocation_import_from_csv
+);

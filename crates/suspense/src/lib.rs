@@ -31,6 +31,7 @@ mod scope;
 mod sweep;
 
 pub use actor::Actor;
+pub use clearing::AllocationCheck;
 pub use clock::SystemClock;
 pub use ledger::{Background, Suspense, SuspenseBuilder};
 pub use plans::{EvaluationError, LoadedPlan};

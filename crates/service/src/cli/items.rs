@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use suspense::Actor;
-use suspense_domain::{ItemId, UserId};
+use suspense_domain::{ItemId, SuspenseItemEvent, UserId};
 use suspense_read_models::ItemFilter;
 
 use super::report::{json, Format};
@@ -107,7 +107,9 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 "{}",
                 serde_json::to_string_pretty(&view).map_err(|e| CliError::Other(e.to_string()))?
             )?;
-            for event in ledger.history(id).await? {
+            let history = ledger.history(id).await?;
+            let allocations = ledger.allocations_in(&history).await?;
+            for event in history {
                 outln!(
                     "{:>3}  {}  {:<12}  {}",
                     event.sequence,
@@ -115,6 +117,23 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                     event.event.by().as_str(),
                     event.event_type
                 )?;
+                if let SuspenseItemEvent::ClearingRecorded {
+                    clearing_reference, ..
+                } = &event.event
+                {
+                    if let Some(allocation) = allocations.get(clearing_reference) {
+                        outln!(
+                            "     allocation {} of {} across {} item(s):",
+                            clearing_reference,
+                            allocation.amount,
+                            allocation.shares.len()
+                        )?;
+                        for share in &allocation.shares {
+                            let mark = if share.item_id == id { "*" } else { " " };
+                            outln!("      {mark} {}  {}", share.item_id, share.amount)?;
+                        }
+                    }
+                }
             }
         }
         Command::Watch {

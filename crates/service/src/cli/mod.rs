@@ -44,7 +44,10 @@ use suspense_read_models::ReportError;
 
 use crate::config::{ConfigError, ConfigFile, Settings};
 
-pub use import::{import_file, parse_extract, ImportError, ImportSummary, RowError};
+pub use import::{
+    import_clearings, import_file, parse_extract, ClearingSummary, ImportError, ImportSummary,
+    RowError,
+};
 
 #[derive(Parser)]
 #[command(

@@ -56,10 +56,18 @@ impl AllocationBody {
 /// written now).
 #[derive(Debug, Serialize)]
 pub struct AllocationView {
+    #[serde(flatten)]
+    pub allocation: AllocatedView,
+    pub recorded: bool,
+}
+
+/// A clearing's allocation: its figures and every item's share. An item's history shows it
+/// beside each clearing that belongs to one, so the siblings are in view.
+#[derive(Debug, Serialize)]
+pub struct AllocatedView {
     pub clearing_reference: String,
     pub amount: String,
     pub currency: &'static str,
-    pub recorded: bool,
     pub shares: Vec<ShareView>,
 }
 
@@ -72,10 +80,18 @@ pub struct ShareView {
 impl AllocationView {
     pub fn new(allocation: &ClearingAllocation, recorded: bool) -> Self {
         Self {
+            allocation: AllocatedView::from(allocation),
+            recorded,
+        }
+    }
+}
+
+impl From<&ClearingAllocation> for AllocatedView {
+    fn from(allocation: &ClearingAllocation) -> Self {
+        Self {
             clearing_reference: allocation.clearing_reference.to_string(),
             amount: allocation.amount.amount().to_string(),
             currency: allocation.amount.currency().code(),
-            recorded,
             shares: allocation
                 .shares
                 .iter()

@@ -2,14 +2,16 @@
 //! Field names here are the API's contract (docs/api.md, `openapi.json`); the library's
 //! structs and read-model columns may change without changing them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use super::AllocatedView;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use suspense::{LoadedItem, RecordedEvent};
+use suspense_domain::allocation::ClearingAllocation;
 use suspense_domain::{
-    Assignment, ItemState, Money, OpenItem, PendingResolution, RecordVolume, ResolutionRequest,
-    RootCause, VolumeEvent,
+    Assignment, ItemState, Money, OpenItem, PendingResolution, RecordVolume, Reference,
+    ResolutionRequest, RootCause, SuspenseItemEvent, VolumeEvent,
 };
 use suspense_read_models::{
     AgingBasis, AgingReport, CountAmount, OpenBalance, PeriodReport, RegisterRow, RootCauseReport,
@@ -262,6 +264,9 @@ pub struct EventView {
     pub event: Box<serde_json::value::RawValue>,
     pub metadata: EventMetadataView,
     pub recorded_at: DateTime<Utc>,
+    /// For a clearing allocated across items: the whole allocation, with the sibling shares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<AllocatedView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -275,8 +280,19 @@ pub struct EventMetadataView {
 }
 
 impl EventView {
-    pub fn new(recorded: RecordedEvent) -> Result<Self, serde_json::Error> {
+    /// `allocations` are the allocations the item's clearings belong to, by reference.
+    pub fn new(
+        recorded: RecordedEvent,
+        allocations: &HashMap<Reference, ClearingAllocation>,
+    ) -> Result<Self, serde_json::Error> {
+        let allocation = match &recorded.event {
+            SuspenseItemEvent::ClearingRecorded {
+                clearing_reference, ..
+            } => allocations.get(clearing_reference).map(AllocatedView::from),
+            _ => None,
+        };
         Ok(Self {
+            allocation,
             position: recorded.position,
             item_id: recorded.item_id.to_string(),
             sequence: recorded.sequence,

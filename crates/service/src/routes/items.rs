@@ -95,9 +95,10 @@ pub async fn events(
     if history.is_empty() {
         return Err(ApiError::not_found(format!("no item {id}")));
     }
+    let allocations = state.ledger.allocations_in(&history).await?;
     let events = history
         .into_iter()
-        .map(EventView::new)
+        .map(|recorded| EventView::new(recorded, &allocations))
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::internal)?;
     Reply::json(StatusCode::OK, &events)

@@ -1,27 +1,20 @@
-//! `suspense import FILE.csv`: bulk-open items from a bank's suspense extract.
+//! `suspense import [items] FILE.csv`: bulk-open items from a bank's suspense extract.
 //!
 //! The whole file is checked before anything is written: every bad row is reported with its
 //! line number, field and reason, and then nothing is imported. Re-running the same file opens
 //! nothing twice (opening is idempotent on source system + reference).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 use suspense::{Actor, Suspense};
 use suspense_domain::{ItemId, OpenItem, UserId};
 
-use super::{settings, Cli, CliError};
+use super::{ImportError, RowError};
+use crate::cli::{settings, Cli, CliError};
 use crate::dto::{MoneyBody, OpenItemBody};
-
-#[derive(clap::Args)]
-pub struct Args {
-    pub file: PathBuf,
-    /// Recorded as the person who opened the items.
-    #[arg(long, default_value = "cli-import")]
-    pub actor: String,
-}
 
 /// One row of the extract; see docs/import.md for the columns.
 #[derive(Debug, Deserialize)]
@@ -44,30 +37,6 @@ struct Row {
     fee_amount: Option<String>,
     #[serde(default)]
     fee_currency: Option<String>,
-}
-
-/// A refused row: 1-based line number in the file (the header is line 1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowError {
-    pub line: u64,
-    pub field: String,
-    pub reason: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("cannot read {path}: {message}")]
-    Unreadable { path: PathBuf, message: String },
-    #[error("{} bad row(s); nothing was imported:\n{}", .0.len(), render(.0))]
-    Rows(Vec<RowError>),
-}
-
-fn render(errors: &[RowError]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("  line {}: {}: {}", e.line, e.field, e.reason))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -148,15 +117,9 @@ pub fn parse_extract<R: std::io::Read>(input: R) -> (Vec<(u64, OpenItem)>, Vec<R
         let row = match record {
             Ok(row) => row,
             Err(e) => {
-                let field = match e.kind() {
-                    csv::ErrorKind::Deserialize { err, .. } => err
-                        .field()
-                        .map_or_else(|| "row".to_owned(), |f| format!("column {}", f + 1)),
-                    _ => "row".to_owned(),
-                };
                 errors.push(RowError {
                     line,
-                    field,
+                    field: super::csv_field(&e),
                     reason: e.to_string(),
                 });
                 continue;
@@ -189,11 +152,7 @@ pub fn parse_extract<R: std::io::Read>(input: R) -> (Vec<(u64, OpenItem)>, Vec<R
 
 /// Reads and checks every row of `path`, including against items already in the ledger.
 async fn check(ledger: &Suspense, path: &Path) -> Result<Vec<(u64, OpenItem)>, CliError> {
-    let file = std::fs::File::open(path).map_err(|e| ImportError::Unreadable {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    let (items, mut errors) = parse_extract(std::io::BufReader::new(file));
+    let (items, mut errors) = parse_extract(super::open_file(path)?);
     for (line, item) in &items {
         let id = ItemId::for_reference(&item.reference);
         if let Some(existing) = ledger.item(id).await? {
@@ -242,11 +201,11 @@ pub async fn import_file(
     Ok(summary)
 }
 
-pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
+pub async fn run(cli: &Cli, file: &Path, actor: &str) -> Result<(), CliError> {
     let settings = settings(cli, None)?;
     let ledger = crate::app::open_ledger(&settings).await?;
-    let actor = Actor::new(UserId::parse(&args.actor)?).with_source("cli-import");
-    let result = import_file(&ledger, &args.file, &actor).await;
+    let actor = Actor::new(UserId::parse(actor)?).with_source("cli-import");
+    let result = import_file(&ledger, file, &actor).await;
     ledger.close().await;
     let summary = result?;
     outln!(
