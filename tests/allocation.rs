@@ -98,9 +98,11 @@ async fn allocation_clears_several_items_all_or_none(backend: Backend) {
     let too_much = allocation("PAY-2", "35.00", &[(a, "30.00"), (c, "5.00")]);
     assert!(matches!(
         ledger.allocate_clearing(&ops, too_much).await,
-        Err(Error::Rejected(
-            ItemError::ClearingExceedsOutstanding { .. }
-        ))
+        Err(Error::ShareRejected {
+            index: 0,
+            error: ItemError::ClearingExceedsOutstanding { .. },
+            ..
+        })
     ));
     assert_eq!(outstanding(&ledger, c).await, cny("10.00"));
     assert_eq!(ledger.history(c).await.map(|h| h.len()).ok(), Some(1));
@@ -181,6 +183,43 @@ async fn allocation_over_http() {
         .await
         .unwrap_or_default();
     assert_eq!(refused["error"]["field"], "shares");
+    let mut bad_id = body.clone();
+    bad_id["shares"][1]["item_id"] = json!("not-a-uuid");
+    let mut too_many = body.clone();
+    too_many["amount"] = json!("10.01");
+    too_many["shares"] = (0..1001)
+        .map(|i| json!({"item_id": format!("00000000-0000-4000-8000-{i:012}"), "amount": "0.01"}))
+        .collect();
+    let mut mixed = body.clone();
+    mixed["currency"] = json!("USD");
+    let usd = app
+        .post(
+            "/v1/items",
+            "olivia",
+            json!({
+                "source_system": "CORE", "reference": "HTTP-USD", "account": "2241-01",
+                "branch": "SH-001", "channel": "online_banking", "amount": "40.00",
+                "currency": "USD", "direction": "credit", "booked_on": "2026-03-02",
+                "description": "a dollar item"
+            }),
+        )
+        .await;
+    let usd: Value = usd.json().await.unwrap_or_default();
+    let mut other_currency = body.clone();
+    other_currency["shares"][1]["item_id"] = usd["id"].clone();
+    let head = app.log_head().await;
+    for (bad, status, field) in [
+        (bad_id, 422, "shares[1].item_id"),
+        (too_many, 422, "shares"),
+        (mixed, 422, "shares[0].amount"),
+        (other_currency, 422, "shares[1].amount"),
+    ] {
+        let response = app.post("/v1/clearings", "olivia", bad).await;
+        assert_eq!(response.status(), status);
+        let refused: Value = response.json().await.unwrap_or_default();
+        assert_eq!(refused["error"]["field"], field, "{refused}");
+    }
+    assert_eq!(app.log_head().await, head, "bad allocations write nothing");
     let written = app.post("/v1/clearings", "olivia", body.clone()).await;
     assert_eq!(written.status(), 201);
     let written: Value = written.json().await.unwrap_or_default();
@@ -319,3 +358,272 @@ on_both_backends!(
     allocation_import_from_csv,
     super::allocation_import_from_csv
 );
+
+/// Random allocations over a handful of items, some more than an item owes, some re-sent.
+#[derive(Debug, Clone)]
+struct AllocationCase {
+    /// Each item's booked amount, in fen.
+    items: Vec<i64>,
+    /// Each allocation's shares: (item index, share in fen); `true` re-sends the one before.
+    allocations: Vec<(Vec<(usize, i64)>, bool)>,
+}
+
+fn allocation_case() -> impl proptest::strategy::Strategy<Value = AllocationCase> {
+    use proptest::prelude::*;
+    (2usize..6)
+        .prop_flat_map(|count| {
+            let items = proptest::collection::vec(1i64..100_000, count);
+            let shares = proptest::collection::vec((0..count, 1i64..60_000), 1..4);
+            let allocations = proptest::collection::vec((shares, any::<bool>()), 1..6);
+            (items, allocations)
+        })
+        .prop_map(|(items, allocations)| AllocationCase { items, allocations })
+}
+
+fn fen(minor: i64) -> Money {
+    Money::from_minor_units(minor, cny("0").currency()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One case: the register, a fold of each item's log and a model of the figures agree after
+/// every allocation; a refused allocation changes nothing on any item.
+async fn check_allocation_case(ledger: &Suspense, case_number: usize, case: &AllocationCase) {
+    use std::collections::BTreeMap;
+    let ops = Actor::new(user("ops"));
+    let mut ids = Vec::new();
+    let mut owed: Vec<i64> = case.items.clone();
+    for (i, minor) in case.items.iter().enumerate() {
+        let amount = fen(*minor).amount().to_string();
+        let opened = ledger
+            .open_item(&ops, booking(&format!("P{case_number}-{i}"), &amount))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        ids.push(opened.item_id);
+    }
+    let mut previous: Option<ClearingAllocation> = None;
+    for (n, (shares, resend)) in case.allocations.iter().enumerate() {
+        // Merge one item's shares within an allocation: an item appears once per allocation.
+        let mut merged: BTreeMap<usize, i64> = BTreeMap::new();
+        for (item, minor) in shares {
+            *merged.entry(*item).or_default() += minor;
+        }
+        let pay = match (&previous, resend) {
+            (Some(previous), true) => previous.clone(),
+            _ => {
+                let total: i64 = merged.values().sum();
+                ClearingAllocation::new(
+                    Reference::parse(&format!("PAY-P{case_number}-{n}"))
+                        .unwrap_or_else(|e| panic!("{e}")),
+                    fen(total),
+                    merged
+                        .iter()
+                        .map(|(item, minor)| AllocatedShare {
+                            item_id: ids[*item],
+                            amount: fen(*minor),
+                        })
+                        .collect(),
+                )
+                .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+        let lengths = histories(ledger, &ids).await;
+        let fits = pay.shares.iter().all(|share| {
+            let index = ids.iter().position(|id| *id == share.item_id).unwrap_or(0);
+            share.amount.minor_units() <= owed[index]
+        });
+        let outcome = ledger.allocate_clearing(&ops, pay.clone()).await;
+        match outcome {
+            Ok(Some(written)) => {
+                assert!(fits, "recorded although a share exceeds what its item owes");
+                assert_eq!(written.len(), pay.shares.len());
+                for share in &pay.shares {
+                    let index = ids.iter().position(|id| *id == share.item_id).unwrap_or(0);
+                    owed[index] -= share.amount.minor_units();
+                }
+                previous = Some(pay);
+            }
+            Ok(None) => {
+                assert_eq!(
+                    previous.as_ref(),
+                    Some(&pay),
+                    "only a re-send writes nothing"
+                );
+                assert_eq!(histories(ledger, &ids).await, lengths);
+            }
+            Err(Error::ShareRejected {
+                error: ItemError::ClearingExceedsOutstanding { .. },
+                ..
+            }) => {
+                assert!(!fits, "refused although every share fits");
+                assert_eq!(
+                    histories(ledger, &ids).await,
+                    lengths,
+                    "refused writes nothing"
+                );
+            }
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    ledger.refresh().await.unwrap_or_else(|e| panic!("{e}"));
+    for (index, id) in ids.iter().enumerate() {
+        let folded = outstanding(ledger, *id).await.minor_units();
+        let row = ledger
+            .reports()
+            .item(&id.to_string())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("{id} is not in the register"));
+        assert_eq!(
+            (row.outstanding_minor, folded),
+            (owed[index], owed[index]),
+            "item {index}: register, fold of the log, model"
+        );
+    }
+    assert_eq!(
+        ledger.reports().open_balance().await.ok(),
+        ledger.reports().register_balance().await.ok(),
+        "the open balance ties to the register"
+    );
+}
+
+async fn histories(ledger: &Suspense, ids: &[ItemId]) -> Vec<usize> {
+    let mut lengths = Vec::with_capacity(ids.len());
+    for id in ids {
+        lengths.push(ledger.history(*id).await.map(|h| h.len()).unwrap_or(0));
+    }
+    lengths
+}
+
+fn allocation_property(backend: Backend, cases: u32) {
+    use proptest::test_runner::{Config, TestRunner};
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let db = runtime.block_on(TestDatabase::create(backend));
+    let ledger = runtime
+        .block_on(Suspense::open(&db.url()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut runner = TestRunner::new(Config::with_cases(cases));
+    // Each case works on its own items, so cases share one database.
+    let case_number = std::sync::atomic::AtomicUsize::new(0);
+    runner
+        .run(&allocation_case(), |case| {
+            let number = case_number.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            runtime.block_on(check_allocation_case(&ledger, number, &case));
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    runtime.block_on(ledger.close());
+}
+
+#[test]
+fn allocation_property_register_and_log_agree_sqlite() {
+    allocation_property(Backend::Sqlite, 24);
+}
+
+#[test]
+fn allocation_property_register_and_log_agree_postgres() {
+    allocation_property(Backend::Postgres, 12);
+}
+
+/// On PostgreSQL, allocations race single-item clearings on the same items: every allocation
+/// is written whole or not at all, and the figures tie afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn allocation_races_single_item_commands_postgres() {
+    use suspense::domain::ItemAction;
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let ledger = Arc::new(
+        Suspense::open(&db.url())
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let ops = Actor::new(user("ops"));
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let opened = ledger
+            .open_item(&ops, booking(&format!("RACE-{i}"), "100.00"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        ids.push(opened.item_id);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..12usize {
+        // Each allocation takes 1.00 from five of the eight items.
+        let shares: Vec<(ItemId, &str)> = (0..5).map(|k| (ids[(n + k * 3) % 8], "1.00")).collect();
+        let pay = allocation(&format!("PAY-RACE-{n}"), "5.00", &shares);
+        let (ledger, ops) = (ledger.clone(), ops.clone());
+        tasks.spawn(async move {
+            (
+                Some(pay.clone()),
+                ledger.allocate_clearing(&ops, pay).await.map(|_| ()),
+            )
+        });
+    }
+    for n in 0..24usize {
+        let action = ItemAction::RecordClearing {
+            clearing_reference: Reference::parse(&format!("ONE-{n}"))
+                .unwrap_or_else(|e| panic!("{e}")),
+            amount: cny("2.00"),
+        };
+        let (ledger, ops, id) = (ledger.clone(), ops.clone(), ids[n % 8]);
+        tasks.spawn(async move { (None, ledger.execute(&ops, id, action).await.map(|_| ())) });
+    }
+    let mut recorded = Vec::new();
+    let mut refused = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined.unwrap_or_else(|e| panic!("{e}")) {
+            (Some(pay), Ok(())) => recorded.push(pay),
+            (Some(pay), Err(Error::Conflict { .. })) => refused.push(pay),
+            (None, Ok(())) | (None, Err(Error::Conflict { .. })) => {}
+            (_, Err(other)) => panic!("unexpected {other}"),
+        }
+    }
+    assert!(!recorded.is_empty(), "some allocations were recorded");
+    for pay in &refused {
+        assert_eq!(
+            ledger
+                .clearing_allocation(&pay.clearing_reference)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+            None
+        );
+    }
+    // Every item's clearings are exactly its shares of the recorded allocations and its own.
+    for id in &ids {
+        let history = ledger.history(*id).await.unwrap_or_else(|e| panic!("{e}"));
+        let mine: Vec<String> = history
+            .iter()
+            .filter_map(|e| match &e.event {
+                suspense::domain::SuspenseItemEvent::ClearingRecorded {
+                    clearing_reference,
+                    ..
+                } => Some(clearing_reference.to_string()),
+                _ => None,
+            })
+            .filter(|reference| reference.starts_with("PAY-"))
+            .collect();
+        let mut expected: Vec<String> = recorded
+            .iter()
+            .filter(|pay| pay.shares.iter().any(|share| share.item_id == *id))
+            .map(|pay| pay.clearing_reference.to_string())
+            .collect();
+        let mut mine = mine;
+        mine.sort();
+        expected.sort();
+        assert_eq!(mine, expected, "item {id}");
+    }
+    ledger.refresh().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ledger.reports().open_balance().await.ok(),
+        ledger.reports().register_balance().await.ok()
+    );
+    for id in &ids {
+        let row = ledger
+            .reports()
+            .item(&id.to_string())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("{id} is not in the register"));
+        assert_eq!(
+            row.outstanding_minor,
+            outstanding(&ledger, *id).await.minor_units()
+        );
+    }
+}

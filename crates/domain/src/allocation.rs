@@ -154,6 +154,12 @@ mod tests {
     #[test]
     fn allocation_refusals_name_the_field() {
         assert_eq!(refused(vec![], "10.00").field, "shares");
+        let too_many: Vec<_> = (0..=MAX_ALLOCATED_ITEMS)
+            .map(|i| share(&format!("R{i}"), "0.01"))
+            .collect();
+        let over = refused(too_many, "10.01");
+        assert_eq!(over.field, "shares");
+        assert!(over.reason.contains("1 to 1000 items, got 1001"), "{over}");
         assert_eq!(
             refused(vec![share("A", "60.00"), share("A", "40.00")], "100.00").field,
             "shares[1].item_id"

@@ -20,6 +20,8 @@ use crate::state::AppState;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The request body limit of `POST /v1/clearings`, whose 1,000 shares take about 100 KiB.
+pub const MAX_ALLOCATION_BODY_BYTES: usize = 256 * 1024;
 /// A request still running after this is answered 503 (a database that hangs, say).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -58,7 +60,11 @@ pub fn router(state: AppState) -> Router {
             get(routes::reports::open_balance),
         )
         .route("/v1/volumes", post(routes::reports::record_volume))
-        .route("/v1/clearings", post(routes::clearings::allocate))
+        .route(
+            "/v1/clearings",
+            post(routes::clearings::allocate)
+                .layer(DefaultBodyLimit::max(MAX_ALLOCATION_BODY_BYTES)),
+        )
         .route(
             "/v1/policy",
             get(routes::policy::show).post(routes::policy::publish),

@@ -174,6 +174,22 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Rejected(rule) => rule.into(),
+            StoreError::ShareRejected {
+                index,
+                item_id,
+                error,
+            } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                error.code(),
+                format!("shares[{index}]: item {item_id}: {error}"),
+            )
+            .with_field(format!(
+                "shares[{index}].{}",
+                match &error {
+                    ItemError::NotOpened => "item_id",
+                    other => other.field().unwrap_or("item_id"),
+                }
+            )),
             StoreError::PlanRejected(rule) => rule.into(),
             StoreError::PolicyRejected(refusal) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -10,6 +10,14 @@ pub enum StoreError {
     /// The command broke a business rule; nothing was written.
     #[error(transparent)]
     Rejected(#[from] ItemError),
+    /// One item refused its share of a clearing allocated across items (`index` in the
+    /// allocation's shares); nothing was written on any item.
+    #[error("shares[{index}]: item {item_id}: {error}")]
+    ShareRejected {
+        index: usize,
+        item_id: ItemId,
+        error: ItemError,
+    },
     /// The command broke a rule of a remediation plan; nothing was written.
     #[error(transparent)]
     PlanRejected(#[from] PlanError),

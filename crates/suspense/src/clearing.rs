@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use suspense_domain::allocation::ClearingAllocation;
 use suspense_domain::{
-    ItemAction, ItemCommand, ItemId, Reference, SuspenseItem, SuspenseItemEvent,
+    ItemAction, ItemCommand, ItemError, ItemId, Reference, SuspenseItem, SuspenseItemEvent,
 };
 use suspense_store::{Executed, RecordedEvent, StoreError};
 
@@ -22,12 +22,14 @@ impl Suspense {
         actor: &Actor,
         allocation: ClearingAllocation,
     ) -> Result<Option<Vec<Executed>>, StoreError> {
-        for share in &allocation.shares {
+        for (index, share) in allocation.shares.iter().enumerate() {
             let action = ItemAction::RecordClearing {
                 clearing_reference: allocation.clearing_reference.clone(),
                 amount: share.amount,
             };
-            self.check_scope(actor, share.item_id, &action).await?;
+            self.check_scope(actor, share.item_id, &action)
+                .await
+                .map_err(|error| name_share(error, index, share.item_id))?;
         }
         let mut attempt = 1;
         loop {
@@ -45,8 +47,45 @@ impl Suspense {
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }
+                Err(StoreError::Rejected(error)) => {
+                    return Err(self.locate_refusal(actor, &allocation, error).await)
+                }
                 result => return result,
             }
+        }
+    }
+
+    /// Names the share an item refused: the append reports a refusal without saying which
+    /// item it came from, so the allocation is checked again, writing nothing. A refusal of
+    /// the allocation as a whole (its reference recorded with other figures) stays as it is.
+    async fn locate_refusal(
+        &self,
+        actor: &Actor,
+        allocation: &ClearingAllocation,
+        error: ItemError,
+    ) -> StoreError {
+        let checks = self
+            .check_allocations(actor, std::slice::from_ref(allocation))
+            .await;
+        match checks.as_deref() {
+            Ok(
+                [AllocationCheck::Refused {
+                    share: Some(index),
+                    error: StoreError::Rejected(located),
+                }],
+            ) if *located == error => {
+                allocation
+                    .shares
+                    .get(*index)
+                    .map_or(StoreError::Rejected(error.clone()), |share| {
+                        StoreError::ShareRejected {
+                            index: *index,
+                            item_id: share.item_id,
+                            error: error.clone(),
+                        }
+                    })
+            }
+            _ => StoreError::Rejected(error),
         }
     }
 
@@ -74,11 +113,9 @@ impl Suspense {
                 } else {
                     AllocationCheck::Refused {
                         share: None,
-                        error: StoreError::Rejected(
-                            suspense_domain::ItemError::ClearingReferenceConflict {
-                                clearing_reference: reference.clone(),
-                            },
-                        ),
+                        error: StoreError::Rejected(ItemError::ClearingReferenceConflict {
+                            clearing_reference: reference.clone(),
+                        }),
                     }
                 });
                 continue;
@@ -159,6 +196,18 @@ impl Suspense {
         reference: &Reference,
     ) -> Result<Option<ClearingAllocation>, StoreError> {
         self.log().clearing_allocation(reference).await
+    }
+}
+
+/// A refusal of one share, named by its place in the allocation.
+fn name_share(error: StoreError, index: usize, item_id: ItemId) -> StoreError {
+    match error {
+        StoreError::Rejected(error) => StoreError::ShareRejected {
+            index,
+            item_id,
+            error,
+        },
+        other => other,
     }
 }
 

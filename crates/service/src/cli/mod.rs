@@ -153,6 +153,7 @@ impl CliError {
             Self::Invalid(_) | Self::Config(_) | Self::Import(ImportError::Rows(_)) => 2,
             Self::Store(
                 StoreError::Rejected(_)
+                | StoreError::ShareRejected { .. }
                 | StoreError::PlanRejected(_)
                 | StoreError::PolicyRejected(_)
                 | StoreError::OrganisationRejected(_),
