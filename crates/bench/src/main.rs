@@ -1,6 +1,7 @@
 //! `suspense-bench`: measures the suspense log and read models on this machine, each figure
 //! beside a baseline measured in the same run. See docs/performance.md.
 
+mod allocation;
 mod catch_up;
 mod cpu;
 mod load;
@@ -73,6 +74,15 @@ enum Command {
         #[arg(long, default_value_t = 1_600_000)]
         events: usize,
     },
+    /// Seeds a log, then times a clearing allocated across 100 items against the same
+    /// clearings recorded one item at a time.
+    Allocation {
+        #[arg(long, value_enum, default_value = "both")]
+        backend: BackendArg,
+        /// Events to seed before measuring.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+    },
     /// Serves the plain cqrs-es baseline over HTTP (started by `load`).
     #[command(hide = true)]
     PlainServe {
@@ -130,6 +140,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::Sweep { backend, events } => {
             for backend in backends(backend) {
                 sweep::run(backend, events).await?;
+            }
+        }
+        Command::Allocation { backend, events } => {
+            for backend in backends(backend) {
+                allocation::run(backend, events).await?;
             }
         }
         Command::PlainServe { url, listen } => plain_service::serve(&url, &listen).await?,

@@ -130,6 +130,14 @@ impl Period {
         }
     }
 
+    /// The same period a year before.
+    pub fn year_earlier(&self) -> Self {
+        Self {
+            kind: self.kind,
+            start: add_months(self.start, -12),
+        }
+    }
+
     pub fn next(&self) -> Self {
         Self {
             kind: self.kind,

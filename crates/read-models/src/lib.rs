@@ -30,12 +30,13 @@ pub use projector::{
 pub use register::RegisterRow;
 pub use replica::Replica;
 pub use reports::{
-    format_minor_units, AgingBasis, AgingPolicy, AgingReport, AgingRow, CauseKey, CountAmount,
-    ItemFilter, MeasureEvaluation, MeasureWindow, OpenBalance, PeriodReport, PlanEvaluation,
-    ProvisionedItem, ProvisioningReport, ProvisioningTotal, ReportError, Reports, RootCauseQuery,
-    RootCauseReport, RootCauseRow, RowChange, SuspenseRate, TargetEvaluation, VolumeFigures,
-    WatchEntry, WatchGroup, WatchList, WatchQuery, WatchReason, MAX_HORIZON_DAYS, MAX_WATCH_LIMIT,
-    MEASURE_WINDOW_MONTHS, MIN_RESOLUTIONS,
+    format_minor_units, AgingBasis, AgingPolicy, AgingReport, AgingRow, CauseDimension, CauseKey,
+    CauseSummary, CauseSummaryQuery, CountAmount, CurrencyFigures, ItemFilter, MeasureEvaluation,
+    MeasureWindow, OpenBalance, PeriodReport, PeriodSummary, PlanEvaluation, ProvisionedItem,
+    ProvisioningReport, ProvisioningTotal, ReportError, Reports, RootCauseQuery, RootCauseReport,
+    RootCauseRow, RowChange, SummaryRow, SuspenseRate, TargetEvaluation, VolumeFigures, WatchEntry,
+    WatchGroup, WatchList, WatchQuery, WatchReason, MAX_HORIZON_DAYS, MAX_WATCH_LIMIT,
+    MEASURE_WINDOW_MONTHS, MIN_RESOLUTIONS, VITAL_FEW_PERCENT,
 };
 pub use snapshot::ReadModelSnapshot;
 pub use statistics::{CellCounts, UNCLASSIFIED};

@@ -13,7 +13,10 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use suspense_database::Pool;
 use suspense_domain::BranchCode;
-use suspense_read_models::{format_minor_units, PeriodKind, RootCauseQuery};
+use suspense_read_models::{
+    format_minor_units, CauseDimension, CauseSummaryQuery, PeriodKind, RootCauseQuery,
+    RootCauseReport,
+};
 
 /// (category, code, branch, channel, currency): two branches, two currencies.
 const KEYS: [[&str; 5]; 5] = [
@@ -256,8 +259,12 @@ fn report_equals_sums_over_the_cells(backend: Backend) {
     let h = runtime.block_on(Harness::new(backend, "UTC"));
     TestRunner::new(Config::with_cases(32))
         .run(
-            &(proptest::collection::vec(cell(), 0..40), report_query()),
-            |(cells, (kind, from, periods, branch))| {
+            &(
+                proptest::collection::vec(cell(), 0..40),
+                report_query(),
+                proptest::sample::subsequence(CauseDimension::ALL.to_vec(), 1..=5).prop_shuffle(),
+            ),
+            |(cells, (kind, from, periods, branch), by)| {
                 let mut stored: BTreeMap<(u32, usize), Cell> = BTreeMap::new();
                 for (m, key, c) in cells {
                     stored.entry((m, key)).or_default().add(&c);
@@ -318,11 +325,108 @@ fn report_equals_sums_over_the_cells(backend: Backend) {
                             &period.period
                         );
                     }
+                    let summary = h
+                        .reports()
+                        .cause_summary(
+                            &CauseSummaryQuery::new(query.clone(), by.clone()).expect("by"),
+                        )
+                        .await
+                        .expect("summary");
+                    prop_assert_eq!(summary_from_cube(&report, &by), summary_counts(&summary));
                     Ok(())
                 })
             },
         )
         .expect("report equals the sums over its cells");
+}
+
+/// Per period, each summary key's (opened, resolved, open at end, escalations, previously
+/// opened), and the period's total: here summed from the cube's rows.
+type SummaryCounts = Vec<(BTreeMap<Vec<String>, [i64; 5]>, [i64; 5])>;
+
+fn summary_from_cube(report: &RootCauseReport, by: &[CauseDimension]) -> SummaryCounts {
+    report
+        .periods
+        .iter()
+        .map(|period| {
+            let mut keys: BTreeMap<Vec<String>, [i64; 5]> = BTreeMap::new();
+            let present: BTreeSet<Vec<String>> = period
+                .rows
+                .iter()
+                .filter(|r| {
+                    [
+                        r.opened.count,
+                        r.resolved.count,
+                        r.reopened.count,
+                        r.open_at_end.count,
+                        r.escalations,
+                        r.restated_items,
+                    ]
+                    .iter()
+                    .any(|c| *c != 0)
+                })
+                .map(|r| key_of(&r.key, by))
+                .collect();
+            let mut total = [0; 5];
+            for r in &period.rows {
+                let key = key_of(&r.key, by);
+                if !present.contains(&key) {
+                    continue;
+                }
+                let figures = keys.entry(key).or_default();
+                let row = [
+                    r.opened.count,
+                    r.resolved.count,
+                    r.open_at_end.count,
+                    r.escalations,
+                    r.opened.count - r.change.opened,
+                ];
+                for i in 0..5 {
+                    figures[i] += row[i];
+                    total[i] += row[i];
+                }
+            }
+            (keys, total)
+        })
+        .collect()
+}
+
+fn key_of(key: &suspense_read_models::CauseKey, by: &[CauseDimension]) -> Vec<String> {
+    by.iter()
+        .map(|d| match d {
+            CauseDimension::Category => key.category.clone(),
+            CauseDimension::Code => key.code.clone(),
+            CauseDimension::Branch => key.branch.clone(),
+            CauseDimension::Channel => key.channel.clone(),
+            CauseDimension::Currency => key.currency.clone(),
+        })
+        .collect()
+}
+
+fn summary_counts(summary: &suspense_read_models::CauseSummary) -> SummaryCounts {
+    let figures = |r: &suspense_read_models::SummaryRow| {
+        [
+            r.opened,
+            r.resolved,
+            r.open_at_end,
+            r.escalations,
+            r.previous_opened,
+        ]
+    };
+    summary
+        .periods
+        .iter()
+        .map(|period| {
+            (
+                period
+                    .rows
+                    .iter()
+                    .map(|r| (r.key.clone(), figures(r)))
+                    .collect(),
+                figures(&period.total),
+            )
+        })
+        .collect()
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod plans;
 mod policy;
 mod root_causes;
 mod rows;
+mod summary;
 mod volumes;
 
 use suspense_database::{Pool, Statement};
@@ -31,6 +32,10 @@ pub use policy::{
 pub use root_causes::{
     CauseKey, CountAmount, PeriodReport, RootCauseQuery, RootCauseReport, RootCauseRow, RowChange,
     SuspenseRate,
+};
+pub use summary::{
+    CauseDimension, CauseSummary, CauseSummaryQuery, CurrencyFigures, PeriodSummary, SummaryRow,
+    VITAL_FEW_PERCENT,
 };
 pub use volumes::VolumeFigures;
 

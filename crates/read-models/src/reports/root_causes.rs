@@ -368,7 +368,7 @@ impl Reports<'_> {
     }
 
     /// Each cause key's flows in `from..to` and its items open at the end: (count, minor).
-    async fn flows(
+    pub(super) async fn flows(
         &self,
         from: NaiveDate,
         to: NaiveDate,
