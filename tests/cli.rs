@@ -167,7 +167,13 @@ fn the_demo_loads_a_year_and_prints_its_reports() {
         .unwrap_or_else(|e| panic!("{e}"));
     let stdout = text(&output.stdout);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert!(stdout.contains("root causes by month"), "{stdout}");
+    assert!(stdout.contains("root causes of the last month"), "{stdout}");
+    assert!(
+        stdout.contains("(Asia/Shanghai) by category:"),
+        "the demo bank reports in Shanghai time: {stdout}"
+    );
+    let config = std::fs::read_to_string(dir.path().join("suspense.toml")).unwrap_or_default();
+    assert!(config.contains("time_zone = \"Asia/Shanghai\""), "{config}");
     assert!(stdout.contains("open balance CNY"), "{stdout}");
     assert!(stdout.contains("remediation plan"), "{stdout}");
     assert!(stdout.contains("teller training"), "{stdout}");

@@ -769,3 +769,121 @@ async fn the_role_matrix_holds_for_every_endpoint() {
         }
     }
 }
+
+/// `by=` sums the root-cause report over the dimensions named: ranked with shares, the vital
+/// few, subtotals and the year-earlier count, in JSON and CSV; a bad dimension is named.
+async fn root_cause_summary_ranks_and_subtotals(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let classify = |id: String, category: &'static str, code: &'static str| {
+        let app = &app;
+        async move {
+            expect(
+                app.post(
+                    &format!("/v1/items/{id}/classify"),
+                    "olivia",
+                    json!({"category": category, "code": code}),
+                )
+                .await,
+                200,
+                "",
+            )
+            .await;
+        }
+    };
+    for (i, (category, code)) in [
+        ("operational_error", "OP-KEYING"),
+        ("operational_error", "OP-KEYING"),
+        ("operational_error", "OP-REVIEW"),
+        ("external_cause", "EXT-PARTNER"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = app.open_item(&format!("SUM-{i}"), "100.00").await;
+        classify(id, category, code).await;
+    }
+    let mut last_year = booking("SUM-2025", "7.00");
+    last_year["booked_on"] = json!("2025-03-10");
+    let old = expect(app.post("/v1/items", "olivia", last_year).await, 201, "").await;
+    classify(
+        old["id"].as_str().unwrap_or_default().to_owned(),
+        "operational_error",
+        "OP-KEYING",
+    )
+    .await;
+
+    let query = "/v1/reports/root-causes?period=month&from=2026-03-01&to=2026-03-31&fresh=true";
+    let summary = expect(
+        app.get(&format!("{query}&by=category,code"), "rita").await,
+        200,
+        "",
+    )
+    .await;
+    assert_eq!(summary["by"], json!(["category", "code"]));
+    let period = &summary["periods"][0];
+    assert_eq!(period["items_opened"], 4);
+    assert_eq!(
+        period["vital_few"], 3,
+        "50 %, then 75 %: the third row reaches 80 %"
+    );
+    assert_eq!(period["rows"][0]["key"]["code"], "OP-KEYING");
+    assert_eq!(period["rows"][0]["share_percent"], "50.0");
+    assert_eq!(period["rows"][0]["year_earlier_opened"], 1);
+    assert_eq!(
+        period["rows"][0]["amounts"][0]["opened"]["amount"],
+        "200.00"
+    );
+    assert_eq!(
+        period["subtotals"][1]["key"]["category"],
+        "operational_error"
+    );
+    assert_eq!(period["subtotals"][1]["opened"], 3);
+    assert_eq!(period["total"]["amounts"][0]["opened"]["amount"], "400.00");
+
+    let csv = app
+        .get(&format!("{query}&by=category&format=csv"), "rita")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("period,level,rank,category,currency,opened_count,opened_amount"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].starts_with("2026-03,row,1,operational_error,CNY,3,300.00"),
+        "{csv}"
+    );
+    assert!(
+        lines[3].starts_with("2026-03,total,,,CNY,4,400.00"),
+        "{csv}"
+    );
+
+    let refused = expect(
+        app.get(&format!("{query}&by=category,team"), "rita").await,
+        422,
+        "invalid_field",
+    )
+    .await;
+    assert_eq!(refused["error"]["field"], "by");
+    let output = app.cli(&[
+        "report",
+        "root-causes",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+    ]);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains(
+            "2026-03 (Asia/Shanghai) by category, code: 4 items opened; the first 3 of 3 rows"
+        ),
+        "{table}"
+    );
+}
+on_both_backends!(
+    root_cause_summary_ranks_and_subtotals,
+    super::root_cause_summary_ranks_and_subtotals
+);

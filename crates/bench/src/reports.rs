@@ -13,8 +13,8 @@ use suspense_domain::{
     InvalidInput, Note, PlanState, RemediationPlan, RootCauseCategory, TeamId, UserId,
 };
 use suspense_read_models::{
-    AgingPolicy, PeriodKind, Projector, ReadModelSettings, ReportError, ReportingCalendar, Reports,
-    RootCauseQuery,
+    AgingPolicy, CauseDimension, CauseSummaryQuery, PeriodKind, Projector, ReadModelSettings,
+    ReportError, ReportingCalendar, Reports, RootCauseQuery,
 };
 use suspense_store::{EventLog, PoolSettings, StoreLocation};
 use suspense_testkit::fixed_services;
@@ -76,6 +76,28 @@ pub async fn time_all(
         let rows = reports.root_causes(query).await?.periods[0].rows.len();
         let timings = time(queries, || async {
             reports.root_causes(query).await.map(|_| ())
+        })
+        .await?;
+        print_row(name, rows, &timings);
+    }
+    // The readable summaries: the year cut by category (and the year before it, the same
+    // period a year earlier, read too), and the latest month by category and code.
+    for (name, query, by) in [
+        (
+            "summary by category, one year",
+            &year,
+            vec![CauseDimension::Category],
+        ),
+        (
+            "summary by category and code, latest month",
+            &latest,
+            vec![CauseDimension::Category, CauseDimension::Code],
+        ),
+    ] {
+        let query = CauseSummaryQuery::new(query.clone(), by)?;
+        let rows = reports.cause_summary(&query).await?.periods[0].rows.len();
+        let timings = time(queries, || async {
+            reports.cause_summary(&query).await.map(|_| ())
         })
         .await?;
         print_row(name, rows, &timings);

@@ -4,10 +4,14 @@ use chrono::Utc;
 use clap::ValueEnum;
 use suspense::Actor;
 use suspense_domain::{BranchCode, UserId};
-use suspense_read_models::{AgingReport, PeriodKind, RootCauseQuery, RootCauseReport};
+use suspense_read_models::{
+    AgingReport, CauseDimension, CauseSummaryQuery, PeriodKind, RootCauseQuery, RootCauseReport,
+};
 
 use super::{settings, Cli, CliError};
-use crate::dto::{date, provisioning_csv, ProvisioningView};
+use crate::dto::{
+    cause_summary_csv, date, provisioning_csv, CauseSummaryView, ProvisioningView, SummaryRowView,
+};
 use crate::routes::reports::root_causes_csv;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -38,6 +42,14 @@ pub enum Command {
         to: String,
         #[arg(long)]
         branch: Option<String>,
+        /// Sum over these dimensions, ranked with shares and subtotals: any of category,
+        /// code, branch, channel, currency (default for the table: category,code).
+        #[arg(long)]
+        by: Option<String>,
+        /// Every row of the cube (category × code × branch × channel × currency), as CSV and
+        /// JSON give without --by.
+        #[arg(long, conflicts_with = "by")]
+        full: bool,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
@@ -68,6 +80,8 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
             from,
             to,
             branch,
+            by,
+            full,
             format,
         } => {
             let kind = match period {
@@ -77,6 +91,28 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
             };
             let branch = branch.as_deref().map(BranchCode::parse).transpose()?;
             let query = RootCauseQuery::new(kind, date("from", from)?, date("to", to)?, branch)?;
+            let by = match (by, full, format) {
+                (Some(by), _, _) => Some(CauseDimension::parse_list(by)?),
+                (None, false, Format::Table) => {
+                    Some(vec![CauseDimension::Category, CauseDimension::Code])
+                }
+                (None, _, _) => None,
+            };
+            if let Some(by) = by {
+                let query = CauseSummaryQuery::new(query, by)?;
+                let summary =
+                    CauseSummaryView::from(&ledger.reports().cause_summary(&query).await?);
+                let output = match format {
+                    Format::Json => json(&summary)?,
+                    Format::Csv => {
+                        cause_summary_csv(&summary).map_err(|e| CliError::Other(e.to_string()))?
+                    }
+                    Format::Table => cause_summary_table(&summary),
+                };
+                ledger.close().await;
+                out!("{output}")?;
+                return Ok(());
+            }
             let report = ledger.reports().root_causes(&query).await?;
             match format {
                 Format::Json => json(&report)?,
@@ -175,6 +211,96 @@ pub fn root_causes_table(report: &RootCauseReport) -> String {
                 rate.per_10000.as_deref().unwrap_or("n/a")
             ));
         }
+    }
+    out
+}
+
+/// The summary a manager reads at a glance: per period the ranked rows with their share,
+/// the vital few marked, the comparison counts, subtotals and the total.
+pub fn cause_summary_table(summary: &CauseSummaryView) -> String {
+    let mut out = String::new();
+    let widths: Vec<usize> = summary
+        .by
+        .iter()
+        .map(|d| {
+            summary
+                .periods
+                .iter()
+                .flat_map(|p| p.rows.iter().filter_map(|r| r.key.get(d)))
+                .map(|v| v.chars().count())
+                .chain([d.len(), 5])
+                .max()
+                .unwrap_or(5)
+        })
+        .collect();
+    let key = |row: &SummaryRowView| -> String {
+        summary
+            .by
+            .iter()
+            .zip(&widths)
+            .map(|(d, w)| format!("{:<w$}", row.key.get(d).map_or("", String::as_str)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let amounts = |row: &SummaryRowView| -> String {
+        row.amounts
+            .iter()
+            .map(|a| format!("{} {}", a.currency, a.opened.amount))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let line = |mark: &str, key: String, row: &SummaryRowView| -> String {
+        format!(
+            "{mark} {key} {:>7} {:>6}% {:>6}% {:>7} {:>7} {:>8} {:>8}  {}\n",
+            row.opened,
+            row.share_percent,
+            row.cumulative_percent,
+            row.previous_opened,
+            row.year_earlier_opened,
+            row.resolved,
+            row.open_at_end,
+            amounts(row)
+        )
+    };
+    for period in &summary.periods {
+        out.push_str(&format!(
+            "{} ({}) by {}: {} items opened; the first {} of {} rows make 80 % (marked *)\n",
+            period.period,
+            summary.time_zone,
+            summary.by.join(", "),
+            period.items_opened,
+            period.vital_few,
+            period.rows.len()
+        ));
+        let header: Vec<String> = summary
+            .by
+            .iter()
+            .zip(&widths)
+            .map(|(d, w)| format!("{d:<w$}"))
+            .collect();
+        out.push_str(&format!(
+            "  {} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8}  opened amount\n",
+            header.join(" "),
+            "opened",
+            "share",
+            "cum.",
+            "before",
+            "yr ago",
+            "resolved",
+            "open@end"
+        ));
+        for (i, row) in period.rows.iter().enumerate() {
+            let mark = if i < period.vital_few { "*" } else { " " };
+            out.push_str(&line(mark, key(row), row));
+        }
+        if !period.subtotals.is_empty() {
+            out.push_str(&format!("  subtotals by {}\n", summary.by[0]));
+            for row in &period.subtotals {
+                out.push_str(&line(" ", key(row), row));
+            }
+        }
+        let width = widths.iter().sum::<usize>() + widths.len().saturating_sub(1);
+        out.push_str(&line(" ", format!("{:<width$}", "total"), &period.total));
     }
     out
 }

@@ -11,6 +11,7 @@ mod plan_body;
 mod plan_view;
 mod policy;
 mod query;
+mod summary;
 mod view;
 
 pub use allocation::*;
@@ -21,6 +22,7 @@ pub use plan_body::*;
 pub use plan_view::*;
 pub use policy::*;
 pub use query::*;
+pub use summary::*;
 pub use view::*;
 
 use chrono::NaiveDate;

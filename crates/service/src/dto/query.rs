@@ -10,7 +10,7 @@ use serde::Deserialize;
 use suspense_domain::{
     BranchCode, InvalidInput, ItemId, ItemStatus, RootCauseCategory, TeamId, UserId,
 };
-use suspense_read_models::{ItemFilter, PeriodKind, RootCauseQuery};
+use suspense_read_models::{CauseDimension, ItemFilter, PeriodKind, RootCauseQuery};
 
 use super::date;
 use crate::error::ApiError;
@@ -136,11 +136,15 @@ pub struct RootCauseParams {
     pub fresh: Option<String>,
     /// RFC 3339: the report as it stood with the events recorded by then.
     pub as_known_at: Option<String>,
+    /// Dimensions to sum the report over (`category,code`): the readable summary.
+    pub by: Option<String>,
 }
 
 /// A parsed `RootCauseParams`.
 pub struct RootCauseRequest {
     pub query: RootCauseQuery,
+    /// Present when a summary cut by these dimensions is asked for.
+    pub by: Option<Vec<CauseDimension>>,
     pub format: Option<ReportFormat>,
     pub fresh: bool,
     pub as_known_at: Option<DateTime<Utc>>,
@@ -155,6 +159,11 @@ impl RootCauseParams {
         let as_known_at = as_known_at(self.as_known_at.as_deref())?;
         Ok(RootCauseRequest {
             query: RootCauseQuery::new(period, from, to, branch)?,
+            by: self
+                .by
+                .as_deref()
+                .map(CauseDimension::parse_list)
+                .transpose()?,
             format: ReportFormat::parse(self.format.as_deref())?,
             fresh: fresh(self.fresh.as_deref())?,
             as_known_at,

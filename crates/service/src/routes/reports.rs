@@ -4,12 +4,13 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
-use suspense_read_models::RootCauseReport;
+use suspense_read_models::{CauseDimension, CauseSummaryQuery, RootCauseQuery, RootCauseReport};
 
 use crate::auth::Role;
 use crate::dto::{
-    AgingParams, AgingReportView, FreshParams, OpenBalanceView, Params, ReportFormat,
-    RootCauseParams, RootCauseReportView, VolumeBody, VolumeView,
+    cause_summary_csv, AgingParams, AgingReportView, CauseSummaryView, FreshParams,
+    OpenBalanceView, Params, ReportFormat, RootCauseParams, RootCauseReportView, VolumeBody,
+    VolumeView,
 };
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
@@ -55,7 +56,8 @@ pub async fn root_causes(
         state.ledger.known_branch(branch)?;
     }
     let csv = wants_csv(request.format, &headers);
-    let report = match request.as_known_at {
+    let by = request.by.clone();
+    let reply = match request.as_known_at {
         // As the report stood at a past recorded time: rebuilt from the events recorded by then.
         Some(at) => {
             let settings = *state.ledger.projector().settings();
@@ -63,25 +65,13 @@ pub async fn root_causes(
                 suspense_read_models::Replica::as_known_at(state.ledger.log(), settings, at)
                     .await?;
             let scope = state.ledger.branches_of(&caller.actor());
-            replica
-                .reports()
-                .within(scope)
-                .root_causes(&request.query)
-                .await?
+            root_cause_reply(replica.reports().within(scope), request.query, by, csv).await?
         }
         None => {
             maybe_refresh(&state, request.fresh).await?;
-            state
-                .ledger
-                .reports_for(&caller.actor())
-                .root_causes(&request.query)
-                .await?
+            let reports = state.ledger.reports_for(&caller.actor());
+            root_cause_reply(reports, request.query, by, csv).await?
         }
-    };
-    let reply = if csv {
-        Reply::csv(root_causes_csv(&report).map_err(ApiError::internal)?)
-    } else {
-        Reply::json(StatusCode::OK, &RootCauseReportView::from(report))?
     };
     // The chain head anchors the report to the log it came from (docs/audit.md).
     let head = state.ledger.log().chain_head().await?;
@@ -91,6 +81,38 @@ pub async fn root_causes(
         }
         None => reply,
     })
+}
+
+/// The cube, or the summary cut by `by`, as JSON or CSV.
+async fn root_cause_reply(
+    reports: suspense_read_models::Reports<'_>,
+    query: RootCauseQuery,
+    by: Option<Vec<CauseDimension>>,
+    csv: bool,
+) -> Result<Reply, ApiError> {
+    match by {
+        Some(by) => {
+            let query = CauseSummaryQuery::new(query, by)?;
+            let view = CauseSummaryView::from(&reports.cause_summary(&query).await?);
+            if csv {
+                Ok(Reply::csv(
+                    cause_summary_csv(&view).map_err(ApiError::internal)?,
+                ))
+            } else {
+                Reply::json(StatusCode::OK, &view)
+            }
+        }
+        None => {
+            let report = reports.root_causes(&query).await?;
+            if csv {
+                Ok(Reply::csv(
+                    root_causes_csv(&report).map_err(ApiError::internal)?,
+                ))
+            } else {
+                Reply::json(StatusCode::OK, &RootCauseReportView::from(report))
+            }
+        }
+    }
 }
 
 /// One CSV row per period and cause key; amounts as exact decimals.

@@ -13,11 +13,12 @@ use suspense_domain::{
     ResolutionMethod, ResolutionRequest, RootCauseCatalogue, RootCauseCategory, RootCauseCode,
     SourceReference, TeamId, UserId,
 };
-use suspense_read_models::{PeriodKind, RootCauseQuery};
+use suspense_read_models::{CauseDimension, CauseSummaryQuery, Period, PeriodKind, RootCauseQuery};
 use tokio::net::TcpListener;
 
 use super::{settings, Cli, CliError};
 use crate::auth::{new_token, token_hash, Principal, Role};
+use crate::dto::CauseSummaryView;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -77,7 +78,48 @@ impl Dice {
 
 const BRANCHES: [&str; 5] = ["SH-001", "SH-002", "BJ-001", "GZ-001", "SZ-001"];
 
+/// The demo bank's time zone, configured for a fresh demo.
+const DEMO_TIME_ZONE: &str = "Asia/Shanghai";
+
+/// A demo on an empty database with no configuration file writes one that sets the demo
+/// bank's time zone, so its reports, and every later command run beside them, count days
+/// in Shanghai time. An existing file or database is left as it is: read models are built
+/// in one time zone, and changing it means a rebuild.
+async fn configure_time_zone(cli: &Cli) -> Result<(), CliError> {
+    if cli.config.exists() || std::env::var_os("SUSPENSE_CONFIG").is_some() {
+        return Ok(());
+    }
+    let settings = settings(cli, None)?;
+    let location = suspense::store::StoreLocation::parse(&settings.database_url)?;
+    let log = suspense::store::EventLog::open(
+        &location,
+        suspense_domain::ItemServices::new(
+            Arc::new(suspense::SystemClock),
+            settings.catalogue.clone(),
+            settings.approval.clone(),
+        ),
+        &Default::default(),
+    )
+    .await?;
+    let head = log.head().await;
+    log.close().await;
+    if head? == 0 {
+        std::fs::write(
+            &cli.config,
+            format!(
+                "# Written by `suspense demo` for its synthetic bank.\ntime_zone = \"{DEMO_TIME_ZONE}\"\n"
+            ),
+        )?;
+        eprintln!(
+            "wrote {} (time_zone = \"{DEMO_TIME_ZONE}\")",
+            cli.config.display()
+        );
+    }
+    Ok(())
+}
+
 pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
+    configure_time_zone(cli).await?;
     let mut settings = settings(cli, args.listen.clone())?;
     let clock = Arc::new(DemoClock(Mutex::new(None)));
     let ledger = crate::app::open_ledger_with_clock(&settings, clock.clone()).await?;
@@ -101,43 +143,17 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     }
     ledger.refresh().await?;
     let quarter_start = today - Duration::days(90);
-    let query = RootCauseQuery::new(PeriodKind::Month, quarter_start, today, None)?;
-    let report = ledger.reports().root_causes(&query).await?;
-    outln!(
-        "root causes by month ({}); `suspense report root-causes` shows every branch and channel:",
-        report.time_zone
+    let last_month = Period::containing(PeriodKind::Month, today).previous();
+    let query = CauseSummaryQuery::new(
+        RootCauseQuery::new(PeriodKind::Month, last_month.start, last_month.start, None)?,
+        vec![CauseDimension::Category],
     )?;
+    let summary = CauseSummaryView::from(&ledger.reports().cause_summary(&query).await?);
     outln!(
-        "  {:<8} {:<18} {:>7} {:>9} {:>13} {:>12}",
-        "month",
-        "category",
-        "opened",
-        "resolved",
-        "open at end",
-        "escalations"
+        "root causes of the last month; `suspense report root-causes --by category,code` cuts \
+         any period finer, `--full` shows every branch and channel:"
     )?;
-    for period in &report.periods {
-        let mut by_category: std::collections::BTreeMap<&str, [i64; 4]> =
-            std::collections::BTreeMap::new();
-        for row in &period.rows {
-            let totals = by_category.entry(row.key.category.as_str()).or_default();
-            totals[0] += row.opened.count;
-            totals[1] += row.resolved.count;
-            totals[2] += row.open_at_end.count;
-            totals[3] += row.escalations;
-        }
-        for (category, [opened, resolved, open, escalations]) in by_category {
-            outln!(
-                "  {:<8} {:<18} {:>7} {:>9} {:>13} {:>12}",
-                period.period,
-                category,
-                opened,
-                resolved,
-                open,
-                escalations
-            )?;
-        }
-    }
+    out!("{}", super::report::cause_summary_table(&summary))?;
     plan::print_evaluations(&ledger, today).await?;
     early_warning::print_watch_list(&ledger, today).await?;
     for balance in ledger.reports().open_balance().await? {
