@@ -29,6 +29,7 @@ async fn an_item_lives_from_booking_to_approved_write_off(backend: Backend) {
                 category: RootCauseCategory::ExternalCause,
                 code: RootCauseCode::parse("EXT-TPP-SETTLEMENT").expect("valid"),
                 reason: None,
+                attribution: Default::default(),
             },
         ),
         (

@@ -479,6 +479,7 @@ async fn plan_evaluation_recorded_is_reproduced_as_known_at_its_time(backend: Ba
         category: RootCauseCategory::OperationalError,
         code: RootCauseCode::parse("OP-KEYING").unwrap_or_else(|e| panic!("{e}")),
         reason: None,
+        attribution: Default::default(),
     };
     for (n, booked) in ["2026-02-03", "2026-04-03", "2026-05-03"]
         .iter()

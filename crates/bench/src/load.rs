@@ -81,6 +81,7 @@ pub fn cycle(reference: &str) -> (String, Vec<ItemAction>) {
             category: RootCauseCategory::CustomerCause,
             code: RootCauseCode::parse("CUS-REFERENCE").unwrap_or_else(|e| panic!("{e}")),
             reason: None,
+            attribution: Default::default(),
         },
         ItemAction::Assign {
             team: TeamId::parse("recon").unwrap_or_else(|e| panic!("{e}")),

@@ -34,6 +34,7 @@
 //! ```
 
 pub mod allocation;
+pub mod attribution;
 pub mod classification;
 pub mod identity;
 pub mod input;
@@ -48,6 +49,7 @@ pub mod stream;
 pub mod vocabulary;
 pub mod volume;
 
+pub use attribution::{Attribution, Counterparties, CounterpartyCode};
 pub use classification::{
     CatalogueEntry, CatalogueError, RootCause, RootCauseCatalogue, RootCauseCategory, RootCauseCode,
 };

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::Counterparties;
 use crate::classification::RootCauseCatalogue;
 use crate::money::{Currency, Money};
 use crate::organisation::OrganisationDirectory;
@@ -126,6 +127,8 @@ pub struct ItemServices {
     pub organisation: OrganisationDirectory,
     /// The escalation policy's versions, for their approval bands.
     pub policies: PolicyDirectory,
+    /// The counterparties an external cause may be attributed to.
+    pub counterparties: Counterparties,
 }
 
 impl ItemServices {
@@ -142,6 +145,7 @@ impl ItemServices {
             dates: BusinessDates::default(),
             organisation: OrganisationDirectory::default(),
             policies: PolicyDirectory::default(),
+            counterparties: Counterparties::default(),
         }
     }
 
@@ -181,6 +185,13 @@ impl ItemServices {
             needed.approvals = needed.approvals.max(1);
         }
         needed
+    }
+
+    /// The bank's list of counterparties (none by default: no counterparty is accepted).
+    #[must_use]
+    pub fn with_counterparties(mut self, counterparties: Counterparties) -> Self {
+        self.counterparties = counterparties;
+        self
     }
 
     /// The bank's own window of plausible business dates.

@@ -67,6 +67,7 @@ mod tests {
             "Opened",
             "Classified",
             "Reclassified",
+            "Attributed",
             "Assigned",
             "Reassigned",
             "Escalated",

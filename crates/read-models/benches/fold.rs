@@ -48,6 +48,7 @@ fn page(items: usize) -> Vec<RecordedEvent> {
                 category: RootCauseCategory::SystemFailure,
                 code: RootCauseCode::parse("SYS-OUTAGE").unwrap_or_else(|e| panic!("{e}")),
                 reason: None,
+                attribution: Default::default(),
             },
             ItemAction::RecordClearing {
                 clearing_reference: Reference::parse("C-1").unwrap_or_else(|e| panic!("{e}")),

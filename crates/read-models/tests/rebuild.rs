@@ -97,6 +97,7 @@ async fn apply(h: &Harness, case: usize, item: usize, op: &Op) {
                 category: entry.category,
                 code,
                 reason: reason.then(|| Note::parse("restated").expect("note")),
+                attribution: Default::default(),
             }
         }
         Op::Escalate { level } => ItemAction::Escalate {

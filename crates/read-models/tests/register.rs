@@ -195,6 +195,8 @@ async fn every_column_of_a_register_row_is_stored_as_folded(backend: Backend) {
         reopen_count: 0,
         comment_count: 0,
         last_event_at: instant(opened_at),
+        responsible: None,
+        counterparty: None,
     };
     assert_eq!(stored(&h, id).await, opened);
 

@@ -23,6 +23,7 @@ fn classify() -> ItemAction {
         category: RootCauseCategory::CustomerCause,
         code: RootCauseCode::parse("CUS-REFERENCE").expect("valid"),
         reason: None,
+        attribution: Default::default(),
     }
 }
 

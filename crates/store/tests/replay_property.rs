@@ -103,6 +103,7 @@ fn action(op: &Op, model: &SuspenseItem) -> ItemAction {
             category: codes[*code].1,
             code: codes[*code].0.clone(),
             reason: reason.then(|| note("restated after review")),
+            attribution: Default::default(),
         },
         Op::Assign { team, assignee } => ItemAction::Assign {
             team: TeamId::parse(["recon", "cards"][*team]).expect("valid"),

@@ -55,6 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 category: RootCauseCategory::CustomerCause,
                 code: RootCauseCode::parse("CUS-REFERENCE")?,
                 reason: None,
+                attribution: Default::default(),
             },
         )
         .await?;

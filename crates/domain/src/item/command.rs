@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::ApproverStanding;
 
+use crate::attribution::Attribution;
 use crate::classification::{RootCauseCategory, RootCauseCode};
 use crate::identity::{
     AccountNumber, BranchCode, Note, Reference, SourceReference, TeamId, UserId,
@@ -88,6 +89,10 @@ pub enum ItemAction {
         code: RootCauseCode,
         #[serde(default)]
         reason: Option<Note>,
+        /// The staff member responsible (operational errors) or the counterparty (external
+        /// causes); parts not given stay as they were.
+        #[serde(default)]
+        attribution: Attribution,
     },
     /// Give the item to a team (and optionally a person); again later = reassignment.
     Assign {

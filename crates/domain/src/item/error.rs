@@ -1,5 +1,6 @@
 //! Every business rule a command can break, as a typed error.
 
+use crate::attribution::CounterpartyCode;
 use crate::classification::{CatalogueError, RootCauseCategory, RootCauseCode};
 use crate::identity::{Reference, SourceReference};
 use crate::money::{Currency, Money};
@@ -33,6 +34,13 @@ pub enum ItemError {
     UnknownBranch { reason: String },
     #[error("team: {reason}")]
     UnknownTeam { reason: String },
+    #[error("{field}: a {category} cause is not attributed to one")]
+    AttributionNotAdmitted {
+        field: &'static str,
+        category: RootCauseCategory,
+    },
+    #[error("counterparty {counterparty} is not in the bank's list of counterparties")]
+    UnknownCounterparty { counterparty: CounterpartyCode },
     #[error("{field} is required: {why}")]
     Required {
         field: &'static str,
@@ -95,6 +103,8 @@ impl ItemError {
             Self::ImplausibleDate { .. } => "implausible_date",
             Self::UnknownBranch { .. } => "unknown_branch",
             Self::UnknownTeam { .. } => "unknown_team",
+            Self::AttributionNotAdmitted { .. } => "attribution_not_admitted",
+            Self::UnknownCounterparty { .. } => "unknown_counterparty",
             Self::AlreadyResolved => "item_resolved",
             Self::NotResolved => "item_not_resolved",
             Self::NotClassified => "item_not_classified",
@@ -121,6 +131,8 @@ impl ItemError {
             Self::ReferenceConflict { .. } => Some("reference"),
             Self::UnknownBranch { .. } => Some("branch"),
             Self::UnknownTeam { .. } => Some("team"),
+            Self::AttributionNotAdmitted { field, .. } => Some(field),
+            Self::UnknownCounterparty { .. } => Some("counterparty"),
             Self::UnknownRootCauseCode { .. } | Self::RootCauseCategoryMismatch { .. } => {
                 Some("code")
             }

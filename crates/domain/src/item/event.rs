@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::Attribution;
 use crate::classification::RootCause;
 use crate::identity::{Note, Reference, UserId};
 use crate::item::command::{OpenItem, ResolutionRequest};
@@ -44,6 +45,13 @@ pub enum SuspenseItemEvent {
         from: RootCause,
         to: RootCause,
         reason: Note,
+    },
+    /// The cause's attribution changed: the responsible staff member, the counterparty.
+    /// Written beside `Classified` / `Reclassified`, or alone when only it changed.
+    Attributed {
+        at: DateTime<Utc>,
+        by: UserId,
+        attribution: Attribution,
     },
     Assigned {
         at: DateTime<Utc>,
@@ -128,6 +136,7 @@ impl SuspenseItemEvent {
             Self::Opened { .. } => "Opened",
             Self::Classified { .. } => "Classified",
             Self::Reclassified { .. } => "Reclassified",
+            Self::Attributed { .. } => "Attributed",
             Self::Assigned { .. } => "Assigned",
             Self::Reassigned { .. } => "Reassigned",
             Self::Escalated { .. } => "Escalated",
@@ -147,6 +156,7 @@ impl SuspenseItemEvent {
             Self::Opened { at, .. }
             | Self::Classified { at, .. }
             | Self::Reclassified { at, .. }
+            | Self::Attributed { at, .. }
             | Self::Assigned { at, .. }
             | Self::Reassigned { at, .. }
             | Self::Escalated { at, .. }
@@ -166,6 +176,7 @@ impl SuspenseItemEvent {
             Self::Opened { by, .. }
             | Self::Classified { by, .. }
             | Self::Reclassified { by, .. }
+            | Self::Attributed { by, .. }
             | Self::Assigned { by, .. }
             | Self::Reassigned { by, .. }
             | Self::Escalated { by, .. }

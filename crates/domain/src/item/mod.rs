@@ -19,7 +19,8 @@ pub use command::{ItemAction, ItemCommand, OpenItem, ResolutionRequest};
 pub use error::ItemError;
 pub use event::{Approval, Assignment, SuspenseItemEvent, EVENT_VERSION};
 
-use crate::classification::RootCause;
+use crate::attribution::Attribution;
+use crate::classification::{RootCause, RootCauseCategory};
 use crate::identity::{Reference, UserId};
 use crate::money::Money;
 use crate::policy::ApprovalRequirement;
@@ -79,6 +80,8 @@ pub struct ItemState {
     pub opened_at: DateTime<Utc>,
     pub opened_by: UserId,
     pub cause: Option<RootCause>,
+    /// The responsible staff member or counterparty the cause is attributed to.
+    pub attribution: Attribution,
     pub assignment: Option<Assignment>,
     pub escalation: Option<EscalationLevel>,
     /// Partial clearings by their clearing reference (one item, several clearings: 一挂多销).
@@ -167,25 +170,40 @@ impl SuspenseItem {
                 category,
                 code,
                 reason,
+                attribution,
             } => {
                 let cause = services.catalogue.resolve(category, &code)?;
-                match &state.cause {
-                    None => Ok(vec![SuspenseItemEvent::Classified { at, by, cause }]),
-                    Some(current) if *current == cause => Ok(vec![]),
+                check_attribution(&attribution, cause.category, services)?;
+                let attributed = attribution.after(&state.attribution, cause.category);
+                let mut events = match &state.cause {
+                    None => vec![SuspenseItemEvent::Classified {
+                        at,
+                        by: by.clone(),
+                        cause,
+                    }],
+                    Some(current) if *current == cause => vec![],
                     Some(current) => {
                         let reason = reason.ok_or(ItemError::Required {
                             field: "reason",
                             why: "changing an item's root cause restates statistics",
                         })?;
-                        Ok(vec![SuspenseItemEvent::Reclassified {
+                        vec![SuspenseItemEvent::Reclassified {
                             at,
-                            by,
+                            by: by.clone(),
                             from: current.clone(),
                             to: cause,
                             reason,
-                        }])
+                        }]
                     }
+                };
+                if attributed != state.attribution {
+                    events.push(SuspenseItemEvent::Attributed {
+                        at,
+                        by,
+                        attribution: attributed,
+                    });
                 }
+                Ok(events)
             }
             ItemAction::Assign {
                 team,
@@ -450,6 +468,35 @@ fn subtract(total: &Money, amount: &Money) -> Money {
         .unwrap_or_else(|| Money::zero(total.currency()))
 }
 
+/// Refuses an attribution the cause's category does not admit, or a counterparty outside the
+/// bank's list.
+fn check_attribution(
+    attribution: &Attribution,
+    category: RootCauseCategory,
+    services: &ItemServices,
+) -> Result<(), ItemError> {
+    if attribution.responsible.is_some() && !Attribution::admits_responsible(category) {
+        return Err(ItemError::AttributionNotAdmitted {
+            field: "responsible",
+            category,
+        });
+    }
+    if let Some(counterparty) = &attribution.counterparty {
+        if !Attribution::admits_counterparty(category) {
+            return Err(ItemError::AttributionNotAdmitted {
+                field: "counterparty",
+                category,
+            });
+        }
+        if !services.counterparties.contains(counterparty) {
+            return Err(ItemError::UnknownCounterparty {
+                counterparty: counterparty.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Aggregate for SuspenseItem {
     const TYPE: &'static str = "SuspenseItem";
     type Command = ItemCommand;
@@ -477,6 +524,7 @@ impl Aggregate for SuspenseItem {
                 opened_at: at,
                 opened_by: by,
                 cause: None,
+                attribution: Attribution::default(),
                 assignment: None,
                 escalation: None,
                 clearings: BTreeMap::new(),
@@ -498,6 +546,7 @@ impl Aggregate for SuspenseItem {
             SuspenseItemEvent::Opened { .. } => {}
             SuspenseItemEvent::Classified { cause, .. } => state.cause = Some(cause),
             SuspenseItemEvent::Reclassified { to, .. } => state.cause = Some(to),
+            SuspenseItemEvent::Attributed { attribution, .. } => state.attribution = attribution,
             SuspenseItemEvent::Assigned { to, .. } | SuspenseItemEvent::Reassigned { to, .. } => {
                 state.assignment = Some(to)
             }

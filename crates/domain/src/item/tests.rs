@@ -1,5 +1,7 @@
 //! Given/when/then tests: every command, every rejection, every idempotent repeat.
 
+mod attribution;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -141,6 +143,7 @@ fn classify(category: RootCauseCategory, code: &str, reason: Option<&str>) -> It
         category,
         code: RootCauseCode::parse(code).expect("valid code"),
         reason: reason.map(note),
+        attribution: Default::default(),
     }
 }
 

@@ -58,6 +58,10 @@ pub struct RegisterRow {
     pub reopen_count: i32,
     pub comment_count: i32,
     pub last_event_at: DateTime<Utc>,
+    /// The staff member an operational error is attributed to.
+    pub responsible: Option<String>,
+    /// The counterparty an external cause is attributed to.
+    pub counterparty: Option<String>,
 }
 
 /// A dated change of an item's outstanding amount and open/closed state.
@@ -158,6 +162,8 @@ impl RegisterBatch {
                     reopen_count: 0,
                     comment_count: 0,
                     last_event_at: *at,
+                    responsible: None,
+                    counterparty: None,
                 },
             );
             // An item is in suspense from its booking date, even if it is recorded later.
@@ -192,6 +198,7 @@ impl RegisterBatch {
             SuspenseItemEvent::Opened { .. }
             | SuspenseItemEvent::Classified { .. }
             | SuspenseItemEvent::Reclassified { .. }
+            | SuspenseItemEvent::Attributed { .. }
             | SuspenseItemEvent::Assigned { .. }
             | SuspenseItemEvent::Reassigned { .. }
             | SuspenseItemEvent::Escalated { .. }
@@ -222,6 +229,10 @@ impl RegisterBatch {
                 row.category = Some(to.category.as_str().to_owned());
                 row.code = Some(to.code.to_string());
                 row.reclassifications += 1;
+            }
+            SuspenseItemEvent::Attributed { attribution, .. } => {
+                row.responsible = attribution.responsible.as_ref().map(ToString::to_string);
+                row.counterparty = attribution.counterparty.as_ref().map(ToString::to_string);
             }
             SuspenseItemEvent::Assigned { to, .. } | SuspenseItemEvent::Reassigned { to, .. } => {
                 row.team = Some(to.team.to_string());

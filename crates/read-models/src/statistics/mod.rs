@@ -350,6 +350,7 @@ impl StatsBatch {
             }),
             // Named one by one, so that a new event that counts cannot pass unnoticed.
             SuspenseItemEvent::Opened { .. }
+            | SuspenseItemEvent::Attributed { .. }
             | SuspenseItemEvent::Assigned { .. }
             | SuspenseItemEvent::Reassigned { .. }
             | SuspenseItemEvent::ClearingRecorded { .. }

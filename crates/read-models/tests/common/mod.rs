@@ -106,6 +106,7 @@ pub fn classify(category: RootCauseCategory, code: &str, reason: Option<&str>) -
         category,
         code: RootCauseCode::parse(code).expect("code"),
         reason: reason.map(|r| Note::parse(r).expect("note")),
+        attribution: Default::default(),
     }
 }
 

@@ -97,6 +97,7 @@ impl ClassifyBody {
             category: RootCauseCategory::parse(&self.category)?,
             code: RootCauseCode::parse(&self.code)?,
             reason: note("reason", self.reason.as_deref())?,
+            attribution: Default::default(),
         })
     }
 }

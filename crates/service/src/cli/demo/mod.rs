@@ -299,11 +299,13 @@ async fn seed(
                 category: catalogue[c].1,
                 code: catalogue[c].0.clone(),
                 reason: None,
+                attribution: Default::default(),
             },
             Step::Reclassify(c) => ItemAction::Classify {
                 category: catalogue[c].1,
                 code: catalogue[c].0.clone(),
                 reason: Some(Note::parse("cause corrected after investigation")?),
+                attribution: Default::default(),
             },
             Step::Assign => ItemAction::Assign {
                 team: TeamId::parse("recon")?,
