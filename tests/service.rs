@@ -716,6 +716,18 @@ async fn the_role_matrix_holds_for_every_endpoint() {
             &["rita", "ada", "sam", "max"],
         ),
         (
+            Method::GET,
+            "/v1/reports/accountability?from=2026-03-01&to=2026-03-31".into(),
+            Value::Null,
+            &["sam", "max"],
+        ),
+        (
+            Method::GET,
+            "/v1/reports/counterparties?from=2026-03-01&to=2026-03-31".into(),
+            Value::Null,
+            &["rita", "ada", "sam", "max"],
+        ),
+        (
             Method::POST,
             "/v1/volumes".into(),
             json!({"branch": "SH-001", "month": "2026-03", "transactions": 1}),

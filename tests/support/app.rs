@@ -228,7 +228,7 @@ pub async fn spawn_app_configured(db: TestDatabase, settings: &str) -> TestApp {
     let config = dir.path().join("suspense.toml");
     let mut file = std::fs::File::create(&config).unwrap_or_else(|e| panic!("{e}"));
     let mut text = format!(
-        "time_zone = \"Asia/Shanghai\"\n{settings}\n\n[approval]\namount_thresholds = {{ CNY = \"100000\" }}\n",
+        "time_zone = \"Asia/Shanghai\"\n{settings}\n\n[approval]\namount_thresholds = {{ CNY = \"100000\" }}\n\n[counterparties]\nALIPAY = \"支付宝\"\nUNIONPAY = \"银联\"\n",
     );
     let users = USERS
         .iter()

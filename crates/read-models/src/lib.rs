@@ -30,7 +30,8 @@ pub use projector::{
 pub use register::RegisterRow;
 pub use replica::Replica;
 pub use reports::{
-    format_minor_units, AgingBasis, AgingPolicy, AgingReport, AgingRow, CauseDimension, CauseKey,
+    format_minor_units, AgingBasis, AgingPolicy, AgingReport, AgingRow, AttributedAmounts,
+    AttributedTo, AttributionQuery, AttributionReport, AttributionRow, CauseDimension, CauseKey,
     CauseSummary, CauseSummaryQuery, CountAmount, CurrencyFigures, ItemFilter, MeasureEvaluation,
     MeasureWindow, OpenBalance, PeriodReport, PeriodSummary, PlanEvaluation, ProvisionedItem,
     ProvisioningReport, ProvisioningTotal, ReportError, Reports, RootCauseQuery, RootCauseReport,

@@ -56,6 +56,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reports/root-causes", get(routes::reports::root_causes))
         .route("/v1/reports/aging", get(routes::reports::aging))
         .route(
+            "/v1/reports/accountability",
+            get(routes::reports::accountability),
+        )
+        .route(
+            "/v1/reports/counterparties",
+            get(routes::reports::counterparties),
+        )
+        .route(
             "/v1/reports/open-balance",
             get(routes::reports::open_balance),
         )
@@ -116,6 +124,7 @@ pub async fn open_ledger_with_clock(
         .conflict_attempts(COMMAND_ATTEMPTS)
         .catalogue(settings.catalogue.clone())
         .approval(settings.approval.clone())
+        .counterparties(settings.counterparties.clone())
         .business_dates(settings.business_dates)
         .reporting_calendar(settings.calendar)
         .open()

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use suspense_domain::organisation::AccessScope;
 use suspense_domain::policy::MAX_APPROVALS;
 use suspense_domain::{
-    ApprovalPolicy, BranchCode, BusinessDates, CatalogueEntry, Currency, InvalidInput,
-    RootCauseCatalogue, RootCauseCategory, RootCauseCode, UserId,
+    ApprovalPolicy, BranchCode, BusinessDates, CatalogueEntry, Counterparties, CounterpartyCode,
+    Currency, InvalidInput, RootCauseCatalogue, RootCauseCategory, RootCauseCode, UserId,
 };
 use suspense_read_models::{AgingBasis, AgingPolicy, ReportingCalendar};
 
@@ -43,6 +43,10 @@ pub struct ConfigFile {
     /// Replaces the starter root-cause catalogue when present.
     #[serde(default)]
     pub root_causes: Vec<RootCauseConfig>,
+    /// The counterparties (third-party payment platforms, partner institutions) an external
+    /// cause may be attributed to: code = name.
+    #[serde(default)]
+    pub counterparties: BTreeMap<String, String>,
     #[serde(default)]
     pub users: Vec<UserConfig>,
 }
@@ -149,6 +153,7 @@ pub struct Settings {
     pub approval: ApprovalPolicy,
     pub business_dates: BusinessDates,
     pub catalogue: RootCauseCatalogue,
+    pub counterparties: Counterparties,
     pub users: Users,
     pub projector_interval: std::time::Duration,
     /// `None`: the service does not sweep on its own.
@@ -233,6 +238,18 @@ impl Settings {
             }
             RootCauseCatalogue::new(entries)
         };
+        let mut counterparties = BTreeMap::new();
+        for (code, name) in &file.counterparties {
+            let code = CounterpartyCode::parse(code)
+                .map_err(|e| e.for_field(format!("counterparties.{code}")))?;
+            if name.trim().is_empty() {
+                return Err(
+                    InvalidInput::new(format!("counterparties.{code}"), "needs a name").into(),
+                );
+            }
+            counterparties.insert(code, name.trim().to_owned());
+        }
+        let counterparties = Counterparties::new(counterparties);
         let interval_ms = file
             .projector_interval_ms
             .unwrap_or(DEFAULT_PROJECTOR_INTERVAL_MS);
@@ -307,6 +324,7 @@ impl Settings {
             aging,
             approval,
             catalogue,
+            counterparties,
             users,
             projector_interval: std::time::Duration::from_millis(interval_ms),
             business_dates,
@@ -333,6 +351,15 @@ mod tests {
         );
         let set = settings("projector_interval_ms = 50").expect("valid");
         assert_eq!(set.projector_interval, std::time::Duration::from_millis(50));
+    }
+
+    #[test]
+    fn counterparties_are_configured_with_names() {
+        let set = settings("[counterparties]\nALIPAY = \"支付宝\"").expect("valid");
+        let alipay = suspense_domain::CounterpartyCode::parse("ALIPAY").expect("code");
+        assert_eq!(set.counterparties.name(&alipay), Some("支付宝"));
+        let err = settings("[counterparties]\nALIPAY = \" \"").expect_err("refused");
+        assert!(err.to_string().contains("counterparties.ALIPAY"), "{err}");
     }
 
     #[test]

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use suspense_domain::{
-    ApprovalPolicy, BusinessDates, Clock, ItemAction, ItemCommand, ItemId, ItemServices, OpenItem,
-    RootCauseCatalogue,
+    ApprovalPolicy, BusinessDates, Clock, Counterparties, ItemAction, ItemCommand, ItemId,
+    ItemServices, OpenItem, RootCauseCatalogue,
 };
 use suspense_read_models::{
     ProjectionError, Projector, ReadModelSettings, ReportingCalendar, Reports,
@@ -47,6 +47,7 @@ pub struct SuspenseBuilder {
     catalogue: RootCauseCatalogue,
     approval: ApprovalPolicy,
     dates: BusinessDates,
+    counterparties: Counterparties,
     pool: PoolSettings,
     conflict_attempts: u32,
     read_models: ReadModelSettings,
@@ -82,6 +83,13 @@ impl SuspenseBuilder {
         self
     }
 
+    /// The counterparties an external cause may be attributed to (default none).
+    #[must_use]
+    pub fn counterparties(mut self, counterparties: Counterparties) -> Self {
+        self.counterparties = counterparties;
+        self
+    }
+
     /// The window of plausible booking and value dates (default: from 1990, at most 31 days
     /// ahead); a booking outside it is refused.
     #[must_use]
@@ -108,7 +116,8 @@ impl SuspenseBuilder {
     pub async fn open(self) -> Result<Suspense, ProjectionError> {
         let location = StoreLocation::parse(&self.location)?;
         let services = ItemServices::new(self.clock, self.catalogue, self.approval)
-            .with_business_dates(self.dates);
+            .with_business_dates(self.dates)
+            .with_counterparties(self.counterparties);
         let log = Arc::new(EventLog::open(&location, services, &self.pool).await?);
         let projector = Arc::new(Projector::new(Arc::clone(&log), self.read_models).await?);
         tracing::info!(store = %location, "suspense ledger opened");
@@ -172,6 +181,7 @@ impl Suspense {
             catalogue: RootCauseCatalogue::default(),
             approval: ApprovalPolicy::write_offs_only(),
             dates: BusinessDates::default(),
+            counterparties: Counterparties::default(),
             pool: PoolSettings::default(),
             conflict_attempts: 8,
             read_models: ReadModelSettings::default(),

@@ -5,6 +5,7 @@
 //! (`suspense_database::Statement`) and reads their rows through `rows.rs`.
 
 mod aging;
+mod attribution;
 mod balance;
 mod items;
 mod plans;
@@ -20,6 +21,9 @@ use suspense_domain::{Currency, InvalidInput, Money};
 use suspense_store::EventLog;
 
 pub use aging::{AgingBasis, AgingPolicy, AgingReport, AgingRow};
+pub use attribution::{
+    AttributedAmounts, AttributedTo, AttributionQuery, AttributionReport, AttributionRow,
+};
 pub use balance::OpenBalance;
 pub use items::ItemFilter;
 pub use plans::{

@@ -1,16 +1,18 @@
-//! `suspense report root-causes|aging|provisioning`
+//! `suspense report root-causes|accountability|counterparties|aging|provisioning`
 
 use chrono::Utc;
 use clap::ValueEnum;
 use suspense::Actor;
 use suspense_domain::{BranchCode, UserId};
 use suspense_read_models::{
-    AgingReport, CauseDimension, CauseSummaryQuery, PeriodKind, RootCauseQuery, RootCauseReport,
+    AgingReport, AttributedTo, AttributionQuery, CauseDimension, CauseSummaryQuery, PeriodKind,
+    RootCauseQuery, RootCauseReport,
 };
 
 use super::{settings, Cli, CliError};
 use crate::dto::{
-    cause_summary_csv, date, provisioning_csv, CauseSummaryView, ProvisioningView, SummaryRowView,
+    attribution_csv, cause_summary_csv, date, provisioning_csv, AttributionReportView,
+    CauseSummaryView, ProvisioningView, SummaryRowView,
 };
 use crate::routes::reports::root_causes_csv;
 
@@ -50,6 +52,25 @@ pub enum Command {
         /// JSON give without --by.
         #[arg(long, conflicts_with = "by")]
         full: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Operational errors per responsible staff member, items booked from --from to --to
+    /// (for supervisors: the assessment of staff, 考核).
+    Accountability {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// External causes per counterparty, items booked from --from to --to.
+    Counterparties {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
@@ -120,6 +141,22 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                     root_causes_csv(&report).map_err(|e| CliError::Other(e.to_string()))?
                 }
                 Format::Table => root_causes_table(&report),
+            }
+        }
+        Command::Accountability { from, to, format }
+        | Command::Counterparties { from, to, format } => {
+            let attributed_to = match command {
+                Command::Accountability { .. } => AttributedTo::Responsible,
+                _ => AttributedTo::Counterparty,
+            };
+            let query = AttributionQuery::new(attributed_to, date("from", from)?, date("to", to)?)?;
+            let report = AttributionReportView::from(&ledger.reports().attribution(&query).await?);
+            match format {
+                Format::Json => json(&report)?,
+                Format::Csv => {
+                    attribution_csv(&report).map_err(|e| CliError::Other(e.to_string()))?
+                }
+                Format::Table => attribution_table(&report),
             }
         }
         Command::Aging { as_of, format } => {
@@ -301,6 +338,43 @@ pub fn cause_summary_table(summary: &CauseSummaryView) -> String {
         }
         let width = widths.iter().sum::<usize>() + widths.len().saturating_sub(1);
         out.push_str(&line(" ", format!("{:<width$}", "total"), &period.total));
+    }
+    out
+}
+
+fn attribution_table(report: &AttributionReportView) -> String {
+    let mut out = format!(
+        "items booked {} to {} by {}\n  {:<24} {:>6} {:>6}  {:<32} amounts\n",
+        report.from,
+        report.to,
+        report.attributed_to,
+        report.attributed_to,
+        "items",
+        "open",
+        "codes"
+    );
+    for row in &report.rows {
+        let codes = row
+            .codes
+            .iter()
+            .map(|c| format!("{} {}", c.code, c.items))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let amounts = row
+            .amounts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {} ({} outstanding)",
+                    a.currency, a.amount, a.outstanding
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!(
+            "  {:<24} {:>6} {:>6}  {:<32} {}\n",
+            row.name, row.items, row.open_items, codes, amounts
+        ));
     }
     out
 }

@@ -5,10 +5,10 @@
 use serde::Deserialize;
 use suspense_domain::plan::Month;
 use suspense_domain::{
-    AccountNumber, BranchCode, Channel, CustomerImpact, Direction, EscalationLevel,
-    EscalationReason, InvalidInput, ItemAction, Money, Note, OpenItem, RecordVolume, Reference,
-    ResolutionMethod, ResolutionRequest, RootCauseCategory, RootCauseCode, SourceReference, TeamId,
-    UserId,
+    AccountNumber, Attribution, BranchCode, Channel, CounterpartyCode, CustomerImpact, Direction,
+    EscalationLevel, EscalationReason, InvalidInput, ItemAction, Money, Note, OpenItem,
+    RecordVolume, Reference, ResolutionMethod, ResolutionRequest, RootCauseCategory, RootCauseCode,
+    SourceReference, TeamId, UserId,
 };
 
 use super::date;
@@ -89,6 +89,10 @@ pub struct ClassifyBody {
     pub category: String,
     pub code: String,
     pub reason: Option<String>,
+    /// The staff member responsible for an operational error.
+    pub responsible: Option<String>,
+    /// The counterparty behind an external cause, from the configured list.
+    pub counterparty: Option<String>,
 }
 
 impl ClassifyBody {
@@ -97,7 +101,18 @@ impl ClassifyBody {
             category: RootCauseCategory::parse(&self.category)?,
             code: RootCauseCode::parse(&self.code)?,
             reason: note("reason", self.reason.as_deref())?,
-            attribution: Default::default(),
+            attribution: Attribution {
+                responsible: self
+                    .responsible
+                    .as_deref()
+                    .map(|name| UserId::parse(name).map_err(|e| e.for_field("responsible")))
+                    .transpose()?,
+                counterparty: self
+                    .counterparty
+                    .as_deref()
+                    .map(CounterpartyCode::parse)
+                    .transpose()?,
+            },
         })
     }
 }

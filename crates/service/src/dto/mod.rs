@@ -4,6 +4,7 @@
 //! `openapi.json` describes exactly these types.
 
 mod allocation;
+mod attribution;
 mod body;
 mod organisation;
 mod outlook;
@@ -15,6 +16,7 @@ mod summary;
 mod view;
 
 pub use allocation::*;
+pub use attribution::*;
 pub use body::*;
 pub use organisation::*;
 pub use outlook::*;

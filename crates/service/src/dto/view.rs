@@ -10,8 +10,8 @@ use serde::Serialize;
 use suspense::{LoadedItem, RecordedEvent};
 use suspense_domain::allocation::ClearingAllocation;
 use suspense_domain::{
-    Assignment, ItemState, Money, OpenItem, PendingResolution, RecordVolume, Reference,
-    ResolutionRequest, RootCause, SuspenseItemEvent, VolumeEvent,
+    Assignment, Attribution, ItemState, Money, OpenItem, PendingResolution, RecordVolume,
+    Reference, ResolutionRequest, RootCause, SuspenseItemEvent, VolumeEvent,
 };
 use suspense_read_models::{
     AgingBasis, AgingReport, CountAmount, OpenBalance, PeriodReport, RegisterRow, RootCauseReport,
@@ -90,7 +90,10 @@ impl From<&ItemState> for ItemDetail {
             opened: (&state.opened).into(),
             opened_at: state.opened_at,
             opened_by: state.opened_by.to_string(),
-            cause: state.cause.as_ref().map(CauseView::from),
+            cause: state
+                .cause
+                .as_ref()
+                .map(|cause| CauseView::new(cause, &state.attribution)),
             assignment: state.assignment.as_ref().map(AssignmentView::from),
             escalation: state.escalation.as_ref().map(|level| level.as_str()),
             clearings: state
@@ -162,13 +165,21 @@ impl From<&OpenItem> for BookingView {
 pub struct CauseView {
     pub category: &'static str,
     pub code: String,
+    /// The staff member an operational error is attributed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<String>,
+    /// The counterparty an external cause is attributed to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterparty: Option<String>,
 }
 
-impl From<&RootCause> for CauseView {
-    fn from(cause: &RootCause) -> Self {
+impl CauseView {
+    fn new(cause: &RootCause, attribution: &Attribution) -> Self {
         Self {
             category: cause.category.as_str(),
             code: cause.code.to_string(),
+            responsible: attribution.responsible.as_ref().map(ToString::to_string),
+            counterparty: attribution.counterparty.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -355,6 +366,8 @@ pub struct ItemRow {
     pub reopen_count: i32,
     pub comment_count: i32,
     pub last_event_at: DateTime<Utc>,
+    pub responsible: Option<String>,
+    pub counterparty: Option<String>,
 }
 
 impl From<RegisterRow> for ItemRow {
@@ -394,6 +407,8 @@ impl From<RegisterRow> for ItemRow {
             reopen_count: row.reopen_count,
             comment_count: row.comment_count,
             last_event_at: row.last_event_at,
+            responsible: row.responsible,
+            counterparty: row.counterparty,
         }
     }
 }

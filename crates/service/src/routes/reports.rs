@@ -4,13 +4,15 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
-use suspense_read_models::{CauseDimension, CauseSummaryQuery, RootCauseQuery, RootCauseReport};
+use suspense_read_models::{
+    AttributedTo, CauseDimension, CauseSummaryQuery, RootCauseQuery, RootCauseReport,
+};
 
 use crate::auth::Role;
 use crate::dto::{
-    cause_summary_csv, AgingParams, AgingReportView, CauseSummaryView, FreshParams,
-    OpenBalanceView, Params, ReportFormat, RootCauseParams, RootCauseReportView, VolumeBody,
-    VolumeView,
+    attribution_csv, cause_summary_csv, AgingParams, AgingReportView, AttributionParams,
+    AttributionReportView, AttributionRequest, CauseSummaryView, FreshParams, OpenBalanceView,
+    Params, ReportFormat, RootCauseParams, RootCauseReportView, VolumeBody, VolumeView,
 };
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
@@ -189,6 +191,63 @@ pub async fn aging(
         .aging(as_of, &state.settings.aging)
         .await?;
     Reply::json(StatusCode::OK, &AgingReportView::from(report))
+}
+
+/// Operational errors per responsible staff member: supervisors only, as the assessment of
+/// people (考核) is theirs.
+pub async fn accountability(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Params(params): Params<AttributionParams>,
+) -> Result<Reply, ApiError> {
+    caller.require(&[Role::Supervisor])?;
+    attribution_reply(
+        &state,
+        &caller,
+        &headers,
+        params.parse(AttributedTo::Responsible)?,
+    )
+    .await
+}
+
+/// External causes per counterparty, to manage the bank's partners.
+pub async fn counterparties(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Params(params): Params<AttributionParams>,
+) -> Result<Reply, ApiError> {
+    caller.require(REPORT_READERS)?;
+    attribution_reply(
+        &state,
+        &caller,
+        &headers,
+        params.parse(AttributedTo::Counterparty)?,
+    )
+    .await
+}
+
+async fn attribution_reply(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    request: AttributionRequest,
+) -> Result<Reply, ApiError> {
+    maybe_refresh(state, request.fresh).await?;
+    let report = state
+        .ledger
+        .reports_for(&caller.actor())
+        .attribution(&request.query)
+        .await?;
+    let view = AttributionReportView::from(&report);
+    if wants_csv(request.format, headers) {
+        Ok(Reply::csv(
+            attribution_csv(&view).map_err(ApiError::internal)?,
+        ))
+    } else {
+        Reply::json(StatusCode::OK, &view)
+    }
 }
 
 pub async fn open_balance(

@@ -8,10 +8,10 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use suspense::{Actor, Suspense};
 use suspense_domain::plan::Month;
 use suspense_domain::{
-    AccountNumber, BranchCode, Channel, Clock, CustomerImpact, Direction, EscalationLevel,
-    EscalationReason, ItemAction, ItemId, Money, Note, OpenItem, RecordVolume, Reference,
-    ResolutionMethod, ResolutionRequest, RootCauseCatalogue, RootCauseCategory, RootCauseCode,
-    SourceReference, TeamId, UserId,
+    AccountNumber, Attribution, BranchCode, Channel, Clock, Counterparties, CounterpartyCode,
+    CustomerImpact, Direction, EscalationLevel, EscalationReason, ItemAction, ItemId, Money, Note,
+    OpenItem, RecordVolume, Reference, ResolutionMethod, ResolutionRequest, RootCauseCatalogue,
+    RootCauseCategory, RootCauseCode, SourceReference, TeamId, UserId,
 };
 use suspense_read_models::{CauseDimension, CauseSummaryQuery, Period, PeriodKind, RootCauseQuery};
 use tokio::net::TcpListener;
@@ -78,11 +78,19 @@ impl Dice {
 
 const BRANCHES: [&str; 5] = ["SH-001", "SH-002", "BJ-001", "GZ-001", "SZ-001"];
 
+/// The demo bank's counterparties, configured for a fresh demo.
+const DEMO_COUNTERPARTIES: &str = "[counterparties]
+ALIPAY = \"支付宝\"
+TENPAY = \"财付通\"
+UNIONPAY = \"银联\"
+PARTNER-BANK = \"合作银行\"
+";
+
 /// The demo bank's time zone, configured for a fresh demo.
 const DEMO_TIME_ZONE: &str = "Asia/Shanghai";
 
 /// A demo on an empty database with no configuration file writes one that sets the demo
-/// bank's time zone, so its reports, and every later command run beside them, count days
+/// bank's time zone and counterparties, so its reports, and every later command run beside them, count days
 /// in Shanghai time. An existing file or database is left as it is: read models are built
 /// in one time zone, and changing it means a rebuild.
 async fn configure_time_zone(cli: &Cli) -> Result<(), CliError> {
@@ -107,11 +115,11 @@ async fn configure_time_zone(cli: &Cli) -> Result<(), CliError> {
         std::fs::write(
             &cli.config,
             format!(
-                "# Written by `suspense demo` for its synthetic bank.\ntime_zone = \"{DEMO_TIME_ZONE}\"\n"
+                "# Written by `suspense demo` for its synthetic bank.\ntime_zone = \"{DEMO_TIME_ZONE}\"\n\n{DEMO_COUNTERPARTIES}"
             ),
         )?;
         eprintln!(
-            "wrote {} (time_zone = \"{DEMO_TIME_ZONE}\")",
+            "wrote {}: the demo bank's time zone ({DEMO_TIME_ZONE}) and counterparties",
             cli.config.display()
         );
     }
@@ -203,6 +211,7 @@ async fn seed(
         .iter()
         .map(|(c, e)| (c.clone(), e.category))
         .collect();
+    let partners = ledger.log().services().counterparties.clone();
     let mut dice = Dice(20_260_331);
     let start = today - Duration::days(365);
     let trained = plan::DemoCalendar {
@@ -299,13 +308,13 @@ async fn seed(
                 category: catalogue[c].1,
                 code: catalogue[c].0.clone(),
                 reason: None,
-                attribution: Default::default(),
+                attribution: demo_attribution(n, &catalogue[c].0, catalogue[c].1, &partners)?,
             },
             Step::Reclassify(c) => ItemAction::Classify {
                 category: catalogue[c].1,
                 code: catalogue[c].0.clone(),
                 reason: Some(Note::parse("cause corrected after investigation")?),
-                attribution: Default::default(),
+                attribution: demo_attribution(n, &catalogue[c].0, catalogue[c].1, &partners)?,
             },
             Step::Assign => ItemAction::Assign {
                 team: TeamId::parse("recon")?,
@@ -408,6 +417,44 @@ fn cause_after_training(
         .get(dice.next(others.len() as u64) as usize)
         .copied()
         .unwrap_or(cause)
+}
+
+/// The demo's attribution of a cause: a few tellers make most of the operational errors (as
+/// in a real bank, which is what an assessment finds), and the settlement platforms and a
+/// partner bank are behind the external causes, where the configuration lists them.
+fn demo_attribution(
+    n: usize,
+    code: &RootCauseCode,
+    category: RootCauseCategory,
+    partners: &Counterparties,
+) -> Result<Attribution, CliError> {
+    const TELLERS: [&str; 10] = [
+        "teller-03",
+        "teller-03",
+        "teller-03",
+        "teller-11",
+        "teller-11",
+        "teller-07",
+        "teller-01",
+        "teller-05",
+        "teller-09",
+        "teller-12",
+    ];
+    let partner = match code.as_str() {
+        "EXT-TPP-SETTLEMENT" => Some(["ALIPAY", "TENPAY", "ALIPAY", "UNIONPAY"][n % 4]),
+        "EXT-PARTNER" => Some("PARTNER-BANK"),
+        _ => None,
+    };
+    Ok(Attribution {
+        responsible: match category {
+            RootCauseCategory::OperationalError => Some(UserId::parse(TELLERS[n % TELLERS.len()])?),
+            _ => None,
+        },
+        counterparty: partner
+            .map(CounterpartyCode::parse)
+            .transpose()?
+            .filter(|code| partners.contains(code)),
+    })
 }
 
 #[derive(Clone, Copy)]
