@@ -729,6 +729,26 @@ async fn the_role_matrix_holds_for_every_endpoint() {
         ),
         (
             Method::POST,
+            "/v1/incidents".into(),
+            json!({"reference": "INC-1", "title": "outage", "category": "system_failure",
+                   "code": "SYS-OUTAGE", "window_from": "2026-03-01",
+                   "window_to": "2026-03-02", "owner": "it-ops"}),
+            &["sam", "max"],
+        ),
+        (
+            Method::GET,
+            "/v1/incidents".into(),
+            Value::Null,
+            &["rita", "ada", "sam", "max"],
+        ),
+        (
+            Method::GET,
+            "/v1/reports/incident-share?from=2026-03-01&to=2026-03-31".into(),
+            Value::Null,
+            &["rita", "ada", "sam", "max"],
+        ),
+        (
+            Method::POST,
             "/v1/volumes".into(),
             json!({"branch": "SH-001", "month": "2026-03", "transactions": 1}),
             &["rita", "sam", "max"],

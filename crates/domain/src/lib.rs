@@ -37,6 +37,7 @@ pub mod allocation;
 pub mod attribution;
 pub mod classification;
 pub mod identity;
+pub mod incident;
 pub mod input;
 pub mod item;
 pub mod money;

@@ -3,6 +3,7 @@
 //! type column).
 
 use crate::allocation::AllocationEvent;
+use crate::incident::IncidentEvent;
 use crate::item::SuspenseItem;
 use crate::organisation::{OrganisationEvent, Organisations};
 use crate::plan::{PlanEvent, RemediationPlan};
@@ -23,6 +24,8 @@ pub enum StreamKind {
     Organisation,
     /// A clearing allocated across several items (its reference is the stream's id).
     Allocation,
+    /// An incident that caused many items (its reference is the stream's id).
+    Incident,
 }
 
 impl StreamKind {
@@ -38,6 +41,8 @@ impl StreamKind {
             Self::Organisation
         } else if AllocationEvent::NAMES.contains(&event_type) {
             Self::Allocation
+        } else if IncidentEvent::NAMES.contains(&event_type) {
+            Self::Incident
         } else {
             Self::Item
         }
@@ -53,6 +58,7 @@ impl StreamKind {
             Self::Policy => EscalationPolicies::TYPE,
             Self::Organisation => Organisations::TYPE,
             Self::Allocation => AllocationEvent::TYPE,
+            Self::Incident => IncidentEvent::TYPE,
         }
     }
 }
@@ -97,6 +103,10 @@ mod tests {
         }
         for name in OrganisationEvent::NAMES {
             assert_eq!(StreamKind::of_event_type(name), StreamKind::Organisation);
+        }
+        for name in IncidentEvent::NAMES {
+            assert_eq!(StreamKind::of_event_type(name), StreamKind::Incident);
+            assert!(!item_names.contains(&name));
         }
     }
 }

@@ -56,6 +56,22 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reports/root-causes", get(routes::reports::root_causes))
         .route("/v1/reports/aging", get(routes::reports::aging))
         .route(
+            "/v1/incidents",
+            get(routes::incidents::list).post(routes::incidents::open),
+        )
+        .route("/v1/incidents/{id}", get(routes::incidents::show))
+        .route("/v1/incidents/{id}/links", post(routes::incidents::link))
+        .route("/v1/incidents/{id}/unlink", post(routes::incidents::unlink))
+        .route(
+            "/v1/incidents/{id}/resolve",
+            post(routes::incidents::resolve),
+        )
+        .route(
+            "/v1/incidents/{id}/suggestions",
+            get(routes::incidents::suggestions),
+        )
+        .route("/v1/reports/incident-share", get(routes::incidents::share))
+        .route(
             "/v1/reports/accountability",
             get(routes::reports::accountability),
         )

@@ -6,8 +6,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use suspense::store::StoreError;
+use suspense::IncidentQueryError;
 use suspense::ProjectionError;
 use suspense::{EvaluationError, SweepError};
+use suspense_domain::incident::IncidentError;
 use suspense_domain::{InvalidInput, ItemError, PlanError};
 use suspense_read_models::ReportError;
 
@@ -191,6 +193,7 @@ impl From<StoreError> for ApiError {
                 }
             )),
             StoreError::PlanRejected(rule) => rule.into(),
+            StoreError::IncidentRejected(rule) => rule.into(),
             StoreError::PolicyRejected(refusal) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "policy_refused",
@@ -224,6 +227,32 @@ impl From<StoreError> for ApiError {
                 )
             }
             other => Self::internal(other),
+        }
+    }
+}
+
+impl From<IncidentQueryError> for ApiError {
+    fn from(err: IncidentQueryError) -> Self {
+        match err {
+            IncidentQueryError::NoSuchIncident => Self::not_found(err.to_string()),
+            IncidentQueryError::Report(e) => e.into(),
+            IncidentQueryError::Log(e) => e.into(),
+        }
+    }
+}
+
+impl From<IncidentError> for ApiError {
+    fn from(err: IncidentError) -> Self {
+        let status = match err {
+            IncidentError::NotOpened => StatusCode::NOT_FOUND,
+            IncidentError::ReferenceConflict { .. } => StatusCode::CONFLICT,
+            IncidentError::Resolved => StatusCode::CONFLICT,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let api = Self::new(status, err.code(), err.to_string());
+        match err.field() {
+            Some(field) => api.with_field(field),
+            None => api,
         }
     }
 }

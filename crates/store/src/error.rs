@@ -1,6 +1,7 @@
 //! Errors of the event log, one enum for the layer; the service and CLI map them once.
 
 use cqrs_es::AggregateError;
+use suspense_domain::incident::IncidentError;
 use suspense_domain::organisation::OrganisationError;
 use suspense_domain::policy::PolicyError;
 use suspense_domain::{ItemError, ItemId, PlanError};
@@ -18,6 +19,9 @@ pub enum StoreError {
         item_id: ItemId,
         error: ItemError,
     },
+    /// The command broke a rule of an incident; nothing was written.
+    #[error(transparent)]
+    IncidentRejected(#[from] IncidentError),
     /// The command broke a rule of a remediation plan; nothing was written.
     #[error(transparent)]
     PlanRejected(#[from] PlanError),

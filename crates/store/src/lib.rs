@@ -28,8 +28,8 @@ pub use location::StoreLocation;
 pub use log::{EventLog, Executed, ExecutedPlan, LoadedItem};
 pub use metadata::{EventMetadata, RequestMetadata};
 pub use record::{
-    ExportedEvent, LogPage, Recorded, RecordedEvent, RecordedOrganisationEvent, RecordedPlanEvent,
-    RecordedPolicyEvent, RecordedVolumeEvent,
+    ExportedEvent, LogPage, Recorded, RecordedEvent, RecordedIncidentEvent,
+    RecordedOrganisationEvent, RecordedPlanEvent, RecordedPolicyEvent, RecordedVolumeEvent,
 };
 /// Pool sizes: an input of [`EventLog::open`].
 pub use suspense_database::PoolSettings;

@@ -69,6 +69,8 @@ pub type RecordedVolumeEvent = Recorded<suspense_domain::VolumeEvent>;
 /// An escalation policy event as read back from the log.
 pub type RecordedPolicyEvent = Recorded<suspense_domain::policy::PolicyEvent>;
 pub type RecordedOrganisationEvent = Recorded<suspense_domain::organisation::OrganisationEvent>;
+/// An incident's event as read back from the log.
+pub type RecordedIncidentEvent = Recorded<suspense_domain::incident::IncidentEvent>;
 
 /// A page of the log, in global order (`EventLog::read_page`): the items' events, and how far
 /// the page reached. The log's other streams (plans, volumes) take positions too; a page

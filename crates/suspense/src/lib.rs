@@ -23,6 +23,7 @@
 mod actor;
 mod clearing;
 mod clock;
+mod incidents;
 mod ledger;
 mod organisation;
 mod outlook;
@@ -33,6 +34,7 @@ mod sweep;
 pub use actor::Actor;
 pub use clearing::AllocationCheck;
 pub use clock::SystemClock;
+pub use incidents::{IncidentQueryError, IncidentReport};
 pub use ledger::{Background, Suspense, SuspenseBuilder};
 pub use plans::{EvaluationError, LoadedPlan};
 pub use sweep::{SweepError, SweepOutcome, SYSTEM_USER};

@@ -7,6 +7,7 @@
 mod aging;
 mod attribution;
 mod balance;
+mod incidents;
 mod items;
 mod plans;
 mod policy;
@@ -25,6 +26,7 @@ pub use attribution::{
     AttributedAmounts, AttributedTo, AttributionQuery, AttributionReport, AttributionRow,
 };
 pub use balance::OpenBalance;
+pub use incidents::{IncidentCandidate, IncidentFigures, IncidentShare};
 pub use items::ItemFilter;
 pub use plans::{
     MeasureEvaluation, MeasureWindow, PlanEvaluation, TargetEvaluation, MEASURE_WINDOW_MONTHS,

@@ -233,7 +233,7 @@ impl Sum {
 }
 
 /// `part` of `whole` in percent, one decimal, rounded half away from zero.
-fn percent(part: i64, whole: i64) -> String {
+pub(super) fn percent(part: i64, whole: i64) -> String {
     if whole == 0 {
         return "0.0".to_owned();
     }

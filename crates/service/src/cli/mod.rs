@@ -154,6 +154,7 @@ impl CliError {
             Self::Store(
                 StoreError::Rejected(_)
                 | StoreError::ShareRejected { .. }
+                | StoreError::IncidentRejected(_)
                 | StoreError::PlanRejected(_)
                 | StoreError::PolicyRejected(_)
                 | StoreError::OrganisationRejected(_),

@@ -6,6 +6,7 @@
 mod allocation;
 mod attribution;
 mod body;
+mod incident;
 mod organisation;
 mod outlook;
 mod plan_body;
@@ -18,6 +19,7 @@ mod view;
 pub use allocation::*;
 pub use attribution::*;
 pub use body::*;
+pub use incident::*;
 pub use organisation::*;
 pub use outlook::*;
 pub use plan_body::*;

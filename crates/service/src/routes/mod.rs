@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod clearings;
 pub mod commands;
+pub mod incidents;
 pub mod items;
 pub mod ops;
 pub mod organisation;

@@ -14,6 +14,7 @@ mod batch;
 mod commands;
 mod export;
 mod hash_chain;
+mod incidents;
 mod items;
 mod organisation;
 mod pages;

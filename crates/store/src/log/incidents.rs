@@ -1,0 +1,84 @@
+//! Incidents: one stream per incident reference, loaded whole (an incident has few events,
+//! its links in batches) and written with the same optimistic concurrency as plans.
+
+use std::collections::BTreeMap;
+
+use suspense_domain::incident::{
+    Incident, IncidentAction, IncidentEvent, IncidentReference, IncidentState,
+    INCIDENT_EVENT_VERSION,
+};
+use suspense_domain::{StreamKind, UserId};
+
+use super::EventLog;
+use crate::append::{serialise, EventText};
+use crate::error::StoreError;
+use crate::metadata::RequestMetadata;
+use crate::record::RecordedIncidentEvent;
+
+impl EventLog {
+    /// Runs one action against one incident: load, decide, append. Returns the events
+    /// written (none for a repeat) and the incident as they leave it. A concurrent writer
+    /// that got there first makes this a [`StoreError::StreamConflict`], nothing written.
+    pub async fn execute_incident(
+        &self,
+        reference: &IncidentReference,
+        by: &UserId,
+        action: IncidentAction,
+        metadata: &RequestMetadata,
+    ) -> Result<(Vec<IncidentEvent>, Option<IncidentState>), StoreError> {
+        let history = self.incident_history(reference).await?;
+        let version = history.last().map_or(0, |e| e.sequence);
+        let mut incident = Incident::from_events(history.iter().map(|e| &e.event));
+        let events = incident.decide(by, action, &self.services)?;
+        if !events.is_empty() {
+            let rows = events
+                .iter()
+                .map(|e| {
+                    Ok((
+                        e.name().to_owned(),
+                        INCIDENT_EVENT_VERSION.to_owned(),
+                        serialise(e)?,
+                    ))
+                })
+                .collect::<Result<Vec<EventText>, StoreError>>()?;
+            self.append_to(
+                StreamKind::Incident,
+                reference.as_str(),
+                version,
+                &rows,
+                &metadata.to_map(by),
+            )
+            .await?;
+            events.iter().for_each(|e| incident.apply(e.clone()));
+        }
+        Ok((events, incident.state))
+    }
+
+    /// Every event of one incident, oldest first.
+    pub async fn incident_history(
+        &self,
+        reference: &IncidentReference,
+    ) -> Result<Vec<RecordedIncidentEvent>, StoreError> {
+        self.stream_rows(StreamKind::Incident, Some(reference.as_str()))
+            .await?
+            .iter()
+            .map(|row| row.decode_as(IncidentEvent::name))
+            .collect()
+    }
+
+    /// Every incident as its events leave it, by reference.
+    pub async fn incidents(&self) -> Result<BTreeMap<String, IncidentState>, StoreError> {
+        let mut streams: BTreeMap<String, Incident> = BTreeMap::new();
+        for row in self.stream_rows(StreamKind::Incident, None).await? {
+            let recorded: RecordedIncidentEvent = row.decode_as(IncidentEvent::name)?;
+            streams
+                .entry(recorded.stream)
+                .or_default()
+                .apply(recorded.event);
+        }
+        Ok(streams
+            .into_iter()
+            .filter_map(|(reference, incident)| Some((reference, incident.state?)))
+            .collect())
+    }
+}

@@ -1,0 +1,140 @@
+//! Incidents through the facade: opening, linking and unlinking items (each item checked to
+//! exist within the actor's branches), resolving; and the reports that read an incident
+//! against the register: its figures, the items it may have caused, and the share of a
+//! period's items that belong to an incident.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use suspense_domain::incident::{IncidentAction, IncidentError, IncidentReference, IncidentState};
+use suspense_read_models::{IncidentCandidate, IncidentFigures, IncidentShare, ReportError};
+use suspense_store::StoreError;
+
+use crate::actor::Actor;
+use crate::ledger::{backoff, Suspense};
+
+/// Why an incident could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum IncidentQueryError {
+    #[error("no incident has been opened under this reference")]
+    NoSuchIncident,
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error(transparent)]
+    Log(#[from] StoreError),
+}
+
+/// An incident with the figures of its linked items.
+#[derive(Debug, Clone)]
+pub struct IncidentReport {
+    pub reference: String,
+    pub state: IncidentState,
+    pub figures: IncidentFigures,
+}
+
+impl Suspense {
+    /// Runs `action` on the incident `reference` as `actor`. Linked items must exist within
+    /// the actor's branches (`items[i]` names one that does not). Returns the incident as the
+    /// action leaves it; a repeat writes nothing. Another writer first is decided again, up
+    /// to the configured attempts.
+    pub async fn execute_incident(
+        &self,
+        actor: &Actor,
+        reference: &IncidentReference,
+        action: IncidentAction,
+    ) -> Result<Option<IncidentState>, StoreError> {
+        if let IncidentAction::Link { items, .. } = &action {
+            for (index, item) in items.iter().enumerate() {
+                if self.item_for(actor, *item).await?.is_none() {
+                    return Err(IncidentError::UnknownItem { index, item: *item }.into());
+                }
+            }
+        }
+        let mut attempt = 1;
+        loop {
+            match self
+                .log()
+                .execute_incident(reference, &actor.user, action.clone(), &actor.metadata)
+                .await
+            {
+                Err(StoreError::StreamConflict { .. }) if attempt < self.conflict_attempts() => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                result => return result.map(|(_, state)| state),
+            }
+        }
+    }
+
+    /// Every incident, by reference.
+    pub async fn incidents(&self) -> Result<BTreeMap<String, IncidentState>, StoreError> {
+        self.log().incidents().await
+    }
+
+    /// One incident with the figures of its linked items within `actor`'s branches.
+    pub async fn incident_report(
+        &self,
+        actor: &Actor,
+        reference: &IncidentReference,
+    ) -> Result<IncidentReport, IncidentQueryError> {
+        let state = self.incident_state(reference).await?;
+        let linked = state.linked.iter().map(ToString::to_string).collect();
+        let figures = self.reports_for(actor).incident_figures(&linked).await?;
+        Ok(IncidentReport {
+            reference: reference.to_string(),
+            state,
+            figures,
+        })
+    }
+
+    /// The items incident `reference` may have caused that no incident holds yet, ranked;
+    /// a supervisor confirms them by linking, nothing is linked here.
+    pub async fn incident_suggestions(
+        &self,
+        actor: &Actor,
+        reference: &IncidentReference,
+        limit: usize,
+    ) -> Result<Vec<IncidentCandidate>, IncidentQueryError> {
+        let state = self.incident_state(reference).await?;
+        let linked = self.linked_items().await?;
+        Ok(self
+            .reports_for(actor)
+            .incident_candidates(&state.incident, &linked, limit)
+            .await?)
+    }
+
+    /// Per cause, the items booked from `from` to `to` and the share of them linked to an
+    /// incident.
+    pub async fn incident_share(
+        &self,
+        actor: &Actor,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<IncidentShare>, IncidentQueryError> {
+        let linked = self.linked_items().await?;
+        Ok(self
+            .reports_for(actor)
+            .incident_share(from, to, &linked)
+            .await?)
+    }
+
+    async fn incident_state(
+        &self,
+        reference: &IncidentReference,
+    ) -> Result<IncidentState, IncidentQueryError> {
+        let history = self.log().incident_history(reference).await?;
+        suspense_domain::incident::Incident::from_events(history.iter().map(|e| &e.event))
+            .state
+            .ok_or(IncidentQueryError::NoSuchIncident)
+    }
+
+    /// The items linked to any incident.
+    async fn linked_items(&self) -> Result<BTreeSet<String>, StoreError> {
+        Ok(self
+            .incidents()
+            .await?
+            .values()
+            .flat_map(|state| state.linked.iter().map(ToString::to_string))
+            .collect())
+    }
+}
