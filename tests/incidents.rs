@@ -324,6 +324,28 @@ async fn incident_over_http() {
         app.get("/v1/incidents/INC-NONE", "rita").await.status(),
         404
     );
+    // The command line: open the documented example, list, suggest.
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/examples/incident.toml"
+    );
+    let opened = app.cli(&["incidents", "open", "--file", example, "--as", "lead"]);
+    assert!(opened.status.success(), "{}", text(&opened.stderr));
+    let listed = text(&app.cli(&["incidents", "list"]).stdout);
+    assert!(
+        listed.contains("INC-0412") && listed.contains("INC-2026-0412"),
+        "{listed}"
+    );
+    let suggested = app.cli(&["incidents", "suggest", "INC-0412"]);
+    assert!(
+        text(&suggested.stdout).contains("INC-B"),
+        "{}",
+        text(&suggested.stdout)
+    );
+    let unknown = app.cli(&["incidents", "show", "INC-NONE"]);
+    assert_eq!(unknown.status.code(), Some(1), "{}", text(&unknown.stderr));
+
     let share: Value = app
         .get(
             "/v1/reports/incident-share?from=2026-03-01&to=2026-03-31",

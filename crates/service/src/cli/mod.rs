@@ -22,6 +22,7 @@ macro_rules! outln {
 mod audit;
 mod demo;
 mod import;
+mod incidents;
 mod items;
 mod migrate;
 mod org;
@@ -88,6 +89,9 @@ pub enum Command {
     /// List or show items.
     #[command(subcommand)]
     Items(items::Command),
+    /// Incidents that caused many items: list, show, suggest items, open, link.
+    #[command(subcommand)]
+    Incidents(incidents::Command),
     /// Remediation plans: draft, approve, evaluate.
     #[command(subcommand)]
     Plan(plan::Command),
@@ -221,6 +225,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Policy(command) => policy::run(&cli, command).await,
         Command::Sweep(args) => sweep::run(&cli, args).await,
         Command::Items(command) => items::run(&cli, command).await,
+        Command::Incidents(command) => incidents::run(&cli, command).await,
         Command::Migrate => migrate::run(&cli).await,
         Command::Rebuild(args) => rebuild::run(&cli, args).await,
         Command::Users(command) => users::run(&cli, command),
