@@ -177,6 +177,7 @@ fn the_demo_loads_a_year_and_prints_its_reports() {
     assert!(stdout.contains("open balance CNY"), "{stdout}");
     assert!(stdout.contains("remediation plan"), "{stdout}");
     assert!(stdout.contains("teller training"), "{stdout}");
+    assert!(stdout.contains("incident INC-DEMO-OUTAGE"), "{stdout}");
     assert!(dir.path().join("suspense.db").exists());
     // The plan is stored, approved, and its last ended phase's evaluation recorded.
     let shown = std::process::Command::new(suspense_tests::app::binary())

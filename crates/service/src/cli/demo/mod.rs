@@ -33,6 +33,7 @@ pub struct Args {
 }
 
 mod early_warning;
+mod incident;
 mod plan;
 
 /// The business clock the demo moves through the year; once the year is loaded it follows
@@ -141,6 +142,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         plan::seed(&ledger, &clock, &calendar).await?;
         clock.release();
         early_warning::publish(&ledger, today).await?;
+        incident::seed(&ledger, today).await?;
         ledger.refresh().await?;
         plan::sign_last_ended_phase(&ledger, today).await?;
     } else {
@@ -164,6 +166,7 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     out!("{}", super::report::cause_summary_table(&summary))?;
     plan::print_evaluations(&ledger, today).await?;
     early_warning::print_watch_list(&ledger, today).await?;
+    incident::print(&ledger).await?;
     for balance in ledger.reports().open_balance().await? {
         outln!(
             "open balance {}: {} items, {} outstanding",
