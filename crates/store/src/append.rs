@@ -67,6 +67,19 @@ pub(crate) fn serialise(event: &impl serde::Serialize) -> Result<String, StoreEr
     serde_json::to_string(event).map_err(encode_error)
 }
 
+/// The rows of `events` of a stream other than an item's: each event's type name, the
+/// stream's payload version and its JSON.
+pub(crate) fn stream_rows_of<E: serde::Serialize>(
+    events: &[E],
+    name: fn(&E) -> &'static str,
+    version: &str,
+) -> Result<Vec<EventText>, StoreError> {
+    events
+        .iter()
+        .map(|e| Ok((name(e).to_owned(), version.to_owned(), serialise(e)?)))
+        .collect()
+}
+
 /// Writes `rows` as sequences `version + 1 ..` of `stream`, all or none, in one statement.
 pub(crate) async fn append_rows(
     pool: &Pool,

@@ -123,25 +123,13 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 let query = CauseSummaryQuery::new(query, by)?;
                 let summary =
                     CauseSummaryView::from(&ledger.reports().cause_summary(&query).await?);
-                let output = match format {
-                    Format::Json => json(&summary)?,
-                    Format::Csv => {
-                        cause_summary_csv(&summary).map_err(|e| CliError::Other(e.to_string()))?
-                    }
-                    Format::Table => cause_summary_table(&summary),
-                };
+                let output = render(*format, &summary, cause_summary_csv, cause_summary_table)?;
                 ledger.close().await;
                 out!("{output}")?;
                 return Ok(());
             }
             let report = ledger.reports().root_causes(&query).await?;
-            match format {
-                Format::Json => json(&report)?,
-                Format::Csv => {
-                    root_causes_csv(&report).map_err(|e| CliError::Other(e.to_string()))?
-                }
-                Format::Table => root_causes_table(&report),
-            }
+            render(*format, &report, root_causes_csv, root_causes_table)?
         }
         Command::Accountability { from, to, format }
         | Command::Counterparties { from, to, format } => {
@@ -151,13 +139,7 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
             };
             let query = AttributionQuery::new(attributed_to, date("from", from)?, date("to", to)?)?;
             let report = AttributionReportView::from(&ledger.reports().attribution(&query).await?);
-            match format {
-                Format::Json => json(&report)?,
-                Format::Csv => {
-                    attribution_csv(&report).map_err(|e| CliError::Other(e.to_string()))?
-                }
-                Format::Table => attribution_table(&report),
-            }
+            render(*format, &report, attribution_csv, attribution_table)?
         }
         Command::Aging { as_of, format } => {
             let as_of = match as_of {
@@ -165,11 +147,7 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 None => settings.calendar.local_date(Utc::now()),
             };
             let report = ledger.reports().aging(as_of, &settings.aging).await?;
-            match format {
-                Format::Json => json(&report)?,
-                Format::Csv => aging_csv(&report).map_err(|e| CliError::Other(e.to_string()))?,
-                Format::Table => aging_table(&report),
-            }
+            render(*format, &report, aging_csv, aging_table)?
         }
         Command::Provisioning { as_of, format } => {
             let as_of = match as_of {
@@ -181,18 +159,26 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                     .provisioning(&Actor::new(UserId::parse("cli")?), as_of)
                     .await?,
             );
-            match format {
-                Format::Json => json(&report)?,
-                Format::Csv => {
-                    provisioning_csv(&report).map_err(|e| CliError::Other(e.to_string()))?
-                }
-                Format::Table => provisioning_table(&report),
-            }
+            render(*format, &report, provisioning_csv, provisioning_table)?
         }
     };
     ledger.close().await;
     out!("{output}")?;
     Ok(())
+}
+
+/// A report in the format asked for: JSON, CSV, or the table a person reads.
+fn render<T: serde::Serialize>(
+    format: Format,
+    report: &T,
+    csv: fn(&T) -> Result<String, csv::Error>,
+    table: fn(&T) -> String,
+) -> Result<String, CliError> {
+    match format {
+        Format::Json => json(report),
+        Format::Csv => csv(report).map_err(|e| CliError::Other(e.to_string())),
+        Format::Table => Ok(table(report)),
+    }
 }
 
 pub(super) fn json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use suspense_domain::InvalidInput;
 use suspense_read_models::{AttributedTo, AttributionQuery, AttributionReport};
 
+use super::query::required;
 use super::{date, fresh, ReportFormat};
 
 /// The query string of both attribution reports.
@@ -25,14 +26,8 @@ pub struct AttributionRequest {
 
 impl AttributionParams {
     pub fn parse(self, attributed_to: AttributedTo) -> Result<AttributionRequest, InvalidInput> {
-        let from = self
-            .from
-            .as_deref()
-            .ok_or_else(|| InvalidInput::new("from", "is required"))?;
-        let to = self
-            .to
-            .as_deref()
-            .ok_or_else(|| InvalidInput::new("to", "is required"))?;
+        let from = required("from", self.from.as_deref())?;
+        let to = required("to", self.to.as_deref())?;
         Ok(AttributionRequest {
             query: AttributionQuery::new(attributed_to, date("from", from)?, date("to", to)?)?,
             format: ReportFormat::parse(self.format.as_deref())?,

@@ -12,6 +12,7 @@ use suspense_domain::{
 use suspense_read_models::{IncidentCandidate, IncidentShare};
 
 use super::date;
+use super::query::required;
 
 fn note(field: &str, value: &str) -> Result<Note, InvalidInput> {
     Note::parse(value).map_err(|e| e.for_field(field))
@@ -298,18 +299,8 @@ pub struct PeriodParams {
 
 impl PeriodParams {
     pub fn parse(self) -> Result<(NaiveDate, NaiveDate), InvalidInput> {
-        let from = date(
-            "from",
-            self.from
-                .as_deref()
-                .ok_or_else(|| InvalidInput::new("from", "is required"))?,
-        )?;
-        let to = date(
-            "to",
-            self.to
-                .as_deref()
-                .ok_or_else(|| InvalidInput::new("to", "is required"))?,
-        )?;
+        let from = date("from", required("from", self.from.as_deref())?)?;
+        let to = date("to", required("to", self.to.as_deref())?)?;
         if to < from {
             return Err(InvalidInput::new("to", "must not be before from"));
         }

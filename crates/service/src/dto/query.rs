@@ -184,7 +184,7 @@ pub(super) fn as_known_at(value: Option<&str>) -> Result<Option<DateTime<Utc>>, 
         .transpose()
 }
 
-fn required<'a>(field: &str, value: Option<&'a str>) -> Result<&'a str, InvalidInput> {
+pub(super) fn required<'a>(field: &str, value: Option<&'a str>) -> Result<&'a str, InvalidInput> {
     value.ok_or_else(|| InvalidInput::new(field, "is required"))
 }
 

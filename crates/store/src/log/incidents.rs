@@ -10,7 +10,7 @@ use suspense_domain::incident::{
 use suspense_domain::{StreamKind, UserId};
 
 use super::EventLog;
-use crate::append::{serialise, EventText};
+use crate::append::stream_rows_of;
 use crate::error::StoreError;
 use crate::metadata::RequestMetadata;
 use crate::record::RecordedIncidentEvent;
@@ -31,16 +31,7 @@ impl EventLog {
         let mut incident = Incident::from_events(history.iter().map(|e| &e.event));
         let events = incident.decide(by, action, &self.services)?;
         if !events.is_empty() {
-            let rows = events
-                .iter()
-                .map(|e| {
-                    Ok((
-                        e.name().to_owned(),
-                        INCIDENT_EVENT_VERSION.to_owned(),
-                        serialise(e)?,
-                    ))
-                })
-                .collect::<Result<Vec<EventText>, StoreError>>()?;
+            let rows = stream_rows_of(&events, IncidentEvent::name, INCIDENT_EVENT_VERSION)?;
             self.append_to(
                 StreamKind::Incident,
                 reference.as_str(),

@@ -16,7 +16,7 @@ use suspense_domain::{
 };
 
 use super::{EventLog, EVENT_COLUMNS};
-use crate::append::{append_rows, serialise, AppendError, EventText, Stream};
+use crate::append::{append_rows, serialise, stream_rows_of, AppendError, EventText, Stream};
 use crate::error::StoreError;
 use crate::metadata::RequestMetadata;
 use crate::record::{EventRow, RecordedPlanEvent, RecordedPolicyEvent, RecordedVolumeEvent};
@@ -62,16 +62,7 @@ impl EventLog {
         let events = plan.decide_all(by, actions, &self.services)?;
         let mut after = plan;
         if !events.is_empty() {
-            let rows = events
-                .iter()
-                .map(|e| {
-                    Ok((
-                        e.name().to_owned(),
-                        PLAN_EVENT_VERSION.to_owned(),
-                        serialise(e)?,
-                    ))
-                })
-                .collect::<Result<Vec<EventText>, StoreError>>()?;
+            let rows = stream_rows_of(&events, PlanEvent::name, PLAN_EVENT_VERSION)?;
             let id = plan_id.to_string();
             self.append_to(StreamKind::Plan, &id, version, &rows, &metadata)
                 .await?;
