@@ -302,6 +302,13 @@ async fn incident_over_http() {
         .unwrap_or_default();
     assert_eq!(shown["figures"]["items"], 1);
     assert_eq!(shown["figures"]["amounts"][0]["amount"], "100.00");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let suggested = app.cli(&["incidents", "suggest", "INC-0412"]);
+    assert!(
+        text(&suggested.stdout).contains("INC-B"),
+        "the unlinked item is suggested again: {}",
+        text(&suggested.stdout)
+    );
     assert_eq!(
         app.post(
             "/v1/incidents/INC-0412/resolve",
@@ -325,7 +332,6 @@ async fn incident_over_http() {
         404
     );
     // The command line: open the documented example, list, suggest.
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     let example = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../docs/examples/incident.toml"
@@ -337,11 +343,10 @@ async fn incident_over_http() {
         listed.contains("INC-0412") && listed.contains("INC-2026-0412"),
         "{listed}"
     );
-    let suggested = app.cli(&["incidents", "suggest", "INC-0412"]);
+    let suggested = text(&app.cli(&["incidents", "suggest", "INC-0412"]).stdout);
     assert!(
-        text(&suggested.stdout).contains("INC-B"),
-        "{}",
-        text(&suggested.stdout)
+        !suggested.contains("INC-B"),
+        "a resolved incident suggests nothing: {suggested}"
     );
     let unknown = app.cli(&["incidents", "show", "INC-NONE"]);
     assert_eq!(unknown.status.code(), Some(1), "{}", text(&unknown.stderr));

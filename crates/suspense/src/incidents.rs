@@ -88,7 +88,8 @@ impl Suspense {
     }
 
     /// The items incident `reference` may have caused that no incident holds yet, ranked;
-    /// a supervisor confirms them by linking, nothing is linked here.
+    /// a supervisor confirms them by linking, nothing is linked here. None once the
+    /// incident is resolved.
     pub async fn incident_suggestions(
         &self,
         actor: &Actor,
@@ -96,6 +97,10 @@ impl Suspense {
         limit: usize,
     ) -> Result<Vec<IncidentCandidate>, IncidentQueryError> {
         let state = self.incident_state(reference).await?;
+        // A resolved incident takes no more links: nothing to suggest.
+        if state.resolved.is_some() {
+            return Ok(Vec::new());
+        }
         let linked = self.linked_items().await?;
         Ok(self
             .reports_for(actor)
