@@ -10,7 +10,7 @@ use suspense_domain::{
 use suspense_store::{Executed, RecordedEvent, StoreError};
 
 use crate::actor::Actor;
-use crate::ledger::{backoff, Suspense};
+use crate::ledger::Suspense;
 
 impl Suspense {
     /// Records `allocation`: every item's share under the clearing's reference and the
@@ -31,27 +31,22 @@ impl Suspense {
                 .await
                 .map_err(|error| name_share(error, index, share.item_id))?;
         }
-        let mut attempt = 1;
-        loop {
-            match self
-                .log()
-                .allocate_clearing(
+        let standing = actor.standing();
+        let written = self
+            .retrying_conflicts(|| {
+                self.log().allocate_clearing(
                     allocation.clone(),
                     &actor.user,
-                    &actor.standing(),
+                    &standing,
                     &actor.metadata,
                 )
-                .await
-            {
-                Err(StoreError::Conflict { .. }) if attempt < self.conflict_attempts() => {
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                Err(StoreError::Rejected(error)) => {
-                    return Err(self.locate_refusal(actor, &allocation, error).await)
-                }
-                result => return result,
+            })
+            .await;
+        match written {
+            Err(StoreError::Rejected(error)) => {
+                Err(self.locate_refusal(actor, &allocation, error).await)
             }
+            result => result,
         }
     }
 

@@ -11,7 +11,7 @@ use suspense_read_models::{IncidentCandidate, IncidentFigures, IncidentShare, Re
 use suspense_store::StoreError;
 
 use crate::actor::Actor;
-use crate::ledger::{backoff, Suspense};
+use crate::ledger::Suspense;
 
 /// Why an incident could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -50,20 +50,13 @@ impl Suspense {
                 }
             }
         }
-        let mut attempt = 1;
-        loop {
-            match self
-                .log()
-                .execute_incident(reference, &actor.user, action.clone(), &actor.metadata)
-                .await
-            {
-                Err(StoreError::StreamConflict { .. }) if attempt < self.conflict_attempts() => {
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                result => return result.map(|(_, state)| state),
-            }
-        }
+        let (_, state) = self
+            .retrying_conflicts(|| {
+                self.log()
+                    .execute_incident(reference, &actor.user, action.clone(), &actor.metadata)
+            })
+            .await?;
+        Ok(state)
     }
 
     /// Every incident, by reference.

@@ -19,7 +19,7 @@ use crate::clock::SystemClock;
 
 /// Wait before retry `attempt` after a conflict: growing, capped at 20 ms, with jitter so that
 /// writers who collided once do not collide again in lockstep.
-pub(crate) fn backoff(attempt: u32) -> Duration {
+fn backoff(attempt: u32) -> Duration {
     let base = u64::from(attempt.min(20));
     let jitter = u64::from(
         std::time::SystemTime::now()
@@ -206,16 +206,28 @@ impl Suspense {
         action: ItemAction,
     ) -> Result<Executed, StoreError> {
         self.check_scope(actor, item_id, &action).await?;
-        let mut attempt = 1;
-        loop {
+        self.retrying_conflicts(|| {
             let command = ItemCommand::new(actor.user.clone(), action.clone())
                 .with_standing(actor.standing());
-            match self
-                .log
-                .execute(item_id, command, &actor.metadata, None)
-                .await
-            {
-                Err(StoreError::Conflict { .. }) if attempt < self.conflict_attempts => {
+            self.log.execute(item_id, command, &actor.metadata, None)
+        })
+        .await
+    }
+
+    /// Runs `write` until it does something other than lose a race: another writer first on
+    /// an item or a stream is decided again after a short backoff, up to the configured
+    /// attempts; anything else, success or refusal, is returned as it is.
+    pub(crate) async fn retrying_conflicts<T, F, Fut>(&self, mut write: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match write().await {
+                Err(StoreError::Conflict { .. } | StoreError::StreamConflict { .. })
+                    if attempt < self.conflict_attempts =>
+                {
                     tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }
@@ -294,10 +306,6 @@ impl Suspense {
     /// Reports over every branch.
     pub fn reports(&self) -> Reports<'_> {
         Reports::new(&self.log, self.projector.settings().calendar)
-    }
-
-    pub(crate) fn conflict_attempts(&self) -> u32 {
-        self.conflict_attempts
     }
 
     /// Closes the database connections.

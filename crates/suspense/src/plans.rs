@@ -9,7 +9,7 @@ use suspense_read_models::{PlanEvaluation, ProjectionError, Replica, ReportError
 use suspense_store::{EventLog, ExecutedPlan, RecordedPlanEvent, StoreError};
 
 use crate::actor::Actor;
-use crate::ledger::{backoff, Suspense};
+use crate::ledger::Suspense;
 
 /// A plan as it stands, with its version (its last event's sequence).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,24 +73,6 @@ impl Suspense {
                 .execute_plan_all(plan_id, &actor.user, actions.clone(), &actor.metadata)
         })
         .await
-    }
-
-    /// Runs `attempt` again while another writer of the same stream gets there first, up to
-    /// the configured attempts.
-    async fn retrying_conflicts<T, F>(&self, attempt: impl Fn() -> F) -> Result<T, StoreError>
-    where
-        F: std::future::Future<Output = Result<T, StoreError>>,
-    {
-        let mut tries = 1;
-        loop {
-            match attempt().await {
-                Err(StoreError::StreamConflict { .. }) if tries < self.conflict_attempts() => {
-                    tokio::time::sleep(backoff(tries)).await;
-                    tries += 1;
-                }
-                result => return result,
-            }
-        }
     }
 
     /// The plan's current state, or `None` if none was drafted under `plan_id`.

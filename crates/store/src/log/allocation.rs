@@ -7,7 +7,7 @@ use suspense_domain::policy::ApproverStanding;
 use suspense_domain::{ItemAction, ItemCommand, ItemError, Reference, StreamKind, UserId};
 
 use super::{EventLog, Executed};
-use crate::append::{encode_error, serialise, Stream, StreamWrite};
+use crate::append::{encode_error, stream_rows_of, Stream, StreamWrite};
 use crate::error::StoreError;
 use crate::metadata::RequestMetadata;
 
@@ -53,11 +53,11 @@ impl EventLog {
             by: by.clone(),
             allocation,
         };
-        let rows = vec![(
-            event.name().to_owned(),
-            ALLOCATION_EVENT_VERSION.to_owned(),
-            serialise(&event)?,
-        )];
+        let rows = stream_rows_of(
+            std::slice::from_ref(&event),
+            AllocationEvent::name,
+            ALLOCATION_EVENT_VERSION,
+        )?;
         let stream_metadata = serde_json::to_string(&metadata.to_map(by)).map_err(encode_error)?;
         let id = reference.to_string();
         let allocated = StreamWrite {

@@ -16,7 +16,7 @@ use suspense_domain::organisation::{
 use suspense_domain::{StreamKind, UserId};
 
 use super::EventLog;
-use crate::append::serialise;
+use crate::append::stream_rows_of;
 use crate::error::StoreError;
 use crate::metadata::RequestMetadata;
 use crate::record::RecordedOrganisationEvent;
@@ -32,16 +32,16 @@ impl EventLog {
         let metadata = metadata.to_map(&by);
         let (mut registry, version) = self.organisations().await?;
         let event = registry.decide(command, by, self.services.clock.now())?;
-        let row = (
-            event.name().to_owned(),
-            ORGANISATION_EVENT_VERSION.to_owned(),
-            serialise(&event)?,
-        );
+        let rows = stream_rows_of(
+            std::slice::from_ref(&event),
+            OrganisationEvent::name,
+            ORGANISATION_EVENT_VERSION,
+        )?;
         self.append_to(
             StreamKind::Organisation,
             Organisations::STREAM,
             version,
-            &[row],
+            &rows,
             &metadata,
         )
         .await?;

@@ -16,7 +16,7 @@ use suspense_domain::{
 };
 
 use super::{EventLog, EVENT_COLUMNS};
-use crate::append::{append_rows, serialise, stream_rows_of, AppendError, EventText, Stream};
+use crate::append::{append_rows, stream_rows_of, AppendError, EventText, Stream};
 use crate::error::StoreError;
 use crate::metadata::RequestMetadata;
 use crate::record::{EventRow, RecordedPlanEvent, RecordedPolicyEvent, RecordedVolumeEvent};
@@ -123,12 +123,12 @@ impl EventLog {
         let Some(event) = events.into_iter().next() else {
             return Ok(None);
         };
-        let row = (
-            event.name().to_owned(),
-            suspense_domain::volume::VOLUME_EVENT_VERSION.to_owned(),
-            serialise(&event)?,
-        );
-        self.append_to(StreamKind::Volumes, &branch, version, &[row], &metadata)
+        let rows = stream_rows_of(
+            std::slice::from_ref(&event),
+            VolumeEvent::name,
+            suspense_domain::volume::VOLUME_EVENT_VERSION,
+        )?;
+        self.append_to(StreamKind::Volumes, &branch, version, &rows, &metadata)
             .await?;
         Ok(Some(event))
     }
@@ -143,16 +143,16 @@ impl EventLog {
         let metadata = metadata.to_map(&by);
         let (mut policies, version) = self.policies().await?;
         let event = policies.decide(command, by, self.services.clock.now())?;
-        let row = (
-            event.name().to_owned(),
-            POLICY_EVENT_VERSION.to_owned(),
-            serialise(&event)?,
-        );
+        let rows = stream_rows_of(
+            std::slice::from_ref(&event),
+            PolicyEvent::name,
+            POLICY_EVENT_VERSION,
+        )?;
         self.append_to(
             StreamKind::Policy,
             EscalationPolicies::STREAM,
             version,
-            &[row],
+            &rows,
             &metadata,
         )
         .await?;
