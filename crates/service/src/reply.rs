@@ -40,6 +40,19 @@ impl Reply {
         }
     }
 
+    /// A report: `view` written by `to_csv` when `csv`, else as JSON.
+    pub fn report<T: Serialize>(
+        csv: bool,
+        view: &T,
+        to_csv: impl FnOnce(&T) -> Result<String, csv::Error>,
+    ) -> Result<Self, ApiError> {
+        if csv {
+            Ok(Self::csv(to_csv(view).map_err(ApiError::internal)?))
+        } else {
+            Self::json(StatusCode::OK, view)
+        }
+    }
+
     #[must_use]
     pub fn with_etag(mut self, version: u64) -> Self {
         self.etag = Some(version);

@@ -108,13 +108,7 @@ pub async fn watch_list(
             .watch_list(&caller.actor(), &request.query)
             .await?,
     );
-    if wants_csv(request.format, &headers) {
-        Ok(Reply::csv(
-            watch_list_csv(&list).map_err(ApiError::internal)?,
-        ))
-    } else {
-        Reply::json(StatusCode::OK, &list)
-    }
+    Reply::report(wants_csv(request.format, &headers), &list, watch_list_csv)
 }
 
 /// The provisioning / regulatory report as of a date.
@@ -130,11 +124,5 @@ pub async fn provisioning(
         state.ledger.refresh().await?;
     }
     let report = ProvisioningView::from(&state.ledger.provisioning(&caller.actor(), as_of).await?);
-    if wants_csv(format, &headers) {
-        Ok(Reply::csv(
-            provisioning_csv(&report).map_err(ApiError::internal)?,
-        ))
-    } else {
-        Reply::json(StatusCode::OK, &report)
-    }
+    Reply::report(wants_csv(format, &headers), &report, provisioning_csv)
 }

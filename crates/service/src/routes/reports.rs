@@ -58,7 +58,7 @@ pub async fn root_causes(
         state.ledger.known_branch(branch)?;
     }
     let csv = wants_csv(request.format, &headers);
-    let by = request.by.clone();
+    let by = request.by;
     let reply = match request.as_known_at {
         // As the report stood at a past recorded time: rebuilt from the events recorded by then.
         Some(at) => {
@@ -96,13 +96,7 @@ async fn root_cause_reply(
         Some(by) => {
             let query = CauseSummaryQuery::new(query, by)?;
             let view = CauseSummaryView::from(&reports.cause_summary(&query).await?);
-            if csv {
-                Ok(Reply::csv(
-                    cause_summary_csv(&view).map_err(ApiError::internal)?,
-                ))
-            } else {
-                Reply::json(StatusCode::OK, &view)
-            }
+            Reply::report(csv, &view, cause_summary_csv)
         }
         None => {
             let report = reports.root_causes(&query).await?;
@@ -241,13 +235,7 @@ async fn attribution_reply(
         .attribution(&request.query)
         .await?;
     let view = AttributionReportView::from(&report);
-    if wants_csv(request.format, headers) {
-        Ok(Reply::csv(
-            attribution_csv(&view).map_err(ApiError::internal)?,
-        ))
-    } else {
-        Reply::json(StatusCode::OK, &view)
-    }
+    Reply::report(wants_csv(request.format, headers), &view, attribution_csv)
 }
 
 pub async fn open_balance(
