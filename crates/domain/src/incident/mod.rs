@@ -217,37 +217,30 @@ impl Incident {
     ) -> Result<Vec<IncidentEvent>, IncidentError> {
         let at = services.clock.now();
         let by = by.clone();
-        let (state, action) = match (&self.state, action) {
-            (None, IncidentAction::Open(incident)) => {
-                incident.check()?;
-                let cause = services
-                    .catalogue
-                    .resolve(incident.category, &incident.code)
-                    .map_err(|e| IncidentError::UnknownCause {
-                        code: incident.code.clone(),
-                        reason: e.to_string(),
-                    })?;
-                return Ok(vec![IncidentEvent::IncidentOpened {
-                    at,
-                    by,
-                    incident,
-                    cause,
-                }]);
-            }
-            (None, _) => return Err(IncidentError::NotOpened),
-            (Some(state), IncidentAction::Open(incident)) => {
-                return if state.incident == incident {
-                    Ok(vec![])
-                } else {
-                    Err(IncidentError::ReferenceConflict {
-                        reference: incident.reference,
-                    })
-                };
-            }
-            (Some(state), action) => (state, action),
+        let Some(state) = &self.state else {
+            let IncidentAction::Open(incident) = action else {
+                return Err(IncidentError::NotOpened);
+            };
+            incident.check()?;
+            let cause = services
+                .catalogue
+                .resolve(incident.category, &incident.code)
+                .map_err(|e| IncidentError::UnknownCause {
+                    code: incident.code.clone(),
+                    reason: e.to_string(),
+                })?;
+            return Ok(vec![IncidentEvent::IncidentOpened {
+                at,
+                by,
+                incident,
+                cause,
+            }]);
         };
         match action {
-            IncidentAction::Open(_) => Ok(vec![]),
+            IncidentAction::Open(incident) if state.incident == incident => Ok(vec![]),
+            IncidentAction::Open(incident) => Err(IncidentError::ReferenceConflict {
+                reference: incident.reference,
+            }),
             IncidentAction::Resolve { note } => match &state.resolved {
                 Some((_, earlier)) if *earlier == note => Ok(vec![]),
                 Some(_) => Err(IncidentError::Resolved),

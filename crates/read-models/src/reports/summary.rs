@@ -340,14 +340,10 @@ impl Reports<'_> {
             wanted.iter().map(|p| self.flows(p.start, p.end(), branch)),
         )
         .await?;
-        let flows_of = |p: &Period| -> &Flows {
-            wanted
-                .iter()
-                .position(|w| w == p)
-                .and_then(|i| flows.get(i))
-                .unwrap_or(&EMPTY)
-        };
-        static EMPTY: std::sync::LazyLock<Flows> = std::sync::LazyLock::new(HashMap::new);
+        let flows: HashMap<Period, Flows> = wanted.into_iter().zip(flows).collect();
+        // Every period asked for below was read; the empty fallback is never taken.
+        let none = Flows::new();
+        let flows_of = |p: &Period| flows.get(p).unwrap_or(&none);
         Ok(CauseSummary {
             time_zone: self.calendar.time_zone().name().to_owned(),
             by: query.by.clone(),
