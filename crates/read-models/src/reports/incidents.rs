@@ -112,9 +112,11 @@ impl Reports<'_> {
             figures.items += 1;
             if row.status == "resolved" {
                 figures.resolved_items += 1;
+                // From the start of the booking day in the bank's time zone, as the
+                // root-cause report counts its hours to resolution.
                 if let Some(resolved_at) = row.resolved_at {
-                    let booked = row.booked_on.and_hms_opt(0, 0, 0).unwrap_or_default();
-                    hours.push((resolved_at.naive_utc() - booked).num_hours().max(0));
+                    let booked = self.calendar.start_of_day(row.booked_on);
+                    hours.push((resolved_at - booked).num_hours().max(0));
                 }
             } else {
                 figures.open_items += 1;
