@@ -138,6 +138,78 @@ async fn incident_links_items_and_reports_them(backend: Backend) {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
 
+    // Each item carries its link in its own history, and counts under one incident only.
+    let incident_of = |id: ItemId| {
+        let ledger = &ledger;
+        async move {
+            let item = ledger.item(id).await.unwrap_or_else(|e| panic!("{e}"));
+            item.and_then(|i| i.state.incident.map(|r| r.to_string()))
+        }
+    };
+    assert_eq!(incident_of(ids[0]).await.as_deref(), Some("INC-0412"));
+    assert_eq!(incident_of(ids[2]).await, None, "unlinked");
+    let history: Vec<String> = ledger
+        .history(ids[2])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|e| e.event_type.clone())
+        .collect();
+    assert_eq!(
+        &history[history.len() - 2..],
+        ["LinkedToIncident", "UnlinkedFromIncident"]
+    );
+    let other = IncidentReference::parse("INC-0413").unwrap_or_else(|e| panic!("{e}"));
+    let mut second = outage();
+    second.reference = other.clone();
+    ledger
+        .execute_incident(&lead, &other, IncidentAction::Open(second))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let taken = ledger
+        .execute_incident(
+            &lead,
+            &other,
+            IncidentAction::Link {
+                items: vec![ids[2], ids[1]],
+                reason: note("the second outage"),
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            taken,
+            Err(Error::IncidentRejected(
+                IncidentError::ItemInAnotherIncident { index: 1, .. }
+            ))
+        ),
+        "{taken:?}"
+    );
+    assert_eq!(
+        incident_of(ids[2]).await,
+        None,
+        "nothing of the link written"
+    );
+    let direct = ledger
+        .execute(
+            &lead,
+            ids[3],
+            ItemAction::LinkIncident {
+                incident: other,
+                reason: note("around the incident"),
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            direct,
+            Err(Error::Rejected(
+                suspense::domain::ItemError::LinkedThroughIncident
+            ))
+        ),
+        "{direct:?}"
+    );
+
     // Resolve one linked item: the figures show it cleared.
     ledger
         .execute(
@@ -208,7 +280,7 @@ async fn incident_links_items_and_reports_them(backend: Backend) {
         .await,
         Err(Error::IncidentRejected(IncidentError::Resolved))
     ));
-    assert_eq!(ledger.incidents().await.map(|all| all.len()).ok(), Some(1));
+    assert_eq!(ledger.incidents().await.map(|all| all.len()).ok(), Some(2));
     ledger.close().await;
 }
 on_both_backends!(

@@ -197,6 +197,7 @@ async fn every_column_of_a_register_row_is_stored_as_folded(backend: Backend) {
         last_event_at: instant(opened_at),
         responsible: None,
         counterparty: None,
+        incident: None,
     };
     assert_eq!(stored(&h, id).await, opened);
 
@@ -221,9 +222,21 @@ async fn every_column_of_a_register_row_is_stored_as_folded(backend: Backend) {
     .await;
     h.run("2026-03-04T06:00:00Z", "ops", id, refund("1234.56"))
         .await;
+    // A resolved item still counts under the incident that caused it.
+    h.run(
+        "2026-03-05T01:00:00Z",
+        "lead",
+        id,
+        ItemAction::LinkIncident {
+            incident: suspense_domain::incident::IncidentReference::parse("INC-1")
+                .expect("reference"),
+            reason: Note::parse("same outage").expect("note"),
+        },
+    )
+    .await;
     h.refresh().await;
     let resolved = RegisterRow {
-        version: 4,
+        version: 5,
         cleared_minor: 123_456,
         outstanding_minor: 0,
         status: "resolved".into(),
@@ -234,7 +247,8 @@ async fn every_column_of_a_register_row_is_stored_as_folded(backend: Backend) {
         classified_at: Some(instant(classified_at)),
         resolved_at: Some(instant("2026-03-04T06:00:00Z")),
         resolution_method: Some("refunded".into()),
-        last_event_at: instant("2026-03-04T06:00:00Z"),
+        last_event_at: instant("2026-03-05T01:00:00Z"),
+        incident: Some("INC-1".into()),
         ..opened
     };
     assert_eq!(stored(&h, id).await, resolved);

@@ -124,7 +124,9 @@ impl From<ItemError> for ApiError {
     fn from(err: ItemError) -> Self {
         let status = match err {
             ItemError::NotOpened => StatusCode::NOT_FOUND,
-            ItemError::ReferenceConflict { .. } => StatusCode::CONFLICT,
+            ItemError::ReferenceConflict { .. } | ItemError::InAnotherIncident { .. } => {
+                StatusCode::CONFLICT
+            }
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         let api = Self::new(status, err.code(), err.to_string());
@@ -246,7 +248,9 @@ impl From<IncidentError> for ApiError {
         let status = match err {
             IncidentError::NotOpened => StatusCode::NOT_FOUND,
             IncidentError::ReferenceConflict { .. } => StatusCode::CONFLICT,
-            IncidentError::Resolved => StatusCode::CONFLICT,
+            IncidentError::Resolved | IncidentError::ItemInAnotherIncident { .. } => {
+                StatusCode::CONFLICT
+            }
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         let api = Self::new(status, err.code(), err.to_string());

@@ -34,7 +34,8 @@ pub struct IncidentReport {
 
 impl Suspense {
     /// Runs `action` on the incident `reference` as `actor`. Linked items must exist within
-    /// the actor's branches (`items[i]` names one that does not). Returns the incident as the
+    /// the actor's branches and count under no other incident (`items[i]` names one that
+    /// does not or does). Returns the incident as the
     /// action leaves it; a repeat writes nothing. Another writer first is decided again, up
     /// to the configured attempts.
     pub async fn execute_incident(
@@ -45,8 +46,20 @@ impl Suspense {
     ) -> Result<Option<IncidentState>, StoreError> {
         if let IncidentAction::Link { items, .. } = &action {
             for (index, item) in items.iter().enumerate() {
-                if self.item_for(actor, *item).await?.is_none() {
+                let Some(loaded) = self.item_for(actor, *item).await? else {
                     return Err(IncidentError::UnknownItem { index, item: *item }.into());
+                };
+                // The item's own command refuses this too, in the write; named here by index.
+                match &loaded.state.incident {
+                    Some(incident) if incident != reference => {
+                        return Err(IncidentError::ItemInAnotherIncident {
+                            index,
+                            item: *item,
+                            incident: incident.clone(),
+                        }
+                        .into());
+                    }
+                    _ => {}
                 }
             }
         }

@@ -69,13 +69,17 @@ impl Suspense {
     }
 
     /// Refuses a command `actor` may not give: a booking to a branch outside its scope
-    /// (`OutOfScope`), or any other command on an item outside it (as if it did not exist).
+    /// (`OutOfScope`), any other command on an item outside it (as if it did not exist), and
+    /// an incident link given on the item alone (`execute_incident` links items).
     pub(crate) async fn check_scope(
         &self,
         actor: &Actor,
         item_id: ItemId,
         action: &ItemAction,
     ) -> Result<(), StoreError> {
+        if action.is_incident_link() {
+            return Err(StoreError::Rejected(ItemError::LinkedThroughIncident));
+        }
         if matches!(actor.scope, AccessScope::Everywhere) {
             return Ok(());
         }

@@ -154,6 +154,13 @@ pub enum IncidentError {
     /// A linked item that does not exist (or lies outside the caller's branches).
     #[error("items[{index}]: no item {item}")]
     UnknownItem { index: usize, item: ItemId },
+    /// An item counts under one incident at a time.
+    #[error("items[{index}]: item {item} counts under incident {incident}: unlink it there first")]
+    ItemInAnotherIncident {
+        index: usize,
+        item: ItemId,
+        incident: IncidentReference,
+    },
 }
 
 impl IncidentError {
@@ -167,6 +174,7 @@ impl IncidentError {
             Self::Invalid(_) => "invalid_field",
             Self::UnknownCause { .. } => "unknown_root_cause_code",
             Self::UnknownItem { .. } => "item_not_found",
+            Self::ItemInAnotherIncident { .. } => "item_in_another_incident",
         }
     }
 
@@ -177,7 +185,9 @@ impl IncidentError {
             Self::NotLinked { .. } => Some("item_id".into()),
             Self::UnknownCause { .. } => Some("code".into()),
             Self::ReferenceConflict { .. } => Some("reference".into()),
-            Self::UnknownItem { index, .. } => Some(format!("items[{index}]")),
+            Self::UnknownItem { index, .. } | Self::ItemInAnotherIncident { index, .. } => {
+                Some(format!("items[{index}]"))
+            }
             _ => None,
         }
     }

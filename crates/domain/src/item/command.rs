@@ -10,6 +10,7 @@ use crate::classification::{RootCauseCategory, RootCauseCode};
 use crate::identity::{
     AccountNumber, BranchCode, Note, Reference, SourceReference, TeamId, UserId,
 };
+use crate::incident::IncidentReference;
 use crate::money::Money;
 use crate::vocabulary::{
     Channel, CustomerImpact, Direction, EscalationLevel, EscalationReason, ResolutionMethod,
@@ -129,6 +130,18 @@ pub enum ItemAction {
     Reopen { reason: Note },
     /// Add a remark to the item's history.
     Comment { text: Note },
+    /// Count the item under an incident (its own or a resolved one). Only the incident's
+    /// command gives it, in the same transaction as the incident's own event
+    /// (`IncidentAction::Link`); `Suspense::execute` refuses it.
+    LinkIncident {
+        incident: IncidentReference,
+        reason: Note,
+    },
+    /// Take the item out of the incident it counts under (`IncidentAction::Unlink`).
+    UnlinkIncident {
+        incident: IncidentReference,
+        reason: Note,
+    },
 }
 
 impl ItemAction {
@@ -146,6 +159,16 @@ impl ItemAction {
             ItemAction::RejectResolution { .. } => "reject_resolution",
             ItemAction::Reopen { .. } => "reopen",
             ItemAction::Comment { .. } => "comment",
+            ItemAction::LinkIncident { .. } => "link_incident",
+            ItemAction::UnlinkIncident { .. } => "unlink_incident",
         }
+    }
+
+    /// Given by an incident's command only, never on its own (see `LinkIncident`).
+    pub fn is_incident_link(&self) -> bool {
+        matches!(
+            self,
+            ItemAction::LinkIncident { .. } | ItemAction::UnlinkIncident { .. }
+        )
     }
 }

@@ -3,6 +3,7 @@
 use crate::attribution::CounterpartyCode;
 use crate::classification::{CatalogueError, RootCauseCategory, RootCauseCode};
 use crate::identity::{Reference, SourceReference};
+use crate::incident::IncidentReference;
 use crate::money::{Currency, Money};
 use crate::vocabulary::{EscalationLevel, ResolutionMethod};
 
@@ -82,6 +83,12 @@ pub enum ItemError {
     SelfApproval,
     #[error("you have approved this proposal already: it needs another approver")]
     AlreadyApproved,
+    #[error("the item counts under incident {incident}: unlink it there first")]
+    InAnotherIncident { incident: IncidentReference },
+    #[error("the item does not count under incident {incident}")]
+    NotInIncident { incident: IncidentReference },
+    #[error("items are linked to an incident, and unlinked, through the incident's commands")]
+    LinkedThroughIncident,
     #[error("{rule}: the approver must work at another branch than the item's ({branch})")]
     ApproverOfTheItemsBranch {
         rule: String,
@@ -118,6 +125,9 @@ impl ItemError {
             Self::SelfApproval => "self_approval",
             Self::AlreadyApproved => "already_approved",
             Self::ApproverOfTheItemsBranch { .. } => "approver_of_the_items_branch",
+            Self::InAnotherIncident { .. } => "item_in_another_incident",
+            Self::NotInIncident { .. } => "item_not_linked",
+            Self::LinkedThroughIncident => "linked_through_incident",
         }
     }
 
@@ -142,6 +152,7 @@ impl ItemError {
             }
             Self::ClearingReferenceConflict { .. } => Some("clearing_reference"),
             Self::ApprovalRequired { .. } => Some("method"),
+            Self::InAnotherIncident { .. } | Self::NotInIncident { .. } => Some("incident"),
             _ => None,
         }
     }

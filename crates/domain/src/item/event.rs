@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::attribution::Attribution;
 use crate::classification::RootCause;
 use crate::identity::{Note, Reference, UserId};
+use crate::incident::IncidentReference;
 use crate::item::command::{OpenItem, ResolutionRequest};
 use crate::money::Money;
 use crate::policy::ApprovalRequirement;
@@ -119,6 +120,20 @@ pub enum SuspenseItemEvent {
         by: UserId,
         text: Note,
     },
+    /// The item counts under an incident; written with the incident's `ItemsLinked`.
+    LinkedToIncident {
+        at: DateTime<Utc>,
+        by: UserId,
+        incident: IncidentReference,
+        reason: Note,
+    },
+    /// The item no longer counts under the incident; written with its `ItemUnlinked`.
+    UnlinkedFromIncident {
+        at: DateTime<Utc>,
+        by: UserId,
+        incident: IncidentReference,
+        reason: Note,
+    },
 }
 
 /// The maker-checker trail of an approved resolution: `Resolved.by` is the checker.
@@ -147,6 +162,8 @@ impl SuspenseItemEvent {
             Self::Resolved { .. } => "Resolved",
             Self::Reopened { .. } => "Reopened",
             Self::Commented { .. } => "Commented",
+            Self::LinkedToIncident { .. } => "LinkedToIncident",
+            Self::UnlinkedFromIncident { .. } => "UnlinkedFromIncident",
         }
     }
 
@@ -166,7 +183,9 @@ impl SuspenseItemEvent {
             | Self::ResolutionRejected { at, .. }
             | Self::Resolved { at, .. }
             | Self::Reopened { at, .. }
-            | Self::Commented { at, .. } => *at,
+            | Self::Commented { at, .. }
+            | Self::LinkedToIncident { at, .. }
+            | Self::UnlinkedFromIncident { at, .. } => *at,
         }
     }
 
@@ -186,7 +205,9 @@ impl SuspenseItemEvent {
             | Self::ResolutionRejected { by, .. }
             | Self::Resolved { by, .. }
             | Self::Reopened { by, .. }
-            | Self::Commented { by, .. } => by,
+            | Self::Commented { by, .. }
+            | Self::LinkedToIncident { by, .. }
+            | Self::UnlinkedFromIncident { by, .. } => by,
         }
     }
 }

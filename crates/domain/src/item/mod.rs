@@ -22,6 +22,7 @@ pub use event::{Approval, Assignment, SuspenseItemEvent, EVENT_VERSION};
 use crate::attribution::Attribution;
 use crate::classification::{RootCause, RootCauseCategory};
 use crate::identity::{Reference, UserId};
+use crate::incident::IncidentReference;
 use crate::money::Money;
 use crate::policy::ApprovalRequirement;
 use crate::services::ItemServices;
@@ -93,6 +94,9 @@ pub struct ItemState {
     pub resolved_at: Option<DateTime<Utc>>,
     pub reopen_count: u32,
     pub comment_count: u32,
+    /// The incident the item counts under, if any (one at a time).
+    #[serde(default)]
+    pub incident: Option<IncidentReference>,
 }
 
 impl ItemState {
@@ -154,6 +158,31 @@ impl SuspenseItem {
         match action {
             ItemAction::Open(item) => repeated_open(state, &item),
             ItemAction::Comment { text } => Ok(vec![SuspenseItemEvent::Commented { at, by, text }]),
+            // An incident counts items whatever their status: an outage's items may be cleared
+            // before the incident is recorded.
+            ItemAction::LinkIncident { incident, reason } => match &state.incident {
+                Some(current) if *current == incident => Ok(vec![]),
+                Some(current) => Err(ItemError::InAnotherIncident {
+                    incident: current.clone(),
+                }),
+                None => Ok(vec![SuspenseItemEvent::LinkedToIncident {
+                    at,
+                    by,
+                    incident,
+                    reason,
+                }]),
+            },
+            ItemAction::UnlinkIncident { incident, reason } => {
+                if state.incident.as_ref() != Some(&incident) {
+                    return Err(ItemError::NotInIncident { incident });
+                }
+                Ok(vec![SuspenseItemEvent::UnlinkedFromIncident {
+                    at,
+                    by,
+                    incident,
+                    reason,
+                }])
+            }
             ItemAction::Reopen { reason } => {
                 let Some(resolution) = &state.resolution else {
                     return Err(ItemError::NotResolved);
@@ -534,6 +563,7 @@ impl Aggregate for SuspenseItem {
                 resolved_at: None,
                 reopen_count: 0,
                 comment_count: 0,
+                incident: None,
             });
             return;
         }
@@ -592,6 +622,8 @@ impl Aggregate for SuspenseItem {
                 state.reopen_count += 1;
             }
             SuspenseItemEvent::Commented { .. } => state.comment_count += 1,
+            SuspenseItemEvent::LinkedToIncident { incident, .. } => state.incident = Some(incident),
+            SuspenseItemEvent::UnlinkedFromIncident { .. } => state.incident = None,
         }
     }
 }

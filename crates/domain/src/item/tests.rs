@@ -1,6 +1,7 @@
 //! Given/when/then tests: every command, every rejection, every idempotent repeat.
 
 mod attribution;
+mod incident;
 mod resolution;
 
 use std::sync::Arc;

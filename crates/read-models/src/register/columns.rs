@@ -58,7 +58,7 @@ macro_rules! column {
 }
 
 /// Every column of `item_register`, in the order both backends write them.
-pub(crate) const REGISTER_COLUMNS: [Column; 36] = [
+pub(crate) const REGISTER_COLUMNS: [Column; 37] = [
     column!(item_id, "text[]", false, text),
     column!(version, "bigint[]", true, value),
     column!(source_system, "text[]", false, text),
@@ -95,6 +95,7 @@ pub(crate) const REGISTER_COLUMNS: [Column; 36] = [
     column!(last_event_at, "timestamptz[]", true, value),
     column!(responsible, "text[]", true, optional_text),
     column!(counterparty, "text[]", true, optional_text),
+    column!(incident, "text[]", true, optional_text),
 ];
 
 /// `item_register (item_id, version, …)`: the table and its columns in write order.
@@ -142,6 +143,6 @@ mod tests {
         assert!(UPSERT.contains("status = excluded.status"));
         assert!(!UPSERT.contains("booked_on"));
         assert!(UNNEST_UPSERT.contains("$34::timestamptz[]"));
-        assert!(UNNEST_UPSERT.contains("$36::text[]"));
+        assert!(UNNEST_UPSERT.contains("$37::text[]"));
     }
 }

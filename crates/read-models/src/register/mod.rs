@@ -62,6 +62,8 @@ pub struct RegisterRow {
     pub responsible: Option<String>,
     /// The counterparty an external cause is attributed to.
     pub counterparty: Option<String>,
+    /// The incident the item counts under.
+    pub incident: Option<String>,
 }
 
 /// A dated change of an item's outstanding amount and open/closed state.
@@ -164,6 +166,7 @@ impl RegisterBatch {
                     last_event_at: *at,
                     responsible: None,
                     counterparty: None,
+                    incident: None,
                 },
             );
             // An item is in suspense from its booking date, even if it is recorded later.
@@ -205,7 +208,9 @@ impl RegisterBatch {
             | SuspenseItemEvent::ResolutionProposed { .. }
             | SuspenseItemEvent::ResolutionApprovalRecorded { .. }
             | SuspenseItemEvent::ResolutionRejected { .. }
-            | SuspenseItemEvent::Commented { .. } => None,
+            | SuspenseItemEvent::Commented { .. }
+            | SuspenseItemEvent::LinkedToIncident { .. }
+            | SuspenseItemEvent::UnlinkedFromIncident { .. } => None,
         };
         if let Some((delta, _)) = movement {
             if row.outstanding_minor + delta < 0 {
@@ -259,6 +264,10 @@ impl RegisterBatch {
                 row.reopen_count += 1;
             }
             SuspenseItemEvent::Commented { .. } => row.comment_count += 1,
+            SuspenseItemEvent::LinkedToIncident { incident, .. } => {
+                row.incident = Some(incident.to_string());
+            }
+            SuspenseItemEvent::UnlinkedFromIncident { .. } => row.incident = None,
         }
         if let Some((delta, open)) = movement {
             add_balance(&mut self.balances, &row.currency, i64::from(open), delta);

@@ -357,7 +357,9 @@ impl StatsBatch {
             | SuspenseItemEvent::ResolutionProposed { .. }
             | SuspenseItemEvent::ResolutionApprovalRecorded { .. }
             | SuspenseItemEvent::ResolutionRejected { .. }
-            | SuspenseItemEvent::Commented { .. } => {}
+            | SuspenseItemEvent::Commented { .. }
+            | SuspenseItemEvent::LinkedToIncident { .. }
+            | SuspenseItemEvent::UnlinkedFromIncident { .. } => {}
         }
         Ok(())
     }

@@ -82,6 +82,8 @@ pub struct ItemDetail {
     pub resolved_at: Option<DateTime<Utc>>,
     pub reopen_count: u32,
     pub comment_count: u32,
+    /// The incident the item counts under.
+    pub incident: Option<String>,
 }
 
 impl From<&ItemState> for ItemDetail {
@@ -107,6 +109,7 @@ impl From<&ItemState> for ItemDetail {
             resolved_at: state.resolved_at,
             reopen_count: state.reopen_count,
             comment_count: state.comment_count,
+            incident: state.incident.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -368,6 +371,7 @@ pub struct ItemRow {
     pub last_event_at: DateTime<Utc>,
     pub responsible: Option<String>,
     pub counterparty: Option<String>,
+    pub incident: Option<String>,
 }
 
 impl From<RegisterRow> for ItemRow {
@@ -409,6 +413,7 @@ impl From<RegisterRow> for ItemRow {
             last_event_at: row.last_event_at,
             responsible: row.responsible,
             counterparty: row.counterparty,
+            incident: row.incident,
         }
     }
 }
