@@ -822,6 +822,7 @@ async fn root_cause_summary_ranks_and_subtotals(backend: Backend) {
             .await;
         }
     };
+    let mut ids = Vec::new();
     for (i, (category, code)) in [
         ("operational_error", "OP-KEYING"),
         ("operational_error", "OP-KEYING"),
@@ -832,7 +833,8 @@ async fn root_cause_summary_ranks_and_subtotals(backend: Backend) {
     .enumerate()
     {
         let id = app.open_item(&format!("SUM-{i}"), "100.00").await;
-        classify(id, category, code).await;
+        classify(id.clone(), category, code).await;
+        ids.push(id);
     }
     let mut last_year = booking("SUM-2025", "7.00");
     last_year["booked_on"] = json!("2025-03-10");
@@ -892,8 +894,49 @@ async fn root_cause_summary_ranks_and_subtotals(backend: Backend) {
         "{csv}"
     );
 
+    // The team handling the items, the counterparty and the incident behind them: each item
+    // counts under its current ones.
+    for id in &ids[..2] {
+        let assign = json!({"team": "recon"});
+        let path = format!("/v1/items/{id}/assign");
+        expect(app.post(&path, "olivia", assign).await, 200, "").await;
+    }
+    let partner =
+        json!({"category": "external_cause", "code": "EXT-PARTNER", "counterparty": "ALIPAY"});
+    let path = format!("/v1/items/{}/classify", ids[3]);
+    expect(app.post(&path, "olivia", partner).await, 200, "").await;
+    let incident = json!({
+        "reference": "INC-SUM", "title": "review queue stalled",
+        "category": "operational_error", "code": "OP-REVIEW",
+        "window_from": "2026-03-01", "window_to": "2026-03-31", "owner": "sam"
+    });
+    expect(app.post("/v1/incidents", "sam", incident).await, 201, "").await;
+    let link = json!({"items": [ids[2]], "reason": "stuck in the stalled queue"});
+    expect(
+        app.post("/v1/incidents/INC-SUM/links", "sam", link).await,
+        200,
+        "",
+    )
+    .await;
+    for (by, expected) in [
+        ("team", json!([["recon", 2], ["unassigned", 2]])),
+        ("counterparty", json!([["none", 3], ["ALIPAY", 1]])),
+        ("incident", json!([["none", 3], ["INC-SUM", 1]])),
+    ] {
+        let summary = expect(app.get(&format!("{query}&by={by}"), "rita").await, 200, "").await;
+        let rows: Vec<Value> = summary["periods"][0]["rows"]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| json!([r["key"][by], r["opened"]]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(Value::Array(rows), expected, "by {by}: {summary}");
+    }
+
     let refused = expect(
-        app.get(&format!("{query}&by=category,team"), "rita").await,
+        app.get(&format!("{query}&by=category,teams"), "rita").await,
         422,
         "invalid_field",
     )

@@ -7,9 +7,7 @@ use suspense_database::{Pool, Statement};
 use suspense_store::EventLog;
 
 use crate::register::RegisterRow;
-use crate::statistics::columns::{
-    MonthlyRow, CAUSE_COLUMNS, MONTHLY_COLUMNS, MONTHLY_NOT_ALL_ZERO,
-};
+use crate::statistics::columns::{MonthlyRow, CELL_COLUMNS, MONTHLY_COLUMNS, MONTHLY_NOT_ALL_ZERO};
 use crate::statistics::StatsItem;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,7 +102,7 @@ impl ReadModelSnapshot {
             "SELECT {} FROM root_cause_monthly WHERE {} ORDER BY month, {}",
             *MONTHLY_COLUMNS,
             *MONTHLY_NOT_ALL_ZERO,
-            CAUSE_COLUMNS.join(", ")
+            CELL_COLUMNS.join(", ")
         );
         let mut rows = rows_of::<MonthlyRow>(pool, &monthly).await?;
         rows.extend(rows_of::<Open>(pool, OPEN).await?);

@@ -40,8 +40,25 @@ enum Op {
     ResolveAll,
     Reopen,
     Comment,
+    Assign {
+        team: usize,
+    },
+    /// An external cause attributed to a counterparty (or to none).
+    Attribute {
+        counterparty: Option<usize>,
+    },
+    Link {
+        incident: usize,
+    },
+    Unlink {
+        incident: usize,
+    },
     CatchUp,
 }
+
+const TEAMS: [&str; 2] = ["recon", "it-desk"];
+const COUNTERPARTIES: [&str; 2] = ["ALIPAY", "UNIONPAY"];
+const INCIDENTS: [&str; 2] = ["INC-1", "INC-2"];
 
 const AMOUNTS: [&str; 4] = ["100.00", "250.50", "0.01", "999.99"];
 
@@ -58,6 +75,10 @@ fn op() -> impl Strategy<Value = (usize, i64, Op)> {
         Just(Op::ResolveAll),
         Just(Op::Reopen),
         Just(Op::Comment),
+        (0..2usize).prop_map(|team| Op::Assign { team }),
+        proptest::option::of(0..2usize).prop_map(|counterparty| Op::Attribute { counterparty }),
+        (0..2usize).prop_map(|incident| Op::Link { incident }),
+        (0..2usize).prop_map(|incident| Op::Unlink { incident }),
         Just(Op::CatchUp),
     ];
     // (item, hours the clock moves forward, op)
@@ -126,6 +147,34 @@ async fn apply(h: &Harness, case: usize, item: usize, op: &Op) {
         Op::Comment => ItemAction::Comment {
             text: Note::parse("noted").expect("note"),
         },
+        Op::Assign { team } => ItemAction::Assign {
+            team: suspense_domain::TeamId::parse(TEAMS[*team]).expect("team"),
+            assignee: None,
+            reason: None,
+        },
+        Op::Attribute { counterparty } => ItemAction::Classify {
+            category: suspense_domain::RootCauseCategory::ExternalCause,
+            code: suspense_domain::RootCauseCode::parse("EXT-PARTNER").expect("code"),
+            reason: Some(Note::parse("restated").expect("note")),
+            attribution: suspense_domain::Attribution {
+                responsible: None,
+                counterparty: counterparty.map(|c| {
+                    suspense_domain::CounterpartyCode::parse(COUNTERPARTIES[c]).expect("code")
+                }),
+            },
+        },
+        // The item's half of an incident link: what the incident's command writes with it.
+        Op::Link { incident } | Op::Unlink { incident } => {
+            let incident =
+                suspense_domain::incident::IncidentReference::parse(INCIDENTS[*incident])
+                    .expect("incident");
+            let reason = Note::parse("same outage").expect("note");
+            if matches!(op, Op::Link { .. }) {
+                ItemAction::LinkIncident { incident, reason }
+            } else {
+                ItemAction::UnlinkIncident { incident, reason }
+            }
+        }
     };
     match h
         .log
@@ -158,6 +207,11 @@ async fn rebuilt_equals_incremental(h: &Harness, batch_size: u32) -> Result<(), 
         h.reports().open_balance().await.expect("balance"),
         h.reports().register_balance().await.expect("register sum"),
         "open balance ties out with the register"
+    );
+    prop_assert_eq!(
+        cube_by_holder(&h.log).await,
+        register_by_holder(&h.log).await,
+        "items opened and open now per team, counterparty and incident tie out with the register"
     );
     // Rebuilt as a big log would be: on SQLite without the secondary indexes, created again
     // at the end.
@@ -435,4 +489,40 @@ async fn rebuild_after_racing_writers_with_rollbacks_equals_incremental() {
         ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
         incremental
     );
+}
+
+/// (team, counterparty, incident) → (items opened, items open now).
+type ByHolder = Vec<(String, String, String, i64, i64)>;
+
+async fn by_holder(log: &suspense_store::EventLog, sql: &str) -> ByHolder {
+    match log.pool() {
+        suspense_database::Pool::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+        suspense_database::Pool::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+    }
+    .expect("rows")
+}
+
+/// The statistics' items per team, counterparty and incident: every item counts under its
+/// current ones, whenever it was opened.
+async fn cube_by_holder(log: &suspense_store::EventLog) -> ByHolder {
+    by_holder(
+        log,
+        "SELECT team, counterparty, incident, CAST(SUM(opened_count) AS BIGINT),
+                CAST(SUM(opened_count - resolved_count + reopened_count) AS BIGINT)
+           FROM root_cause_monthly GROUP BY team, counterparty, incident
+         HAVING SUM(opened_count) <> 0 ORDER BY 1, 2, 3",
+    )
+    .await
+}
+
+/// The same counted in the register.
+async fn register_by_holder(log: &suspense_store::EventLog) -> ByHolder {
+    by_holder(
+        log,
+        "SELECT COALESCE(team, 'unassigned'), COALESCE(counterparty, 'none'),
+                COALESCE(incident, 'none'), CAST(COUNT(*) AS BIGINT),
+                CAST(SUM(CASE WHEN status = 'resolved' THEN 0 ELSE 1 END) AS BIGINT)
+           FROM item_register GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    )
+    .await
 }

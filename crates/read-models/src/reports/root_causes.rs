@@ -32,25 +32,50 @@ pub struct CauseKey {
 /// A cause key's flows in a period: the monthly counters summed.
 type Flows = CellCounts;
 
-/// A cause key's flows in some months, and its items open at the end of them.
-struct FlowRow {
-    key: CauseKey,
-    counts: Flows,
-    /// (count, minor units)
-    open_at_end: (i64, i64),
+/// What a flow query groups its rows by: the key's columns, as the statement names them.
+pub(super) trait FlowKey: Sized {
+    const COLUMNS: &'static [&'static str];
+
+    /// The key of the values of `COLUMNS`, in their order.
+    fn from_values(values: Vec<String>) -> Self;
 }
 
-impl ReportRow for FlowRow {
+impl FlowKey for CauseKey {
+    const COLUMNS: &'static [&'static str] = &CAUSE_COLUMNS;
+
+    fn from_values(values: Vec<String>) -> Self {
+        let mut values = values.into_iter();
+        let mut next = || values.next().unwrap_or_default();
+        Self {
+            category: next(),
+            code: next(),
+            branch: next(),
+            channel: next(),
+            currency: next(),
+        }
+    }
+}
+
+/// A key's flows in some months, and its items open at the end of them.
+pub(super) struct FlowRow<K> {
+    pub key: K,
+    pub counts: Flows,
+    /// (count, minor units)
+    pub open_at_end: (i64, i64),
+}
+
+impl<K: FlowKey + Send + Unpin> ReportRow for FlowRow<K> {
     fn columns() -> Vec<&'static str> {
-        CAUSE_COLUMNS
-            .into_iter()
+        K::COLUMNS
+            .iter()
+            .copied()
             .chain(COUNTERS.iter().map(|c| c.column))
             .chain(STOCK_COLUMNS)
             .collect()
     }
 }
 
-impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for FlowRow
+impl<'r, R: sqlx::Row, K: FlowKey> sqlx::FromRow<'r, R> for FlowRow<K>
 where
     &'r str: sqlx::ColumnIndex<R>,
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -58,38 +83,42 @@ where
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         let (counts, open_at_end) = counts_and_stock(row)?;
+        let key = K::COLUMNS
+            .iter()
+            .map(|column| row.try_get(*column))
+            .collect::<Result<Vec<String>, _>>()?;
         Ok(Self {
-            key: CauseKey::from_row(row)?,
+            key: K::from_values(key),
             counts,
             open_at_end,
         })
     }
 }
 
-impl<'de> Deserialize<'de> for FlowRow {
+impl<'de, K: FlowKey> Deserialize<'de> for FlowRow<K> {
     /// From one object of the JSON array SQLite returns, field by field as the column table
     /// names them (no map of the object is built: a report decodes hundreds of rows).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(FlowRowVisitor)
+        deserializer.deserialize_map(FlowRowVisitor(std::marker::PhantomData))
     }
 }
 
-struct FlowRowVisitor;
+struct FlowRowVisitor<K>(std::marker::PhantomData<K>);
 
-impl<'de> Visitor<'de> for FlowRowVisitor {
-    type Value = FlowRow;
+impl<'de, K: FlowKey> Visitor<'de> for FlowRowVisitor<K> {
+    type Value = FlowRow<K>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a root-cause row")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FlowRow, A::Error> {
-        let mut key: [Option<String>; 5] = Default::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FlowRow<K>, A::Error> {
+        let mut key: Vec<Option<String>> = vec![None; K::COLUMNS.len()];
         let mut counts = Flows::default();
         let mut stock = [None, None];
         let mut counted = 0;
         while let Some(column) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if let Some(i) = CAUSE_COLUMNS.iter().position(|c| *c == column) {
+            if let Some(i) = K::COLUMNS.iter().position(|c| *c == column) {
                 key[i] = Some(map.next_value()?);
             } else if let Some(counter) = COUNTERS.iter().find(|c| c.column == column) {
                 (counter.set)(&mut counts, map.next_value()?);
@@ -100,7 +129,7 @@ impl<'de> Visitor<'de> for FlowRowVisitor {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
-        let [Some(category), Some(code), Some(branch), Some(channel), Some(currency)] = key else {
+        let Some(key) = key.into_iter().collect::<Option<Vec<String>>>() else {
             return Err(A::Error::custom("a root-cause row without its whole key"));
         };
         if counted != COUNTERS.len() {
@@ -112,13 +141,7 @@ impl<'de> Visitor<'de> for FlowRowVisitor {
             return Err(A::Error::custom("a root-cause row without its stock"));
         };
         Ok(FlowRow {
-            key: CauseKey {
-                category,
-                code,
-                branch,
-                channel,
-                currency,
-            },
+            key: K::from_values(key),
             counts,
             open_at_end: (count, minor),
         })
@@ -317,9 +340,9 @@ impl Reports<'_> {
             .into_iter()
             .chain(periods.iter().copied())
             .collect();
-        let flows_of = futures::future::try_join_all(
-            walked.iter().map(|p| self.flows(p.start, p.end(), branch)),
-        );
+        let flows_of = futures::future::try_join_all(walked.iter().map(|p| {
+            self.flows::<CauseKey>(p.start, p.end(), branch, &CAUSE_COLUMNS, &CAUSE_COLUMNS)
+        }));
         let percentiles_of = futures::future::try_join_all(periods.iter().map(|p| async move {
             if is_one_month(p.start, p.end()) {
                 let rows: Vec<PercentileRow> =
@@ -367,14 +390,19 @@ impl Reports<'_> {
         })
     }
 
-    /// Each cause key's flows in `from..to` and its items open at the end: (count, minor).
-    pub(super) async fn flows(
+    /// Each key's flows in `from..to` and its items open at the end: (count, minor). The key
+    /// columns `K::COLUMNS` are `select`ed (expressions, named as the key's columns), and the
+    /// monthly rows grouped by the cell columns in `group_by`.
+    pub(super) async fn flows<K: FlowKey + Eq + std::hash::Hash + Send + Unpin>(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         branch: Option<&[String]>,
-    ) -> Result<HashMap<CauseKey, (Flows, (i64, i64))>, ReportError> {
-        let rows: Vec<FlowRow> = fetch_rows(self.pool, flows(from, to, branch)).await?;
+        select: &[&str],
+        group_by: &[&str],
+    ) -> Result<HashMap<K, (Flows, (i64, i64))>, ReportError> {
+        let statement = flows(from, to, branch, select, group_by);
+        let rows: Vec<FlowRow<K>> = fetch_rows(self.pool, statement).await?;
         Ok(rows
             .into_iter()
             .map(|row| (row.key, (row.counts, row.open_at_end)))
@@ -504,65 +532,62 @@ fn for_branch(statement: &mut Statement, branches: Option<&[String]>) {
     }
 }
 
-/// Every cause key's flows in the months `from..to`, and its items open at the end of them:
-/// the stock of the latest month stored before `to`, whose rows hold every key with items open
+/// Every key's flows in the months `from..to`, and its items open at the end of them: the
+/// stock of the latest month stored before `to`, whose rows hold every cell with items open
 /// then (`statistics/month_end.rs`). That month is `from..to`'s last with flows, or before
-/// `from` if nothing flowed since.
-fn flows(from: NaiveDate, to: NaiveDate, branch: Option<&[String]>) -> Statement {
-    // Both queries read a month before `from` only for its stock.
-    let flow = |q: &mut Statement, column: &str, sum: bool| {
-        q.push(if sum {
-            ", CAST(SUM(CASE WHEN month >= "
-        } else {
-            ", CASE WHEN month >= "
-        })
-        .push_param(from)
-        .push(&format!(" THEN {column} ELSE 0 END"))
-        .push(if sum { ") AS BIGINT)" } else { "" })
-        .push(&format!(" AS {column}"));
-    };
+/// `from` if nothing flowed since. The key is `select` (expressions with their names), the
+/// rows of a month summed over the cells that share the `group_by` columns.
+fn flows(
+    from: NaiveDate,
+    to: NaiveDate,
+    branch: Option<&[String]>,
+    select: &[&str],
+    group_by: &[&str],
+) -> Statement {
     let stock_month = |q: &mut Statement| {
         q.push("(SELECT max(month) FROM root_cause_monthly WHERE month < ")
             .push_param(to)
             .push(")");
     };
-    let mut q = Statement::new(format!("SELECT {}", CAUSE_COLUMNS.join(", ")));
-    if is_one_month(from, to) {
-        // One month of rows: one per key already.
-        for counter in &COUNTERS {
-            flow(&mut q, counter.column, false);
-        }
-        q.push(&format!(
-            ", {} FROM root_cause_monthly WHERE month = ",
-            STOCK_COLUMNS.join(", ")
-        ));
-        stock_month(&mut q);
-        for_branch(&mut q, branch);
-        return q;
-    }
+    let mut q = Statement::new(format!("SELECT {}", select.join(", ")));
+    // Both queries read a month before `from` only for its stock.
     for counter in &COUNTERS {
-        flow(&mut q, counter.column, true);
+        q.push(", CAST(SUM(CASE WHEN month >= ")
+            .push_param(from)
+            .push(&format!(
+                " THEN {0} ELSE 0 END) AS BIGINT) AS {0}",
+                counter.column
+            ));
     }
-    for column in STOCK_COLUMNS {
-        q.push(", CAST(SUM(CASE WHEN month = ");
+    if is_one_month(from, to) {
+        // One month of rows, its stock in them.
+        for column in STOCK_COLUMNS {
+            q.push(&format!(", CAST(SUM({column}) AS BIGINT) AS {column}"));
+        }
+        q.push(" FROM root_cause_monthly WHERE month = ");
         stock_month(&mut q);
-        q.push(&format!(
-            " THEN {column} ELSE 0 END) AS BIGINT) AS {column}"
-        ));
+    } else {
+        for column in STOCK_COLUMNS {
+            q.push(", CAST(SUM(CASE WHEN month = ");
+            stock_month(&mut q);
+            q.push(&format!(
+                " THEN {column} ELSE 0 END) AS BIGINT) AS {column}"
+            ));
+        }
+        // Bounded on both sides: PostgreSQL plans a prepared statement generically after its
+        // fifth run, and there it estimates `month >= $1` at a third of the table (a full
+        // scan) but a two-sided range at 0.5%, read through the key.
+        q.push(" FROM root_cause_monthly WHERE month >= (SELECT CASE WHEN max(month) < ")
+            .push_param(from)
+            .push(" THEN max(month) ELSE ")
+            .push_param(from)
+            .push(" END FROM root_cause_monthly WHERE month < ")
+            .push_param(to)
+            .push(") AND month < ")
+            .push_param(to);
     }
-    // Bounded on both sides: PostgreSQL plans a prepared statement generically after its
-    // fifth run, and there it estimates `month >= $1` at a third of the table (a full scan)
-    // but a two-sided range at 0.5%, read through the key.
-    q.push(" FROM root_cause_monthly WHERE month >= (SELECT CASE WHEN max(month) < ")
-        .push_param(from)
-        .push(" THEN max(month) ELSE ")
-        .push_param(from)
-        .push(" END FROM root_cause_monthly WHERE month < ")
-        .push_param(to)
-        .push(") AND month < ")
-        .push_param(to);
     for_branch(&mut q, branch);
-    q.push(&format!(" GROUP BY {}", CAUSE_COLUMNS.join(", ")));
+    q.push(&format!(" GROUP BY {}", group_by.join(", ")));
     q
 }
 

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use suspense_domain::{BranchCode, InvalidInput};
 
-use super::root_causes::{CauseKey, CountAmount, RootCauseQuery};
+use super::root_causes::{CountAmount, FlowKey, RootCauseQuery};
 use super::{format_minor_units, ReportError, Reports};
 use crate::calendar::Period;
 use crate::statistics::CellCounts;
@@ -21,7 +21,9 @@ use crate::statistics::CellCounts;
 /// The share of items opened the vital few make up, in percent.
 pub const VITAL_FEW_PERCENT: u32 = 80;
 
-/// A dimension of the root-cause cube a summary can be cut by.
+/// A dimension of the root-cause cube a summary can be cut by: the cause key's, and the
+/// team handling the items, the counterparty and the incident behind them (`unassigned`,
+/// `none` where there is none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CauseDimension {
@@ -30,17 +32,24 @@ pub enum CauseDimension {
     Branch,
     Channel,
     Currency,
+    Team,
+    Counterparty,
+    Incident,
 }
 
 impl CauseDimension {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 8] = [
         Self::Category,
         Self::Code,
         Self::Branch,
         Self::Channel,
         Self::Currency,
+        Self::Team,
+        Self::Counterparty,
+        Self::Incident,
     ];
 
+    /// Its name, which is also its column in `root_cause_monthly`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Category => "category",
@@ -48,16 +57,9 @@ impl CauseDimension {
             Self::Branch => "branch",
             Self::Channel => "channel",
             Self::Currency => "currency",
-        }
-    }
-
-    fn of(self, key: &CauseKey) -> &str {
-        match self {
-            Self::Category => &key.category,
-            Self::Code => &key.code,
-            Self::Branch => &key.branch,
-            Self::Channel => &key.channel,
-            Self::Currency => &key.currency,
+            Self::Team => "team",
+            Self::Counterparty => "counterparty",
+            Self::Incident => "incident",
         }
     }
 
@@ -242,7 +244,46 @@ pub(super) fn percent(part: i64, whole: i64) -> String {
     format!("{value:.1}")
 }
 
-type Flows = HashMap<CauseKey, (CellCounts, (i64, i64))>;
+/// A summary's key as its flow query selects it: a value per dimension (`d0`…, empty past
+/// the summary's dimensions) and the currency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SummaryKey {
+    values: Vec<String>,
+    currency: String,
+}
+
+/// The names the flow query gives a summary's key columns.
+const SUMMARY_COLUMNS: [&str; 9] = ["d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "currency"];
+
+impl FlowKey for SummaryKey {
+    const COLUMNS: &'static [&'static str] = &SUMMARY_COLUMNS;
+
+    fn from_values(mut values: Vec<String>) -> Self {
+        let currency = values.pop().unwrap_or_default();
+        Self { values, currency }
+    }
+}
+
+/// The key columns of a summary's flow query (`SUMMARY_COLUMNS`) and the columns its rows
+/// are grouped by: the dimensions asked for, and the currency.
+fn summary_select(by: &[CauseDimension]) -> (Vec<String>, Vec<&'static str>) {
+    let select = SUMMARY_COLUMNS[..CauseDimension::ALL.len()]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| match by.get(i) {
+            Some(dimension) => format!("{} AS {name}", dimension.as_str()),
+            None => format!("CAST('' AS TEXT) AS {name}"),
+        })
+        .chain(["currency".to_owned()])
+        .collect();
+    let mut group_by: Vec<&'static str> = by.iter().map(|d| d.as_str()).collect();
+    if !by.contains(&CauseDimension::Currency) {
+        group_by.push("currency");
+    }
+    (select, group_by)
+}
+
+type Flows = HashMap<SummaryKey, (CellCounts, (i64, i64))>;
 
 /// Sums `now`, `previous` and `year_earlier` into the summary of one period.
 fn summarise(
@@ -252,8 +293,7 @@ fn summarise(
     previous: &Flows,
     year_earlier: &Flows,
 ) -> PeriodSummary {
-    let key_of =
-        |key: &CauseKey| -> Vec<String> { by.iter().map(|d| d.of(key).to_owned()).collect() };
+    let key_of = |key: &SummaryKey| -> Vec<String> { key.values[..by.len()].to_vec() };
     let mut sums: BTreeMap<Vec<String>, Sum> = BTreeMap::new();
     for (key, (counts, stock)) in now {
         if *counts == CellCounts::default() && stock.0 == 0 {
@@ -336,8 +376,12 @@ impl Reports<'_> {
                 }
             }
         }
+        let (select, group_by) = summary_select(&query.by);
+        let select: Vec<&str> = select.iter().map(String::as_str).collect();
         let flows = futures::future::try_join_all(
-            wanted.iter().map(|p| self.flows(p.start, p.end(), branch)),
+            wanted
+                .iter()
+                .map(|p| self.flows::<SummaryKey>(p.start, p.end(), branch, &select, &group_by)),
         )
         .await?;
         let flows: HashMap<Period, Flows> = wanted.into_iter().zip(flows).collect();
@@ -368,12 +412,11 @@ mod tests {
     use super::*;
     use crate::calendar::PeriodKind;
 
-    fn key(category: &str, code: &str, currency: &str) -> CauseKey {
-        CauseKey {
-            category: category.into(),
-            code: code.into(),
-            branch: "SH-001".into(),
-            channel: "counter".into(),
+    fn key(category: &str, code: &str, currency: &str) -> SummaryKey {
+        SummaryKey {
+            values: [category, code, "", "", "", "", "", ""]
+                .map(str::to_owned)
+                .to_vec(),
             currency: currency.into(),
         }
     }
@@ -459,7 +502,11 @@ mod tests {
             CauseDimension::parse_list("category, code").ok(),
             Some(vec![CauseDimension::Category, CauseDimension::Code])
         );
-        for bad in ["", "team", "code,code"] {
+        assert_eq!(
+            CauseDimension::parse_list("team,counterparty,incident").map(|d| d.len()),
+            Ok(3)
+        );
+        for bad in ["", "teams", "code,code"] {
             let refused = CauseDimension::parse_list(bad).expect_err("refused");
             assert_eq!(refused.field, "by", "{bad}");
         }

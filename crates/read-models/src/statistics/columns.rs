@@ -42,11 +42,24 @@ pub(crate) const STOCK_COLUMNS: [&str; 2] = ["open_at_end_count", "open_at_end_m
 /// The columns of a cause key, in key order.
 pub(crate) const CAUSE_COLUMNS: [&str; 5] = ["category", "code", "branch", "channel", "currency"];
 
-/// Every column of a `root_cause_monthly` row: its month, cause key, counters and stock.
+/// The columns of a `root_cause_monthly` cell key after its month: the cause key, then the
+/// team, counterparty and incident the items count under.
+pub(crate) const CELL_COLUMNS: [&str; 8] = [
+    "category",
+    "code",
+    "branch",
+    "channel",
+    "currency",
+    "team",
+    "counterparty",
+    "incident",
+];
+
+/// Every column of a `root_cause_monthly` row: its month, cell key, counters and stock.
 pub(crate) static MONTHLY_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     ["month"]
         .into_iter()
-        .chain(CAUSE_COLUMNS)
+        .chain(CELL_COLUMNS)
         .chain(COUNTERS.iter().map(|c| c.column))
         .chain(STOCK_COLUMNS)
         .collect::<Vec<_>>()
@@ -64,7 +77,7 @@ pub(crate) static MONTHLY_ADD_ON_CONFLICT: LazyLock<String> = LazyLock::new(|| {
         .collect();
     format!(
         " ON CONFLICT (month, {}) DO UPDATE SET {}",
-        CAUSE_COLUMNS.join(", "),
+        CELL_COLUMNS.join(", "),
         sums.join(", ")
     )
 });
@@ -134,7 +147,7 @@ mod tests {
         let columns: Vec<&str> = MONTHLY_COLUMNS.split(", ").collect();
         let expected: Vec<&str> = ["month"]
             .into_iter()
-            .chain(CAUSE_COLUMNS)
+            .chain(CELL_COLUMNS)
             .chain(COUNTERS.iter().map(|c| c.column))
             .chain(STOCK_COLUMNS)
             .collect();

@@ -7,6 +7,11 @@
 //! under a cause the bank no longer believes. Facts are not stored: an item's facts are a fold
 //! of its events, so the projector replays the item's history from the log when its cause
 //! changes (`StatsBatch::replay_facts`).
+//!
+//! The same holds for the team that handles the item, the counterparty its cause is
+//! attributed to and the incident it counts under: a cell is keyed by them too, and when one
+//! changes, the item's facts move as they do for a new cause. The histogram and the items
+//! open now stay per cause key (category, code, branch, channel, currency).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::AddAssign;
@@ -30,6 +35,12 @@ pub(crate) use projection::RootCauseStatistics;
 /// Category and code of items not classified yet.
 pub const UNCLASSIFIED: &str = "unclassified";
 
+/// The team of an item no team handles yet.
+pub const UNASSIGNED: &str = "unassigned";
+
+/// The counterparty or incident of an item without one.
+pub const NONE: &str = "none";
+
 /// What the statistics remember of an item (`stats_items`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub(crate) struct StatsItem {
@@ -42,6 +53,9 @@ pub(crate) struct StatsItem {
     pub reclassified: bool,
     pub booked_on: NaiveDate,
     pub amount_minor: i64,
+    pub team: String,
+    pub counterparty: String,
+    pub incident: String,
 }
 
 /// One contribution of an item to the statistics.
@@ -55,7 +69,8 @@ pub(crate) struct StatsFact {
     pub duration_bucket: Option<i32>,
 }
 
-/// A cell of `root_cause_monthly`.
+/// A cell of `root_cause_monthly`: a month, a cause key, and the team, counterparty and
+/// incident the items count under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::FromRow)]
 pub(crate) struct CellKey {
     pub month: NaiveDate,
@@ -64,10 +79,16 @@ pub(crate) struct CellKey {
     pub branch: String,
     pub channel: String,
     pub currency: String,
+    pub team: String,
+    pub counterparty: String,
+    pub incident: String,
 }
 
-/// Category, code, branch, channel and currency: a cell key without its month.
+/// Category, code, branch, channel and currency: a cause key.
 pub(crate) type Cause<'a> = [&'a str; 5];
+
+/// A cell key without its month, in column order (`columns::CELL_COLUMNS`).
+pub(crate) type CellDims<'a> = [&'a str; 8];
 
 impl CellKey {
     pub(crate) fn cause(&self) -> Cause<'_> {
@@ -79,6 +100,58 @@ impl CellKey {
             &self.currency,
         ]
     }
+
+    pub(crate) fn dims(&self) -> CellDims<'_> {
+        [
+            &self.category,
+            &self.code,
+            &self.branch,
+            &self.channel,
+            &self.currency,
+            &self.team,
+            &self.counterparty,
+            &self.incident,
+        ]
+    }
+
+    pub(crate) fn from_dims(month: NaiveDate, dims: CellDims<'_>) -> Self {
+        let [category, code, branch, channel, currency, team, counterparty, incident] =
+            dims.map(str::to_owned);
+        Self {
+            month,
+            category,
+            code,
+            branch,
+            channel,
+            currency,
+            team,
+            counterparty,
+            incident,
+        }
+    }
+
+    /// The histogram row the cell's resolutions count in.
+    pub(crate) fn histogram_key(&self) -> HistogramKey {
+        HistogramKey {
+            month: self.month,
+            category: self.category.clone(),
+            code: self.code.clone(),
+            branch: self.branch.clone(),
+            channel: self.channel.clone(),
+            currency: self.currency.clone(),
+        }
+    }
+}
+
+/// A row key of `resolution_time_histogram`: a month and a cause key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::FromRow)]
+pub(crate) struct HistogramKey {
+    pub month: NaiveDate,
+    pub category: String,
+    pub code: String,
+    pub branch: String,
+    pub channel: String,
+    pub currency: String,
 }
 
 /// A row of `resolution_time_histogram`: a month and cause key's resolutions per duration
@@ -86,14 +159,18 @@ impl CellKey {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub(crate) struct HistogramCell {
     #[sqlx(flatten)]
-    pub key: CellKey,
+    pub key: HistogramKey,
     #[sqlx(json)]
     pub buckets: Vec<(i32, i64)>,
 }
 
 impl HistogramCell {
     /// The cell `key` holds after adding `changes` (bucket, delta) to its `stored` buckets.
-    pub(crate) fn merged(key: &CellKey, stored: &[(i32, i64)], changes: &[(i32, i64)]) -> Self {
+    pub(crate) fn merged(
+        key: &HistogramKey,
+        stored: &[(i32, i64)],
+        changes: &[(i32, i64)],
+    ) -> Self {
         let mut buckets: BTreeMap<i32, i64> = stored.iter().copied().collect();
         for (bucket, delta) in changes {
             *buckets.entry(*bucket).or_default() += delta;
@@ -199,7 +276,7 @@ pub(crate) struct StatsBatch {
     /// carried from the batch before, plus those the batch adds).
     pub facts: Map<String, Vec<StatsFact>>,
     pub cells: Map<CellKey, CellCounts>,
-    pub histogram: Map<(CellKey, i32), i64>,
+    pub histogram: Map<(HistogramKey, i32), i64>,
 }
 
 impl StatsBatch {
@@ -237,8 +314,8 @@ impl StatsBatch {
     }
 
     /// The histogram changes of the batch per cell: `(bucket, delta)` pairs, zero deltas left out.
-    pub(crate) fn histogram_changes(&self) -> BTreeMap<&CellKey, Vec<(i32, i64)>> {
-        let mut changes: BTreeMap<&CellKey, Vec<(i32, i64)>> = BTreeMap::new();
+    pub(crate) fn histogram_changes(&self) -> BTreeMap<&HistogramKey, Vec<(i32, i64)>> {
+        let mut changes: BTreeMap<&HistogramKey, Vec<(i32, i64)>> = BTreeMap::new();
         for ((key, bucket), delta) in &self.histogram {
             if *delta != 0 {
                 changes.entry(key).or_default().push((*bucket, *delta));
@@ -264,11 +341,18 @@ impl StatsBatch {
         Ok(replay.facts)
     }
 
-    /// Does this event change an item's cause (so its facts must be at hand)?
+    /// May this event change an item's cell (its cause, team, counterparty or incident), so
+    /// that its facts must be at hand?
     pub(crate) fn needs_facts(event: &SuspenseItemEvent) -> bool {
         matches!(
             event,
-            SuspenseItemEvent::Classified { .. } | SuspenseItemEvent::Reclassified { .. }
+            SuspenseItemEvent::Classified { .. }
+                | SuspenseItemEvent::Reclassified { .. }
+                | SuspenseItemEvent::Attributed { .. }
+                | SuspenseItemEvent::Assigned { .. }
+                | SuspenseItemEvent::Reassigned { .. }
+                | SuspenseItemEvent::LinkedToIncident { .. }
+                | SuspenseItemEvent::UnlinkedFromIncident { .. }
         )
     }
 
@@ -294,6 +378,9 @@ impl StatsBatch {
                 reclassified: false,
                 booked_on: item.booked_on,
                 amount_minor: item.amount.minor_units(),
+                team: UNASSIGNED.to_owned(),
+                counterparty: NONE.to_owned(),
+                incident: NONE.to_owned(),
             };
             let fact = StatsFact {
                 item_id: id.clone(),
@@ -318,8 +405,27 @@ impl StatsBatch {
             .map(|item| (item.booked_on, item.amount_minor))
             .ok_or_else(|| format!("{} for an item that was never opened", recorded.event_type))?;
         match &recorded.event {
-            SuspenseItemEvent::Classified { cause, .. } => self.move_item(&id, cause, false)?,
-            SuspenseItemEvent::Reclassified { to, .. } => self.move_item(&id, to, true)?,
+            SuspenseItemEvent::Classified { cause, .. } => {
+                self.move_item(&id, |item| item.set_cause(cause, false))?
+            }
+            SuspenseItemEvent::Reclassified { to, .. } => {
+                self.move_item(&id, |item| item.set_cause(to, true))?
+            }
+            SuspenseItemEvent::Attributed { attribution, .. } => self.move_item(&id, |item| {
+                item.counterparty = attribution
+                    .counterparty
+                    .as_ref()
+                    .map_or_else(|| NONE.to_owned(), ToString::to_string);
+            })?,
+            SuspenseItemEvent::Assigned { to, .. } | SuspenseItemEvent::Reassigned { to, .. } => {
+                self.move_item(&id, |item| item.team = to.team.to_string())?
+            }
+            SuspenseItemEvent::LinkedToIncident { incident, .. } => {
+                self.move_item(&id, |item| item.incident = incident.to_string())?
+            }
+            SuspenseItemEvent::UnlinkedFromIncident { .. } => {
+                self.move_item(&id, |item| item.incident = NONE.to_owned())?
+            }
             SuspenseItemEvent::Escalated { .. } => self.record(StatsFact {
                 item_id: id,
                 sequence,
@@ -350,16 +456,11 @@ impl StatsBatch {
             }),
             // Named one by one, so that a new event that counts cannot pass unnoticed.
             SuspenseItemEvent::Opened { .. }
-            | SuspenseItemEvent::Attributed { .. }
-            | SuspenseItemEvent::Assigned { .. }
-            | SuspenseItemEvent::Reassigned { .. }
             | SuspenseItemEvent::ClearingRecorded { .. }
             | SuspenseItemEvent::ResolutionProposed { .. }
             | SuspenseItemEvent::ResolutionApprovalRecorded { .. }
             | SuspenseItemEvent::ResolutionRejected { .. }
-            | SuspenseItemEvent::Commented { .. }
-            | SuspenseItemEvent::LinkedToIncident { .. }
-            | SuspenseItemEvent::UnlinkedFromIncident { .. } => {}
+            | SuspenseItemEvent::Commented { .. } => {}
         }
         Ok(())
     }
@@ -369,7 +470,10 @@ impl StatsBatch {
         if let Some(item) = self.items.get(&fact.item_id) {
             let (key, counts, bucket) = contribution(item, &fact);
             if let Some(bucket) = bucket {
-                *self.histogram.entry((key.clone(), bucket)).or_default() += 1;
+                *self
+                    .histogram
+                    .entry((key.histogram_key(), bucket))
+                    .or_default() += 1;
             }
             *self.cells.entry(key).or_default() += counts;
         }
@@ -378,30 +482,34 @@ impl StatsBatch {
         }
     }
 
-    /// Moves every contribution of the item from its current cause to `to`.
-    fn move_item(
-        &mut self,
-        id: &str,
-        to: &RootCause,
-        reclassification: bool,
-    ) -> Result<(), String> {
-        let facts = self.facts.get(id).ok_or_else(|| {
-            "the item's facts were not loaded before its cause changed".to_owned()
-        })?;
+    /// Moves every contribution of the item from its current cell to the one `change` leaves
+    /// it in (nothing, when the cell stays the same).
+    fn move_item(&mut self, id: &str, change: impl FnOnce(&mut StatsItem)) -> Result<(), String> {
+        let facts = self
+            .facts
+            .get(id)
+            .ok_or_else(|| "the item's facts were not loaded before its cell changed".to_owned())?;
         let before = self
             .items
             .get(id)
             .ok_or_else(|| "unknown item".to_owned())?;
         let mut after = before.clone();
-        after.category = to.category.as_str().to_owned();
-        after.code = to.code.to_string();
-        after.reclassified = before.reclassified || reclassification;
+        change(&mut after);
+        if after == *before {
+            return Ok(());
+        }
         for fact in facts {
             let (old_key, old_counts, old_bucket) = contribution(before, fact);
             let (new_key, new_counts, new_bucket) = contribution(&after, fact);
             if let (Some(old), Some(new)) = (old_bucket, new_bucket) {
-                *self.histogram.entry((old_key.clone(), old)).or_default() -= 1;
-                *self.histogram.entry((new_key.clone(), new)).or_default() += 1;
+                *self
+                    .histogram
+                    .entry((old_key.histogram_key(), old))
+                    .or_default() -= 1;
+                *self
+                    .histogram
+                    .entry((new_key.histogram_key(), new))
+                    .or_default() += 1;
             }
             *self.cells.entry(old_key).or_default() += old_counts.scaled(-1);
             *self.cells.entry(new_key).or_default() += new_counts;
@@ -419,6 +527,14 @@ impl StatsBatch {
     }
 }
 
+impl StatsItem {
+    fn set_cause(&mut self, cause: &RootCause, reclassification: bool) {
+        self.category = cause.category.as_str().to_owned();
+        self.code = cause.code.to_string();
+        self.reclassified |= reclassification;
+    }
+}
+
 /// Where a fact counts and what it adds there.
 fn contribution(item: &StatsItem, fact: &StatsFact) -> (CellKey, CellCounts, Option<i32>) {
     let key = CellKey {
@@ -428,6 +544,9 @@ fn contribution(item: &StatsItem, fact: &StatsFact) -> (CellKey, CellCounts, Opt
         branch: item.branch.clone(),
         channel: item.channel.clone(),
         currency: item.currency.clone(),
+        team: item.team.clone(),
+        counterparty: item.counterparty.clone(),
+        incident: item.incident.clone(),
     };
     let mut counts = CellCounts::default();
     let mut bucket = None;
@@ -453,10 +572,10 @@ fn contribution(item: &StatsItem, fact: &StatsFact) -> (CellKey, CellCounts, Opt
 
 /// The histogram rows a batch leaves: each changed cell's stored buckets plus its changes.
 fn merged_histogram(
-    changes: &BTreeMap<&CellKey, Vec<(i32, i64)>>,
+    changes: &BTreeMap<&HistogramKey, Vec<(i32, i64)>>,
     stored: Vec<HistogramCell>,
 ) -> Vec<HistogramCell> {
-    let stored: HashMap<CellKey, Vec<(i32, i64)>> =
+    let stored: HashMap<HistogramKey, Vec<(i32, i64)>> =
         stored.into_iter().map(|c| (c.key, c.buckets)).collect();
     changes
         .iter()
@@ -502,8 +621,8 @@ mod tests {
 
     use super::*;
 
-    fn key() -> CellKey {
-        CellKey {
+    fn key() -> HistogramKey {
+        HistogramKey {
             month: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
             category: "customer_cause".into(),
             code: "CUS-REFERENCE".into(),
@@ -528,6 +647,9 @@ mod tests {
             reclassified: false,
             booked_on: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"),
             amount_minor: 10_000,
+            team: UNASSIGNED.into(),
+            counterparty: NONE.into(),
+            incident: NONE.into(),
         };
         let batch = StatsBatch::new(
             Map::from_iter([(id.to_string(), item)]),
@@ -593,6 +715,44 @@ mod tests {
         assert_eq!(written.len(), 1);
         assert_eq!(written[0].code, to.code.to_string());
         assert!(written[0].reclassified);
+    }
+
+    #[test]
+    fn an_assignment_moves_the_items_figures_to_the_team_and_keeps_the_histogram() {
+        use suspense_domain::{Assignment, TeamId, UserId};
+        let assigned = SuspenseItemEvent::Assigned {
+            at: at(),
+            by: UserId::parse("lead").expect("user"),
+            to: Assignment {
+                team: TeamId::parse("recon").expect("team"),
+                assignee: None,
+            },
+        };
+        let (mut batch, event) = stored_item_and(assigned);
+        let id = event.item_id.to_string();
+        let opening = StatsFact {
+            item_id: id.clone(),
+            sequence: 1,
+            kind: FactKind::Opened,
+            month: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+            amount_minor: 10_000,
+            duration_bucket: None,
+        };
+        batch.facts.insert(id, vec![opening]);
+        batch
+            .apply(&event, &ReportingCalendar::default())
+            .expect("applies");
+        let moved: Vec<(&str, i64)> = batch
+            .cells
+            .iter()
+            .filter(|(_, c)| !c.is_zero())
+            .map(|(k, c)| (k.team.as_str(), c.opened_count))
+            .collect();
+        let mut moved = moved;
+        moved.sort_unstable();
+        assert_eq!(moved, vec![("recon", 1), (UNASSIGNED, -1)]);
+        assert_eq!(batch.items_to_write().count(), 1);
+        assert!(batch.histogram_changes().is_empty());
     }
 
     #[test]

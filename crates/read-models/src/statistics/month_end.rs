@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 
 use crate::fast_hash::Map;
-use crate::statistics::{Cause, CellCounts, CellKey, StatsBatch};
+use crate::statistics::{CellCounts, CellDims, CellKey, StatsBatch};
 
 /// Items of a cause key open at the end of a stored month, as `root_cause_monthly` holds them.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -58,20 +58,20 @@ impl StatsBatch {
         let Some(&first) = batch_months.first() else {
             return Vec::new();
         };
-        let mut net: Map<Cause<'_>, BTreeMap<NaiveDate, (i64, i64)>> = Map::default();
+        let mut net: Map<CellDims<'_>, BTreeMap<NaiveDate, (i64, i64)>> = Map::default();
         for (key, counts) in self.flowing_cells() {
             let flow = net
-                .entry(key.cause())
+                .entry(key.dims())
                 .or_default()
                 .entry(key.month)
                 .or_default();
             let (count, minor) = counts.net_open();
             (flow.0, flow.1) = (flow.0 + count, flow.1 + minor);
         }
-        let mut stock_at: Map<NaiveDate, Map<Cause<'_>, (i64, i64)>> = Map::default();
+        let mut stock_at: Map<NaiveDate, Map<CellDims<'_>, (i64, i64)>> = Map::default();
         for row in before_new {
             stock_at.entry(row.key.month).or_default().insert(
-                row.key.cause(),
+                row.key.dims(),
                 (row.open_at_end_count, row.open_at_end_minor),
             );
         }
@@ -92,13 +92,13 @@ impl StatsBatch {
                 (m, start)
             })
             .collect();
-        let causes: BTreeSet<Cause<'_>> = net
+        let cells: BTreeSet<CellDims<'_>> = net
             .keys()
             .chain(stock_at.values().flat_map(Map::keys))
             .copied()
             .collect();
-        let mut stock: Map<(NaiveDate, Cause<'_>), (i64, i64)> = Map::default();
-        for c in causes {
+        let mut stock: Map<(NaiveDate, CellDims<'_>), (i64, i64)> = Map::default();
+        for c in cells {
             let flows = net.get(&c);
             let mut since = (0, 0);
             for (month, start) in &months {
@@ -120,25 +120,20 @@ impl StatsBatch {
         let mut changes: Vec<MonthlyChange> = self
             .flowing_cells()
             .map(|(key, counts)| MonthlyChange {
-                open_at_end: stock.remove(&(key.month, key.cause())).unwrap_or_default(),
+                open_at_end: stock.remove(&(key.month, key.dims())).unwrap_or_default(),
                 key: key.clone(),
                 counts: *counts,
             })
             .collect();
-        changes.extend(stock.into_iter().map(
-            |((month, [category, code, branch, channel, currency]), change)| MonthlyChange {
-                key: CellKey {
-                    month,
-                    category: category.to_owned(),
-                    code: code.to_owned(),
-                    branch: branch.to_owned(),
-                    channel: channel.to_owned(),
-                    currency: currency.to_owned(),
-                },
-                counts: CellCounts::default(),
-                open_at_end: change,
-            },
-        ));
+        changes.extend(
+            stock
+                .into_iter()
+                .map(|((month, dims), change)| MonthlyChange {
+                    key: CellKey::from_dims(month, dims),
+                    counts: CellCounts::default(),
+                    open_at_end: change,
+                }),
+        );
         changes
     }
 
@@ -179,6 +174,9 @@ mod tests {
             branch: branch.to_owned(),
             channel: "counter".to_owned(),
             currency: "CNY".to_owned(),
+            team: "recon".to_owned(),
+            counterparty: "none".to_owned(),
+            incident: "none".to_owned(),
         }
     }
 

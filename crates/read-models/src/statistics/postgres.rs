@@ -6,10 +6,10 @@ use std::sync::LazyLock;
 use sqlx::{Postgres, Transaction};
 
 use super::columns::{
-    CAUSE_COLUMNS, COUNTERS, MONTHLY_ADD_ON_CONFLICT, MONTHLY_COLUMNS, STOCK_COLUMNS,
+    CELL_COLUMNS, COUNTERS, MONTHLY_ADD_ON_CONFLICT, MONTHLY_COLUMNS, STOCK_COLUMNS,
 };
 use super::month_end::MonthlyChange;
-use super::{CellKey, HistogramCell, StatsBatch, StatsItem};
+use super::{HistogramCell, HistogramKey, StatsBatch, StatsItem};
 use crate::sql::created_and_updated;
 use crate::tuning::binary_copy::BinaryRows;
 
@@ -18,7 +18,7 @@ type Tx<'a, 'c> = &'a mut Transaction<'c, Postgres>;
 /// `root_cause_monthly` rows from one array per column (`columns.rs`), added to the stored.
 static MONTHLY_UPSERT: LazyLock<String> = LazyLock::new(|| {
     let mut arrays = vec!["$1::date[]".to_owned()];
-    let texts = CAUSE_COLUMNS.len();
+    let texts = CELL_COLUMNS.len();
     let numbers = COUNTERS.len() + STOCK_COLUMNS.len();
     arrays.extend((2..2 + texts).map(|n| format!("${n}::text[]")));
     arrays.extend((2 + texts..2 + texts + numbers).map(|n| format!("${n}::bigint[]")));
@@ -33,11 +33,11 @@ static MONTHLY_UPSERT: LazyLock<String> = LazyLock::new(|| {
 /// The statistics items' columns, in the order both of their writes give them.
 const STATS_ITEM_COLUMNS: &str =
     "stats_items (item_id, branch, channel, currency, category, code, reclassified, booked_on,
-         amount_minor)";
+         amount_minor, team, counterparty, incident)";
 
 /// Statistics items the batch opens, copied in (no row of theirs can exist yet).
 async fn copy_stats_items(tx: Tx<'_, '_>, items: &[&StatsItem]) -> Result<(), sqlx::Error> {
-    let mut copy = BinaryRows::new(9);
+    let mut copy = BinaryRows::new(12);
     for i in items {
         copy.row()
             .value(&i.item_id)
@@ -48,7 +48,10 @@ async fn copy_stats_items(tx: Tx<'_, '_>, items: &[&StatsItem]) -> Result<(), sq
             .value(&i.code)
             .value(&i.reclassified)
             .value(&i.booked_on)
-            .value(&i.amount_minor);
+            .value(&i.amount_minor)
+            .value(&i.team)
+            .value(&i.counterparty)
+            .value(&i.incident);
     }
     copy.copy_into(tx, STATS_ITEM_COLUMNS).await
 }
@@ -65,7 +68,8 @@ pub(super) async fn write(
         sqlx::query(&format!(
             "INSERT INTO {STATS_ITEM_COLUMNS}
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                 $6::text[], $7::boolean[], $8::date[], $9::bigint[]){}",
+                 $6::text[], $7::boolean[], $8::date[], $9::bigint[], $10::text[], $11::text[],
+                 $12::text[]){}",
             super::projection::ITEM_UPSERT
         ))
         .bind(items.iter().map(|i| i.item_id.clone()).collect::<Vec<_>>())
@@ -77,18 +81,28 @@ pub(super) async fn write(
         .bind(items.iter().map(|i| i.reclassified).collect::<Vec<_>>())
         .bind(items.iter().map(|i| i.booked_on).collect::<Vec<_>>())
         .bind(items.iter().map(|i| i.amount_minor).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.team.clone()).collect::<Vec<_>>())
+        .bind(
+            items
+                .iter()
+                .map(|i| i.counterparty.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(items.iter().map(|i| i.incident.clone()).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
     }
     if !monthly.is_empty() {
-        let key = |f: fn(&CellKey) -> String| monthly.iter().map(|c| f(&c.key)).collect::<Vec<_>>();
         let mut q = sqlx::query(&MONTHLY_UPSERT)
-            .bind(monthly.iter().map(|c| c.key.month).collect::<Vec<_>>())
-            .bind(key(|k| k.category.clone()))
-            .bind(key(|k| k.code.clone()))
-            .bind(key(|k| k.branch.clone()))
-            .bind(key(|k| k.channel.clone()))
-            .bind(key(|k| k.currency.clone()));
+            .bind(monthly.iter().map(|c| c.key.month).collect::<Vec<_>>());
+        for dim in 0..CELL_COLUMNS.len() {
+            q = q.bind(
+                monthly
+                    .iter()
+                    .map(|c| c.key.dims()[dim].to_owned())
+                    .collect::<Vec<_>>(),
+            );
+        }
         for counter in &COUNTERS {
             q = q.bind(
                 monthly
@@ -125,7 +139,7 @@ pub(super) async fn write(
     }
     let changes = batch.histogram_changes();
     if !changes.is_empty() {
-        let key = |f: fn(&CellKey) -> String| changes.keys().map(|k| f(k)).collect::<Vec<_>>();
+        let key = |f: fn(&HistogramKey) -> String| changes.keys().map(|k| f(k)).collect::<Vec<_>>();
         let stored: Vec<HistogramCell> = sqlx::query_as(
             "SELECT h.month, h.category, h.code, h.branch, h.channel, h.currency, h.buckets
                FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
@@ -147,7 +161,8 @@ pub(super) async fn write(
             .iter()
             .map(HistogramCell::buckets_json)
             .collect::<Result<Vec<_>, _>>()?;
-        let text = |f: fn(&CellKey) -> String| cells.iter().map(|c| f(&c.key)).collect::<Vec<_>>();
+        let text =
+            |f: fn(&HistogramKey) -> String| cells.iter().map(|c| f(&c.key)).collect::<Vec<_>>();
         let percentiles: Vec<_> = cells.iter().map(HistogramCell::percentiles).collect();
         sqlx::query(
             "INSERT INTO resolution_time_histogram (month, category, code, branch, channel, currency,

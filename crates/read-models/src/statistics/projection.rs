@@ -23,7 +23,8 @@ pub(crate) struct RootCauseStatistics;
 /// What makes an insert of statistics items an upsert.
 pub(super) const ITEM_UPSERT: &str =
     " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
-    code = excluded.code, reclassified = excluded.reclassified";
+    code = excluded.code, reclassified = excluded.reclassified, team = excluded.team,
+    counterparty = excluded.counterparty, incident = excluded.incident";
 
 /// The months `root_cause_monthly` holds from the last one before `$1` on.
 const STORED_MONTHS: &str = "SELECT DISTINCT month FROM root_cause_monthly
@@ -31,8 +32,8 @@ const STORED_MONTHS: &str = "SELECT DISTINCT month FROM root_cause_monthly
 
 /// The stocks open at the end of some months (an `IN` list follows).
 const STOCKS_IN: &str =
-    "SELECT month, category, code, branch, channel, currency, open_at_end_count,
-        open_at_end_minor
+    "SELECT month, category, code, branch, channel, currency, team, counterparty, incident,
+        open_at_end_count, open_at_end_minor
    FROM root_cause_monthly
   WHERE (open_at_end_count <> 0 OR open_at_end_minor <> 0) AND month IN";
 
@@ -53,9 +54,9 @@ impl Projection for RootCauseStatistics {
         ]
     }
 
-    /// Items whose cause changes in the batch need their facts (every contribution so far):
-    /// the carried batch's when it has them, else replayed from the item's history in the log
-    /// up to where this model stands.
+    /// Items whose cell (cause, team, counterparty, incident) may change in the batch need
+    /// their facts (every contribution so far): the carried batch's when it has them, else
+    /// replayed from the item's history in the log up to where this model stands.
     async fn fold<'e>(
         &self,
         cx: &FoldContext<'_>,
@@ -66,28 +67,25 @@ impl Projection for RootCauseStatistics {
         let (carried_items, ids) = rows_to_read(events, &opened, |id| {
             carry.and_then(|c| c.items.get(id)).cloned()
         });
-        let reclassified: Vec<String> = events
+        let changing: Vec<String> = events
             .iter()
             .filter(|e| StatsBatch::needs_facts(&e.event))
             .map(|e| e.item_id.to_string())
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let (carried_facts, reclassified) = split_carried(reclassified, |id| {
-            carry.and_then(|c| c.facts.get(id)).cloned()
-        });
+        let (carried_facts, changing) =
+            split_carried(changing, |id| carry.and_then(|c| c.facts.get(id)).cloned());
         // An item opened in this batch has no history before it: nothing to replay.
-        let (new_items, reclassified): (Vec<String>, Vec<String>) =
-            reclassified.into_iter().partition(|id| opened.contains(id));
+        let (new_items, changing): (Vec<String>, Vec<String>) =
+            changing.into_iter().partition(|id| opened.contains(id));
         let (items, history) = tokio::try_join!(
             async {
                 Ok::<Vec<StatsItem>, ProjectionError>(
                     select_in(cx.log.pool(), "SELECT * FROM stats_items", &ids).await?,
                 )
             },
-            async {
-                Ok::<_, ProjectionError>(cx.log.history_up_to(&reclassified, cx.after).await?)
-            },
+            async { Ok::<_, ProjectionError>(cx.log.history_up_to(&changing, cx.after).await?) },
         )?;
         let mut facts =
             StatsBatch::replay_facts(&history, cx.calendar).map_err(|(event, reason)| {
@@ -98,7 +96,7 @@ impl Projection for RootCauseStatistics {
                     reason: format!("replaying the item's history: {reason}"),
                 }
             })?;
-        for id in reclassified.into_iter().chain(new_items) {
+        for id in changing.into_iter().chain(new_items) {
             facts.entry(id).or_default();
         }
         facts.extend(carried_facts);

@@ -5,7 +5,7 @@ use sqlx::{QueryBuilder, Transaction};
 
 use super::columns::{MONTHLY_ADD_ON_CONFLICT, MONTHLY_COLUMNS};
 use super::month_end::MonthlyChange;
-use super::{CellKey, HistogramCell, StatsBatch};
+use super::{HistogramCell, HistogramKey, StatsBatch};
 use crate::sql::{created_and_updated, date_text, CHUNK};
 use crate::tuning::sqlite_chunks::execute_chunks;
 
@@ -21,7 +21,7 @@ pub(super) async fn write(
         execute_chunks(tx, &items, |chunk| {
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT OR FAIL INTO stats_items (item_id, branch, channel, currency, category, code,
-                     reclassified, booked_on, amount_minor) ",
+                     reclassified, booked_on, amount_minor, team, counterparty, incident) ",
             );
             q.push_values(chunk, |mut b, i| {
                 b.push_bind(i.item_id.as_str())
@@ -32,7 +32,10 @@ pub(super) async fn write(
                     .push_bind(i.code.as_str())
                     .push_bind(i.reclassified)
                     .push_bind(date_text(i.booked_on))
-                    .push_bind(i.amount_minor);
+                    .push_bind(i.amount_minor)
+                    .push_bind(i.team.as_str())
+                    .push_bind(i.counterparty.as_str())
+                    .push_bind(i.incident.as_str());
             });
             if upsert {
                 q.push(super::projection::ITEM_UPSERT);
@@ -48,13 +51,10 @@ pub(super) async fn write(
     for chunk in monthly.chunks(CHUNK) {
         let mut q = QueryBuilder::<Db>::new(&monthly_insert);
         q.push_values(chunk, |mut b, change| {
-            let k = &change.key;
-            b.push_bind(date_text(k.month))
-                .push_bind(k.category.as_str())
-                .push_bind(k.code.as_str())
-                .push_bind(k.branch.as_str())
-                .push_bind(k.channel.as_str())
-                .push_bind(k.currency.as_str());
+            b.push_bind(date_text(change.key.month));
+            for dim in change.key.dims() {
+                b.push_bind(dim);
+            }
             for value in change.counts.values() {
                 b.push_bind(value);
             }
@@ -83,7 +83,7 @@ pub(super) async fn write(
         q.build().execute(&mut **tx).await?;
     }
     let changes = batch.histogram_changes();
-    let keys: Vec<&CellKey> = changes.keys().copied().collect();
+    let keys: Vec<&HistogramKey> = changes.keys().copied().collect();
     let mut stored = Vec::new();
     for chunk in keys.chunks(CHUNK) {
         let mut q = QueryBuilder::<Db>::new(

@@ -251,8 +251,8 @@ mod tests {
         };
         assert_eq!(
             deferred,
-            7 + deferred_movements,
-            "six lookup indexes of the register and its unique reference, the movements' own"
+            8 + deferred_movements,
+            "seven lookup indexes of the register and its unique reference, the movements' own"
         );
         let kept = index_names(pool, "item_register").await;
         assert_eq!(kept.len(), 1, "only the primary key's: {kept:?}");
@@ -269,7 +269,7 @@ mod tests {
 
         assert_eq!(
             super::restore(pool).await.ok(),
-            Some(7 + deferred_movements)
+            Some(8 + deferred_movements)
         );
         assert_eq!(index_names(pool, "item_register").await, before);
         assert_eq!(

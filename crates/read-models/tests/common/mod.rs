@@ -34,7 +34,16 @@ impl Harness {
             clock.clone(),
             RootCauseCatalogue::default(),
             ApprovalPolicy::write_offs_only(),
-        );
+        )
+        .with_counterparties(suspense_domain::Counterparties::new(
+            ["ALIPAY", "UNIONPAY"]
+                .into_iter()
+                .map(|code| {
+                    let code = suspense_domain::CounterpartyCode::parse(code).expect("code");
+                    (code, String::new())
+                })
+                .collect(),
+        ));
         let location = StoreLocation::parse(&db.url()).expect("location");
         let log = Arc::new(
             EventLog::open(&location, services, &PoolSettings::default())
@@ -178,13 +187,16 @@ pub async fn month_end_stock_mismatches(log: &EventLog) -> Vec<String> {
         String,
         String,
         String,
+        String,
+        String,
+        String,
         i64,
         i64,
         i64,
         i64,
     );
-    const SQL: &str = "SELECT month, category, code, branch, channel, currency,
-               opened_count - resolved_count + reopened_count,
+    const SQL: &str = "SELECT month, category, code, branch, channel, currency, team,
+               counterparty, incident, opened_count - resolved_count + reopened_count,
                opened_minor - resolved_minor + reopened_minor, open_at_end_count, open_at_end_minor
           FROM root_cause_monthly ORDER BY month";
     let rows: Vec<Row> = match log.pool() {
@@ -192,14 +204,36 @@ pub async fn month_end_stock_mismatches(log: &EventLog) -> Vec<String> {
         suspense_database::Pool::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await,
     }
     .expect("monthly rows");
-    let mut so_far: std::collections::BTreeMap<[String; 5], (i64, i64)> = Default::default();
+    let mut so_far: std::collections::BTreeMap<[String; 8], (i64, i64)> = Default::default();
     let mut mismatches = Vec::new();
     for month_rows in rows.chunk_by(|a, b| a.0 == b.0) {
         let mut stored = std::collections::BTreeMap::new();
-        for (_, category, code, branch, channel, currency, net, net_minor, open, minor) in
-            month_rows.iter().cloned()
+        for (
+            _,
+            category,
+            code,
+            branch,
+            channel,
+            currency,
+            team,
+            counterparty,
+            incident,
+            net,
+            net_minor,
+            open,
+            minor,
+        ) in month_rows.iter().cloned()
         {
-            let key = [category, code, branch, channel, currency];
+            let key = [
+                category,
+                code,
+                branch,
+                channel,
+                currency,
+                team,
+                counterparty,
+                incident,
+            ];
             let flow = so_far.entry(key.clone()).or_default();
             (flow.0, flow.1) = (flow.0 + net, flow.1 + net_minor);
             stored.insert(key, (open, minor));

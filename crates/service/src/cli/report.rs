@@ -45,7 +45,8 @@ pub enum Command {
         #[arg(long)]
         branch: Option<String>,
         /// Sum over these dimensions, ranked with shares and subtotals: any of category,
-        /// code, branch, channel, currency (default for the table: category,code).
+        /// code, branch, channel, currency, team, counterparty, incident (default for the
+        /// table: category,code).
         #[arg(long)]
         by: Option<String>,
         /// Every row of the cube (category × code × branch × channel × currency), as CSV and
