@@ -4,17 +4,24 @@
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use sqlx::QueryBuilder;
 use suspense_database::{with_pool, Pool};
+use suspense_domain::incident::IncidentReference;
 use suspense_domain::{
-    AccountNumber, Assignment, BranchCode, Channel, CustomerImpact, Direction, ItemId, Money, Note,
-    OpenItem, Reference, ResolutionMethod, ResolutionRequest, RootCause, RootCauseCatalogue,
-    SourceReference, SuspenseItemEvent, TeamId, UserId,
+    AccountNumber, Assignment, Attribution, BranchCode, Channel, CounterpartyCode, CustomerImpact,
+    Direction, ItemId, Money, Note, OpenItem, Reference, ResolutionMethod, ResolutionRequest,
+    RootCause, RootCauseCatalogue, RootCauseCategory, SourceReference, SuspenseItemEvent, TeamId,
+    UserId,
 };
+
+/// The counterparties external causes are attributed to.
+const COUNTERPARTIES: [&str; 4] = ["ALIPAY", "WECHATPAY", "UNIONPAY", "PARTNER-BANK-07"];
 
 /// Rows of (item id, sequence, event).
 pub type Row = (String, i64, SuspenseItemEvent);
 
-/// The events of item `i`: opened over two years, classified, assigned, half partly cleared,
-/// 70% resolved, some reclassified and some reopened.
+/// The events of item `i`: opened over two years, classified (external causes attributed to
+/// one of four counterparties), assigned to one of five teams, half partly cleared, 70%
+/// resolved, some reclassified, some reopened, and one in fifty counted under its month's
+/// incident (the item's half of the link: read models fold items' events only).
 pub fn item_events(i: usize) -> Vec<Row> {
     let catalogue: Vec<RootCause> = RootCauseCatalogue::default()
         .entries()
@@ -62,14 +69,36 @@ pub fn item_events(i: usize) -> Vec<Row> {
         by: user("ops"),
         cause: cause.clone(),
     });
+    if cause.category == RootCauseCategory::ExternalCause {
+        let counterparty = CounterpartyCode::parse(COUNTERPARTIES[i % COUNTERPARTIES.len()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        events.push(SuspenseItemEvent::Attributed {
+            at: opened_at + Duration::hours(20),
+            by: user("ops"),
+            attribution: Attribution {
+                responsible: None,
+                counterparty: Some(counterparty),
+            },
+        });
+    }
     events.push(SuspenseItemEvent::Assigned {
         at: opened_at + Duration::hours(21),
         by: user("lead"),
         to: Assignment {
-            team: TeamId::parse("recon").unwrap_or_else(|e| panic!("{e}")),
+            team: TeamId::parse(&format!("recon-{}", (i % 20) / 4))
+                .unwrap_or_else(|e| panic!("{e}")),
             assignee: Some(user("ops")),
         },
     });
+    if i % 50 == 7 {
+        events.push(SuspenseItemEvent::LinkedToIncident {
+            at: opened_at + Duration::days(2),
+            by: user("lead"),
+            incident: IncidentReference::parse(&format!("INC-{}", booked.format("%Y-%m")))
+                .unwrap_or_else(|e| panic!("{e}")),
+            reason: Note::parse("booked in the outage").unwrap_or_else(|e| panic!("{e}")),
+        });
+    }
     let mut outstanding = amount;
     if i % 2 == 0 {
         let part =

@@ -3,7 +3,7 @@
 //! against the register: its figures, the items it may have caused, and the share of a
 //! period's items that belong to an incident.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use suspense_domain::incident::{IncidentAction, IncidentError, IncidentReference, IncidentState};
@@ -84,8 +84,10 @@ impl Suspense {
         reference: &IncidentReference,
     ) -> Result<IncidentReport, IncidentQueryError> {
         let state = self.incident_state(reference).await?;
-        let linked = state.linked.iter().map(ToString::to_string).collect();
-        let figures = self.reports_for(actor).incident_figures(&linked).await?;
+        let figures = self
+            .reports_for(actor)
+            .incident_figures(reference.as_str())
+            .await?;
         Ok(IncidentReport {
             reference: reference.to_string(),
             state,
@@ -107,10 +109,9 @@ impl Suspense {
         if state.resolved.is_some() {
             return Ok(Vec::new());
         }
-        let linked = self.linked_items().await?;
         Ok(self
             .reports_for(actor)
-            .incident_candidates(&state.incident, &linked, limit)
+            .incident_candidates(&state.incident, limit)
             .await?)
     }
 
@@ -122,11 +123,7 @@ impl Suspense {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<IncidentShare>, IncidentQueryError> {
-        let linked = self.linked_items().await?;
-        Ok(self
-            .reports_for(actor)
-            .incident_share(from, to, &linked)
-            .await?)
+        Ok(self.reports_for(actor).incident_share(from, to).await?)
     }
 
     async fn incident_state(
@@ -137,15 +134,5 @@ impl Suspense {
         suspense_domain::incident::Incident::from_events(history.iter().map(|e| &e.event))
             .state
             .ok_or(IncidentQueryError::NoSuchIncident)
-    }
-
-    /// The items linked to any incident.
-    async fn linked_items(&self) -> Result<BTreeSet<String>, StoreError> {
-        Ok(self
-            .incidents()
-            .await?
-            .values()
-            .flat_map(|state| state.linked.iter().map(ToString::to_string))
-            .collect())
     }
 }

@@ -1,9 +1,10 @@
-//! Incidents against the register: the figures of the items linked to one (items, amounts per
-//! currency, time to clear), the items that look like its own but are not linked to any
-//! incident (suggestions, ranked, for a supervisor to confirm), and per cause the share of a
-//! period's items that belong to an incident.
+//! Incidents in the register (its `incident` column, the incident each item counts under):
+//! the figures of the items linked to one (items, amounts per currency, time to clear), the
+//! items that look like its own but are not linked to any incident (suggestions, ranked, for a
+//! supervisor to confirm), and per cause the share of a period's items that belong to an
+//! incident.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,9 +12,6 @@ use suspense_database::Statement;
 use suspense_domain::incident::OpenIncident;
 
 use super::{format_minor_units, ReportError, Reports};
-
-/// Item ids bound per statement: well under either backend's parameter limit.
-const IDS_PER_QUERY: usize = 500;
 
 /// The figures of the items linked to one incident, as the register holds them now.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,25 +84,19 @@ struct CandidateRow {
 struct CategoryCount {
     category: String,
     items: i64,
+    in_incidents: i64,
 }
 
 impl Reports<'_> {
-    /// The figures of `items` (an incident's linked items).
-    pub async fn incident_figures(
-        &self,
-        items: &BTreeSet<String>,
-    ) -> Result<IncidentFigures, ReportError> {
-        let ids: Vec<&String> = items.iter().collect();
-        let mut rows: Vec<LinkedRow> = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let mut q = Statement::new(
-                "SELECT currency, amount_minor, outstanding_minor, status, booked_on, resolved_at
-                   FROM item_register WHERE item_id IN (",
-            );
-            q.push_params(chunk.iter().map(|id| id.as_str())).push(")");
-            self.push_scope(&mut q, "branch");
-            rows.extend(q.fetch_all::<LinkedRow>(self.pool).await?);
-        }
+    /// The figures of the items counting under `incident` (the register's `incident`).
+    pub async fn incident_figures(&self, incident: &str) -> Result<IncidentFigures, ReportError> {
+        let mut q = Statement::new(
+            "SELECT currency, amount_minor, outstanding_minor, status, booked_on, resolved_at
+               FROM item_register WHERE incident = ",
+        );
+        q.push_param(incident);
+        self.push_scope(&mut q, "branch");
+        let rows: Vec<LinkedRow> = q.fetch_all(self.pool).await?;
         let mut per_currency: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
         let mut hours = Vec::new();
         let mut figures = IncidentFigures::default();
@@ -141,18 +133,16 @@ impl Reports<'_> {
     }
 
     /// Items booked in `incident`'s window with its cause, on a channel it affected or with
-    /// its counterparty, not in `linked` (the items of every incident), ranked, at most
-    /// `limit`.
+    /// its counterparty, counting under no incident yet, ranked, at most `limit`.
     pub async fn incident_candidates(
         &self,
         incident: &OpenIncident,
-        linked: &BTreeSet<String>,
         limit: usize,
     ) -> Result<Vec<IncidentCandidate>, ReportError> {
         let mut q = Statement::new(
             "SELECT item_id, source_system, reference, booked_on, branch, channel, currency,
                     amount_minor, category, code, counterparty
-               FROM item_register WHERE booked_on >= ",
+               FROM item_register WHERE incident IS NULL AND booked_on >= ",
         );
         q.push_param(incident.window_from)
             .push(" AND booked_on <= ")
@@ -171,11 +161,8 @@ impl Reports<'_> {
         q.push(")");
         self.push_scope(&mut q, "branch");
         let rows: Vec<CandidateRow> = q.fetch_all(self.pool).await?;
-        let mut candidates: Vec<IncidentCandidate> = rows
-            .into_iter()
-            .filter(|row| !linked.contains(&row.item_id))
-            .map(|row| score(incident, row))
-            .collect();
+        let mut candidates: Vec<IncidentCandidate> =
+            rows.into_iter().map(|row| score(incident, row)).collect();
         candidates.sort_by(|a, b| {
             b.score
                 .cmp(&a.score)
@@ -187,53 +174,30 @@ impl Reports<'_> {
     }
 
     /// Per cause, the items booked from `from` to `to` (both included) and those of them
-    /// in `linked` (the items of every incident).
+    /// counting under an incident.
     pub async fn incident_share(
         &self,
         from: NaiveDate,
         to: NaiveDate,
-        linked: &BTreeSet<String>,
     ) -> Result<Vec<IncidentShare>, ReportError> {
-        let period = |q: &mut Statement| {
-            q.push_param(from).push(" AND booked_on <= ").push_param(to);
-        };
         let mut q = Statement::new(
             "SELECT COALESCE(category, 'unclassified') AS category,
-                    CAST(COUNT(*) AS BIGINT) AS items
+                    CAST(COUNT(*) AS BIGINT) AS items,
+                    CAST(SUM(CASE WHEN incident IS NULL THEN 0 ELSE 1 END) AS BIGINT)
+                        AS in_incidents
                FROM item_register WHERE booked_on >= ",
         );
-        period(&mut q);
+        q.push_param(from).push(" AND booked_on <= ").push_param(to);
         self.push_scope(&mut q, "branch");
         q.push(" GROUP BY COALESCE(category, 'unclassified')");
         let all: Vec<CategoryCount> = q.fetch_all(self.pool).await?;
-        let mut in_incidents: BTreeMap<String, i64> = BTreeMap::new();
-        let ids: Vec<&String> = linked.iter().collect();
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let mut q = Statement::new(
-                "SELECT COALESCE(category, 'unclassified') AS category,
-                        CAST(COUNT(*) AS BIGINT) AS items
-                   FROM item_register WHERE booked_on >= ",
-            );
-            period(&mut q);
-            q.push(" AND item_id IN (")
-                .push_params(chunk.iter().map(|id| id.as_str()))
-                .push(")");
-            self.push_scope(&mut q, "branch");
-            q.push(" GROUP BY COALESCE(category, 'unclassified')");
-            for row in q.fetch_all::<CategoryCount>(self.pool).await? {
-                *in_incidents.entry(row.category).or_default() += row.items;
-            }
-        }
         let mut shares: Vec<IncidentShare> = all
             .into_iter()
-            .map(|row| {
-                let linked = in_incidents.get(&row.category).copied().unwrap_or(0);
-                IncidentShare {
-                    share: super::summary::percent(linked, row.items),
-                    category: row.category,
-                    items: row.items,
-                    in_incidents: linked,
-                }
+            .map(|row| IncidentShare {
+                share: super::summary::percent(row.in_incidents, row.items),
+                category: row.category,
+                items: row.items,
+                in_incidents: row.in_incidents,
             })
             .collect();
         shares.sort_by(|a, b| a.category.cmp(&b.category));
