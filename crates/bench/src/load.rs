@@ -147,7 +147,7 @@ pub async fn drive(
                 if target.read_item(&id).await {
                     tally.reads += 1;
                 }
-                if n % 10 == 0 && target.read_balance().await {
+                if n.is_multiple_of(10) && target.read_balance().await {
                     tally.reads += 1;
                 }
             }

@@ -35,7 +35,7 @@ pub fn item_events(i: usize) -> Vec<Row> {
     let booked =
         NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default() + Duration::days((i % 730) as i64);
     let opened_at = Utc.from_utc_datetime(&booked.and_hms_opt(1, 0, 0).unwrap_or_default());
-    let currency = if i % 10 == 0 { "USD" } else { "CNY" };
+    let currency = if i.is_multiple_of(10) { "USD" } else { "CNY" };
     let minor = ((i * 7919) % 1_000_000 + 100) as i64;
     let amount = Money::parse(&format!("{}.{:02}", minor / 100, minor % 100), currency)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -52,7 +52,7 @@ pub fn item_events(i: usize) -> Vec<Row> {
                 .unwrap_or_else(|e| panic!("{e}")),
             channel: Channel::ALL[i % Channel::ALL.len()],
             amount,
-            direction: if i % 3 == 0 {
+            direction: if i.is_multiple_of(3) {
                 Direction::Debit
             } else {
                 Direction::Credit
@@ -100,7 +100,7 @@ pub fn item_events(i: usize) -> Vec<Row> {
         });
     }
     let mut outstanding = amount;
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let part =
             Money::from_minor_units(amount.minor_units() / 2, amount.currency()).unwrap_or(amount);
         outstanding = amount.checked_sub(&part).unwrap_or(amount);
@@ -134,7 +134,7 @@ pub fn item_events(i: usize) -> Vec<Row> {
             resolution,
             approval: None,
         });
-        if i % 33 == 0 {
+        if i.is_multiple_of(33) {
             events.push(SuspenseItemEvent::Reopened {
                 at: opened_at + Duration::days(100),
                 by: user("lead"),

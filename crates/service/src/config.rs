@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use suspense_domain::{
 };
 use suspense_read_models::{AgingBasis, AgingPolicy, ReportingCalendar};
 
+use crate::auth::oidc::{KeySource, OidcSettings, OidcVerifier, MAX_LEEWAY_SECS};
 use crate::auth::{Principal, Role, Users};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -49,6 +51,41 @@ pub struct ConfigFile {
     pub counterparties: BTreeMap<String, String>,
     #[serde(default)]
     pub users: Vec<UserConfig>,
+    /// Single sign-on: access tokens from the bank's identity provider, besides `users`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcConfig>,
+}
+
+/// The bank's OpenID Connect provider, whose access tokens (JWT) the service accepts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The tokens' `iss`, exactly.
+    pub issuer: String,
+    /// What the tokens' `aud` must hold: the service's client id at the provider.
+    pub audience: String,
+    /// The provider's keys as a JWKS document on disk; or
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_file: Option<PathBuf>,
+    /// where the provider publishes them (fetched, and kept as long as it says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds (default 60, at most 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leeway_secs: Option<u64>,
+    /// The claim naming the caller, recorded as the actor of what they do (default `sub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_claim: Option<String>,
+    /// The claim listing the caller's roles: an array, or space-separated (default `roles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles_claim: Option<String>,
+    /// The provider's role names and the service role each stands for; without it, the
+    /// claim's names are the service's own (`operator`, `supervisor`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub role_names: BTreeMap<String, Role>,
+    /// The claim holding the caller's home branch; a token without it is head office.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch_claim: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -155,6 +192,8 @@ pub struct Settings {
     pub catalogue: RootCauseCatalogue,
     pub counterparties: Counterparties,
     pub users: Users,
+    /// Access tokens from the identity provider, when configured.
+    pub oidc: Option<Arc<OidcVerifier>>,
     pub projector_interval: std::time::Duration,
     /// `None`: the service does not sweep on its own.
     pub sweep_interval: Option<std::time::Duration>,
@@ -315,6 +354,7 @@ impl Settings {
             };
             users.add(&user.token_sha256, principal)?;
         }
+        let oidc = file.oidc.map(oidc_verifier).transpose()?.map(Arc::new);
         Ok(Self {
             listen,
             database_url: database_url
@@ -326,11 +366,60 @@ impl Settings {
             catalogue,
             counterparties,
             users,
+            oidc,
             projector_interval: std::time::Duration::from_millis(interval_ms),
             business_dates,
             sweep_interval: (sweep_secs > 0).then(|| std::time::Duration::from_secs(sweep_secs)),
         })
     }
+}
+
+/// The verifier `config` describes: issuer and audience given, keys from exactly one place,
+/// a bounded leeway.
+fn oidc_verifier(config: OidcConfig) -> Result<OidcVerifier, ConfigError> {
+    for (field, value) in [
+        ("oidc.issuer", &config.issuer),
+        ("oidc.audience", &config.audience),
+    ] {
+        if value.trim().is_empty() {
+            return Err(InvalidInput::new(field, "must not be empty").into());
+        }
+    }
+    let leeway = config.leeway_secs.unwrap_or(60);
+    if leeway > MAX_LEEWAY_SECS {
+        return Err(InvalidInput::new(
+            "oidc.leeway_secs",
+            format!("at most {MAX_LEEWAY_SECS}, got {leeway}"),
+        )
+        .into());
+    }
+    let keys = match (&config.jwks_file, &config.jwks_url) {
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            KeySource::Fixed(OidcVerifier::parse_keys(&text, "oidc.jwks_file")?)
+        }
+        (None, Some(url)) => OidcVerifier::keys_at(url)?,
+        _ => {
+            return Err(InvalidInput::new(
+                "oidc.jwks_url",
+                "give the provider's keys as one of jwks_file or jwks_url",
+            )
+            .into())
+        }
+    };
+    let settings = OidcSettings {
+        issuer: config.issuer,
+        audience: config.audience,
+        leeway: std::time::Duration::from_secs(leeway),
+        user_claim: config.user_claim.unwrap_or_else(|| "sub".to_owned()),
+        roles_claim: config.roles_claim.unwrap_or_else(|| "roles".to_owned()),
+        role_names: config.role_names,
+        branch_claim: config.branch_claim,
+    };
+    Ok(OidcVerifier::new(settings, keys))
 }
 
 #[cfg(test)]
@@ -351,6 +440,42 @@ mod tests {
         );
         let set = settings("projector_interval_ms = 50").expect("valid");
         assert_eq!(set.projector_interval, std::time::Duration::from_millis(50));
+    }
+
+    #[test]
+    fn single_sign_on_needs_one_key_source_and_a_bounded_leeway() {
+        let base = "[oidc]\nissuer = \"https://idp\"\naudience = \"suspense\"\n";
+        let url = "jwks_url = \"https://idp/certs\"\n";
+        assert!(settings(&format!("{base}{url}"))
+            .expect("valid")
+            .oidc
+            .is_some());
+        for (extra, field) in [
+            ("", "oidc.jwks_url"),
+            (
+                "jwks_url = \"https://idp/certs\"\njwks_file = \"keys.json\"\n",
+                "oidc.jwks_url",
+            ),
+            ("jwks_url = \"ftp://idp/certs\"\n", "oidc.jwks_url"),
+            (
+                "jwks_url = \"https://idp/certs\"\nleeway_secs = 301\n",
+                "oidc.leeway_secs",
+            ),
+        ] {
+            let err = settings(&format!("{base}{extra}")).expect_err("refused");
+            assert!(err.to_string().contains(field), "{extra}: {err}");
+        }
+        let blank = "[oidc]\nissuer = \" \"\naudience = \"suspense\"\njwks_url = \"https://idp\"";
+        let err = settings(blank).expect_err("refused");
+        assert!(err.to_string().contains("oidc.issuer"), "{err}");
+        let dir = tempfile::tempdir().expect("a directory");
+        let keys = dir.path().join("jwks.json");
+        std::fs::write(&keys, "{\"keys\": []}").expect("written");
+        let file = format!("{base}jwks_file = {:?}\n", keys.display().to_string());
+        assert!(settings(&file).expect("valid").oidc.is_some());
+        std::fs::write(&keys, "not json").expect("written");
+        let err = settings(&file).expect_err("refused");
+        assert!(err.to_string().contains("oidc.jwks_file"), "{err}");
     }
 
     #[test]

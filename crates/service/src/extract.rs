@@ -6,11 +6,13 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::auth::oidc::{OidcVerifier, TokenRefusal};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The authenticated caller (`Authorization: Bearer <token>`).
+/// The authenticated caller (`Authorization: Bearer <token>`: a configured token, or an
+/// access token from the identity provider).
 pub struct Caller(pub Principal);
 
 impl Caller {
@@ -59,6 +61,21 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(ApiError::unauthenticated)?;
+        if let Some(oidc) = &state.settings.oidc {
+            if OidcVerifier::is_jwt(token) {
+                return match oidc.verify(token).await {
+                    Ok(principal) => Ok(Caller(principal)),
+                    Err(TokenRefusal::NoRole) => Err(ApiError::forbidden(
+                        "operator, supervisor, reporter or auditor",
+                    )),
+                    Err(refusal) => {
+                        // The caller learns only that the token is not accepted.
+                        tracing::info!(reason = %refusal, "access token refused");
+                        Err(ApiError::unauthenticated())
+                    }
+                };
+            }
+        }
         state
             .settings
             .users

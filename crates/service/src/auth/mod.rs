@@ -1,4 +1,7 @@
-//! Bearer tokens mapped to people and their roles. Tokens are stored only as SHA-256 hashes.
+//! Who calls: bearer tokens from the configuration mapped to people and their roles (tokens
+//! are stored only as SHA-256 hashes), or the identity provider's access tokens (`oidc`).
+
+pub mod oidc;
 
 use std::collections::{BTreeSet, HashMap};
 
