@@ -7,62 +7,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use suspense::read_models::{
-    Projector, ReadModel, ReadModelSettings, ReadModelSnapshot, ReportingCalendar,
-};
-use suspense_store::{EventLog, PoolSettings, StoreLocation};
 use suspense_testkit::{PrivateCluster, TestDatabase};
-use suspense_tests::app::{booking, spawn_app, spawn_app_on, token, TestApp};
+use suspense_tests::app::{assert_consistent, booking, spawn_app, spawn_app_on, token, TestApp};
 use suspense_tests::{on_both_backends, Backend};
 use tokio::sync::Mutex;
-
-async fn open_log(url: &str) -> Arc<EventLog> {
-    let location = StoreLocation::parse(url).unwrap_or_else(|e| panic!("{e}"));
-    Arc::new(
-        EventLog::open(
-            &location,
-            suspense_testkit::fixed_services(),
-            &PoolSettings::default(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}")),
-    )
-}
-
-/// Read models at rest equal a rebuild from the log, and the hash chain verifies.
-async fn assert_consistent(app: &TestApp) {
-    let fresh = app.get("/v1/reports/open-balance?fresh=true", "rita").await;
-    assert_eq!(fresh.status(), 200);
-    let log = open_log(&app.db.url()).await;
-    let settings = ReadModelSettings {
-        calendar: ReportingCalendar::parse("Asia/Shanghai").unwrap_or_default(),
-    };
-    let projector = Projector::new(Arc::clone(&log), settings)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    projector
-        .refresh(Duration::from_secs(30))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let incremental = ReadModelSnapshot::take(&log)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    for &model in ReadModel::ALL {
-        projector
-            .rebuild(model, |_| {})
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    assert_eq!(
-        ReadModelSnapshot::take(&log)
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-        incremental
-    );
-    let verdict = log.verify_chain().await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(verdict.is_intact(), "{verdict:?}");
-    log.close().await;
-}
 
 /// Clients open items and comment on a shared one until the service dies under them.
 async fn load_until_killed(app: &mut TestApp, hot: &str) -> (Vec<String>, usize) {

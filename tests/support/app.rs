@@ -303,3 +303,79 @@ impl TestApp {
         self.address = address;
     }
 }
+
+/// Another instance of a test app's service: the same database and configuration, its own
+/// port. It stops when dropped.
+pub struct Instance {
+    pub address: String,
+    child: Child,
+}
+
+impl Instance {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub async fn kill9(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+impl TestApp {
+    /// Starts another `suspense serve` on this app's database and configuration.
+    pub async fn another_instance(&self) -> Instance {
+        let (child, address) = start(&self.db.url(), &self.config).await;
+        Instance { address, child }
+    }
+}
+
+async fn open_log(url: &str) -> std::sync::Arc<suspense_store::EventLog> {
+    let location = suspense_store::StoreLocation::parse(url).unwrap_or_else(|e| panic!("{e}"));
+    std::sync::Arc::new(
+        suspense_store::EventLog::open(
+            &location,
+            suspense_testkit::fixed_services(),
+            &suspense_store::PoolSettings::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}")),
+    )
+}
+
+/// Read models at rest equal a rebuild from the log, and the hash chain verifies.
+pub async fn assert_consistent(app: &TestApp) {
+    let fresh = app.get("/v1/reports/open-balance?fresh=true", "rita").await;
+    assert_eq!(fresh.status(), 200);
+    let log = open_log(&app.db.url()).await;
+    let settings = suspense::read_models::ReadModelSettings {
+        calendar: suspense::read_models::ReportingCalendar::parse("Asia/Shanghai")
+            .unwrap_or_default(),
+    };
+    let projector = suspense::read_models::Projector::new(std::sync::Arc::clone(&log), settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    projector
+        .refresh(std::time::Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let incremental = suspense::read_models::ReadModelSnapshot::take(&log)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for &model in suspense::read_models::ReadModel::ALL {
+        projector
+            .rebuild(model, |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(
+        suspense::read_models::ReadModelSnapshot::take(&log)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        incremental
+    );
+    let verdict = log.verify_chain().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(verdict.is_intact(), "{verdict:?}");
+    log.close().await;
+}

@@ -153,16 +153,20 @@ pub async fn serve_ledger(
     settings: Settings,
     listener: TcpListener,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let mut background = ledger.spawn_background(settings.projector_interval);
-    if let Some(every) = settings.sweep_interval {
-        background = background.sweeping(Arc::clone(&ledger), every);
-    }
+    // Every instance takes commands; the background work runs on the one that leads.
+    let leadership = ledger.lead_background(suspense::BackgroundWork {
+        interval: settings.projector_interval,
+        sweep: settings.sweep_interval,
+    });
+    let address = listener.local_addr()?;
     let state = AppState {
         ledger: Arc::clone(&ledger),
         settings: Arc::new(settings),
         metrics: Arc::new(Metrics::default()),
+        leading: leadership.leading_flag(),
+        instance: format!("{address} pid {}", std::process::id()),
     };
-    tracing::info!(address = %listener.local_addr()?, "serving");
+    tracing::info!(address = %address, "serving");
     // Small responses go out at once instead of waiting on Nagle's algorithm.
     let listener = listener.tap_io(|stream| {
         if let Err(err) = stream.set_nodelay(true) {
@@ -172,7 +176,7 @@ pub async fn serve_ledger(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    background.stop();
+    leadership.stop();
     ledger.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -1,5 +1,7 @@
-//! What every request handler shares: the ledger, the settings and the metrics.
+//! What every request handler shares: the ledger, the settings, the metrics, and whether this
+//! instance leads the background work.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use suspense::Suspense;
@@ -12,4 +14,8 @@ pub struct AppState {
     pub ledger: Arc<Suspense>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    /// Whether this instance runs the background work now (`Suspense::lead_background`).
+    pub leading: Arc<AtomicBool>,
+    /// This instance, as `/readyz` and `/metrics` name it: its address and process id.
+    pub instance: String,
 }

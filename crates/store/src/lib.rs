@@ -25,7 +25,7 @@ pub use chain::{verify_export, ChainVerdict, Tampering};
 pub use error::{is_duplicate_key, StoreError};
 pub use idempotency::{Claim, IdempotencyKeys};
 pub use location::StoreLocation;
-pub use log::{EventLog, Executed, ExecutedPlan, LoadedItem};
+pub use log::{EventLog, Executed, ExecutedPlan, LeaderLease, LoadedItem};
 pub use metadata::{EventMetadata, RequestMetadata};
 pub use record::{
     ExportedEvent, LogPage, Recorded, RecordedEvent, RecordedIncidentEvent,

@@ -19,7 +19,7 @@ use sqlx::postgres::PgPool;
 use tokio::time::Instant;
 
 /// Arbitrary, fixed: the advisory lock that serialises sequencing within one database.
-const SEQUENCER_LOCK: i64 = 0x5355_5350_454e_5345; // "SUSPENSE"
+pub(crate) const SEQUENCER_LOCK: i64 = 0x5355_5350_454e_5345; // "SUSPENSE"
 
 const NEXT_BATCH: &str = "
 WITH batch AS (

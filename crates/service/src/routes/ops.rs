@@ -25,7 +25,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                 .collect();
             (
                 StatusCode::OK,
-                Json(json!({"database": "ok", "read_models": lag})),
+                Json(json!({
+                    "database": "ok",
+                    "read_models": lag,
+                    "instance": state.instance,
+                    "leader": state.leading.load(Ordering::Relaxed),
+                })),
             )
                 .into_response()
         }
@@ -49,11 +54,17 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         Err(_) => Vec::new(),
     };
     let projector = state.ledger.projector().metrics();
-    let body = state.metrics.render(
+    let mut body = state.metrics.render(
         &lag,
         projector.events_applied.load(Ordering::Relaxed),
         projector.poisoned_events.load(Ordering::Relaxed),
     );
+    body.push_str(&format!(
+        "# HELP suspense_leader Whether this instance runs the background work (1) or not (0).\n\
+         # TYPE suspense_leader gauge\nsuspense_leader{{instance=\"{}\"}} {}\n",
+        state.instance,
+        u8::from(state.leading.load(Ordering::Relaxed))
+    ));
     ([("content-type", "text/plain; version=0.0.4")], body).into_response()
 }
 

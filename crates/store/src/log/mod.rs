@@ -16,6 +16,7 @@ mod export;
 mod hash_chain;
 mod incidents;
 mod items;
+mod leadership;
 mod organisation;
 mod pages;
 mod streams;
@@ -58,6 +59,7 @@ pub struct LoadedItem {
     pub state: ItemState,
 }
 
+pub use leadership::LeaderLease;
 pub use streams::ExecutedPlan;
 
 /// The suspense event log on one database.
