@@ -1,6 +1,6 @@
 //! Several service instances on one PostgreSQL database: all take commands, one leads the
 //! background work, and when the leader is killed another takes over within seconds, nothing
-//! acknowledged lost and every read model equal to a rebuild. `cargo test leader` runs this.
+//! acknowledged lost and every read model equal to a rebuild. `cargo test failover` runs this.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,7 +93,7 @@ fn base_of_instance(instance: &Instance) -> String {
 }
 
 #[tokio::test]
-async fn leader_is_replaced_when_killed_and_nothing_acknowledged_is_lost() {
+async fn failover_replaces_a_killed_leader_and_loses_nothing_acknowledged() {
     let client = reqwest::Client::new();
     let mut app = spawn_app(Backend::Postgres).await;
     let mut others = [app.another_instance().await, app.another_instance().await];

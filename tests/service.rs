@@ -473,7 +473,13 @@ async fn health_readiness_and_metrics() {
         .await
         .unwrap_or_default();
     assert_eq!(ready["database"], "ok");
+    assert_eq!(
+        ready["leader"], true,
+        "one instance on SQLite leads: {ready}"
+    );
     app.open_item("MET-1", "1.00").await;
+    let report = app.get("/v1/reports/open-balance?fresh=true", "rita").await;
+    assert_eq!(report.status(), 200);
     let metrics = client
         .get(app.url("/metrics"))
         .send()
@@ -489,6 +495,22 @@ async fn health_readiness_and_metrics() {
     assert!(
         metrics.contains("suspense_projector_lag_events{read_model=\"item_register\"}"),
         "{metrics}"
+    );
+    // Latency as histograms: per command, and per route (each report is one).
+    for series in [
+        "suspense_command_seconds_bucket{command=\"open\",le=\"",
+        "suspense_command_seconds_count{command=\"open\"} 1",
+        "suspense_http_request_seconds_bucket{route=\"/v1/reports/open-balance\",method=\"GET\",status=\"200\",le=\"",
+        "suspense_http_request_seconds_count{route=\"/v1/items\",method=\"POST\",status=\"201\"} 1",
+        "suspense_db_pool_connections{state=\"idle\"}",
+        "suspense_db_pool_max_connections",
+        "suspense_leader{instance=\"",
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
+    assert!(
+        !metrics.contains("suspense_http_request_seconds_count{route=\"/v1/items/"),
+        "routes are patterns, not paths"
     );
 }
 

@@ -17,6 +17,6 @@ mod statement;
 mod transaction;
 
 pub use cpu_bound::cpu_bound;
-pub use pool::{Pool, PoolSettings};
+pub use pool::{Pool, PoolSettings, PoolUsage};
 pub use statement::{Param, Statement};
 pub use transaction::Tx;

@@ -55,4 +55,25 @@ impl Pool {
     pub async fn close(&self) {
         with_pool!(self, p => p.close().await)
     }
+
+    /// The pool's connections now: how saturated it is.
+    pub fn usage(&self) -> PoolUsage {
+        with_pool!(self, p => {
+            let open = p.size();
+            let idle = u32::try_from(p.num_idle()).unwrap_or(u32::MAX);
+            PoolUsage {
+                in_use: open.saturating_sub(idle),
+                idle,
+                max: p.options().get_max_connections(),
+            }
+        })
+    }
+}
+
+/// Connections of a pool at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
 }

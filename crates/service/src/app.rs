@@ -115,6 +115,8 @@ pub fn router(state: AppState) -> Router {
             post(routes::plans::record_evaluation),
         )
         .route("/v1/audit/export", get(routes::audit::export))
+        // Every matched route timed by its pattern (`/metrics`).
+        .route_layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .fallback(routes::ops::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -162,7 +164,7 @@ pub async fn serve_ledger(
     let state = AppState {
         ledger: Arc::clone(&ledger),
         settings: Arc::new(settings),
-        metrics: Arc::new(Metrics::default()),
+        metrics: Arc::new(Metrics::install()?),
         leading: leadership.leading_flag(),
         instance: format!("{address} pid {}", std::process::id()),
     };

@@ -9,6 +9,7 @@ use axum::Json;
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::metrics::Observed;
 use crate::state::AppState;
 
 pub async fn healthz() -> &'static str {
@@ -54,17 +55,15 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         Err(_) => Vec::new(),
     };
     let projector = state.ledger.projector().metrics();
-    let mut body = state.metrics.render(
-        &lag,
-        projector.events_applied.load(Ordering::Relaxed),
-        projector.poisoned_events.load(Ordering::Relaxed),
-    );
-    body.push_str(&format!(
-        "# HELP suspense_leader Whether this instance runs the background work (1) or not (0).\n\
-         # TYPE suspense_leader gauge\nsuspense_leader{{instance=\"{}\"}} {}\n",
-        state.instance,
-        u8::from(state.leading.load(Ordering::Relaxed))
-    ));
+    let pool = state.ledger.log().pool().usage();
+    let body = state.metrics.render(&Observed {
+        lag: &lag,
+        events_applied: projector.events_applied.load(Ordering::Relaxed),
+        poisoned: projector.poisoned_events.load(Ordering::Relaxed),
+        pool: (pool.in_use, pool.idle, pool.max),
+        instance: &state.instance,
+        leading: state.leading.load(Ordering::Relaxed),
+    });
     ([("content-type", "text/plain; version=0.0.4")], body).into_response()
 }
 
