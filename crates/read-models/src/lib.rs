@@ -24,8 +24,8 @@ mod tuning;
 
 pub use calendar::{month_start, resolution_time, Period, PeriodKind, ReportingCalendar};
 pub use projector::{
-    ProjectionError, ProjectionStatus, Projector, ProjectorMetrics, ReadModel, ReadModelSettings,
-    RebuildProgress,
+    wait_for_position, ProjectionError, ProjectionStatus, Projector, ProjectorMetrics, ReadModel,
+    ReadModelSettings, RebuildProgress,
 };
 pub use register::RegisterRow;
 pub use replica::Replica;

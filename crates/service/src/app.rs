@@ -136,7 +136,11 @@ pub async fn open_ledger_with_clock(
     settings: &Settings,
     clock: Arc<dyn suspense_domain::Clock>,
 ) -> Result<Suspense, suspense::ProjectionError> {
-    Suspense::builder(&settings.database_url)
+    let mut builder = Suspense::builder(&settings.database_url);
+    if let Some(replica) = &settings.read_database_url {
+        builder = builder.read_replica(replica);
+    }
+    builder
         .clock(clock)
         // Many people on one busy item: keep re-deciding rather than bouncing them (docs/api.md).
         .conflict_attempts(COMMAND_ATTEMPTS)

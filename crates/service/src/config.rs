@@ -28,6 +28,9 @@ pub const DEFAULT_DATABASE: &str = "./suspense.db";
 pub struct ConfigFile {
     pub listen: Option<String>,
     pub database_url: Option<String>,
+    /// A PostgreSQL streaming replica of `database_url` that reports read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_database_url: Option<String>,
     /// IANA time zone of the bank's calendar (default UTC).
     pub time_zone: Option<String>,
     /// How often the service's projector brings the read models up to date, in milliseconds
@@ -185,6 +188,8 @@ impl ConfigFile {
 pub struct Settings {
     pub listen: SocketAddr,
     pub database_url: String,
+    /// Where reports read the read models from, if not the primary.
+    pub read_database_url: Option<String>,
     pub calendar: ReportingCalendar,
     pub aging: AgingPolicy,
     pub approval: ApprovalPolicy,
@@ -360,6 +365,7 @@ impl Settings {
             database_url: database_url
                 .or(file.database_url)
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+            read_database_url: file.read_database_url,
             calendar,
             aging,
             approval,

@@ -38,6 +38,8 @@ pub struct Suspense {
     log: Arc<EventLog>,
     projector: Arc<Projector>,
     conflict_attempts: u32,
+    /// A streaming replica the reports read from, when configured.
+    read_replica: Option<suspense_database::Pool>,
 }
 
 /// Configures a [`Suspense`] before opening it.
@@ -51,9 +53,18 @@ pub struct SuspenseBuilder {
     pool: PoolSettings,
     conflict_attempts: u32,
     read_models: ReadModelSettings,
+    read_replica: Option<String>,
 }
 
 impl SuspenseBuilder {
+    /// Reports (and `refresh`) read the read models from this streaming replica of the
+    /// PostgreSQL database instead of the primary.
+    #[must_use]
+    pub fn read_replica(mut self, url: &str) -> Self {
+        self.read_replica = Some(url.to_owned());
+        self
+    }
+
     /// The bank's time zone for reports (default UTC). Changing it later needs a rebuild of
     /// the read models.
     #[must_use]
@@ -120,11 +131,16 @@ impl SuspenseBuilder {
             .with_counterparties(self.counterparties);
         let log = Arc::new(EventLog::open(&location, services, &self.pool).await?);
         let projector = Arc::new(Projector::new(Arc::clone(&log), self.read_models).await?);
-        tracing::info!(store = %location, "suspense ledger opened");
+        let read_replica = match &self.read_replica {
+            Some(url) => Some(log.open_read_replica(url, &self.pool).await?),
+            None => None,
+        };
+        tracing::info!(store = %location, replica = read_replica.is_some(), "suspense ledger opened");
         Ok(Suspense {
             log,
             projector,
             conflict_attempts: self.conflict_attempts,
+            read_replica,
         })
     }
 }
@@ -185,6 +201,7 @@ impl Suspense {
             pool: PoolSettings::default(),
             conflict_attempts: 8,
             read_models: ReadModelSettings::default(),
+            read_replica: None,
         }
     }
 
@@ -279,6 +296,10 @@ impl Suspense {
     pub async fn refresh(&self) -> Result<u64, ProjectionError> {
         let position = self.projector.refresh(REFRESH_TIMEOUT).await?;
         self.log.extend_chain().await?;
+        // Reports read the replica: it must have replayed the primary this far.
+        if let Some(replica) = &self.read_replica {
+            suspense_read_models::wait_for_position(replica, position, REFRESH_TIMEOUT).await?;
+        }
         Ok(position)
     }
 
@@ -305,7 +326,11 @@ impl Suspense {
     /// Queries over the read models: root-cause statistics, aging, open balance, the register.
     /// Reports over every branch.
     pub fn reports(&self) -> Reports<'_> {
-        Reports::new(&self.log, self.projector.settings().calendar)
+        let reports = Reports::new(&self.log, self.projector.settings().calendar);
+        match &self.read_replica {
+            Some(replica) => reports.on_pool(replica),
+            None => reports,
+        }
     }
 
     /// Closes the database connections.

@@ -334,6 +334,77 @@ impl PrivateCluster {
         cluster
     }
 
+    /// A streaming replica of this cluster (`pg_basebackup -R` into a directory of its own,
+    /// on a free port), started and following the primary. Stopped and removed when dropped.
+    ///
+    /// # Panics
+    /// When the base backup or the standby's start fails.
+    pub fn standby(&self) -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let standby = Self {
+            dir,
+            bin: self.bin.clone(),
+            port,
+        };
+        if is_root() {
+            let owned = std::process::Command::new("chown")
+                .args(["-R", "postgres", &standby.path()])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(owned, "cannot hand {} to the postgres user", standby.path());
+        }
+        standby.run(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-D",
+                &standby.data(),
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ],
+        );
+        standby.start_server();
+        standby
+    }
+
+    /// Stops the standby's replay of the primary's changes (it keeps answering reads).
+    pub fn pause_replay(&self) {
+        self.psql("SELECT pg_wal_replay_pause()");
+    }
+
+    pub fn resume_replay(&self) {
+        self.psql("SELECT pg_wal_replay_resume()");
+    }
+
+    fn psql(&self, sql: &str) {
+        self.run(
+            "psql",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-qAtc",
+                sql,
+            ],
+        );
+    }
+
     fn path(&self) -> String {
         self.dir.path().display().to_string()
     }

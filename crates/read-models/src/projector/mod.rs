@@ -133,6 +133,35 @@ struct Core {
 
 type PageRead = tokio::task::JoinHandle<Result<LogPage, StoreError>>;
 
+/// How long `wait_for_position` waits between two looks at a replica's checkpoints.
+const REPLICA_POLL: Duration = Duration::from_millis(20);
+
+/// Waits until every read model on `pool` (a streaming replica of the log's database) has
+/// applied the log up to `position`: the replica has replayed the primary's checkpoints that
+/// far, and with them the rows they were written with (one transaction). A `Timeout` after
+/// `timeout`.
+pub async fn wait_for_position(
+    pool: &Pool,
+    position: u64,
+    timeout: Duration,
+) -> Result<(), ProjectionError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let rows = checkpoints::all(pool).await?;
+        let reached = rows.iter().map(CheckpointRow::reached).min().unwrap_or(0);
+        if !rows.is_empty() && reached >= position {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(ProjectionError::Timeout {
+                position,
+                waited: timeout,
+            });
+        }
+        tokio::time::sleep(REPLICA_POLL).await;
+    }
+}
+
 impl Projector {
     /// Creates the read-model tables if needed and checks they were built with `settings`.
     pub async fn new(

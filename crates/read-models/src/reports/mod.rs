@@ -99,6 +99,13 @@ impl<'a> Reports<'a> {
         }
     }
 
+    /// Reads the read models from `pool` (a streaming replica of the log's database) instead
+    /// of the log's own.
+    pub fn on_pool(mut self, pool: &'a Pool) -> Self {
+        self.pool = pool;
+        self
+    }
+
     /// The organisation registry rules naming jurisdictions are matched with (without one,
     /// such rules match nothing): the policy's reports (sweep candidates, watch list,
     /// provisioning) take the version in force on their date.

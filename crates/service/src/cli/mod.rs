@@ -60,6 +60,10 @@ pub struct Cli {
     /// The event store: an SQLite file path (default ./suspense.db) or a postgres:// URL.
     #[arg(long, global = true, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// A PostgreSQL streaming replica of the database for reports to read from
+    /// (`read_database_url` in the configuration).
+    #[arg(long = "read-url", global = true, env = "READ_DATABASE_URL")]
+    pub read_url: Option<String>,
     /// Configuration file (TOML): time zone, aging, approval, root-cause catalogue, users.
     #[arg(
         long,
@@ -211,7 +215,11 @@ pub fn settings(cli: &Cli, listen: Option<String>) -> Result<Settings, CliError>
     let named =
         std::env::var_os("SUSPENSE_CONFIG").is_some() || cli.config.as_os_str() != "suspense.toml";
     let file = ConfigFile::load(&cli.config, named)?;
-    Ok(Settings::resolve(file, listen, cli.database_url.clone())?)
+    let mut settings = Settings::resolve(file, listen, cli.database_url.clone())?;
+    if let Some(url) = &cli.read_url {
+        settings.read_database_url = Some(url.clone());
+    }
+    Ok(settings)
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {

@@ -126,6 +126,25 @@ impl EventLog {
     }
 
     /// The database the log lives in, shared with the read models beside it.
+    /// A pool on a read-only streaming replica of this log's PostgreSQL database, for the
+    /// reports (`url` is the replica's; the log itself is never written there).
+    pub async fn open_read_replica(
+        &self,
+        url: &str,
+        settings: &PoolSettings,
+    ) -> Result<Pool, StoreError> {
+        let location = StoreLocation::parse(url)?;
+        if !matches!(
+            (&location, &self.pool),
+            (StoreLocation::Postgres(_), Pool::Postgres(_))
+        ) {
+            return Err(StoreError::Database(
+                "a read replica is a PostgreSQL standby of a PostgreSQL log".into(),
+            ));
+        }
+        backend::connect(&location, settings).await
+    }
+
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
