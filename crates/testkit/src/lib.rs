@@ -304,20 +304,7 @@ impl PrivateCluster {
             .unwrap_or_else(|| {
                 panic!("PostgreSQL server binaries (initdb) are needed under /usr/lib/postgresql")
             });
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free port: {e}"));
-        let cluster = Self { dir, bin, port };
-        // initdb refuses to run as root: when we are root, the postgres user owns the cluster.
-        if is_root() {
-            let owned = std::process::Command::new("chown")
-                .args(["-R", "postgres", &cluster.path()])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(owned, "cannot hand {} to the postgres user", cluster.path());
-        }
+        let cluster = Self::unstarted(bin);
         cluster.run(
             "initdb",
             &[
@@ -340,23 +327,7 @@ impl PrivateCluster {
     /// # Panics
     /// When the base backup or the standby's start fails.
     pub fn standby(&self) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free port: {e}"));
-        let standby = Self {
-            dir,
-            bin: self.bin.clone(),
-            port,
-        };
-        if is_root() {
-            let owned = std::process::Command::new("chown")
-                .args(["-R", "postgres", &standby.path()])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(owned, "cannot hand {} to the postgres user", standby.path());
-        }
+        let standby = Self::unstarted(self.bin.clone());
         standby.run(
             "pg_basebackup",
             &[
@@ -403,6 +374,26 @@ impl PrivateCluster {
                 sql,
             ],
         );
+    }
+
+    /// A cluster not made yet: a temporary directory for it and a free port.
+    fn unstarted(bin: PathBuf) -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let cluster = Self { dir, bin, port };
+        // initdb and pg_basebackup refuse to run as root: when we are root, the postgres user
+        // owns the cluster.
+        if is_root() {
+            let owned = std::process::Command::new("chown")
+                .args(["-R", "postgres", &cluster.path()])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(owned, "cannot hand {} to the postgres user", cluster.path());
+        }
+        cluster
     }
 
     fn path(&self) -> String {
