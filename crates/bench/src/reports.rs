@@ -102,11 +102,13 @@ pub async fn time_all(
         .await?;
         print_row(name, rows, &timings);
     }
-    // Today's aging (nothing dated after it: read from the register) and a past date's (the
-    // balance movements up to it, summed per item).
+    // Today's aging (nothing dated after it: the latest month-end stock), a past month end's
+    // (that month's stock) and a date mid-month (the month end before it plus the movements
+    // since, about half a month's).
     for (name, as_of) in [
         ("aging as of today", date(2026, 6, 30)),
-        ("aging as of a past date", date(2025, 6, 30)),
+        ("aging as of a past month end", date(2025, 6, 30)),
+        ("aging as of a past mid-month date", date(2025, 6, 15)),
     ] {
         let timings = time(queries.min(20), || async {
             reports

@@ -10,6 +10,7 @@
 
 mod calendar;
 mod fast_hash;
+mod month_end_stock;
 mod projection;
 mod projector;
 mod register;

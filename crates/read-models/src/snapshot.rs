@@ -6,7 +6,7 @@
 use suspense_database::{Pool, Statement};
 use suspense_store::EventLog;
 
-use crate::register::RegisterRow;
+use crate::register::{AgingStockRow, RegisterRow};
 use crate::statistics::columns::{MonthlyRow, CELL_COLUMNS, MONTHLY_COLUMNS, MONTHLY_NOT_ALL_ZERO};
 use crate::statistics::StatsItem;
 
@@ -79,6 +79,10 @@ const BALANCES: &str = "SELECT * FROM open_balance WHERE open_items <> 0 OR outs
 
 const MOVEMENTS: &str = "SELECT * FROM balance_movements ORDER BY item_id, sequence";
 
+const AGING: &str = "SELECT * FROM aging_month_end
+  WHERE open_count <> 0 OR outstanding_minor <> 0
+  ORDER BY month, branch, category, currency, booked_on, value_date";
+
 const STATS_ITEMS: &str = "SELECT * FROM stats_items ORDER BY item_id";
 
 /// The rows of `sql`, each as its Debug text.
@@ -110,6 +114,7 @@ impl ReadModelSnapshot {
         rows.extend(rows_of::<Balance>(pool, BALANCES).await?);
         rows.extend(rows_of::<MovementRow>(pool, MOVEMENTS).await?);
         rows.extend(rows_of::<StatsItem>(pool, STATS_ITEMS).await?);
+        rows.extend(rows_of::<AgingStockRow>(pool, AGING).await?);
         Ok(ReadModelSnapshot { register, rows })
     }
 }

@@ -287,6 +287,56 @@ async fn aging_as_of_today_ignores_tomorrow(h: &Harness, case: usize) -> Result<
     Ok(())
 }
 
+/// Aging as of any date, read from the month-end stocks (and the movements since the last
+/// month end), equals aging summed item by item from every movement up to the date: at every
+/// month end of the history, the days either side of it, and mid-month.
+async fn aging_at_month_ends_equals_the_movements(
+    h: &Harness,
+    _case: usize,
+) -> Result<(), TestCaseError> {
+    use chrono::{Datelike, NaiveDate};
+    h.projector.refresh(WAIT).await.expect("catches up");
+    let today = suspense_domain::Clock::now(&*h.clock).date_naive();
+    let policy = AgingPolicy::default();
+    let mut month = NaiveDate::from_ymd_opt(today.year() - 1, today.month(), 1).expect("month");
+    while month <= today {
+        let next = month + chrono::Months::new(1);
+        let end = next.pred_opt().expect("a day before");
+        for as_of in [
+            end.pred_opt().expect("day"),
+            end,
+            next,
+            month + Days::days(14),
+        ] {
+            let stocks = h.reports().aging(as_of, &policy).await.expect("aging");
+            let movements = h
+                .reports()
+                .aging_from_movements(as_of, &policy)
+                .await
+                .expect("aging");
+            prop_assert_eq!(stocks, movements, "as of {}", as_of);
+        }
+        month = next;
+    }
+    Ok(())
+}
+
+fn aging_at_month_ends_for_random_histories(backend: Backend) {
+    for_random_histories(backend, 16, 60, |h, case| {
+        Box::pin(aging_at_month_ends_equals_the_movements(h, case))
+    });
+}
+
+#[test]
+fn aging_at_month_ends_equals_the_movements_for_random_histories_on_sqlite() {
+    aging_at_month_ends_for_random_histories(Backend::Sqlite);
+}
+
+#[test]
+fn aging_at_month_ends_equals_the_movements_for_random_histories_on_postgres() {
+    aging_at_month_ends_for_random_histories(Backend::Postgres);
+}
+
 fn aging_reads_the_same_on_either_route_for_random_histories(backend: Backend) {
     for_random_histories(backend, 16, 40, |h, case| {
         Box::pin(aging_as_of_today_ignores_tomorrow(h, case))

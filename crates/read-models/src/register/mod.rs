@@ -14,11 +14,13 @@ use suspense_store::RecordedEvent;
 use crate::calendar::ReportingCalendar;
 use crate::fast_hash::{Map, Set};
 
+mod aging_stock;
 mod columns;
 mod postgres;
 mod projection;
 mod sqlite;
 
+pub(crate) use aging_stock::{AgingKey, AgingStockRow};
 pub(crate) use projection::ItemRegister;
 
 /// A row of `item_register` (columns documented in docs/read-models.md).
@@ -89,21 +91,41 @@ pub(crate) struct RegisterBatch {
     pub created: Set<String>,
     pub movements: Vec<Movement>,
     pub balances: BalanceDeltas,
+    /// Flows of open items and outstanding amounts per month and aging key
+    /// (`aging_stock.rs`).
+    pub aging: Map<(NaiveDate, AgingKey), (i64, i64)>,
+    /// Every movement so far of the items whose cause may change in the batch: loaded for
+    /// stored items (`ItemRegister::fold`), followed from the opening for the batch's own.
+    pub history: Map<String, Vec<aging_stock::DatedFlow>>,
 }
 
 impl RegisterBatch {
     /// A batch over the stored (or carried) `rows` of its items, with room made for the
     /// `opening` items whose rows it will create: a page of a bulk build opens tens of
     /// thousands, and growing the maps by doubling rehashed them into fresh memory each time.
-    pub(crate) fn new(mut rows: Map<String, RegisterRow>, opening: usize) -> Self {
+    pub(crate) fn new(
+        mut rows: Map<String, RegisterRow>,
+        history: Map<String, Vec<aging_stock::DatedFlow>>,
+        opening: usize,
+    ) -> Self {
         rows.reserve(opening);
         let mut created = Set::default();
         created.reserve(opening);
         Self {
             rows,
             created,
+            history,
             ..Self::default()
         }
+    }
+
+    /// May this event change the key an item ages under, so that its movements must be at
+    /// hand?
+    pub(crate) fn needs_history(event: &SuspenseItemEvent) -> bool {
+        matches!(
+            event,
+            SuspenseItemEvent::Classified { .. } | SuspenseItemEvent::Reclassified { .. }
+        )
     }
 
     /// Folds one event in; an event the register cannot place is a poisoned event.
@@ -169,6 +191,7 @@ impl RegisterBatch {
                     incident: None,
                 },
             );
+            self.history.insert(id.clone(), Vec::new());
             // An item is in suspense from its booking date, even if it is recorded later.
             self.movement(&id, sequence, item.booked_on, amount, 1);
             add_balance(&mut self.balances, item.amount.currency().code(), 1, amount);
@@ -186,6 +209,14 @@ impl RegisterBatch {
                 row.version
             ));
         }
+        let key_before = if Self::needs_history(&recorded.event) {
+            if !self.history.contains_key(&id) {
+                return Err("the item's movements were not loaded before its cause changed".into());
+            }
+            Some(AgingKey::of(row))
+        } else {
+            None
+        };
         // The change to the outstanding amount, and to the open count.
         let movement: Option<(i64, i32)> = match &recorded.event {
             SuspenseItemEvent::ClearingRecorded { amount, .. } => {
@@ -273,6 +304,9 @@ impl RegisterBatch {
             add_balance(&mut self.balances, &row.currency, i64::from(open), delta);
             self.movement(&id, sequence, on_date, delta, open);
         }
+        if let Some(before) = key_before {
+            self.move_aging(&id, before)?;
+        }
         Ok(())
     }
 
@@ -284,6 +318,7 @@ impl RegisterBatch {
             outstanding_delta_minor: delta,
             open_delta: open,
         });
+        self.age(id, on_date, (i64::from(open), delta));
     }
 }
 

@@ -6,6 +6,7 @@
 
 use sqlx::{Postgres, Transaction};
 
+use super::aging_stock::{AgingChange, AGING_ADD_ON_CONFLICT};
 use super::columns::{REGISTER_COLUMNS, TABLE_AND_COLUMNS, UNNEST_UPSERT};
 use super::{RegisterBatch, RegisterRow};
 use crate::sql::created_and_updated;
@@ -25,7 +26,11 @@ async fn copy_register(tx: Tx<'_, '_>, rows: &[&RegisterRow]) -> Result<(), sqlx
     copy.copy_into(tx, &TABLE_AND_COLUMNS).await
 }
 
-pub(super) async fn write(tx: Tx<'_, '_>, batch: &RegisterBatch) -> Result<(), sqlx::Error> {
+pub(super) async fn write(
+    tx: Tx<'_, '_>,
+    batch: &RegisterBatch,
+    aging: &[AgingChange],
+) -> Result<(), sqlx::Error> {
     let [(created, _), (rows, _)] =
         created_and_updated(batch.rows.values(), &batch.created, |r| &r.item_id);
     copy_register(tx, &created).await?;
@@ -64,6 +69,39 @@ pub(super) async fn write(tx: Tx<'_, '_>, batch: &RegisterBatch) -> Result<(), s
         .bind(b.keys().cloned().collect::<Vec<_>>())
         .bind(b.values().map(|(n, _)| *n).collect::<Vec<_>>())
         .bind(b.values().map(|(_, m)| *m).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !aging.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO aging_month_end (month, branch, category, currency, booked_on,
+                 value_date, open_count, outstanding_minor)
+             SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::date[],
+                 $6::date[], $7::bigint[], $8::bigint[]){AGING_ADD_ON_CONFLICT}"
+        ))
+        .bind(aging.iter().map(|a| a.month).collect::<Vec<_>>())
+        .bind(
+            aging
+                .iter()
+                .map(|a| a.key.branch.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            aging
+                .iter()
+                .map(|a| a.key.category.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            aging
+                .iter()
+                .map(|a| a.key.currency.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(aging.iter().map(|a| a.key.booked_on).collect::<Vec<_>>())
+        .bind(aging.iter().map(|a| a.key.value_date).collect::<Vec<_>>())
+        .bind(aging.iter().map(|a| a.change.0).collect::<Vec<_>>())
+        .bind(aging.iter().map(|a| a.change.1).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
     }

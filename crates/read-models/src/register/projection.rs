@@ -1,10 +1,13 @@
-//! The item register as the projector drives it: its rows read, folded and written.
+//! The item register as the projector drives it: its rows read (with the movements of items
+//! whose cause changes), folded and written with the aging month ends.
 
 use async_trait::async_trait;
 use suspense_store::RecordedEvent;
 
+use super::aging_stock::DatedFlow;
 use super::{postgres, sqlite, RegisterBatch, RegisterRow};
-use crate::fast_hash::Map;
+use crate::calendar::ReportingCalendar;
+use crate::fast_hash::{Map, Set};
 use crate::projection::{fold_each, opened_in, rows_to_read, FoldContext, Folded, Projection};
 use crate::projector::ProjectionError;
 use crate::sql::select_in;
@@ -22,9 +25,17 @@ impl Projection for ItemRegister {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["item_register", "open_balance", "balance_movements"]
+        &[
+            "item_register",
+            "open_balance",
+            "balance_movements",
+            "aging_month_end",
+        ]
     }
 
+    /// Items whose cause may change in the batch need their movements so far, to move them
+    /// to the new cause's aging rows: replayed from the item's history in the log up to where
+    /// this model stands (items the batch opens are followed from their opening).
     async fn fold<'e>(
         &self,
         cx: &FoldContext<'_>,
@@ -35,12 +46,34 @@ impl Projection for ItemRegister {
         let (carried, ids) = rows_to_read(events, &opened, |id| {
             carry.and_then(|c| c.rows.get(id)).cloned()
         });
-        let stored: Vec<RegisterRow> =
-            select_in(cx.log.pool(), "SELECT * FROM item_register", &ids).await?;
+        let changing: Vec<String> = events
+            .iter()
+            .filter(|e| RegisterBatch::needs_history(&e.event))
+            .map(|e| e.item_id.to_string())
+            .filter(|id| !opened.contains(id))
+            .collect::<Set<_>>()
+            .into_iter()
+            .collect();
+        let (stored, history) = tokio::try_join!(
+            async {
+                Ok::<Vec<RegisterRow>, ProjectionError>(
+                    select_in(cx.log.pool(), "SELECT * FROM item_register", &ids).await?,
+                )
+            },
+            async { Ok::<_, ProjectionError>(cx.log.history_up_to(&changing, cx.after).await?) },
+        )?;
+        let history = replay_movements(&history, cx.calendar).map_err(|(event, reason)| {
+            ProjectionError::Poisoned {
+                projection: Projection::name(self),
+                position: event.position.unwrap_or(0),
+                item_id: event.item_id.to_string(),
+                reason: format!("replaying the item's history: {reason}"),
+            }
+        })?;
         let mut rows: Map<String, RegisterRow> =
             stored.into_iter().map(|r| (r.item_id.clone(), r)).collect();
         rows.extend(carried);
-        let mut batch = RegisterBatch::new(rows, opened.len());
+        let mut batch = RegisterBatch::new(rows, history, opened.len());
         let folded = suspense_database::cpu_bound(|| {
             fold_each(events, |event| batch.apply(event, cx.calendar))
         });
@@ -48,9 +81,26 @@ impl Projection for ItemRegister {
     }
 
     async fn write(&self, tx: &mut Tx<'_>, batch: &RegisterBatch) -> Result<(), sqlx::Error> {
+        let aging = batch.aging_changes(tx).await?;
         match tx {
-            Tx::Sqlite(tx) => sqlite::write(tx, batch).await,
-            Tx::Postgres(tx) => postgres::write(tx, batch).await,
+            Tx::Sqlite(tx) => sqlite::write(tx, batch, &aging).await,
+            Tx::Postgres(tx) => postgres::write(tx, batch, &aging).await,
         }
     }
+}
+
+/// The movements so far of the items of `history` (each item's events up to some point,
+/// oldest first, starting with its opening), by replaying them. An event that does not replay
+/// is returned with the reason; it was applied once already, so this means a changed log.
+fn replay_movements<'e>(
+    history: &'e [RecordedEvent],
+    calendar: &ReportingCalendar,
+) -> Result<Map<String, Vec<DatedFlow>>, (&'e RecordedEvent, String)> {
+    let mut replay = RegisterBatch::default();
+    for event in history {
+        replay
+            .apply(event, calendar)
+            .map_err(|reason| (event, reason))?;
+    }
+    Ok(replay.history)
 }

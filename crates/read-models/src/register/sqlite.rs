@@ -13,6 +13,7 @@
 
 use sqlx::{QueryBuilder, Transaction};
 
+use super::aging_stock::{AgingChange, AGING_ADD_ON_CONFLICT};
 use super::columns::{REGISTER_COLUMNS, TABLE_AND_COLUMNS, UPSERT};
 use super::RegisterBatch;
 use crate::sql::{created_and_updated, date_text, CHUNK};
@@ -23,6 +24,7 @@ type Db = sqlx::Sqlite;
 pub(super) async fn write(
     tx: &mut Transaction<'_, Db>,
     batch: &RegisterBatch,
+    aging: &[AgingChange],
 ) -> Result<(), sqlx::Error> {
     let insert = format!("INSERT OR FAIL INTO {} ", *TABLE_AND_COLUMNS);
     let batches = created_and_updated(batch.rows.values(), &batch.created, |r| &r.item_id);
@@ -72,5 +74,24 @@ pub(super) async fn write(
                 );
         q.build().execute(&mut **tx).await?;
     }
+    execute_chunks(tx, aging, |chunk| {
+        let mut q = QueryBuilder::<Db>::new(
+            "INSERT OR FAIL INTO aging_month_end (month, branch, category, currency, booked_on,
+                 value_date, open_count, outstanding_minor) ",
+        );
+        q.push_values(chunk, |mut b, row| {
+            b.push_bind(date_text(row.month))
+                .push_bind(row.key.branch.as_str())
+                .push_bind(row.key.category.as_str())
+                .push_bind(row.key.currency.as_str())
+                .push_bind(date_text(row.key.booked_on))
+                .push_bind(date_text(row.key.value_date))
+                .push_bind(row.change.0)
+                .push_bind(row.change.1);
+        });
+        q.push(AGING_ADD_ON_CONFLICT);
+        q
+    })
+    .await?;
     Ok(())
 }

@@ -1,22 +1,14 @@
 //! The items open at the end of each month, per cause key, kept in `root_cause_monthly` beside
 //! the month's flows, so that a report reads a period's closing stock from one month's rows
-//! however far back the period lies.
-//!
-//! The stock of a key at the end of month `m` is the net flow (opened - resolved + reopened)
-//! of every month up to `m`. It is kept for every month the table holds a row of (a *stored
-//! month*), for every key with items open then: a month's rows are complete, so the stock at
-//! the end of any month is read from the latest stored month not after it (nothing flowed in
-//! the months between). Months nothing flowed in get no rows at all; a booking date decades
-//! off adds one month, not every month up to it.
-//!
-//! A batch adds its net flows of month `k` to the stock of every stored month from `k` on; a
-//! month it stores for the first time starts from the stock of the stored month before it.
+//! however far back the period lies. The stock is the net flow (opened - resolved + reopened)
+//! of every month up to the month's end, kept as `month_end_stock.rs` describes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
 use crate::fast_hash::Map;
+use crate::month_end_stock::{stock_changes, Flows, Stock};
 use crate::statistics::{CellCounts, CellDims, CellKey, StatsBatch};
 
 /// Items of a cause key open at the end of a stored month, as `root_cause_monthly` holds them.
@@ -54,11 +46,7 @@ impl StatsBatch {
         stored: &BTreeSet<NaiveDate>,
         before_new: &[MonthEndStock],
     ) -> Vec<MonthlyChange> {
-        let batch_months = self.months();
-        let Some(&first) = batch_months.first() else {
-            return Vec::new();
-        };
-        let mut net: Map<CellDims<'_>, BTreeMap<NaiveDate, (i64, i64)>> = Map::default();
+        let mut net: Map<CellDims<'_>, Flows> = Map::default();
         for (key, counts) in self.flowing_cells() {
             let flow = net
                 .entry(key.dims())
@@ -68,55 +56,14 @@ impl StatsBatch {
             let (count, minor) = counts.net_open();
             (flow.0, flow.1) = (flow.0 + count, flow.1 + minor);
         }
-        let mut stock_at: Map<NaiveDate, Map<CellDims<'_>, (i64, i64)>> = Map::default();
+        let mut stock_at: Map<NaiveDate, Map<CellDims<'_>, Stock>> = Map::default();
         for row in before_new {
             stock_at.entry(row.key.month).or_default().insert(
                 row.key.dims(),
                 (row.open_at_end_count, row.open_at_end_minor),
             );
         }
-        // Each month from the batch's first on, with the stored month it starts from if the
-        // batch stores it first (a month stored before already holds its stock).
-        let months: Vec<(NaiveDate, Option<NaiveDate>)> = stored
-            .range(first..)
-            .chain(&batch_months)
-            .copied()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .map(|m| {
-                let start = if stored.contains(&m) {
-                    None
-                } else {
-                    stored_before(stored, m)
-                };
-                (m, start)
-            })
-            .collect();
-        let cells: BTreeSet<CellDims<'_>> = net
-            .keys()
-            .chain(stock_at.values().flat_map(Map::keys))
-            .copied()
-            .collect();
-        let mut stock: Map<(NaiveDate, CellDims<'_>), (i64, i64)> = Map::default();
-        for c in cells {
-            let flows = net.get(&c);
-            let mut since = (0, 0);
-            for (month, start) in &months {
-                if let Some(flow) = flows.and_then(|f| f.get(month)) {
-                    since = (since.0 + flow.0, since.1 + flow.1);
-                }
-                // A month stored before gets the flows since; a new one holds the whole stock.
-                let base = start
-                    .and_then(|s| stock_at.get(&s))
-                    .and_then(|at| at.get(&c))
-                    .copied()
-                    .unwrap_or_default();
-                let change = (base.0 + since.0, base.1 + since.1);
-                if change != (0, 0) {
-                    stock.insert((*month, c), change);
-                }
-            }
-        }
+        let mut stock = stock_changes(&net, stored, &stock_at);
         let mut changes: Vec<MonthlyChange> = self
             .flowing_cells()
             .map(|(key, counts)| MonthlyChange {
@@ -140,22 +87,13 @@ impl StatsBatch {
     /// The stored months whose stock `monthly_changes` needs (in `before_new`): the one
     /// before each month the batch stores for the first time.
     pub(crate) fn stock_sources(&self, stored: &BTreeSet<NaiveDate>) -> BTreeSet<NaiveDate> {
-        self.months()
-            .into_iter()
-            .filter(|m| !stored.contains(m))
-            .filter_map(|m| stored_before(stored, m))
-            .collect()
+        crate::month_end_stock::stock_sources(&self.months(), stored)
     }
 
     /// The cells whose counters the batch changes.
     fn flowing_cells(&self) -> impl Iterator<Item = (&CellKey, &CellCounts)> {
         self.cells.iter().filter(|(_, c)| !c.is_zero())
     }
-}
-
-/// The latest of `stored` before `month`.
-fn stored_before(stored: &BTreeSet<NaiveDate>, month: NaiveDate) -> Option<NaiveDate> {
-    stored.range(..month).next_back().copied()
 }
 
 #[cfg(test)]
