@@ -16,6 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 
 use chrono::NaiveDate;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use suspense_database::{on_tx, Statement, Tx};
 
 use crate::fast_hash::Map;
 
@@ -36,6 +39,45 @@ pub(crate) fn stock_sources(
         .filter(|m| !stored.contains(m))
         .filter_map(|m| stored_before(stored, *m))
         .collect()
+}
+
+/// What `stock_changes` needs from a table of month-end stocks, read in the batch's
+/// transaction: the months `table` stores from the last one before the first of `months` on,
+/// and the rows (`columns`, non-zero stocks in `stock_columns`) of the stored months before
+/// each month of `months` not stored yet.
+pub(crate) async fn read_stored<T>(
+    tx: &mut Tx<'_>,
+    table: &str,
+    columns: &str,
+    stock_columns: [&str; 2],
+    months: &BTreeSet<NaiveDate>,
+) -> Result<(BTreeSet<NaiveDate>, Vec<T>), sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+{
+    let Some(first) = months.first().copied() else {
+        return Ok((BTreeSet::new(), Vec::new()));
+    };
+    let stored_months = format!(
+        "SELECT DISTINCT month FROM {table}
+          WHERE month >= COALESCE((SELECT max(month) FROM {table} WHERE month < $1), $1)"
+    );
+    let stored: Vec<NaiveDate> = on_tx!(tx, t => sqlx::query_scalar(&stored_months)
+        .bind(first)
+        .fetch_all(&mut **t)
+        .await?);
+    let stored: BTreeSet<NaiveDate> = stored.into_iter().collect();
+    let sources = stock_sources(months, &stored);
+    if sources.is_empty() {
+        return Ok((stored, Vec::new()));
+    }
+    let [count, minor] = stock_columns;
+    let mut statement = Statement::new(format!(
+        "SELECT {columns} FROM {table} WHERE ({count} <> 0 OR {minor} <> 0) AND month IN ("
+    ));
+    statement.push_params(sources.iter().copied()).push(")");
+    let rows = statement.fetch_all_in(tx).await?;
+    Ok((stored, rows))
 }
 
 /// What `net` (each key's flows per month) adds to the stock of each (month, key): every

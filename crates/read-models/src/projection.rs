@@ -191,6 +191,20 @@ pub(crate) fn fold_each<'e>(
 }
 
 /// Splits `ids` into the values `carried` has for them and the ids left to read.
+/// The error for an event of an item's history that did not replay: it was applied once
+/// already, so this means a changed log.
+pub(crate) fn unreplayable(
+    projection: &'static str,
+    (event, reason): (&RecordedEvent, String),
+) -> ProjectionError {
+    ProjectionError::Poisoned {
+        projection,
+        position: event.position.unwrap_or(0),
+        item_id: event.item_id.to_string(),
+        reason: format!("replaying the item's history: {reason}"),
+    }
+}
+
 pub(crate) fn split_carried<T>(
     ids: Vec<String>,
     carried: impl Fn(&str) -> Option<T>,

@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use suspense_database::{on_tx, Statement, Tx};
+use suspense_database::Tx;
 
 use super::{RegisterBatch, RegisterRow};
 use crate::calendar::month_start;
@@ -73,16 +73,6 @@ pub(super) const AGING_ADD_ON_CONFLICT: &str =
     open_count = aging_month_end.open_count + excluded.open_count,
     outstanding_minor = aging_month_end.outstanding_minor + excluded.outstanding_minor";
 
-/// The months `aging_month_end` holds from the last one before `$1` on.
-const STORED_MONTHS: &str = "SELECT DISTINCT month FROM aging_month_end
-  WHERE month >= COALESCE((SELECT max(month) FROM aging_month_end WHERE month < $1), $1)";
-
-/// The stocks at the end of some months (an `IN` list follows).
-const STOCKS_IN: &str =
-    "SELECT month, branch, category, currency, booked_on, value_date, open_count, outstanding_minor
-   FROM aging_month_end
-  WHERE (open_count <> 0 OR outstanding_minor <> 0) AND month IN";
-
 impl RegisterBatch {
     /// Adds a movement to the flows of the item's current key.
     pub(super) fn age(&mut self, id: &str, on_date: NaiveDate, flow: Stock) {
@@ -127,22 +117,15 @@ impl RegisterBatch {
         &self,
         tx: &mut Tx<'_>,
     ) -> Result<Vec<AgingChange>, sqlx::Error> {
-        let months = self.aging_months();
-        let Some(first) = months.first().copied() else {
-            return Ok(Vec::new());
-        };
-        let stored: Vec<NaiveDate> = on_tx!(tx, t => sqlx::query_scalar(STORED_MONTHS)
-            .bind(first)
-            .fetch_all(&mut **t)
-            .await?);
-        let stored: BTreeSet<NaiveDate> = stored.into_iter().collect();
-        let sources = month_end_stock::stock_sources(&months, &stored);
-        let mut before_new: Vec<AgingStockRow> = Vec::new();
-        if !sources.is_empty() {
-            let mut statement = Statement::new(format!("{STOCKS_IN} ("));
-            statement.push_params(sources.iter().copied()).push(")");
-            before_new = statement.fetch_all_in(tx).await?;
-        }
+        let (stored, before_new): (_, Vec<AgingStockRow>) = month_end_stock::read_stored(
+            tx,
+            "aging_month_end",
+            "month, branch, category, currency, booked_on, value_date, open_count,
+             outstanding_minor",
+            ["open_count", "outstanding_minor"],
+            &self.aging_months(),
+        )
+        .await?;
         let mut net: Map<&AgingKey, Flows> = Map::default();
         for ((month, key), flow) in &self.aging {
             if *flow != (0, 0) {

@@ -8,7 +8,9 @@ use super::aging_stock::DatedFlow;
 use super::{postgres, sqlite, RegisterBatch, RegisterRow};
 use crate::calendar::ReportingCalendar;
 use crate::fast_hash::{Map, Set};
-use crate::projection::{fold_each, opened_in, rows_to_read, FoldContext, Folded, Projection};
+use crate::projection::{
+    fold_each, opened_in, rows_to_read, unreplayable, FoldContext, Folded, Projection,
+};
 use crate::projector::ProjectionError;
 use crate::sql::select_in;
 use suspense_database::Tx;
@@ -62,14 +64,8 @@ impl Projection for ItemRegister {
             },
             async { Ok::<_, ProjectionError>(cx.log.history_up_to(&changing, cx.after).await?) },
         )?;
-        let history = replay_movements(&history, cx.calendar).map_err(|(event, reason)| {
-            ProjectionError::Poisoned {
-                projection: Projection::name(self),
-                position: event.position.unwrap_or(0),
-                item_id: event.item_id.to_string(),
-                reason: format!("replaying the item's history: {reason}"),
-            }
-        })?;
+        let history = replay_movements(&history, cx.calendar)
+            .map_err(|e| unreplayable(Projection::name(self), e))?;
         let mut rows: Map<String, RegisterRow> =
             stored.into_iter().map(|r| (r.item_id.clone(), r)).collect();
         rows.extend(carried);

@@ -84,12 +84,6 @@ impl StatsBatch {
         changes
     }
 
-    /// The stored months whose stock `monthly_changes` needs (in `before_new`): the one
-    /// before each month the batch stores for the first time.
-    pub(crate) fn stock_sources(&self, stored: &BTreeSet<NaiveDate>) -> BTreeSet<NaiveDate> {
-        crate::month_end_stock::stock_sources(&self.months(), stored)
-    }
-
     /// The cells whose counters the batch changes.
     fn flowing_cells(&self) -> impl Iterator<Item = (&CellKey, &CellCounts)> {
         self.cells.iter().filter(|(_, c)| !c.is_zero())

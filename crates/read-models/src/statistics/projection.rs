@@ -1,21 +1,22 @@
 //! The root-cause statistics as the projector drives them: items read, facts replayed where
 //! a cause changes, folded, and written with the month-end stocks.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
 use suspense_store::RecordedEvent;
 
 use super::month_end::{MonthEndStock, MonthlyChange};
 use super::{postgres, sqlite, StatsBatch, StatsItem};
 use crate::fast_hash::Map;
+use crate::month_end_stock;
 use crate::projection::{
-    fold_each, opened_in, rows_to_read, split_carried, FoldContext, Folded, Projection,
+    fold_each, opened_in, rows_to_read, split_carried, unreplayable, FoldContext, Folded,
+    Projection,
 };
 use crate::projector::ProjectionError;
 use crate::sql::select_in;
-use suspense_database::{on_tx, Statement, Tx};
+use suspense_database::Tx;
 
 /// `root_cause_monthly`, `root_cause_open`, `resolution_time_histogram` and `stats_items`.
 pub(crate) struct RootCauseStatistics;
@@ -25,17 +26,6 @@ pub(super) const ITEM_UPSERT: &str =
     " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
     code = excluded.code, reclassified = excluded.reclassified, team = excluded.team,
     counterparty = excluded.counterparty, incident = excluded.incident";
-
-/// The months `root_cause_monthly` holds from the last one before `$1` on.
-const STORED_MONTHS: &str = "SELECT DISTINCT month FROM root_cause_monthly
-  WHERE month >= COALESCE((SELECT max(month) FROM root_cause_monthly WHERE month < $1), $1)";
-
-/// The stocks open at the end of some months (an `IN` list follows).
-const STOCKS_IN: &str =
-    "SELECT month, category, code, branch, channel, currency, team, counterparty, incident,
-        open_at_end_count, open_at_end_minor
-   FROM root_cause_monthly
-  WHERE (open_at_end_count <> 0 OR open_at_end_minor <> 0) AND month IN";
 
 #[async_trait]
 impl Projection for RootCauseStatistics {
@@ -87,15 +77,8 @@ impl Projection for RootCauseStatistics {
             },
             async { Ok::<_, ProjectionError>(cx.log.history_up_to(&changing, cx.after).await?) },
         )?;
-        let mut facts =
-            StatsBatch::replay_facts(&history, cx.calendar).map_err(|(event, reason)| {
-                ProjectionError::Poisoned {
-                    projection: Projection::name(self),
-                    position: event.position.unwrap_or(0),
-                    item_id: event.item_id.to_string(),
-                    reason: format!("replaying the item's history: {reason}"),
-                }
-            })?;
+        let mut facts = StatsBatch::replay_facts(&history, cx.calendar)
+            .map_err(|e| unreplayable(Projection::name(self), e))?;
         for id in changing.into_iter().chain(new_items) {
             facts.entry(id).or_default();
         }
@@ -125,20 +108,14 @@ async fn monthly_changes(
     tx: &mut Tx<'_>,
     batch: &StatsBatch,
 ) -> Result<Vec<MonthlyChange>, sqlx::Error> {
-    let Some(first) = batch.months().first().copied() else {
-        return Ok(Vec::new());
-    };
-    let stored: Vec<NaiveDate> = on_tx!(tx, t => sqlx::query_scalar(STORED_MONTHS)
-        .bind(first)
-        .fetch_all(&mut **t)
-        .await?);
-    let stored: BTreeSet<NaiveDate> = stored.into_iter().collect();
-    let sources = batch.stock_sources(&stored);
-    let mut before_new: Vec<MonthEndStock> = Vec::new();
-    if !sources.is_empty() {
-        let mut statement = Statement::new(format!("{STOCKS_IN} ("));
-        statement.push_params(sources.iter().copied()).push(")");
-        before_new = statement.fetch_all_in(tx).await?;
-    }
+    let (stored, before_new): (_, Vec<MonthEndStock>) = month_end_stock::read_stored(
+        tx,
+        "root_cause_monthly",
+        "month, category, code, branch, channel, currency, team, counterparty, incident,
+         open_at_end_count, open_at_end_minor",
+        ["open_at_end_count", "open_at_end_minor"],
+        &batch.months(),
+    )
+    .await?;
     Ok(batch.monthly_changes(&stored, &before_new))
 }
