@@ -126,11 +126,12 @@ impl RegisterBatch {
             &self.aging_months(),
         )
         .await?;
+        // Flows that net to nothing are kept: the months stored must not depend on how the
+        // log was cut into batches (an item opened in one batch and resolved in the next, or
+        // both in one).
         let mut net: Map<&AgingKey, Flows> = Map::default();
         for ((month, key), flow) in &self.aging {
-            if *flow != (0, 0) {
-                net.entry(key).or_default().insert(*month, *flow);
-            }
+            net.entry(key).or_default().insert(*month, *flow);
         }
         let mut stock_at: Map<NaiveDate, Map<&AgingKey, Stock>> = Map::default();
         for row in &before_new {
@@ -140,9 +141,9 @@ impl RegisterBatch {
                 .insert(&row.key, (row.open_count, row.outstanding_minor));
         }
         let mut changes = month_end_stock::stock_changes(&net, &stored, &stock_at);
-        // A month a flow falls in is stored even when its stock comes out as before (an item
-        // resolved in the month it was opened in the only key that moved): the reports read
-        // a date's movements only from the last stored month on.
+        // A month a movement falls in is stored even when its stock comes out as before (an
+        // item resolved in the month it was opened in the only key that moved): the reports
+        // read a date's movements only from the last stored month on.
         for (key, flows) in &net {
             for month in flows.keys() {
                 changes.entry((*month, *key)).or_default();
