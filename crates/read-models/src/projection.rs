@@ -9,7 +9,7 @@ use std::any::Any;
 use std::fmt;
 
 use async_trait::async_trait;
-use suspense_database::Tx;
+use suspense_database::{Pool, Tx};
 use suspense_domain::SuspenseItemEvent;
 use suspense_store::{EventLog, RecordedEvent};
 
@@ -61,6 +61,19 @@ pub(crate) trait Projection: Send + Sync + 'static {
 
     /// Writes `batch` in `tx`.
     async fn write(&self, tx: &mut Tx<'_>, batch: &Self::Batch) -> Result<(), sqlx::Error>;
+
+    /// At the start of a bulk build from empty: stops keeping month-end stocks batch by
+    /// batch, if the model keeps any whose batches cost more than building them once; true
+    /// if it did. `build_deferred_stocks` builds them when the build ends.
+    async fn defer_stocks(&self, _pool: &Pool) -> Result<bool, sqlx::Error> {
+        Ok(false)
+    }
+
+    /// Builds the stocks `defer_stocks` deferred, if they still are (also after a build cut
+    /// short by a crash), from the model's tables as they stand.
+    async fn build_deferred_stocks(&self, _pool: &Pool) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
 }
 
 /// A batch of any read model, as the pipeline carries it.
@@ -78,6 +91,8 @@ pub(crate) trait AnyProjection: Send + Sync {
         carry: Option<&AnyBatch>,
     ) -> Result<(AnyBatch, Folded<'e>), ProjectionError>;
     async fn write(&self, tx: &mut Tx<'_>, batch: &AnyBatch) -> Result<(), sqlx::Error>;
+    async fn defer_stocks(&self, pool: &Pool) -> Result<bool, sqlx::Error>;
+    async fn build_deferred_stocks(&self, pool: &Pool) -> Result<(), sqlx::Error>;
 }
 
 #[async_trait]
@@ -110,6 +125,14 @@ impl<P: Projection> AnyProjection for P {
                 Projection::name(self)
             ))),
         }
+    }
+
+    async fn defer_stocks(&self, pool: &Pool) -> Result<bool, sqlx::Error> {
+        Projection::defer_stocks(self, pool).await
+    }
+
+    async fn build_deferred_stocks(&self, pool: &Pool) -> Result<(), sqlx::Error> {
+        Projection::build_deferred_stocks(self, pool).await
     }
 }
 

@@ -1,6 +1,6 @@
 //! A read model built from empty over a big log is a bulk build: folded in large batches, and
-//! loaded without its secondary indexes, which are created again when the build
-//! ends, or by the next projector if the build was cut short.
+//! loaded without its secondary indexes and month-end stocks, which are created again when
+//! the build ends, or by the next projector if the build was cut short.
 
 mod common;
 
@@ -178,6 +178,48 @@ async fn indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projec
 on_both_backends!(
     indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projector,
     super::indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projector
+);
+
+/// A build cut short while its aging month ends were deferred leaves batches written without
+/// them; the next projector to start builds them from the register and the movements.
+async fn stocks_a_cut_short_build_left_deferred_are_built_by_the_next_projector(backend: Backend) {
+    let h = Harness::new(backend, "UTC").await;
+    some_items(&h).await;
+    let stepwise = stepwise_build(backend).await;
+    h.refresh().await;
+    // What such a build leaves: the table named as deferred, the register's batches written
+    // without adding to it.
+    h.db.execute(
+        "INSERT INTO projection_deferred_stocks (name, projection)
+         VALUES ('aging_month_end', 'item_register');
+         DELETE FROM aging_month_end;",
+        true,
+    )
+    .await
+    .expect("cut short");
+    assert_ne!(
+        ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
+        stepwise
+    );
+
+    Projector::new(Arc::clone(&h.log), *h.projector.settings())
+        .await
+        .expect("projector starts");
+    assert_eq!(
+        ReadModelSnapshot::take(&h.log).await.expect("snapshot"),
+        stepwise
+    );
+    assert_eq!(
+        h.db.execute("DELETE FROM projection_deferred_stocks", false)
+            .await
+            .expect("reads"),
+        0,
+        "nothing left deferred"
+    );
+}
+on_both_backends!(
+    stocks_a_cut_short_build_left_deferred_are_built_by_the_next_projector,
+    super::stocks_a_cut_short_build_left_deferred_are_built_by_the_next_projector
 );
 
 /// A catch-up can be dropped at any moment (a caller's timeout, a dropped request): its work

@@ -1,6 +1,7 @@
 //! Building a model from empty (a first catch-up or a rebuild) over a long log: folded in
 //! larger batches, and loaded without its secondary indexes, which are created again when
-//! the build ends however it ends (`tuning/deferred_indexes.rs`).
+//! the build ends however it ends (`tuning/deferred_indexes.rs`), and without the month-end
+//! stocks a model defers, built once at the end (`Projection::defer_stocks`).
 
 use std::sync::atomic::Ordering;
 
@@ -48,14 +49,18 @@ impl Core {
             if deferred_indexes::defer(pool, model.name(), model.tables()).await? > 0 {
                 self.restore_pending.store(true, Ordering::Relaxed);
             }
+            if model.projection().defer_stocks(pool).await? {
+                self.restore_pending.store(true, Ordering::Relaxed);
+            }
         }
         Ok(self.bulk_batch_size.load(Ordering::Relaxed))
     }
 
-    /// Creates again every deferred index, if this projector deferred any: all
-    /// stored ones, whichever build deferred them. Tables that got indexes back were just
-    /// bulk-loaded: their planner statistics are refreshed too.
-    pub(super) async fn restore_indexes(&self) -> Result<(), ProjectionError> {
+    /// Ends the builds this projector deferred anything for: creates again every deferred
+    /// index (all stored ones, whichever build deferred them) and builds every deferred
+    /// month-end stock. Tables that got indexes back were just bulk-loaded: their planner
+    /// statistics are refreshed too.
+    pub(super) async fn finish_builds(&self) -> Result<(), ProjectionError> {
         if self.restore_pending.load(Ordering::Relaxed) {
             let pool = self.log.pool();
             if deferred_indexes::restore(pool).await? > 0 {
@@ -64,6 +69,9 @@ impl Core {
                     .flat_map(|m| m.tables().iter().copied())
                     .collect();
                 deferred_indexes::analyze(pool, &tables).await?;
+            }
+            for model in ReadModel::ALL {
+                model.projection().build_deferred_stocks(pool).await?;
             }
             self.restore_pending.store(false, Ordering::Relaxed);
         }

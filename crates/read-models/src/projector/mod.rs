@@ -193,9 +193,9 @@ impl Projector {
         for row in core.checkpoints().await?.values() {
             core.check_settings(row)?;
         }
-        // Indexes a build cut short (by a crash) left deferred.
+        // Indexes and stocks a build cut short (by a crash) left deferred.
         core.restore_pending.store(true, Ordering::Relaxed);
-        core.restore_indexes().await?;
+        core.finish_builds().await?;
         Ok(Self {
             core: Arc::new(core),
         })
@@ -328,8 +328,9 @@ impl Core {
     }
 
     /// Runs `models` to the end of the log as it stood (see `run`), and afterwards creates
-    /// again any index their build deferred, however the build ended: a model stopped by a
-    /// poisoned event keeps serving reads, and should do so with its indexes.
+    /// again any index and builds any stock their build deferred, however the build ended: a
+    /// model stopped by a poisoned event keeps serving reads, and should do so with its
+    /// indexes.
     async fn run_to_end(
         &self,
         models: &[ReadModel],
@@ -345,7 +346,7 @@ impl Core {
             Ok::<_, ProjectionError>(())
         }
         .await;
-        let restored = self.restore_indexes().await;
+        let restored = self.finish_builds().await;
         ran?;
         restored
     }

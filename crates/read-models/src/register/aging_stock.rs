@@ -140,24 +140,34 @@ impl RegisterBatch {
                 .or_default()
                 .insert(&row.key, (row.open_count, row.outstanding_minor));
         }
-        let mut changes = month_end_stock::stock_changes(&net, &stored, &stock_at);
-        // A month a movement falls in is stored even when its stock comes out as before (an
-        // item resolved in the month it was opened in the only key that moved): the reports
-        // read a date's movements only from the last stored month on.
-        for (key, flows) in &net {
-            for month in flows.keys() {
-                changes.entry((*month, *key)).or_default();
-            }
-        }
-        Ok(changes
-            .into_iter()
-            .map(|((month, key), change)| AgingChange {
-                month,
-                key: key.clone(),
-                change,
-            })
-            .collect())
+        Ok(changes_from(&net, &stored, &stock_at))
     }
+}
+
+/// The changes to `aging_month_end` that flows `net` make, given the months `stored` before
+/// and the stocks `stock_at` those months held (see `month_end_stock::stock_changes`).
+pub(super) fn changes_from(
+    net: &Map<&AgingKey, Flows>,
+    stored: &BTreeSet<NaiveDate>,
+    stock_at: &Map<NaiveDate, Map<&AgingKey, Stock>>,
+) -> Vec<AgingChange> {
+    let mut changes = month_end_stock::stock_changes(net, stored, stock_at);
+    // A month a movement falls in is stored even when its stock comes out as before (an
+    // item resolved in the month it was opened in the only key that moved): the reports
+    // read a date's movements only from the last stored month on.
+    for (key, flows) in net {
+        for month in flows.keys() {
+            changes.entry((*month, *key)).or_default();
+        }
+    }
+    changes
+        .into_iter()
+        .map(|((month, key), change)| AgingChange {
+            month,
+            key: key.clone(),
+            change,
+        })
+        .collect()
 }
 
 fn add_flow(

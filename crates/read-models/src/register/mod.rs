@@ -16,6 +16,7 @@ use crate::fast_hash::{Map, Set};
 
 mod aging_stock;
 mod columns;
+mod deferred_aging;
 mod postgres;
 mod projection;
 mod sqlite;

@@ -72,6 +72,11 @@ pub(super) async fn write(
         .execute(&mut **tx)
         .await?;
     }
+    write_aging(tx, aging).await
+}
+
+/// Adds `aging` to the rows of `aging_month_end` (inserting those it does not hold yet).
+pub(super) async fn write_aging(tx: Tx<'_, '_>, aging: &[AgingChange]) -> Result<(), sqlx::Error> {
     if !aging.is_empty() {
         sqlx::query(&format!(
             "INSERT INTO aging_month_end (month, branch, category, currency, booked_on,

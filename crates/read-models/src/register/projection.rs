@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use suspense_store::RecordedEvent;
 
 use super::aging_stock::DatedFlow;
-use super::{postgres, sqlite, RegisterBatch, RegisterRow};
+use super::{deferred_aging, postgres, sqlite, RegisterBatch, RegisterRow};
 use crate::calendar::ReportingCalendar;
 use crate::fast_hash::{Map, Set};
 use crate::projection::{
@@ -13,7 +13,7 @@ use crate::projection::{
 };
 use crate::projector::ProjectionError;
 use crate::sql::select_in;
-use suspense_database::Tx;
+use suspense_database::{Pool, Tx};
 
 /// `item_register`, `open_balance` and `balance_movements`.
 pub(crate) struct ItemRegister;
@@ -77,11 +77,26 @@ impl Projection for ItemRegister {
     }
 
     async fn write(&self, tx: &mut Tx<'_>, batch: &RegisterBatch) -> Result<(), sqlx::Error> {
-        let aging = batch.aging_changes(tx).await?;
+        let aging = if deferred_aging::is_deferred(tx).await? {
+            Vec::new()
+        } else {
+            batch.aging_changes(tx).await?
+        };
         match tx {
             Tx::Sqlite(tx) => sqlite::write(tx, batch, &aging).await,
             Tx::Postgres(tx) => postgres::write(tx, batch, &aging).await,
         }
+    }
+
+    async fn defer_stocks(&self, pool: &Pool) -> Result<bool, sqlx::Error> {
+        deferred_aging::defer(pool, Projection::name(self)).await?;
+        Ok(true)
+    }
+
+    async fn build_deferred_stocks(&self, pool: &Pool) -> Result<(), sqlx::Error> {
+        deferred_aging::build(pool, Projection::name(self))
+            .await
+            .map(|_| ())
     }
 }
 

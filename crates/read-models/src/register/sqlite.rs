@@ -74,6 +74,14 @@ pub(super) async fn write(
                 );
         q.build().execute(&mut **tx).await?;
     }
+    write_aging(tx, aging).await
+}
+
+/// Adds `aging` to the rows of `aging_month_end` (inserting those it does not hold yet).
+pub(super) async fn write_aging(
+    tx: &mut Transaction<'_, Db>,
+    aging: &[AgingChange],
+) -> Result<(), sqlx::Error> {
     execute_chunks(tx, aging, |chunk| {
         let mut q = QueryBuilder::<Db>::new(
             "INSERT OR FAIL INTO aging_month_end (month, branch, category, currency, booked_on,
