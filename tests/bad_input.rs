@@ -102,7 +102,7 @@ async fn every_bad_request_is_refused_precisely_and_changes_nothing() {
             &without("reference").to_string(),
             400,
             "malformed_request",
-            None,
+            Some("reference"),
         ),
         case(
             "unknown field",
@@ -110,7 +110,7 @@ async fn every_bad_request_is_refused_precisely_and_changes_nothing() {
             &with("colour", json!("red")).to_string(),
             400,
             "malformed_request",
-            None,
+            Some("colour"),
         ),
         case(
             "zero amount",

@@ -115,6 +115,7 @@ pub fn router(state: AppState) -> Router {
             post(routes::plans::record_evaluation),
         )
         .route("/v1/audit/export", get(routes::audit::export))
+        .merge(crate::console::router())
         // Every matched route timed by its pattern (`/metrics`).
         .route_layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .fallback(routes::ops::not_found)

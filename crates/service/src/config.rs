@@ -57,6 +57,79 @@ pub struct ConfigFile {
     /// Single sign-on: access tokens from the bank's identity provider, besides `users`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<OidcConfig>,
+    /// The web console's sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console: Option<ConsoleConfig>,
+}
+
+/// The web console's sessions (`/console`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The key session cookies are encrypted and signed with: 128 hex digits (64 bytes).
+    /// Every instance behind one address needs the same key; without one, each process
+    /// makes its own, and its sessions end when it stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<String>,
+    /// Hours a sign-in lasts (default 8, at most 24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_hours: Option<u64>,
+    /// Mark the session cookie `Secure` even without `X-Forwarded-Proto: https` (set this
+    /// when TLS ends in front of the service and the proxy does not send that header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure_cookie: Option<bool>,
+}
+
+/// What the console's sessions run with, validated.
+#[derive(Clone)]
+pub struct ConsoleSettings {
+    pub key: axum_extra::extract::cookie::Key,
+    pub session: std::time::Duration,
+    pub secure_cookie: bool,
+}
+
+impl std::fmt::Debug for ConsoleSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleSettings")
+            .field("key", &"<secret>")
+            .field("session", &self.session)
+            .field("secure_cookie", &self.secure_cookie)
+            .finish()
+    }
+}
+
+/// The longest sign-in the console allows.
+pub const MAX_SESSION_HOURS: u64 = 24;
+
+impl ConsoleSettings {
+    fn parse(config: ConsoleConfig) -> Result<Self, ConfigError> {
+        use axum_extra::extract::cookie::Key;
+        let key = match config.session_key.as_deref().map(str::trim) {
+            None => Key::generate(),
+            Some(text) => {
+                let bytes = hex::decode(text)
+                    .ok()
+                    .filter(|b| b.len() == 64)
+                    .ok_or_else(|| {
+                        InvalidInput::new("console.session_key", "must be 128 hex digits")
+                    })?;
+                Key::from(&bytes)
+            }
+        };
+        let hours = config.session_hours.unwrap_or(8);
+        if !(1..=MAX_SESSION_HOURS).contains(&hours) {
+            return Err(InvalidInput::new(
+                "console.session_hours",
+                format!("must be 1 to {MAX_SESSION_HOURS}, got {hours}"),
+            )
+            .into());
+        }
+        Ok(Self {
+            key,
+            session: std::time::Duration::from_secs(hours * 3600),
+            secure_cookie: config.secure_cookie.unwrap_or(false),
+        })
+    }
 }
 
 /// The bank's OpenID Connect provider, whose access tokens (JWT) the service accepts.
@@ -202,6 +275,7 @@ pub struct Settings {
     pub projector_interval: std::time::Duration,
     /// `None`: the service does not sweep on its own.
     pub sweep_interval: Option<std::time::Duration>,
+    pub console: ConsoleSettings,
 }
 
 /// Each catch-up of the projector costs a few dozen statements whether one event or a
@@ -360,6 +434,7 @@ impl Settings {
             users.add(&user.token_sha256, principal)?;
         }
         let oidc = file.oidc.map(oidc_verifier).transpose()?.map(Arc::new);
+        let console = ConsoleSettings::parse(file.console.unwrap_or_default())?;
         Ok(Self {
             listen,
             database_url: database_url
@@ -376,6 +451,7 @@ impl Settings {
             projector_interval: std::time::Duration::from_millis(interval_ms),
             business_dates,
             sweep_interval: (sweep_secs > 0).then(|| std::time::Duration::from_secs(sweep_secs)),
+            console,
         })
     }
 }

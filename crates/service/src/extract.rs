@@ -61,6 +61,15 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(ApiError::unauthenticated)?;
+        Caller::authenticate(state, token).await
+    }
+}
+
+impl Caller {
+    /// Who `token` is: a configured user's bearer token, or an access token from the identity
+    /// provider. The API checks it on every request; the console on every page of a session
+    /// signed in with it.
+    pub async fn authenticate(state: &AppState, token: &str) -> Result<Self, ApiError> {
         if let Some(oidc) = &state.settings.oidc {
             if OidcVerifier::is_jwt(token) {
                 return match oidc.verify(token).await {
@@ -117,8 +126,13 @@ impl Body {
         if self.0.is_empty() {
             return Err(ApiError::malformed("a JSON body is required"));
         }
-        serde_json::from_slice(&self.0)
-            .map_err(|e| ApiError::malformed(format!("invalid JSON body: {e}")))
+        serde_json::from_slice(&self.0).map_err(|e| {
+            let error = ApiError::malformed(format!("invalid JSON body: {e}"));
+            match named_field(&e.to_string()) {
+                Some(field) => error.with_field(field),
+                None => error,
+            }
+        })
     }
 
     /// Like `json`, but an empty body means `T::default()`.
@@ -152,4 +166,32 @@ pub fn request_id(headers: &HeaderMap) -> Option<String> {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(128).collect())
+}
+
+/// The field serde's message names, if it is about one field: "missing field `text`",
+/// "unknown field `x`, expected ...".
+fn named_field(message: &str) -> Option<&str> {
+    ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.split_once(prefix))
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(field, _)| field)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_unknown_field_is_named() {
+        assert_eq!(
+            named_field("missing field `text` at line 1 column 2"),
+            Some("text")
+        );
+        assert_eq!(
+            named_field("unknown field `colour`, expected one of `text`"),
+            Some("colour")
+        );
+        assert_eq!(named_field("expected value at line 1 column 1"), None);
+    }
 }

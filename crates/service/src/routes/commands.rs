@@ -37,29 +37,47 @@ async fn command(
     let request = Idempotent::new(&state, &caller, &headers, &fingerprint, &body)?;
     Ok(request
         .run(|| async move {
-            let Decided { action, status } = (route.decide)(&state, &body)?;
-            let name = action.name();
             let actor = actor(&caller, &headers);
-            let started = Instant::now();
-            let result = if let ItemAction::Assign { .. } = &action {
-                assign_as(&state, &caller, &actor, id, action, expected).await?
-            } else {
-                match expected {
-                    Some(version) => {
-                        state
-                            .ledger
-                            .execute_at_version(&actor, id, action, version)
-                            .await
-                    }
-                    None => state.ledger.execute(&actor, id, action).await,
-                }
-            };
-            state
-                .metrics
-                .record(name, outcome(&result), started.elapsed());
-            executed_reply(result?, status)
+            let (executed, status) =
+                run_command(&state, &caller, &actor, id, &body, route, expected).await?;
+            executed_reply(executed, status)
         })
         .await)
+}
+
+/// Runs `route` on item `id` as `caller` (recorded as `actor`) with `body`, at version
+/// `expected` if given: the one path of a command on an item, whether it came from the API
+/// or from a form of the console. Answers the command's result and the status it earns.
+pub(crate) async fn run_command(
+    state: &AppState,
+    caller: &Caller,
+    actor: &suspense::Actor,
+    id: ItemId,
+    body: &Body,
+    route: &CommandRoute,
+    expected: Option<u64>,
+) -> Result<(suspense::Executed, StatusCode), ApiError> {
+    caller.require(route.roles)?;
+    let Decided { action, status } = (route.decide)(state, body)?;
+    let name = action.name();
+    let started = Instant::now();
+    let result = if let ItemAction::Assign { .. } = &action {
+        assign_as(state, caller, actor, id, action, expected).await?
+    } else {
+        match expected {
+            Some(version) => {
+                state
+                    .ledger
+                    .execute_at_version(actor, id, action, version)
+                    .await
+            }
+            None => state.ledger.execute(actor, id, action).await,
+        }
+    };
+    state
+        .metrics
+        .record(name, outcome(&result), started.elapsed());
+    Ok((result?, status))
 }
 
 /// Runs an assignment. A reassignment (the item is assigned elsewhere already) needs a
@@ -154,6 +172,16 @@ pub const COMMAND_ROUTES: &[CommandRoute] = &[
 ];
 
 impl CommandRoute {
+    /// The route whose path (after the item's) is `path`, e.g. `/classify`.
+    pub fn find(path: &str) -> Option<&'static CommandRoute> {
+        COMMAND_ROUTES.iter().find(|route| route.path == path)
+    }
+
+    /// Whether `principal` holds a role this command needs.
+    pub fn allows(&self, principal: &crate::auth::Principal) -> bool {
+        principal.has_any(self.roles)
+    }
+
     /// The axum handler of this route.
     pub fn handler(&'static self) -> MethodRouter<AppState> {
         post(

@@ -63,6 +63,18 @@ pub async fn list(
     caller: Caller,
     Params(params): Params<ItemListParams>,
 ) -> Result<Reply, ApiError> {
+    let (rows, next_after) = register_page(&state, &caller, params).await?;
+    let items = rows.into_iter().map(ItemRow::from).collect();
+    Reply::json(StatusCode::OK, &ItemPage { items, next_after })
+}
+
+/// A page of the register as `caller` may read it, and the `after` of the next page if
+/// there may be one: the list of the API and the console's worklist.
+pub(crate) async fn register_page(
+    state: &AppState,
+    caller: &Caller,
+    params: ItemListParams,
+) -> Result<(Vec<suspense_read_models::RegisterRow>, Option<String>), ApiError> {
     caller.require(READERS)?;
     let filter = params.parse(state.settings.calendar.local_date(Utc::now()))?;
     if let Some(branch) = &filter.branch {
@@ -76,8 +88,7 @@ pub async fn list(
     let next_after = (rows.len() == filter.limit as usize)
         .then(|| rows.last().map(|r| r.item_id.clone()))
         .flatten();
-    let items = rows.into_iter().map(ItemRow::from).collect();
-    Reply::json(StatusCode::OK, &ItemPage { items, next_after })
+    Ok((rows, next_after))
 }
 
 pub async fn events(
