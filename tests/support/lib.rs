@@ -2,6 +2,7 @@
 //! (`spawn_ledger`), and the real service on a random port (`spawn_app`).
 
 pub mod app;
+pub mod console;
 
 use std::sync::Arc;
 

@@ -332,6 +332,10 @@ pub async fn act(
     .await;
     match outcome {
         Ok((_, status)) => {
+            // The lists the person goes back to read the read models: show them this.
+            if let Err(err) = state.ledger.refresh().await {
+                tracing::warn!(error = %err, "read models not brought up to date after a form");
+            }
             let done = if status == StatusCode::ACCEPTED {
                 "proposed"
             } else {

@@ -1,0 +1,324 @@
+//! The web console, black box over HTTP as a browser without script uses it: signing in,
+//! sessions, CSRF, the pages each role opens, forms that run the API's commands and refuse
+//! bad input field by field with nothing written. (`cargo test browser` drives the same
+//! pages in headless Chromium.)
+
+use suspense_tests::app::{spawn_app, TestApp};
+use suspense_tests::console::ConsoleSession;
+use suspense_tests::Backend;
+
+async fn an_item(app: &TestApp, reference: &str) -> String {
+    app.open_item(reference, "1250.50").await
+}
+
+#[tokio::test]
+async fn console_sign_in_takes_a_valid_token_only_and_sign_out_ends_the_session() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = ConsoleSession::new(&app);
+    // No session: every page sends the person to sign in, and back afterwards.
+    let page = browser.get("/console/worklist").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/console/sign-in?reason=none&next=%2Fconsole%2Fworklist")
+    );
+    let refused = browser.sign_in("not-a-token").await;
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused.body.contains("令牌无效或已过期"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(browser.get("/console/worklist").await.status, 303);
+
+    let signed_in = browser.sign_in("token-operator-olivia").await;
+    assert_eq!(signed_in.status, 303);
+    let worklist = browser.get("/console/worklist").await;
+    assert_eq!(worklist.status, 200);
+    assert!(worklist.body.contains("olivia"));
+
+    // Sign-out needs the session's CSRF token, then ends the session.
+    let forged = browser
+        .post("/console/sign-out", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(browser.get("/console/worklist").await.status, 200);
+    let out = browser
+        .post("/console/sign-out", &[("csrf", worklist.csrf().as_str())])
+        .await;
+    assert_eq!(out.status, 303);
+    assert_eq!(browser.get("/console/worklist").await.status, 303);
+}
+
+#[tokio::test]
+async fn console_sign_in_needs_the_form_it_was_given() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = ConsoleSession::new(&app);
+    // A sign-in posted from elsewhere (no form token of ours): refused, no session.
+    let forged = browser
+        .post(
+            "/console/sign-in",
+            &[("csrf", "x"), ("token", "token-operator-olivia")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(browser.get("/console/worklist").await.status, 303);
+}
+
+#[tokio::test]
+async fn console_pages_carry_a_strict_content_security_policy_and_hashed_assets() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let response = reqwest::get(app.url("/console/sign-in"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let policy = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let body = response.text().await.unwrap_or_default();
+    assert!(!body.contains("<script>"), "no inline script");
+    let css = body
+        .split("href=\"/console/assets/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        css.starts_with("console.") && css.ends_with(".css"),
+        "{css}"
+    );
+    let asset = reqwest::get(app.url(&format!("/console/assets/{css}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(asset.status(), 200);
+    assert!(asset
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("immutable")));
+    let stale = reqwest::get(app.url("/console/assets/console.css"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stale.status(), 404);
+}
+
+#[tokio::test]
+async fn console_works_an_item_from_booking_to_an_approved_write_off() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = an_item(&app, "CONSOLE-1").await;
+    let olivia = ConsoleSession::signed_in(&app, "olivia").await;
+    let done = olivia
+        .submit(
+            &id,
+            "form-classify",
+            &[("category", "system_failure"), ("code", "SYS-OUTAGE")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(
+        done.location.as_deref(),
+        Some(format!("/console/items/{id}?done=ok").as_str())
+    );
+    let done = olivia
+        .submit(&id, "form-comment", &[("text", "核实中：已致电分行")])
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    // A write-off needs a supervisor: proposed, not resolved.
+    let proposed = olivia
+        .submit(
+            &id,
+            "form-resolve",
+            &[("method", "written_off"), ("amount", "1250.50")],
+        )
+        .await;
+    assert_eq!(
+        proposed.location.as_deref(),
+        Some(format!("/console/items/{id}?done=proposed").as_str())
+    );
+    let page = olivia.get(&format!("/console/items/{id}")).await;
+    assert!(page.body.contains("待审批"), "pending approval");
+    assert!(
+        !page.body.contains("id=\"form-approve\""),
+        "an operator is not offered the approval"
+    );
+
+    let sam = ConsoleSession::signed_in(&app, "sam").await;
+    let queue = sam.get("/console/approvals").await;
+    assert_eq!(queue.status, 200);
+    assert!(queue.body.contains(&id), "the item waits in the queue");
+    let approved = sam
+        .submit(&id, "form-approve", &[("note", "同意核销")])
+        .await;
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    let page = sam.get(&format!("/console/items/{id}")).await;
+    assert!(page.body.contains("已结清"), "{}", page.body);
+    // The timeline: who did what, why, and the request each came from.
+    let timeline = page
+        .body
+        .split("id=\"timeline\"")
+        .nth(1)
+        .unwrap_or_default();
+    for expected in [
+        "挂账登记",
+        "归因分类",
+        "备注",
+        "提请结清",
+        "结清",
+        "olivia",
+        "sam",
+        "核实中：已致电分行",
+        "console-",
+    ] {
+        assert!(timeline.contains(expected), "timeline shows {expected}");
+    }
+    let events = app.get(&format!("/v1/items/{id}/events"), "sam").await;
+    let events: serde_json::Value = events.json().await.unwrap_or_default();
+    let sources: Vec<&str> = events
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(|e| e["metadata"]["source"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    // Classified, commented, proposed, resolved: the console's; opened: the API's.
+    assert_eq!(sources.iter().filter(|s| **s == "console").count(), 4);
+}
+
+#[tokio::test]
+async fn console_forms_refuse_bad_input_beside_the_field_and_write_nothing() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = an_item(&app, "CONSOLE-2").await;
+    let head = app.log_head().await;
+    let olivia = ConsoleSession::signed_in(&app, "olivia").await;
+    let too_long = "t".repeat(65);
+    for (form, fields, field, status) in [
+        (
+            "form-clearing",
+            vec![("clearing_reference", "CLR-1"), ("amount", "abc")],
+            "amount",
+            422,
+        ),
+        (
+            "form-clearing",
+            vec![("clearing_reference", "CLR-1"), ("amount", "99999")],
+            "amount",
+            422,
+        ),
+        ("form-comment", vec![("text", "")], "text", 400),
+        (
+            "form-assign",
+            vec![("team", too_long.as_str())],
+            "team",
+            422,
+        ),
+    ] {
+        let refused = olivia.submit(&id, form, &fields).await;
+        assert_eq!(
+            refused.status, status,
+            "{form} {fields:?}: {}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains("class=\"field-error\"")
+                || refused.body.contains("class=\"error\""),
+            "{form}: the reason is shown"
+        );
+        assert!(
+            refused.body.contains("aria-invalid=\"true\""),
+            "{form}: {field} is marked: {}",
+            refused.body
+        );
+    }
+    // A form without this session's token: refused before anything runs.
+    let page = olivia.get(&format!("/console/items/{id}")).await;
+    let forged = olivia
+        .post(
+            &format!("/console/items/{id}"),
+            &[
+                ("csrf", "forged"),
+                ("command", "/comments"),
+                ("text", "forged"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(!page.body.is_empty());
+    assert_eq!(app.log_head().await, head, "nothing was written");
+}
+
+#[tokio::test]
+async fn console_shows_each_role_only_what_the_api_lets_it_do() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = an_item(&app, "CONSOLE-3").await;
+    // A reporter reads the overview, not the worklist or an item's actions.
+    let rita = ConsoleSession::signed_in(&app, "rita").await;
+    assert_eq!(
+        rita.get("/console").await.location.as_deref(),
+        Some("/console/overview")
+    );
+    let overview = rita.get("/console/overview").await;
+    assert_eq!(overview.status, 200);
+    assert!(overview.body.contains("data-chart="));
+    assert!(!overview.body.contains("href=\"/console/worklist\""));
+    assert_eq!(rita.get("/console/worklist").await.status, 403);
+    let item = rita.get(&format!("/console/items/{id}")).await;
+    assert_eq!(item.status, 403);
+    assert!(!item
+        .body
+        .contains("<form method=\"post\" action=\"/console/items"));
+    let csv = rita.get("/console/reports/root-causes.csv").await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with("period,"));
+
+    // An auditor reads the item and its timeline but is offered no command.
+    let ada = ConsoleSession::signed_in(&app, "ada").await;
+    let item = ada.get(&format!("/console/items/{id}")).await;
+    assert_eq!(item.status, 200);
+    assert!(item.body.contains("id=\"timeline\""));
+    assert!(item.body.contains("id=\"read-only\""));
+    // An operator works the item but does not see its timeline (the API's events route
+    // is for supervisors and auditors).
+    let olivia = ConsoleSession::signed_in(&app, "olivia").await;
+    let item = olivia.get(&format!("/console/items/{id}")).await;
+    assert!(item.body.contains("id=\"form-classify\""));
+    assert!(!item.body.contains("id=\"form-escalate\""));
+    assert!(!item.body.contains("id=\"timeline\""));
+    assert_eq!(olivia.get("/console/approvals").await.status, 403);
+    // A person at one branch does not find another branch's item.
+    let bei = ConsoleSession::signed_in(&app, "bei").await;
+    assert_eq!(bei.get(&format!("/console/items/{id}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn console_speaks_chinese_until_asked_for_english() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let sam = ConsoleSession::signed_in(&app, "sam").await;
+    let page = sam.get("/console/worklist").await;
+    assert!(page.body.contains("lang=\"zh-CN\""));
+    assert!(page.body.contains("待办清单"));
+    let switched = sam
+        .get("/console/language?to=en&back=%2Fconsole%2Fworklist")
+        .await;
+    assert_eq!(switched.location.as_deref(), Some("/console/worklist"));
+    let page = sam.get("/console/worklist").await;
+    assert!(page.body.contains("lang=\"en\""));
+    assert!(page.body.contains("Worklist"));
+    // Back to another site is never a place the switch returns to.
+    let elsewhere = sam
+        .get("/console/language?to=en&back=https%3A%2F%2Fevil.example%2F")
+        .await;
+    assert_eq!(elsewhere.location.as_deref(), Some("/console"));
+}
