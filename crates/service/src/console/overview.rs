@@ -210,6 +210,7 @@ fn aging_lines(report: &AgingReport, lows: &[u32], ctx: &Ctx) -> (Vec<AgingLine>
         .collect();
     let chart = json!({
         "aria": {"enabled": true},
+        "animation": false,
         "tooltip": {"trigger": "axis"},
         "xAxis": {"type": "category", "name": ctx.t.age_days,
                   "data": lines.iter().map(|l| l.bucket.clone()).collect::<Vec<_>>()},
@@ -250,6 +251,7 @@ fn pareto_lines(summary: &CauseSummary, ctx: &Ctx) -> (Vec<ParetoLine>, String) 
         .unwrap_or_default();
     let chart = json!({
         "aria": {"enabled": true},
+        "animation": false,
         "tooltip": {"trigger": "axis"},
         "legend": {},
         "xAxis": {"type": "category",
@@ -296,6 +298,7 @@ fn trend_chart(summary: &CauseSummary, ctx: &Ctx) -> String {
         .collect();
     json!({
         "aria": {"enabled": true},
+        "animation": false,
         "tooltip": {"trigger": "axis"},
         "legend": {"type": "scroll"},
         "xAxis": {"type": "category", "data": months},
