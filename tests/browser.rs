@@ -48,10 +48,14 @@ async fn driver() -> Driver {
                 "cannot start {program} (install chromium-driver, or run .ci/ensure-services): {e}"
             )
         });
-    let url = format!("http://127.0.0.1:{port}");
+    // Owned at once, so it is stopped however this ends.
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Driver { child, url };
+            return driver;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
