@@ -322,3 +322,36 @@ async fn console_speaks_chinese_until_asked_for_english() {
         .await;
     assert_eq!(elsewhere.location.as_deref(), Some("/console"));
 }
+
+#[tokio::test]
+async fn console_audit_page_verifies_the_chain_exports_the_log_and_replays_a_past_report() {
+    let app = spawn_app(Backend::Sqlite).await;
+    an_item(&app, "CONSOLE-AUDIT-1").await;
+    an_item(&app, "CONSOLE-AUDIT-2").await;
+    let ada = ConsoleSession::signed_in(&app, "ada").await;
+    let page = ada.get("/console/audit?verify=1").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"verdict\""));
+    assert!(page.body.contains("日志完整，未被篡改"), "{}", page.body);
+    let export = ada.get("/console/audit/export").await;
+    assert_eq!(export.status, 200);
+    assert_eq!(
+        export.body.lines().count() as u64,
+        app.log_head().await,
+        "every event, one line each"
+    );
+    // A report as known at a time: bad input named, good input answered.
+    let refused = ada.get("/console/audit?at=yesterday&month=2026-03").await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("aria-invalid=\"true\""));
+    let known = ada
+        .get("/console/audit?at=2099-01-01T00%3A00&month=2026-03")
+        .await;
+    assert_eq!(known.status, 200, "{}", known.body);
+    assert!(known.body.contains("id=\"known\""));
+    // Operators and branch auditors do not get the whole log.
+    let olivia = ConsoleSession::signed_in(&app, "olivia").await;
+    assert_eq!(olivia.get("/console/audit").await.status, 403);
+    let bei = ConsoleSession::signed_in(&app, "bei").await;
+    assert_eq!(bei.get("/console/audit/export").await.status, 403);
+}

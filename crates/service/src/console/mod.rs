@@ -4,7 +4,8 @@
 //!
 //! - `session.rs`: signing in with a token, the session cookie, CSRF, the language.
 //! - `page.rs`: the layout's context, rendering, the error page, which pages a role opens.
-//! - `overview.rs`, `worklist.rs`, `item.rs`: the pages; a form runs the API's command path.
+//! - `overview.rs`, `worklist.rs`, `item.rs`, `audit.rs`: the pages; a form runs the API's
+//!   command path.
 //! - `i18n.rs`: every text in both languages; `format.rs`: amounts and times.
 //! - `assets.rs`: the stylesheet, the script and Apache ECharts under content-hashed names.
 //!
@@ -12,6 +13,7 @@
 //! console's own assets only (no inline script), and is never framed or cached.
 
 mod assets;
+mod audit;
 mod format;
 mod i18n;
 mod item;
@@ -52,6 +54,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/worklist", get(worklist::worklist))
         .route("/console/approvals", get(worklist::approvals))
         .route("/console/items/{id}", get(item::show).post(item::act))
+        .route("/console/audit", get(audit::audit))
+        .route("/console/audit/export", get(audit::export))
         .route("/console/assets/{name}", get(assets::serve))
         .layer(axum::middleware::map_response(secure_headers))
 }

@@ -22,10 +22,19 @@ pub async fn export(
     caller: Caller,
     Params(params): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
+    export_after(&state, &caller, params.parse()?)
+}
+
+/// The log after position `from` as JSON Lines, for an auditor at head office: the export of
+/// the API and of the console's audit page.
+pub(crate) fn export_after(
+    state: &AppState,
+    caller: &Caller,
+    from: u64,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Auditor])?;
     // The export is the whole log, chained: it cannot be cut to some branches.
     caller.require_head_office()?;
-    let from = params.parse()?;
     let ledger: Arc<Suspense> = Arc::clone(&state.ledger);
     let stream = futures::stream::unfold(Some(from), move |after| {
         let ledger = Arc::clone(&ledger);
@@ -54,7 +63,13 @@ pub async fn export(
         }
     });
     Ok((
-        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"suspense-log.jsonl\"",
+            ),
+        ],
         Body::from_stream(stream),
     )
         .into_response())
