@@ -355,3 +355,57 @@ async fn console_audit_page_verifies_the_chain_exports_the_log_and_replays_a_pas
     let bei = ConsoleSession::signed_in(&app, "bei").await;
     assert_eq!(bei.get("/console/audit/export").await.status, 403);
 }
+
+#[tokio::test]
+async fn console_plan_page_shows_targets_against_actual_and_the_measures() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let rita = ConsoleSession::signed_in(&app, "rita").await;
+    // No plan yet: the overview has no plan section.
+    assert!(!rita
+        .get("/console/overview")
+        .await
+        .body
+        .contains("id=\"plans\""));
+    let document = serde_json::json!({
+        "reference": "console-plan",
+        "name": "挂账整改方案",
+        "owner": "head-of-ops",
+        "baseline": {"from": "2026-01", "to": "2026-03"},
+        "phases": [{"name": "months 1-3", "from": "2026-04", "to": "2026-06"}],
+        "targets": [
+            {"id": "T1", "metric": "items_opened", "comparison": "at_most", "value": "5"}
+        ],
+        "measures": [
+            {"id": "M1", "title": "teller training", "category": "operational_error",
+             "owner_team": "training", "owner": "trainer", "due": "2026-05-31"}
+        ]
+    });
+    let created = app.post("/v1/plans", "sam", document).await;
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.unwrap_or_default();
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let overview = rita.get("/console/overview").await;
+    assert!(overview
+        .body
+        .contains(&format!("href=\"/console/plans/{id}\"")));
+    let page = rita.get(&format!("/console/plans/{id}?phase=1")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("挂账整改方案"));
+    let targets = page.body.split("id=\"targets\"").nth(1).unwrap_or_default();
+    assert!(targets.contains("T1") && targets.contains("items_opened"));
+    assert!(page.body.contains("teller training"));
+    let bad = rita.get(&format!("/console/plans/{id}?phase=x")).await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(rita.get("/console/plans/not-a-plan").await.status, 404);
+    // Operators do not read plans; a branch user reads the plan but not the bank-wide
+    // evaluation.
+    let olivia = ConsoleSession::signed_in(&app, "olivia").await;
+    assert_eq!(
+        olivia.get(&format!("/console/plans/{id}")).await.status,
+        403
+    );
+    let bei = ConsoleSession::signed_in(&app, "bei").await;
+    let page = bei.get(&format!("/console/plans/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"no-evaluation\""));
+}

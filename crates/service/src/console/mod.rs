@@ -4,8 +4,8 @@
 //!
 //! - `session.rs`: signing in with a token, the session cookie, CSRF, the language.
 //! - `page.rs`: the layout's context, rendering, the error page, which pages a role opens.
-//! - `overview.rs`, `worklist.rs`, `item.rs`, `audit.rs`: the pages; a form runs the API's
-//!   command path.
+//! - `overview.rs`, `worklist.rs`, `item.rs`, `plan.rs`, `audit.rs`: the pages; a form runs
+//!   the API's command path.
 //! - `i18n.rs`: every text in both languages; `format.rs`: amounts and times.
 //! - `assets.rs`: the stylesheet, the script and Apache ECharts under content-hashed names.
 //!
@@ -19,6 +19,7 @@ mod i18n;
 mod item;
 mod overview;
 mod page;
+mod plan;
 mod session;
 mod worklist;
 
@@ -54,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/worklist", get(worklist::worklist))
         .route("/console/approvals", get(worklist::approvals))
         .route("/console/items/{id}", get(item::show).post(item::act))
+        .route("/console/plans", get(plan::list))
+        .route("/console/plans/{id}", get(plan::show))
         .route("/console/audit", get(audit::audit))
         .route("/console/audit/export", get(audit::export))
         .route("/console/assets/{name}", get(assets::serve))

@@ -65,6 +65,8 @@ pub struct OverviewPage {
     pub escalations: i64,
     pub trend_chart: String,
     pub echarts: String,
+    /// The remediation plans, if any.
+    pub plans: Vec<crate::dto::PlanSummaryView>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,10 +134,11 @@ async fn overview_page(
             vec![CauseDimension::Branch],
         )?;
         let trend = reports.cause_summary(&by_branch).await?;
-        Ok::<_, ApiError>((today, balances, aging, pareto, trend))
+        let plans = state.ledger.plans().await?;
+        Ok::<_, ApiError>((today, balances, aging, pareto, trend, plans))
     }
     .await;
-    let (today, balances, aging, pareto, trend) = match figures {
+    let (today, balances, aging, pareto, trend, plans) = match figures {
         Ok(figures) => figures,
         Err(err) => return Err((ctx, err)),
     };
@@ -169,6 +172,7 @@ async fn overview_page(
         escalations,
         trend_chart: trend_chart(&trend, &ctx),
         echarts: super::assets::url("echarts.js"),
+        plans: plans.iter().map(Into::into).collect(),
         ctx,
     })
 }

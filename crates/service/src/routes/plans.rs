@@ -28,9 +28,9 @@ use crate::reply::Reply;
 use crate::state::AppState;
 
 const PLAN_WRITERS: &[Role] = &[Role::Supervisor];
-const PLAN_READERS: &[Role] = &[Role::Supervisor, Role::Reporter, Role::Auditor];
+pub(crate) const PLAN_READERS: &[Role] = &[Role::Supervisor, Role::Reporter, Role::Auditor];
 
-fn plan_id(text: &str) -> Result<PlanId, ApiError> {
+pub(crate) fn plan_id(text: &str) -> Result<PlanId, ApiError> {
     PlanId::parse(text).map_err(|_| ApiError::not_found(format!("no plan {text}")))
 }
 
