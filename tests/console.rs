@@ -409,3 +409,63 @@ async fn console_plan_page_shows_targets_against_actual_and_the_measures() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("id=\"no-evaluation\""));
 }
+
+#[tokio::test]
+async fn console_worklist_runs_oldest_first_and_pages_without_gaps_or_repeats() {
+    let app = spawn_app(Backend::Sqlite).await;
+    for n in 0..55 {
+        let mut body = suspense_tests::app::booking(&format!("CONSOLE-PAGE-{n:02}"), "10.00");
+        body["booked_on"] = serde_json::json!(format!("2026-01-{:02}", 1 + (n * 7) % 28));
+        let opened = app.post("/v1/items", "olivia", body).await;
+        assert_eq!(opened.status(), 201);
+    }
+    let olivia = ConsoleSession::signed_in(&app, "olivia").await;
+    // The worklist reads the register: wait until it holds every item.
+    let mut first = olivia.get("/console/worklist").await;
+    for _ in 0..50 {
+        if first.body.contains("id=\"next-page\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        first = olivia.get("/console/worklist").await;
+    }
+    let booked = |html: &str| -> Vec<(String, String)> {
+        html.split("<tr>")
+            .skip(2)
+            .filter_map(|row| {
+                let reference = row.split("CORE ").nth(1)?.split('<').next()?.to_owned();
+                let date = row.split("<td>").nth(5)?.split('<').next()?.to_owned();
+                Some((date, reference))
+            })
+            .collect()
+    };
+    let mut seen = booked(&first.body);
+    assert_eq!(seen.len(), 50, "{}", first.body);
+    let next = first
+        .body
+        .split("id=\"next-page\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let second = olivia.get(&next).await;
+    assert_eq!(second.status, 200, "{next}");
+    seen.extend(booked(&second.body));
+    assert_eq!(seen.len(), 55);
+    let dates: Vec<&str> = seen.iter().map(|(date, _)| date.as_str()).collect();
+    assert!(dates.iter().all(|d| d.starts_with("2026-01-")), "{dates:?}");
+    assert!(
+        dates.windows(2).all(|w| w[0] <= w[1]),
+        "oldest first: {dates:?}"
+    );
+    let mut references: Vec<&str> = seen.iter().map(|(_, r)| r.as_str()).collect();
+    references.sort();
+    references.dedup();
+    assert_eq!(references.len(), 55, "each item once");
+    let refused = olivia
+        .get("/console/worklist?after_booked_on=yesterday")
+        .await;
+    assert_eq!(refused.status, 422);
+}

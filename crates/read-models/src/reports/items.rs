@@ -6,7 +6,19 @@ use suspense_database::Statement;
 use super::{ReportError, Reports};
 use crate::register::RegisterRow;
 
-/// Which register rows to list. Text filters match exactly; `after` pages by item id.
+/// The order a page of the register comes in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ItemOrder {
+    /// By item id: stable, for jobs that walk the whole register.
+    #[default]
+    ItemId,
+    /// The longest in suspense first (booking date, then item id): a worklist's order of
+    /// risk, paged through the `(status, booked_on)` index.
+    OldestFirst,
+}
+
+/// Which register rows to list. Text filters match exactly; `after` (with `after_booked_on`
+/// in `OldestFirst` order) is the last row of the page before.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ItemFilter {
     pub status: Option<String>,
@@ -17,11 +29,14 @@ pub struct ItemFilter {
     /// Items booked on or before this date (an age filter: today minus the minimum age).
     pub booked_on_or_before: Option<NaiveDate>,
     pub after: Option<String>,
+    /// The booking date of `after`, in `OldestFirst` order.
+    pub after_booked_on: Option<NaiveDate>,
+    pub order: ItemOrder,
     pub limit: u32,
 }
 
 impl Reports<'_> {
-    /// Register rows matching `filter`, in item-id order (a page of at most `filter.limit`).
+    /// Register rows matching `filter`, in its order (a page of at most `filter.limit`).
     pub async fn items(&self, filter: &ItemFilter) -> Result<Vec<RegisterRow>, ReportError> {
         let mut q = Statement::new("SELECT * FROM item_register WHERE 1 = 1");
         let text_filters = [
@@ -41,11 +56,26 @@ impl Reports<'_> {
             q.push(" AND booked_on <= ").push_param(booked_by);
         }
         self.push_scope(&mut q, "branch");
-        if let Some(after) = &filter.after {
-            q.push(" AND item_id > ").push_param(after.as_str());
+        match (filter.order, &filter.after, filter.after_booked_on) {
+            (ItemOrder::ItemId, Some(after), _) => {
+                q.push(" AND item_id > ").push_param(after.as_str());
+            }
+            (ItemOrder::OldestFirst, Some(after), Some(booked_on)) => {
+                q.push(" AND (booked_on > ")
+                    .push_param(booked_on)
+                    .push(" OR (booked_on = ")
+                    .push_param(booked_on)
+                    .push(" AND item_id > ")
+                    .push_param(after.as_str())
+                    .push("))");
+            }
+            _ => {}
         }
-        q.push(" ORDER BY item_id LIMIT ")
-            .push_param(i64::from(filter.limit));
+        q.push(match filter.order {
+            ItemOrder::ItemId => " ORDER BY item_id LIMIT ",
+            ItemOrder::OldestFirst => " ORDER BY booked_on, item_id LIMIT ",
+        })
+        .push_param(i64::from(filter.limit));
         Ok(q.fetch_all(self.pool).await?)
     }
 

@@ -27,7 +27,7 @@ pub use attribution::{
 };
 pub use balance::OpenBalance;
 pub use incidents::{IncidentCandidate, IncidentFigures, IncidentShare};
-pub use items::ItemFilter;
+pub use items::{ItemFilter, ItemOrder};
 pub use plans::{
     MeasureEvaluation, MeasureWindow, PlanEvaluation, TargetEvaluation, MEASURE_WINDOW_MONTHS,
 };

@@ -67,9 +67,8 @@ pub async fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 category: category.clone(),
                 team: team.clone(),
                 assignee: assignee.clone(),
-                booked_on_or_before: None,
-                after: None,
                 limit: (*limit).clamp(1, 10_000),
+                ..ItemFilter::default()
             };
             outln!(
                 "{:<36}  {:<16}  {:<8}  {:<10}  {:>14}  {:<4}  {:<18}",

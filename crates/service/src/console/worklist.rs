@@ -6,7 +6,7 @@ use axum::extract::{OriginalUri, Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
-use suspense_read_models::RegisterRow;
+use suspense_read_models::{ItemOrder, RegisterRow};
 
 use super::format::minor_units;
 use super::page::{error_page, render, Ctx};
@@ -29,7 +29,10 @@ pub struct WorklistQuery {
     /// `1`: only the items assigned to the viewer.
     mine: Option<String>,
     min_age_days: Option<String>,
+    /// The last row of the page before: its item id and booking date (the worklist runs
+    /// oldest first).
     after: Option<String>,
+    after_booked_on: Option<String>,
 }
 
 impl WorklistQuery {
@@ -65,8 +68,22 @@ impl WorklistQuery {
         }
     }
 
-    /// This query for the page after `after`.
-    fn next_page(&self, path: &str, after: &str) -> String {
+    /// The booking date of the page before's last row.
+    fn after_booked_on(&self) -> Result<Option<NaiveDate>, ApiError> {
+        Self::non_empty(&self.after_booked_on)
+            .map(|text| {
+                NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+                    ApiError::from(suspense_domain::InvalidInput::new(
+                        "after_booked_on",
+                        "must be a date such as 2026-03-02",
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    /// This query for the page after the row `after` booked on `booked_on`.
+    fn next_page(&self, path: &str, after: &str, booked_on: NaiveDate) -> String {
         let mut pairs = vec![("status", self.status())];
         for (name, value) in [
             ("branch", &self.branch),
@@ -82,6 +99,7 @@ impl WorklistQuery {
             pairs.push(("mine", "1".to_owned()));
         }
         pairs.push(("after", after.to_owned()));
+        pairs.push(("after_booked_on", booked_on.to_string()));
         let query: Vec<String> = pairs
             .into_iter()
             .map(|(k, v)| format!("{k}={}", urlencode(&v)))
@@ -194,9 +212,22 @@ async fn list(
     }
     let today = state.settings.calendar.local_date(Utc::now());
     let user = viewer.caller.0.user.to_string();
-    let (rows, next, error) = match register_page(state, &viewer.caller, query.params(&user)).await
-    {
-        Ok((rows, next)) => (rows, next, None),
+    let page = async {
+        let after_booked_on = query.after_booked_on()?;
+        register_page(state, &viewer.caller, query.params(&user), |filter| {
+            filter.order = ItemOrder::OldestFirst;
+            filter.after_booked_on = after_booked_on;
+        })
+        .await
+    }
+    .await;
+    let (rows, next, error) = match page {
+        Ok((rows, next)) => {
+            let next = next
+                .and(rows.last())
+                .map(|last| query.next_page(uri.path(), &last.item_id, last.booked_on));
+            (rows, next, None)
+        }
         Err(err) if err.status == axum::http::StatusCode::FORBIDDEN => {
             return error_page(ctx, &err)
         }
@@ -229,7 +260,7 @@ async fn list(
         category: WorklistQuery::non_empty(&query.category).unwrap_or_default(),
         mine: query.mine(),
         min_age_days: WorklistQuery::non_empty(&query.min_age_days).unwrap_or_default(),
-        next: next.map(|after| query.next_page(uri.path(), &after)),
+        next,
         rows,
         error,
         ctx,

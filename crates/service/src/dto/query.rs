@@ -100,6 +100,7 @@ impl ItemListParams {
                     .map_err(|e| e.for_field("after"))
             })?,
             limit,
+            ..ItemFilter::default()
         })
     }
 }

@@ -63,20 +63,23 @@ pub async fn list(
     caller: Caller,
     Params(params): Params<ItemListParams>,
 ) -> Result<Reply, ApiError> {
-    let (rows, next_after) = register_page(&state, &caller, params).await?;
+    let (rows, next_after) = register_page(&state, &caller, params, |_| {}).await?;
     let items = rows.into_iter().map(ItemRow::from).collect();
     Reply::json(StatusCode::OK, &ItemPage { items, next_after })
 }
 
 /// A page of the register as `caller` may read it, and the `after` of the next page if
-/// there may be one: the list of the API and the console's worklist.
+/// there may be one: the list of the API and the console's worklist (which `adjust`s the
+/// filter's order).
 pub(crate) async fn register_page(
     state: &AppState,
     caller: &Caller,
     params: ItemListParams,
+    adjust: impl FnOnce(&mut suspense_read_models::ItemFilter),
 ) -> Result<(Vec<suspense_read_models::RegisterRow>, Option<String>), ApiError> {
     caller.require(READERS)?;
-    let filter = params.parse(state.settings.calendar.local_date(Utc::now()))?;
+    let mut filter = params.parse(state.settings.calendar.local_date(Utc::now()))?;
+    adjust(&mut filter);
     if let Some(branch) = &filter.branch {
         state.ledger.known_branch(&BranchCode::parse(branch)?)?;
     }
