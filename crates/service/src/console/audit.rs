@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use serde::Deserialize;
 use suspense_domain::InvalidInput;
@@ -13,7 +13,7 @@ use suspense_read_models::{
     CauseDimension, CauseSummaryQuery, PeriodKind, Replica, RootCauseQuery,
 };
 
-use super::page::{error_page, render, Ctx};
+use super::page::{error_page, field_error, respond, Ctx};
 use super::session::Viewer;
 use crate::auth::Role;
 use crate::error::ApiError;
@@ -52,10 +52,7 @@ pub struct AuditPage {
 
 impl AuditPage {
     pub fn field_error(&self, name: &str) -> Option<&str> {
-        self.error
-            .as_ref()
-            .filter(|e| e.field.as_deref() == Some(name))
-            .map(|e| e.message.as_str())
+        field_error(self.error.as_ref(), name)
     }
 }
 
@@ -129,10 +126,7 @@ pub async fn audit(
         error,
         ctx,
     };
-    match render(&page) {
-        Ok(html) => (status, html).into_response(),
-        Err(err) => err.into_response(),
-    }
+    respond(status, &page)
 }
 
 /// The root causes of `month` by category as the events recorded by `at` (the bank's local

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use suspense_domain::{EscalationLevel, ItemId, ResolutionMethod};
 
 use super::format::{grouped, local_time};
-use super::page::{error_page, render, Ctx, TIMELINE_READERS, WORKLIST_READERS};
+use super::page::{error_page, respond, Ctx, TIMELINE_READERS, WORKLIST_READERS};
 use super::session::Viewer;
 use crate::dto::ItemView;
 use crate::error::ApiError;
@@ -115,10 +115,7 @@ async fn page(
 ) -> Response {
     let ctx = Ctx::for_viewer(viewer, &format!("/console/items/{id}"));
     match item_page(state, &viewer.caller, id, ctx, done, refusal).await {
-        Ok(page) => match render(&page) {
-            Ok(html) => (status, html).into_response(),
-            Err(err) => err.into_response(),
-        },
+        Ok(page) => respond(status, &page),
         Err((ctx, err)) => error_page(ctx, &err),
     }
 }
@@ -364,10 +361,9 @@ fn json_of(fields: &[(String, String)]) -> Value {
 fn actor(caller: &Caller) -> Result<suspense::Actor, ApiError> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
-    Ok(suspense::Actor::new(caller.0.user.clone())
+    Ok(caller
+        .actor()
         .with_source("console")
-        .with_scope(caller.0.scope.clone())
-        .with_approval_authority(caller.0.approval_authority)
         .with_request_id(format!("console-{}", hex::encode(bytes))))
 }
 

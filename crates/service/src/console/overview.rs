@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use serde::Deserialize;
@@ -16,7 +16,7 @@ use suspense_read_models::{
 };
 
 use super::format::grouped;
-use super::page::{error_page, render, Ctx, OVERVIEW_READERS};
+use super::page::{error_page, respond, Ctx, OVERVIEW_READERS};
 use super::session::{urlencode, Viewer};
 use crate::dto::{cause_summary_csv, CauseSummaryView};
 use crate::error::ApiError;
@@ -74,28 +74,63 @@ pub struct OverviewQuery {
     branch: Option<String>,
 }
 
+impl OverviewQuery {
+    /// The branch filter as written, blank meaning none.
+    fn branch_text(&self) -> Option<String> {
+        self.branch
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// The branch of a filter, which must be one the registry knows (as the API's reports ask).
+fn known_branch(state: &AppState, text: Option<&str>) -> Result<Option<BranchCode>, ApiError> {
+    let branch = text.map(BranchCode::parse).transpose()?;
+    if let Some(branch) = &branch {
+        state.ledger.known_branch(branch)?;
+    }
+    Ok(branch)
+}
+
+/// The first day of `today`'s month and the last day of the month before.
+fn month_bounds(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let this_month = today.with_day(1).unwrap_or(today);
+    (this_month, this_month.pred_opt().unwrap_or(this_month))
+}
+
+/// The Pareto: the last closed month's root causes by category.
+fn pareto_query(
+    today: NaiveDate,
+    branch: Option<BranchCode>,
+) -> Result<CauseSummaryQuery, ApiError> {
+    let (this_month, month_end) = month_bounds(today);
+    Ok(CauseSummaryQuery::new(
+        RootCauseQuery::new(
+            PeriodKind::Month,
+            this_month - Months::new(1),
+            month_end,
+            branch,
+        )?,
+        vec![CauseDimension::Category],
+    )?)
+}
+
 /// `GET /console/overview`.
 pub async fn overview(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(query): Query<OverviewQuery>,
 ) -> Response {
-    let branch = query
-        .branch
-        .as_deref()
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-        .map(str::to_owned);
+    let branch = query.branch_text();
     let here = match &branch {
         Some(b) => format!("/console/overview?branch={}", urlencode(b)),
         None => "/console/overview".to_owned(),
     };
     let ctx = Ctx::for_viewer(&viewer, &here);
     match overview_page(&state, &viewer, branch, ctx).await {
-        Ok(page) => match render(&page) {
-            Ok(html) => html.into_response(),
-            Err(err) => err.into_response(),
-        },
+        Ok(page) => respond(StatusCode::OK, &page),
         Err((ctx, err)) => error_page(ctx, &err),
     }
 }
@@ -108,22 +143,15 @@ async fn overview_page(
 ) -> Result<OverviewPage, (Ctx, ApiError)> {
     let figures = async {
         viewer.caller.require(OVERVIEW_READERS)?;
-        let branch = branch.as_deref().map(BranchCode::parse).transpose()?;
-        if let Some(branch) = &branch {
-            state.ledger.known_branch(branch)?;
-        }
+        let branch = known_branch(state, branch.as_deref())?;
         let today = state.settings.calendar.local_date(Utc::now());
         let reports = state.ledger.reports_for(&viewer.caller.actor());
         let balances = reports.open_balance().await?;
         let aging = reports.aging(today, &state.settings.aging).await?;
-        let this_month = today.with_day(1).unwrap_or(today);
-        let last_month = this_month - Months::new(1);
-        let month_end = this_month.pred_opt().unwrap_or(this_month);
-        let by_category = CauseSummaryQuery::new(
-            RootCauseQuery::new(PeriodKind::Month, last_month, month_end, branch.clone())?,
-            vec![CauseDimension::Category],
-        )?;
-        let pareto = reports.cause_summary(&by_category).await?;
+        let pareto = reports
+            .cause_summary(&pareto_query(today, branch.clone())?)
+            .await?;
+        let (this_month, month_end) = month_bounds(today);
         let by_branch = CauseSummaryQuery::new(
             RootCauseQuery::new(
                 PeriodKind::Month,
@@ -321,24 +349,9 @@ pub async fn pareto_csv(
     let ctx = Ctx::for_viewer(&viewer, "/console/overview");
     let csv = async {
         viewer.caller.require(OVERVIEW_READERS)?;
-        let branch = query
-            .branch
-            .as_deref()
-            .map(str::trim)
-            .filter(|b| !b.is_empty())
-            .map(BranchCode::parse)
-            .transpose()?;
+        let branch = known_branch(&state, query.branch_text().as_deref())?;
         let today = state.settings.calendar.local_date(Utc::now());
-        let this_month = today.with_day(1).unwrap_or(today);
-        let query = CauseSummaryQuery::new(
-            RootCauseQuery::new(
-                PeriodKind::Month,
-                this_month - Months::new(1),
-                this_month.pred_opt().unwrap_or(this_month),
-                branch,
-            )?,
-            vec![CauseDimension::Category],
-        )?;
+        let query = pareto_query(today, branch)?;
         let summary = state
             .ledger
             .reports_for(&viewer.caller.actor())

@@ -120,6 +120,22 @@ pub fn render<T: Template>(page: &T) -> Result<Html<String>, ApiError> {
     page.render().map(Html).map_err(ApiError::internal)
 }
 
+/// `page` as the response, with `status` (a page that failed to render is a 500).
+pub fn respond<T: Template>(status: StatusCode, page: &T) -> Response {
+    match render(page) {
+        Ok(html) => (status, html).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// The reason `error` gives for the field `name`, if it names that field: what a page shows
+/// beside the field.
+pub fn field_error<'a>(error: Option<&'a ApiError>, name: &str) -> Option<&'a str> {
+    error
+        .filter(|e| e.field.as_deref() == Some(name))
+        .map(|e| e.message.as_str())
+}
+
 #[derive(Template)]
 #[template(path = "console/sign_in.html")]
 pub struct SignInPage {
@@ -149,8 +165,5 @@ pub fn error_page(ctx: Ctx, err: &ApiError) -> Response {
         message: err.message.clone(),
         ctx,
     };
-    match render(&page) {
-        Ok(html) => (err.status, html).into_response(),
-        Err(err) => err.into_response(),
-    }
+    respond(err.status, &page)
 }

@@ -5,12 +5,13 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::Utc;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::page::{error_page, render, Ctx};
+use super::page::{error_page, respond, Ctx};
 use super::session::Viewer;
 use crate::dto::{EvaluationView, PlanSummaryView, PlanView, TargetEvaluationView};
 use crate::error::ApiError;
@@ -76,10 +77,7 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Response {
                 plans: plans.iter().map(Into::into).collect(),
                 ctx,
             };
-            match render(&page) {
-                Ok(html) => html.into_response(),
-                Err(err) => err.into_response(),
-            }
+            respond(StatusCode::OK, &page)
         }
         Err(err) => error_page(ctx, &err),
     }
@@ -152,10 +150,7 @@ pub async fn show(
                 targets,
                 no_evaluation,
             };
-            match render(&page) {
-                Ok(html) => html.into_response(),
-                Err(err) => err.into_response(),
-            }
+            respond(StatusCode::OK, &page)
         }
         Err(err) => error_page(ctx, &err),
     }

@@ -232,11 +232,7 @@ pub async fn switch_language(
     Query(query): Query<LanguageQuery>,
 ) -> Response {
     let lang = Lang::from_tag(query.to.as_deref());
-    let mut cookie = Cookie::new(LANG_COOKIE, lang.tag());
-    cookie.set_path(COOKIE_PATH);
-    cookie.set_same_site(SameSite::Strict);
-    cookie.set_http_only(true);
-    cookie.set_secure(secure(&state, &headers));
+    let mut cookie = cookie(LANG_COOKIE, lang.tag().to_owned(), secure(&state, &headers));
     cookie.make_permanent();
     (
         jar.add(cookie),

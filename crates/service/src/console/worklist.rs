@@ -3,13 +3,13 @@
 
 use askama::Template;
 use axum::extract::{OriginalUri, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use suspense_read_models::{ItemOrder, RegisterRow};
 
 use super::format::minor_units;
-use super::page::{error_page, render, Ctx};
+use super::page::{error_page, field_error, respond, Ctx};
 use super::session::{urlencode, Viewer};
 use crate::auth::Role;
 use crate::dto::ItemListParams;
@@ -164,10 +164,7 @@ pub struct WorklistPage {
 impl WorklistPage {
     /// The error of the filter field `name`, if the filter was refused for it.
     pub fn field_error(&self, name: &str) -> Option<&str> {
-        self.error
-            .as_ref()
-            .filter(|e| e.field.as_deref() == Some(name))
-            .map(|e| e.message.as_str())
+        field_error(self.error.as_ref(), name)
     }
 }
 
@@ -265,8 +262,5 @@ async fn list(
         error,
         ctx,
     };
-    match render(&page) {
-        Ok(html) => (status, html).into_response(),
-        Err(err) => err.into_response(),
-    }
+    respond(status, &page)
 }

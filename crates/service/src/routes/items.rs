@@ -161,10 +161,7 @@ fn view_reply(item: suspense::LoadedItem, status: StatusCode) -> Result<Reply, A
 }
 
 pub(crate) fn actor(caller: &Caller, headers: &HeaderMap) -> Actor {
-    let actor = Actor::new(caller.0.user.clone())
-        .with_source("http")
-        .with_scope(caller.0.scope.clone())
-        .with_approval_authority(caller.0.approval_authority);
+    let actor = caller.actor().with_source("http");
     match request_id(headers) {
         Some(id) => actor.with_request_id(id),
         None => actor,
