@@ -11,6 +11,66 @@ async fn an_item(app: &TestApp, reference: &str) -> String {
     app.open_item(reference, "1250.50").await
 }
 
+/// Books an item of `branch` on `booked_on` and answers its id.
+async fn booked(app: &TestApp, reference: &str, branch: &str, booked_on: &str) -> String {
+    let mut body = suspense_tests::app::booking(reference, "100.00");
+    body["branch"] = serde_json::json!(branch);
+    body["booked_on"] = serde_json::json!(booked_on);
+    let opened = app.post("/v1/items", "olivia", body).await;
+    assert_eq!(opened.status(), 201);
+    let opened: serde_json::Value = opened.json().await.unwrap_or_default();
+    opened["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Raises an item to `level` as a supervisor.
+async fn escalate(app: &TestApp, id: &str, level: &str) {
+    let escalated = app
+        .post(
+            &format!("/v1/items/{id}/escalate"),
+            "sam",
+            serde_json::json!({"level": level, "reason": "aging"}),
+        )
+        .await;
+    assert_eq!(escalated.status(), 200);
+}
+
+/// Brings the read models up to date, as a reporting job asks with `fresh=true`.
+async fn refresh(app: &TestApp) {
+    let fresh = app.get("/v1/reports/open-balance?fresh=true", "sam").await;
+    assert_eq!(fresh.status(), 200);
+}
+
+/// The worklist's rows: booking date and reference, in the page's order.
+fn worklist_rows(html: &str) -> Vec<(String, String)> {
+    html.split("<tr>")
+        .skip(2)
+        .filter_map(|row| {
+            let reference = row.split("CORE ").nth(1)?.split('<').next()?.to_owned();
+            let date = row.split("<td>").nth(5)?.split('<').next()?.to_owned();
+            Some((date, reference))
+        })
+        .collect()
+}
+
+/// The worklist's link to the next page.
+fn next_page(html: &str) -> String {
+    html.split("id=\"next-page\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+/// The HTML of the element with `id` up to the end of its table.
+fn table<'a>(html: &'a str, id: &str) -> &'a str {
+    html.split(&format!("id=\"{id}\""))
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .unwrap_or_default()
+}
+
 #[tokio::test]
 async fn console_sign_in_takes_a_valid_token_only_and_sign_out_ends_the_session() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -429,30 +489,12 @@ async fn console_worklist_runs_oldest_first_and_pages_without_gaps_or_repeats() 
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         first = olivia.get("/console/worklist").await;
     }
-    let booked = |html: &str| -> Vec<(String, String)> {
-        html.split("<tr>")
-            .skip(2)
-            .filter_map(|row| {
-                let reference = row.split("CORE ").nth(1)?.split('<').next()?.to_owned();
-                let date = row.split("<td>").nth(5)?.split('<').next()?.to_owned();
-                Some((date, reference))
-            })
-            .collect()
-    };
-    let mut seen = booked(&first.body);
+    let mut seen = worklist_rows(&first.body);
     assert_eq!(seen.len(), 50, "{}", first.body);
-    let next = first
-        .body
-        .split("id=\"next-page\"")
-        .next()
-        .and_then(|before| before.rsplit("href=\"").next())
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_default()
-        .replace("&#38;", "&")
-        .replace("&amp;", "&");
+    let next = next_page(&first.body);
     let second = olivia.get(&next).await;
     assert_eq!(second.status, 200, "{next}");
-    seen.extend(booked(&second.body));
+    seen.extend(worklist_rows(&second.body));
     assert_eq!(seen.len(), 55);
     let dates: Vec<&str> = seen.iter().map(|(date, _)| date.as_str()).collect();
     assert!(dates.iter().all(|d| d.starts_with("2026-01-")), "{dates:?}");
@@ -466,6 +508,130 @@ async fn console_worklist_runs_oldest_first_and_pages_without_gaps_or_repeats() 
     assert_eq!(references.len(), 55, "each item once");
     let refused = olivia
         .get("/console/worklist?after_booked_on=yesterday")
+        .await;
+    assert_eq!(refused.status, 422);
+}
+
+#[tokio::test]
+async fn console_overview_filters_by_branch_and_month_with_rates_breaches_and_csv() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let first = booked(&app, "CONSOLE-OV-1", "SH-001", "2026-01-10").await;
+    booked(&app, "CONSOLE-OV-2", "SH-001", "2026-01-12").await;
+    booked(&app, "CONSOLE-OV-3", "BJ-001", "2026-01-15").await;
+    escalate(&app, &first, "department").await;
+    let volume = app
+        .post(
+            "/v1/volumes",
+            "rita",
+            serde_json::json!({"branch": "SH-001", "month": "2026-01", "transactions": 20000}),
+        )
+        .await;
+    assert_eq!(volume.status(), 200);
+    refresh(&app).await;
+    let rita = ConsoleSession::signed_in(&app, "rita").await;
+
+    let page = rita.get("/console/overview?month=2026-01").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    // The suspense rate of the month: 2 items per 20,000 transactions is 1.00 per 10,000;
+    // Beijing recorded no volume, so it has items but no rate.
+    let rates = table(&page.body, "rates");
+    assert!(rates.contains("<caption>2026-01</caption>"), "{rates}");
+    assert!(
+        rates.contains(">SH-001</a></td><td class=\"num\">2</td><td class=\"num\">20000</td><td class=\"num\">1.00</td>"),
+        "{rates}"
+    );
+    assert!(
+        rates.contains(">BJ-001</a></td><td class=\"num\">1</td><td class=\"num\"></td><td class=\"num\"></td>"),
+        "{rates}"
+    );
+    assert!(!page.body.contains("id=\"no-volumes\""));
+    // The item the policy raised, linked to the worklist in order of risk.
+    let breaching = table(&page.body, "breaching");
+    assert!(breaching.contains("<td>2</td>"), "{breaching}");
+    assert!(breaching.contains("order=risk"), "{breaching}");
+    assert!(page
+        .body
+        .contains("href=\"/console/reports/aging.csv?month=2026-01\""));
+
+    // One branch: its balance, its rate only, and links that keep the filter.
+    let shanghai = rita
+        .get("/console/overview?branch=SH-001&month=2026-01")
+        .await;
+    assert_eq!(shanghai.status, 200);
+    assert!(table(&shanghai.body, "balances").contains(">2</a>"));
+    assert!(!table(&shanghai.body, "rates").contains("BJ-001"));
+    assert!(shanghai
+        .body
+        .contains("/console/reports/aging.csv?branch=SH-001&#38;month=2026-01"));
+
+    // The aging as the API's CSV, of the chosen branch.
+    let csv = rita.get("/console/reports/aging.csv?branch=BJ-001").await;
+    assert_eq!(csv.status, 200);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", csv.body);
+    assert!(lines[0].starts_with("as_of,basis,branch,"));
+    assert!(
+        lines[1].contains(",BJ-001,unclassified,CNY,"),
+        "{}",
+        lines[1]
+    );
+    let pareto = rita
+        .get("/console/reports/root-causes.csv?month=2026-01")
+        .await;
+    assert!(pareto
+        .body
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .starts_with("2026-01,"));
+
+    // A month that is not one, or not yet, is refused by name.
+    for month in ["2026-13", "2999-01"] {
+        let refused = rita.get(&format!("/console/overview?month={month}")).await;
+        assert_eq!(refused.status, 422, "{month}");
+        assert!(refused.body.contains("month"), "{}", refused.body);
+    }
+}
+
+#[tokio::test]
+async fn console_worklist_in_order_of_risk_puts_escalated_items_first_and_pages() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut ids = Vec::new();
+    for n in 0..53 {
+        let day = format!("2026-02-{:02}", 1 + (n * 5) % 28);
+        ids.push(booked(&app, &format!("CONSOLE-RISK-{n:02}"), "SH-001", &day).await);
+    }
+    // The youngest items carry the policy's highest verdicts.
+    escalate(&app, &ids[11], "management").await; // booked 2026-02-28
+    escalate(&app, &ids[5], "team_lead").await; // booked 2026-02-26
+    refresh(&app).await;
+    let olivia = ConsoleSession::signed_in(&app, "olivia").await;
+    let first = olivia.get("/console/worklist?order=risk").await;
+    assert_eq!(first.status, 200);
+    assert!(first.body.contains("<option value=\"risk\" selected>"));
+    let mut seen = worklist_rows(&first.body);
+    assert_eq!(seen.len(), 50);
+    assert_eq!(seen[0].1, "CONSOLE-RISK-11");
+    assert_eq!(seen[1].1, "CONSOLE-RISK-05");
+    let dates: Vec<&str> = seen[2..].iter().map(|(d, _)| d.as_str()).collect();
+    assert!(
+        dates.windows(2).all(|w| w[0] <= w[1]),
+        "then oldest first: {dates:?}"
+    );
+    let next = next_page(&first.body);
+    assert!(
+        next.contains("order=risk") && next.contains("after_level=0"),
+        "{next}"
+    );
+    let second = olivia.get(&next).await;
+    assert_eq!(second.status, 200, "{next}");
+    seen.extend(worklist_rows(&second.body));
+    let mut references: Vec<&str> = seen.iter().map(|(_, r)| r.as_str()).collect();
+    references.sort();
+    references.dedup();
+    assert_eq!(references.len(), 53, "each item once");
+    let refused = olivia
+        .get("/console/worklist?order=risk&after=x&after_booked_on=2026-02-01&after_level=high")
         .await;
     assert_eq!(refused.status, 422);
 }

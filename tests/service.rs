@@ -425,6 +425,21 @@ async fn reports_come_as_json_and_csv(backend: Backend) {
     )
     .await;
     assert_eq!(aging["rows"][0]["bucket"], "0-30");
+    let aging_csv = app
+        .get("/v1/reports/aging?as_of=2026-03-31&format=csv", "rita")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    let mut lines = aging_csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("as_of,basis,branch,category,currency,bucket,count,amount")
+    );
+    assert_eq!(
+        lines.next(),
+        Some("2026-03-31,booking_date,SH-001,external_cause,CNY,0-30,1,300.00")
+    );
     let balance = expect(
         app.get("/v1/reports/open-balance?fresh=true", "sam").await,
         200,

@@ -426,3 +426,80 @@ on_both_backends!(
     reports_within_branches_show_only_their_rows,
     super::reports_within_branches_show_only_their_rows
 );
+
+/// The worklist in order of risk: the highest escalation level first, then the oldest, in
+/// pages that follow one another without gaps or repeats; the escalated open items counted
+/// per level, of one branch when asked.
+async fn register_pages_in_order_of_risk_and_counts_escalated_items(backend: Backend) {
+    let h = Harness::new(backend, "Asia/Shanghai").await;
+    let mut ids = Vec::new();
+    for n in 0..12u32 {
+        let mut item = booking(&format!("RISK-{n:02}"), "100.00");
+        item.branch =
+            BranchCode::parse(if n % 3 == 0 { "BJ-001" } else { "SH-001" }).expect("branch");
+        item.booked_on = day(&format!("2026-03-{:02}", 1 + (n * 7) % 28));
+        item.value_date = item.booked_on;
+        let id = ItemId::for_reference(&item.reference);
+        h.run("2026-03-29T02:00:00Z", "teller", id, ItemAction::Open(item))
+            .await;
+        ids.push(id);
+    }
+    for (n, level) in [
+        (4, EscalationLevel::TeamLead),
+        (6, EscalationLevel::Management),
+        (9, EscalationLevel::TeamLead),
+    ] {
+        h.run(
+            "2026-03-30T02:00:00Z",
+            "lead",
+            ids[n],
+            ItemAction::Escalate {
+                level,
+                reason: EscalationReason::Aging,
+                note: None,
+            },
+        )
+        .await;
+    }
+    h.refresh().await;
+    let mut filter = suspense_read_models::ItemFilter {
+        status: Some("open".to_owned()),
+        order: suspense_read_models::ItemOrder::RiskFirst,
+        limit: 5,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = h.reports().items(&filter).await.expect("page");
+        let Some(last) = page.last() else { break };
+        filter.after = Some(last.item_id.clone());
+        filter.after_booked_on = Some(last.booked_on);
+        filter.after_escalation_level = Some(last.escalation_level);
+        seen.extend(
+            page.into_iter()
+                .map(|r| (r.escalation_level, r.booked_on, r.item_id)),
+        );
+    }
+    assert_eq!(seen.len(), 12, "each item once: {seen:?}");
+    let mut expected = seen.clone();
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    assert_eq!(seen, expected);
+    assert_eq!(seen[0].2, ids[6].to_string(), "management first");
+
+    assert_eq!(
+        h.reports().escalated_open_items(None).await.expect("count"),
+        vec![(3, 1), (1, 2)]
+    );
+    // Items 6 and 9 are Beijing's.
+    assert_eq!(
+        h.reports()
+            .escalated_open_items(Some("BJ-001"))
+            .await
+            .expect("count"),
+        vec![(3, 1), (1, 1)]
+    );
+}
+on_both_backends!(
+    register_pages_in_order_of_risk_and_counts_escalated_items,
+    super::register_pages_in_order_of_risk_and_counts_escalated_items
+);

@@ -12,13 +12,18 @@ pub enum ItemOrder {
     /// By item id: stable, for jobs that walk the whole register.
     #[default]
     ItemId,
-    /// The longest in suspense first (booking date, then item id): a worklist's order of
-    /// risk, paged through the `(status, booked_on)` index.
+    /// The longest in suspense first (booking date, then item id), paged through the
+    /// `(status, booked_on)` index.
     OldestFirst,
+    /// The policy's verdict first: the highest escalation level (raised by the rules on age
+    /// and amount), then the oldest, then item id; paged through the
+    /// `(status, escalation_level DESC, booked_on)` index.
+    RiskFirst,
 }
 
 /// Which register rows to list. Text filters match exactly; `after` (with `after_booked_on`
-/// in `OldestFirst` order) is the last row of the page before.
+/// in `OldestFirst` order, and `after_escalation_level` too in `RiskFirst` order) is the last
+/// row of the page before.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ItemFilter {
     pub status: Option<String>,
@@ -31,6 +36,8 @@ pub struct ItemFilter {
     pub after: Option<String>,
     /// The booking date of `after`, in `OldestFirst` order.
     pub after_booked_on: Option<NaiveDate>,
+    /// The escalation level of `after`, in `RiskFirst` order.
+    pub after_escalation_level: Option<i32>,
     pub order: ItemOrder,
     pub limit: u32,
 }
@@ -69,13 +76,46 @@ impl Reports<'_> {
                     .push_param(after.as_str())
                     .push("))");
             }
+            (ItemOrder::RiskFirst, Some(after), Some(booked_on)) => {
+                let level = i64::from(filter.after_escalation_level.unwrap_or(0));
+                q.push(" AND (escalation_level < ")
+                    .push_param(level)
+                    .push(" OR (escalation_level = ")
+                    .push_param(level)
+                    .push(" AND (booked_on > ")
+                    .push_param(booked_on)
+                    .push(" OR (booked_on = ")
+                    .push_param(booked_on)
+                    .push(" AND item_id > ")
+                    .push_param(after.as_str())
+                    .push("))))");
+            }
             _ => {}
         }
         q.push(match filter.order {
             ItemOrder::ItemId => " ORDER BY item_id LIMIT ",
             ItemOrder::OldestFirst => " ORDER BY booked_on, item_id LIMIT ",
+            ItemOrder::RiskFirst => " ORDER BY escalation_level DESC, booked_on, item_id LIMIT ",
         })
         .push_param(i64::from(filter.limit));
+        Ok(q.fetch_all(self.pool).await?)
+    }
+
+    /// Open items the escalation policy has raised, per level (highest first): how many,
+    /// and of which branches when `branch` narrows it.
+    pub async fn escalated_open_items(
+        &self,
+        branch: Option<&str>,
+    ) -> Result<Vec<(i32, i64)>, ReportError> {
+        let mut q = Statement::new(
+            "SELECT escalation_level, COUNT(*) FROM item_register \
+             WHERE status = 'open' AND escalation_level > 0",
+        );
+        if let Some(branch) = branch {
+            q.push(" AND branch = ").push_param(branch);
+        }
+        self.push_scope(&mut q, "branch");
+        q.push(" GROUP BY escalation_level ORDER BY escalation_level DESC");
         Ok(q.fetch_all(self.pool).await?)
     }
 

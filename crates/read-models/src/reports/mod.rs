@@ -36,8 +36,8 @@ pub use policy::{
     WatchQuery, WatchReason, MAX_HORIZON_DAYS, MAX_WATCH_LIMIT, MIN_RESOLUTIONS,
 };
 pub use root_causes::{
-    CauseKey, CountAmount, PeriodReport, RootCauseQuery, RootCauseReport, RootCauseRow, RowChange,
-    SuspenseRate,
+    suspense_rate_per_10000, CauseKey, CountAmount, PeriodReport, RootCauseQuery, RootCauseReport,
+    RootCauseRow, RowChange, SuspenseRate,
 };
 pub use summary::{
     CauseDimension, CauseSummary, CauseSummaryQuery, CurrencyFigures, PeriodSummary, SummaryRow,

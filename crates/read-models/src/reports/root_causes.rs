@@ -251,6 +251,14 @@ pub struct RowChange {
     pub escalations: i64,
 }
 
+/// Items opened per 10,000 transactions (掛賬率), to two decimals; `None` without a volume.
+pub fn suspense_rate_per_10000(items_opened: i64, transactions: i64) -> Option<Decimal> {
+    (transactions > 0).then(|| {
+        (Decimal::from(items_opened) * Decimal::from(10_000) / Decimal::from(transactions))
+            .round_dp(2)
+    })
+}
+
 /// Items opened per 10,000 transactions (掛賬率) of a branch in the period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuspenseRate {
@@ -469,12 +477,8 @@ impl Reports<'_> {
                 let items_opened = opened_by_branch.get(&b).copied().unwrap_or(0);
                 let transactions = volumes.get(&b).copied().unwrap_or(0);
                 SuspenseRate {
-                    per_10000: (transactions > 0).then(|| {
-                        (Decimal::from(items_opened) * Decimal::from(10_000)
-                            / Decimal::from(transactions))
-                        .round_dp(2)
-                        .to_string()
-                    }),
+                    per_10000: suspense_rate_per_10000(items_opened, transactions)
+                        .map(|rate| format!("{rate:.2}")),
                     branch: b,
                     items_opened,
                     transactions,

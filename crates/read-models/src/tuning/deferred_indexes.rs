@@ -251,8 +251,8 @@ mod tests {
         };
         assert_eq!(
             deferred,
-            8 + deferred_movements,
-            "seven lookup indexes of the register and its unique reference, the movements' own"
+            9 + deferred_movements,
+            "eight lookup indexes of the register and its unique reference, the movements' own"
         );
         let kept = index_names(pool, "item_register").await;
         assert_eq!(kept.len(), 1, "only the primary key's: {kept:?}");
@@ -269,7 +269,7 @@ mod tests {
 
         assert_eq!(
             super::restore(pool).await.ok(),
-            Some(8 + deferred_movements)
+            Some(9 + deferred_movements)
         );
         assert_eq!(index_names(pool, "item_register").await, before);
         assert_eq!(

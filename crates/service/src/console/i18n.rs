@@ -237,6 +237,15 @@ pub struct Texts {
     pub owner: &'static str,
     pub due: &'static str,
     pub effect: &'static str,
+    pub order: &'static str,
+    pub oldest_first: &'static str,
+    pub risk_first: &'static str,
+    pub breaching_policy: &'static str,
+    pub level_n: &'static str,
+    pub transactions: &'static str,
+    pub per_10000: &'static str,
+    pub no_volumes: &'static str,
+    pub month: &'static str,
     pub head_office_only: &'static str,
 }
 
@@ -347,6 +356,15 @@ pub static ZH_CN: Texts = Texts {
     owner: "负责人",
     due: "期限",
     effect: "成效",
+    order: "排序",
+    oldest_first: "账龄最长优先",
+    risk_first: "风险最高优先（预警级别，再账龄）",
+    breaching_policy: "超出预警政策阈值的未结项目",
+    level_n: "预警级别",
+    transactions: "交易笔数",
+    per_10000: "每万笔交易",
+    no_volumes: "所选月份未登记交易量，图中为新增挂账笔数。",
+    month: "月份",
     head_office_only: "方案评估涵盖全行，需总行用户查看。",
 };
 
@@ -458,6 +476,16 @@ pub static EN: Texts = Texts {
     owner: "Owner",
     due: "Due",
     effect: "Effect",
+    order: "Order",
+    oldest_first: "Oldest first",
+    risk_first: "Highest risk first (escalation level, then age)",
+    breaching_policy: "Open items past the policy's thresholds",
+    level_n: "Escalation level",
+    transactions: "Transactions",
+    per_10000: "per 10,000 transactions",
+    no_volumes:
+        "No transaction volumes are recorded for these months; the chart shows items opened.",
+    month: "Month",
     head_office_only: "A plan's evaluation covers the whole bank: it needs a head-office user.",
 };
 

@@ -52,6 +52,10 @@ pub fn router() -> Router<AppState> {
             "/console/reports/root-causes.csv",
             get(overview::pareto_csv),
         )
+        .route(
+            "/console/reports/aging.csv",
+            get(overview::aging_csv_download),
+        )
         .route("/console/worklist", get(worklist::worklist))
         .route("/console/approvals", get(worklist::approvals))
         .route("/console/items/{id}", get(item::show).post(item::act))

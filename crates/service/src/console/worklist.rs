@@ -29,10 +29,13 @@ pub struct WorklistQuery {
     /// `1`: only the items assigned to the viewer.
     mine: Option<String>,
     min_age_days: Option<String>,
-    /// The last row of the page before: its item id and booking date (the worklist runs
-    /// oldest first).
+    /// `risk`: the highest escalation level first; otherwise the oldest first.
+    order: Option<String>,
+    /// The last row of the page before: its item id, booking date and (in order of risk)
+    /// escalation level.
     after: Option<String>,
     after_booked_on: Option<String>,
+    after_level: Option<String>,
 }
 
 impl WorklistQuery {
@@ -46,6 +49,18 @@ impl WorklistQuery {
 
     fn mine(&self) -> bool {
         self.mine.as_deref() == Some("1")
+    }
+
+    fn risk_first(&self) -> bool {
+        self.order.as_deref() == Some("risk")
+    }
+
+    fn order(&self) -> ItemOrder {
+        if self.risk_first() {
+            ItemOrder::RiskFirst
+        } else {
+            ItemOrder::OldestFirst
+        }
     }
 
     /// The status asked for; open items unless the form says otherwise (`all`: any).
@@ -82,8 +97,22 @@ impl WorklistQuery {
             .transpose()
     }
 
-    /// This query for the page after the row `after` booked on `booked_on`.
-    fn next_page(&self, path: &str, after: &str, booked_on: NaiveDate) -> String {
+    /// The escalation level of the page before's last row.
+    fn after_level(&self) -> Result<Option<i32>, ApiError> {
+        Self::non_empty(&self.after_level)
+            .map(|text| {
+                text.parse::<i32>().map_err(|_| {
+                    ApiError::from(suspense_domain::InvalidInput::new(
+                        "after_level",
+                        "must be a whole number",
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    /// This query for the page after `last`.
+    fn next_page(&self, path: &str, last: &RegisterRow) -> String {
         let mut pairs = vec![("status", self.status())];
         for (name, value) in [
             ("branch", &self.branch),
@@ -98,8 +127,12 @@ impl WorklistQuery {
         if self.mine() {
             pairs.push(("mine", "1".to_owned()));
         }
-        pairs.push(("after", after.to_owned()));
-        pairs.push(("after_booked_on", booked_on.to_string()));
+        if self.risk_first() {
+            pairs.push(("order", "risk".to_owned()));
+            pairs.push(("after_level", last.escalation_level.to_string()));
+        }
+        pairs.push(("after", last.item_id.clone()));
+        pairs.push(("after_booked_on", last.booked_on.to_string()));
         let query: Vec<String> = pairs
             .into_iter()
             .map(|(k, v)| format!("{k}={}", urlencode(&v)))
@@ -156,6 +189,7 @@ pub struct WorklistPage {
     pub category: String,
     pub mine: bool,
     pub min_age_days: String,
+    pub risk_first: bool,
     pub rows: Vec<WorkRow>,
     pub next: Option<String>,
     pub error: Option<ApiError>,
@@ -211,9 +245,11 @@ async fn list(
     let user = viewer.caller.0.user.to_string();
     let page = async {
         let after_booked_on = query.after_booked_on()?;
+        let after_level = query.after_level()?;
         register_page(state, &viewer.caller, query.params(&user), |filter| {
-            filter.order = ItemOrder::OldestFirst;
+            filter.order = query.order();
             filter.after_booked_on = after_booked_on;
+            filter.after_escalation_level = after_level;
         })
         .await
     }
@@ -222,7 +258,7 @@ async fn list(
         Ok((rows, next)) => {
             let next = next
                 .and(rows.last())
-                .map(|last| query.next_page(uri.path(), &last.item_id, last.booked_on));
+                .map(|last| query.next_page(uri.path(), last));
             (rows, next, None)
         }
         Err(err) if err.status == axum::http::StatusCode::FORBIDDEN => {
@@ -256,6 +292,7 @@ async fn list(
         team: WorklistQuery::non_empty(&query.team).unwrap_or_default(),
         category: WorklistQuery::non_empty(&query.category).unwrap_or_default(),
         mine: query.mine(),
+        risk_first: query.risk_first(),
         min_age_days: WorklistQuery::non_empty(&query.min_age_days).unwrap_or_default(),
         next,
         rows,

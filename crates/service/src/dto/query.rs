@@ -217,16 +217,28 @@ pub struct AgingParams {
     /// Defaults to today in the bank's time zone.
     pub as_of: Option<String>,
     pub fresh: Option<String>,
+    pub format: Option<String>,
+}
+
+/// A parsed `AgingParams`.
+pub struct AgingRequest {
+    pub as_of: NaiveDate,
+    pub fresh: bool,
+    pub format: Option<ReportFormat>,
 }
 
 impl AgingParams {
-    /// The date to age as of, and whether to refresh first.
-    pub fn parse(self, today: NaiveDate) -> Result<(NaiveDate, bool), InvalidInput> {
+    /// The date to age as of (`today` unless given), whether to refresh first, and the format.
+    pub fn parse(self, today: NaiveDate) -> Result<AgingRequest, InvalidInput> {
         let as_of = match self.as_of.as_deref() {
             Some(d) => date("as_of", d)?,
             None => today,
         };
-        Ok((as_of, fresh(self.fresh.as_deref())?))
+        Ok(AgingRequest {
+            as_of,
+            fresh: fresh(self.fresh.as_deref())?,
+            format: ReportFormat::parse(self.format.as_deref())?,
+        })
     }
 }
 

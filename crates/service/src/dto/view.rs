@@ -606,6 +606,30 @@ impl From<AgingReport> for AgingReportView {
     }
 }
 
+/// One line per branch, cause category, currency and bucket, as the JSON rows; the date and
+/// basis repeat on each line so that a file stands alone.
+pub fn aging_csv(report: &AgingReportView) -> Result<String, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "as_of", "basis", "branch", "category", "currency", "bucket", "count", "amount",
+    ])?;
+    let as_of = report.as_of.to_string();
+    for row in &report.rows {
+        out.write_record([
+            as_of.as_str(),
+            report.basis,
+            &row.branch,
+            &row.category,
+            &row.currency,
+            &row.bucket,
+            &row.count.to_string(),
+            &row.amount,
+        ])?;
+    }
+    let bytes = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Items open and the amount outstanding in one currency.
 #[derive(Debug, Serialize)]
 pub struct OpenBalanceView {

@@ -10,7 +10,7 @@ use suspense_read_models::{
 
 use crate::auth::Role;
 use crate::dto::{
-    attribution_csv, cause_summary_csv, AgingParams, AgingReportView, AttributionParams,
+    aging_csv, attribution_csv, cause_summary_csv, AgingParams, AgingReportView, AttributionParams,
     AttributionReportView, AttributionRequest, CauseSummaryView, FreshParams, OpenBalanceView,
     Params, ReportFormat, RootCauseParams, RootCauseReportView, VolumeBody, VolumeView,
 };
@@ -174,17 +174,22 @@ pub fn root_causes_csv(report: &RootCauseReport) -> Result<String, csv::Error> {
 pub async fn aging(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     Params(params): Params<AgingParams>,
 ) -> Result<Reply, ApiError> {
     caller.require(REPORT_READERS)?;
-    let (as_of, fresh) = params.parse(state.settings.calendar.local_date(Utc::now()))?;
-    maybe_refresh(&state, fresh).await?;
+    let request = params.parse(state.settings.calendar.local_date(Utc::now()))?;
+    maybe_refresh(&state, request.fresh).await?;
     let report = state
         .ledger
         .reports_for(&caller.actor())
-        .aging(as_of, &state.settings.aging)
+        .aging(request.as_of, &state.settings.aging)
         .await?;
-    Reply::json(StatusCode::OK, &AgingReportView::from(report))
+    Reply::report(
+        wants_csv(request.format, &headers),
+        &AgingReportView::from(report),
+        aging_csv,
+    )
 }
 
 /// Operational errors per responsible staff member: supervisors only, as the assessment of
