@@ -547,7 +547,7 @@ async fn console_overview_filters_by_branch_and_month_with_rates_breaches_and_cs
     assert!(!page.body.contains("id=\"no-volumes\""));
     // The item the policy raised, linked to the worklist in order of risk.
     let breaching = table(&page.body, "breaching");
-    assert!(breaching.contains("<td>2</td>"), "{breaching}");
+    assert!(breaching.contains("<td>部门 (2)</td>"), "{breaching}");
     assert!(breaching.contains("order=risk"), "{breaching}");
     assert!(page
         .body

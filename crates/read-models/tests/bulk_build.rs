@@ -255,3 +255,62 @@ on_both_backends!(
     a_catch_up_dropped_at_any_moment_loses_and_repeats_nothing,
     super::a_catch_up_dropped_at_any_moment_loses_and_repeats_nothing
 );
+
+/// An instance that takes over the background work after another died mid-build started its
+/// projector before that build deferred anything: starting the background work finishes what
+/// the build left deferred, without waiting for a restart.
+async fn a_projector_taking_over_the_background_work_finishes_a_build_left_deferred(
+    backend: Backend,
+) {
+    let h = Harness::new(backend, "UTC").await;
+    some_items(&h).await;
+    let stepwise = stepwise_build(backend).await;
+    h.refresh().await;
+    let indexes = index_definitions(&h.log).await;
+    let follower = Arc::new(
+        Projector::new(Arc::clone(&h.log), *h.projector.settings())
+            .await
+            .expect("projector starts"),
+    );
+    // The other instance's build, cut short after this projector started.
+    let deferred_index = match backend {
+        Backend::Sqlite => {
+            "INSERT INTO projection_deferred_indexes (name, projection, definition)
+             SELECT name, 'item_register', sql FROM sqlite_master WHERE name = 'item_register_risk';
+             DROP INDEX item_register_risk;"
+        }
+        Backend::Postgres => {
+            "INSERT INTO projection_deferred_indexes (name, projection, definition)
+             SELECT indexname, 'item_register', indexdef FROM pg_indexes
+              WHERE schemaname = current_schema() AND indexname = 'item_register_risk';
+             DROP INDEX item_register_risk;"
+        }
+    };
+    h.db.execute(deferred_index, true).await.expect("cut short");
+    h.db.execute(
+        "INSERT INTO projection_deferred_stocks (name, projection)
+         VALUES ('aging_month_end', 'item_register');
+         DELETE FROM aging_month_end;",
+        true,
+    )
+    .await
+    .expect("cut short");
+
+    let background = follower.spawn(std::time::Duration::from_millis(20));
+    let mut finished = false;
+    for _ in 0..250 {
+        if index_definitions(&h.log).await == indexes
+            && ReadModelSnapshot::take(&h.log).await.expect("snapshot") == stepwise
+        {
+            finished = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    background.abort();
+    assert!(finished, "the indexes and stocks are back");
+}
+on_both_backends!(
+    a_projector_taking_over_the_background_work_finishes_a_build_left_deferred,
+    super::a_projector_taking_over_the_background_work_finishes_a_build_left_deferred
+);

@@ -286,6 +286,9 @@ impl Projector {
     /// and retried after the interval; a poisoned projection keeps reporting its error in
     /// `status()` while the others go on.
     pub fn spawn(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        // The background work may be taken over from an instance that died mid-build after
+        // this projector started: its first catch-up finishes what that build left deferred.
+        self.core.restore_pending.store(true, Ordering::Relaxed);
         tokio::spawn(async move {
             loop {
                 if let Err(err) = self.catch_up().await {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use suspense_domain::plan::Month;
-use suspense_domain::{BranchCode, InvalidInput};
+use suspense_domain::{BranchCode, EscalationLevel, InvalidInput};
 use suspense_read_models::{
     suspense_rate_per_10000, AgingReport, CauseDimension, CauseSummary, CauseSummaryQuery,
     PeriodKind, RootCauseQuery, VolumeFigures,
@@ -57,7 +57,8 @@ pub struct ParetoLine {
 
 /// Open items at one escalation level.
 pub struct EscalatedLine {
-    pub level: i32,
+    /// The level's name and rank: `部门 (2)`.
+    pub level: String,
     pub items: i64,
 }
 
@@ -267,7 +268,10 @@ async fn overview_page(
         aging_csv: format!("/console/reports/aging.csv{filters}"),
         escalated: escalated
             .into_iter()
-            .map(|(level, items)| EscalatedLine { level, items })
+            .map(|(rank, items)| EscalatedLine {
+                level: level_name(rank, &ctx),
+                items,
+            })
             .collect(),
         risk_link: format!("/console/worklist?status=open&order=risk{branch_filter}"),
         pareto: pareto_lines,
@@ -281,6 +285,17 @@ async fn overview_page(
         plans: plans.iter().map(Into::into).collect(),
         ctx,
     })
+}
+
+/// An escalation level as people call it, with its rank as the register stores it.
+fn level_name(rank: i32, ctx: &Ctx) -> String {
+    EscalationLevel::ALL
+        .iter()
+        .find(|level| i32::from(level.rank()) == rank)
+        .map_or_else(
+            || rank.to_string(),
+            |level| format!("{} ({rank})", ctx.label(level.as_str())),
+        )
 }
 
 /// The aging report narrowed to one branch's rows, if a branch is chosen.
