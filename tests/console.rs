@@ -302,6 +302,19 @@ async fn console_forms_refuse_bad_input_beside_the_field_and_write_nothing() {
             refused.body
         );
     }
+    // In Chinese, the rule the refusal's code names, with the API's particulars.
+    let over = olivia
+        .submit(
+            &id,
+            "form-clearing",
+            &[("clearing_reference", "CLR-2"), ("amount", "99999")],
+        )
+        .await;
+    assert!(
+        over.body.contains("冲销金额超过未结金额（clearing of 99999.00 CNY exceeds"),
+        "{}",
+        over.body
+    );
     // A form without this session's token: refused before anything runs.
     let page = olivia.get(&format!("/console/items/{id}")).await;
     let forged = olivia

@@ -106,7 +106,7 @@ pub async fn audit(
     } else {
         match known_at(&state, &viewer, &at, &month, &ctx).await {
             Ok(lines) => (Some(lines), None),
-            Err(err) => (None, Some(err)),
+            Err(err) => (None, Some(ctx.localised(err))),
         }
     };
     let status = match &error {

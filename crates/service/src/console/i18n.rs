@@ -42,6 +42,22 @@ impl Lang {
         }
     }
 
+    /// A refusal of the API as the person reads it: in English the API's own sentence; in
+    /// Chinese the rule its code names, then the API's sentence with the particulars
+    /// (amounts, codes, fields) as the service wrote them.
+    pub fn refusal(self, code: &str, message: &str) -> String {
+        match self {
+            Lang::En => message.to_owned(),
+            Lang::ZhCn => {
+                let rule = REFUSALS
+                    .iter()
+                    .find(|(c, _)| *c == code)
+                    .map_or("请求未被接受", |(_, zh)| *zh);
+                format!("{rule}（{message}）")
+            }
+        }
+    }
+
     /// What a code of the API (a status, cause category, event type, resolution method,
     /// escalation level or role) is called in this language.
     pub fn label(self, code: &str) -> String {
@@ -127,6 +143,59 @@ const LABELS: &[(&str, &str, &str)] = &[
         "解除事件关联",
         "Unlinked from incident",
     ),
+];
+
+/// The rules behind the API's refusal codes, in Chinese.
+pub const REFUSALS: &[(&str, &str)] = &[
+    ("invalid_field", "字段填写有误"),
+    ("malformed_request", "请求格式有误"),
+    ("payload_too_large", "请求内容过大"),
+    ("unauthenticated", "未登录或令牌无效"),
+    ("forbidden", "您的角色无权执行此操作"),
+    ("out_of_scope", "该机构不在您的管辖范围内"),
+    ("not_found", "未找到"),
+    ("version_mismatch", "项目已被他人修改，请刷新后重试"),
+    ("concurrent_update", "项目正被他人同时修改，请刷新后重试"),
+    ("idempotency_key_reused", "幂等键已用于另一请求"),
+    ("request_in_progress", "相同请求正在处理中"),
+    ("unavailable", "服务暂不可用，请稍后重试"),
+    ("internal", "服务内部错误"),
+    ("policy_refused", "不符合预警政策"),
+    ("organisation_refused", "不符合机构设置"),
+    ("item_not_found", "未找到该挂账项目"),
+    ("reference_conflict", "该业务参考号已被内容不同的项目使用"),
+    ("amount_not_positive", "金额必须大于零"),
+    ("currency_mismatch", "币种与项目不一致"),
+    ("unknown_root_cause_code", "原因代码不在原因目录中"),
+    ("root_cause_category_mismatch", "原因代码不属于所选原因类别"),
+    ("required", "缺少必填项"),
+    ("implausible_date", "日期不合理"),
+    ("unknown_branch", "机构未登记"),
+    ("unknown_team", "团队未登记"),
+    ("attribution_not_admitted", "该原因类别不允许此归属"),
+    ("unknown_counterparty", "交易对手不在银行名单中"),
+    ("item_resolved", "项目已结清，只能重开或备注"),
+    ("item_not_resolved", "项目尚未结清，不能重开"),
+    ("item_not_classified", "项目尚未归因，请先归类再结清"),
+    ("escalation_not_raised", "预警级别只能提高"),
+    ("clearing_exceeds_outstanding", "冲销金额超过未结金额"),
+    (
+        "clearing_reference_conflict",
+        "该冲销参考号已以不同金额记录",
+    ),
+    ("resolution_amount_mismatch", "结清金额必须等于全部未结金额"),
+    ("approval_required", "此结清需要审批，请改为提交审批"),
+    ("proposal_pending", "已有待审批的结清方案，请先审批或驳回"),
+    ("no_pending_proposal", "没有待审批的结清方案"),
+    ("self_approval", "不能审批自己提交的方案"),
+    ("already_approved", "您已审批过此方案"),
+    (
+        "approver_of_the_items_branch",
+        "审批人须有权审批该机构的项目",
+    ),
+    ("item_in_another_incident", "项目已关联到另一事件"),
+    ("item_not_linked", "项目未关联到该事件"),
+    ("linked_through_incident", "事件关联只能通过事件操作"),
 ];
 
 /// The console's texts in one language.
@@ -492,6 +561,47 @@ pub static EN: Texts = Texts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_refusal_an_item_form_can_meet_reads_in_chinese() {
+        use suspense_domain::{ItemError, Money};
+        let cny = |amount: &str| Money::parse(amount, "CNY").expect("money");
+        let item_errors = [
+            ItemError::NotOpened,
+            ItemError::AmountNotPositive { field: "amount" },
+            ItemError::AlreadyResolved,
+            ItemError::NotResolved,
+            ItemError::NotClassified,
+            ItemError::ClearingExceedsOutstanding {
+                outstanding: cny("1.00"),
+                requested: cny("2.00"),
+            },
+            ItemError::ProposalPending,
+            ItemError::NoPendingProposal,
+            ItemError::SelfApproval,
+            ItemError::AlreadyApproved,
+            ItemError::LinkedThroughIncident,
+        ];
+        for err in item_errors {
+            assert!(
+                REFUSALS.iter().any(|(code, _)| *code == err.code()),
+                "no Chinese for {}",
+                err.code()
+            );
+        }
+        let refused = Lang::ZhCn.refusal("item_resolved", "the item is resolved");
+        assert_eq!(
+            refused,
+            "项目已结清，只能重开或备注（the item is resolved）"
+        );
+        assert_eq!(
+            Lang::En.refusal("item_resolved", "the item is resolved"),
+            "the item is resolved"
+        );
+        assert!(Lang::ZhCn
+            .refusal("a_code_from_later", "why")
+            .starts_with("请求未被接受"));
+    }
 
     #[test]
     fn every_code_of_the_api_has_a_label_in_each_language() {

@@ -319,12 +319,13 @@ pub async fn act(
             }
             None => None,
         };
-        let id = item_id(&id).map_err(|e| refuse(None, e.message, e.status))?;
+        let said = |e: &ApiError| viewer.lang.refusal(e.code, &e.message);
+        let id = item_id(&id).map_err(|e| refuse(None, said(&e), e.status))?;
         let body = Body(Bytes::from(json_of(&fields).to_string()));
-        let actor = actor(&viewer.caller).map_err(|e| refuse(None, e.message, e.status))?;
+        let actor = actor(&viewer.caller).map_err(|e| refuse(None, said(&e), e.status))?;
         run_command(&state, &viewer.caller, &actor, id, &body, route, expected)
             .await
-            .map_err(|e| refuse(e.field.as_deref(), e.message, e.status))
+            .map_err(|e| refuse(e.field.as_deref(), said(&e), e.status))
     }
     .await;
     match outcome {

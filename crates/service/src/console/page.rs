@@ -113,6 +113,12 @@ impl Ctx {
     pub fn label(&self, code: &str) -> String {
         self.lang.label(code)
     }
+
+    /// `err` with its message in this page's language (see `Lang::refusal`).
+    pub fn localised(&self, mut err: ApiError) -> ApiError {
+        err.message = self.lang.refusal(err.code, &err.message);
+        err
+    }
 }
 
 /// Renders `page` as HTML.
@@ -162,7 +168,7 @@ pub fn error_page(ctx: Ctx, err: &ApiError) -> Response {
     };
     let page = ErrorPage {
         heading,
-        message: err.message.clone(),
+        message: ctx.lang.refusal(err.code, &err.message),
         ctx,
     };
     respond(err.status, &page)

@@ -121,7 +121,7 @@ pub async fn show(
             let today = state.settings.calendar.local_date(Utc::now());
             match state.ledger.evaluate_plan(plan_id, phase, today).await {
                 Ok(evaluation) => Ok(EvaluationView::new(plan_id.to_string(), &evaluation)),
-                Err(err) => Err(ApiError::from(err).message),
+                Err(err) => Err(ctx.localised(ApiError::from(err)).message),
             }
         } else {
             Err(ctx.t.head_office_only.to_owned())

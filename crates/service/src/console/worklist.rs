@@ -264,7 +264,7 @@ async fn list(
         Err(err) if err.status == axum::http::StatusCode::FORBIDDEN => {
             return error_page(ctx, &err)
         }
-        Err(err) => (Vec::new(), None, Some(err)),
+        Err(err) => (Vec::new(), None, Some(ctx.localised(err))),
     };
     let status = if error.is_some() {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
