@@ -311,7 +311,8 @@ async fn console_forms_refuse_bad_input_beside_the_field_and_write_nothing() {
         )
         .await;
     assert!(
-        over.body.contains("冲销金额超过未结金额（clearing of 99999.00 CNY exceeds"),
+        over.body
+            .contains("冲销金额超过未结金额（clearing of 99999.00 CNY exceeds"),
         "{}",
         over.body
     );

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod console;
+pub mod webhook;
 
 use std::sync::Arc;
 

@@ -55,6 +55,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/items/{id}/events", get(routes::items::events))
         .route("/v1/reports/root-causes", get(routes::reports::root_causes))
         .route("/v1/reports/aging", get(routes::reports::aging))
+        .route("/v1/subscriptions", get(routes::subscriptions::list))
+        .route(
+            "/v1/subscriptions/{name}/resume",
+            post(routes::subscriptions::resume),
+        )
         .route(
             "/v1/incidents",
             get(routes::incidents::list).post(routes::incidents::open),
@@ -160,10 +165,19 @@ pub async fn serve_ledger(
     settings: Settings,
     listener: TcpListener,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let delivery = Arc::new(
+        suspense::delivery::Delivery::new(
+            Arc::clone(ledger.log()),
+            settings.subscriptions.clone(),
+            suspense::delivery::DeliverySettings::default(),
+        )
+        .await?,
+    );
     // Every instance takes commands; the background work runs on the one that leads.
     let leadership = ledger.lead_background(suspense::BackgroundWork {
         interval: settings.projector_interval,
         sweep: settings.sweep_interval,
+        delivery: (!settings.subscriptions.is_empty()).then(|| Arc::clone(&delivery)),
     });
     let address = listener.local_addr()?;
     let state = AppState {
@@ -171,6 +185,7 @@ pub async fn serve_ledger(
         settings: Arc::new(settings),
         metrics: Arc::new(Metrics::install()?),
         leading: leadership.leading_flag(),
+        delivery,
         instance: format!("{address} pid {}", std::process::id()),
     };
     tracing::info!(address = %address, "serving");

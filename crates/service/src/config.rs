@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use suspense::delivery::{
+    EventFilter, StartAt, Subscription, SubscriptionName, Target, WebhookSecret, WebhookUrl,
+};
 use suspense_domain::organisation::AccessScope;
 use suspense_domain::policy::MAX_APPROVALS;
 use suspense_domain::{
@@ -60,6 +63,76 @@ pub struct ConfigFile {
     /// The web console's sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub console: Option<ConsoleConfig>,
+    /// The bank's systems that hear of events: one deliverer each, on the leading instance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<SubscriptionConfig>,
+}
+
+/// A subscription as written (`[[subscriptions]]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionConfig {
+    pub name: String,
+    /// Event types as the log names them (`Escalated`); all when left out.
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    /// Branch codes; every branch when left out.
+    #[serde(default)]
+    pub branches: Vec<String>,
+    pub webhook_url: String,
+    /// At least 32 bytes; signs every request (see docs/delivery.md).
+    pub webhook_secret: String,
+    /// `now` (default): the events after the log's head when first seen; `beginning`: all.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Attempts at one event before the subscription parks (default 8).
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+}
+
+impl SubscriptionConfig {
+    /// The subscription, or the first field it gets wrong, named `subscriptions[i].field`.
+    fn parse(self, index: usize) -> Result<Subscription, InvalidInput> {
+        let named = |e: InvalidInput| {
+            InvalidInput::new(format!("subscriptions[{index}].{}", e.field), e.reason)
+        };
+        Ok(Subscription {
+            name: SubscriptionName::parse(&self.name).map_err(named)?,
+            filter: EventFilter::parse(&self.event_types, &self.branches).map_err(named)?,
+            target: Target::Webhook {
+                url: WebhookUrl::parse(&self.webhook_url).map_err(named)?,
+                secret: WebhookSecret::parse(&self.webhook_secret).map_err(named)?,
+            },
+            start: self
+                .start
+                .as_deref()
+                .map(StartAt::parse)
+                .transpose()
+                .map_err(named)?
+                .unwrap_or_default(),
+            max_attempts: Subscription::attempts(
+                self.max_attempts
+                    .unwrap_or(Subscription::DEFAULT_MAX_ATTEMPTS),
+            )
+            .map_err(named)?,
+        })
+    }
+}
+
+/// Every subscription, checked, with names used once.
+fn subscriptions(configs: Vec<SubscriptionConfig>) -> Result<Vec<Subscription>, InvalidInput> {
+    let mut parsed: Vec<Subscription> = Vec::with_capacity(configs.len());
+    for (index, config) in configs.into_iter().enumerate() {
+        let subscription = config.parse(index)?;
+        if parsed.iter().any(|s| s.name == subscription.name) {
+            return Err(InvalidInput::new(
+                format!("subscriptions[{index}].name"),
+                format!("'{}' is used by another subscription", subscription.name),
+            ));
+        }
+        parsed.push(subscription);
+    }
+    Ok(parsed)
 }
 
 /// The web console's sessions (`/console`).
@@ -276,6 +349,7 @@ pub struct Settings {
     /// `None`: the service does not sweep on its own.
     pub sweep_interval: Option<std::time::Duration>,
     pub console: ConsoleSettings,
+    pub subscriptions: Vec<Subscription>,
 }
 
 /// Each catch-up of the projector costs a few dozen statements whether one event or a
@@ -435,6 +509,7 @@ impl Settings {
         }
         let oidc = file.oidc.map(oidc_verifier).transpose()?.map(Arc::new);
         let console = ConsoleSettings::parse(file.console.unwrap_or_default())?;
+        let subscriptions = subscriptions(file.subscriptions)?;
         Ok(Self {
             listen,
             database_url: database_url
@@ -452,6 +527,7 @@ impl Settings {
             business_dates,
             sweep_interval: (sweep_secs > 0).then(|| std::time::Duration::from_secs(sweep_secs)),
             console,
+            subscriptions,
         })
     }
 }

@@ -164,6 +164,19 @@ impl From<EvaluationError> for ApiError {
     }
 }
 
+impl From<suspense::delivery::DeliveryError> for ApiError {
+    fn from(err: suspense::delivery::DeliveryError) -> Self {
+        use suspense::delivery::DeliveryError;
+        match err {
+            DeliveryError::UnknownSubscription(_) | DeliveryError::NoCheckpoint(_) => {
+                Self::not_found(err.to_string())
+            }
+            DeliveryError::Log(e) => e.into(),
+            other => Self::internal(other),
+        }
+    }
+}
+
 impl From<SweepError> for ApiError {
     fn from(err: SweepError) -> Self {
         match err {

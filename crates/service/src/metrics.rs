@@ -36,6 +36,8 @@ pub struct Observed<'a> {
     pub pool: (u32, u32, u32),
     pub instance: &'a str,
     pub leading: bool,
+    /// Each subscription's delivery.
+    pub subscriptions: &'a [suspense::delivery::SubscriptionStatus],
 }
 
 impl Metrics {
@@ -77,6 +79,17 @@ impl Metrics {
         gauge!("suspense_db_pool_max_connections").set(f64::from(max));
         gauge!("suspense_leader", "instance" => observed.instance.to_owned())
             .set(if observed.leading { 1.0 } else { 0.0 });
+        for s in observed.subscriptions {
+            let name = s.name.clone();
+            gauge!("suspense_delivery_lag_events", "subscription" => name.clone())
+                .set(s.lag as f64);
+            counter!("suspense_delivery_delivered_total", "subscription" => name.clone())
+                .absolute(s.delivered);
+            gauge!("suspense_delivery_failures", "subscription" => name.clone())
+                .set(f64::from(s.failures));
+            gauge!("suspense_delivery_parked", "subscription" => name)
+                .set(if s.parked_at.is_some() { 1.0 } else { 0.0 });
+        }
         self.handle.render()
     }
 }

@@ -16,6 +16,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Whether this instance runs the background work now (`Suspense::lead_background`).
     pub leading: Arc<AtomicBool>,
+    /// The subscriptions' deliverers, and where each stands.
+    pub delivery: Arc<suspense::delivery::Delivery>,
     /// This instance, as `/readyz` and `/metrics` name it: its address and process id.
     pub instance: String,
 }

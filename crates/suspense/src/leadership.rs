@@ -1,8 +1,8 @@
 //! Background work on one instance at a time: several services on one PostgreSQL database all
 //! take commands, but only the one holding the lease (`EventLog::try_lead`) runs the projector,
-//! the hash chain and the escalation sweep. The others ask again every `RETRY`, and one of
-//! them takes over within about that long after the leader dies. Reads with `fresh=true`
-//! catch up on any instance.
+//! the hash chain, the escalation sweep and the delivery of subscriptions. The others ask
+//! again every `RETRY`, and one of them takes over within about that long after the leader
+//! dies. Reads with `fresh=true` catch up on any instance.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,12 +17,14 @@ const RETRY: Duration = Duration::from_secs(2);
 const CHECK: Duration = Duration::from_secs(1);
 
 /// What the leader runs, and how often.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct BackgroundWork {
     /// The projector's and the hash chain's interval.
     pub interval: Duration,
     /// The escalation sweep's, if it runs.
     pub sweep: Option<Duration>,
+    /// The subscriptions to deliver, if any.
+    pub delivery: Option<Arc<suspense_delivery::Delivery>>,
 }
 
 /// The leadership loop of one instance.
@@ -71,6 +73,9 @@ impl Suspense {
                         let mut background = ledger.spawn_background(work.interval);
                         if let Some(every) = work.sweep {
                             background = background.sweeping(Arc::clone(&ledger), every);
+                        }
+                        if let Some(delivery) = &work.delivery {
+                            background = background.delivering(delivery);
                         }
                         if let Ok(mut slot) = slot.lock() {
                             *slot = Some(background);

@@ -152,6 +152,12 @@ pub struct Background {
 }
 
 impl Background {
+    /// Adds a deliverer per subscription of `delivery`.
+    pub fn delivering(mut self, delivery: &suspense_delivery::Delivery) -> Self {
+        self.tasks.extend(delivery.spawn());
+        self
+    }
+
     /// Adds the escalation sweep every `every`, on the business clock's time (each run is
     /// idempotent, so instances sweeping at once do no harm; a failed run is logged and the
     /// next one goes on).

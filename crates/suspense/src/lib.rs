@@ -41,6 +41,8 @@ pub use ledger::{Background, Suspense, SuspenseBuilder};
 pub use plans::{EvaluationError, LoadedPlan};
 pub use sweep::{SweepError, SweepOutcome, SYSTEM_USER};
 
+/// Delivery of the log's events to the bank's other systems.
+pub use suspense_delivery as delivery;
 /// The domain: commands, events, value types and rules.
 pub use suspense_domain as domain;
 /// Read models, the projector and reports.

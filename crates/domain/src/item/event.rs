@@ -145,6 +145,26 @@ pub struct Approval {
 }
 
 impl SuspenseItemEvent {
+    /// Every event's name, as `name` gives it.
+    pub const NAMES: [&'static str; 16] = [
+        "Opened",
+        "Classified",
+        "Reclassified",
+        "Attributed",
+        "Assigned",
+        "Reassigned",
+        "Escalated",
+        "ClearingRecorded",
+        "ResolutionProposed",
+        "ResolutionApprovalRecorded",
+        "ResolutionRejected",
+        "Resolved",
+        "Reopened",
+        "Commented",
+        "LinkedToIncident",
+        "UnlinkedFromIncident",
+    ];
+
     /// The event's name as stored in the log's `event_type` column.
     pub fn name(&self) -> &'static str {
         match self {

@@ -10,6 +10,7 @@ pub mod organisation;
 pub mod plans;
 pub mod policy;
 pub mod reports;
+pub mod subscriptions;
 
 use suspense_domain::ItemId;
 

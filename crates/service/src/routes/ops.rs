@@ -24,11 +24,21 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                 .iter()
                 .map(|s| json!({"read_model": s.read_model, "lag": s.lag, "last_error": s.last_error}))
                 .collect();
+            // A parked subscription needs an operator; the service still serves.
+            let subscriptions: Vec<_> = state
+                .delivery
+                .status()
+                .await
+                .unwrap_or_default()
+                .iter()
+                .map(|s| json!({"subscription": s.name, "lag": s.lag, "parked": s.parked_at.is_some(), "last_error": s.last_error}))
+                .collect();
             (
                 StatusCode::OK,
                 Json(json!({
                     "database": "ok",
                     "read_models": lag,
+                    "subscriptions": subscriptions,
                     "instance": state.instance,
                     "leader": state.leading.load(Ordering::Relaxed),
                 })),
@@ -56,6 +66,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     };
     let projector = state.ledger.projector().metrics();
     let pool = state.ledger.log().pool().usage();
+    let subscriptions = state.delivery.status().await.unwrap_or_default();
     let body = state.metrics.render(&Observed {
         lag: &lag,
         events_applied: projector.events_applied.load(Ordering::Relaxed),
@@ -63,6 +74,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         pool: (pool.in_use, pool.idle, pool.max),
         instance: &state.instance,
         leading: state.leading.load(Ordering::Relaxed),
+        subscriptions: &subscriptions,
     });
     ([("content-type", "text/plain; version=0.0.4")], body).into_response()
 }

@@ -1,0 +1,20 @@
+//! What can keep a deliverer from its work (not a target's refusal, which is retried and,
+//! in the end, parks the subscription).
+
+use suspense_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the log: {0}")]
+    Log(#[from] StoreError),
+    #[error("the delivery checkpoints: {0}")]
+    Checkpoint(#[from] sqlx::Error),
+    #[error("creating the delivery checkpoints: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("no checkpoint for subscription {0}")]
+    NoCheckpoint(String),
+    #[error("no subscription {0}")]
+    UnknownSubscription(String),
+    #[error("the webhook client: {0}")]
+    Client(String),
+}

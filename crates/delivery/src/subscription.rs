@@ -1,0 +1,255 @@
+//! A subscription: which events (a filter on event types and branches) go where (a webhook),
+//! checked once when it is read from the configuration, so that a subscription that exists
+//! can be delivered.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use suspense_domain::{BranchCode, InvalidInput, SuspenseItemEvent};
+
+/// A subscription's name: 1 to 64 of `a-z`, `0-9`, `-`, `_`; its checkpoint's key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SubscriptionName(String);
+
+impl SubscriptionName {
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        let value = value.trim();
+        let allowed =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+        if value.is_empty() || value.len() > 64 || !value.chars().all(allowed) {
+            return Err(InvalidInput::new(
+                "name",
+                format!("'{value}' must be 1 to 64 of a-z, 0-9, '-' and '_'"),
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SubscriptionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which events a subscription takes: of these types (all when empty) and of items booked at
+/// these branches (all when empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    event_types: BTreeSet<&'static str>,
+    branches: BTreeSet<BranchCode>,
+}
+
+impl EventFilter {
+    /// A filter on event types named as the log names them (`Escalated`, `Resolved`) and on
+    /// branch codes; an unknown event type is refused by name.
+    pub fn parse(event_types: &[String], branches: &[String]) -> Result<Self, InvalidInput> {
+        let event_types = event_types
+            .iter()
+            .map(|name| {
+                SuspenseItemEvent::NAMES
+                    .iter()
+                    .copied()
+                    .find(|known| *known == name.trim())
+                    .ok_or_else(|| {
+                        InvalidInput::new(
+                            "event_types",
+                            format!(
+                                "'{name}' is not an event type; one of {}",
+                                SuspenseItemEvent::NAMES.join(", ")
+                            ),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        let branches = branches
+            .iter()
+            .map(|b| BranchCode::parse(b).map_err(|e| InvalidInput::new("branches", e.reason)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            event_types,
+            branches,
+        })
+    }
+
+    /// Whether the filter needs the item's branch to decide (it names branches).
+    pub fn by_branch(&self) -> bool {
+        !self.branches.is_empty()
+    }
+
+    /// Whether an event of `event_type` of an item booked at `branch` passes.
+    pub fn admits(&self, event_type: &str, branch: Option<&BranchCode>) -> bool {
+        (self.event_types.is_empty() || self.event_types.contains(event_type))
+            && (self.branches.is_empty() || branch.is_some_and(|b| self.branches.contains(b)))
+    }
+}
+
+/// An `http` or `https` URL a webhook is posted to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookUrl(reqwest::Url);
+
+impl WebhookUrl {
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        let url = reqwest::Url::parse(value.trim()).map_err(|e| {
+            InvalidInput::new("webhook_url", format!("'{value}' is not a URL: {e}"))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(InvalidInput::new(
+                "webhook_url",
+                format!("'{value}' must be an http or https URL with a host"),
+            ));
+        }
+        Ok(Self(url))
+    }
+
+    pub fn as_url(&self) -> &reqwest::Url {
+        &self.0
+    }
+}
+
+/// The secret a webhook's signatures are made with: at least 32 bytes, as HMAC-SHA256 wants
+/// a key as long as its output to be at full strength.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret(Vec<u8>);
+
+impl WebhookSecret {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        if value.len() < Self::MIN_LEN {
+            return Err(InvalidInput::new(
+                "webhook_secret",
+                format!("must be at least {} bytes long", Self::MIN_LEN),
+            ));
+        }
+        Ok(Self(value.as_bytes().to_vec()))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebhookSecret(..)")
+    }
+}
+
+/// Where a subscription's events go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Posted one by one, signed with the secret.
+    Webhook {
+        url: WebhookUrl,
+        secret: WebhookSecret,
+    },
+}
+
+/// Where a new subscription starts: the log's first event, or the events after the log's
+/// head when the subscription is first seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StartAt {
+    Beginning,
+    #[default]
+    Now,
+}
+
+impl StartAt {
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        match value.trim() {
+            "beginning" => Ok(Self::Beginning),
+            "now" => Ok(Self::Now),
+            other => Err(InvalidInput::new(
+                "start",
+                format!("'{other}' is not one of beginning, now"),
+            )),
+        }
+    }
+}
+
+/// A subscription as the deliverer runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub name: SubscriptionName,
+    pub filter: EventFilter,
+    pub target: Target,
+    pub start: StartAt,
+    /// Attempts at one event before the subscription parks (at least 1).
+    pub max_attempts: u32,
+}
+
+impl Subscription {
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+    pub const MAX_ATTEMPTS: u32 = 100;
+
+    /// Checks the attempts: 1 to `MAX_ATTEMPTS`.
+    pub fn attempts(value: u32) -> Result<u32, InvalidInput> {
+        if value == 0 || value > Self::MAX_ATTEMPTS {
+            return Err(InvalidInput::new(
+                "max_attempts",
+                format!("must be 1 to {}, got {value}", Self::MAX_ATTEMPTS),
+            ));
+        }
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_urls_secrets_and_filters_are_checked_by_field() {
+        assert!(SubscriptionName::parse("core-banking_1").is_ok());
+        for bad in ["", "Core", "a b", &"x".repeat(65)] {
+            assert_eq!(
+                SubscriptionName::parse(bad).map_err(|e| e.field),
+                Err("name".into())
+            );
+        }
+        assert!(WebhookUrl::parse("https://gateway.bank.example/hooks").is_ok());
+        for bad in [
+            "ftp://host/x",
+            "not a url",
+            "mailto:ops@bank.example",
+            "file:///tmp/x",
+        ] {
+            assert_eq!(
+                WebhookUrl::parse(bad).map_err(|e| e.field),
+                Err("webhook_url".into()),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            WebhookSecret::parse("short").map_err(|e| e.field),
+            Err("webhook_secret".into())
+        );
+        let refused = EventFilter::parse(&["Escalated".into(), "Exploded".into()], &[])
+            .map_err(|e| (e.field, e.reason));
+        assert!(matches!(refused, Err((f, r)) if f == "event_types" && r.contains("'Exploded'")));
+        assert_eq!(
+            Subscription::attempts(0).map_err(|e| e.field),
+            Err("max_attempts".into())
+        );
+    }
+
+    #[test]
+    fn a_filter_admits_its_types_and_branches_only() {
+        let sh = BranchCode::parse("SH-001").ok();
+        let bj = BranchCode::parse("BJ-001").ok();
+        let all = EventFilter::default();
+        assert!(all.admits("Opened", None));
+        let some =
+            EventFilter::parse(&["Escalated".into()], &["SH-001".into()]).unwrap_or_default();
+        assert!(some.by_branch());
+        assert!(some.admits("Escalated", sh.as_ref()));
+        assert!(!some.admits("Escalated", bj.as_ref()));
+        assert!(!some.admits("Resolved", sh.as_ref()));
+        assert!(!some.admits("Escalated", None));
+    }
+}

@@ -1,0 +1,87 @@
+//! Subscriptions' checkpoints on both backends: where a new subscription starts, that a
+//! known one keeps its place when the service starts again, and an operator's replay.
+
+use std::sync::Arc;
+
+use suspense_delivery::{
+    Delivery, DeliverySettings, EventFilter, StartAt, Subscription, SubscriptionName, Target,
+    WebhookSecret, WebhookUrl,
+};
+use suspense_domain::{ItemAction, ItemCommand, ItemId};
+use suspense_store::{EventLog, RequestMetadata, StoreLocation};
+use suspense_testkit::{booking, fixed_services, on_both_backends, user, Backend, TestDatabase};
+
+fn subscription(name: &str, start: StartAt) -> Subscription {
+    Subscription {
+        name: SubscriptionName::parse(name).expect("name"),
+        filter: EventFilter::default(),
+        target: Target::Webhook {
+            url: WebhookUrl::parse("http://127.0.0.1:9/hooks").expect("url"),
+            secret: WebhookSecret::parse("a-webhook-secret-of-32-bytes-or-more").expect("secret"),
+        },
+        start,
+        max_attempts: 3,
+    }
+}
+
+async fn open(log: &EventLog, reference: &str) {
+    let item = booking(reference, "10.00");
+    log.execute(
+        ItemId::for_reference(&item.reference),
+        ItemCommand::new(user("teller"), ItemAction::Open(item)),
+        &RequestMetadata::default(),
+        None,
+    )
+    .await
+    .expect("opened");
+}
+
+async fn new_subscriptions_start_where_they_say_and_keep_their_place(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let location = StoreLocation::parse(&db.url()).expect("location");
+    let log = Arc::new(
+        EventLog::open(&location, fixed_services(), &Default::default())
+            .await
+            .expect("log"),
+    );
+    for n in 0..3 {
+        open(&log, &format!("CHK-{n}")).await;
+    }
+    let subscriptions = vec![
+        subscription("warehouse", StartAt::Beginning),
+        subscription("gateway", StartAt::Now),
+    ];
+    let settings = DeliverySettings::default();
+    let delivery = Delivery::new(Arc::clone(&log), subscriptions.clone(), settings)
+        .await
+        .expect("delivery");
+    let places = |status: Vec<suspense_delivery::SubscriptionStatus>| {
+        status
+            .into_iter()
+            .map(|s| (s.name, s.position, s.lag))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        places(delivery.status().await.expect("status")),
+        vec![("warehouse".into(), 0, 3), ("gateway".into(), 3, 0)]
+    );
+
+    // Started again with more in the log: the known subscriptions keep their place.
+    open(&log, "CHK-LATER").await;
+    let again = Delivery::new(Arc::clone(&log), subscriptions, settings)
+        .await
+        .expect("delivery");
+    assert_eq!(
+        places(again.status().await.expect("status")),
+        vec![("warehouse".into(), 0, 4), ("gateway".into(), 3, 1)]
+    );
+
+    // A replay puts a subscription back to any position; an unknown one is refused.
+    again.resume("gateway", Some(1)).await.expect("resumed");
+    assert_eq!(again.status().await.expect("status")[1].position, 1);
+    assert!(again.resume("nobody", None).await.is_err());
+}
+on_both_backends!(
+    new_subscriptions_start_where_they_say_and_keep_their_place,
+    super::new_subscriptions_start_where_they_say_and_keep_their_place
+);

@@ -1,0 +1,303 @@
+//! Delivery to the bank's other systems, black box: the real service delivering to a real
+//! webhook receiver on a random port (`cargo test webhook` selects these).
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use suspense::delivery::signature;
+use suspense::delivery::WebhookSecret;
+use suspense_tests::app::{binary, booking, spawn_app_configured, TestApp};
+use suspense_tests::webhook::{Received, WebhookReceiver};
+use suspense_tests::{Backend, TestDatabase};
+
+const SECRET: &str = "a-webhook-secret-of-32-bytes-or-more";
+
+fn subscription(url: &str, extra: &str) -> String {
+    format!(
+        "[[subscriptions]]\nname = \"gateway\"\nwebhook_url = \"{url}\"\nwebhook_secret = \"{SECRET}\"\nstart = \"beginning\"\n{extra}\n"
+    )
+}
+
+async fn booked(app: &TestApp, reference: &str, branch: &str) -> String {
+    let mut body = booking(reference, "100.00");
+    body["branch"] = json!(branch);
+    let opened = app.post("/v1/items", "olivia", body).await;
+    assert_eq!(opened.status(), 201);
+    let opened: Value = opened.json().await.unwrap_or_default();
+    opened["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn escalate(app: &TestApp, id: &str) {
+    let escalated = app
+        .post(
+            &format!("/v1/items/{id}/escalate"),
+            "sam",
+            json!({"level": "department", "reason": "aging"}),
+        )
+        .await;
+    assert_eq!(escalated.status(), 200);
+}
+
+async fn status(app: &TestApp) -> Value {
+    let list = app.get("/v1/subscriptions", "sam").await;
+    assert_eq!(list.status(), 200);
+    let list: Value = list.json().await.unwrap_or_default();
+    list[0].clone()
+}
+
+/// The log positions of what arrived, in the order it arrived.
+fn positions(received: &[Received]) -> Vec<u64> {
+    received
+        .iter()
+        .map(|r| r.document["data"]["position"].as_u64().unwrap_or(0))
+        .collect()
+}
+
+async fn webhook_receives_every_event_in_log_order_signed_as_cloud_events(backend: Backend) {
+    let receiver = WebhookReceiver::start().await;
+    let app = spawn_app_configured(
+        TestDatabase::create(backend).await,
+        &subscription(&receiver.url, ""),
+    )
+    .await;
+    let first = booked(&app, "HOOK-1", "SH-001").await;
+    booked(&app, "HOOK-2", "BJ-001").await;
+    escalate(&app, &first).await;
+    let received = receiver.wait_for(3).await;
+    assert_eq!(
+        positions(&received),
+        vec![1, 2, 3],
+        "in log order, each once"
+    );
+    let secret = WebhookSecret::parse(SECRET).unwrap_or_else(|e| panic!("{e}"));
+    for r in &received {
+        assert!(
+            signature::verify(&secret, r.timestamp, &r.body, &r.signature),
+            "signed: {r:?}"
+        );
+        assert_eq!(r.content_type, "application/cloudevents+json");
+        assert_eq!(r.document["specversion"], "1.0");
+        assert_eq!(r.document["id"], r.event_id.as_str());
+        assert_eq!(r.document["source"], "urn:suspense:items");
+    }
+    let escalated = &received[2].document;
+    assert_eq!(escalated["type"], "bank.suspense.item.escalated");
+    assert_eq!(escalated["subject"], first.as_str());
+    assert_eq!(escalated["id"], format!("{first}:2"));
+    assert_eq!(
+        escalated["data"]["event"]["Escalated"]["level"],
+        "department"
+    );
+    assert_eq!(escalated["data"]["metadata"]["actor"], "sam");
+    let now = status(&app).await;
+    assert_eq!(now["name"], "gateway");
+    assert_eq!(now["delivered"], 3);
+    assert_eq!(now["parked"], false);
+}
+
+#[tokio::test]
+async fn webhook_receives_every_event_in_log_order_signed_as_cloud_events_on_sqlite() {
+    webhook_receives_every_event_in_log_order_signed_as_cloud_events(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn webhook_receives_every_event_in_log_order_signed_as_cloud_events_on_postgres() {
+    webhook_receives_every_event_in_log_order_signed_as_cloud_events(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn webhook_filter_takes_only_its_event_types_and_branches() {
+    let receiver = WebhookReceiver::start().await;
+    let app = spawn_app_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        &subscription(
+            &receiver.url,
+            "event_types = [\"Escalated\"]\nbranches = [\"BJ-001\"]",
+        ),
+    )
+    .await;
+    let shanghai = booked(&app, "HOOK-SH", "SH-001").await;
+    let beijing = booked(&app, "HOOK-BJ", "BJ-001").await;
+    escalate(&app, &shanghai).await;
+    escalate(&app, &beijing).await;
+    let received = receiver.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let received = if receiver.received().len() > received.len() {
+        receiver.received()
+    } else {
+        received
+    };
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].document["subject"], beijing.as_str());
+    assert_eq!(received[0].document["type"], "bank.suspense.item.escalated");
+    // The checkpoint passes the events the filter leaves out.
+    let now = status(&app).await;
+    assert_eq!(now["position"], 4);
+    assert_eq!(now["delivered"], 1);
+}
+
+#[tokio::test]
+async fn webhook_target_failing_is_retried_parks_and_resumes_or_replays() {
+    let receiver = WebhookReceiver::start().await;
+    let app = spawn_app_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        &subscription(&receiver.url, "max_attempts = 3"),
+    )
+    .await;
+    // Away for two attempts: tried again, nothing lost, order kept.
+    receiver.fail_next(2);
+    booked(&app, "HOOK-R1", "SH-001").await;
+    booked(&app, "HOOK-R2", "SH-001").await;
+    let received = receiver.wait_for(2).await;
+    assert_eq!(positions(&received), vec![1, 2]);
+    assert_eq!(receiver.refused(), 2);
+
+    // Away for good: three attempts, then the subscription parks and says why.
+    receiver.fail_all(true);
+    booked(&app, "HOOK-R3", "SH-001").await;
+    let mut parked = Value::Null;
+    for _ in 0..100 {
+        parked = status(&app).await;
+        if parked["parked"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(parked["parked"], true, "{parked}");
+    assert_eq!(parked["failures"], 3);
+    assert_eq!(parked["position"], 2);
+    assert!(parked["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("HTTP 500"));
+    let ready: Value = reqwest::get(app.url("/readyz"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(ready["subscriptions"][0]["parked"], true, "{ready}");
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        metrics.contains("suspense_delivery_parked{subscription=\"gateway\"} 1"),
+        "{metrics}"
+    );
+
+    // Only a supervisor resumes; then the waiting event goes out.
+    let refused = app
+        .post("/v1/subscriptions/gateway/resume", "olivia", json!({}))
+        .await;
+    assert_eq!(refused.status(), 403);
+    receiver.fail_all(false);
+    let resumed = app
+        .post("/v1/subscriptions/gateway/resume", "sam", json!({}))
+        .await;
+    assert_eq!(resumed.status(), 200);
+    let received = receiver.wait_for(3).await;
+    assert_eq!(positions(&received), vec![1, 2, 3]);
+
+    // A replay from a position delivers every later event again, in order.
+    let replayed = app
+        .post(
+            "/v1/subscriptions/gateway/resume",
+            "sam",
+            json!({"from_position": 1}),
+        )
+        .await;
+    assert_eq!(replayed.status(), 200);
+    let received = receiver.wait_for(5).await;
+    assert_eq!(positions(&received), vec![1, 2, 3, 2, 3]);
+    let unknown = app
+        .post("/v1/subscriptions/nobody/resume", "sam", json!({}))
+        .await;
+    assert_eq!(unknown.status(), 404);
+    let bad = app
+        .post(
+            "/v1/subscriptions/gateway/resume",
+            "sam",
+            json!({"from_position": -1}),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn webhook_delivery_loses_nothing_across_a_kill_of_the_service() {
+    let receiver = WebhookReceiver::start().await;
+    let mut app = spawn_app_configured(
+        TestDatabase::create(Backend::Postgres).await,
+        &subscription(&receiver.url, ""),
+    )
+    .await;
+    // A slow target, so that the kill falls while events are being handed over.
+    receiver.slow(40);
+    for n in 0..20 {
+        booked(&app, &format!("HOOK-K{n}"), "SH-001").await;
+    }
+    receiver.wait_for(3).await;
+    app.kill9().await;
+    let before_restart = receiver.received().len();
+    assert!(before_restart < 20, "killed mid-delivery: {before_restart}");
+    receiver.slow(0);
+    app.restart().await;
+    for n in 20..30 {
+        booked(&app, &format!("HOOK-K{n}"), "SH-001").await;
+    }
+    let mut received = receiver.wait_for(30).await;
+    for _ in 0..50 {
+        let mut ids: Vec<&str> = received.iter().map(|r| r.event_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() == 30 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        received = receiver.received();
+    }
+    // Every event arrived; a repeat is only of an event delivered before the kill and not
+    // yet checkpointed, and after the first arrival of each event the order is the log's.
+    let arrived = positions(&received);
+    let mut first_seen = Vec::new();
+    for p in &arrived {
+        if !first_seen.contains(p) {
+            first_seen.push(*p);
+        }
+    }
+    assert_eq!(first_seen, (1..=30).collect::<Vec<u64>>(), "{arrived:?}");
+}
+
+#[tokio::test]
+async fn webhook_subscriptions_that_are_wrong_keep_the_service_from_starting() {
+    for (extra, field) in [
+        (
+            "[[subscriptions]]\nname = \"g\"\nwebhook_url = \"ftp://host/x\"\nwebhook_secret = \"a-webhook-secret-of-32-bytes-or-more\"",
+            "subscriptions[0].webhook_url",
+        ),
+        (
+            "[[subscriptions]]\nname = \"g\"\nwebhook_url = \"http://127.0.0.1:9/\"\nwebhook_secret = \"a-webhook-secret-of-32-bytes-or-more\"\nevent_types = [\"Exploded\"]",
+            "subscriptions[0].event_types",
+        ),
+        (
+            "[[subscriptions]]\nname = \"g\"\nwebhook_url = \"http://127.0.0.1:9/\"\nwebhook_secret = \"short\"",
+            "subscriptions[0].webhook_secret",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let config = dir.path().join("suspense.toml");
+        std::fs::write(&config, extra).unwrap_or_else(|e| panic!("{e}"));
+        let output = std::process::Command::new(binary())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("s.db").display()))
+            .env("SUSPENSE_CONFIG", &config)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!output.status.success(), "{field}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(field), "{field}: {stderr}");
+    }
+}
