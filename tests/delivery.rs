@@ -1,5 +1,6 @@
 //! Delivery to the bank's other systems, black box: the real service delivering to a real
-//! webhook receiver on a random port (`cargo test webhook` selects these).
+//! webhook receiver on a random port (`cargo test webhook` selects those tests) and to a
+//! private NATS server with JetStream (`cargo test jetstream`).
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use serde_json::{json, Value};
 use suspense::delivery::signature;
 use suspense::delivery::WebhookSecret;
 use suspense_tests::app::{binary, booking, spawn_app_configured, TestApp};
+use suspense_tests::nats::{PrivateNats, Stored, SUBJECT};
 use suspense_tests::webhook::{Received, WebhookReceiver};
 use suspense_tests::{Backend, TestDatabase};
 
@@ -300,4 +302,94 @@ async fn webhook_subscriptions_that_are_wrong_keep_the_service_from_starting() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(field), "{field}: {stderr}");
     }
+}
+
+fn jetstream_subscription(nats: &PrivateNats) -> String {
+    format!(
+        "[[subscriptions]]\nname = \"warehouse\"\nnats_server = \"{}\"\njetstream_subject = \"{SUBJECT}\"\nstart = \"beginning\"\nmax_attempts = 100\n",
+        nats.url()
+    )
+}
+
+/// The stream's messages are the log's item events, each once, in log order.
+fn assert_exactly_the_log(stored: &[Stored], events: u64) {
+    let positions: Vec<u64> = stored
+        .iter()
+        .map(|m| m.document["data"]["position"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(
+        positions,
+        (1..=events).collect::<Vec<u64>>(),
+        "{positions:?}"
+    );
+    for m in stored {
+        assert_eq!(m.message_id, m.document["id"].as_str().unwrap_or_default());
+    }
+}
+
+#[tokio::test]
+async fn jetstream_stream_holds_each_event_once_in_log_order() {
+    let nats = PrivateNats::start().await;
+    let app = spawn_app_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        &jetstream_subscription(&nats),
+    )
+    .await;
+    let first = booked(&app, "JS-1", "SH-001").await;
+    booked(&app, "JS-2", "BJ-001").await;
+    escalate(&app, &first).await;
+    let stored = nats.wait_for(3).await;
+    assert_exactly_the_log(&stored, 3);
+    assert_eq!(stored[2].document["type"], "bank.suspense.item.escalated");
+    // A replay publishes again; the stream's duplicate window keeps one of each.
+    let replayed = app
+        .post(
+            "/v1/subscriptions/warehouse/resume",
+            "sam",
+            json!({"from_position": 0}),
+        )
+        .await;
+    assert_eq!(replayed.status(), 200);
+    for _ in 0..50 {
+        if status(&app).await["delivered"].as_u64() >= Some(6) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_exactly_the_log(&nats.stored().await, 3);
+}
+
+#[tokio::test]
+async fn jetstream_survives_the_server_stopping_and_the_service_being_killed() {
+    let mut nats = PrivateNats::start().await;
+    let mut app = spawn_app_configured(
+        TestDatabase::create(Backend::Postgres).await,
+        &jetstream_subscription(&nats),
+    )
+    .await;
+    for n in 0..10 {
+        booked(&app, &format!("JS-A{n}"), "SH-001").await;
+    }
+    nats.wait_for(10).await;
+    // The NATS server away: commands go on, the events wait in the log.
+    nats.stop().await;
+    for n in 10..20 {
+        booked(&app, &format!("JS-B{n}"), "SH-001").await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let waiting = status(&app).await;
+    assert_eq!(waiting["position"], 10, "{waiting}");
+    nats.run().await;
+    nats.wait_for(20).await;
+    // Killed while publishing, started again: the stream still holds each event once.
+    for n in 20..60 {
+        booked(&app, &format!("JS-C{n}"), "SH-001").await;
+    }
+    app.kill9().await;
+    app.restart().await;
+    for n in 60..70 {
+        booked(&app, &format!("JS-D{n}"), "SH-001").await;
+    }
+    let stored = nats.wait_for(70).await;
+    assert_exactly_the_log(&stored, 70);
 }

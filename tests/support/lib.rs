@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod console;
+pub mod nats;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -4,6 +4,9 @@
 use serde_json::{json, Value};
 use suspense_store::RecordedEvent;
 
+/// The media type of a CloudEvent in structured mode.
+pub const CONTENT_TYPE: &str = "application/cloudevents+json";
+
 /// The CloudEvents `source` of every event this product hands over.
 pub const SOURCE: &str = "urn:suspense:items";
 

@@ -15,7 +15,7 @@ use crate::checkpoint;
 use crate::cloud_event;
 use crate::error::DeliveryError;
 use crate::signature;
-use crate::subscription::{Subscription, Target};
+use crate::subscription::{JetStreamSubject, NatsServer, Subscription, Target};
 
 /// How a deliverer paces itself.
 #[derive(Debug, Clone, Copy)]
@@ -64,15 +64,23 @@ pub(crate) struct Deliverer {
     subscription: Subscription,
     settings: DeliverySettings,
     client: reqwest::Client,
+    /// The JetStream context, once connected (the client reconnects on its own after that).
+    jetstream: tokio::sync::Mutex<Option<async_nats::jetstream::Context>>,
     branches: Mutex<HashMap<ItemId, BranchCode>>,
 }
 
 /// What became of one page.
 enum Handed {
-    /// Up to the end of the page: look again at once.
+    /// Up to the end of the page, or up to a failure already waited for: look again at once.
     Page,
     /// Nothing new, parked, or moved by an operator meanwhile: wait for the poll.
     Idle,
+}
+
+/// A hand-over that stopped at `handed` events of those given, and why.
+struct Stopped {
+    handed: usize,
+    reason: String,
 }
 
 impl Deliverer {
@@ -87,6 +95,7 @@ impl Deliverer {
             subscription,
             settings,
             client,
+            jetstream: tokio::sync::Mutex::new(None),
             branches: Mutex::new(HashMap::new()),
         }
     }
@@ -117,56 +126,42 @@ impl Deliverer {
         if row.parked_at.is_some() {
             return Ok(Handed::Idle);
         }
-        let mut from = row.reached();
-        let mut failures = u32::try_from(row.failures).unwrap_or(0);
+        let from = row.reached();
         let page = self.log.read_page(from, self.settings.page).await?;
+        // Events of other streams (plans, volumes) take positions too: the page ends at `end`.
         let Some(end) = page.last_position() else {
             return Ok(Handed::Idle);
         };
-        let mut at = from;
-        let mut delivered = 0;
+        let mut admitted = Vec::new();
         for event in page.events() {
-            let position = event.position.unwrap_or(at);
             if self.admits(event).await? {
-                loop {
-                    match self.deliver(event).await {
-                        Ok(()) => break,
-                        Err(reason) => {
-                            // Keep what was handed over, then count the failure against the
-                            // event waiting.
-                            if !checkpoint::advance(pool, name, from, at, delivered).await? {
-                                return Ok(Handed::Idle);
-                            }
-                            (from, delivered) = (at, 0);
-                            failures += 1;
-                            let park = failures >= self.subscription.max_attempts;
-                            checkpoint::record_failure(pool, name, at, failures, &reason, park)
-                                .await?;
-                            if park {
-                                tracing::error!(subscription = %name, position, failures, error = %reason, "delivery parked");
-                                return Ok(Handed::Idle);
-                            }
-                            tracing::warn!(subscription = %name, position, failures, error = %reason, "delivery failed, retrying");
-                            tokio::time::sleep(self.settings.backoff_after(failures)).await;
-                            // An operator may have replayed or resumed meanwhile.
-                            match checkpoint::read(pool, name).await? {
-                                Some(now) if now.reached() == at && now.parked_at.is_none() => {}
-                                _ => return Ok(Handed::Idle),
-                            }
-                        }
-                    }
-                }
-                delivered += 1;
-                failures = 0;
+                admitted.push(event);
             }
-            at = position;
         }
-        // Events of other streams (plans, volumes) take positions too: the page ends at `end`.
-        if checkpoint::advance(pool, name, from, end, delivered).await? {
-            Ok(Handed::Page)
+        let Err(stopped) = self.hand_over(&admitted).await else {
+            let moved = checkpoint::advance(pool, name, from, end, admitted.len() as u64).await?;
+            return Ok(if moved { Handed::Page } else { Handed::Idle });
+        };
+        // Keep what was handed over: the checkpoint goes to just before the event that failed.
+        let waiting = admitted[stopped.handed].position.unwrap_or(from + 1);
+        let at = waiting.saturating_sub(1).max(from);
+        if !checkpoint::advance(pool, name, from, at, stopped.handed as u64).await? {
+            return Ok(Handed::Idle);
+        }
+        let failures = if at == from {
+            u32::try_from(row.failures).unwrap_or(0) + 1
         } else {
-            Ok(Handed::Idle)
+            1
+        };
+        let park = failures >= self.subscription.max_attempts;
+        checkpoint::record_failure(pool, name, at, failures, &stopped.reason, park).await?;
+        if park {
+            tracing::error!(subscription = %name, position = waiting, failures, error = %stopped.reason, "delivery parked");
+            return Ok(Handed::Idle);
         }
+        tracing::warn!(subscription = %name, position = waiting, failures, error = %stopped.reason, "delivery failed, retrying");
+        tokio::time::sleep(self.settings.backoff_after(failures)).await;
+        Ok(Handed::Page)
     }
 
     /// Whether the subscription's filter takes `event`, learning the item's branch when the
@@ -201,40 +196,123 @@ impl Deliverer {
         self.branches.lock().ok()?.get(&item).cloned()
     }
 
-    /// One attempt at handing `event` over; the reason it failed, as the operator reads it.
-    async fn deliver(&self, event: &RecordedEvent) -> Result<(), String> {
-        let body = cloud_event::document(event)
-            .and_then(|doc| serde_json::to_vec(&doc))
-            .map_err(|e| format!("the event cannot be written as JSON: {e}"))?;
+    /// Hands `events` to the target in order; where it stopped, and why, as the operator
+    /// reads it.
+    async fn hand_over(&self, events: &[&RecordedEvent]) -> Result<(), Stopped> {
+        let mut bodies = Vec::with_capacity(events.len());
+        for (handed, event) in events.iter().enumerate() {
+            let body = cloud_event::document(event)
+                .and_then(|doc| serde_json::to_vec(&doc))
+                .map_err(|e| Stopped {
+                    handed,
+                    reason: format!("the event cannot be written as JSON: {e}"),
+                })?;
+            bodies.push(body);
+        }
         match &self.subscription.target {
             Target::Webhook { url, secret } => {
-                let timestamp = chrono::Utc::now().timestamp();
-                let response = self
-                    .client
-                    .post(url.as_url().clone())
-                    .timeout(self.settings.timeout)
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/cloudevents+json",
-                    )
-                    .header(signature::EVENT_ID_HEADER, cloud_event::event_id(event))
-                    .header(signature::TIMESTAMP_HEADER, timestamp.to_string())
-                    .header(
-                        signature::SIGNATURE_HEADER,
-                        signature::sign(secret, timestamp, &body),
-                    )
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| format!("POST {}: {e}", url.as_url()))?;
-                let status = response.status();
-                if status.is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("POST {}: HTTP {status}", url.as_url()))
+                for (handed, (event, body)) in events.iter().zip(bodies).enumerate() {
+                    self.post(url.as_url(), secret, event, body)
+                        .await
+                        .map_err(|reason| Stopped { handed, reason })?;
                 }
+                Ok(())
+            }
+            Target::JetStream { server, subject } => {
+                self.publish(server, subject, events, bodies).await
             }
         }
+    }
+
+    /// One webhook request.
+    async fn post(
+        &self,
+        url: &reqwest::Url,
+        secret: &crate::subscription::WebhookSecret,
+        event: &RecordedEvent,
+        body: Vec<u8>,
+    ) -> Result<(), String> {
+        let timestamp = chrono::Utc::now().timestamp();
+        let response = self
+            .client
+            .post(url.clone())
+            .timeout(self.settings.timeout)
+            .header(reqwest::header::CONTENT_TYPE, cloud_event::CONTENT_TYPE)
+            .header(signature::EVENT_ID_HEADER, cloud_event::event_id(event))
+            .header(signature::TIMESTAMP_HEADER, timestamp.to_string())
+            .header(
+                signature::SIGNATURE_HEADER,
+                signature::sign(secret, timestamp, &body),
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {url}: {e}"))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("POST {url}: HTTP {status}"))
+        }
+    }
+
+    /// Publishes every event before waiting for the stream's acknowledgements, in order. Each
+    /// message's `Nats-Msg-Id` is the event's id, so the stream drops a message it already
+    /// holds (one published again after a failure or a crash) within its duplicate window.
+    async fn publish(
+        &self,
+        server: &NatsServer,
+        subject: &JetStreamSubject,
+        events: &[&RecordedEvent],
+        bodies: Vec<Vec<u8>>,
+    ) -> Result<(), Stopped> {
+        let context = self
+            .jetstream(server)
+            .await
+            .map_err(|reason| Stopped { handed: 0, reason })?;
+        let mut acks = Vec::with_capacity(events.len());
+        for (handed, (event, body)) in events.iter().zip(bodies).enumerate() {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(
+                async_nats::header::NATS_MESSAGE_ID,
+                cloud_event::event_id(event).as_str(),
+            );
+            headers.insert("Content-Type", cloud_event::CONTENT_TYPE);
+            let ack = context
+                .publish_with_headers(subject.as_str().to_owned(), headers, body.into())
+                .await
+                .map_err(|e| Stopped {
+                    handed,
+                    reason: format!("publish to {subject} on {server}: {e}"),
+                })?;
+            acks.push(ack);
+        }
+        for (handed, ack) in acks.into_iter().enumerate() {
+            ack.await.map_err(|e| Stopped {
+                handed,
+                reason: format!("publish to {subject} on {server}: {e}"),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The JetStream context, connecting on first use.
+    async fn jetstream(
+        &self,
+        server: &NatsServer,
+    ) -> Result<async_nats::jetstream::Context, String> {
+        let mut context = self.jetstream.lock().await;
+        if let Some(context) = context.as_ref() {
+            return Ok(context.clone());
+        }
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(self.settings.timeout)
+            .connect(server.as_str())
+            .await
+            .map_err(|e| format!("connecting to {server}: {e}"))?;
+        let mut jetstream = async_nats::jetstream::new(client);
+        jetstream.set_timeout(self.settings.timeout);
+        Ok(context.insert(jetstream).clone())
     }
 }
 

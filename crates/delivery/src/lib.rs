@@ -49,7 +49,8 @@ pub use checkpoint::CheckpointRow;
 pub use deliverer::DeliverySettings;
 pub use error::DeliveryError;
 pub use subscription::{
-    EventFilter, StartAt, Subscription, SubscriptionName, Target, WebhookSecret, WebhookUrl,
+    EventFilter, JetStreamSubject, NatsServer, StartAt, Subscription, SubscriptionName, Target,
+    WebhookSecret, WebhookUrl,
 };
 
 /// Where one subscription stands.

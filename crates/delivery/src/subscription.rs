@@ -140,6 +140,70 @@ impl fmt::Debug for WebhookSecret {
     }
 }
 
+/// A NATS server's address: `nats://host:port` (or `host:port`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsServer(String);
+
+impl NatsServer {
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        let value = value.trim();
+        let address = value.strip_prefix("nats://").unwrap_or(value);
+        let valid = address
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !valid || address.contains('/') {
+            return Err(InvalidInput::new(
+                "nats_server",
+                format!("'{value}' must be nats://host:port"),
+            ));
+        }
+        Ok(Self(format!("nats://{address}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NatsServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The subject a JetStream stream takes the events on: dot-separated tokens of letters,
+/// digits, `-` and `_`, no wildcards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JetStreamSubject(String);
+
+impl JetStreamSubject {
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        let value = value.trim();
+        let token_ok = |t: &str| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        if value.len() > 255 || !value.split('.').all(token_ok) {
+            return Err(InvalidInput::new(
+                "jetstream_subject",
+                format!("'{value}' must be dot-separated tokens of letters, digits, '-' and '_'"),
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for JetStreamSubject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Where a subscription's events go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -147,6 +211,11 @@ pub enum Target {
     Webhook {
         url: WebhookUrl,
         secret: WebhookSecret,
+    },
+    /// Published to a JetStream stream's subject, each with `Nats-Msg-Id` = the event's id.
+    JetStream {
+        server: NatsServer,
+        subject: JetStreamSubject,
     },
 }
 
@@ -236,6 +305,25 @@ mod tests {
             Subscription::attempts(0).map_err(|e| e.field),
             Err("max_attempts".into())
         );
+        assert_eq!(
+            NatsServer::parse("127.0.0.1:4222").map(|s| s.to_string()),
+            Ok("nats://127.0.0.1:4222".into())
+        );
+        for bad in ["127.0.0.1", "nats://host:port", "http://host:4222/x"] {
+            assert_eq!(
+                NatsServer::parse(bad).map_err(|e| e.field),
+                Err("nats_server".into()),
+                "{bad}"
+            );
+        }
+        assert!(JetStreamSubject::parse("bank.suspense.events").is_ok());
+        for bad in ["bank.*", "bank.>", "bank..x", "", "bank events"] {
+            assert_eq!(
+                JetStreamSubject::parse(bad).map_err(|e| e.field),
+                Err("jetstream_subject".into()),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use suspense::delivery::{
-    EventFilter, StartAt, Subscription, SubscriptionName, Target, WebhookSecret, WebhookUrl,
+    EventFilter, JetStreamSubject, NatsServer, StartAt, Subscription, SubscriptionName, Target,
+    WebhookSecret, WebhookUrl,
 };
 use suspense_domain::organisation::AccessScope;
 use suspense_domain::policy::MAX_APPROVALS;
@@ -79,9 +80,17 @@ pub struct SubscriptionConfig {
     /// Branch codes; every branch when left out.
     #[serde(default)]
     pub branches: Vec<String>,
-    pub webhook_url: String,
-    /// At least 32 bytes; signs every request (see docs/delivery.md).
-    pub webhook_secret: String,
+    /// A webhook target: the URL, and a secret of at least 32 bytes that signs every
+    /// request (see docs/delivery.md).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+    /// A JetStream target: the server and the subject its stream takes.
+    #[serde(default)]
+    pub nats_server: Option<String>,
+    #[serde(default)]
+    pub jetstream_subject: Option<String>,
     /// `now` (default): the events after the log's head when first seen; `beginning`: all.
     #[serde(default)]
     pub start: Option<String>,
@@ -91,6 +100,34 @@ pub struct SubscriptionConfig {
 }
 
 impl SubscriptionConfig {
+    /// A webhook or a JetStream subject, whichever is written; not both, not neither.
+    fn target(&self) -> Result<Target, InvalidInput> {
+        let webhook = self.webhook_url.is_some() || self.webhook_secret.is_some();
+        let jetstream = self.nats_server.is_some() || self.jetstream_subject.is_some();
+        let required = |field: &str, value: &Option<String>| {
+            value
+                .clone()
+                .ok_or_else(|| InvalidInput::new(field, "is required"))
+        };
+        match (webhook, jetstream) {
+            (true, false) => Ok(Target::Webhook {
+                url: WebhookUrl::parse(&required("webhook_url", &self.webhook_url)?)?,
+                secret: WebhookSecret::parse(&required("webhook_secret", &self.webhook_secret)?)?,
+            }),
+            (false, true) => Ok(Target::JetStream {
+                server: NatsServer::parse(&required("nats_server", &self.nats_server)?)?,
+                subject: JetStreamSubject::parse(&required(
+                    "jetstream_subject",
+                    &self.jetstream_subject,
+                )?)?,
+            }),
+            _ => Err(InvalidInput::new(
+                "webhook_url",
+                "give either webhook_url and webhook_secret, or nats_server and jetstream_subject",
+            )),
+        }
+    }
+
     /// The subscription, or the first field it gets wrong, named `subscriptions[i].field`.
     fn parse(self, index: usize) -> Result<Subscription, InvalidInput> {
         let named = |e: InvalidInput| {
@@ -99,10 +136,7 @@ impl SubscriptionConfig {
         Ok(Subscription {
             name: SubscriptionName::parse(&self.name).map_err(named)?,
             filter: EventFilter::parse(&self.event_types, &self.branches).map_err(named)?,
-            target: Target::Webhook {
-                url: WebhookUrl::parse(&self.webhook_url).map_err(named)?,
-                secret: WebhookSecret::parse(&self.webhook_secret).map_err(named)?,
-            },
+            target: self.target().map_err(named)?,
             start: self
                 .start
                 .as_deref()
