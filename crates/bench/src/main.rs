@@ -4,6 +4,7 @@
 mod allocation;
 mod catch_up;
 mod cpu;
+mod delivery;
 mod load;
 mod plain_service;
 mod reports;
@@ -83,6 +84,17 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
     },
+    /// Seeds a log, then times one subscription handing it all over to a webhook receiver in
+    /// this process and to a NATS JetStream stream, against a plain read of the log.
+    Delivery {
+        #[arg(long, value_enum, default_value = "both")]
+        backend: BackendArg,
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// The NATS server with JetStream (a stream of the run's own is made and dropped).
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats: String,
+    },
     /// Serves the plain cqrs-es baseline over HTTP (started by `load`).
     #[command(hide = true)]
     PlainServe {
@@ -145,6 +157,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Command::Allocation { backend, events } => {
             for backend in backends(backend) {
                 allocation::run(backend, events).await?;
+            }
+        }
+        Command::Delivery {
+            backend,
+            events,
+            nats,
+        } => {
+            for backend in backends(backend) {
+                delivery::run(backend, events, &nats).await?;
             }
         }
         Command::PlainServe { url, listen } => plain_service::serve(&url, &listen).await?,
