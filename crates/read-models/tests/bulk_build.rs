@@ -141,26 +141,32 @@ on_both_backends!(
     super::a_bulk_build_commits_bulk_batches_and_then_small_ones
 );
 
+/// Drops the register's index `name` and stores its definition, as a build does when it
+/// defers it.
+async fn defer_index(h: &Harness, backend: Backend, name: &str) {
+    let sql = match backend {
+        Backend::Sqlite => format!(
+            "INSERT INTO projection_deferred_indexes (name, projection, definition)
+             SELECT name, 'item_register', sql FROM sqlite_master WHERE name = '{name}';
+             DROP INDEX {name};"
+        ),
+        Backend::Postgres => format!(
+            "INSERT INTO projection_deferred_indexes (name, projection, definition)
+             SELECT indexname, 'item_register', indexdef FROM pg_indexes
+              WHERE schemaname = current_schema() AND indexname = '{name}';
+             DROP INDEX {name};"
+        ),
+    };
+    h.db.execute(&sql, true).await.expect("cut short");
+}
+
 async fn indexes_a_cut_short_build_left_deferred_are_restored_by_the_next_projector(
     backend: Backend,
 ) {
     let h = Harness::new(backend, "UTC").await;
     let indexes = index_definitions(&h.log).await;
     // What a build cut short between dropping an index and creating it again leaves behind.
-    let cut_short = match backend {
-        Backend::Sqlite => {
-            "INSERT INTO projection_deferred_indexes (name, projection, definition)
-             SELECT name, 'item_register', sql FROM sqlite_master WHERE name = 'item_register_status';
-             DROP INDEX item_register_status;"
-        }
-        Backend::Postgres => {
-            "INSERT INTO projection_deferred_indexes (name, projection, definition)
-             SELECT indexname, 'item_register', indexdef FROM pg_indexes
-              WHERE schemaname = current_schema() AND indexname = 'item_register_status';
-             DROP INDEX item_register_status;"
-        }
-    };
-    h.db.execute(cut_short, true).await.expect("cut short");
+    defer_index(&h, backend, "item_register_status").await;
     assert_ne!(index_definitions(&h.log).await, indexes);
 
     Projector::new(Arc::clone(&h.log), *h.projector.settings())
@@ -273,20 +279,7 @@ async fn a_projector_taking_over_the_background_work_finishes_a_build_left_defer
             .expect("projector starts"),
     );
     // The other instance's build, cut short after this projector started.
-    let deferred_index = match backend {
-        Backend::Sqlite => {
-            "INSERT INTO projection_deferred_indexes (name, projection, definition)
-             SELECT name, 'item_register', sql FROM sqlite_master WHERE name = 'item_register_risk';
-             DROP INDEX item_register_risk;"
-        }
-        Backend::Postgres => {
-            "INSERT INTO projection_deferred_indexes (name, projection, definition)
-             SELECT indexname, 'item_register', indexdef FROM pg_indexes
-              WHERE schemaname = current_schema() AND indexname = 'item_register_risk';
-             DROP INDEX item_register_risk;"
-        }
-    };
-    h.db.execute(deferred_index, true).await.expect("cut short");
+    defer_index(&h, backend, "item_register_risk").await;
     h.db.execute(
         "INSERT INTO projection_deferred_stocks (name, projection)
          VALUES ('aging_month_end', 'item_register');
