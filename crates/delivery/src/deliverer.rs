@@ -143,7 +143,10 @@ impl Deliverer {
             return Ok(if moved { Handed::Page } else { Handed::Idle });
         };
         // Keep what was handed over: the checkpoint goes to just before the event that failed.
-        let waiting = admitted[stopped.handed].position.unwrap_or(from + 1);
+        let waiting = admitted
+            .get(stopped.handed)
+            .and_then(|event| event.position)
+            .unwrap_or(from + 1);
         let at = waiting.saturating_sub(1).max(from);
         if !checkpoint::advance(pool, name, from, at, stopped.handed as u64).await? {
             return Ok(Handed::Idle);
@@ -199,6 +202,10 @@ impl Deliverer {
     /// Hands `events` to the target in order; where it stopped, and why, as the operator
     /// reads it.
     async fn hand_over(&self, events: &[&RecordedEvent]) -> Result<(), Stopped> {
+        // A page the filter left empty needs no target (which may be away).
+        if events.is_empty() {
+            return Ok(());
+        }
         let mut bodies = Vec::with_capacity(events.len());
         for (handed, event) in events.iter().enumerate() {
             let body = cloud_event::document(event)

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use suspense_delivery::{
-    Delivery, DeliverySettings, EventFilter, StartAt, Subscription, SubscriptionName, Target,
-    WebhookSecret, WebhookUrl,
+    Delivery, DeliverySettings, EventFilter, JetStreamSubject, NatsServer, StartAt, Subscription,
+    SubscriptionName, Target, WebhookSecret, WebhookUrl,
 };
 use suspense_domain::{ItemAction, ItemCommand, ItemId};
 use suspense_store::{EventLog, RequestMetadata, StoreLocation};
@@ -84,4 +84,55 @@ async fn new_subscriptions_start_where_they_say_and_keep_their_place(backend: Ba
 on_both_backends!(
     new_subscriptions_start_where_they_say_and_keep_their_place,
     super::new_subscriptions_start_where_they_say_and_keep_their_place
+);
+
+/// Events the filter leaves out move the checkpoint on without the target, even while the
+/// target is away (nothing listens on the NATS port here).
+async fn filtered_out_events_pass_while_the_target_is_away(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let location = StoreLocation::parse(&db.url()).expect("location");
+    let log = Arc::new(
+        EventLog::open(&location, fixed_services(), &Default::default())
+            .await
+            .expect("log"),
+    );
+    for n in 0..3 {
+        open(&log, &format!("SKIP-{n}")).await;
+    }
+    let subscription = Subscription {
+        name: SubscriptionName::parse("escalations").expect("name"),
+        filter: EventFilter::parse(&["Escalated".into()], &[]).expect("filter"),
+        target: Target::JetStream {
+            server: NatsServer::parse("127.0.0.1:9").expect("server"),
+            subject: JetStreamSubject::parse("bank.suspense.events").expect("subject"),
+        },
+        start: StartAt::Beginning,
+        max_attempts: 1,
+    };
+    let settings = DeliverySettings {
+        poll: std::time::Duration::from_millis(20),
+        ..DeliverySettings::default()
+    };
+    let delivery = Delivery::new(Arc::clone(&log), vec![subscription], settings)
+        .await
+        .expect("delivery");
+    let tasks = delivery.spawn();
+    let mut status = Vec::new();
+    for _ in 0..100 {
+        status = delivery.status().await.expect("status");
+        if status[0].position == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for task in tasks {
+        task.abort();
+    }
+    assert_eq!(status[0].position, 3, "{status:?}");
+    assert_eq!(status[0].delivered, 0);
+    assert!(status[0].parked_at.is_none(), "{status:?}");
+}
+on_both_backends!(
+    filtered_out_events_pass_while_the_target_is_away,
+    super::filtered_out_events_pass_while_the_target_is_away
 );
