@@ -24,6 +24,8 @@ fn subscription(name: &str, start: StartAt) -> Subscription {
     }
 }
 
+/// Opens an item and waits until the log has given its event a position (on PostgreSQL
+/// positions come a moment after the commit).
 async fn open(log: &EventLog, reference: &str) {
     let item = booking(reference, "10.00");
     log.execute(
@@ -34,6 +36,9 @@ async fn open(log: &EventLog, reference: &str) {
     )
     .await
     .expect("opened");
+    log.settle(std::time::Duration::from_secs(30))
+        .await
+        .expect("positioned");
 }
 
 async fn new_subscriptions_start_where_they_say_and_keep_their_place(backend: Backend) {
