@@ -36,6 +36,7 @@
 pub mod allocation;
 pub mod attribution;
 pub mod classification;
+pub mod customer;
 pub mod identity;
 pub mod incident;
 pub mod input;
@@ -54,14 +55,18 @@ pub use attribution::{Attribution, Counterparties, CounterpartyCode};
 pub use classification::{
     CatalogueEntry, CatalogueError, RootCause, RootCauseCatalogue, RootCauseCategory, RootCauseCode,
 };
+pub use customer::{
+    ComplaintChannel, ComplaintReference, CustomerReference, FeeReference, ReminderChannel,
+};
 pub use identity::{
     AccountNumber, BranchCode, ItemId, Note, Reference, SourceReference, SourceSystem, TeamId,
     UserId,
 };
 pub use input::InvalidInput;
 pub use item::{
-    Approval, Assignment, ItemAction, ItemCommand, ItemError, ItemState, ItemStatus, OpenItem,
-    PendingResolution, ResolutionRequest, SuspenseItem, SuspenseItemEvent, EVENT_VERSION,
+    Approval, Assignment, Complaint, CustomerSide, Fee, ItemAction, ItemCommand, ItemError,
+    ItemState, ItemStatus, OpenItem, PendingResolution, Reminder, ReminderOutcome,
+    ResolutionRequest, SuspenseItem, SuspenseItemEvent, EVENT_VERSION,
 };
 pub use money::{Currency, Money};
 pub use plan::{

@@ -145,8 +145,12 @@ wire_names!(ResolutionMethod, "method", {
 pub struct CustomerImpact {
     /// The customer's funds are unavailable until the item clears.
     pub funds_held: bool,
-    /// A fee the customer incurred because of the item (e.g. a late fee), if any.
+    /// A fee the customer incurred because of the item (e.g. a late fee), if any; later
+    /// fees and their refunds are events of their own.
     pub fee: Option<Money>,
+    /// The customer harmed, by the bank's pseudonymous reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<crate::customer::CustomerReference>,
 }
 
 #[cfg(test)]

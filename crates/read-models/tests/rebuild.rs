@@ -53,6 +53,22 @@ enum Op {
     Unlink {
         incident: usize,
     },
+    /// The customer side: impact, a fee and its refund, a complaint, a reminder.
+    Customer {
+        funds_held: bool,
+    },
+    Fee {
+        amount: usize,
+    },
+    Refund {
+        amount: usize,
+    },
+    Complaint {
+        close: bool,
+    },
+    Remind {
+        day: u32,
+    },
     CatchUp,
 }
 
@@ -79,6 +95,11 @@ fn op() -> impl Strategy<Value = (usize, i64, Op)> {
         proptest::option::of(0..2usize).prop_map(|counterparty| Op::Attribute { counterparty }),
         (0..2usize).prop_map(|incident| Op::Link { incident }),
         (0..2usize).prop_map(|incident| Op::Unlink { incident }),
+        any::<bool>().prop_map(|funds_held| Op::Customer { funds_held }),
+        (0..4usize).prop_map(|amount| Op::Fee { amount }),
+        (0..4usize).prop_map(|amount| Op::Refund { amount }),
+        any::<bool>().prop_map(|close| Op::Complaint { close }),
+        (1..20u32).prop_map(|day| Op::Remind { day }),
         Just(Op::CatchUp),
     ];
     // (item, hours the clock moves forward, op)
@@ -175,6 +196,41 @@ async fn apply(h: &Harness, case: usize, item: usize, op: &Op) {
                 ItemAction::UnlinkIncident { incident, reason }
             }
         }
+        Op::Customer { funds_held } => ItemAction::RecordCustomerImpact {
+            customer: Some(suspense_domain::CustomerReference::parse("C-0042").expect("customer")),
+            funds_held: *funds_held,
+        },
+        Op::Fee { amount } => ItemAction::RecordFee {
+            fee_reference: suspense_domain::FeeReference::parse(&format!("LATE-{amount}"))
+                .expect("fee"),
+            amount: Money::parse(AMOUNTS[*amount], "CNY").expect("amount"),
+        },
+        Op::Refund { amount } => ItemAction::RefundFee {
+            fee_reference: suspense_domain::FeeReference::parse(&format!("LATE-{amount}"))
+                .expect("fee"),
+            amount: Money::parse("0.01", "CNY").expect("amount"),
+        },
+        Op::Complaint { close } => {
+            let complaint = suspense_domain::ComplaintReference::parse("CMP-1").expect("complaint");
+            let now = suspense_domain::Clock::now(&*h.clock);
+            if *close {
+                ItemAction::CloseComplaint {
+                    complaint,
+                    closed_at: now,
+                    note: None,
+                }
+            } else {
+                ItemAction::RecordComplaint {
+                    complaint,
+                    received_at: now - Days::hours(30),
+                    channel: suspense_domain::ComplaintChannel::Phone,
+                }
+            }
+        }
+        Op::Remind { day } => ItemAction::RecordReminderDue {
+            day: *day,
+            due_on: suspense_domain::Clock::now(&*h.clock).date_naive(),
+        },
     };
     match h
         .log

@@ -4,8 +4,8 @@ mod common;
 
 use common::*;
 use suspense_domain::{
-    BranchCode, Channel, CustomerImpact, Direction, EscalationLevel, EscalationReason, ItemAction,
-    ItemId, Money, Note, RootCauseCategory, TeamId,
+    BranchCode, Channel, CustomerImpact, CustomerReference, Direction, EscalationLevel,
+    EscalationReason, ItemAction, ItemId, Money, Note, RootCauseCategory, TeamId,
 };
 use suspense_read_models::{AgingBasis, AgingPolicy, OpenBalance, RegisterRow};
 
@@ -153,6 +153,7 @@ async fn every_column_of_a_register_row_is_stored_as_folded(backend: Backend) {
     item.customer_impact = CustomerImpact {
         funds_held: true,
         fee: Some(Money::parse("15.00", "CNY").expect("fee")),
+        customer: Some(CustomerReference::parse("C-8F3A-0042").expect("customer")),
     };
     let id = ItemId::for_reference(&item.reference);
     // Microseconds: what PostgreSQL keeps of a time.
@@ -198,6 +199,8 @@ async fn every_column_of_a_register_row_is_stored_as_folded(backend: Backend) {
         responsible: None,
         counterparty: None,
         incident: None,
+        customer: Some("C-8F3A-0042".into()),
+        last_reminder_day: 0,
     };
     assert_eq!(stored(&h, id).await, opened);
 

@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 customer_impact: CustomerImpact {
                     funds_held: true,
                     fee: None,
+                    customer: None,
                 },
             },
         )

@@ -1,16 +1,18 @@
 //! What people and systems ask of a suspense item.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::ApproverStanding;
 
 use crate::attribution::Attribution;
 use crate::classification::{RootCauseCategory, RootCauseCode};
+use crate::customer::{ComplaintChannel, ComplaintReference, CustomerReference, FeeReference};
 use crate::identity::{
     AccountNumber, BranchCode, Note, Reference, SourceReference, TeamId, UserId,
 };
 use crate::incident::IncidentReference;
+use crate::item::customer::ReminderOutcome;
 use crate::money::Money;
 use crate::vocabulary::{
     Channel, CustomerImpact, Direction, EscalationLevel, EscalationReason, ResolutionMethod,
@@ -142,6 +144,45 @@ pub enum ItemAction {
         incident: IncidentReference,
         reason: Note,
     },
+    /// Record the customer the item harms (by pseudonymous reference) and whether their funds
+    /// are held.
+    RecordCustomerImpact {
+        #[serde(default)]
+        customer: Option<CustomerReference>,
+        funds_held: bool,
+    },
+    /// Record a fee the customer incurred because of the item. Idempotent on the reference.
+    RecordFee {
+        fee_reference: FeeReference,
+        amount: Money,
+    },
+    /// Refund part or all of a recorded fee.
+    RefundFee {
+        fee_reference: FeeReference,
+        amount: Money,
+    },
+    /// Record a customer complaint about the item. Idempotent on the complaint reference.
+    RecordComplaint {
+        complaint: ComplaintReference,
+        received_at: DateTime<Utc>,
+        channel: ComplaintChannel,
+    },
+    /// Close a complaint (handled, answered).
+    CloseComplaint {
+        complaint: ComplaintReference,
+        closed_at: DateTime<Utc>,
+        #[serde(default)]
+        note: Option<Note>,
+    },
+    /// A reminder of the customer falls due `day` days after booking (given by the sweep,
+    /// under the policy's reminder rules).
+    RecordReminderDue { day: u32, due_on: NaiveDate },
+    /// The messaging gateway's report on a reminder that fell due.
+    RecordReminderOutcome {
+        day: u32,
+        #[serde(flatten)]
+        outcome: ReminderOutcome,
+    },
 }
 
 impl ItemAction {
@@ -161,6 +202,13 @@ impl ItemAction {
             ItemAction::Comment { .. } => "comment",
             ItemAction::LinkIncident { .. } => "link_incident",
             ItemAction::UnlinkIncident { .. } => "unlink_incident",
+            ItemAction::RecordCustomerImpact { .. } => "record_customer_impact",
+            ItemAction::RecordFee { .. } => "record_fee",
+            ItemAction::RefundFee { .. } => "refund_fee",
+            ItemAction::RecordComplaint { .. } => "record_complaint",
+            ItemAction::CloseComplaint { .. } => "close_complaint",
+            ItemAction::RecordReminderDue { .. } => "record_reminder_due",
+            ItemAction::RecordReminderOutcome { .. } => "record_reminder_outcome",
         }
     }
 

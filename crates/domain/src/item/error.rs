@@ -2,6 +2,7 @@
 
 use crate::attribution::CounterpartyCode;
 use crate::classification::{CatalogueError, RootCauseCategory, RootCauseCode};
+use crate::customer::{ComplaintReference, CustomerReference, FeeReference};
 use crate::identity::{Reference, SourceReference};
 use crate::incident::IncidentReference;
 use crate::money::{Currency, Money};
@@ -89,6 +90,39 @@ pub enum ItemError {
     NotInIncident { incident: IncidentReference },
     #[error("items are linked to an incident, and unlinked, through the incident's commands")]
     LinkedThroughIncident,
+    #[error("the item's customer is {current}: a recorded customer is not replaced")]
+    CustomerConflict { current: CustomerReference },
+    #[error("fee {fee_reference} was already recorded with a different amount")]
+    FeeReferenceConflict { fee_reference: FeeReference },
+    #[error("no fee {fee_reference} is recorded on the item")]
+    UnknownFee { fee_reference: FeeReference },
+    #[error("a refund of {requested} exceeds what remains of the fee of {fee} ({refundable})")]
+    RefundExceedsFee {
+        fee: Money,
+        refundable: Money,
+        requested: Money,
+    },
+    #[error("complaint {complaint} was already recorded with a different time or channel")]
+    ComplaintConflict { complaint: ComplaintReference },
+    #[error("no complaint {complaint} is recorded on the item")]
+    UnknownComplaint { complaint: ComplaintReference },
+    #[error("a complaint cannot be closed before it was received ({received_at})")]
+    ComplaintClosedBeforeReceived {
+        received_at: chrono::DateTime<chrono::Utc>,
+    },
+    #[error("complaint {complaint} was already closed at {closed}")]
+    ComplaintAlreadyClosed {
+        complaint: ComplaintReference,
+        closed: chrono::DateTime<chrono::Utc>,
+    },
+    #[error("the item has no customer to remind: record the customer first")]
+    NoCustomer,
+    #[error("a reminder at day {day} is not later than the last one (day {last})")]
+    ReminderNotLater { day: u32, last: u32 },
+    #[error("no reminder fell due at day {day}")]
+    ReminderNotDue { day: u32 },
+    #[error("the reminder at day {day} was already reported sent")]
+    ReminderAlreadySent { day: u32 },
     #[error("{rule}: the approver must work at another branch than the item's ({branch})")]
     ApproverOfTheItemsBranch {
         rule: String,
@@ -128,6 +162,18 @@ impl ItemError {
             Self::InAnotherIncident { .. } => "item_in_another_incident",
             Self::NotInIncident { .. } => "item_not_linked",
             Self::LinkedThroughIncident => "linked_through_incident",
+            Self::CustomerConflict { .. } => "customer_conflict",
+            Self::FeeReferenceConflict { .. } => "fee_reference_conflict",
+            Self::UnknownFee { .. } => "unknown_fee",
+            Self::RefundExceedsFee { .. } => "refund_exceeds_fee",
+            Self::ComplaintConflict { .. } => "complaint_conflict",
+            Self::UnknownComplaint { .. } => "unknown_complaint",
+            Self::ComplaintClosedBeforeReceived { .. } => "complaint_closed_before_received",
+            Self::ComplaintAlreadyClosed { .. } => "complaint_closed",
+            Self::NoCustomer => "no_customer",
+            Self::ReminderNotLater { .. } => "reminder_not_later",
+            Self::ReminderNotDue { .. } => "reminder_not_due",
+            Self::ReminderAlreadySent { .. } => "reminder_already_sent",
         }
     }
 
@@ -153,6 +199,16 @@ impl ItemError {
             Self::ClearingReferenceConflict { .. } => Some("clearing_reference"),
             Self::ApprovalRequired { .. } => Some("method"),
             Self::InAnotherIncident { .. } | Self::NotInIncident { .. } => Some("incident"),
+            Self::CustomerConflict { .. } | Self::NoCustomer => Some("customer"),
+            Self::FeeReferenceConflict { .. } | Self::UnknownFee { .. } => Some("fee_reference"),
+            Self::RefundExceedsFee { .. } => Some("amount"),
+            Self::ComplaintConflict { .. } | Self::UnknownComplaint { .. } => Some("complaint"),
+            Self::ComplaintClosedBeforeReceived { .. } | Self::ComplaintAlreadyClosed { .. } => {
+                Some("closed_at")
+            }
+            Self::ReminderNotLater { .. }
+            | Self::ReminderNotDue { .. }
+            | Self::ReminderAlreadySent { .. } => Some("day"),
             _ => None,
         }
     }

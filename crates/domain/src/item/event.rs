@@ -4,12 +4,15 @@
 //! acting person (`by`). Events are never changed once written; a new shape gets a new
 //! `event_version` and an upcaster in the store.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::Attribution;
 use crate::classification::RootCause;
+use crate::customer::{
+    ComplaintChannel, ComplaintReference, CustomerReference, FeeReference, ReminderChannel,
+};
 use crate::identity::{Note, Reference, UserId};
 use crate::incident::IncidentReference;
 use crate::item::command::{OpenItem, ResolutionRequest};
@@ -134,6 +137,64 @@ pub enum SuspenseItemEvent {
         incident: IncidentReference,
         reason: Note,
     },
+    /// The customer the item harms (left as it was when `None`), and whether their funds are
+    /// held.
+    CustomerImpactRecorded {
+        at: DateTime<Utc>,
+        by: UserId,
+        customer: Option<CustomerReference>,
+        funds_held: bool,
+    },
+    /// A fee the customer incurred because of the item.
+    CustomerFeeIncurred {
+        at: DateTime<Utc>,
+        by: UserId,
+        fee_reference: FeeReference,
+        amount: Money,
+    },
+    /// Part or all of a fee given back; the refunds of a fee never exceed it.
+    CustomerFeeRefunded {
+        at: DateTime<Utc>,
+        by: UserId,
+        fee_reference: FeeReference,
+        amount: Money,
+    },
+    ComplaintReceived {
+        at: DateTime<Utc>,
+        by: UserId,
+        complaint: ComplaintReference,
+        received_at: DateTime<Utc>,
+        channel: ComplaintChannel,
+    },
+    ComplaintClosed {
+        at: DateTime<Utc>,
+        by: UserId,
+        complaint: ComplaintReference,
+        closed_at: DateTime<Utc>,
+        note: Option<Note>,
+    },
+    /// The customer must be reminded (`day` days after booking, under the policy's reminder
+    /// rules); the delivery hands it to the bank's messaging gateway.
+    ReminderDue {
+        at: DateTime<Utc>,
+        by: UserId,
+        day: u32,
+        due_on: NaiveDate,
+    },
+    /// The messaging gateway reached the customer.
+    ReminderSent {
+        at: DateTime<Utc>,
+        by: UserId,
+        day: u32,
+        channel: ReminderChannel,
+    },
+    /// The messaging gateway could not reach the customer.
+    ReminderFailed {
+        at: DateTime<Utc>,
+        by: UserId,
+        day: u32,
+        reason: Note,
+    },
 }
 
 /// The maker-checker trail of an approved resolution: `Resolved.by` is the checker.
@@ -146,7 +207,7 @@ pub struct Approval {
 
 impl SuspenseItemEvent {
     /// Every event's name, as `name` gives it.
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 24] = [
         "Opened",
         "Classified",
         "Reclassified",
@@ -163,6 +224,14 @@ impl SuspenseItemEvent {
         "Commented",
         "LinkedToIncident",
         "UnlinkedFromIncident",
+        "CustomerImpactRecorded",
+        "CustomerFeeIncurred",
+        "CustomerFeeRefunded",
+        "ComplaintReceived",
+        "ComplaintClosed",
+        "ReminderDue",
+        "ReminderSent",
+        "ReminderFailed",
     ];
 
     /// The event's name as stored in the log's `event_type` column.
@@ -184,6 +253,14 @@ impl SuspenseItemEvent {
             Self::Commented { .. } => "Commented",
             Self::LinkedToIncident { .. } => "LinkedToIncident",
             Self::UnlinkedFromIncident { .. } => "UnlinkedFromIncident",
+            Self::CustomerImpactRecorded { .. } => "CustomerImpactRecorded",
+            Self::CustomerFeeIncurred { .. } => "CustomerFeeIncurred",
+            Self::CustomerFeeRefunded { .. } => "CustomerFeeRefunded",
+            Self::ComplaintReceived { .. } => "ComplaintReceived",
+            Self::ComplaintClosed { .. } => "ComplaintClosed",
+            Self::ReminderDue { .. } => "ReminderDue",
+            Self::ReminderSent { .. } => "ReminderSent",
+            Self::ReminderFailed { .. } => "ReminderFailed",
         }
     }
 
@@ -205,7 +282,15 @@ impl SuspenseItemEvent {
             | Self::Reopened { at, .. }
             | Self::Commented { at, .. }
             | Self::LinkedToIncident { at, .. }
-            | Self::UnlinkedFromIncident { at, .. } => *at,
+            | Self::UnlinkedFromIncident { at, .. }
+            | Self::CustomerImpactRecorded { at, .. }
+            | Self::CustomerFeeIncurred { at, .. }
+            | Self::CustomerFeeRefunded { at, .. }
+            | Self::ComplaintReceived { at, .. }
+            | Self::ComplaintClosed { at, .. }
+            | Self::ReminderDue { at, .. }
+            | Self::ReminderSent { at, .. }
+            | Self::ReminderFailed { at, .. } => *at,
         }
     }
 
@@ -227,7 +312,15 @@ impl SuspenseItemEvent {
             | Self::Reopened { by, .. }
             | Self::Commented { by, .. }
             | Self::LinkedToIncident { by, .. }
-            | Self::UnlinkedFromIncident { by, .. } => by,
+            | Self::UnlinkedFromIncident { by, .. }
+            | Self::CustomerImpactRecorded { by, .. }
+            | Self::CustomerFeeIncurred { by, .. }
+            | Self::CustomerFeeRefunded { by, .. }
+            | Self::ComplaintReceived { by, .. }
+            | Self::ComplaintClosed { by, .. }
+            | Self::ReminderDue { by, .. }
+            | Self::ReminderSent { by, .. }
+            | Self::ReminderFailed { by, .. } => by,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! events are facts that already happened.
 
 mod command;
+mod customer;
 mod error;
 mod event;
 
@@ -16,6 +17,7 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
 pub use command::{ItemAction, ItemCommand, OpenItem, ResolutionRequest};
+pub use customer::{Complaint, CustomerSide, Fee, Reminder, ReminderOutcome};
 pub use error::ItemError;
 pub use event::{Approval, Assignment, SuspenseItemEvent, EVENT_VERSION};
 
@@ -97,6 +99,9 @@ pub struct ItemState {
     /// The incident the item counts under, if any (one at a time).
     #[serde(default)]
     pub incident: Option<IncidentReference>,
+    /// The customer harmed, their fees, complaints and reminders.
+    #[serde(default)]
+    pub customer: CustomerSide,
 }
 
 impl ItemState {
@@ -182,6 +187,34 @@ impl SuspenseItem {
                     incident,
                     reason,
                 }])
+            }
+            ItemAction::RecordCustomerImpact {
+                customer: reference,
+                funds_held,
+            } => customer::record_impact(state, at, by, reference, funds_held),
+            ItemAction::RecordFee {
+                fee_reference,
+                amount,
+            } => customer::record_fee(state, at, by, fee_reference, amount),
+            ItemAction::RefundFee {
+                fee_reference,
+                amount,
+            } => customer::refund_fee(state, at, by, fee_reference, amount),
+            ItemAction::RecordComplaint {
+                complaint,
+                received_at,
+                channel,
+            } => customer::record_complaint(state, at, by, complaint, received_at, channel),
+            ItemAction::CloseComplaint {
+                complaint,
+                closed_at,
+                note,
+            } => customer::close_complaint(state, at, by, complaint, closed_at, note),
+            ItemAction::RecordReminderDue { day, due_on } => {
+                customer::reminder_due(state, at, by, day, due_on)
+            }
+            ItemAction::RecordReminderOutcome { day, outcome } => {
+                customer::reminder_outcome(state, at, by, day, outcome)
             }
             ItemAction::Reopen { reason } => {
                 let Some(resolution) = &state.resolution else {
@@ -382,6 +415,16 @@ fn open(
     if item.amount.is_zero() {
         return Err(ItemError::AmountNotPositive { field: "amount" });
     }
+    if let Some(fee) = &item.customer_impact.fee {
+        // Fees are counted beside the item's amount, so they are in its currency.
+        if fee.currency() != item.amount.currency() {
+            return Err(ItemError::CurrencyMismatch {
+                field: "fee.currency",
+                expected: item.amount.currency(),
+                got: fee.currency(),
+            });
+        }
+    }
     let today = at.date_naive();
     for (field, date) in [
         ("booked_on", item.booked_on),
@@ -548,6 +591,7 @@ impl Aggregate for SuspenseItem {
     fn apply(&mut self, event: Self::Event) {
         if let SuspenseItemEvent::Opened { at, by, item } = event {
             let cleared = Money::zero(item.amount.currency());
+            let customer = CustomerSide::at_opening(&item.customer_impact);
             self.state = Some(ItemState {
                 opened: item,
                 opened_at: at,
@@ -564,6 +608,7 @@ impl Aggregate for SuspenseItem {
                 reopen_count: 0,
                 comment_count: 0,
                 incident: None,
+                customer,
             });
             return;
         }
@@ -624,6 +669,14 @@ impl Aggregate for SuspenseItem {
             SuspenseItemEvent::Commented { .. } => state.comment_count += 1,
             SuspenseItemEvent::LinkedToIncident { incident, .. } => state.incident = Some(incident),
             SuspenseItemEvent::UnlinkedFromIncident { .. } => state.incident = None,
+            SuspenseItemEvent::CustomerImpactRecorded { .. }
+            | SuspenseItemEvent::CustomerFeeIncurred { .. }
+            | SuspenseItemEvent::CustomerFeeRefunded { .. }
+            | SuspenseItemEvent::ComplaintReceived { .. }
+            | SuspenseItemEvent::ComplaintClosed { .. }
+            | SuspenseItemEvent::ReminderDue { .. }
+            | SuspenseItemEvent::ReminderSent { .. }
+            | SuspenseItemEvent::ReminderFailed { .. } => state.customer.apply(&event),
         }
     }
 }

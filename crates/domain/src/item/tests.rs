@@ -1,6 +1,7 @@
 //! Given/when/then tests: every command, every rejection, every idempotent repeat.
 
 mod attribution;
+mod customer;
 mod incident;
 mod resolution;
 
@@ -76,6 +77,7 @@ fn booking() -> OpenItem {
         customer_impact: CustomerImpact {
             funds_held: true,
             fee: None,
+            customer: None,
         },
     }
 }

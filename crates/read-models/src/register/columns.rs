@@ -58,7 +58,7 @@ macro_rules! column {
 }
 
 /// Every column of `item_register`, in the order both backends write them.
-pub(crate) const REGISTER_COLUMNS: [Column; 37] = [
+pub(crate) const REGISTER_COLUMNS: [Column; 39] = [
     column!(item_id, "text[]", false, text),
     column!(version, "bigint[]", true, value),
     column!(source_system, "text[]", false, text),
@@ -82,7 +82,7 @@ pub(crate) const REGISTER_COLUMNS: [Column; 37] = [
     column!(team, "text[]", true, optional_text),
     column!(assignee, "text[]", true, optional_text),
     column!(escalation_level, "int[]", true, value),
-    column!(funds_held, "boolean[]", false, value),
+    column!(funds_held, "boolean[]", true, value),
     column!(fee_minor, "bigint[]", false, value),
     column!(fee_currency, "text[]", false, optional_text),
     column!(opened_at, "timestamptz[]", false, value),
@@ -96,6 +96,8 @@ pub(crate) const REGISTER_COLUMNS: [Column; 37] = [
     column!(responsible, "text[]", true, optional_text),
     column!(counterparty, "text[]", true, optional_text),
     column!(incident, "text[]", true, optional_text),
+    column!(customer, "text[]", true, optional_text),
+    column!(last_reminder_day, "int[]", true, value),
 ];
 
 /// `item_register (item_id, version, …)`: the table and its columns in write order.

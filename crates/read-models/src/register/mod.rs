@@ -67,6 +67,10 @@ pub struct RegisterRow {
     pub counterparty: Option<String>,
     /// The incident the item counts under.
     pub incident: Option<String>,
+    /// The customer harmed, by the bank's pseudonymous reference.
+    pub customer: Option<String>,
+    /// The latest reminder of the customer fallen due, in days after booking (0: none).
+    pub last_reminder_day: i32,
 }
 
 /// A dated change of an item's outstanding amount and open/closed state.
@@ -190,6 +194,12 @@ impl RegisterBatch {
                     responsible: None,
                     counterparty: None,
                     incident: None,
+                    customer: item
+                        .customer_impact
+                        .customer
+                        .as_ref()
+                        .map(ToString::to_string),
+                    last_reminder_day: 0,
                 },
             );
             self.history.insert(id.clone(), Vec::new());
@@ -242,7 +252,15 @@ impl RegisterBatch {
             | SuspenseItemEvent::ResolutionRejected { .. }
             | SuspenseItemEvent::Commented { .. }
             | SuspenseItemEvent::LinkedToIncident { .. }
-            | SuspenseItemEvent::UnlinkedFromIncident { .. } => None,
+            | SuspenseItemEvent::UnlinkedFromIncident { .. }
+            | SuspenseItemEvent::CustomerImpactRecorded { .. }
+            | SuspenseItemEvent::CustomerFeeIncurred { .. }
+            | SuspenseItemEvent::CustomerFeeRefunded { .. }
+            | SuspenseItemEvent::ComplaintReceived { .. }
+            | SuspenseItemEvent::ComplaintClosed { .. }
+            | SuspenseItemEvent::ReminderDue { .. }
+            | SuspenseItemEvent::ReminderSent { .. }
+            | SuspenseItemEvent::ReminderFailed { .. } => None,
         };
         if let Some((delta, _)) = movement {
             if row.outstanding_minor + delta < 0 {
@@ -300,6 +318,26 @@ impl RegisterBatch {
                 row.incident = Some(incident.to_string());
             }
             SuspenseItemEvent::UnlinkedFromIncident { .. } => row.incident = None,
+            SuspenseItemEvent::CustomerImpactRecorded {
+                customer,
+                funds_held,
+                ..
+            } => {
+                if let Some(customer) = customer {
+                    row.customer = Some(customer.to_string());
+                }
+                row.funds_held = *funds_held;
+            }
+            SuspenseItemEvent::ReminderDue { day, .. } => {
+                let day = i32::try_from(*day).unwrap_or(i32::MAX);
+                row.last_reminder_day = row.last_reminder_day.max(day);
+            }
+            SuspenseItemEvent::CustomerFeeIncurred { .. }
+            | SuspenseItemEvent::CustomerFeeRefunded { .. }
+            | SuspenseItemEvent::ComplaintReceived { .. }
+            | SuspenseItemEvent::ComplaintClosed { .. }
+            | SuspenseItemEvent::ReminderSent { .. }
+            | SuspenseItemEvent::ReminderFailed { .. } => {}
         }
         if let Some((delta, open)) = movement {
             add_balance(&mut self.balances, &row.currency, i64::from(open), delta);

@@ -25,7 +25,7 @@ macro_rules! counter {
 }
 
 /// Every counter a cell keeps, in column order.
-pub(crate) const COUNTERS: [Counter; 8] = [
+pub(crate) const COUNTERS: [Counter; 16] = [
     counter!(opened_count),
     counter!(opened_minor),
     counter!(resolved_count),
@@ -34,6 +34,14 @@ pub(crate) const COUNTERS: [Counter; 8] = [
     counter!(reopened_minor),
     counter!(escalations),
     counter!(restated_items),
+    counter!(customer_impacted),
+    counter!(fees_incurred_minor),
+    counter!(fees_refunded_minor),
+    counter!(complaints_received),
+    counter!(complaints_closed),
+    counter!(reminders_due),
+    counter!(reminders_sent),
+    counter!(reminders_failed),
 ];
 
 /// The stock columns of a `root_cause_monthly` row, after its counters.

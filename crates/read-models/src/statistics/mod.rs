@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::AddAssign;
 
 use chrono::NaiveDate;
-use suspense_domain::{RootCause, SuspenseItemEvent};
+use suspense_domain::{Money, RootCause, SuspenseItemEvent};
 use suspense_store::RecordedEvent;
 
 use self::columns::COUNTERS;
@@ -56,6 +56,8 @@ pub(crate) struct StatsItem {
     pub team: String,
     pub counterparty: String,
     pub incident: String,
+    /// The item harms a customer (counted once, in the month that began).
+    pub impacted: bool,
 }
 
 /// One contribution of an item to the statistics.
@@ -208,6 +210,18 @@ pub struct CellCounts {
     pub reopened_minor: i64,
     pub escalations: i64,
     pub restated_items: i64,
+    /// Items whose customer impact began (a customer, held funds or a fee recorded).
+    pub customer_impacted: i64,
+    /// Fees customers incurred because of items, and refunds of them, in the item's currency.
+    pub fees_incurred_minor: i64,
+    pub fees_refunded_minor: i64,
+    /// Complaints by the month they were received, and closed.
+    pub complaints_received: i64,
+    pub complaints_closed: i64,
+    /// Reminders fallen due, and the messaging gateway's reports on them.
+    pub reminders_due: i64,
+    pub reminders_sent: i64,
+    pub reminders_failed: i64,
 }
 
 impl AddAssign for CellCounts {
@@ -260,6 +274,14 @@ pub(crate) enum FactKind {
     Resolved,
     Reopened,
     Escalated,
+    CustomerImpacted,
+    FeeIncurred,
+    FeeRefunded,
+    ComplaintReceived,
+    ComplaintClosed,
+    ReminderDue,
+    ReminderSent,
+    ReminderFailed,
 }
 
 /// The statistics rows touched by one batch.
@@ -381,6 +403,7 @@ impl StatsBatch {
                 team: UNASSIGNED.to_owned(),
                 counterparty: NONE.to_owned(),
                 incident: NONE.to_owned(),
+                impacted: false,
             };
             let fact = StatsFact {
                 item_id: id.clone(),
@@ -396,6 +419,20 @@ impl StatsBatch {
             }
             self.items.insert(id.clone(), stats_item);
             self.record(fact);
+            let impact = &item.customer_impact;
+            if impact.customer.is_some() || impact.funds_held || impact.fee.is_some() {
+                // Counted where the item is: in the month of its booking.
+                self.impact_began(&id, sequence, month_start(item.booked_on));
+            }
+            if let Some(fee) = &impact.fee {
+                self.fee(
+                    &id,
+                    sequence,
+                    FactKind::FeeIncurred,
+                    month_start(item.booked_on),
+                    fee,
+                );
+            }
             return Ok(());
         }
         // What the facts below take of the item (copied: `record` borrows the batch again).
@@ -454,6 +491,39 @@ impl StatsBatch {
                 amount_minor,
                 duration_bucket: None,
             }),
+            SuspenseItemEvent::CustomerImpactRecorded {
+                customer,
+                funds_held,
+                ..
+            } => {
+                if customer.is_some() || *funds_held {
+                    self.impact_began(&id, sequence, month);
+                }
+            }
+            SuspenseItemEvent::CustomerFeeIncurred { amount, .. } => {
+                self.impact_began(&id, sequence, month);
+                self.fee(&id, sequence, FactKind::FeeIncurred, month, amount);
+            }
+            SuspenseItemEvent::CustomerFeeRefunded { amount, .. } => {
+                self.fee(&id, sequence, FactKind::FeeRefunded, month, amount);
+            }
+            SuspenseItemEvent::ComplaintReceived { received_at, .. } => {
+                let month = month_start(calendar.local_date(*received_at));
+                self.count(id, sequence, FactKind::ComplaintReceived, month);
+            }
+            SuspenseItemEvent::ComplaintClosed { closed_at, .. } => {
+                let month = month_start(calendar.local_date(*closed_at));
+                self.count(id, sequence, FactKind::ComplaintClosed, month);
+            }
+            SuspenseItemEvent::ReminderDue { .. } => {
+                self.count(id, sequence, FactKind::ReminderDue, month)
+            }
+            SuspenseItemEvent::ReminderSent { .. } => {
+                self.count(id, sequence, FactKind::ReminderSent, month)
+            }
+            SuspenseItemEvent::ReminderFailed { .. } => {
+                self.count(id, sequence, FactKind::ReminderFailed, month)
+            }
             // Named one by one, so that a new event that counts cannot pass unnoticed.
             SuspenseItemEvent::Opened { .. }
             | SuspenseItemEvent::ClearingRecorded { .. }
@@ -463,6 +533,53 @@ impl StatsBatch {
             | SuspenseItemEvent::Commented { .. } => {}
         }
         Ok(())
+    }
+
+    /// A fact that counts one.
+    fn count(&mut self, item_id: String, sequence: i64, kind: FactKind, month: NaiveDate) {
+        self.record(StatsFact {
+            item_id,
+            sequence,
+            kind,
+            month,
+            amount_minor: 0,
+            duration_bucket: None,
+        });
+    }
+
+    /// The item's customer impact begins, unless it began before: counted once per item.
+    fn impact_began(&mut self, id: &str, sequence: i64, month: NaiveDate) {
+        let Some(item) = self.items.get_mut(id) else {
+            return;
+        };
+        if item.impacted {
+            return;
+        }
+        item.impacted = true;
+        if !self.created.contains(id) {
+            self.changed.insert(id.to_owned());
+        }
+        self.count(id.to_owned(), sequence, FactKind::CustomerImpacted, month);
+    }
+
+    /// A fee or its refund, counted in the item's currency: the item commands keep fees in
+    /// it, so a fee in another currency (none can be recorded) is left out rather than added
+    /// to amounts of a different unit.
+    fn fee(&mut self, id: &str, sequence: i64, kind: FactKind, month: NaiveDate, fee: &Money) {
+        let same_currency = self
+            .items
+            .get(id)
+            .is_some_and(|item| item.currency == fee.currency().code());
+        if same_currency {
+            self.record(StatsFact {
+                item_id: id.to_owned(),
+                sequence,
+                kind,
+                month,
+                amount_minor: fee.minor_units(),
+                duration_bucket: None,
+            });
+        }
     }
 
     /// Adds a new fact's contribution under the item's current cause.
@@ -566,6 +683,14 @@ fn contribution(item: &StatsItem, fact: &StatsFact) -> (CellKey, CellCounts, Opt
             counts.reopened_minor = fact.amount_minor;
         }
         FactKind::Escalated => counts.escalations = 1,
+        FactKind::CustomerImpacted => counts.customer_impacted = 1,
+        FactKind::FeeIncurred => counts.fees_incurred_minor = fact.amount_minor,
+        FactKind::FeeRefunded => counts.fees_refunded_minor = fact.amount_minor,
+        FactKind::ComplaintReceived => counts.complaints_received = 1,
+        FactKind::ComplaintClosed => counts.complaints_closed = 1,
+        FactKind::ReminderDue => counts.reminders_due = 1,
+        FactKind::ReminderSent => counts.reminders_sent = 1,
+        FactKind::ReminderFailed => counts.reminders_failed = 1,
     }
     (key, counts, bucket)
 }

@@ -33,11 +33,11 @@ static MONTHLY_UPSERT: LazyLock<String> = LazyLock::new(|| {
 /// The statistics items' columns, in the order both of their writes give them.
 const STATS_ITEM_COLUMNS: &str =
     "stats_items (item_id, branch, channel, currency, category, code, reclassified, booked_on,
-         amount_minor, team, counterparty, incident)";
+         amount_minor, team, counterparty, incident, impacted)";
 
 /// Statistics items the batch opens, copied in (no row of theirs can exist yet).
 async fn copy_stats_items(tx: Tx<'_, '_>, items: &[&StatsItem]) -> Result<(), sqlx::Error> {
-    let mut copy = BinaryRows::new(12);
+    let mut copy = BinaryRows::new(13);
     for i in items {
         copy.row()
             .value(&i.item_id)
@@ -51,7 +51,8 @@ async fn copy_stats_items(tx: Tx<'_, '_>, items: &[&StatsItem]) -> Result<(), sq
             .value(&i.amount_minor)
             .value(&i.team)
             .value(&i.counterparty)
-            .value(&i.incident);
+            .value(&i.incident)
+            .value(&i.impacted);
     }
     copy.copy_into(tx, STATS_ITEM_COLUMNS).await
 }
@@ -69,7 +70,7 @@ pub(super) async fn write(
             "INSERT INTO {STATS_ITEM_COLUMNS}
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                  $6::text[], $7::boolean[], $8::date[], $9::bigint[], $10::text[], $11::text[],
-                 $12::text[]){}",
+                 $12::text[], $13::boolean[]){}",
             super::projection::ITEM_UPSERT
         ))
         .bind(items.iter().map(|i| i.item_id.clone()).collect::<Vec<_>>())
@@ -89,6 +90,7 @@ pub(super) async fn write(
                 .collect::<Vec<_>>(),
         )
         .bind(items.iter().map(|i| i.incident.clone()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.impacted).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
     }

@@ -25,7 +25,8 @@ pub(crate) struct RootCauseStatistics;
 pub(super) const ITEM_UPSERT: &str =
     " ON CONFLICT (item_id) DO UPDATE SET category = excluded.category,
     code = excluded.code, reclassified = excluded.reclassified, team = excluded.team,
-    counterparty = excluded.counterparty, incident = excluded.incident";
+    counterparty = excluded.counterparty, incident = excluded.incident,
+    impacted = excluded.impacted";
 
 #[async_trait]
 impl Projection for RootCauseStatistics {

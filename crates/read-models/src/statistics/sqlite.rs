@@ -21,7 +21,7 @@ pub(super) async fn write(
         execute_chunks(tx, &items, |chunk| {
             let mut q = QueryBuilder::<Db>::new(
                 "INSERT OR FAIL INTO stats_items (item_id, branch, channel, currency, category, code,
-                     reclassified, booked_on, amount_minor, team, counterparty, incident) ",
+                     reclassified, booked_on, amount_minor, team, counterparty, incident, impacted) ",
             );
             q.push_values(chunk, |mut b, i| {
                 b.push_bind(i.item_id.as_str())
@@ -35,7 +35,8 @@ pub(super) async fn write(
                     .push_bind(i.amount_minor)
                     .push_bind(i.team.as_str())
                     .push_bind(i.counterparty.as_str())
-                    .push_bind(i.incident.as_str());
+                    .push_bind(i.incident.as_str())
+                    .push_bind(i.impacted);
             });
             if upsert {
                 q.push(super::projection::ITEM_UPSERT);

@@ -25,6 +25,14 @@ fn the_column_table_reaches_every_counter_once() {
         reopened_minor: 7,
         escalations: 7,
         restated_items: 7,
+        customer_impacted: 7,
+        fees_incurred_minor: 7,
+        fees_refunded_minor: 7,
+        complaints_received: 7,
+        complaints_closed: 7,
+        reminders_due: 7,
+        reminders_sent: 7,
+        reminders_failed: 7,
     };
     assert!(all.values().all(|v| v == 7));
     let mut sum = all;
@@ -61,6 +69,7 @@ fn stored_item_and(event: SuspenseItemEvent) -> (StatsBatch, RecordedEvent) {
         team: UNASSIGNED.into(),
         counterparty: NONE.into(),
         incident: NONE.into(),
+        impacted: false,
     };
     let batch = StatsBatch::new(
         Map::from_iter([(id.to_string(), item)]),
@@ -192,4 +201,122 @@ fn histogram_changes_group_deltas_per_cell_and_skip_zeros() {
     let mut deltas = changes[&key()].clone();
     deltas.sort_unstable();
     assert_eq!(deltas, vec![(1, -1), (3, 2)]);
+}
+
+/// The month's customer counters a batch adds, summed over its cells.
+fn customer_counts(batch: &StatsBatch) -> CellCounts {
+    let mut sum = CellCounts::default();
+    for counts in batch.cells.values() {
+        sum += *counts;
+    }
+    sum
+}
+
+#[test]
+fn customer_impact_counts_once_per_item_and_marks_it_for_rewriting() {
+    use suspense_domain::{CustomerReference, UserId};
+    let recorded = SuspenseItemEvent::CustomerImpactRecorded {
+        at: at(),
+        by: UserId::parse("ops").expect("user"),
+        customer: Some(CustomerReference::parse("C-0042").expect("customer")),
+        funds_held: true,
+    };
+    let (mut batch, event) = stored_item_and(recorded.clone());
+    let calendar = ReportingCalendar::default();
+    batch.apply(&event, &calendar).expect("applies");
+    let again = crate::test_events::recorded(event.item_id, 5, recorded);
+    batch.apply(&again, &calendar).expect("applies");
+    assert_eq!(customer_counts(&batch).customer_impacted, 1);
+    let written: Vec<&StatsItem> = batch.items_to_write().collect();
+    assert_eq!(written.len(), 1);
+    assert!(written[0].impacted);
+}
+
+#[test]
+fn fees_refunds_complaints_and_reminders_count_in_their_months() {
+    use suspense_domain::{
+        ComplaintChannel, ComplaintReference, FeeReference, Money, ReminderChannel, UserId,
+    };
+    let by = UserId::parse("ops").expect("user");
+    let fee_reference = FeeReference::parse("LATE-1").expect("fee");
+    let complaint = ComplaintReference::parse("CMP-7").expect("complaint");
+    let received_at = NaiveDate::from_ymd_opt(2026, 1, 20)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .expect("time")
+        .and_utc();
+    let events = [
+        SuspenseItemEvent::CustomerFeeIncurred {
+            at: at(),
+            by: by.clone(),
+            fee_reference: fee_reference.clone(),
+            amount: Money::parse("25.00", "CNY").expect("money"),
+        },
+        SuspenseItemEvent::CustomerFeeRefunded {
+            at: at(),
+            by: by.clone(),
+            fee_reference,
+            amount: Money::parse("10.00", "CNY").expect("money"),
+        },
+        SuspenseItemEvent::ComplaintReceived {
+            at: at(),
+            by: by.clone(),
+            complaint: complaint.clone(),
+            received_at,
+            channel: ComplaintChannel::Phone,
+        },
+        SuspenseItemEvent::ComplaintClosed {
+            at: at(),
+            by: by.clone(),
+            complaint,
+            closed_at: at(),
+            note: None,
+        },
+        SuspenseItemEvent::ReminderDue {
+            at: at(),
+            by: by.clone(),
+            day: 3,
+            due_on: NaiveDate::from_ymd_opt(2026, 1, 8).expect("date"),
+        },
+        SuspenseItemEvent::ReminderSent {
+            at: at(),
+            by: by.clone(),
+            day: 3,
+            channel: ReminderChannel::Sms,
+        },
+        SuspenseItemEvent::ReminderFailed {
+            at: at(),
+            by,
+            day: 10,
+            reason: suspense_domain::Note::parse("unreachable").expect("note"),
+        },
+    ];
+    let (mut batch, first) = stored_item_and(events[0].clone());
+    let calendar = ReportingCalendar::default();
+    for (offset, event) in events.into_iter().enumerate() {
+        let recorded = crate::test_events::recorded(first.item_id, 4 + offset as u64, event);
+        batch.apply(&recorded, &calendar).expect("applies");
+    }
+    let sum = customer_counts(&batch);
+    assert_eq!(
+        (
+            sum.customer_impacted,
+            sum.fees_incurred_minor,
+            sum.fees_refunded_minor
+        ),
+        (1, 2_500, 1_000)
+    );
+    assert_eq!((sum.complaints_received, sum.complaints_closed), (1, 1));
+    assert_eq!(
+        (sum.reminders_due, sum.reminders_sent, sum.reminders_failed),
+        (1, 1, 1)
+    );
+    // The complaint counts in the month it was received, not the month it was recorded.
+    let january = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+    let received_in_january: i64 = batch
+        .cells
+        .iter()
+        .filter(|(key, _)| key.month == january)
+        .map(|(_, counts)| counts.complaints_received)
+        .sum();
+    assert_eq!(received_in_january, 1);
 }

@@ -251,8 +251,8 @@ mod tests {
         };
         assert_eq!(
             deferred,
-            9 + deferred_movements,
-            "eight lookup indexes of the register and its unique reference, the movements' own"
+            10 + deferred_movements,
+            "nine lookup indexes of the register and its unique reference, the movements' own"
         );
         let kept = index_names(pool, "item_register").await;
         assert_eq!(kept.len(), 1, "only the primary key's: {kept:?}");
@@ -269,7 +269,7 @@ mod tests {
 
         assert_eq!(
             super::restore(pool).await.ok(),
-            Some(9 + deferred_movements)
+            Some(10 + deferred_movements)
         );
         assert_eq!(index_names(pool, "item_register").await, before);
         assert_eq!(

@@ -57,15 +57,7 @@ pub enum Command {
 }
 
 fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, CliError> {
-    DateTime::parse_from_rfc3339(value.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            suspense_domain::InvalidInput::new(
-                field,
-                format!("'{value}' is not an RFC 3339 time like 2026-04-01T00:00:00Z"),
-            )
-            .into()
-        })
+    Ok(crate::dto::instant(field, value)?)
 }
 
 fn print_verdict(verdict: &ChainVerdict) -> Result<(), CliError> {

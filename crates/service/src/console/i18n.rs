@@ -143,6 +143,26 @@ const LABELS: &[(&str, &str, &str)] = &[
         "解除事件关联",
         "Unlinked from incident",
     ),
+    (
+        "CustomerImpactRecorded",
+        "登记客户影响",
+        "Customer impact recorded",
+    ),
+    (
+        "CustomerFeeIncurred",
+        "客户产生费用",
+        "Customer fee incurred",
+    ),
+    (
+        "CustomerFeeRefunded",
+        "退还客户费用",
+        "Customer fee refunded",
+    ),
+    ("ComplaintReceived", "收到客户投诉", "Complaint received"),
+    ("ComplaintClosed", "客户投诉办结", "Complaint closed"),
+    ("ReminderDue", "应提醒客户", "Reminder due"),
+    ("ReminderSent", "已提醒客户", "Reminder sent"),
+    ("ReminderFailed", "提醒客户失败", "Reminder failed"),
 ];
 
 /// The rules behind the API's refusal codes, in Chinese.
@@ -196,6 +216,21 @@ pub const REFUSALS: &[(&str, &str)] = &[
     ("item_in_another_incident", "项目已关联到另一事件"),
     ("item_not_linked", "项目未关联到该事件"),
     ("linked_through_incident", "事件关联只能通过事件操作"),
+    ("customer_conflict", "项目已登记另一客户"),
+    ("fee_reference_conflict", "该费用参考号已以不同金额登记"),
+    ("unknown_fee", "项目未登记该费用"),
+    ("refund_exceeds_fee", "退费金额超过可退费用"),
+    ("complaint_conflict", "该投诉已以不同时间或渠道登记"),
+    ("unknown_complaint", "项目未登记该投诉"),
+    (
+        "complaint_closed_before_received",
+        "投诉办结时间早于收到时间",
+    ),
+    ("complaint_closed", "该投诉已办结"),
+    ("no_customer", "项目未登记客户，无法提醒"),
+    ("reminder_not_later", "提醒须晚于上一次提醒"),
+    ("reminder_not_due", "该提醒尚未到期"),
+    ("reminder_already_sent", "该提醒已发送"),
 ];
 
 /// The console's texts in one language.

@@ -5,10 +5,10 @@
 use serde::Deserialize;
 use suspense_domain::plan::Month;
 use suspense_domain::{
-    AccountNumber, Attribution, BranchCode, Channel, CounterpartyCode, CustomerImpact, Direction,
-    EscalationLevel, EscalationReason, InvalidInput, ItemAction, Money, Note, OpenItem,
-    RecordVolume, Reference, ResolutionMethod, ResolutionRequest, RootCauseCategory, RootCauseCode,
-    SourceReference, TeamId, UserId,
+    AccountNumber, Attribution, BranchCode, Channel, CounterpartyCode, CustomerImpact,
+    CustomerReference, Direction, EscalationLevel, EscalationReason, InvalidInput, ItemAction,
+    Money, Note, OpenItem, RecordVolume, Reference, ResolutionMethod, ResolutionRequest,
+    RootCauseCategory, RootCauseCode, SourceReference, TeamId, UserId,
 };
 
 use super::date;
@@ -54,6 +54,8 @@ pub struct OpenItemBody {
     #[serde(default)]
     pub funds_held: bool,
     pub fee: Option<MoneyBody>,
+    /// The bank's pseudonymous reference of the customer harmed.
+    pub customer: Option<String>,
 }
 
 impl OpenItemBody {
@@ -77,6 +79,11 @@ impl OpenItemBody {
                 fee: self
                     .fee
                     .map(|f| money(&f.amount, &f.currency, "fee.amount"))
+                    .transpose()?,
+                customer: self
+                    .customer
+                    .as_deref()
+                    .map(CustomerReference::parse)
                     .transpose()?,
             },
         })

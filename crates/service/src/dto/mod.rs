@@ -6,6 +6,7 @@
 mod allocation;
 mod attribution;
 mod body;
+mod customer;
 mod incident;
 mod organisation;
 mod outlook;
@@ -19,6 +20,7 @@ mod view;
 pub use allocation::*;
 pub use attribution::*;
 pub use body::*;
+pub use customer::*;
 pub use incident::*;
 pub use organisation::*;
 pub use outlook::*;
@@ -29,8 +31,20 @@ pub use query::*;
 pub use summary::*;
 pub use view::*;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use suspense_domain::InvalidInput;
+
+/// A time in RFC 3339 form (`2026-04-01T09:30:00+08:00`), named by `field` when it is not one.
+pub fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, InvalidInput> {
+    DateTime::parse_from_rfc3339(value.trim())
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| {
+            InvalidInput::new(
+                field,
+                format!("'{value}' is not an RFC 3339 time like 2026-04-01T09:30:00+08:00"),
+            )
+        })
+}
 
 /// A calendar date in the form `2026-03-31`, named by `field` when it is not one.
 pub fn date(field: &str, value: &str) -> Result<NaiveDate, InvalidInput> {

@@ -175,13 +175,7 @@ impl RootCauseParams {
 /// `as_known_at=`: an RFC 3339 time.
 pub(super) fn as_known_at(value: Option<&str>) -> Result<Option<DateTime<Utc>>, InvalidInput> {
     value
-        .map(|at| {
-            DateTime::parse_from_rfc3339(at.trim())
-                .map(|at| at.with_timezone(&Utc))
-                .map_err(|_| {
-                    InvalidInput::new("as_known_at", format!("'{at}' is not an RFC 3339 time"))
-                })
-        })
+        .map(|at| super::instant("as_known_at", at))
         .transpose()
 }
 

@@ -84,6 +84,8 @@ pub struct ItemDetail {
     pub comment_count: u32,
     /// The incident the item counts under.
     pub incident: Option<String>,
+    /// The customer harmed, their fees, complaints and reminders.
+    pub customer: super::CustomerView,
 }
 
 impl From<&ItemState> for ItemDetail {
@@ -110,6 +112,7 @@ impl From<&ItemState> for ItemDetail {
             reopen_count: state.reopen_count,
             comment_count: state.comment_count,
             incident: state.incident.as_ref().map(ToString::to_string),
+            customer: (&state.customer).into(),
         }
     }
 }
@@ -139,6 +142,7 @@ pub struct ReferenceView {
 pub struct CustomerImpactView {
     pub funds_held: bool,
     pub fee: Option<MoneyView>,
+    pub customer: Option<String>,
 }
 
 impl From<&OpenItem> for BookingView {
@@ -159,6 +163,11 @@ impl From<&OpenItem> for BookingView {
             customer_impact: CustomerImpactView {
                 funds_held: item.customer_impact.funds_held,
                 fee: item.customer_impact.fee.as_ref().map(MoneyView::from),
+                customer: item
+                    .customer_impact
+                    .customer
+                    .as_ref()
+                    .map(ToString::to_string),
             },
         }
     }

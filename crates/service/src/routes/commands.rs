@@ -13,7 +13,8 @@ use super::item_id;
 use super::items::{actor, executed_reply, outcome};
 use crate::auth::Role;
 use crate::dto::{
-    AssignBody, ClassifyBody, ClearingBody, CommentBody, EscalateBody, NoteBody, ReasonBody,
+    AssignBody, ClassifyBody, ClearingBody, CloseComplaintBody, CommentBody, ComplaintBody,
+    CustomerImpactBody, EscalateBody, FeeBody, NoteBody, ReasonBody, ReminderOutcomeBody,
     ResolveBody,
 };
 use crate::error::ApiError;
@@ -169,6 +170,12 @@ pub const COMMAND_ROUTES: &[CommandRoute] = &[
     CommandRoute { path: "/resolution/reject", roles: SUPERVISOR, decide: reject },
     CommandRoute { path: "/reopen", roles: SUPERVISOR, decide: reopen },
     CommandRoute { path: "/comments", roles: OPERATOR_OR_SUPERVISOR, decide: comment },
+    CommandRoute { path: "/customer", roles: OPERATOR_OR_SUPERVISOR, decide: customer },
+    CommandRoute { path: "/fees", roles: OPERATOR, decide: fee },
+    CommandRoute { path: "/fees/refunds", roles: OPERATOR, decide: refund },
+    CommandRoute { path: "/complaints", roles: OPERATOR_OR_SUPERVISOR, decide: complaint },
+    CommandRoute { path: "/complaints/close", roles: OPERATOR_OR_SUPERVISOR, decide: close_complaint },
+    CommandRoute { path: "/reminders/outcome", roles: OPERATOR, decide: reminder_outcome },
 ];
 
 impl CommandRoute {
@@ -258,4 +265,29 @@ fn comment(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
         text: Note::parse(&text).map_err(|e| e.for_field("text"))?,
     }
     .into())
+}
+
+fn customer(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(body.json::<CustomerImpactBody>()?.parse()?.into())
+}
+
+fn fee(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(body.json::<FeeBody>()?.incurred()?.into())
+}
+
+fn refund(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(body.json::<FeeBody>()?.refund()?.into())
+}
+
+fn complaint(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(body.json::<ComplaintBody>()?.parse()?.into())
+}
+
+fn close_complaint(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(body.json::<CloseComplaintBody>()?.parse()?.into())
+}
+
+/// The messaging gateway reports on a reminder it was handed (it acts as an operator).
+fn reminder_outcome(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
+    Ok(body.json::<ReminderOutcomeBody>()?.parse()?.into())
 }

@@ -301,6 +301,7 @@ async fn seed(
                     customer_impact: CustomerImpact {
                         funds_held: dice.chance(40),
                         fee: None,
+                        customer: None,
                     },
                 };
                 ids[n] = Some(ItemId::for_reference(&item.reference));

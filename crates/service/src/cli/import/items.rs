@@ -37,6 +37,8 @@ struct Row {
     fee_amount: Option<String>,
     #[serde(default)]
     fee_currency: Option<String>,
+    #[serde(default)]
+    customer: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,6 +96,7 @@ fn parse_row(line: u64, row: Row) -> Result<OpenItem, RowError> {
         description: row.description,
         funds_held,
         fee,
+        customer: row.customer.filter(|c| !c.trim().is_empty()),
     }
     .parse()
     .map_err(|e| RowError {

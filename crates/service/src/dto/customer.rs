@@ -1,0 +1,259 @@
+//! The customer side of an item on the wire: the bodies of its commands and its view.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use suspense_domain::{
+    ComplaintChannel, ComplaintReference, CustomerReference, CustomerSide, FeeReference,
+    InvalidInput, ItemAction, Money, Note, ReminderChannel, ReminderOutcome,
+};
+
+use super::{instant, MoneyView};
+
+/// `POST /v1/items/{id}/customer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerImpactBody {
+    /// The bank's pseudonymous customer reference; left as recorded when absent.
+    pub customer: Option<String>,
+    pub funds_held: bool,
+}
+
+impl CustomerImpactBody {
+    pub fn parse(self) -> Result<ItemAction, InvalidInput> {
+        Ok(ItemAction::RecordCustomerImpact {
+            customer: self
+                .customer
+                .as_deref()
+                .map(CustomerReference::parse)
+                .transpose()?,
+            funds_held: self.funds_held,
+        })
+    }
+}
+
+/// `POST /v1/items/{id}/fees` and `/fees/refunds`: a fee, or a refund of it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeBody {
+    pub fee_reference: String,
+    pub amount: String,
+    pub currency: String,
+}
+
+impl FeeBody {
+    fn parts(self) -> Result<(FeeReference, Money), InvalidInput> {
+        Ok((
+            FeeReference::parse(&self.fee_reference)?,
+            Money::parse(&self.amount, &self.currency)?,
+        ))
+    }
+
+    pub fn incurred(self) -> Result<ItemAction, InvalidInput> {
+        let (fee_reference, amount) = self.parts()?;
+        Ok(ItemAction::RecordFee {
+            fee_reference,
+            amount,
+        })
+    }
+
+    pub fn refund(self) -> Result<ItemAction, InvalidInput> {
+        let (fee_reference, amount) = self.parts()?;
+        Ok(ItemAction::RefundFee {
+            fee_reference,
+            amount,
+        })
+    }
+}
+
+/// `POST /v1/items/{id}/complaints`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintBody {
+    pub complaint: String,
+    pub received_at: String,
+    pub channel: String,
+}
+
+impl ComplaintBody {
+    pub fn parse(self) -> Result<ItemAction, InvalidInput> {
+        Ok(ItemAction::RecordComplaint {
+            complaint: ComplaintReference::parse(&self.complaint)?,
+            received_at: instant("received_at", &self.received_at)?,
+            channel: ComplaintChannel::parse(&self.channel)?,
+        })
+    }
+}
+
+/// `POST /v1/items/{id}/complaints/close`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseComplaintBody {
+    pub complaint: String,
+    pub closed_at: String,
+    pub note: Option<String>,
+}
+
+impl CloseComplaintBody {
+    pub fn parse(self) -> Result<ItemAction, InvalidInput> {
+        Ok(ItemAction::CloseComplaint {
+            complaint: ComplaintReference::parse(&self.complaint)?,
+            closed_at: instant("closed_at", &self.closed_at)?,
+            note: self
+                .note
+                .as_deref()
+                .map(|n| Note::parse(n).map_err(|e| e.for_field("note")))
+                .transpose()?,
+        })
+    }
+}
+
+/// `POST /v1/items/{id}/reminders/outcome`: the messaging gateway's report.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderOutcomeBody {
+    /// The reminder, by the days after booking it fell due at (`ReminderDue.day`).
+    pub day: u32,
+    /// `sent` or `failed`.
+    pub outcome: String,
+    /// With `sent`: `sms`, `phone` or `email`.
+    pub channel: Option<String>,
+    /// With `failed`: why.
+    pub reason: Option<String>,
+}
+
+impl ReminderOutcomeBody {
+    pub fn parse(self) -> Result<ItemAction, InvalidInput> {
+        let outcome = match self.outcome.trim() {
+            "sent" => {
+                if self.reason.is_some() {
+                    return Err(InvalidInput::new("reason", "is given only with failed"));
+                }
+                let channel = self
+                    .channel
+                    .as_deref()
+                    .ok_or_else(|| InvalidInput::new("channel", "is required with sent"))?;
+                ReminderOutcome::Sent {
+                    channel: ReminderChannel::parse(channel)?,
+                }
+            }
+            "failed" => {
+                if self.channel.is_some() {
+                    return Err(InvalidInput::new("channel", "is given only with sent"));
+                }
+                let reason = self
+                    .reason
+                    .as_deref()
+                    .ok_or_else(|| InvalidInput::new("reason", "is required with failed"))?;
+                ReminderOutcome::Failed {
+                    reason: Note::parse(reason).map_err(|e| e.for_field("reason"))?,
+                }
+            }
+            other => {
+                return Err(InvalidInput::new(
+                    "outcome",
+                    format!("'{other}' is not one of sent, failed"),
+                ))
+            }
+        };
+        Ok(ItemAction::RecordReminderOutcome {
+            day: self.day,
+            outcome,
+        })
+    }
+}
+
+/// The customer side of an item.
+#[derive(Debug, Serialize)]
+pub struct CustomerView {
+    pub customer: Option<String>,
+    pub funds_held: bool,
+    /// Fees by reference (`opening`: the fee the item was booked with).
+    pub fees: BTreeMap<String, FeeView>,
+    pub complaints: BTreeMap<String, ComplaintView>,
+    /// Reminders fallen due, by days after booking.
+    pub reminders: BTreeMap<u32, ReminderView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeeView {
+    pub incurred: MoneyView,
+    pub refunded: MoneyView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComplaintView {
+    pub received_at: DateTime<Utc>,
+    pub channel: &'static str,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReminderView {
+    pub due_on: NaiveDate,
+    /// `due` until the gateway reports, then `sent` or `failed`.
+    pub status: &'static str,
+    pub channel: Option<&'static str>,
+    pub reason: Option<String>,
+}
+
+impl From<&CustomerSide> for CustomerView {
+    fn from(side: &CustomerSide) -> Self {
+        Self {
+            customer: side.customer.as_ref().map(ToString::to_string),
+            funds_held: side.funds_held,
+            fees: side
+                .fees
+                .iter()
+                .map(|(reference, fee)| {
+                    (
+                        reference.to_string(),
+                        FeeView {
+                            incurred: (&fee.incurred).into(),
+                            refunded: (&fee.refunded).into(),
+                        },
+                    )
+                })
+                .collect(),
+            complaints: side
+                .complaints
+                .iter()
+                .map(|(reference, complaint)| {
+                    (
+                        reference.to_string(),
+                        ComplaintView {
+                            received_at: complaint.received_at,
+                            channel: complaint.channel.as_str(),
+                            closed_at: complaint.closed_at,
+                        },
+                    )
+                })
+                .collect(),
+            reminders: side
+                .reminders
+                .iter()
+                .map(|(day, reminder)| {
+                    let (status, channel, reason) = match &reminder.outcome {
+                        None => ("due", None, None),
+                        Some(ReminderOutcome::Sent { channel }) => {
+                            ("sent", Some(channel.as_str()), None)
+                        }
+                        Some(ReminderOutcome::Failed { reason }) => {
+                            ("failed", None, Some(reason.to_string()))
+                        }
+                    };
+                    (
+                        *day,
+                        ReminderView {
+                            due_on: reminder.due_on,
+                            status,
+                            channel,
+                            reason,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+}
