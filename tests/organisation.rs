@@ -531,6 +531,7 @@ async fn organisation_jurisdictions_select_the_sweeps_items() {
                     ..EscalationRule::after_days(10, EscalationLevel::TeamLead)
                 }],
                 approval_bands: Vec::new(),
+                reminders: Vec::new(),
             },
         )
         .await

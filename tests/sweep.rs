@@ -34,6 +34,7 @@ fn policy() -> PublishPolicy {
             large,
         ],
         approval_bands: Vec::new(),
+        reminders: Vec::new(),
     }
 }
 
@@ -466,4 +467,111 @@ async fn sweep_schedule_follows_an_injected_clock(backend: Backend) {
 on_both_backends!(
     sweep_schedule_follows_an_injected_clock,
     super::sweep_schedule_follows_an_injected_clock
+);
+
+/// The sweep reminds customers as the policy's reminder rules say: only items with a customer
+/// and a matching cause, once per reminder, the latest of several overdue only, and never a
+/// resolved item; as `system`, with the policy version in the metadata.
+async fn sweep_reminds_customers_once_per_reminder(backend: Backend) {
+    use suspense::domain::policy::ReminderRule;
+    use suspense::domain::{CustomerReference, RootCauseCategory, RootCauseCode};
+    let db = TestDatabase::create(backend).await;
+    let ledger = ledger(&db).await;
+    let mut command = policy();
+    command.reminders = vec![ReminderRule {
+        category: Some(RootCauseCategory::CustomerCause),
+        branches: Vec::new(),
+        days_after_booking: vec![3, 10],
+    }];
+    ledger
+        .publish_policy(&Actor::new(user("risk")), command)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ops = Actor::new(user("ops"));
+    let customer = |reference: &str, booked: &str| {
+        let mut item = booking(reference, "100.00");
+        item.booked_on = date(booked);
+        item.value_date = item.booked_on;
+        item.customer_impact.customer =
+            Some(CustomerReference::parse("C-0042").unwrap_or_else(|e| panic!("{e}")));
+        item
+    };
+    let classify = ItemAction::Classify {
+        category: RootCauseCategory::CustomerCause,
+        code: RootCauseCode::parse("CUS-REFERENCE").unwrap_or_else(|e| panic!("{e}")),
+        reason: None,
+        attribution: Default::default(),
+    };
+    let mut ids = Vec::new();
+    for (reference, booked) in [("REM-1", "2026-06-25"), ("REM-OLD", "2026-05-01")] {
+        let id = ledger
+            .open_item(&ops, customer(reference, booked))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .item_id;
+        ledger
+            .execute(&ops, id, classify.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        ids.push(id);
+    }
+    // No customer, or another cause: never reminded.
+    open(&ledger, "REM-ANON", "100.00", "2026-05-01").await;
+    let other = ledger
+        .open_item(&ops, customer("REM-OTHER", "2026-05-01"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .item_id;
+
+    let swept = ledger.sweep(at()).await.unwrap_or_else(|e| panic!("{e}"));
+    let reminded: Vec<(ItemId, u32)> = swept.reminded.iter().map(|(id, d)| (*id, d.day)).collect();
+    let mut expected = vec![(ids[0], 3), (ids[1], 10)];
+    expected.sort();
+    assert_eq!(reminded, expected, "the latest overdue reminder only");
+    assert!(!reminded.iter().any(|(id, _)| *id == other));
+    let again = ledger.sweep(at()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(again.reminded.is_empty(), "{again:?}");
+
+    let history = ledger
+        .history(ids[0])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let due = history
+        .iter()
+        .find(|e| e.event.name() == "ReminderDue")
+        .unwrap_or_else(|| panic!("a ReminderDue event"));
+    assert_eq!(due.event.by().as_str(), "system");
+    assert_eq!(due.metadata.policy_version, Some("1".to_owned()));
+
+    // Resolved before day 10: not reminded again.
+    let outstanding = ledger
+        .item(ids[0])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the item"))
+        .state
+        .outstanding();
+    ledger
+        .execute(
+            &ops,
+            ids[0],
+            ItemAction::Resolve(suspense::domain::ResolutionRequest {
+                method: suspense::domain::ResolutionMethod::Refunded,
+                amount: outstanding,
+                posted_to: None,
+                note: None,
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let later = Utc
+        .with_ymd_and_hms(2026, 7, 20, 12, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let later = ledger.sweep(later).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(later.reminded.is_empty(), "{later:?}");
+}
+on_both_backends!(
+    sweep_reminds_customers_once_per_reminder,
+    super::sweep_reminds_customers_once_per_reminder
 );

@@ -59,6 +59,7 @@ pub async fn run(backend: Backend, events: usize) -> Result<(), Box<dyn std::err
         reason: Note::parse("bench").unwrap_or_else(|e| panic!("{e}")),
         rules,
         approval_bands: Vec::new(),
+        reminders: Vec::new(),
     };
 
     // Baseline: the monthly root-cause report.

@@ -34,12 +34,13 @@ pub use reports::{
     format_minor_units, suspense_rate_per_10000, AgingBasis, AgingPolicy, AgingReport, AgingRow,
     AttributedAmounts, AttributedTo, AttributionQuery, AttributionReport, AttributionRow,
     CauseDimension, CauseKey, CauseSummary, CauseSummaryQuery, CountAmount, CurrencyFigures,
-    IncidentCandidate, IncidentFigures, IncidentShare, ItemFilter, ItemOrder, MeasureEvaluation,
-    MeasureWindow, OpenBalance, PeriodReport, PeriodSummary, PlanEvaluation, ProvisionedItem,
-    ProvisioningReport, ProvisioningTotal, ReportError, Reports, RootCauseQuery, RootCauseReport,
-    RootCauseRow, RowChange, SummaryRow, SuspenseRate, TargetEvaluation, VolumeFigures, WatchEntry,
-    WatchGroup, WatchList, WatchQuery, WatchReason, MAX_HORIZON_DAYS, MAX_WATCH_LIMIT,
-    MEASURE_WINDOW_MONTHS, MIN_RESOLUTIONS, VITAL_FEW_PERCENT,
+    CustomerKey, CustomerPeriod, CustomerReport, CustomerRow, IncidentCandidate, IncidentFigures,
+    IncidentShare, ItemFilter, ItemOrder, MeasureEvaluation, MeasureWindow, OpenBalance,
+    PeriodReport, PeriodSummary, PlanEvaluation, ProvisionedItem, ProvisioningReport,
+    ProvisioningTotal, ReportError, Reports, RootCauseQuery, RootCauseReport, RootCauseRow,
+    RowChange, SummaryRow, SuspenseRate, TargetEvaluation, VolumeFigures, WatchEntry, WatchGroup,
+    WatchList, WatchQuery, WatchReason, MAX_HORIZON_DAYS, MAX_WATCH_LIMIT, MEASURE_WINDOW_MONTHS,
+    MIN_RESOLUTIONS, VITAL_FEW_PERCENT,
 };
 pub use snapshot::ReadModelSnapshot;
 pub use statistics::{CellCounts, UNCLASSIFIED};

@@ -25,6 +25,7 @@ fn policy(rules: Vec<EscalationRule>) -> PolicyVersion {
                 reason: Note::parse("board decision").expect("note"),
                 rules,
                 approval_bands: Vec::new(),
+                reminders: Vec::new(),
             },
             user("risk"),
             Utc::now(),

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/items/{id}", get(routes::items::show))
         .route("/v1/items/{id}/events", get(routes::items::events))
         .route("/v1/reports/root-causes", get(routes::reports::root_causes))
+        .route("/v1/reports/customers", get(routes::reports::customers))
         .route("/v1/reports/aging", get(routes::reports::aging))
         .route("/v1/subscriptions", get(routes::subscriptions::list))
         .route(

@@ -1,12 +1,15 @@
 //! The escalation policy through the facade, and the sweep that applies it: every open item
 //! a rule raises above its level gets an `Escalated` event from the `system` principal, with
-//! the policy version in its metadata; regulatory actions due are listed.
+//! the policy version in its metadata; regulatory actions due are listed; and every item whose
+//! customer a reminder rule says must be reminded gets a `ReminderDue` event, which the
+//! delivery hands to the bank's messaging gateway.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use suspense_domain::organisation::OrganisationVersion;
 use suspense_domain::policy::{
-    due_within, DueAction, DueEscalation, EscalationPolicies, PolicyVersion, PublishPolicy,
+    due_within, reminder_due, DueAction, DueEscalation, DueReminder, EscalationPolicies,
+    PolicyVersion, PublishPolicy,
 };
 use suspense_domain::{ItemAction, ItemCommand, ItemError, ItemId, Note, UserId};
 use suspense_read_models::{ProjectionError, ReportError};
@@ -52,6 +55,8 @@ pub struct SweepOutcome {
     pub escalated: Vec<(ItemId, DueEscalation)>,
     /// Regulatory actions due on the items looked at.
     pub actions_due: Vec<(ItemId, DueAction)>,
+    /// Reminders of customers written.
+    pub reminded: Vec<(ItemId, DueReminder)>,
 }
 
 impl Suspense {
@@ -120,7 +125,70 @@ impl Suspense {
         }
         outcome.escalated.sort_by_key(|(id, _)| *id);
         outcome.actions_due.sort_by_key(|(id, a)| (*id, a.rule));
+        outcome.reminded = self.remind(&actor, policy, as_of).await?;
         Ok(outcome)
+    }
+
+    /// Writes the reminders `policy` makes due on `as_of`, each decided on its item's current
+    /// state (`policy::reminder_due`); one item at a time a few at once, since reminders are
+    /// few beside escalations.
+    async fn remind(
+        &self,
+        actor: &Actor,
+        policy: &PolicyVersion,
+        as_of: NaiveDate,
+    ) -> Result<Vec<(ItemId, DueReminder)>, SweepError> {
+        let candidates = self.reports().reminder_candidates(policy, as_of).await?;
+        let items: Vec<_> = candidates
+            .iter()
+            .map(|id| self.remind_item(actor, policy, id, as_of))
+            .collect();
+        let results: Vec<Result<Option<(ItemId, DueReminder)>, StoreError>> =
+            futures::stream::iter(items)
+                .buffer_unordered(SWEEP_CONCURRENCY)
+                .collect()
+                .await;
+        let mut reminded = Vec::new();
+        for result in results {
+            reminded.extend(result?);
+        }
+        reminded.sort_by_key(|(id, _)| *id);
+        Ok(reminded)
+    }
+
+    async fn remind_item(
+        &self,
+        actor: &Actor,
+        policy: &PolicyVersion,
+        id: &str,
+        as_of: NaiveDate,
+    ) -> Result<Option<(ItemId, DueReminder)>, StoreError> {
+        let item_id = parse_id(id)?;
+        for _ in 0..SWEEP_ATTEMPTS {
+            let Some(item) = self.item(item_id).await? else {
+                return Ok(None);
+            };
+            let Some(due) = reminder_due(policy, &item.state, as_of) else {
+                return Ok(None);
+            };
+            let action = ItemAction::RecordReminderDue {
+                day: due.day,
+                due_on: due.due_on,
+            };
+            match self
+                .execute_at_version(actor, item_id, action, item.version)
+                .await
+            {
+                Ok(_) => return Ok(Some((item_id, due))),
+                Err(StoreError::VersionMismatch { .. } | StoreError::Conflict { .. }) => {}
+                // The item moved on (resolved, or another sweep reminded it later).
+                Err(StoreError::Rejected(
+                    ItemError::AlreadyResolved | ItemError::ReminderNotLater { .. },
+                )) => return Ok(None),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(None)
     }
 
     /// Decides a chunk of items, each on its current state (loaded a few at a time), and

@@ -45,6 +45,7 @@ fn publish(bands: Vec<ApprovalBand>) -> PublishPolicy {
             crate::EscalationLevel::TeamLead,
         )],
         approval_bands: bands,
+        reminders: Vec::new(),
     }
 }
 

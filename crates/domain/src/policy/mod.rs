@@ -9,6 +9,7 @@ mod approval;
 mod approval_tests;
 mod facts;
 mod outlook;
+mod reminders;
 mod rules;
 mod sweep;
 #[cfg(test)]
@@ -22,6 +23,7 @@ pub use approval::{
 };
 pub use facts::ItemFacts;
 pub use outlook::{crossings, provision, Crossing, ProvisionDue};
+pub use reminders::{check_reminders, reminder_due, DueReminder, ReminderRule};
 pub use rules::{
     check_rules, AgeFrom, EscalationRule, RegulatoryAction, RuleError, Trigger, MAX_DAYS,
 };
@@ -40,6 +42,9 @@ pub struct PolicyVersion {
     /// Who must approve a resolution, by amount (empty: the configured approval policy).
     #[serde(default)]
     pub approval_bands: Vec<ApprovalBand>,
+    /// When customers must be reminded of their items (none: never).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<ReminderRule>,
 }
 
 /// The escalation policy shared by the item commands (for its approval bands).
@@ -77,6 +82,8 @@ pub struct PublishPolicy {
     pub reason: Note,
     pub rules: Vec<EscalationRule>,
     pub approval_bands: Vec<ApprovalBand>,
+    #[serde(default)]
+    pub reminders: Vec<ReminderRule>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,6 +92,8 @@ pub enum PolicyError {
     Rule(#[from] RuleError),
     #[error("approval_bands[{index}]: {reason}")]
     Band { index: usize, reason: String },
+    #[error("reminders[{index}]: {reason}")]
+    Reminder { index: usize, reason: String },
     #[error("effective_from {requested} is before version {version}'s ({latest}): versions take effect in publication order")]
     EffectiveBeforeLatest {
         requested: NaiveDate,
@@ -101,6 +110,7 @@ impl PolicyError {
         match self {
             Self::Rule(rule) => format!("rules[{}]", rule.index),
             Self::Band { index, .. } => format!("approval_bands[{index}]"),
+            Self::Reminder { index, .. } => format!("reminders[{index}]"),
             Self::EffectiveBeforeLatest { .. } => "effective_from".to_owned(),
             Self::Unchanged { .. } => "rules".to_owned(),
         }
@@ -142,6 +152,8 @@ impl EscalationPolicies {
         check_rules(&command.rules)?;
         check_bands(&command.approval_bands)
             .map_err(|(index, reason)| PolicyError::Band { index, reason })?;
+        check_reminders(&command.reminders)
+            .map_err(|(index, reason)| PolicyError::Reminder { index, reason })?;
         let latest = self.versions.last();
         if let Some(latest) = latest {
             if command.effective_from < latest.effective_from {
@@ -153,6 +165,7 @@ impl EscalationPolicies {
             }
             if latest.rules == command.rules
                 && latest.approval_bands == command.approval_bands
+                && latest.reminders == command.reminders
                 && latest.effective_from == command.effective_from
             {
                 return Err(PolicyError::Unchanged {
@@ -170,6 +183,7 @@ impl EscalationPolicies {
                 effective_from: command.effective_from,
                 rules: command.rules,
                 approval_bands: command.approval_bands,
+                reminders: command.reminders,
             },
         })
     }

@@ -57,6 +57,7 @@ fn publish(effective_from: &str, rules: Vec<EscalationRule>) -> PublishPolicy {
         reason: Note::parse("board decision").expect("note"),
         rules,
         approval_bands: Vec::new(),
+        reminders: Vec::new(),
     }
 }
 
@@ -468,4 +469,124 @@ fn sweep_rules_match_on_the_jurisdiction_of_the_items_branch() {
     assert!(EscalationPolicies::default()
         .decide(publish("2026-01-01", both), user("risk"), now())
         .is_ok());
+}
+
+mod reminders {
+    use super::*;
+    use crate::customer::CustomerReference;
+
+    fn customer_cause_at(days: Vec<u32>) -> ReminderRule {
+        ReminderRule {
+            category: Some(RootCauseCategory::CustomerCause),
+            branches: Vec::new(),
+            days_after_booking: days,
+        }
+    }
+
+    fn with_reminders(rules: Vec<ReminderRule>) -> PolicyVersion {
+        let mut command = publish("2026-01-01", default_rules());
+        command.reminders = rules;
+        published(vec![command])
+            .in_force(day("2026-06-01"))
+            .cloned()
+            .expect("in force")
+    }
+
+    /// An open customer-cause item booked on 2026-03-02 with a customer, and its reminders.
+    fn customer_item(reminded: &[u32]) -> crate::item::ItemState {
+        let mut state = item("100.00", "2026-03-02", None);
+        state.cause = Some(RootCause {
+            category: RootCauseCategory::CustomerCause,
+            code: RootCauseCode::parse("CUS-REFERENCE").expect("code"),
+        });
+        state.customer.customer = Some(CustomerReference::parse("C-0042").expect("customer"));
+        for day_after in reminded {
+            state.customer.reminders.insert(
+                *day_after,
+                crate::item::Reminder {
+                    due_on: day("2026-03-02") + chrono::Days::new(u64::from(*day_after)),
+                    outcome: None,
+                },
+            );
+        }
+        state
+    }
+
+    #[test]
+    fn a_reminder_falls_due_on_its_day_after_booking() {
+        let policy = with_reminders(vec![customer_cause_at(vec![3, 10])]);
+        let state = customer_item(&[]);
+        assert_eq!(reminder_due(&policy, &state, day("2026-03-04")), None);
+        let due = reminder_due(&policy, &state, day("2026-03-05")).expect("due");
+        assert_eq!((due.day, due.due_on), (3, day("2026-03-05")));
+        assert_eq!(due.policy_version, 1);
+    }
+
+    #[test]
+    fn only_the_latest_of_several_overdue_reminders_is_due() {
+        let policy = with_reminders(vec![customer_cause_at(vec![3, 10])]);
+        let due = reminder_due(&policy, &customer_item(&[]), day("2026-04-01")).expect("due");
+        assert_eq!(due.day, 10);
+        assert_eq!(
+            reminder_due(&policy, &customer_item(&[10]), day("2026-04-01")),
+            None
+        );
+        let after_first = reminder_due(&policy, &customer_item(&[3]), day("2026-03-12"));
+        assert_eq!(after_first.map(|d| d.day), Some(10));
+    }
+
+    #[test]
+    fn no_reminder_without_a_customer_a_matching_cause_or_when_resolved() {
+        let policy = with_reminders(vec![customer_cause_at(vec![3])]);
+        let late = day("2026-04-01");
+        let mut anonymous = customer_item(&[]);
+        anonymous.customer.customer = None;
+        assert_eq!(reminder_due(&policy, &anonymous, late), None);
+        let mut unclassified = customer_item(&[]);
+        unclassified.cause = None;
+        assert_eq!(reminder_due(&policy, &unclassified, late), None);
+        let mut resolved = customer_item(&[]);
+        resolved.resolution = Some(crate::item::ResolutionRequest {
+            method: crate::vocabulary::ResolutionMethod::Refunded,
+            amount: Money::parse("100.00", "CNY").expect("amount"),
+            posted_to: None,
+            note: None,
+        });
+        assert_eq!(reminder_due(&policy, &resolved, late), None);
+        let elsewhere = with_reminders(vec![ReminderRule {
+            branches: vec![BranchCode::parse("BJ-001").expect("branch")],
+            ..customer_cause_at(vec![3])
+        }]);
+        assert_eq!(reminder_due(&elsewhere, &customer_item(&[]), late), None);
+    }
+
+    #[test]
+    fn reminder_rules_are_checked_at_publication() {
+        for (days, reason) in [
+            (vec![], "names no day"),
+            (vec![0], "not between 1"),
+            (vec![10, 3], "ascending"),
+            (vec![3, 3], "ascending"),
+        ] {
+            let mut command = publish("2026-01-01", default_rules());
+            command.reminders = vec![customer_cause_at(vec![3]), customer_cause_at(days)];
+            let err = EscalationPolicies::default()
+                .decide(command, user("risk"), now())
+                .expect_err("refused");
+            assert_eq!(err.field(), "reminders[1]");
+            assert!(err.to_string().contains(reason), "{err}");
+        }
+    }
+
+    #[test]
+    fn new_reminder_rules_alone_make_a_new_version() {
+        let first = publish("2026-01-01", default_rules());
+        let mut second = publish("2026-01-01", default_rules());
+        second.reminders = vec![customer_cause_at(vec![3])];
+        let policies = published(vec![first, second]);
+        assert_eq!(policies.versions.len(), 2);
+        // A version without reminder rules serialises as it did before they existed.
+        let json = serde_json::to_string(&policies.versions[0]).expect("serialises");
+        assert!(!json.contains("reminders"));
+    }
 }

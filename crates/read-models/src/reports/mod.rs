@@ -7,6 +7,7 @@
 mod aging;
 mod attribution;
 mod balance;
+mod customers;
 mod incidents;
 mod items;
 mod plans;
@@ -26,6 +27,7 @@ pub use attribution::{
     AttributedAmounts, AttributedTo, AttributionQuery, AttributionReport, AttributionRow,
 };
 pub use balance::OpenBalance;
+pub use customers::{CustomerKey, CustomerPeriod, CustomerReport, CustomerRow};
 pub use incidents::{IncidentCandidate, IncidentFigures, IncidentShare};
 pub use items::{ItemFilter, ItemOrder};
 pub use plans::{

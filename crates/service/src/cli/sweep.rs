@@ -24,11 +24,12 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         );
     };
     outln!(
-        "swept {} with policy version {version}: {} candidates, {} escalated, {} regulatory actions due",
+        "swept {} with policy version {version}: {} candidates, {} escalated, {} regulatory actions due, {} customers to remind",
         outcome.as_of.map(|d| d.to_string()).unwrap_or_default(),
         outcome.candidates,
         outcome.escalated.len(),
-        outcome.actions_due.len()
+        outcome.actions_due.len(),
+        outcome.reminded.len()
     )?;
     for (item, escalation) in &outcome.escalated {
         outln!(
@@ -40,6 +41,13 @@ pub async fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     }
     for (item, due) in &outcome.actions_due {
         outln!("  due on {item}: rule {} {:?}", due.rule, due.action)?;
+    }
+    for (item, due) in &outcome.reminded {
+        outln!(
+            "  remind the customer of {item}: {} days after booking (due {})",
+            due.day,
+            due.due_on
+        )?;
     }
     Ok(())
 }

@@ -257,3 +257,150 @@ impl From<&CustomerSide> for CustomerView {
         }
     }
 }
+
+/// `GET /v1/reports/customers`: the root-cause report's periods and branch filter.
+#[derive(Debug, Default, Deserialize)]
+pub struct CustomerReportParams {
+    pub period: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub branch: Option<String>,
+    pub format: Option<String>,
+    pub fresh: Option<String>,
+}
+
+/// A parsed `CustomerReportParams`.
+pub struct CustomerReportRequest {
+    pub query: suspense_read_models::RootCauseQuery,
+    pub format: Option<super::ReportFormat>,
+    pub fresh: bool,
+}
+
+impl CustomerReportParams {
+    pub fn parse(self) -> Result<CustomerReportRequest, InvalidInput> {
+        let request = super::RootCauseParams {
+            period: self.period,
+            from: self.from,
+            to: self.to,
+            branch: self.branch,
+            format: self.format,
+            fresh: self.fresh,
+            as_known_at: None,
+            by: None,
+        }
+        .parse()?;
+        Ok(CustomerReportRequest {
+            query: request.query,
+            format: request.format,
+            fresh: request.fresh,
+        })
+    }
+}
+
+/// The customer statistics: one entry per period.
+#[derive(Debug, Serialize)]
+pub struct CustomerReportView {
+    pub time_zone: String,
+    pub periods: Vec<CustomerPeriodView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CustomerPeriodView {
+    pub period: String,
+    pub start: NaiveDate,
+    /// First day after the period.
+    pub end: NaiveDate,
+    pub rows: Vec<CustomerRowView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CustomerRowView {
+    pub category: String,
+    pub code: String,
+    pub branch: String,
+    pub currency: String,
+    pub items_with_customer_impact: i64,
+    pub fees_incurred: String,
+    pub fees_refunded: String,
+    pub complaints_received: i64,
+    pub complaints_closed: i64,
+    pub reminders_due: i64,
+    pub reminders_sent: i64,
+    pub reminders_failed: i64,
+}
+
+impl From<suspense_read_models::CustomerReport> for CustomerReportView {
+    fn from(report: suspense_read_models::CustomerReport) -> Self {
+        Self {
+            time_zone: report.time_zone,
+            periods: report
+                .periods
+                .into_iter()
+                .map(|period| CustomerPeriodView {
+                    period: period.period,
+                    start: period.start,
+                    end: period.end,
+                    rows: period
+                        .rows
+                        .into_iter()
+                        .map(|row| CustomerRowView {
+                            category: row.key.category,
+                            code: row.key.code,
+                            branch: row.key.branch,
+                            currency: row.key.currency,
+                            items_with_customer_impact: row.items_with_customer_impact,
+                            fees_incurred: row.fees_incurred,
+                            fees_refunded: row.fees_refunded,
+                            complaints_received: row.complaints_received,
+                            complaints_closed: row.complaints_closed,
+                            reminders_due: row.reminders_due,
+                            reminders_sent: row.reminders_sent,
+                            reminders_failed: row.reminders_failed,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One CSV row per period and key; amounts as exact decimals.
+pub fn customer_report_csv(report: &CustomerReportView) -> Result<String, csv::Error> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "period",
+        "category",
+        "code",
+        "branch",
+        "currency",
+        "items_with_customer_impact",
+        "fees_incurred",
+        "fees_refunded",
+        "complaints_received",
+        "complaints_closed",
+        "reminders_due",
+        "reminders_sent",
+        "reminders_failed",
+    ])?;
+    for period in &report.periods {
+        for row in &period.rows {
+            out.write_record([
+                period.period.clone(),
+                row.category.clone(),
+                row.code.clone(),
+                row.branch.clone(),
+                row.currency.clone(),
+                row.items_with_customer_impact.to_string(),
+                row.fees_incurred.clone(),
+                row.fees_refunded.clone(),
+                row.complaints_received.to_string(),
+                row.complaints_closed.to_string(),
+                row.reminders_due.to_string(),
+                row.reminders_sent.to_string(),
+                row.reminders_failed.to_string(),
+            ])?;
+        }
+    }
+    let bytes = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

@@ -11,7 +11,7 @@ use suspense::SweepOutcome;
 use suspense_domain::organisation::Jurisdiction;
 use suspense_domain::policy::{
     AgeFrom, ApprovalBand, EscalationPolicies, EscalationRule, PolicyVersion, PublishPolicy,
-    RegulatoryAction, Trigger,
+    RegulatoryAction, ReminderRule, Trigger,
 };
 use suspense_domain::{
     BranchCode, Currency, Direction, EscalationLevel, InvalidInput, Note, RootCauseCategory,
@@ -29,6 +29,48 @@ pub struct PolicyDocument {
     /// Who approves a resolution, by amount (docs/organisation.md).
     #[serde(default)]
     pub approval_bands: Vec<BandBody>,
+    /// When customers must be reminded of their items (docs/customers.md).
+    #[serde(default)]
+    pub reminders: Vec<ReminderBody>,
+}
+
+/// A reminder rule: items (of a category, of branches) whose customer is reminded the given
+/// days after booking while the item is open.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderBody {
+    pub category: Option<String>,
+    #[serde(default)]
+    pub branches: Vec<String>,
+    pub days_after_booking: Vec<u32>,
+}
+
+impl ReminderBody {
+    fn parse(&self) -> Result<ReminderRule, InvalidInput> {
+        Ok(ReminderRule {
+            category: self
+                .category
+                .as_deref()
+                .map(RootCauseCategory::parse)
+                .transpose()?,
+            branches: self
+                .branches
+                .iter()
+                .map(|b| BranchCode::parse(b).map_err(|e| e.for_field("branches")))
+                .collect::<Result<_, _>>()?,
+            days_after_booking: self.days_after_booking.clone(),
+        })
+    }
+}
+
+impl From<&ReminderRule> for ReminderBody {
+    fn from(rule: &ReminderRule) -> Self {
+        Self {
+            category: rule.category.map(|c| c.as_str().to_owned()),
+            branches: rule.branches.iter().map(ToString::to_string).collect(),
+            days_after_booking: rule.days_after_booking.clone(),
+        }
+    }
 }
 
 /// An approval band: resolutions in `currency` clearing more than `above` need `approvals`.
@@ -125,11 +167,23 @@ impl PolicyDocument {
                 })
             })
             .collect::<Result<_, _>>()?;
+        let reminders = self
+            .reminders
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                rule.parse().map_err(|e| {
+                    let field = format!("reminders[{i}].{}", e.field);
+                    e.for_field(field)
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(PublishPolicy {
             effective_from: date("effective_from", &self.effective_from)?,
             reason: Note::parse(&self.reason).map_err(|e| e.for_field("reason"))?,
             rules,
             approval_bands,
+            reminders,
         })
     }
 }
@@ -266,6 +320,7 @@ pub struct PolicyVersionView {
     pub effective_from: NaiveDate,
     pub rules: Vec<RuleBody>,
     pub approval_bands: Vec<BandBody>,
+    pub reminders: Vec<ReminderBody>,
 }
 
 impl From<&PolicyVersion> for PolicyVersionView {
@@ -275,6 +330,7 @@ impl From<&PolicyVersion> for PolicyVersionView {
             effective_from: v.effective_from,
             rules: v.rules.iter().map(Into::into).collect(),
             approval_bands: v.approval_bands.iter().map(Into::into).collect(),
+            reminders: v.reminders.iter().map(Into::into).collect(),
         }
     }
 }
@@ -303,6 +359,16 @@ pub struct SweepView {
     pub candidates: usize,
     pub escalated: Vec<SweptItemView>,
     pub actions_due: Vec<DueActionView>,
+    /// Customers to remind: `ReminderDue` events written.
+    pub reminded: Vec<ReminderDueView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReminderDueView {
+    pub item_id: String,
+    /// Days after booking.
+    pub day: u32,
+    pub due_on: NaiveDate,
 }
 
 #[derive(Debug, Serialize)]
@@ -350,6 +416,15 @@ impl From<&SweepOutcome> for SweepView {
                         percent,
                         note,
                     }
+                })
+                .collect(),
+            reminded: outcome
+                .reminded
+                .iter()
+                .map(|(id, due)| ReminderDueView {
+                    item_id: id.to_string(),
+                    day: due.day,
+                    due_on: due.due_on,
                 })
                 .collect(),
         }

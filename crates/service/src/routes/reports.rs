@@ -10,8 +10,9 @@ use suspense_read_models::{
 
 use crate::auth::Role;
 use crate::dto::{
-    aging_csv, attribution_csv, cause_summary_csv, AgingParams, AgingReportView, AttributionParams,
-    AttributionReportView, AttributionRequest, CauseSummaryView, FreshParams, OpenBalanceView,
+    aging_csv, attribution_csv, cause_summary_csv, customer_report_csv, AgingParams,
+    AgingReportView, AttributionParams, AttributionReportView, AttributionRequest,
+    CauseSummaryView, CustomerReportParams, CustomerReportView, FreshParams, OpenBalanceView,
     Params, ReportFormat, RootCauseParams, RootCauseReportView, VolumeBody, VolumeView,
 };
 use crate::error::ApiError;
@@ -83,6 +84,28 @@ pub async fn root_causes(
         }
         None => reply,
     })
+}
+
+/// The customer side of the statistics (`GET /v1/reports/customers`), JSON or CSV.
+pub async fn customers(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Params(params): Params<CustomerReportParams>,
+) -> Result<Reply, ApiError> {
+    caller.require(REPORT_READERS)?;
+    let request = params.parse()?;
+    if let Some(branch) = &request.query.branch {
+        state.ledger.known_branch(branch)?;
+    }
+    maybe_refresh(&state, request.fresh).await?;
+    let reports = state.ledger.reports_for(&caller.actor());
+    let view = CustomerReportView::from(reports.customer_statistics(&request.query).await?);
+    Reply::report(
+        wants_csv(request.format, &headers),
+        &view,
+        customer_report_csv,
+    )
 }
 
 /// The cube, or the summary cut by `by`, as JSON or CSV.

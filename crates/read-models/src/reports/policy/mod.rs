@@ -5,6 +5,7 @@
 //! aggregate are judged by the same code.
 
 mod provisioning;
+mod reminders;
 mod sweep;
 mod watchlist;
 

@@ -4,8 +4,10 @@
 use chrono::{Duration, NaiveDate};
 use suspense::{Actor, Suspense};
 use suspense_domain::organisation::{Branch, Jurisdiction, PublishOrganisation, Team};
-use suspense_domain::policy::{ApprovalBand, EscalationRule, PublishPolicy};
-use suspense_domain::{BranchCode, Currency, Decimal, EscalationLevel, Note, TeamId, UserId};
+use suspense_domain::policy::{ApprovalBand, EscalationRule, PublishPolicy, ReminderRule};
+use suspense_domain::{
+    BranchCode, Currency, Decimal, EscalationLevel, Note, RootCauseCategory, TeamId, UserId,
+};
 use suspense_read_models::WatchQuery;
 
 use super::BRANCHES;
@@ -62,6 +64,12 @@ pub async fn publish(ledger: &Suspense, today: NaiveDate) -> Result<(), CliError
                     EscalationRule::after_days(90, EscalationLevel::Management),
                 ],
                 approval_bands: vec![band(100_000, 1), band(1_000_000, 2)],
+                // Customers whose own error booked the item are reminded 3 and 10 days on.
+                reminders: vec![ReminderRule {
+                    category: Some(RootCauseCategory::CustomerCause),
+                    branches: Vec::new(),
+                    days_after_booking: vec![3, 10],
+                }],
             },
         )
         .await?;
