@@ -42,6 +42,7 @@ pub mod signature;
 mod subscription;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use suspense_store::EventLog;
 
@@ -68,6 +69,9 @@ pub struct SubscriptionStatus {
     pub parked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// How long a new subscription starting now waits for transactions in flight to end.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The subscriptions of one log, and their deliverers.
 pub struct Delivery {
     log: Arc<EventLog>,
@@ -85,11 +89,17 @@ impl Delivery {
         settings: DeliverySettings,
     ) -> Result<Self, DeliveryError> {
         checkpoint::migrate(log.pool()).await?;
-        let head = log.head().await?;
+        // `head` positions at most one batch of what is pending; a subscription that starts
+        // now must start after every event committed before this call, however many wait.
+        let now = if subscriptions.iter().any(|s| s.start == StartAt::Now) {
+            log.settle(SETTLE_TIMEOUT).await?
+        } else {
+            0
+        };
         for subscription in &subscriptions {
             let start = match subscription.start {
                 StartAt::Beginning => 0,
-                StartAt::Now => head,
+                StartAt::Now => now,
             };
             checkpoint::ensure(log.pool(), &subscription.name, start).await?;
         }

@@ -141,3 +141,46 @@ on_both_backends!(
     filtered_out_events_pass_while_the_target_is_away,
     super::filtered_out_events_pass_while_the_target_is_away
 );
+
+/// A subscription that starts now starts after every event committed before it, even when
+/// more are waiting for their position than the log positions in one go (copies of a booked
+/// event, written past the application, stand in for a burst of commands).
+async fn a_subscription_starting_now_starts_after_a_burst_of_commits(backend: Backend) {
+    const BURST: u64 = 12_000;
+    let db = TestDatabase::create(backend).await;
+    let location = StoreLocation::parse(&db.url()).expect("location");
+    let log = Arc::new(
+        EventLog::open(&location, fixed_services(), &Default::default())
+            .await
+            .expect("log"),
+    );
+    open(&log, "BURST-0").await;
+    let copied = db
+        .execute(
+            &format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {BURST})
+                 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                                     event_version, payload, metadata)
+                 SELECT aggregate_type, aggregate_id || '-' || i, sequence, event_type,
+                        event_version, payload, metadata
+                   FROM events, n"
+            ),
+            false,
+        )
+        .await
+        .expect("burst written");
+    assert_eq!(copied, BURST);
+    let delivery = Delivery::new(
+        Arc::clone(&log),
+        vec![subscription("gateway", StartAt::Now)],
+        DeliverySettings::default(),
+    )
+    .await
+    .expect("delivery");
+    let status = delivery.status().await.expect("status");
+    assert_eq!((status[0].position, status[0].lag), (BURST + 1, 0));
+}
+on_both_backends!(
+    a_subscription_starting_now_starts_after_a_burst_of_commits,
+    super::a_subscription_starting_now_starts_after_a_burst_of_commits
+);
