@@ -154,3 +154,195 @@ async fn jetstream_stream(
         .await?;
     Ok((context, stream, subject))
 }
+
+/// Delivery while commands are taken: `clients` clients run the load's command mix through
+/// the library for `seconds`, first with no subscription, then with two (a webhook receiver
+/// in this process and a JetStream stream) following the log from its head. Reports each
+/// run's command throughput, the events each subscription handed over per second, and the
+/// lag between an event becoming readable in the log and its subscription's checkpoint
+/// passing it (sampled every 20 ms: p50, p99, max).
+pub async fn under_load(
+    backend: Backend,
+    clients: usize,
+    seconds: u64,
+    nats: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use crate::load::{drive, Library, Target as LoadTarget};
+
+    let db = TestDatabase::create(backend).await;
+    let library = Arc::new(Library::open(&db.url()).await);
+    let log = Arc::clone(library.ledger.log());
+    // Warm the pool and caches alike for both runs.
+    let _ = drive(
+        Arc::clone(&library) as Arc<dyn LoadTarget>,
+        clients,
+        2,
+        None,
+        "warm",
+    )
+    .await;
+
+    let (tally, elapsed) = drive(
+        Arc::clone(&library) as Arc<dyn LoadTarget>,
+        clients,
+        seconds,
+        None,
+        "bare",
+    )
+    .await;
+    let bare = tally.latencies.len() as f64 / elapsed.as_secs_f64();
+
+    let (url, received, receiver) = receiver().await?;
+    let mut subscriptions = vec![Subscription {
+        name: SubscriptionName::parse("load-webhook")?,
+        filter: EventFilter::default(),
+        target: Target::Webhook {
+            url: WebhookUrl::parse(&url)?,
+            secret: WebhookSecret::parse("a-benchmark-secret-of-32-bytes-or-more")?,
+        },
+        start: StartAt::Now,
+        max_attempts: 3,
+    }];
+    let stream = match jetstream_stream(nats).await {
+        Ok((context, stream, subject)) => {
+            subscriptions.push(Subscription {
+                name: SubscriptionName::parse("load-jetstream")?,
+                filter: EventFilter::default(),
+                target: Target::JetStream {
+                    server: NatsServer::parse(nats)?,
+                    subject: JetStreamSubject::parse(&subject)?,
+                },
+                start: StartAt::Now,
+                max_attempts: 3,
+            });
+            Some((context, stream))
+        }
+        Err(err) => {
+            println!("JetStream not measured: {err}");
+            None
+        }
+    };
+    let delivery = Arc::new(
+        Delivery::new(Arc::clone(&log), subscriptions, DeliverySettings::default()).await?,
+    );
+    let tasks = delivery.spawn();
+    let start_positions: Vec<u64> = delivery
+        .status()
+        .await?
+        .iter()
+        .map(|s| s.position)
+        .collect();
+
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let delivery = Arc::clone(&delivery);
+        let sampling = Arc::clone(&sampling);
+        tokio::spawn(async move {
+            // (when, head, each subscription's position)
+            let mut samples: Vec<(Instant, u64, Vec<u64>)> = Vec::new();
+            while sampling.load(Ordering::Relaxed) {
+                if let Ok(status) = delivery.status().await {
+                    let head = status.iter().map(|s| s.position + s.lag).max().unwrap_or(0);
+                    samples.push((
+                        Instant::now(),
+                        head,
+                        status.iter().map(|s| s.position).collect(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            samples
+        })
+    };
+    let (tally, elapsed) = drive(
+        Arc::clone(&library) as Arc<dyn LoadTarget>,
+        clients,
+        seconds,
+        None,
+        "subscribed",
+    )
+    .await;
+    let subscribed = tally.latencies.len() as f64 / elapsed.as_secs_f64();
+    // Let the subscriptions catch up with the last commands before sampling stops.
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_secs(30) {
+        let status = delivery.status().await?;
+        if status.iter().all(|s| s.lag == 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sampling.store(false, Ordering::Relaxed);
+    let samples = sampler.await?;
+    let status = delivery.status().await?;
+    for task in tasks {
+        task.abort();
+    }
+    receiver.abort();
+
+    println!("## {backend:?}: {clients} clients, {seconds} s per run");
+    println!("| run | commands/s | / without subscriptions |");
+    println!("|---|---:|---:|");
+    println!("| no subscription (baseline) | {bare:.0} | 1.00 |");
+    println!(
+        "| webhook + JetStream subscribed | {subscribed:.0} | {:.2} |",
+        subscribed / bare
+    );
+    println!();
+    println!(
+        "| subscription | events handed over | events/s | lag p50 ms | lag p99 ms | lag max ms |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (index, now) in status.iter().enumerate() {
+        let handed = now.position - start_positions.get(index).copied().unwrap_or(0);
+        let lags = lags(&samples, index);
+        let pick = |q: f64| -> u128 {
+            lags.get(((lags.len() as f64 - 1.0) * q).round() as usize)
+                .map_or(0, Duration::as_millis)
+        };
+        let extra = if now.name == "load-webhook" {
+            format!(" ({} requests)", received.load(Ordering::Relaxed))
+        } else {
+            String::new()
+        };
+        println!(
+            "| {}{extra} | {handed} | {:.0} | {} | {} | {} |",
+            now.name,
+            handed as f64 / elapsed.as_secs_f64(),
+            pick(0.5),
+            pick(0.99),
+            lags.last().map_or(0, Duration::as_millis)
+        );
+    }
+    if let Some((context, stream)) = stream {
+        let mut handle = context.get_stream(&stream).await?;
+        println!(
+            "\nJetStream stream: {} messages",
+            handle.info().await?.state.messages
+        );
+        context.delete_stream(&stream).await?;
+    }
+    Ok(())
+}
+
+/// For each sample, how long ago the log's head first reached the position subscription
+/// `index` had handed over by then: the delivery lag at that moment, sorted ascending.
+fn lags(samples: &[(Instant, u64, Vec<u64>)], index: usize) -> Vec<Duration> {
+    let mut lags: Vec<Duration> = samples
+        .iter()
+        .filter_map(|(when, head, positions)| {
+            let position = *positions.get(index)?;
+            if position >= *head {
+                return Some(Duration::ZERO);
+            }
+            // The first sample whose head had passed the next event not yet handed over.
+            let first = samples
+                .iter()
+                .find(|(_, seen, _)| *seen > position)
+                .map(|(at, _, _)| *at)?;
+            Some(when.saturating_duration_since(first))
+        })
+        .collect();
+    lags.sort_unstable();
+    lags
+}

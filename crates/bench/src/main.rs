@@ -94,6 +94,13 @@ enum Command {
         /// The NATS server with JetStream (a stream of the run's own is made and dropped).
         #[arg(long, default_value = "nats://127.0.0.1:4222")]
         nats: String,
+        /// Instead: deliver while this many clients run commands, against the same load
+        /// without subscriptions (lag and command throughput).
+        #[arg(long)]
+        under_load: Option<usize>,
+        /// Seconds per run with `--under-load`.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
     },
     /// Serves the plain cqrs-es baseline over HTTP (started by `load`).
     #[command(hide = true)]
@@ -163,9 +170,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             backend,
             events,
             nats,
+            under_load,
+            seconds,
         } => {
             for backend in backends(backend) {
-                delivery::run(backend, events, &nats).await?;
+                match under_load {
+                    Some(clients) => delivery::under_load(backend, clients, seconds, &nats).await?,
+                    None => delivery::run(backend, events, &nats).await?,
+                }
             }
         }
         Command::PlainServe { url, listen } => plain_service::serve(&url, &listen).await?,

@@ -71,9 +71,10 @@ pub(crate) struct Deliverer {
 
 /// What became of one page.
 enum Handed {
-    /// Up to the end of the page, or up to a failure already waited for: look again at once.
+    /// A full page, or up to a failure already waited for: look again at once.
     Page,
-    /// Nothing new, parked, or moved by an operator meanwhile: wait for the poll.
+    /// Up to the head, nothing new, parked, or moved by an operator meanwhile: wait for the
+    /// poll.
     Idle,
 }
 
@@ -140,7 +141,15 @@ impl Deliverer {
         }
         let Err(stopped) = self.hand_over(&admitted).await else {
             let moved = checkpoint::advance(pool, name, from, end, admitted.len() as u64).await?;
-            return Ok(if moved { Handed::Page } else { Handed::Idle });
+            // A short page reached the head: reading again at once would hand over a few
+            // events per round, each round a checkpoint commit, and take the database's
+            // time from the commands. The poll gathers the next ones into one page.
+            let full = page.rows_read() >= self.settings.page as usize;
+            return Ok(if moved && full {
+                Handed::Page
+            } else {
+                Handed::Idle
+            });
         };
         // Keep what was handed over: the checkpoint goes to just before the event that failed.
         let waiting = admitted
