@@ -95,9 +95,9 @@ async fn deliver(
         poll: Duration::from_millis(10),
         ..DeliverySettings::default()
     };
-    let delivery = Delivery::new(Arc::clone(log), vec![subscription], settings).await?;
+    let delivery = Arc::new(Delivery::new(Arc::clone(log), vec![subscription], settings).await?);
     let started = Instant::now();
-    let tasks = delivery.spawn();
+    let task = delivery.spawn();
     loop {
         let status = delivery.status().await?;
         let Some(now) = status.first() else { break };
@@ -110,9 +110,7 @@ async fn deliver(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
-    for task in tasks {
-        task.abort();
-    }
+    task.abort();
     Ok(head as f64 / elapsed.as_secs_f64())
 }
 
@@ -225,7 +223,7 @@ pub async fn under_load(
     let delivery = Arc::new(
         Delivery::new(Arc::clone(&log), subscriptions, DeliverySettings::default()).await?,
     );
-    let tasks = delivery.spawn();
+    let task = delivery.spawn();
     let start_positions: Vec<u64> = delivery
         .status()
         .await?
@@ -275,9 +273,7 @@ pub async fn under_load(
     sampling.store(false, Ordering::Relaxed);
     let samples = sampler.await?;
     let status = delivery.status().await?;
-    for task in tasks {
-        task.abort();
-    }
+    task.abort();
     receiver.abort();
 
     println!("## {backend:?}: {clients} clients, {seconds} s per run");

@@ -149,3 +149,30 @@ pub async fn resume(
     .map(|done| done.rows_affected()))?;
     Ok(done == 1)
 }
+
+/// Puts `name` at `start` afresh, whatever a subscription of that name left behind.
+pub async fn restart(pool: &Pool, name: &SubscriptionName, start: u64) -> Result<(), sqlx::Error> {
+    let start = i64::try_from(start).unwrap_or(i64::MAX);
+    with_pool!(pool, p => sqlx::query(
+        "INSERT INTO delivery_checkpoints (subscription, position, updated_at)
+         VALUES ($1, $2, $3)
+         ON CONFLICT (subscription) DO UPDATE
+            SET position = $2, delivered = 0, failures = 0, last_error = NULL,
+                parked_at = NULL, updated_at = $3",
+    )
+    .bind(name.as_str())
+    .bind(start)
+    .bind(Utc::now())
+    .execute(p)
+    .await
+    .map(|_| ()))
+}
+
+/// Forgets where `name` stood.
+pub async fn remove(pool: &Pool, name: &str) -> Result<(), sqlx::Error> {
+    with_pool!(pool, p => sqlx::query("DELETE FROM delivery_checkpoints WHERE subscription = $1")
+        .bind(name)
+        .execute(p)
+        .await
+        .map(|_| ()))
+}

@@ -29,6 +29,8 @@ pub struct DeliverySettings {
     pub max_backoff: Duration,
     /// How long a webhook may take to answer.
     pub timeout: Duration,
+    /// How often the delivering instance looks for subscriptions added or removed.
+    pub reload: Duration,
 }
 
 impl Default for DeliverySettings {
@@ -39,6 +41,7 @@ impl Default for DeliverySettings {
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(60),
             timeout: Duration::from_secs(10),
+            reload: Duration::from_secs(1),
         }
     }
 }
@@ -103,19 +106,17 @@ impl Deliverer {
 
     /// Delivers until the task is aborted; an error (the database away) is logged and the
     /// page tried again after the poll.
-    pub(crate) fn spawn(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            loop {
-                match self.hand_over_page().await {
-                    Ok(Handed::Page) => {}
-                    Ok(Handed::Idle) => tokio::time::sleep(self.settings.poll).await,
-                    Err(err) => {
-                        tracing::warn!(subscription = %self.subscription.name, error = %err, "delivery");
-                        tokio::time::sleep(self.settings.poll).await;
-                    }
+    pub(crate) async fn run(self: Arc<Self>) {
+        loop {
+            match self.hand_over_page().await {
+                Ok(Handed::Page) => {}
+                Ok(Handed::Idle) => tokio::time::sleep(self.settings.poll).await,
+                Err(err) => {
+                    tracing::warn!(subscription = %self.subscription.name, error = %err, "delivery");
+                    tokio::time::sleep(self.settings.poll).await;
                 }
             }
-        })
+        }
     }
 
     async fn hand_over_page(&self) -> Result<Handed, DeliveryError> {

@@ -15,6 +15,12 @@ pub enum DeliveryError {
     NoCheckpoint(String),
     #[error("no subscription {0}")]
     UnknownSubscription(String),
+    #[error("{0}")]
+    Invalid(#[from] suspense_domain::InvalidInput),
+    #[error("a subscription named {0} exists already")]
+    NameTaken(String),
+    #[error("subscription {0} is in the service's configuration; remove it there")]
+    Configured(String),
     #[error("the webhook client: {0}")]
     Client(String),
 }

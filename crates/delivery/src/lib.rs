@@ -14,6 +14,11 @@
 //! receiver sees an event twice only after a crash between delivering it and moving the
 //! checkpoint (at most one page), and de-duplicates by the CloudEvents `id`.
 //!
+//! Subscriptions come from the service's configuration (`Delivery::new`) or from a
+//! supervisor through the API (`Delivery::add`, kept in `delivery_subscriptions`, so every
+//! instance sees them); the instance that delivers starts and stops deliverers as they come
+//! and go.
+//!
 //! ```no_run
 //! # async fn example(log: std::sync::Arc<suspense_store::EventLog>) -> Result<(), Box<dyn std::error::Error>> {
 //! use suspense_delivery::{Delivery, DeliverySettings, EventFilter, StartAt, Subscription,
@@ -29,8 +34,10 @@
 //!     start: StartAt::Now,
 //!     max_attempts: Subscription::DEFAULT_MAX_ATTEMPTS,
 //! };
-//! let delivery = Delivery::new(log, vec![gateway], DeliverySettings::default()).await?;
-//! let tasks = delivery.spawn(); // on one instance at a time
+//! let delivery = std::sync::Arc::new(
+//!     Delivery::new(log, vec![gateway], DeliverySettings::default()).await?,
+//! );
+//! let task = delivery.spawn(); // on one instance at a time
 //! # Ok(()) }
 //! ```
 
@@ -39,25 +46,39 @@ pub mod cloud_event;
 mod deliverer;
 mod error;
 pub mod signature;
+mod stored;
 mod subscription;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use suspense_store::EventLog;
 
 pub use checkpoint::CheckpointRow;
 pub use deliverer::DeliverySettings;
 pub use error::DeliveryError;
 pub use subscription::{
-    EventFilter, JetStreamSubject, NatsServer, StartAt, Subscription, SubscriptionName, Target,
-    WebhookSecret, WebhookUrl,
+    EventFilter, JetStreamSubject, NatsServer, StartAt, Subscription, SubscriptionName,
+    SubscriptionSpec, Target, WebhookSecret, WebhookUrl,
 };
+
+/// Where a subscription comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The service's configuration file: changed there, and by a restart.
+    Configured,
+    /// A supervisor's request through the API.
+    Api { by: String, at: DateTime<Utc> },
+}
 
 /// Where one subscription stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionStatus {
     pub name: String,
+    pub subscription: Subscription,
+    pub origin: Origin,
     /// The log position handed over up to.
     pub position: u64,
     /// Events of the log after `position`.
@@ -66,7 +87,7 @@ pub struct SubscriptionStatus {
     /// Failed attempts at the event waiting.
     pub failures: u32,
     pub last_error: Option<String>,
-    pub parked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub parked_at: Option<DateTime<Utc>>,
 }
 
 /// How long a new subscription starting now waits for transactions in flight to end.
@@ -75,64 +96,216 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The subscriptions of one log, and their deliverers.
 pub struct Delivery {
     log: Arc<EventLog>,
-    subscriptions: Vec<Subscription>,
+    configured: Vec<Subscription>,
     settings: DeliverySettings,
     client: reqwest::Client,
 }
 
 impl Delivery {
-    /// Creates the checkpoints table if needed and a checkpoint for each new subscription
-    /// (at the start of the log or at its head, as the subscription says).
+    /// Creates the delivery tables if needed and a checkpoint for each new configured
+    /// subscription (at the start of the log or at its head, as the subscription says).
     pub async fn new(
         log: Arc<EventLog>,
-        subscriptions: Vec<Subscription>,
+        configured: Vec<Subscription>,
         settings: DeliverySettings,
     ) -> Result<Self, DeliveryError> {
         checkpoint::migrate(log.pool()).await?;
-        // `head` positions at most one batch of what is pending; a subscription that starts
-        // now must start after every event committed before this call, however many wait.
-        let now = if subscriptions.iter().any(|s| s.start == StartAt::Now) {
-            log.settle(SETTLE_TIMEOUT).await?
-        } else {
-            0
-        };
-        for subscription in &subscriptions {
-            let start = match subscription.start {
-                StartAt::Beginning => 0,
-                StartAt::Now => now,
-            };
-            checkpoint::ensure(log.pool(), &subscription.name, start).await?;
-        }
         let client = reqwest::Client::builder()
             .build()
             .map_err(|e| DeliveryError::Client(e.to_string()))?;
-        Ok(Self {
+        let delivery = Self {
             log,
-            subscriptions,
+            configured,
             settings,
             client,
+        };
+        delivery.ensure_checkpoints(&delivery.configured).await?;
+        Ok(delivery)
+    }
+
+    /// A checkpoint for each of `subscriptions` that has none.
+    async fn ensure_checkpoints(
+        &self,
+        subscriptions: &[Subscription],
+    ) -> Result<(), DeliveryError> {
+        let mut now = None;
+        for subscription in subscriptions {
+            let start = match subscription.start {
+                StartAt::Beginning => 0,
+                StartAt::Now => match now {
+                    Some(head) => head,
+                    None => *now.insert(self.start_now().await?),
+                },
+            };
+            checkpoint::ensure(self.log.pool(), &subscription.name, start).await?;
+        }
+        Ok(())
+    }
+
+    /// Where a subscription starting now starts: after every event committed before the call.
+    /// (`head` positions at most one batch of what is pending; after a burst of commands more
+    /// may wait.)
+    async fn start_now(&self) -> Result<u64, DeliveryError> {
+        Ok(self.log.settle(SETTLE_TIMEOUT).await?)
+    }
+
+    /// The subscriptions of the configuration file.
+    pub fn configured(&self) -> &[Subscription] {
+        &self.configured
+    }
+
+    /// Every subscription: the configured ones, then those made through the API by name. A
+    /// kept one that no longer reads as a subscription (an event type since renamed) is left
+    /// out and logged.
+    pub async fn subscriptions(&self) -> Result<Vec<(Subscription, Origin)>, DeliveryError> {
+        let mut all: Vec<(Subscription, Origin)> = self
+            .configured
+            .iter()
+            .map(|s| (s.clone(), Origin::Configured))
+            .collect();
+        for kept in stored::all(self.log.pool()).await? {
+            let parsed = kept.and_then(|kept| {
+                let subscription = kept
+                    .spec
+                    .parse()
+                    .map_err(|e| format!("subscription {}: {e}", kept.spec.name))?;
+                Ok((subscription, kept))
+            });
+            match parsed {
+                Ok((subscription, _)) if self.is_configured(subscription.name.as_str()) => {
+                    tracing::warn!(subscription = %subscription.name, "a subscription made through the API has the name of a configured one; the configured one is delivered");
+                }
+                Ok((subscription, kept)) => all.push((
+                    subscription,
+                    Origin::Api {
+                        by: kept.created_by,
+                        at: kept.created_at,
+                    },
+                )),
+                Err(err) => tracing::error!(error = %err, "a kept subscription is not delivered"),
+            }
+        }
+        Ok(all)
+    }
+
+    fn is_configured(&self, name: &str) -> bool {
+        self.configured.iter().any(|s| s.name.as_str() == name)
+    }
+
+    /// Makes a subscription from a supervisor's request, checked field by field, and puts its
+    /// checkpoint where it starts. The instance that delivers starts it within
+    /// `DeliverySettings::reload`.
+    pub async fn add(
+        &self,
+        spec: &SubscriptionSpec,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Subscription, DeliveryError> {
+        let subscription = spec.parse()?;
+        let name = subscription.name.clone();
+        if self.is_configured(name.as_str()) {
+            return Err(DeliveryError::NameTaken(name.to_string()));
+        }
+        let kept = stored::StoredSubscription {
+            spec: subscription.spec(),
+            created_by: by.to_owned(),
+            created_at: at,
+        };
+        if !stored::insert(self.log.pool(), &kept).await? {
+            return Err(DeliveryError::NameTaken(name.to_string()));
+        }
+        let start = match subscription.start {
+            StartAt::Beginning => Ok(0),
+            StartAt::Now => self.start_now().await,
+        };
+        let placed = match start {
+            Ok(start) => checkpoint::restart(self.log.pool(), &name, start)
+                .await
+                .map_err(DeliveryError::from),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = placed {
+            // Without its checkpoint the subscription would start wherever the deliverer
+            // first looked: take it back, and let the caller try again.
+            stored::delete(self.log.pool(), name.as_str()).await?;
+            return Err(err);
+        }
+        Ok(subscription)
+    }
+
+    /// Removes a subscription made through the API, with its checkpoint; the instance that
+    /// delivers stops it within `DeliverySettings::reload`. A configured one is refused: it
+    /// goes from the configuration file.
+    pub async fn remove(&self, name: &str) -> Result<(), DeliveryError> {
+        if self.is_configured(name) {
+            return Err(DeliveryError::Configured(name.to_owned()));
+        }
+        if !stored::delete(self.log.pool(), name).await? {
+            return Err(DeliveryError::UnknownSubscription(name.to_owned()));
+        }
+        checkpoint::remove(self.log.pool(), name).await?;
+        Ok(())
+    }
+
+    /// The task that delivers every subscription until aborted: a deliverer per subscription,
+    /// started and stopped as subscriptions are added and removed (looked at every
+    /// `reload`). Run it on one instance at a time (the service does so on the instance that
+    /// leads).
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let delivery = Arc::clone(self);
+        tokio::spawn(async move {
+            // Dropping the set (when this task is aborted) aborts every deliverer.
+            let mut deliverers = tokio::task::JoinSet::new();
+            let mut running: HashMap<SubscriptionName, (Subscription, tokio::task::AbortHandle)> =
+                HashMap::new();
+            loop {
+                if let Err(err) = delivery.follow(&mut deliverers, &mut running).await {
+                    tracing::warn!(error = %err, "cannot read the subscriptions");
+                }
+                while deliverers.try_join_next().is_some() {}
+                tokio::time::sleep(delivery.settings.reload).await;
+            }
         })
     }
 
-    pub fn subscriptions(&self) -> &[Subscription] {
-        &self.subscriptions
-    }
-
-    /// A task per subscription, delivering until aborted. Run them on one instance at a time
-    /// (the service does so on the instance that leads).
-    pub fn spawn(&self) -> Vec<tokio::task::JoinHandle<()>> {
-        self.subscriptions
-            .iter()
-            .map(|subscription| {
-                Arc::new(deliverer::Deliverer::new(
-                    Arc::clone(&self.log),
-                    subscription.clone(),
-                    self.settings,
-                    self.client.clone(),
-                ))
-                .spawn()
-            })
-            .collect()
+    /// Starts a deliverer for each subscription not running, and stops those removed or
+    /// changed.
+    async fn follow(
+        &self,
+        deliverers: &mut tokio::task::JoinSet<()>,
+        running: &mut HashMap<SubscriptionName, (Subscription, tokio::task::AbortHandle)>,
+    ) -> Result<(), DeliveryError> {
+        let wanted: Vec<Subscription> = self
+            .subscriptions()
+            .await?
+            .into_iter()
+            .map(|(subscription, _)| subscription)
+            .collect();
+        running.retain(|_, (subscription, task)| {
+            let keep = wanted.contains(subscription);
+            if !keep {
+                tracing::info!(subscription = %subscription.name, "delivery stopped");
+                task.abort();
+            }
+            keep
+        });
+        let new: Vec<Subscription> = wanted
+            .into_iter()
+            .filter(|s| !running.contains_key(&s.name))
+            .collect();
+        self.ensure_checkpoints(&new).await?;
+        for subscription in new {
+            let deliverer = Arc::new(deliverer::Deliverer::new(
+                Arc::clone(&self.log),
+                subscription.clone(),
+                self.settings,
+                self.client.clone(),
+            ));
+            let task = deliverers.spawn(deliverer.run());
+            tracing::info!(subscription = %subscription.name, "delivery started");
+            running.insert(subscription.name.clone(), (subscription, task));
+        }
+        Ok(())
     }
 
     /// Where every subscription stands against the log's head.
@@ -140,17 +313,24 @@ impl Delivery {
         let head = self.log.head().await?;
         let rows = checkpoint::all(self.log.pool()).await?;
         Ok(self
-            .subscriptions
-            .iter()
-            .filter_map(|s| rows.iter().find(|r| r.subscription == s.name.as_str()))
-            .map(|row| SubscriptionStatus {
-                name: row.subscription.clone(),
-                position: row.reached(),
-                lag: head.saturating_sub(row.reached()),
-                delivered: u64::try_from(row.delivered).unwrap_or(0),
-                failures: u32::try_from(row.failures).unwrap_or(0),
-                last_error: row.last_error.clone(),
-                parked_at: row.parked_at,
+            .subscriptions()
+            .await?
+            .into_iter()
+            .filter_map(|(subscription, origin)| {
+                let row = rows
+                    .iter()
+                    .find(|r| r.subscription == subscription.name.as_str())?;
+                Some(SubscriptionStatus {
+                    name: row.subscription.clone(),
+                    subscription,
+                    origin,
+                    position: row.reached(),
+                    lag: head.saturating_sub(row.reached()),
+                    delivered: u64::try_from(row.delivered).unwrap_or(0),
+                    failures: u32::try_from(row.failures).unwrap_or(0),
+                    last_error: row.last_error.clone(),
+                    parked_at: row.parked_at,
+                })
             })
             .collect())
     }
@@ -159,8 +339,10 @@ impl Delivery {
     /// delivers again every event after it (a replay).
     pub async fn resume(&self, name: &str, from: Option<u64>) -> Result<(), DeliveryError> {
         let known = self
-            .subscriptions
-            .iter()
+            .subscriptions()
+            .await?
+            .into_iter()
+            .map(|(subscription, _)| subscription)
             .find(|s| s.name.as_str() == name)
             .ok_or_else(|| DeliveryError::UnknownSubscription(name.to_owned()))?;
         if checkpoint::resume(self.log.pool(), &known.name, from).await? {

@@ -1,5 +1,6 @@
-//! A subscription: which events (a filter on event types and branches) go where (a webhook),
-//! checked once when it is read from the configuration, so that a subscription that exists
+//! A subscription: which events (a filter on event types and branches) go where (a webhook or
+//! a JetStream subject), checked once when it is read from the configuration, an operator's
+//! request or the database (`SubscriptionSpec::parse`), so that a subscription that exists
 //! can be delivered.
 
 use std::collections::BTreeSet;
@@ -76,6 +77,16 @@ impl EventFilter {
         })
     }
 
+    /// The event types taken (all when empty).
+    pub fn event_types(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.event_types.iter().copied()
+    }
+
+    /// The branches taken (all when empty).
+    pub fn branches(&self) -> impl Iterator<Item = &BranchCode> {
+        self.branches.iter()
+    }
+
     /// Whether the filter needs the item's branch to decide (it names branches).
     pub fn by_branch(&self) -> bool {
         !self.branches.is_empty()
@@ -114,7 +125,7 @@ impl WebhookUrl {
 /// The secret a webhook's signatures are made with: at least 32 bytes, as HMAC-SHA256 wants
 /// a key as long as its output to be at full strength.
 #[derive(Clone, PartialEq, Eq)]
-pub struct WebhookSecret(Vec<u8>);
+pub struct WebhookSecret(String);
 
 impl WebhookSecret {
     pub const MIN_LEN: usize = 32;
@@ -126,10 +137,15 @@ impl WebhookSecret {
                 format!("must be at least {} bytes long", Self::MIN_LEN),
             ));
         }
-        Ok(Self(value.as_bytes().to_vec()))
+        Ok(Self(value.to_owned()))
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// The secret itself, for the table that keeps subscriptions made through the API.
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -239,6 +255,13 @@ impl StartAt {
             )),
         }
     }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Beginning => "beginning",
+            Self::Now => "now",
+        }
+    }
 }
 
 /// A subscription as the deliverer runs it.
@@ -265,6 +288,109 @@ impl Subscription {
             ));
         }
         Ok(value)
+    }
+
+    /// The subscription as written, secret included.
+    pub fn spec(&self) -> SubscriptionSpec {
+        let (webhook_url, webhook_secret, nats_server, jetstream_subject) = match &self.target {
+            Target::Webhook { url, secret } => (
+                Some(url.as_url().to_string()),
+                Some(secret.expose().to_owned()),
+                None,
+                None,
+            ),
+            Target::JetStream { server, subject } => (
+                None,
+                None,
+                Some(server.to_string()),
+                Some(subject.to_string()),
+            ),
+        };
+        SubscriptionSpec {
+            name: self.name.to_string(),
+            event_types: self.filter.event_types().map(str::to_owned).collect(),
+            branches: self
+                .filter
+                .branches()
+                .map(|b| b.as_str().to_owned())
+                .collect(),
+            webhook_url,
+            webhook_secret,
+            nats_server,
+            jetstream_subject,
+            start: Some(self.start.as_str().to_owned()),
+            max_attempts: Some(self.max_attempts),
+        }
+    }
+}
+
+/// A subscription as written: in the service's configuration file, in an operator's request,
+/// or in the table of subscriptions made through the API. Fields are named as here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriptionSpec {
+    pub name: String,
+    /// Event types as the log names them (`Escalated`); all when empty.
+    pub event_types: Vec<String>,
+    /// Branch codes; every branch when empty.
+    pub branches: Vec<String>,
+    /// A webhook target: the URL, and a secret of at least 32 bytes that signs every request.
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    /// A JetStream target: the server and the subject its stream takes.
+    pub nats_server: Option<String>,
+    pub jetstream_subject: Option<String>,
+    /// `now` (default) or `beginning`.
+    pub start: Option<String>,
+    /// Attempts at one event before the subscription parks (default 8).
+    pub max_attempts: Option<u32>,
+}
+
+impl SubscriptionSpec {
+    /// The subscription, or the first field it gets wrong.
+    pub fn parse(&self) -> Result<Subscription, InvalidInput> {
+        Ok(Subscription {
+            name: SubscriptionName::parse(&self.name)?,
+            filter: EventFilter::parse(&self.event_types, &self.branches)?,
+            target: self.target()?,
+            start: self
+                .start
+                .as_deref()
+                .map(StartAt::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            max_attempts: Subscription::attempts(
+                self.max_attempts
+                    .unwrap_or(Subscription::DEFAULT_MAX_ATTEMPTS),
+            )?,
+        })
+    }
+
+    /// A webhook or a JetStream subject, whichever is written; not both, not neither.
+    fn target(&self) -> Result<Target, InvalidInput> {
+        let webhook = self.webhook_url.is_some() || self.webhook_secret.is_some();
+        let jetstream = self.nats_server.is_some() || self.jetstream_subject.is_some();
+        let required = |field: &str, value: &Option<String>| {
+            value
+                .clone()
+                .ok_or_else(|| InvalidInput::new(field, "is required"))
+        };
+        match (webhook, jetstream) {
+            (true, false) => Ok(Target::Webhook {
+                url: WebhookUrl::parse(&required("webhook_url", &self.webhook_url)?)?,
+                secret: WebhookSecret::parse(&required("webhook_secret", &self.webhook_secret)?)?,
+            }),
+            (false, true) => Ok(Target::JetStream {
+                server: NatsServer::parse(&required("nats_server", &self.nats_server)?)?,
+                subject: JetStreamSubject::parse(&required(
+                    "jetstream_subject",
+                    &self.jetstream_subject,
+                )?)?,
+            }),
+            _ => Err(InvalidInput::new(
+                "webhook_url",
+                "give either webhook_url and webhook_secret, or nats_server and jetstream_subject",
+            )),
+        }
     }
 }
 
@@ -324,6 +450,41 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_subscription_reads_back_from_what_it_writes() {
+        let webhook = SubscriptionSpec {
+            name: "gateway".into(),
+            event_types: vec!["Resolved".into(), "Escalated".into()],
+            branches: vec!["SH-001".into()],
+            webhook_url: Some("https://gateway.bank.example/hooks".into()),
+            webhook_secret: Some("a-webhook-secret-of-32-bytes-or-more".into()),
+            start: Some("beginning".into()),
+            max_attempts: Some(3),
+            ..SubscriptionSpec::default()
+        };
+        let jetstream = SubscriptionSpec {
+            name: "warehouse".into(),
+            nats_server: Some("127.0.0.1:4222".into()),
+            jetstream_subject: Some("bank.suspense.events".into()),
+            ..SubscriptionSpec::default()
+        };
+        for spec in [webhook, jetstream] {
+            let parsed = spec.parse();
+            assert!(parsed.is_ok(), "{parsed:?}");
+            if let Ok(subscription) = parsed {
+                assert_eq!(subscription.spec().parse(), Ok(subscription));
+            }
+        }
+        let neither = SubscriptionSpec {
+            name: "nowhere".into(),
+            ..SubscriptionSpec::default()
+        };
+        assert_eq!(
+            neither.parse().map_err(|e| e.field),
+            Err("webhook_url".into())
+        );
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! Subscriptions' checkpoints on both backends: where a new subscription starts, that a
-//! known one keeps its place when the service starts again, and an operator's replay.
+//! Subscriptions and their checkpoints on both backends: where a new subscription starts,
+//! that a known one keeps its place when the service starts again, an operator's replay, and
+//! subscriptions added and removed while the deliverers run.
 
 use std::sync::Arc;
 
 use suspense_delivery::{
-    Delivery, DeliverySettings, EventFilter, JetStreamSubject, NatsServer, StartAt, Subscription,
-    SubscriptionName, Target, WebhookSecret, WebhookUrl,
+    Delivery, DeliveryError, DeliverySettings, EventFilter, JetStreamSubject, NatsServer, Origin,
+    StartAt, Subscription, SubscriptionName, SubscriptionSpec, Target, WebhookSecret, WebhookUrl,
 };
 use suspense_domain::{ItemAction, ItemCommand, ItemId};
 use suspense_store::{EventLog, RequestMetadata, StoreLocation};
@@ -118,10 +119,12 @@ async fn filtered_out_events_pass_while_the_target_is_away(backend: Backend) {
         poll: std::time::Duration::from_millis(20),
         ..DeliverySettings::default()
     };
-    let delivery = Delivery::new(Arc::clone(&log), vec![subscription], settings)
-        .await
-        .expect("delivery");
-    let tasks = delivery.spawn();
+    let delivery = Arc::new(
+        Delivery::new(Arc::clone(&log), vec![subscription], settings)
+            .await
+            .expect("delivery"),
+    );
+    let task = delivery.spawn();
     let mut status = Vec::new();
     for _ in 0..100 {
         status = delivery.status().await.expect("status");
@@ -130,9 +133,7 @@ async fn filtered_out_events_pass_while_the_target_is_away(backend: Backend) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    for task in tasks {
-        task.abort();
-    }
+    task.abort();
     assert_eq!(status[0].position, 3, "{status:?}");
     assert_eq!(status[0].delivered, 0);
     assert!(status[0].parked_at.is_none(), "{status:?}");
@@ -183,4 +184,145 @@ async fn a_subscription_starting_now_starts_after_a_burst_of_commits(backend: Ba
 on_both_backends!(
     a_subscription_starting_now_starts_after_a_burst_of_commits,
     super::a_subscription_starting_now_starts_after_a_burst_of_commits
+);
+
+/// A subscription as a supervisor asks for it: JetStream on a port nothing listens on, taking
+/// only escalations, so that the booked items' events pass without the target.
+fn escalations_spec(name: &str, start: &str) -> SubscriptionSpec {
+    SubscriptionSpec {
+        name: name.into(),
+        event_types: vec!["Escalated".into()],
+        nats_server: Some("127.0.0.1:9".into()),
+        jetstream_subject: Some("bank.suspense.events".into()),
+        start: Some(start.into()),
+        ..SubscriptionSpec::default()
+    }
+}
+
+async fn subscriptions_added_and_removed_while_delivering(backend: Backend) {
+    let db = TestDatabase::create(backend).await;
+    let location = StoreLocation::parse(&db.url()).expect("location");
+    let log = Arc::new(
+        EventLog::open(&location, fixed_services(), &Default::default())
+            .await
+            .expect("log"),
+    );
+    open(&log, "ADD-0").await;
+    open(&log, "ADD-1").await;
+    let settings = DeliverySettings {
+        poll: std::time::Duration::from_millis(20),
+        reload: std::time::Duration::from_millis(20),
+        ..DeliverySettings::default()
+    };
+    let delivery = Arc::new(
+        Delivery::new(
+            Arc::clone(&log),
+            vec![subscription("gateway", StartAt::Now)],
+            settings,
+        )
+        .await
+        .expect("delivery"),
+    );
+    let task = delivery.spawn();
+    let at = suspense_testkit::instant("2026-03-02T09:00:00Z");
+
+    // Added while the deliverers run: kept with who made it, starting where it says.
+    let added = delivery
+        .add(&escalations_spec("warehouse", "beginning"), "sam", at)
+        .await
+        .expect("added");
+    assert_eq!(added.name.as_str(), "warehouse");
+    let status = delivery.status().await.expect("status");
+    assert_eq!(status.len(), 2);
+    assert_eq!(status[1].name, "warehouse");
+    assert_eq!(
+        status[1].origin,
+        Origin::Api {
+            by: "sam".into(),
+            at
+        }
+    );
+    assert_eq!(status[1].subscription, added);
+
+    // The delivering task picks it up: the filter passes every booking, target or not.
+    open(&log, "ADD-2").await;
+    let mut position = 0;
+    for _ in 0..250 {
+        position = delivery.status().await.expect("status")[1].position;
+        if position == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(position, 3, "the new subscription is delivered");
+
+    // Refused, and nothing kept: a name taken (by the API or the configuration), a bad field.
+    for name in ["warehouse", "gateway"] {
+        let taken = delivery
+            .add(&escalations_spec(name, "now"), "sam", at)
+            .await;
+        assert!(
+            matches!(&taken, Err(DeliveryError::NameTaken(n)) if n == name),
+            "{taken:?}"
+        );
+    }
+    let mut bad = escalations_spec("audit", "now");
+    bad.event_types = vec!["Exploded".into()];
+    let refused = delivery.add(&bad, "sam", at).await;
+    assert!(
+        matches!(&refused, Err(DeliveryError::Invalid(e)) if e.field == "event_types"),
+        "{refused:?}"
+    );
+    bad = escalations_spec("audit", "yesterday");
+    let refused = delivery.add(&bad, "sam", at).await;
+    assert!(
+        matches!(&refused, Err(DeliveryError::Invalid(e)) if e.field == "start"),
+        "{refused:?}"
+    );
+    assert_eq!(delivery.status().await.expect("status").len(), 2);
+
+    // Removed: a configured one is refused, an unknown one is not found.
+    assert!(matches!(
+        delivery.remove("gateway").await,
+        Err(DeliveryError::Configured(_))
+    ));
+    assert!(matches!(
+        delivery.remove("nobody").await,
+        Err(DeliveryError::UnknownSubscription(_))
+    ));
+    delivery.remove("warehouse").await.expect("removed");
+    let names: Vec<String> = delivery
+        .status()
+        .await
+        .expect("status")
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, vec!["gateway".to_owned()]);
+
+    // The same name again is a new subscription: its own start, nothing of the old one.
+    delivery
+        .add(&escalations_spec("warehouse", "now"), "olivia", at)
+        .await
+        .expect("added again");
+    let again = delivery.status().await.expect("status");
+    assert_eq!((again[1].position, again[1].delivered), (3, 0));
+    task.abort();
+
+    // Another instance (a new `Delivery` on the same database) sees what was added.
+    let other = Delivery::new(Arc::clone(&log), Vec::new(), settings)
+        .await
+        .expect("delivery");
+    let seen: Vec<String> = other
+        .status()
+        .await
+        .expect("status")
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(seen, vec!["warehouse".to_owned()]);
+}
+on_both_backends!(
+    subscriptions_added_and_removed_while_delivering,
+    super::subscriptions_added_and_removed_while_delivering
 );

@@ -178,7 +178,8 @@ pub async fn serve_ledger(
     let leadership = ledger.lead_background(suspense::BackgroundWork {
         interval: settings.projector_interval,
         sweep: settings.sweep_interval,
-        delivery: (!settings.subscriptions.is_empty()).then(|| Arc::clone(&delivery)),
+        // Always: a supervisor may add subscriptions through the API at any time.
+        delivery: Some(Arc::clone(&delivery)),
     });
     let address = listener.local_addr()?;
     let state = AppState {

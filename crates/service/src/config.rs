@@ -8,10 +8,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use suspense::delivery::{
-    EventFilter, JetStreamSubject, NatsServer, StartAt, Subscription, SubscriptionName, Target,
-    WebhookSecret, WebhookUrl,
-};
+use suspense::delivery::{Subscription, SubscriptionSpec};
 use suspense_domain::organisation::AccessScope;
 use suspense_domain::policy::MAX_APPROVALS;
 use suspense_domain::{
@@ -100,56 +97,21 @@ pub struct SubscriptionConfig {
 }
 
 impl SubscriptionConfig {
-    /// A webhook or a JetStream subject, whichever is written; not both, not neither.
-    fn target(&self) -> Result<Target, InvalidInput> {
-        let webhook = self.webhook_url.is_some() || self.webhook_secret.is_some();
-        let jetstream = self.nats_server.is_some() || self.jetstream_subject.is_some();
-        let required = |field: &str, value: &Option<String>| {
-            value
-                .clone()
-                .ok_or_else(|| InvalidInput::new(field, "is required"))
-        };
-        match (webhook, jetstream) {
-            (true, false) => Ok(Target::Webhook {
-                url: WebhookUrl::parse(&required("webhook_url", &self.webhook_url)?)?,
-                secret: WebhookSecret::parse(&required("webhook_secret", &self.webhook_secret)?)?,
-            }),
-            (false, true) => Ok(Target::JetStream {
-                server: NatsServer::parse(&required("nats_server", &self.nats_server)?)?,
-                subject: JetStreamSubject::parse(&required(
-                    "jetstream_subject",
-                    &self.jetstream_subject,
-                )?)?,
-            }),
-            _ => Err(InvalidInput::new(
-                "webhook_url",
-                "give either webhook_url and webhook_secret, or nats_server and jetstream_subject",
-            )),
-        }
-    }
-
     /// The subscription, or the first field it gets wrong, named `subscriptions[i].field`.
     fn parse(self, index: usize) -> Result<Subscription, InvalidInput> {
-        let named = |e: InvalidInput| {
-            InvalidInput::new(format!("subscriptions[{index}].{}", e.field), e.reason)
-        };
-        Ok(Subscription {
-            name: SubscriptionName::parse(&self.name).map_err(named)?,
-            filter: EventFilter::parse(&self.event_types, &self.branches).map_err(named)?,
-            target: self.target().map_err(named)?,
-            start: self
-                .start
-                .as_deref()
-                .map(StartAt::parse)
-                .transpose()
-                .map_err(named)?
-                .unwrap_or_default(),
-            max_attempts: Subscription::attempts(
-                self.max_attempts
-                    .unwrap_or(Subscription::DEFAULT_MAX_ATTEMPTS),
-            )
-            .map_err(named)?,
-        })
+        SubscriptionSpec {
+            name: self.name,
+            event_types: self.event_types,
+            branches: self.branches,
+            webhook_url: self.webhook_url,
+            webhook_secret: self.webhook_secret,
+            nats_server: self.nats_server,
+            jetstream_subject: self.jetstream_subject,
+            start: self.start,
+            max_attempts: self.max_attempts,
+        }
+        .parse()
+        .map_err(|e| InvalidInput::new(format!("subscriptions[{index}].{}", e.field), e.reason))
     }
 }
 

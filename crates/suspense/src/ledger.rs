@@ -152,9 +152,9 @@ pub struct Background {
 }
 
 impl Background {
-    /// Adds a deliverer per subscription of `delivery`.
-    pub fn delivering(mut self, delivery: &suspense_delivery::Delivery) -> Self {
-        self.tasks.extend(delivery.spawn());
+    /// Adds the delivery of every subscription of `delivery`, those added later included.
+    pub fn delivering(mut self, delivery: &Arc<suspense_delivery::Delivery>) -> Self {
+        self.tasks.push(delivery.spawn());
         self
     }
 
