@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use suspense::delivery::signature;
 use suspense::delivery::WebhookSecret;
-use suspense_tests::app::{binary, booking, spawn_app_configured, TestApp};
+use suspense_tests::app::{binary, booking, spawn_app_configured, token, TestApp};
 use suspense_tests::nats::{PrivateNats, Stored, SUBJECT};
 use suspense_tests::webhook::{Received, WebhookReceiver};
 use suspense_tests::{Backend, TestDatabase};
@@ -270,6 +270,184 @@ async fn webhook_delivery_loses_nothing_across_a_kill_of_the_service() {
         }
     }
     assert_eq!(first_seen, (1..=30).collect::<Vec<u64>>(), "{arrived:?}");
+}
+
+/// A supervisor's request for a webhook subscription to `url`.
+fn requested(name: &str, url: &str) -> Value {
+    json!({
+        "name": name,
+        "webhook_url": url,
+        "webhook_secret": SECRET,
+        "start": "beginning",
+    })
+}
+
+async fn names(app: &TestApp) -> Vec<String> {
+    let list = app.get("/v1/subscriptions", "sam").await;
+    assert_eq!(list.status(), 200);
+    let list: Value = list.json().await.unwrap_or_default();
+    list.as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(|s| s["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Subscriptions over HTTP, end to end: a head-office supervisor adds one to a service that
+/// has none configured, it delivers, it survives a restart, and it is removed; what is wrong
+/// is refused by field and nothing is kept.
+#[tokio::test]
+async fn webhook_subscriptions_added_and_removed_over_http() {
+    let receiver = WebhookReceiver::start().await;
+    let mut app = spawn_app_configured(TestDatabase::create(Backend::Sqlite).await, "").await;
+    booked(&app, "HOOK-API-1", "SH-001").await;
+
+    let added = app
+        .post(
+            "/v1/subscriptions",
+            "sam",
+            requested("gateway", &receiver.url),
+        )
+        .await;
+    assert_eq!(added.status(), 201);
+    let added: Value = added.json().await.unwrap_or_default();
+    assert_eq!(added["origin"], "api");
+    assert_eq!(added["created_by"], "sam");
+    assert_eq!(added["target"], "webhook");
+    assert_eq!(added["webhook_url"], receiver.url.as_str());
+    assert!(added.get("webhook_secret").is_none(), "{added}");
+    booked(&app, "HOOK-API-2", "BJ-001").await;
+    assert_eq!(positions(&receiver.wait_for(2).await), vec![1, 2]);
+
+    // Wrong requests: refused with the field, nothing kept.
+    let mut unknown_type = requested("audit", &receiver.url);
+    unknown_type["event_types"] = json!(["Exploded"]);
+    let mut short_secret = requested("audit", &receiver.url);
+    short_secret["webhook_secret"] = json!("short");
+    let mut both_targets = requested("audit", &receiver.url);
+    both_targets["nats_server"] = json!("127.0.0.1:4222");
+    let mut unknown_field = requested("audit", &receiver.url);
+    unknown_field["secret"] = json!(SECRET);
+    for (user, body, status, field) in [
+        (
+            "sam",
+            requested("audit", "ftp://host/x"),
+            422,
+            "webhook_url",
+        ),
+        ("sam", unknown_type, 422, "event_types"),
+        ("sam", short_secret, 422, "webhook_secret"),
+        ("sam", both_targets, 422, "webhook_url"),
+        ("sam", unknown_field, 400, ""),
+        ("sam", requested("Audit Trail", &receiver.url), 422, "name"),
+        ("sam", requested("gateway", &receiver.url), 409, "name"),
+        ("ada", requested("audit", &receiver.url), 403, ""),
+        ("olivia", requested("audit", &receiver.url), 403, ""),
+        ("shen", requested("audit", &receiver.url), 403, ""),
+    ] {
+        let refused = app.post("/v1/subscriptions", user, body.clone()).await;
+        assert_eq!(refused.status(), status, "{user}: {body}");
+        let error: Value = refused.json().await.unwrap_or_default();
+        if !field.is_empty() {
+            assert_eq!(error["error"]["field"], field, "{body}: {error}");
+        }
+    }
+    assert_eq!(names(&app).await, vec!["gateway".to_owned()]);
+
+    // Kept in the database: a restarted service delivers it where it stood.
+    app.kill9().await;
+    app.restart().await;
+    assert_eq!(names(&app).await, vec!["gateway".to_owned()]);
+    booked(&app, "HOOK-API-3", "SH-001").await;
+    let mut arrived = positions(&receiver.wait_for(3).await);
+    // An event handed over just before the kill may come again; each once after that.
+    arrived.dedup();
+    assert_eq!(arrived, vec![1, 2, 3]);
+    for _ in 0..100 {
+        if status(&app).await["position"] == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Removed: only by a head-office supervisor; then it is gone.
+    let remove = |user: &'static str| {
+        app.request(reqwest::Method::DELETE, "/v1/subscriptions/gateway", user)
+            .send()
+    };
+    for user in ["olivia", "shen"] {
+        let refused = remove(user).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(refused.status(), 403, "{user}");
+    }
+    let removed = remove("sam").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(removed.status(), 200);
+    let removed: Value = removed.json().await.unwrap_or_default();
+    assert_eq!(removed["position"], 3);
+    assert!(names(&app).await.is_empty());
+    let again = remove("sam").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.status(), 404);
+}
+
+/// A configured subscription is the configuration file's: the API neither removes it nor
+/// takes its name.
+#[tokio::test]
+async fn webhook_subscriptions_in_the_configuration_stay_there() {
+    let receiver = WebhookReceiver::start().await;
+    let app = spawn_app_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        &subscription(&receiver.url, ""),
+    )
+    .await;
+    let taken = app
+        .post(
+            "/v1/subscriptions",
+            "sam",
+            requested("gateway", &receiver.url),
+        )
+        .await;
+    assert_eq!(taken.status(), 409);
+    let removed = app
+        .request(reqwest::Method::DELETE, "/v1/subscriptions/gateway", "sam")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(removed.status(), 409);
+    let error: Value = removed.json().await.unwrap_or_default();
+    assert_eq!(error["error"]["code"], "subscription_configured");
+    assert_eq!(status(&app).await["origin"], "configuration");
+}
+
+/// Added on an instance that does not lead: the leader, another process on the same
+/// database, starts delivering it.
+#[tokio::test]
+async fn webhook_subscription_added_on_any_instance_is_delivered_by_the_leader() {
+    let receiver = WebhookReceiver::start().await;
+    let app = spawn_app_configured(TestDatabase::create(Backend::Postgres).await, "").await;
+    let other = app.another_instance().await;
+    booked(&app, "HOOK-LEAD-1", "SH-001").await;
+    for instance in [other.url("/v1/subscriptions"), app.url("/v1/subscriptions")] {
+        let name = if instance.contains(&other.address) {
+            "from-other"
+        } else {
+            "from-first"
+        };
+        let added = reqwest::Client::new()
+            .post(&instance)
+            .bearer_auth(token("sam"))
+            .json(&requested(name, &receiver.url))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(added.status(), 201, "{name}");
+    }
+    booked(&app, "HOOK-LEAD-2", "SH-001").await;
+    // Both subscriptions deliver both events: four requests, each event to each once.
+    let received = receiver.wait_for(4).await;
+    let mut seen = positions(&received);
+    seen.sort_unstable();
+    assert_eq!(seen, vec![1, 1, 2, 2], "{received:?}");
 }
 
 #[tokio::test]

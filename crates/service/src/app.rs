@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::serve::ListenerExt;
 use axum::Router;
 use suspense::Suspense;
@@ -56,7 +56,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reports/root-causes", get(routes::reports::root_causes))
         .route("/v1/reports/customers", get(routes::reports::customers))
         .route("/v1/reports/aging", get(routes::reports::aging))
-        .route("/v1/subscriptions", get(routes::subscriptions::list))
+        .route(
+            "/v1/subscriptions",
+            get(routes::subscriptions::list).post(routes::subscriptions::create),
+        )
+        .route(
+            "/v1/subscriptions/{name}",
+            delete(routes::subscriptions::remove),
+        )
         .route(
             "/v1/subscriptions/{name}/resume",
             post(routes::subscriptions::resume),

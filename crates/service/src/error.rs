@@ -171,6 +171,16 @@ impl From<suspense::delivery::DeliveryError> for ApiError {
             DeliveryError::UnknownSubscription(_) | DeliveryError::NoCheckpoint(_) => {
                 Self::not_found(err.to_string())
             }
+            DeliveryError::Invalid(e) => e.into(),
+            DeliveryError::NameTaken(_) => {
+                Self::new(StatusCode::CONFLICT, "subscription_exists", err.to_string())
+                    .with_field("name")
+            }
+            DeliveryError::Configured(_) => Self::new(
+                StatusCode::CONFLICT,
+                "subscription_configured",
+                err.to_string(),
+            ),
             DeliveryError::Log(e) => e.into(),
             other => Self::internal(other),
         }

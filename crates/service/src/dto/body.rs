@@ -268,12 +268,3 @@ impl VolumeBody {
         )
     }
 }
-
-/// `POST /v1/subscriptions/{name}/resume`: from where, if not where it stopped.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResumeBody {
-    /// Deliver again every event after this log position.
-    #[serde(default)]
-    pub from_position: Option<u64>,
-}

@@ -14,6 +14,7 @@ mod plan_body;
 mod plan_view;
 mod policy;
 mod query;
+mod subscription;
 mod summary;
 mod view;
 
@@ -28,6 +29,7 @@ pub use plan_body::*;
 pub use plan_view::*;
 pub use policy::*;
 pub use query::*;
+pub use subscription::*;
 pub use summary::*;
 pub use view::*;
 

@@ -682,34 +682,3 @@ impl VolumeView {
         }
     }
 }
-
-/// Where a subscription's delivery stands.
-#[derive(Debug, Serialize)]
-pub struct SubscriptionView {
-    pub name: String,
-    /// The log position handed over up to.
-    pub position: u64,
-    /// Events in the log after `position`.
-    pub lag: u64,
-    pub delivered: u64,
-    /// Failed attempts at the event waiting.
-    pub failures: u32,
-    pub last_error: Option<String>,
-    pub parked: bool,
-    pub parked_at: Option<DateTime<Utc>>,
-}
-
-impl From<&suspense::delivery::SubscriptionStatus> for SubscriptionView {
-    fn from(status: &suspense::delivery::SubscriptionStatus) -> Self {
-        Self {
-            name: status.name.clone(),
-            position: status.position,
-            lag: status.lag,
-            delivered: status.delivered,
-            failures: status.failures,
-            last_error: status.last_error.clone(),
-            parked: status.parked_at.is_some(),
-            parked_at: status.parked_at,
-        }
-    }
-}

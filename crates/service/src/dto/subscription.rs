@@ -1,0 +1,137 @@
+//! Subscriptions on the wire: a supervisor's request for a new one, an operator's resume, and
+//! where each one's delivery stands. The webhook secret goes in, never out.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use suspense::delivery::{Origin, SubscriptionSpec, SubscriptionStatus, Target};
+
+/// `POST /v1/subscriptions`: the fields of a `[[subscriptions]]` entry of the configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionBody {
+    pub name: String,
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    #[serde(default)]
+    pub branches: Vec<String>,
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+    #[serde(default)]
+    pub nats_server: Option<String>,
+    #[serde(default)]
+    pub jetstream_subject: Option<String>,
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+}
+
+impl SubscriptionBody {
+    /// As the delivery reads it (checked there, field by field).
+    pub fn spec(self) -> SubscriptionSpec {
+        SubscriptionSpec {
+            name: self.name,
+            event_types: self.event_types,
+            branches: self.branches,
+            webhook_url: self.webhook_url,
+            webhook_secret: self.webhook_secret,
+            nats_server: self.nats_server,
+            jetstream_subject: self.jetstream_subject,
+            start: self.start,
+            max_attempts: self.max_attempts,
+        }
+    }
+}
+
+/// `POST /v1/subscriptions/{name}/resume`: from where, if not where it stopped.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeBody {
+    /// Deliver again every event after this log position.
+    #[serde(default)]
+    pub from_position: Option<u64>,
+}
+
+/// Where a subscription's delivery stands, and what it is.
+#[derive(Debug, Serialize)]
+pub struct SubscriptionView {
+    pub name: String,
+    /// `configuration` (the service's file) or `api` (a supervisor's request).
+    pub origin: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// `webhook` or `jetstream`.
+    pub target: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats_server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jetstream_subject: Option<String>,
+    /// Event types taken; all when empty.
+    pub event_types: Vec<String>,
+    /// Branches taken; all when empty.
+    pub branches: Vec<String>,
+    pub max_attempts: u32,
+    /// The log position handed over up to.
+    pub position: u64,
+    /// Events in the log after `position`.
+    pub lag: u64,
+    pub delivered: u64,
+    /// Failed attempts at the event waiting.
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub parked: bool,
+    pub parked_at: Option<DateTime<Utc>>,
+}
+
+impl From<&SubscriptionStatus> for SubscriptionView {
+    fn from(status: &SubscriptionStatus) -> Self {
+        let subscription = &status.subscription;
+        let (origin, created_by, created_at) = match &status.origin {
+            Origin::Configured => ("configuration", None, None),
+            Origin::Api { by, at } => ("api", Some(by.clone()), Some(*at)),
+        };
+        let (target, webhook_url, nats_server, jetstream_subject) = match &subscription.target {
+            Target::Webhook { url, .. } => ("webhook", Some(url.as_url().to_string()), None, None),
+            Target::JetStream { server, subject } => (
+                "jetstream",
+                None,
+                Some(server.to_string()),
+                Some(subject.to_string()),
+            ),
+        };
+        Self {
+            name: status.name.clone(),
+            origin,
+            created_by,
+            created_at,
+            target,
+            webhook_url,
+            nats_server,
+            jetstream_subject,
+            event_types: subscription
+                .filter
+                .event_types()
+                .map(str::to_owned)
+                .collect(),
+            branches: subscription
+                .filter
+                .branches()
+                .map(|b| b.as_str().to_owned())
+                .collect(),
+            max_attempts: subscription.max_attempts,
+            position: status.position,
+            lag: status.lag,
+            delivered: status.delivered,
+            failures: status.failures,
+            last_error: status.last_error.clone(),
+            parked: status.parked_at.is_some(),
+            parked_at: status.parked_at,
+        }
+    }
+}
