@@ -65,10 +65,19 @@ async fn webhook_receives_every_event_in_log_order_signed_as_cloud_events(backen
     let first = booked(&app, "HOOK-1", "SH-001").await;
     booked(&app, "HOOK-2", "BJ-001").await;
     escalate(&app, &first).await;
-    let received = receiver.wait_for(3).await;
+    // Not an item's event: the branch's transaction volume, another stream of the log.
+    let volume = app
+        .post(
+            "/v1/volumes",
+            "rita",
+            json!({"branch": "SH-001", "month": "2026-03", "transactions": 40_000}),
+        )
+        .await;
+    assert_eq!(volume.status(), 200);
+    let received = receiver.wait_for(4).await;
     assert_eq!(
         positions(&received),
-        vec![1, 2, 3],
+        vec![1, 2, 3, 4],
         "in log order, each once"
     );
     let secret = WebhookSecret::parse(SECRET).unwrap_or_else(|e| panic!("{e}"));
@@ -80,8 +89,20 @@ async fn webhook_receives_every_event_in_log_order_signed_as_cloud_events(backen
         assert_eq!(r.content_type, "application/cloudevents+json");
         assert_eq!(r.document["specversion"], "1.0");
         assert_eq!(r.document["id"], r.event_id.as_str());
+    }
+    for r in &received[..3] {
         assert_eq!(r.document["source"], "urn:suspense:items");
     }
+    let recorded = &received[3].document;
+    assert_eq!(recorded["type"], "bank.suspense.volumes.volume_recorded");
+    assert_eq!(recorded["source"], "urn:suspense:volumes");
+    assert_eq!(recorded["subject"], "SH-001");
+    assert_eq!(recorded["id"], "volumes:SH-001:1");
+    assert_eq!(
+        recorded["data"]["event"]["VolumeRecorded"]["transactions"], 40_000,
+        "{recorded}"
+    );
+    assert_eq!(recorded["data"]["metadata"]["actor"], "rita");
     let escalated = &received[2].document;
     assert_eq!(escalated["type"], "bank.suspense.item.escalated");
     assert_eq!(escalated["subject"], first.as_str());
@@ -93,7 +114,7 @@ async fn webhook_receives_every_event_in_log_order_signed_as_cloud_events(backen
     assert_eq!(escalated["data"]["metadata"]["actor"], "sam");
     let now = status(&app).await;
     assert_eq!(now["name"], "gateway");
-    assert_eq!(now["delivered"], 3);
+    assert_eq!(now["delivered"], 4);
     assert_eq!(now["parked"], false);
 }
 

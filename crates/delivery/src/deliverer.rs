@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use suspense_domain::{BranchCode, ItemId, SuspenseItemEvent};
-use suspense_store::{EventLog, RecordedEvent};
+use suspense_store::EventLog;
 
 use crate::checkpoint;
-use crate::cloud_event;
+use crate::cloud_event::{self, Outgoing};
 use crate::error::DeliveryError;
 use crate::signature;
 use crate::subscription::{JetStreamSubject, NatsServer, Subscription, Target};
@@ -129,13 +129,16 @@ impl Deliverer {
             return Ok(Handed::Idle);
         }
         let from = row.reached();
-        let page = self.log.read_page(from, self.settings.page).await?;
+        let page = self
+            .log
+            .read_page_of_every_stream(from, self.settings.page)
+            .await?;
         // Events of other streams (plans, volumes) take positions too: the page ends at `end`.
         let Some(end) = page.last_position() else {
             return Ok(Handed::Idle);
         };
         let mut admitted = Vec::new();
-        for event in page.events() {
+        for event in cloud_event::in_log_order(page.events(), page.others()) {
             if self.admits(event).await? {
                 admitted.push(event);
             }
@@ -155,7 +158,7 @@ impl Deliverer {
         // Keep what was handed over: the checkpoint goes to just before the event that failed.
         let waiting = admitted
             .get(stopped.handed)
-            .and_then(|event| event.position)
+            .map(Outgoing::position)
             .unwrap_or(from + 1);
         let at = waiting.saturating_sub(1).max(from);
         if !checkpoint::advance(pool, name, from, at, stopped.handed as u64).await? {
@@ -179,11 +182,16 @@ impl Deliverer {
 
     /// Whether the subscription's filter takes `event`, learning the item's branch when the
     /// filter names branches.
-    async fn admits(&self, event: &RecordedEvent) -> Result<bool, DeliveryError> {
+    async fn admits(&self, event: Outgoing<'_>) -> Result<bool, DeliveryError> {
         let filter = &self.subscription.filter;
-        if !filter.by_branch() {
-            return Ok(filter.admits(&event.event_type, None));
-        }
+        let event = match event {
+            // Only items are booked at a branch: a filter by branch takes no other stream.
+            Outgoing::Other(other) => return Ok(filter.admits(&other.event_type, None)),
+            Outgoing::Item(_) if !filter.by_branch() => {
+                return Ok(filter.admits(event.event_type(), None))
+            }
+            Outgoing::Item(item) => item,
+        };
         let branch = match &event.event {
             SuspenseItemEvent::Opened { item, .. } => Some(item.branch.clone()),
             _ => self.known_branch(event.item_id),
@@ -211,14 +219,15 @@ impl Deliverer {
 
     /// Hands `events` to the target in order; where it stopped, and why, as the operator
     /// reads it.
-    async fn hand_over(&self, events: &[&RecordedEvent]) -> Result<(), Stopped> {
+    async fn hand_over(&self, events: &[Outgoing<'_>]) -> Result<(), Stopped> {
         // A page the filter left empty needs no target (which may be away).
         if events.is_empty() {
             return Ok(());
         }
         let mut bodies = Vec::with_capacity(events.len());
         for (handed, event) in events.iter().enumerate() {
-            let body = cloud_event::document(event)
+            let body = event
+                .document()
                 .and_then(|doc| serde_json::to_vec(&doc))
                 .map_err(|e| Stopped {
                     handed,
@@ -246,7 +255,7 @@ impl Deliverer {
         &self,
         url: &reqwest::Url,
         secret: &crate::subscription::WebhookSecret,
-        event: &RecordedEvent,
+        event: &Outgoing<'_>,
         body: Vec<u8>,
     ) -> Result<(), String> {
         let timestamp = chrono::Utc::now().timestamp();
@@ -255,7 +264,7 @@ impl Deliverer {
             .post(url.clone())
             .timeout(self.settings.timeout)
             .header(reqwest::header::CONTENT_TYPE, cloud_event::CONTENT_TYPE)
-            .header(signature::EVENT_ID_HEADER, cloud_event::event_id(event))
+            .header(signature::EVENT_ID_HEADER, event.id())
             .header(signature::TIMESTAMP_HEADER, timestamp.to_string())
             .header(
                 signature::SIGNATURE_HEADER,
@@ -280,7 +289,7 @@ impl Deliverer {
         &self,
         server: &NatsServer,
         subject: &JetStreamSubject,
-        events: &[&RecordedEvent],
+        events: &[Outgoing<'_>],
         bodies: Vec<Vec<u8>>,
     ) -> Result<(), Stopped> {
         let context = self
@@ -290,10 +299,7 @@ impl Deliverer {
         let mut acks = Vec::with_capacity(events.len());
         for (handed, (event, body)) in events.iter().zip(bodies).enumerate() {
             let mut headers = async_nats::HeaderMap::new();
-            headers.insert(
-                async_nats::header::NATS_MESSAGE_ID,
-                cloud_event::event_id(event).as_str(),
-            );
+            headers.insert(async_nats::header::NATS_MESSAGE_ID, event.id().as_str());
             headers.insert("Content-Type", cloud_event::CONTENT_TYPE);
             let ack = context
                 .publish_with_headers(subject.as_str().to_owned(), headers, body.into())

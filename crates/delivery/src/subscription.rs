@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use suspense_domain::{BranchCode, InvalidInput, SuspenseItemEvent};
+use suspense_domain::{BranchCode, InvalidInput, StreamKind};
 
 /// A subscription's name: 1 to 64 of `a-z`, `0-9`, `-`, `_`; its checkpoint's key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,8 +37,16 @@ impl fmt::Display for SubscriptionName {
     }
 }
 
+/// The names of every event type of the log: the items' and the other streams'.
+fn known_event_types() -> impl Iterator<Item = &'static str> {
+    StreamKind::ALL
+        .iter()
+        .flat_map(|kind| kind.event_names().iter().copied())
+}
+
 /// Which events a subscription takes: of these types (all when empty) and of items booked at
-/// these branches (all when empty).
+/// these branches (all when empty; a filter by branch takes only items' events, as the other
+/// streams are not booked at a branch).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
     event_types: BTreeSet<&'static str>,
@@ -46,22 +54,20 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
-    /// A filter on event types named as the log names them (`Escalated`, `Resolved`) and on
-    /// branch codes; an unknown event type is refused by name.
+    /// A filter on event types named as the log names them (`Escalated`, `Resolved`,
+    /// `IncidentOpened`) and on branch codes; an unknown event type is refused by name.
     pub fn parse(event_types: &[String], branches: &[String]) -> Result<Self, InvalidInput> {
         let event_types = event_types
             .iter()
             .map(|name| {
-                SuspenseItemEvent::NAMES
-                    .iter()
-                    .copied()
+                known_event_types()
                     .find(|known| *known == name.trim())
                     .ok_or_else(|| {
                         InvalidInput::new(
                             "event_types",
                             format!(
                                 "'{name}' is not an event type; one of {}",
-                                SuspenseItemEvent::NAMES.join(", ")
+                                known_event_types().collect::<Vec<_>>().join(", ")
                             ),
                         )
                     })

@@ -29,22 +29,49 @@ pub enum StreamKind {
 }
 
 impl StreamKind {
+    pub const ALL: [Self; 7] = [
+        Self::Item,
+        Self::Plan,
+        Self::Volumes,
+        Self::Policy,
+        Self::Organisation,
+        Self::Allocation,
+        Self::Incident,
+    ];
+
     /// The kind of stream an event type belongs to.
     pub fn of_event_type(event_type: &str) -> Self {
-        if PlanEvent::NAMES.contains(&event_type) {
-            Self::Plan
-        } else if VolumeEvent::NAMES.contains(&event_type) {
-            Self::Volumes
-        } else if PolicyEvent::NAMES.contains(&event_type) {
-            Self::Policy
-        } else if OrganisationEvent::NAMES.contains(&event_type) {
-            Self::Organisation
-        } else if AllocationEvent::NAMES.contains(&event_type) {
-            Self::Allocation
-        } else if IncidentEvent::NAMES.contains(&event_type) {
-            Self::Incident
-        } else {
-            Self::Item
+        Self::ALL[1..]
+            .iter()
+            .copied()
+            .find(|kind| kind.event_names().contains(&event_type))
+            .unwrap_or(Self::Item)
+    }
+
+    /// The names of the event types of this kind of stream.
+    pub fn event_names(&self) -> &'static [&'static str] {
+        match self {
+            Self::Item => &crate::SuspenseItemEvent::NAMES,
+            Self::Plan => &PlanEvent::NAMES,
+            Self::Volumes => &VolumeEvent::NAMES,
+            Self::Policy => &PolicyEvent::NAMES,
+            Self::Organisation => &OrganisationEvent::NAMES,
+            Self::Allocation => &AllocationEvent::NAMES,
+            Self::Incident => &IncidentEvent::NAMES,
+        }
+    }
+
+    /// The kind in one lower-case word, as the bank's other systems see it (`item`, `plan`,
+    /// `volumes`, `policy`, `organisation`, `allocation`, `incident`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Item => "item",
+            Self::Plan => "plan",
+            Self::Volumes => "volumes",
+            Self::Policy => "policy",
+            Self::Organisation => "organisation",
+            Self::Allocation => "allocation",
+            Self::Incident => "incident",
         }
     }
 

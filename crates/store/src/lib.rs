@@ -30,6 +30,7 @@ pub use metadata::{EventMetadata, RequestMetadata};
 pub use record::{
     ExportedEvent, LogPage, Recorded, RecordedEvent, RecordedIncidentEvent,
     RecordedOrganisationEvent, RecordedPlanEvent, RecordedPolicyEvent, RecordedVolumeEvent,
+    StoredEvent,
 };
 /// Pool sizes: an input of [`EventLog::open`].
 pub use suspense_database::PoolSettings;

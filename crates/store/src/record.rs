@@ -62,6 +62,22 @@ pub struct Recorded<E> {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// An event of the log's other streams as stored, for a reader that hands every event on
+/// without deciding anything by it (delivery to the bank's other systems).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub position: u64,
+    pub kind: StreamKind,
+    /// The stream's id as stored (a plan's id, a branch's code, an incident's reference).
+    pub stream: String,
+    pub sequence: u64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
 /// A remediation plan's event as read back from the log.
 pub type RecordedPlanEvent = Recorded<suspense_domain::PlanEvent>;
 /// A transaction volume event as read back from the log.
@@ -77,6 +93,7 @@ pub type RecordedIncidentEvent = Recorded<suspense_domain::incident::IncidentEve
 /// skips their events but counts them, so a reader's checkpoint moves past them.
 pub struct LogPage {
     pub(crate) events: Vec<RecordedEvent>,
+    pub(crate) others: Vec<StoredEvent>,
     pub(crate) rows: usize,
     pub(crate) last_position: Option<u64>,
 }
@@ -85,6 +102,12 @@ impl LogPage {
     /// The items' events on the page.
     pub fn events(&self) -> &[RecordedEvent] {
         &self.events
+    }
+
+    /// The other streams' events on the page, as stored: filled only by
+    /// `EventLog::read_page_of_every_stream`.
+    pub fn others(&self) -> &[StoredEvent] {
+        &self.others
     }
 
     /// How many events of any stream the page read: a page that read fewer than asked for
@@ -265,6 +288,25 @@ impl EventRow {
     }
 
     /// The row's sequence in its stream and its position in the log (if assigned).
+    /// The event as stored, its payload and metadata as JSON values.
+    pub(crate) fn stored(&self) -> Result<StoredEvent, StoreError> {
+        let payload = serde_json::from_str(&self.payload).map_err(|e| self.corrupt_payload(e))?;
+        let metadata = serde_json::from_str(&self.metadata)
+            .map_err(|e| self.corrupt(format!("metadata: {e}")))?;
+        let (sequence, position) = self.place()?;
+        Ok(StoredEvent {
+            position: position.ok_or_else(|| self.corrupt("no position yet".into()))?,
+            kind: self.kind(),
+            stream: self.aggregate_id.clone(),
+            sequence,
+            event_type: self.event_type.clone(),
+            event_version: self.event_version.clone(),
+            payload,
+            metadata,
+            recorded_at: self.recorded_at,
+        })
+    }
+
     fn place(&self) -> Result<(u64, Option<u64>), StoreError> {
         let sequence = u64::try_from(self.sequence)
             .map_err(|_| self.corrupt(format!("negative sequence {}", self.sequence)))?;

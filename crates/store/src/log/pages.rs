@@ -8,6 +8,7 @@
 use std::sync::LazyLock;
 
 use suspense_database::{cpu_bound, Pool};
+use suspense_domain::StreamKind;
 
 use super::EventLog;
 use crate::error::StoreError;
@@ -199,6 +200,36 @@ impl EventLog {
             .and_then(|p| u64::try_from(p).ok());
         Ok(LogPage {
             events,
+            others: Vec::new(),
+            rows: rows.len(),
+            last_position,
+        })
+    }
+
+    /// `read_page` with the other streams' events too, as stored (`LogPage::others`): for a
+    /// reader that hands every event of the log on.
+    pub async fn read_page_of_every_stream(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<LogPage, StoreError> {
+        let rows = self.raw_after(after, limit).await?;
+        let (events, others) = cpu_bound(|| {
+            let events = self.decode_all(&rows)?;
+            let others = rows
+                .iter()
+                .filter(|row| row.kind() != StreamKind::Item)
+                .map(EventRow::stored)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>((events, others))
+        })?;
+        let last_position = rows
+            .last()
+            .and_then(|r| r.position)
+            .and_then(|p| u64::try_from(p).ok());
+        Ok(LogPage {
+            events,
+            others,
             rows: rows.len(),
             last_position,
         })
