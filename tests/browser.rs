@@ -163,15 +163,24 @@ impl Person<'_> {
             .unwrap_or_else(|e| panic!("{css}: {e}"));
     }
 
+    /// The text of `css` once it is there, read again if the page replaced the element
+    /// between finding and reading it.
     async fn text(&self, css: &str) -> String {
-        self.c
-            .wait()
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
+        let mut last_error = String::new();
+        for _ in 0..20 {
+            let element = self
+                .c
+                .wait()
+                .for_element(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"));
+            match element.text().await {
+                Ok(text) => return text,
+                Err(e) => last_error = e.to_string(),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{css}: {last_error}")
     }
 
     async fn has(&self, css: &str) -> bool {
@@ -194,7 +203,18 @@ impl Person<'_> {
 
     /// Submits the form `form` of the item page and waits for the page it leads to.
     async fn submit(&self, form: &str) {
+        let before = self.c.find(Locator::Css("html")).await.ok();
         self.click(&format!("#{form} button[type=submit]")).await;
+        // The form posts and the answer is a new page: wait until this one has gone, or the
+        // old `#status` would be read while the new page replaces it.
+        if let Some(before) = before {
+            for _ in 0..200 {
+                if before.tag_name().await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
         self.c
             .wait()
             .for_element(Locator::Css("#status"))
