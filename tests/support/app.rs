@@ -86,6 +86,8 @@ pub struct TestApp {
     pub address: String,
     pub db: TestDatabase,
     pub config: PathBuf,
+    /// Variables the service is started with, besides the database's and the configuration's.
+    env: Vec<(String, String)>,
     _dir: tempfile::TempDir,
     child: Child,
     client: reqwest::Client,
@@ -224,6 +226,15 @@ pub async fn spawn_app_on(db: TestDatabase) -> TestApp {
 
 /// Like `spawn_app_on`, with `settings` (top-level configuration lines) added.
 pub async fn spawn_app_configured(db: TestDatabase, settings: &str) -> TestApp {
+    spawn_app_with_env(db, settings, &[]).await
+}
+
+/// Like `spawn_app_configured`, with environment variables for the service.
+pub async fn spawn_app_with_env(db: TestDatabase, settings: &str, env: &[(&str, &str)]) -> TestApp {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config = dir.path().join("suspense.toml");
     let mut file = std::fs::File::create(&config).unwrap_or_else(|e| panic!("{e}"));
@@ -251,11 +262,12 @@ pub async fn spawn_app_configured(db: TestDatabase, settings: &str) -> TestApp {
     }
     file.write_all(text.as_bytes())
         .unwrap_or_else(|e| panic!("{e}"));
-    let (child, address) = start(&db.url(), &config).await;
+    let (child, address) = start(&db.url(), &config, &env).await;
     TestApp {
         address,
         db,
         config,
+        env,
         _dir: dir,
         child,
         client: reqwest::Client::new(),
@@ -263,12 +275,17 @@ pub async fn spawn_app_configured(db: TestDatabase, settings: &str) -> TestApp {
 }
 
 /// Runs `suspense serve` and waits for its address.
-async fn start(database_url: &str, config: &std::path::Path) -> (Child, String) {
+async fn start(
+    database_url: &str,
+    config: &std::path::Path,
+    env: &[(String, String)],
+) -> (Child, String) {
     let mut child = Command::new(binary())
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("DATABASE_URL", database_url)
         .env("SUSPENSE_CONFIG", config)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -298,7 +315,7 @@ impl TestApp {
 
     /// Starts the service again on the same database and configuration (a new port).
     pub async fn restart(&mut self) {
-        let (child, address) = start(&self.db.url(), &self.config).await;
+        let (child, address) = start(&self.db.url(), &self.config, &self.env).await;
         self.child = child;
         self.address = address;
     }
@@ -326,7 +343,7 @@ impl Instance {
 impl TestApp {
     /// Starts another `suspense serve` on this app's database and configuration.
     pub async fn another_instance(&self) -> Instance {
-        let (child, address) = start(&self.db.url(), &self.config).await;
+        let (child, address) = start(&self.db.url(), &self.config, &self.env).await;
         Instance { address, child }
     }
 }

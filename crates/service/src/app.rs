@@ -131,6 +131,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::router())
         // Every matched route timed by its pattern (`/metrics`).
         .route_layer(axum::middleware::from_fn(crate::metrics::track_requests))
+        // Outermost of the two, so that the span also covers the timing.
+        .route_layer(axum::middleware::from_fn(crate::telemetry::span_requests))
         .fallback(routes::ops::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

@@ -17,3 +17,4 @@ pub mod metrics;
 pub mod reply;
 pub mod routes;
 pub mod state;
+pub mod telemetry;

@@ -13,12 +13,17 @@ use suspense_service::cli::{self, Cli};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     suspense_service::memory::prefer_small_pages();
     let cli = Cli::parse();
-    cli::init_tracing(cli.verbose);
-    match cli::run(cli).await {
+    // Before the runtime: the traces' exporter blocks on a thread of its own.
+    let telemetry = suspense_service::telemetry::init(cli.verbose);
+    let outcome = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(cli::run(cli)),
+        Err(err) => Err(cli::CliError::Io(err)),
+    };
+    telemetry.shutdown();
+    match outcome {
         // The reader of the output asked for no more of it (`| head`), as `head` itself ends.
         Ok(()) | Err(cli::CliError::OutputClosed) => ExitCode::SUCCESS,
         Err(err) => {

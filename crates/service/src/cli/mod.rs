@@ -188,20 +188,6 @@ pub(crate) fn write_out(args: std::fmt::Arguments<'_>) -> Result<(), CliError> {
     }
 }
 
-pub fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "warn,suspense_service=info",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// Settings from the config file (optional unless named explicitly) and flags.
 /// A document (a plan, a policy, a registry) read from a TOML file; a bad one is named by
 /// the file and what is wrong with it.
