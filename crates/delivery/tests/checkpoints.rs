@@ -25,6 +25,16 @@ fn subscription(name: &str, start: StartAt) -> Subscription {
     }
 }
 
+/// The log of a test's database.
+async fn log_on(db: &TestDatabase) -> Arc<EventLog> {
+    let location = StoreLocation::parse(&db.url()).expect("location");
+    Arc::new(
+        EventLog::open(&location, fixed_services(), &Default::default())
+            .await
+            .expect("log"),
+    )
+}
+
 /// Opens an item and waits until the log has given its event a position (on PostgreSQL
 /// positions come a moment after the commit).
 async fn open(log: &EventLog, reference: &str) {
@@ -44,12 +54,7 @@ async fn open(log: &EventLog, reference: &str) {
 
 async fn new_subscriptions_start_where_they_say_and_keep_their_place(backend: Backend) {
     let db = TestDatabase::create(backend).await;
-    let location = StoreLocation::parse(&db.url()).expect("location");
-    let log = Arc::new(
-        EventLog::open(&location, fixed_services(), &Default::default())
-            .await
-            .expect("log"),
-    );
+    let log = log_on(&db).await;
     for n in 0..3 {
         open(&log, &format!("CHK-{n}")).await;
     }
@@ -96,12 +101,7 @@ on_both_backends!(
 /// target is away (nothing listens on the NATS port here).
 async fn filtered_out_events_pass_while_the_target_is_away(backend: Backend) {
     let db = TestDatabase::create(backend).await;
-    let location = StoreLocation::parse(&db.url()).expect("location");
-    let log = Arc::new(
-        EventLog::open(&location, fixed_services(), &Default::default())
-            .await
-            .expect("log"),
-    );
+    let log = log_on(&db).await;
     for n in 0..3 {
         open(&log, &format!("SKIP-{n}")).await;
     }
@@ -149,12 +149,7 @@ on_both_backends!(
 async fn a_subscription_starting_now_starts_after_a_burst_of_commits(backend: Backend) {
     const BURST: u64 = 12_000;
     let db = TestDatabase::create(backend).await;
-    let location = StoreLocation::parse(&db.url()).expect("location");
-    let log = Arc::new(
-        EventLog::open(&location, fixed_services(), &Default::default())
-            .await
-            .expect("log"),
-    );
+    let log = log_on(&db).await;
     open(&log, "BURST-0").await;
     let copied = db
         .execute(
@@ -201,12 +196,7 @@ fn escalations_spec(name: &str, start: &str) -> SubscriptionSpec {
 
 async fn subscriptions_added_and_removed_while_delivering(backend: Backend) {
     let db = TestDatabase::create(backend).await;
-    let location = StoreLocation::parse(&db.url()).expect("location");
-    let log = Arc::new(
-        EventLog::open(&location, fixed_services(), &Default::default())
-            .await
-            .expect("log"),
-    );
+    let log = log_on(&db).await;
     open(&log, "ADD-0").await;
     open(&log, "ADD-1").await;
     let settings = DeliverySettings {

@@ -66,7 +66,8 @@ pub struct ConfigFile {
     pub subscriptions: Vec<SubscriptionConfig>,
 }
 
-/// A subscription as written (`[[subscriptions]]`).
+/// A subscription as written (`[[subscriptions]]`), and as a supervisor's request for one
+/// (`POST /v1/subscriptions`) carries it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionConfig {
@@ -97,8 +98,8 @@ pub struct SubscriptionConfig {
 }
 
 impl SubscriptionConfig {
-    /// The subscription, or the first field it gets wrong, named `subscriptions[i].field`.
-    fn parse(self, index: usize) -> Result<Subscription, InvalidInput> {
+    /// As the delivery reads it (checked there, field by field).
+    pub fn spec(self) -> SubscriptionSpec {
         SubscriptionSpec {
             name: self.name,
             event_types: self.event_types,
@@ -110,8 +111,13 @@ impl SubscriptionConfig {
             start: self.start,
             max_attempts: self.max_attempts,
         }
-        .parse()
-        .map_err(|e| InvalidInput::new(format!("subscriptions[{index}].{}", e.field), e.reason))
+    }
+
+    /// The subscription, or the first field it gets wrong, named `subscriptions[i].field`.
+    fn parse(self, index: usize) -> Result<Subscription, InvalidInput> {
+        self.spec()
+            .parse()
+            .map_err(|e| InvalidInput::new(format!("subscriptions[{index}].{}", e.field), e.reason))
     }
 }
 

@@ -3,47 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use suspense::delivery::{Origin, SubscriptionSpec, SubscriptionStatus, Target};
+use suspense::delivery::{Origin, SubscriptionStatus, Target};
 
-/// `POST /v1/subscriptions`: the fields of a `[[subscriptions]]` entry of the configuration.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubscriptionBody {
-    pub name: String,
-    #[serde(default)]
-    pub event_types: Vec<String>,
-    #[serde(default)]
-    pub branches: Vec<String>,
-    #[serde(default)]
-    pub webhook_url: Option<String>,
-    #[serde(default)]
-    pub webhook_secret: Option<String>,
-    #[serde(default)]
-    pub nats_server: Option<String>,
-    #[serde(default)]
-    pub jetstream_subject: Option<String>,
-    #[serde(default)]
-    pub start: Option<String>,
-    #[serde(default)]
-    pub max_attempts: Option<u32>,
-}
-
-impl SubscriptionBody {
-    /// As the delivery reads it (checked there, field by field).
-    pub fn spec(self) -> SubscriptionSpec {
-        SubscriptionSpec {
-            name: self.name,
-            event_types: self.event_types,
-            branches: self.branches,
-            webhook_url: self.webhook_url,
-            webhook_secret: self.webhook_secret,
-            nats_server: self.nats_server,
-            jetstream_subject: self.jetstream_subject,
-            start: self.start,
-            max_attempts: self.max_attempts,
-        }
-    }
-}
+/// `POST /v1/subscriptions`: the fields of a `[[subscriptions]]` entry of the configuration,
+/// so that what a supervisor can ask for and what a file can say never drift apart.
+pub type SubscriptionBody = crate::config::SubscriptionConfig;
 
 /// `POST /v1/subscriptions/{name}/resume`: from where, if not where it stopped.
 #[derive(Debug, Deserialize)]
