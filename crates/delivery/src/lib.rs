@@ -128,25 +128,21 @@ impl Delivery {
         &self,
         subscriptions: &[Subscription],
     ) -> Result<(), DeliveryError> {
-        let mut now = None;
         for subscription in subscriptions {
-            let start = match subscription.start {
-                StartAt::Beginning => 0,
-                StartAt::Now => match now {
-                    Some(head) => head,
-                    None => *now.insert(self.start_now().await?),
-                },
-            };
+            let start = self.start_of(subscription).await?;
             checkpoint::ensure(self.log.pool(), &subscription.name, start).await?;
         }
         Ok(())
     }
 
-    /// Where a subscription starting now starts: after every event committed before the call.
-    /// (`head` positions at most one batch of what is pending; after a burst of commands more
-    /// may wait.)
-    async fn start_now(&self) -> Result<u64, DeliveryError> {
-        Ok(self.log.settle(SETTLE_TIMEOUT).await?)
+    /// Where a new subscription starts: the log's beginning, or, starting now, after every
+    /// event committed before the call. (`head` positions at most one batch of what is
+    /// pending; after a burst of commands more may wait.)
+    async fn start_of(&self, subscription: &Subscription) -> Result<u64, DeliveryError> {
+        match subscription.start {
+            StartAt::Beginning => Ok(0),
+            StartAt::Now => Ok(self.log.settle(SETTLE_TIMEOUT).await?),
+        }
     }
 
     /// The subscriptions of the configuration file.
@@ -214,11 +210,7 @@ impl Delivery {
         if !stored::insert(self.log.pool(), &kept).await? {
             return Err(DeliveryError::NameTaken(name.to_string()));
         }
-        let start = match subscription.start {
-            StartAt::Beginning => Ok(0),
-            StartAt::Now => self.start_now().await,
-        };
-        let placed = match start {
+        let placed = match self.start_of(&subscription).await {
             Ok(start) => checkpoint::restart(self.log.pool(), &name, start)
                 .await
                 .map_err(DeliveryError::from),

@@ -192,18 +192,7 @@ impl EventLog {
     /// `read_after` for a reader that follows the whole log a page at a time (the projector):
     /// the page is decoded without holding up the runtime's other tasks (`cpu_bound`).
     pub async fn read_page(&self, after: u64, limit: u32) -> Result<LogPage, StoreError> {
-        let rows = self.raw_after(after, limit).await?;
-        let events = cpu_bound(|| self.decode_all(&rows))?;
-        let last_position = rows
-            .last()
-            .and_then(|r| r.position)
-            .and_then(|p| u64::try_from(p).ok());
-        Ok(LogPage {
-            events,
-            others: Vec::new(),
-            rows: rows.len(),
-            last_position,
-        })
+        self.page(after, limit, false).await
     }
 
     /// `read_page` with the other streams' events too, as stored (`LogPage::others`): for a
@@ -213,12 +202,17 @@ impl EventLog {
         after: u64,
         limit: u32,
     ) -> Result<LogPage, StoreError> {
+        self.page(after, limit, true).await
+    }
+
+    /// A page of the items' events decoded, and, with `others`, the other streams' as stored.
+    async fn page(&self, after: u64, limit: u32, others: bool) -> Result<LogPage, StoreError> {
         let rows = self.raw_after(after, limit).await?;
         let (events, others) = cpu_bound(|| {
             let events = self.decode_all(&rows)?;
             let others = rows
                 .iter()
-                .filter(|row| row.kind() != StreamKind::Item)
+                .filter(|row| others && row.kind() != StreamKind::Item)
                 .map(EventRow::stored)
                 .collect::<Result<Vec<_>, _>>()?;
             Ok::<_, StoreError>((events, others))
