@@ -609,6 +609,32 @@ async fn the_openapi_document_describes_every_route() {
     for path in &paths {
         assert!(routed.contains(path), "{path} is documented but not served");
     }
+    // Every schema the document refers to is in it.
+    let text = doc.to_string();
+    let schemas = &doc["components"]["schemas"];
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap_or_default();
+        assert!(
+            schemas.get(name).is_some(),
+            "{name} is referred to but not described"
+        );
+    }
+    // The constraints the service enforces are stated: a text's length and characters, a
+    // closed set of names, the form of an amount and of `If-Match`.
+    assert_eq!(schemas["BranchCode"]["maxLength"], 32);
+    assert!(schemas["Text"]["pattern"].is_string());
+    assert!(schemas["Currency"]["enum"]
+        .as_array()
+        .is_some_and(|codes| codes.iter().any(|c| c == "CNY")));
+    assert!(schemas["Amount"]["pattern"].is_string());
+    let classify = &doc["paths"]["/v1/items/{id}/classify"]["post"];
+    assert_eq!(
+        classify["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Classify"
+    );
+    assert!(classify["parameters"].as_array().is_some_and(|ps| ps
+        .iter()
+        .any(|p| p["name"] == "If-Match" && p["schema"]["pattern"].is_string())));
 }
 
 /// SIGTERM while commands are in flight: the service stops cleanly, and every command that was

@@ -60,8 +60,8 @@ pub use checkpoint::CheckpointRow;
 pub use deliverer::DeliverySettings;
 pub use error::DeliveryError;
 pub use subscription::{
-    EventFilter, JetStreamSubject, NatsServer, StartAt, Subscription, SubscriptionName,
-    SubscriptionSpec, Target, WebhookSecret, WebhookUrl,
+    known_event_types, EventFilter, JetStreamSubject, NatsServer, StartAt, Subscription,
+    SubscriptionName, SubscriptionSpec, Target, WebhookSecret, WebhookUrl,
 };
 
 /// Where a subscription comes from.

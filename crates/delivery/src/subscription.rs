@@ -38,7 +38,8 @@ impl fmt::Display for SubscriptionName {
 }
 
 /// The names of every event type of the log: the items' and the other streams'.
-fn known_event_types() -> impl Iterator<Item = &'static str> {
+/// Every event type of every stream, as the log names them.
+pub fn known_event_types() -> impl Iterator<Item = &'static str> {
     StreamKind::ALL
         .iter()
         .flat_map(|kind| kind.event_names().iter().copied())
@@ -378,7 +379,7 @@ impl SubscriptionSpec {
         let required = |field: &str, value: &Option<String>| {
             value
                 .clone()
-                .ok_or_else(|| InvalidInput::new(field, "is required"))
+                .ok_or_else(|| InvalidInput::in_context(field, "is required"))
         };
         match (webhook, jetstream) {
             (true, false) => Ok(Target::Webhook {
@@ -392,7 +393,7 @@ impl SubscriptionSpec {
                     &self.jetstream_subject,
                 )?)?,
             }),
-            _ => Err(InvalidInput::new(
+            _ => Err(InvalidInput::in_context(
                 "webhook_url",
                 "give either webhook_url and webhook_secret, or nats_server and jetstream_subject",
             )),

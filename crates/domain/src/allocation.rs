@@ -86,13 +86,13 @@ impl ClearingAllocation {
         for (i, share) in shares.iter().enumerate() {
             let field = |name: &str| format!("shares[{i}].{name}");
             if !seen.insert(share.item_id) {
-                return Err(InvalidInput::new(
+                return Err(InvalidInput::in_context(
                     field("item_id"),
                     format!("{} is allocated twice", share.item_id),
                 ));
             }
             if share.amount.currency() != amount.currency() {
-                return Err(InvalidInput::new(
+                return Err(InvalidInput::in_context(
                     field("amount"),
                     format!(
                         "is in {}, the clearing in {}",
@@ -109,10 +109,10 @@ impl ClearingAllocation {
             }
             total = total
                 .checked_add(&share.amount)
-                .ok_or_else(|| InvalidInput::new(field("amount"), "the shares overflow"))?;
+                .ok_or_else(|| InvalidInput::in_context(field("amount"), "the shares overflow"))?;
         }
         if total != amount {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::in_context(
                 "shares",
                 format!("the shares sum to {total}, the clearing is {amount}"),
             ));

@@ -13,6 +13,12 @@ pub struct InvalidInput {
     pub field: String,
     /// Why the value is not acceptable, in words an operator understands.
     pub reason: String,
+    /// The value is well formed on its own but not valid where it stands: with another field
+    /// (an amount's decimals and its currency, a period ending before it starts) or with the
+    /// bank's reference data (a branch the registry does not hold). What no description of
+    /// the field alone can rule out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_context: bool,
 }
 
 impl InvalidInput {
@@ -20,6 +26,15 @@ impl InvalidInput {
         Self {
             field: field.into(),
             reason: reason.into(),
+            in_context: false,
+        }
+    }
+
+    /// A value well formed but not valid where it stands (see [`InvalidInput::in_context`]).
+    pub fn in_context(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            in_context: true,
+            ..Self::new(field, reason)
         }
     }
 
@@ -31,7 +46,9 @@ impl InvalidInput {
     }
 }
 
-/// Trims, then checks length and characters shared by all short texts.
+/// Checks length (of the value as given) and characters, then trims: the rules shared by all
+/// short texts. The length counts the surrounding blanks too, so that a value is refused
+/// exactly when it is longer than the API document says.
 pub(crate) fn parse_text(
     field: &str,
     value: &str,
@@ -42,7 +59,7 @@ pub(crate) fn parse_text(
     if trimmed.is_empty() {
         return Err(InvalidInput::new(field, "must not be empty"));
     }
-    let chars = trimmed.chars().count();
+    let chars = value.chars().count();
     if chars > max_chars {
         return Err(InvalidInput::new(
             field,
@@ -73,6 +90,10 @@ macro_rules! text_newtype {
         impl $name {
             /// The field name used in errors when no other is given.
             pub const FIELD: &'static str = $field;
+            /// The most characters the value may have.
+            pub const MAX_CHARS: usize = $max;
+            /// Whether line breaks and tabs are allowed (free text) or not (names and codes).
+            pub const MULTILINE: bool = $multi;
 
             /// Validates `value` (trimmed; non-empty; bounded length; no control characters).
             pub fn parse(value: &str) -> Result<Self, $crate::input::InvalidInput> {
@@ -126,6 +147,15 @@ mod tests {
     #[test]
     fn trims_and_accepts_plain_text() {
         assert_eq!(parse_text("f", "  abc ", 10, false), Ok("abc".to_owned()));
+    }
+
+    #[test]
+    fn counts_the_length_as_given_blanks_included() {
+        assert_eq!(parse_text("f", "abcde", 5, false), Ok("abcde".to_owned()));
+        assert_eq!(
+            parse_text("f", " abcde", 5, false).map_err(|e| e.reason),
+            Err("must be at most 5 characters, got 6".to_owned())
+        );
     }
 
     #[test]

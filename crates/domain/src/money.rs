@@ -39,6 +39,14 @@ impl Currency {
         })
     }
 
+    /// Every code `parse` accepts: the ISO 4217 currencies with a minor unit.
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        use iso_currency::IntoEnumIterator;
+        iso_currency::Currency::iter()
+            .filter(|c| c.exponent().is_some())
+            .map(|c| c.code())
+    }
+
     /// The three-letter code, e.g. `CNY`.
     pub fn code(&self) -> &'static str {
         self.code.code()
@@ -106,7 +114,7 @@ impl Money {
         }
         let normalized = amount.normalize();
         if normalized.scale() > currency.minor_units() {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::in_context(
                 "amount",
                 format!(
                     "{currency} allows at most {} decimal places, got {}",
@@ -120,19 +128,33 @@ impl Money {
         Ok(Self { amount, currency })
     }
 
-    /// Parses the textual forms an API or a CSV file carries: `"1234.50"` and `"CNY"`.
+    /// Parses the textual forms an API or a CSV file carries: `"1234.50"` and `"CNY"`. The
+    /// amount is a plain decimal of at most 15 digits before the point and 3 after (no sign,
+    /// exponent or separators); more decimals than the currency has are refused as a value
+    /// that does not go with its currency ([`InvalidInput::in_context`]).
     pub fn parse(amount: &str, currency: &str) -> Result<Self, InvalidInput> {
         let currency = Currency::parse(currency)?;
         let trimmed = amount.trim();
-        let value: Decimal = trimmed.parse().map_err(|_| {
-            InvalidInput::new("amount", format!("'{trimmed}' is not a decimal number"))
-        })?;
-        if trimmed.contains(['e', 'E']) {
-            return Err(InvalidInput::new(
+        let refuse = || {
+            InvalidInput::new(
                 "amount",
-                "must be written as a plain decimal, not in exponent form",
-            ));
+                format!(
+                    "'{trimmed}' is not a plain decimal of at most 15 digits and 3 decimals, \
+                     like 1234.50"
+                ),
+            )
+        };
+        let (whole, fraction) = match trimmed.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (trimmed, None),
+        };
+        let digits = |part: &str, max: usize| {
+            (1..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+        };
+        if !digits(whole, 15) || fraction.is_some_and(|f| !digits(f, 3)) {
+            return Err(refuse());
         }
+        let value: Decimal = trimmed.parse().map_err(|_| refuse())?;
         Self::new(value, currency)
     }
 
@@ -230,6 +252,15 @@ mod tests {
     }
 
     #[test]
+    fn every_code_listed_parses_and_no_unit_less_one_is_listed() {
+        let codes: Vec<&str> = Currency::codes().collect();
+        assert!(codes.len() > 100 && codes.contains(&"CNY") && !codes.contains(&"XAU"));
+        for code in codes {
+            assert_eq!(Currency::parse(code).map(|c| c.code()), Ok(code));
+        }
+    }
+
+    #[test]
     fn unknown_and_unit_less_currencies_are_rejected() {
         let err = Currency::parse("ABC").expect_err("not ISO");
         assert_eq!(err.field, "currency");
@@ -255,6 +286,27 @@ mod tests {
     fn negative_huge_and_garbage_amounts_are_rejected() {
         assert!(Money::parse("-1", "CNY").is_err());
         assert!(Money::parse("1000000000000000.01", "CNY").is_err());
+        for form in [
+            "+1",
+            "-0",
+            "1_000",
+            "1,000",
+            ".5",
+            "5.",
+            "1.2345",
+            "1234567890123456",
+        ] {
+            assert_eq!(
+                Money::parse(form, "CNY").map_err(|e| (e.field, e.in_context)),
+                Err(("amount".to_owned(), false)),
+                "{form}"
+            );
+        }
+        assert_eq!(
+            Money::parse("1.005", "CNY").map_err(|e| e.in_context),
+            Err(true)
+        );
+        assert!(Money::parse("999999999999999.999", "KWD").is_ok());
         assert!(Money::parse("1e3", "CNY").is_err());
         assert!(Money::parse("abc", "CNY").is_err());
         assert!(Money::parse("NaN", "CNY").is_err());

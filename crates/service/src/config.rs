@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use crate::openapi::wire;
 use suspense::delivery::{Subscription, SubscriptionSpec};
 use suspense_domain::organisation::AccessScope;
 use suspense_domain::policy::MAX_APPROVALS;
@@ -68,32 +70,42 @@ pub struct ConfigFile {
 
 /// A subscription as written (`[[subscriptions]]`), and as a supervisor's request for one
 /// (`POST /v1/subscriptions`) carries it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = NewSubscription)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionConfig {
+    #[schema(value_type = wire::SubscriptionName)]
     pub name: String,
     /// Event types as the log names them (`Escalated`); all when left out.
     #[serde(default)]
+    #[schema(value_type = Vec<wire::EventType>)]
     pub event_types: Vec<String>,
     /// Branch codes; every branch when left out.
     #[serde(default)]
+    #[schema(value_type = Vec<wire::BranchCode>)]
     pub branches: Vec<String>,
     /// A webhook target: the URL, and a secret of at least 32 bytes that signs every
     /// request (see docs/delivery.md).
     #[serde(default)]
+    #[schema(value_type = Option<wire::WebhookUrl>)]
     pub webhook_url: Option<String>,
     #[serde(default)]
+    #[schema(min_length = 32)]
     pub webhook_secret: Option<String>,
     /// A JetStream target: the server and the subject its stream takes.
     #[serde(default)]
+    #[schema(value_type = Option<wire::NatsServer>)]
     pub nats_server: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")]
     pub jetstream_subject: Option<String>,
     /// `now` (default): the events after the log's head when first seen; `beginning`: all.
     #[serde(default)]
+    #[schema(value_type = Option<wire::StartAt>)]
     pub start: Option<String>,
     /// Attempts at one event before the subscription parks (default 8).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::dto::whole::optional")]
+    #[schema(minimum = 1, maximum = 100)]
     pub max_attempts: Option<u32>,
 }
 

@@ -111,12 +111,12 @@ impl IntoResponse for ApiError {
 
 impl From<InvalidInput> for ApiError {
     fn from(err: InvalidInput) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
-            err.reason.clone(),
-        )
-        .with_field(err.field)
+        let code = if err.in_context {
+            "invalid_in_context"
+        } else {
+            "invalid_field"
+        };
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, err.reason.clone()).with_field(err.field)
     }
 }
 

@@ -126,6 +126,10 @@ impl Body {
         if self.0.is_empty() {
             return Err(ApiError::malformed("a JSON body is required"));
         }
+        // Every body is an object; serde would take a struct's fields from an array too.
+        if self.0.trim_ascii_start().first() != Some(&b'{') {
+            return Err(ApiError::malformed("the body must be a JSON object"));
+        }
         serde_json::from_slice(&self.0).map_err(|e| {
             let error = ApiError::malformed(format!("invalid JSON body: {e}"));
             match named_field(&e.to_string()) {
@@ -137,7 +141,8 @@ impl Body {
 
     /// Like `json`, but an empty body means `T::default()`.
     pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
-        if self.0.is_empty() {
+        // `null` is no body too: the API's document calls such a body optional (nullable).
+        if self.0.is_empty() || self.0.trim_ascii() == b"null" {
             Ok(T::default())
         } else {
             self.json()

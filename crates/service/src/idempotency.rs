@@ -21,8 +21,11 @@ fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value.to_str().unwrap_or("").trim();
-    if key.is_empty() || key.len() > 200 {
+    // Printable ASCII, no blanks at either end (HTTP strips those), at most 200 characters.
+    let bytes = value.as_bytes();
+    let printable = bytes.iter().all(|b| (0x20..=0x7e).contains(b));
+    let key = value.to_str().unwrap_or("");
+    if !printable || key.is_empty() || key.len() > 200 || key.trim() != key {
         return Err(
             ApiError::malformed("Idempotency-Key must be 1 to 200 visible characters")
                 .with_field("Idempotency-Key"),

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod memory;
 pub mod metrics;
+pub mod openapi;
 pub mod reply;
 pub mod routes;
 pub mod state;

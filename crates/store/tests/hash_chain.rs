@@ -391,3 +391,16 @@ on_both_backends!(
     a_backlog_of_several_pages_is_chained_without_gaps,
     super::a_backlog_of_several_pages_is_chained_without_gaps
 );
+
+/// An export from the highest position there can be is empty, not an overflow.
+async fn an_export_after_the_last_possible_position_is_empty(backend: Backend) {
+    let (_db, log) = chained_log(backend).await;
+    assert!(!log.export_after(0, 100).await.expect("exports").is_empty());
+    for after in [i64::MAX as u64, u64::MAX] {
+        assert_eq!(log.export_after(after, 100).await.expect("exports"), vec![]);
+    }
+}
+on_both_backends!(
+    an_export_after_the_last_possible_position_is_empty,
+    super::an_export_after_the_last_possible_position_is_empty
+);

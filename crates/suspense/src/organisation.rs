@@ -38,7 +38,7 @@ impl Suspense {
             .organisation
             .branch_refusal(branch, self.today())
         {
-            Some(reason) => Err(InvalidInput::new("branch", reason)),
+            Some(reason) => Err(InvalidInput::in_context("branch", reason)),
             None => Ok(()),
         }
     }
@@ -51,7 +51,7 @@ impl Suspense {
             .organisation
             .team_refusal(team, self.today())
         {
-            Some(reason) => Err(InvalidInput::new("team", reason)),
+            Some(reason) => Err(InvalidInput::in_context("team", reason)),
             None => Ok(()),
         }
     }

@@ -55,7 +55,7 @@ impl OpenIncident {
     /// each channel once.
     pub fn check(&self) -> Result<(), InvalidInput> {
         if self.window_to < self.window_from {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::in_context(
                 "window_to",
                 "must not be before window_from",
             ));
@@ -63,7 +63,7 @@ impl OpenIncident {
         let mut seen = BTreeSet::new();
         for (i, channel) in self.channels.iter().enumerate() {
             if !seen.insert(channel.as_str()) {
-                return Err(InvalidInput::new(
+                return Err(InvalidInput::in_context(
                     format!("channels[{i}]"),
                     format!("{} is named twice", channel.as_str()),
                 ));

@@ -41,6 +41,8 @@ pub enum ItemStatus {
 }
 
 impl ItemStatus {
+    pub const ALL: [Self; 3] = [Self::Open, Self::PendingApproval, Self::Resolved];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Open => "open",
@@ -52,7 +54,7 @@ impl ItemStatus {
     /// The status named `value` (`open`, `pending_approval`, `resolved`).
     pub fn parse(value: &str) -> Result<Self, crate::InvalidInput> {
         let value = value.trim();
-        [Self::Open, Self::PendingApproval, Self::Resolved]
+        Self::ALL
             .into_iter()
             .find(|status| status.as_str() == value)
             .ok_or_else(|| {

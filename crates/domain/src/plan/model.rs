@@ -147,10 +147,10 @@ impl MonthSpan {
     pub fn new(from: Month, to: Month) -> Result<Self, InvalidInput> {
         let months = from.months_until(to) + 1;
         if months < 1 {
-            return Err(InvalidInput::new("to", "must not be before from"));
+            return Err(InvalidInput::in_context("to", "must not be before from"));
         }
         if months > Self::MAX_MONTHS {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::in_context(
                 "to",
                 format!("a span is at most {} months", Self::MAX_MONTHS),
             ));
@@ -284,14 +284,15 @@ impl Metric {
             "median_hours_to_resolve" => Self::MedianHoursToResolve,
             "p90_hours_to_resolve" => Self::P90HoursToResolve,
             "open_longer_than" => Self::OpenLongerThan {
-                days: days
-                    .ok_or_else(|| InvalidInput::new("days", "is required for open_longer_than"))?,
+                days: days.ok_or_else(|| {
+                    InvalidInput::in_context("days", "is required for open_longer_than")
+                })?,
             },
             "escalations" => Self::Escalations,
             "reopen_rate" => Self::ReopenRate,
             "written_off_amount" => Self::WrittenOffAmount {
                 currency: Currency::parse(currency.ok_or_else(|| {
-                    InvalidInput::new("currency", "is required for written_off_amount")
+                    InvalidInput::in_context("currency", "is required for written_off_amount")
                 })?)?,
             },
             other => {
@@ -414,13 +415,13 @@ impl Target {
     ) -> Result<Self, InvalidInput> {
         value.check()?;
         if metric == Metric::CategoryShare && filter.category.is_none() {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::in_context(
                 "category",
                 "is required for category_share: the share of which category",
             ));
         }
         if matches!(metric, Metric::SuspenseRate) && filter.channel.is_some() {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::in_context(
                 "channel",
                 "transaction volumes are per branch, so the suspense rate cannot be cut by channel",
             ));
@@ -428,7 +429,7 @@ impl Target {
         if matches!(metric, Metric::OpenLongerThan { .. })
             && (filter.code.is_some() || filter.channel.is_some())
         {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::in_context(
                 if filter.code.is_some() {
                     "code"
                 } else {

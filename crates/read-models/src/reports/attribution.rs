@@ -46,7 +46,7 @@ impl AttributionQuery {
         to: NaiveDate,
     ) -> Result<Self, InvalidInput> {
         if to < from {
-            return Err(InvalidInput::new("to", "must not be before from"));
+            return Err(InvalidInput::in_context("to", "must not be before from"));
         }
         Ok(Self {
             attributed_to,

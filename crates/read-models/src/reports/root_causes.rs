@@ -300,10 +300,10 @@ impl RootCauseQuery {
         branch: Option<BranchCode>,
     ) -> Result<Self, InvalidInput> {
         if to < from {
-            return Err(InvalidInput::new("to", "must not be before from"));
+            return Err(InvalidInput::in_context("to", "must not be before from"));
         }
         if Period::range(period, from, to, Self::MAX_PERIODS + 1).len() > Self::MAX_PERIODS {
-            return Err(InvalidInput::new(
+            return Err(InvalidInput::in_context(
                 "to",
                 format!("at most {} periods per report", Self::MAX_PERIODS),
             ));

@@ -80,7 +80,10 @@ impl CauseDimension {
                     )
                 })?;
             if dimensions.contains(&dimension) {
-                return Err(InvalidInput::new("by", format!("'{name}' is named twice")));
+                return Err(InvalidInput::in_context(
+                    "by",
+                    format!("'{name}' is named twice"),
+                ));
             }
             dimensions.push(dimension);
         }

@@ -2,23 +2,32 @@
 //! reference, amount and currency, and each item's share; a bad value is named by its place
 //! (`shares[2].amount`).
 
+use crate::openapi::wire;
 use serde::{Deserialize, Serialize};
 use suspense_domain::allocation::{AllocatedShare, ClearingAllocation};
 use suspense_domain::{InvalidInput, ItemId, Money, Reference};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = ClearingAllocation)]
 #[serde(deny_unknown_fields)]
 pub struct AllocationBody {
+    #[schema(value_type = wire::Reference)]
     pub clearing_reference: String,
+    #[schema(value_type = wire::PositiveAmount)]
     pub amount: String,
+    #[schema(value_type = wire::Currency)]
     pub currency: String,
+    #[schema(min_items = 1, max_items = 1000)]
     pub shares: Vec<ShareBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Share)]
 #[serde(deny_unknown_fields)]
 pub struct ShareBody {
+    #[schema(value_type = wire::Uuid)]
     pub item_id: String,
+    #[schema(value_type = wire::PositiveAmount)]
     pub amount: String,
 }
 
@@ -54,7 +63,7 @@ impl AllocationBody {
 
 /// An allocation as recorded: `recorded` is false when it was recorded before (nothing
 /// written now).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AllocationView {
     #[serde(flatten)]
     pub allocation: AllocatedView,
@@ -63,7 +72,7 @@ pub struct AllocationView {
 
 /// A clearing's allocation: its figures and every item's share. An item's history shows it
 /// beside each clearing that belongs to one, so the siblings are in view.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AllocatedView {
     pub clearing_reference: String,
     pub amount: String,
@@ -71,7 +80,7 @@ pub struct AllocatedView {
     pub shares: Vec<ShareView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ShareView {
     pub item_id: String,
     pub amount: String,

@@ -1,6 +1,7 @@
 //! Items by the staff member or counterparty their cause is attributed to
 //! (`GET /v1/reports/accountability`, `GET /v1/reports/counterparties`).
 
+use crate::openapi::wire;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use suspense_domain::InvalidInput;
@@ -10,11 +11,16 @@ use super::query::required;
 use super::{date, fresh, ReportFormat};
 
 /// The query string of both attribution reports.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AttributionParams {
+    #[param(value_type = wire::Date, required = true)]
     pub from: Option<String>,
+    #[param(value_type = wire::Date, required = true)]
     pub to: Option<String>,
+    #[param(value_type = Option<wire::ReportFormat>)]
     pub format: Option<String>,
+    #[param(value_type = Option<bool>)]
     pub fresh: Option<String>,
 }
 
@@ -36,7 +42,7 @@ impl AttributionParams {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AttributionReportView {
     /// `responsible` or `counterparty`.
     pub attributed_to: &'static str,
@@ -46,7 +52,7 @@ pub struct AttributionReportView {
     pub rows: Vec<AttributionRowView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AttributionRowView {
     /// The staff member or counterparty code.
     pub name: String,
@@ -56,13 +62,13 @@ pub struct AttributionRowView {
     pub amounts: Vec<AttributedAmountsView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CodeCountView {
     pub code: String,
     pub items: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AttributedAmountsView {
     pub currency: String,
     pub items: i64,

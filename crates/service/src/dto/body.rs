@@ -2,6 +2,7 @@
 //! that every bad value is reported with its field name. Amounts travel as decimal strings: a
 //! JSON number (a float) is refused.
 
+use crate::openapi::wire;
 use serde::Deserialize;
 use suspense_domain::plan::Month;
 use suspense_domain::{
@@ -29,32 +30,48 @@ fn note(field: &str, value: Option<&str>) -> Result<Option<Note>, InvalidInput> 
         .transpose()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Money)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyBody {
+    #[schema(value_type = wire::Amount)]
     pub amount: String,
+    #[schema(value_type = wire::Currency)]
     pub currency: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = OpenItem)]
 #[serde(deny_unknown_fields)]
 pub struct OpenItemBody {
+    #[schema(value_type = wire::SourceSystem)]
     pub source_system: String,
+    #[schema(value_type = wire::Reference)]
     pub reference: String,
+    #[schema(value_type = wire::AccountNumber)]
     pub account: String,
+    #[schema(value_type = wire::BranchCode)]
     pub branch: String,
+    #[schema(value_type = wire::Channel)]
     pub channel: String,
+    #[schema(value_type = wire::Amount)]
     pub amount: String,
+    #[schema(value_type = wire::Currency)]
     pub currency: String,
+    #[schema(value_type = wire::Direction)]
     pub direction: String,
+    #[schema(value_type = wire::Date)]
     pub booked_on: String,
     /// Defaults to `booked_on`.
+    #[schema(value_type = Option<wire::Date>)]
     pub value_date: Option<String>,
+    #[schema(value_type = wire::Text)]
     pub description: String,
     #[serde(default)]
     pub funds_held: bool,
     pub fee: Option<MoneyBody>,
     /// The bank's pseudonymous reference of the customer harmed.
+    #[schema(value_type = Option<wire::CustomerReference>)]
     pub customer: Option<String>,
 }
 
@@ -90,15 +107,21 @@ impl OpenItemBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Classify)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifyBody {
+    #[schema(value_type = wire::RootCauseCategory)]
     pub category: String,
+    #[schema(value_type = wire::RootCauseCode)]
     pub code: String,
+    #[schema(value_type = Option<wire::Text>)]
     pub reason: Option<String>,
     /// The staff member responsible for an operational error.
+    #[schema(value_type = Option<wire::UserId>)]
     pub responsible: Option<String>,
     /// The counterparty behind an external cause, from the configured list.
+    #[schema(value_type = Option<wire::CounterpartyCode>)]
     pub counterparty: Option<String>,
 }
 
@@ -124,11 +147,15 @@ impl ClassifyBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Assign)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
+    #[schema(value_type = wire::TeamId)]
     pub team: String,
+    #[schema(value_type = Option<wire::UserId>)]
     pub assignee: Option<String>,
+    #[schema(value_type = Option<wire::Text>)]
     pub reason: Option<String>,
 }
 
@@ -145,11 +172,15 @@ impl AssignBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Escalate)]
 #[serde(deny_unknown_fields)]
 pub struct EscalateBody {
+    #[schema(value_type = wire::EscalationLevel)]
     pub level: String,
+    #[schema(value_type = wire::EscalationReason)]
     pub reason: String,
+    #[schema(value_type = Option<wire::Text>)]
     pub note: Option<String>,
 }
 
@@ -163,11 +194,15 @@ impl EscalateBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Clearing)]
 #[serde(deny_unknown_fields)]
 pub struct ClearingBody {
+    #[schema(value_type = wire::Reference)]
     pub clearing_reference: String,
+    #[schema(value_type = wire::Amount)]
     pub amount: String,
+    #[schema(value_type = wire::Currency)]
     pub currency: String,
 }
 
@@ -181,13 +216,19 @@ impl ClearingBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Resolve)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
+    #[schema(value_type = wire::ResolutionMethod)]
     pub method: String,
+    #[schema(value_type = wire::Amount)]
     pub amount: String,
+    #[schema(value_type = wire::Currency)]
     pub currency: String,
+    #[schema(value_type = Option<wire::AccountNumber>)]
     pub posted_to: Option<String>,
+    #[schema(value_type = Option<wire::Text>)]
     pub note: Option<String>,
 }
 
@@ -205,9 +246,11 @@ impl ResolveBody {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = Note)]
 #[serde(deny_unknown_fields)]
 pub struct NoteBody {
+    #[schema(value_type = Option<wire::Text>)]
     pub note: Option<String>,
 }
 
@@ -219,9 +262,11 @@ impl NoteBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Reason)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
+    #[schema(value_type = wire::Text)]
     pub reason: String,
 }
 
@@ -231,21 +276,29 @@ impl ReasonBody {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Comment)]
 #[serde(deny_unknown_fields)]
 pub struct CommentBody {
+    #[schema(value_type = wire::Text)]
     pub text: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Volume)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeBody {
+    #[schema(value_type = wire::BranchCode)]
     pub branch: String,
     /// Any day of the month, or `YYYY-MM`.
+    #[schema(value_type = wire::MonthOrDate)]
     pub month: String,
+    #[serde(deserialize_with = "super::whole::number")]
+    #[schema(maximum = 1_000_000_000_000_u64)]
     pub transactions: u64,
     /// Why a recorded figure is corrected.
     #[serde(default)]
+    #[schema(value_type = Option<wire::Text>)]
     pub reason: Option<String>,
 }
 

@@ -1,5 +1,6 @@
 //! The customer side of an item on the wire: the bodies of its commands and its view.
 
+use crate::openapi::wire;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -12,10 +13,12 @@ use suspense_domain::{
 use super::{instant, MoneyView};
 
 /// `POST /v1/items/{id}/customer`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = CustomerImpact)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerImpactBody {
     /// The bank's pseudonymous customer reference; left as recorded when absent.
+    #[schema(value_type = Option<wire::CustomerReference>)]
     pub customer: Option<String>,
     pub funds_held: bool,
 }
@@ -34,11 +37,15 @@ impl CustomerImpactBody {
 }
 
 /// `POST /v1/items/{id}/fees` and `/fees/refunds`: a fee, or a refund of it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Fee)]
 #[serde(deny_unknown_fields)]
 pub struct FeeBody {
+    #[schema(value_type = wire::Reference)]
     pub fee_reference: String,
+    #[schema(value_type = wire::Amount)]
     pub amount: String,
+    #[schema(value_type = wire::Currency)]
     pub currency: String,
 }
 
@@ -68,11 +75,15 @@ impl FeeBody {
 }
 
 /// `POST /v1/items/{id}/complaints`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = Complaint)]
 #[serde(deny_unknown_fields)]
 pub struct ComplaintBody {
+    #[schema(value_type = wire::ComplaintReference)]
     pub complaint: String,
+    #[schema(value_type = wire::Instant)]
     pub received_at: String,
+    #[schema(value_type = wire::ComplaintChannel)]
     pub channel: String,
 }
 
@@ -87,11 +98,15 @@ impl ComplaintBody {
 }
 
 /// `POST /v1/items/{id}/complaints/close`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = CloseComplaint)]
 #[serde(deny_unknown_fields)]
 pub struct CloseComplaintBody {
+    #[schema(value_type = wire::ComplaintReference)]
     pub complaint: String,
+    #[schema(value_type = wire::Instant)]
     pub closed_at: String,
+    #[schema(value_type = Option<wire::Text>)]
     pub note: Option<String>,
 }
 
@@ -110,53 +125,63 @@ impl CloseComplaintBody {
 }
 
 /// `POST /v1/items/{id}/reminders/outcome`: the messaging gateway's report.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = ReminderOutcome)]
 #[serde(deny_unknown_fields)]
 pub struct ReminderOutcomeBody {
     /// The reminder, by the days after booking it fell due at (`ReminderDue.day`).
+    #[serde(deserialize_with = "super::whole::number")]
     pub day: u32,
     /// `sent` or `failed`.
+    #[schema(value_type = wire::ReminderResult)]
     pub outcome: String,
     /// With `sent`: `sms`, `phone` or `email`.
+    #[schema(value_type = Option<wire::ReminderChannel>)]
     pub channel: Option<String>,
     /// With `failed`: why.
+    #[schema(value_type = Option<wire::Text>)]
     pub reason: Option<String>,
 }
 
 impl ReminderOutcomeBody {
     pub fn parse(self) -> Result<ItemAction, InvalidInput> {
-        let outcome = match self.outcome.trim() {
-            "sent" => {
-                if self.reason.is_some() {
-                    return Err(InvalidInput::new("reason", "is given only with failed"));
+        let outcome =
+            match self.outcome.trim() {
+                "sent" => {
+                    if self.reason.is_some() {
+                        return Err(InvalidInput::in_context(
+                            "reason",
+                            "is given only with failed",
+                        ));
+                    }
+                    let channel = self.channel.as_deref().ok_or_else(|| {
+                        InvalidInput::in_context("channel", "is required with sent")
+                    })?;
+                    ReminderOutcome::Sent {
+                        channel: ReminderChannel::parse(channel)?,
+                    }
                 }
-                let channel = self
-                    .channel
-                    .as_deref()
-                    .ok_or_else(|| InvalidInput::new("channel", "is required with sent"))?;
-                ReminderOutcome::Sent {
-                    channel: ReminderChannel::parse(channel)?,
+                "failed" => {
+                    if self.channel.is_some() {
+                        return Err(InvalidInput::in_context(
+                            "channel",
+                            "is given only with sent",
+                        ));
+                    }
+                    let reason = self.reason.as_deref().ok_or_else(|| {
+                        InvalidInput::in_context("reason", "is required with failed")
+                    })?;
+                    ReminderOutcome::Failed {
+                        reason: Note::parse(reason).map_err(|e| e.for_field("reason"))?,
+                    }
                 }
-            }
-            "failed" => {
-                if self.channel.is_some() {
-                    return Err(InvalidInput::new("channel", "is given only with sent"));
+                other => {
+                    return Err(InvalidInput::new(
+                        "outcome",
+                        format!("'{other}' is not one of sent, failed"),
+                    ))
                 }
-                let reason = self
-                    .reason
-                    .as_deref()
-                    .ok_or_else(|| InvalidInput::new("reason", "is required with failed"))?;
-                ReminderOutcome::Failed {
-                    reason: Note::parse(reason).map_err(|e| e.for_field("reason"))?,
-                }
-            }
-            other => {
-                return Err(InvalidInput::new(
-                    "outcome",
-                    format!("'{other}' is not one of sent, failed"),
-                ))
-            }
-        };
+            };
         Ok(ItemAction::RecordReminderOutcome {
             day: self.day,
             outcome,
@@ -165,7 +190,7 @@ impl ReminderOutcomeBody {
 }
 
 /// The customer side of an item.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustomerView {
     pub customer: Option<String>,
     pub funds_held: bool,
@@ -176,20 +201,20 @@ pub struct CustomerView {
     pub reminders: BTreeMap<u32, ReminderView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeeView {
     pub incurred: MoneyView,
     pub refunded: MoneyView,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ComplaintView {
     pub received_at: DateTime<Utc>,
     pub channel: &'static str,
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReminderView {
     pub due_on: NaiveDate,
     /// `due` until the gateway reports, then `sent` or `failed`.
@@ -259,13 +284,20 @@ impl From<&CustomerSide> for CustomerView {
 }
 
 /// `GET /v1/reports/customers`: the root-cause report's periods and branch filter.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CustomerReportParams {
+    #[param(value_type = Option<wire::PeriodKind>)]
     pub period: Option<String>,
+    #[param(value_type = wire::Date, required = true)]
     pub from: Option<String>,
+    #[param(value_type = wire::Date, required = true)]
     pub to: Option<String>,
+    #[param(value_type = Option<wire::BranchCode>)]
     pub branch: Option<String>,
+    #[param(value_type = Option<wire::ReportFormat>)]
     pub format: Option<String>,
+    #[param(value_type = Option<bool>)]
     pub fresh: Option<String>,
 }
 
@@ -298,13 +330,13 @@ impl CustomerReportParams {
 }
 
 /// The customer statistics: one entry per period.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustomerReportView {
     pub time_zone: String,
     pub periods: Vec<CustomerPeriodView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustomerPeriodView {
     pub period: String,
     pub start: NaiveDate,
@@ -313,7 +345,7 @@ pub struct CustomerPeriodView {
     pub rows: Vec<CustomerRowView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustomerRowView {
     pub category: String,
     pub code: String,

@@ -2,6 +2,7 @@
 //! with its figures, the list, the suggestions and the share of a period's items that
 //! belong to an incident.
 
+use crate::openapi::wire;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use suspense::IncidentReport;
@@ -19,18 +20,28 @@ fn note(field: &str, value: &str) -> Result<Note, InvalidInput> {
 }
 
 /// `POST /v1/incidents`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = OpenIncident)]
 #[serde(deny_unknown_fields)]
 pub struct OpenIncidentBody {
+    #[schema(value_type = wire::IncidentReference)]
     pub reference: String,
+    #[schema(value_type = wire::PlanName)]
     pub title: String,
+    #[schema(value_type = wire::RootCauseCategory)]
     pub category: String,
+    #[schema(value_type = wire::RootCauseCode)]
     pub code: String,
+    #[schema(value_type = wire::Date)]
     pub window_from: String,
+    #[schema(value_type = wire::Date)]
     pub window_to: String,
     #[serde(default)]
+    #[schema(value_type = Vec<wire::Channel>)]
     pub channels: Vec<String>,
+    #[schema(value_type = Option<wire::CounterpartyCode>)]
     pub counterparty: Option<String>,
+    #[schema(value_type = wire::UserId)]
     pub owner: String,
 }
 
@@ -63,10 +74,13 @@ impl OpenIncidentBody {
 }
 
 /// `POST /v1/incidents/{reference}/links`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = LinkItems)]
 #[serde(deny_unknown_fields)]
 pub struct LinkBody {
+    #[schema(value_type = Vec<wire::Uuid>, min_items = 1, max_items = 1000)]
     pub items: Vec<String>,
+    #[schema(value_type = wire::Text)]
     pub reason: String,
 }
 
@@ -85,10 +99,13 @@ impl LinkBody {
 }
 
 /// `POST /v1/incidents/{reference}/unlink`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = UnlinkItem)]
 #[serde(deny_unknown_fields)]
 pub struct UnlinkBody {
+    #[schema(value_type = wire::Uuid)]
     pub item_id: String,
+    #[schema(value_type = wire::Text)]
     pub reason: String,
 }
 
@@ -102,9 +119,11 @@ impl UnlinkBody {
 }
 
 /// `POST /v1/incidents/{reference}/resolve`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = ResolveIncident)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveIncidentBody {
+    #[schema(value_type = wire::Text)]
     pub note: String,
 }
 
@@ -116,7 +135,7 @@ impl ResolveIncidentBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentView {
     pub reference: String,
     pub title: String,
@@ -139,7 +158,7 @@ pub struct IncidentView {
     pub figures: Option<IncidentFiguresView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentFiguresView {
     pub items: i64,
     pub open_items: i64,
@@ -148,7 +167,7 @@ pub struct IncidentFiguresView {
     pub amounts: Vec<IncidentAmountView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentAmountView {
     pub currency: String,
     pub items: i64,
@@ -211,7 +230,7 @@ impl From<&IncidentReport> for IncidentView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CandidateView {
     pub item_id: String,
     pub source_system: String,
@@ -246,7 +265,7 @@ impl From<IncidentCandidate> for CandidateView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentShareView {
     pub category: String,
     pub items: i64,
@@ -266,8 +285,10 @@ impl From<IncidentShare> for IncidentShareView {
 }
 
 /// `GET /v1/incidents/{reference}/suggestions?limit=`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SuggestionParams {
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }
 
@@ -291,9 +312,12 @@ impl SuggestionParams {
 }
 
 /// `GET /v1/reports/incident-share?from=&to=`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodParams {
+    #[param(value_type = wire::Date, required = true)]
     pub from: Option<String>,
+    #[param(value_type = wire::Date, required = true)]
     pub to: Option<String>,
 }
 
@@ -302,7 +326,7 @@ impl PeriodParams {
         let from = date("from", required("from", self.from.as_deref())?)?;
         let to = date("to", required("to", self.to.as_deref())?)?;
         if to < from {
-            return Err(InvalidInput::new("to", "must not be before from"));
+            return Err(InvalidInput::in_context("to", "must not be before from"));
         }
         Ok((from, to))
     }

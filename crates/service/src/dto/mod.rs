@@ -1,7 +1,7 @@
 //! The API's own types: request bodies and query strings parsed into domain values, and the
 //! response bodies built from the library's values. Only this module knows the wire: a
 //! renamed column or field in a lower layer cannot change what clients see, and
-//! `openapi.json` describes exactly these types.
+//! the OpenAPI document (`crate::openapi`) is derived from these types.
 
 mod allocation;
 mod attribution;
@@ -17,6 +17,7 @@ mod query;
 mod subscription;
 mod summary;
 mod view;
+pub mod whole;
 
 pub use allocation::*;
 pub use attribution::*;
@@ -34,6 +35,7 @@ pub use summary::*;
 pub use view::*;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use suspense_domain::InvalidInput;
 
 /// A time in RFC 3339 form (`2026-04-01T09:30:00+08:00`), named by `field` when it is not one.
@@ -52,4 +54,68 @@ pub fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, InvalidInput> 
 pub fn date(field: &str, value: &str) -> Result<NaiveDate, InvalidInput> {
     NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
         .map_err(|_| InvalidInput::new(field, format!("'{value}' is not a date like 2026-03-31")))
+}
+
+/// The form of a decimal in a body (a figure, a percentage, a threshold): an optional minus,
+/// up to 15 digits, and up to 6 decimals. Exponents, `+`, `_` and blanks inside are refused.
+pub const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$";
+
+/// A decimal of the form `DECIMAL_PATTERN` states, named by `field` when it is not one.
+pub fn decimal(field: &str, value: &str) -> Result<Decimal, InvalidInput> {
+    let refuse = || {
+        InvalidInput::new(
+            field,
+            format!(
+                "'{value}' is not a decimal like 0.50 or -30 (at most 15 digits and 6 decimals)"
+            ),
+        )
+    };
+    let digits = value.trim();
+    let unsigned = digits.strip_prefix('-').unwrap_or(digits);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let all_digits = |part: &str, max: usize| {
+        (1..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !all_digits(whole, 15) || fraction.is_some_and(|f| !all_digits(f, 6)) {
+        return Err(refuse());
+    }
+    digits.parse().map_err(|_| refuse())
+}
+
+/// The kinds of a regulatory action in a policy rule.
+pub const ACTION_KINDS: [&str; 3] = ["provision", "move_to_blocked_account", "review"];
+
+/// The outcomes the messaging gateway reports of a reminder.
+pub const REMINDER_OUTCOMES: [&str; 2] = ["sent", "failed"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_plain_and_bounded() {
+        for good in ["0", "0.50", "-30", "123456789012345.123456", " 7 "] {
+            assert!(decimal("f", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "-",
+            ".5",
+            "5.",
+            "1e3",
+            "+1",
+            "1_000",
+            "1.1234567",
+            "1234567890123456",
+        ] {
+            assert_eq!(
+                decimal("f", bad).map_err(|e| e.field),
+                Err("f".to_owned()),
+                "{bad}"
+            );
+        }
+    }
 }

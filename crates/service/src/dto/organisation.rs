@@ -2,6 +2,7 @@
 //! (`POST /v1/organisation`, `suspense org publish --file`) and the versions read back. A
 //! bad value is named by its place (`branches[2].parent`).
 
+use crate::openapi::wire;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use suspense_domain::organisation::{
@@ -13,30 +14,41 @@ use suspense_domain::{BranchCode, InvalidInput, Note, TeamId};
 use super::date;
 
 /// A registry version as written down.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganisationDocument {
+    #[schema(value_type = wire::Date)]
     pub effective_from: String,
+    #[schema(value_type = wire::Text)]
     pub reason: String,
     pub branches: Vec<BranchBody>,
     #[serde(default)]
     pub teams: Vec<TeamBody>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Branch)]
 #[serde(deny_unknown_fields)]
 pub struct BranchBody {
+    #[schema(value_type = wire::BranchCode)]
     pub code: String,
+    #[schema(value_type = Option<wire::BranchName>)]
     pub name: Option<String>,
+    #[schema(value_type = Option<wire::BranchCode>)]
     pub parent: Option<String>,
+    #[schema(value_type = Option<wire::Region>)]
     pub region: Option<String>,
+    #[schema(value_type = Option<wire::Jurisdiction>)]
     pub jurisdiction: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Team)]
 #[serde(deny_unknown_fields)]
 pub struct TeamBody {
+    #[schema(value_type = wire::TeamId)]
     pub id: String,
+    #[schema(value_type = wire::BranchCode)]
     pub branch: String,
 }
 
@@ -102,7 +114,7 @@ impl OrganisationDocument {
 }
 
 /// One version read back, in the document's own shape.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganisationVersionView {
     pub version: u32,
     pub effective_from: NaiveDate,
@@ -140,7 +152,7 @@ impl From<&OrganisationVersion> for OrganisationVersionView {
 }
 
 /// Every version and the one in force today.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganisationView {
     pub in_force: Option<u32>,
     pub versions: Vec<OrganisationVersionView>,

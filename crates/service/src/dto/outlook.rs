@@ -2,6 +2,7 @@
 //! report (`GET /v1/reports/provisioning`), as JSON and CSV. Each watch-list reason and each
 //! regulatory action carries a sentence saying why, for people reading the list.
 
+use crate::openapi::wire;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use suspense_domain::policy::DueAction;
@@ -16,17 +17,25 @@ use super::query::fresh;
 use super::{date, ReportFormat};
 
 /// `GET /v1/watchlist`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WatchParams {
     /// Defaults to today in the bank's time zone.
+    #[param(value_type = Option<wire::Date>)]
     pub as_of: Option<String>,
     /// Days ahead (default 7).
+    #[param(value_type = Option<u32>, maximum = 366)]
     pub horizon_days: Option<String>,
+    #[param(value_type = Option<wire::BranchCode>)]
     pub branch: Option<String>,
+    #[param(value_type = Option<wire::Currency>)]
     pub currency: Option<String>,
     /// Entries per currency (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
+    #[param(value_type = Option<bool>)]
     pub fresh: Option<String>,
+    #[param(value_type = Option<wire::ReportFormat>)]
     pub format: Option<String>,
 }
 
@@ -69,11 +78,15 @@ impl WatchParams {
 }
 
 /// `GET /v1/reports/provisioning`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProvisioningParams {
     /// Defaults to today in the bank's time zone.
+    #[param(value_type = Option<wire::Date>)]
     pub as_of: Option<String>,
+    #[param(value_type = Option<bool>)]
     pub fresh: Option<String>,
+    #[param(value_type = Option<wire::ReportFormat>)]
     pub format: Option<String>,
 }
 
@@ -95,7 +108,7 @@ impl ProvisioningParams {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WatchListView {
     pub as_of: NaiveDate,
     pub horizon_days: u32,
@@ -105,7 +118,7 @@ pub struct WatchListView {
     pub currencies: Vec<WatchGroupView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WatchGroupView {
     pub currency: &'static str,
     /// Items of the currency on the list, before the limit.
@@ -113,7 +126,7 @@ pub struct WatchGroupView {
     pub entries: Vec<WatchEntryView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WatchEntryView {
     pub item_id: String,
     pub source_system: String,
@@ -131,7 +144,7 @@ pub struct WatchEntryView {
     pub reasons: Vec<WatchReasonView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WatchReasonView {
     Threshold {
@@ -153,7 +166,7 @@ pub enum WatchReasonView {
     },
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ActionView {
     pub rule: usize,
     pub kind: &'static str,
@@ -339,7 +352,7 @@ fn finish(out: csv::Writer<Vec<u8>>) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProvisioningView {
     pub as_of: NaiveDate,
     pub policy_version: Option<u32>,
@@ -347,7 +360,7 @@ pub struct ProvisioningView {
     pub items: Vec<ProvisionedItemView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProvisioningTotalView {
     pub currency: &'static str,
     pub items: usize,
@@ -357,7 +370,7 @@ pub struct ProvisioningTotalView {
     pub to_review: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProvisionedItemView {
     pub item_id: String,
     pub source_system: String,

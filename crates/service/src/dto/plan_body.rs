@@ -3,10 +3,9 @@
 //! string, parsed into domain values. A bad value is named by its place in the document
 //! (`targets[1].code`).
 
-use std::str::FromStr;
+use crate::openapi::wire;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use suspense_domain::plan::{
     Comparison, DraftPlan, MeasureSpec, Metric, MetricFilter, Month, MonthSpan, Phase, PlanAction,
@@ -16,15 +15,18 @@ use suspense_domain::{
     BranchCode, Channel, InvalidInput, Note, RootCauseCategory, RootCauseCode, TeamId, UserId,
 };
 
-use super::date;
+use super::{date, decimal};
 
 /// A whole plan as written down: what it covers, its baseline and phases, and the targets
 /// and measures drafted with it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanDocument {
+    #[schema(value_type = wire::PlanReference)]
     pub reference: String,
+    #[schema(value_type = wire::PlanName)]
     pub name: String,
+    #[schema(value_type = wire::UserId)]
     pub owner: String,
     #[serde(default)]
     pub scope: ScopeBody,
@@ -37,64 +39,98 @@ pub struct PlanDocument {
     pub measures: Vec<MeasureBody>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanScope)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeBody {
     #[serde(default)]
+    #[schema(value_type = Vec<wire::BranchCode>)]
     pub branches: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<wire::RootCauseCategory>)]
     pub categories: Vec<String>,
 }
 
 /// Whole months, `YYYY-MM` to `YYYY-MM` inclusive.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = MonthSpan)]
 #[serde(deny_unknown_fields)]
 pub struct SpanBody {
+    #[schema(value_type = wire::Month)]
     pub from: String,
+    #[schema(value_type = wire::Month)]
     pub to: String,
 }
 
 /// A phase; phases are numbered 1, 2, … in the order given.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanPhase)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseBody {
+    #[schema(value_type = wire::PlanName)]
     pub name: String,
+    #[schema(value_type = wire::Month)]
     pub from: String,
+    #[schema(value_type = wire::Month)]
     pub to: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanTarget)]
 #[serde(deny_unknown_fields)]
 pub struct TargetBody {
+    #[schema(value_type = wire::PlanEntryId)]
     pub id: String,
+    #[schema(value_type = wire::Metric)]
     pub metric: String,
     /// For `open_longer_than`.
+    #[serde(default, deserialize_with = "super::whole::optional")]
+    #[schema(minimum = 1, maximum = 3650)]
     pub days: Option<u32>,
     /// For `written_off_amount`.
+    #[schema(value_type = Option<wire::Currency>)]
     pub currency: Option<String>,
+    #[schema(value_type = Option<wire::BranchCode>)]
     pub branch: Option<String>,
+    #[schema(value_type = Option<wire::RootCauseCategory>)]
     pub category: Option<String>,
+    #[schema(value_type = Option<wire::RootCauseCode>)]
     pub code: Option<String>,
+    #[schema(value_type = Option<wire::Channel>)]
     pub channel: Option<String>,
+    #[schema(value_type = wire::Comparison)]
     pub comparison: String,
     /// An absolute figure (a decimal in a string: `"0.50"`), or …
+    #[schema(value_type = Option<wire::Figure>)]
     pub value: Option<String>,
     /// … a change in percent against the baseline (`"-30"`). Exactly one of the two.
+    #[schema(value_type = Option<wire::Change>)]
     pub change_from_baseline: Option<String>,
     /// The phase it applies to; absent = every phase.
+    #[serde(default, deserialize_with = "super::whole::optional")]
+    #[schema(minimum = 1)]
     pub phase: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanMeasure)]
 #[serde(deny_unknown_fields)]
 pub struct MeasureBody {
+    #[schema(value_type = wire::PlanEntryId)]
     pub id: String,
+    #[schema(value_type = wire::PlanName)]
     pub title: String,
+    #[schema(value_type = wire::RootCauseCategory)]
     pub category: String,
+    #[schema(value_type = Option<wire::RootCauseCode>)]
     pub code: Option<String>,
+    #[schema(value_type = wire::TeamId)]
     pub owner_team: String,
+    #[schema(value_type = wire::UserId)]
     pub owner: String,
+    #[schema(value_type = wire::Date)]
     pub due: String,
+    #[schema(value_type = Option<wire::Text>)]
     pub description: Option<String>,
 }
 
@@ -113,11 +149,6 @@ fn month(field: &str, value: &str) -> Result<Month, InvalidInput> {
 fn span(place: &str, body: &SpanBody) -> Result<MonthSpan, InvalidInput> {
     let span = || MonthSpan::new(month("from", &body.from)?, month("to", &body.to)?);
     span().map_err(at(place))
-}
-
-fn decimal(field: &str, value: &str) -> Result<Decimal, InvalidInput> {
-    Decimal::from_str(value.trim())
-        .map_err(|_| InvalidInput::new(field, format!("'{value}' is not a decimal number")))
 }
 
 fn note(field: &str, value: &str) -> Result<Note, InvalidInput> {
@@ -223,7 +254,7 @@ fn target_value(
             "change_from_baseline",
             c,
         )?)),
-        _ => Err(InvalidInput::new(
+        _ => Err(InvalidInput::in_context(
             "value",
             "give exactly one of value and change_from_baseline",
         )),
@@ -246,19 +277,25 @@ impl MeasureBody {
 }
 
 /// `POST /v1/plans/{id}/phases`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanPhases)]
 #[serde(deny_unknown_fields)]
 pub struct PhasesBody {
     pub phases: Vec<PhaseBody>,
 }
 
 /// `POST /v1/plans/{id}/targets/{target}/revise`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = ReviseTarget)]
 #[serde(deny_unknown_fields)]
 pub struct ReviseTargetBody {
+    #[schema(value_type = wire::Comparison)]
     pub comparison: String,
+    #[schema(value_type = Option<wire::Figure>)]
     pub value: Option<String>,
+    #[schema(value_type = Option<wire::Change>)]
     pub change_from_baseline: Option<String>,
+    #[schema(value_type = wire::Text)]
     pub reason: String,
 }
 
@@ -274,11 +311,14 @@ impl ReviseTargetBody {
 }
 
 /// `POST /v1/plans/{id}/measures/{measure}/complete`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = CompleteMeasure)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteMeasureBody {
     /// The bank-calendar date it took effect; today when absent.
+    #[schema(value_type = Option<wire::Date>)]
     pub completed_on: Option<String>,
+    #[schema(value_type = wire::Text)]
     pub evidence: String,
 }
 
@@ -302,10 +342,14 @@ impl CompleteMeasureBody {
 }
 
 /// `POST /v1/plans/{id}/evaluations`: sign the evaluation of a phase on a date.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = RecordEvaluation)]
 #[serde(deny_unknown_fields)]
 pub struct RecordEvaluationBody {
+    #[serde(default, deserialize_with = "super::whole::optional")]
+    #[schema(minimum = 1)]
     pub phase: Option<u32>,
+    #[schema(value_type = Option<wire::Date>)]
     pub as_of: Option<String>,
 }
 
@@ -321,12 +365,18 @@ impl RecordEvaluationBody {
 }
 
 /// `GET /v1/plans/{id}/evaluation`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EvaluationParams {
+    #[param(value_type = Option<u32>, minimum = 1)]
     pub phase: Option<String>,
+    #[param(value_type = Option<wire::Date>)]
     pub as_of: Option<String>,
+    #[param(value_type = Option<wire::Instant>)]
     pub as_known_at: Option<String>,
+    #[param(value_type = Option<bool>)]
     pub fresh: Option<String>,
+    #[param(value_type = Option<wire::ReportFormat>)]
     pub format: Option<String>,
 }
 

@@ -12,7 +12,7 @@ use suspense_domain::plan::{
 };
 use suspense_read_models::{MeasureEvaluation, MeasureWindow, PlanEvaluation, TargetEvaluation};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SpanView {
     pub from: String,
     pub to: String,
@@ -27,7 +27,7 @@ impl From<MonthSpan> for SpanView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PhaseView {
     pub number: u32,
     pub name: String,
@@ -46,7 +46,7 @@ impl From<&Phase> for PhaseView {
     }
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct FilterView {
     pub branch: Option<String>,
     pub category: Option<String>,
@@ -65,7 +65,7 @@ impl From<&MetricFilter> for FilterView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TargetView {
     pub id: String,
     pub metric: &'static str,
@@ -106,7 +106,7 @@ impl From<&Target> for TargetView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeasureView {
     pub id: String,
     pub title: String,
@@ -140,7 +140,7 @@ impl From<&Measure> for MeasureView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RevisionView {
     pub target: String,
     pub at: DateTime<Utc>,
@@ -148,7 +148,7 @@ pub struct RevisionView {
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecordedEvaluationView {
     pub phase: u32,
     pub as_of: NaiveDate,
@@ -157,7 +157,7 @@ pub struct RecordedEvaluationView {
     pub targets: Vec<RecordedFiguresView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecordedFiguresView {
     pub target: String,
     pub metric: String,
@@ -195,7 +195,7 @@ impl From<&RecordedEvaluation> for RecordedEvaluationView {
 }
 
 /// `GET /v1/plans/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
     pub id: String,
     pub version: u64,
@@ -215,7 +215,7 @@ pub struct PlanView {
     pub evaluations: Vec<RecordedEvaluationView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScopeView {
     pub branches: Vec<String>,
     pub categories: Vec<&'static str>,
@@ -269,7 +269,7 @@ impl From<&LoadedPlan> for PlanView {
 }
 
 /// A line of `GET /v1/plans`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanSummaryView {
     pub id: String,
     pub reference: String,
@@ -299,7 +299,7 @@ impl From<&LoadedPlan> for PlanSummaryView {
 
 /// An event of `GET /v1/plans/{id}/history`: the event's own fields are its documented
 /// payload (docs/plans.md), with where and by whom it was recorded.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanEventView {
     pub position: Option<u64>,
     pub sequence: u64,
@@ -308,6 +308,7 @@ pub struct PlanEventView {
     pub actor: Option<String>,
     pub request_id: Option<String>,
     pub source: Option<String>,
+    #[schema(value_type = Object)]
     pub event: Box<serde_json::value::RawValue>,
 }
 
@@ -327,7 +328,7 @@ impl PlanEventView {
 }
 
 /// `GET /v1/plans/{id}/evaluation`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EvaluationView {
     pub plan_id: String,
     pub phase: PhaseView,
@@ -341,7 +342,7 @@ pub struct EvaluationView {
     pub measures: Vec<MeasureEvaluationView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TargetEvaluationView {
     pub target: String,
     pub metric: String,
@@ -355,13 +356,13 @@ pub struct TargetEvaluationView {
     pub trend: Vec<TrendPointView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TrendPointView {
     pub month: String,
     pub value: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeasureEvaluationView {
     pub measure: String,
     pub title: String,
@@ -376,7 +377,7 @@ pub struct MeasureEvaluationView {
     pub effect: Option<&'static str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeasureWindowView {
     pub from: String,
     pub to: String,

@@ -2,10 +2,9 @@
 //! `suspense policy publish --file`), the versions read back, and a sweep's outcome. A bad
 //! value is named by its place (`rules[2].raise_to`).
 
-use std::str::FromStr;
+use crate::openapi::wire;
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use suspense::SweepOutcome;
 use suspense_domain::organisation::Jurisdiction;
@@ -17,13 +16,15 @@ use suspense_domain::{
     BranchCode, Currency, Direction, EscalationLevel, InvalidInput, Note, RootCauseCategory,
 };
 
-use super::date;
+use super::{date, decimal};
 
 /// A policy version as written down.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDocument {
+    #[schema(value_type = wire::Date)]
     pub effective_from: String,
+    #[schema(value_type = wire::Text)]
     pub reason: String,
     pub rules: Vec<RuleBody>,
     /// Who approves a resolution, by amount (docs/organisation.md).
@@ -36,12 +37,16 @@ pub struct PolicyDocument {
 
 /// A reminder rule: items (of a category, of branches) whose customer is reminded the given
 /// days after booking while the item is open.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ReminderRule)]
 #[serde(deny_unknown_fields)]
 pub struct ReminderBody {
+    #[schema(value_type = Option<wire::RootCauseCategory>)]
     pub category: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<wire::BranchCode>)]
     pub branches: Vec<String>,
+    #[serde(deserialize_with = "super::whole::list")]
     pub days_after_booking: Vec<u32>,
 }
 
@@ -74,11 +79,16 @@ impl From<&ReminderRule> for ReminderBody {
 }
 
 /// An approval band: resolutions in `currency` clearing more than `above` need `approvals`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ApprovalBand)]
 #[serde(deny_unknown_fields)]
 pub struct BandBody {
+    #[schema(value_type = wire::Currency)]
     pub currency: String,
+    #[schema(value_type = wire::Decimal)]
     pub above: String,
+    #[serde(deserialize_with = "super::whole::number")]
+    #[schema(minimum = 1, maximum = 3)]
     pub approvals: u8,
     #[serde(default)]
     pub another_branch: bool,
@@ -108,39 +118,50 @@ impl From<&ApprovalBand> for BandBody {
 
 /// One rule: what it matches, when it fires (exactly one of `age_days` and
 /// `amount_at_least`), the level it raises to, and an optional regulatory action.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PolicyRule)]
 #[serde(deny_unknown_fields)]
 pub struct RuleBody {
     #[serde(default)]
+    #[schema(value_type = Vec<wire::BranchCode>)]
     pub branches: Vec<String>,
     /// Items of the branches the organisation registry puts in these jurisdictions.
     #[serde(default)]
+    #[schema(value_type = Vec<wire::Jurisdiction>)]
     pub jurisdictions: Vec<String>,
+    #[schema(value_type = Option<wire::Direction>)]
     pub direction: Option<String>,
+    #[schema(value_type = Option<wire::RootCauseCategory>)]
     pub category: Option<String>,
+    #[schema(value_type = Option<wire::Currency>)]
     pub currency: Option<String>,
+    #[schema(value_type = Option<wire::Decimal>)]
     pub min_amount: Option<String>,
+    #[schema(value_type = Option<wire::Decimal>)]
     pub max_amount: Option<String>,
+    #[serde(default, deserialize_with = "super::whole::optional")]
     pub age_days: Option<u32>,
     /// `booking_date` (default) or `value_date`.
+    #[schema(value_type = Option<wire::AgeFrom>)]
     pub age_from: Option<String>,
+    #[schema(value_type = Option<wire::Decimal>)]
     pub amount_at_least: Option<String>,
+    #[schema(value_type = wire::EscalationLevel)]
     pub raise_to: String,
     pub action: Option<ActionBody>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = RegulatoryAction)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
     /// `provision`, `move_to_blocked_account` or `review`.
+    #[schema(value_type = wire::ActionKind)]
     pub kind: String,
+    #[schema(value_type = Option<wire::Decimal>)]
     pub percent: Option<String>,
+    #[schema(value_type = Option<wire::Text>)]
     pub note: Option<String>,
-}
-
-fn decimal(field: &str, value: &str) -> Result<Decimal, InvalidInput> {
-    Decimal::from_str(value.trim())
-        .map_err(|_| InvalidInput::new(field, format!("'{value}' is not a decimal number")))
 }
 
 impl PolicyDocument {
@@ -205,7 +226,7 @@ impl RuleBody {
                 amount: decimal("amount_at_least", amount)?,
             },
             _ => {
-                return Err(InvalidInput::new(
+                return Err(InvalidInput::in_context(
                     "age_days",
                     "give exactly one of age_days and amount_at_least",
                 ))
@@ -219,18 +240,23 @@ impl RuleBody {
                     percent: decimal(
                         "action.percent",
                         a.percent.as_deref().ok_or_else(|| {
-                            InvalidInput::new("action.percent", "is required for a provision")
+                            InvalidInput::in_context(
+                                "action.percent",
+                                "is required for a provision",
+                            )
                         })?,
                     )?,
                 }),
                 "move_to_blocked_account" => Ok(RegulatoryAction::MoveToBlockedAccount),
                 "review" => Ok(RegulatoryAction::Review {
-                    note: Note::parse(a.note.as_deref().unwrap_or_default())
-                        .map_err(|e| e.for_field("action.note"))?,
+                    note: Note::parse(a.note.as_deref().ok_or_else(|| {
+                        InvalidInput::in_context("action.note", "is required for a review")
+                    })?)
+                    .map_err(|e| e.for_field("action.note"))?,
                 }),
                 other => Err(InvalidInput::new(
                     "action.kind",
-                    format!("'{other}' is not one of provision, move_to_blocked_account, review"),
+                    format!("'{other}' is not one of {}", super::ACTION_KINDS.join(", ")),
                 )),
             })
             .transpose()?;
@@ -314,7 +340,7 @@ impl From<&EscalationRule> for RuleBody {
 }
 
 /// One published version.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PolicyVersionView {
     pub version: u32,
     pub effective_from: NaiveDate,
@@ -336,7 +362,7 @@ impl From<&PolicyVersion> for PolicyVersionView {
 }
 
 /// `GET /v1/policy`: every version, and the one in force today.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PolicyView {
     pub in_force: Option<u32>,
     pub versions: Vec<PolicyVersionView>,
@@ -352,7 +378,7 @@ impl PolicyView {
 }
 
 /// What a sweep did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SweepView {
     pub as_of: Option<NaiveDate>,
     pub policy_version: Option<u32>,
@@ -363,7 +389,7 @@ pub struct SweepView {
     pub reminded: Vec<ReminderDueView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReminderDueView {
     pub item_id: String,
     /// Days after booking.
@@ -371,7 +397,7 @@ pub struct ReminderDueView {
     pub due_on: NaiveDate,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SweptItemView {
     pub item_id: String,
     pub level: &'static str,
@@ -379,7 +405,7 @@ pub struct SweptItemView {
     pub rule: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DueActionView {
     pub item_id: String,
     pub rule: usize,
@@ -443,8 +469,10 @@ pub(super) fn action_parts(
 }
 
 /// `POST /v1/sweep`: the instant to sweep at (default now).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = Sweep)]
 #[serde(deny_unknown_fields)]
 pub struct SweepBody {
+    #[schema(value_type = Option<wire::Date>)]
     pub as_of: Option<String>,
 }

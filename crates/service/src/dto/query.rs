@@ -2,6 +2,7 @@
 //! answers a malformed one in the API's error shape), and `parse` turns them into domain
 //! values, so every bad value is reported with its field name, as request bodies are.
 
+use crate::openapi::wire;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -42,21 +43,36 @@ pub(super) fn fresh(value: Option<&str>) -> Result<bool, InvalidInput> {
     }
 }
 
+/// The highest log position there can be (positions are `BIGINT`).
+pub const MAX_POSITION: u64 = i64::MAX as u64;
+
+/// The oldest age a filter asks for: a hundred years.
+pub const MAX_AGE_DAYS: u64 = 36_500;
+
 /// The largest page of the item list.
 pub const MAX_PAGE: u32 = 500;
 
 /// `GET /v1/items`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ItemListParams {
+    #[param(value_type = Option<wire::ItemStatus>)]
     pub status: Option<String>,
+    #[param(value_type = Option<wire::BranchCode>)]
     pub branch: Option<String>,
+    #[param(value_type = Option<wire::RootCauseCategory>)]
     pub category: Option<String>,
+    #[param(value_type = Option<wire::TeamId>)]
     pub team: Option<String>,
+    #[param(value_type = Option<wire::UserId>)]
     pub assignee: Option<String>,
     /// Items booked at least this many days before today (in the bank's time zone).
+    #[param(value_type = Option<u32>, maximum = 36500)]
     pub min_age_days: Option<String>,
     /// The last item id of the page before.
+    #[param(value_type = Option<wire::Uuid>)]
     pub after: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
 }
 
@@ -120,24 +136,35 @@ fn booked_at_least_days_before(today: NaiveDate, days: &str) -> Result<NaiveDate
     let days: u64 = days
         .trim()
         .parse()
-        .map_err(|_| refuse("must be a whole number of days"))?;
+        .ok()
+        .filter(|days| *days <= MAX_AGE_DAYS)
+        .ok_or_else(|| refuse("must be a whole number of days, at most 36500"))?;
     today
         .checked_sub_days(Days::new(days))
         .ok_or_else(|| refuse("reaches back before the earliest date the calendar holds"))
 }
 
 /// `GET /v1/reports/root-causes`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RootCauseParams {
+    #[param(value_type = Option<wire::PeriodKind>)]
     pub period: Option<String>,
+    #[param(value_type = wire::Date, required = true)]
     pub from: Option<String>,
+    #[param(value_type = wire::Date, required = true)]
     pub to: Option<String>,
+    #[param(value_type = Option<wire::BranchCode>)]
     pub branch: Option<String>,
+    #[param(value_type = Option<wire::ReportFormat>)]
     pub format: Option<String>,
+    #[param(value_type = Option<bool>)]
     pub fresh: Option<String>,
     /// RFC 3339: the report as it stood with the events recorded by then.
+    #[param(value_type = Option<wire::Instant>)]
     pub as_known_at: Option<String>,
     /// Dimensions to sum the report over (`category,code`): the readable summary.
+    #[param(value_type = Option<wire::Dimensions>)]
     pub by: Option<String>,
 }
 
@@ -206,11 +233,15 @@ impl ReportFormat {
 }
 
 /// `GET /v1/reports/aging`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AgingParams {
     /// Defaults to today in the bank's time zone.
+    #[param(value_type = Option<wire::Date>)]
     pub as_of: Option<String>,
+    #[param(value_type = Option<bool>)]
     pub fresh: Option<String>,
+    #[param(value_type = Option<wire::ReportFormat>)]
     pub format: Option<String>,
 }
 
@@ -237,8 +268,10 @@ impl AgingParams {
 }
 
 /// A read that takes only `fresh` (`GET /v1/reports/open-balance`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FreshParams {
+    #[param(value_type = Option<bool>)]
     pub fresh: Option<String>,
 }
 
@@ -249,18 +282,27 @@ impl FreshParams {
 }
 
 /// `GET /v1/audit/export`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// Export the events after this log position (default: from the start).
+    #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_u64)]
     pub from_position: Option<String>,
 }
 
 impl ExportParams {
     pub fn parse(self) -> Result<u64, InvalidInput> {
         self.from_position.as_deref().map_or(Ok(0), |text| {
-            text.trim().parse::<u64>().map_err(|_| {
-                InvalidInput::new("from_position", "must be a log position (a whole number)")
-            })
+            text.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|position| *position <= MAX_POSITION)
+                .ok_or_else(|| {
+                    InvalidInput::new(
+                        "from_position",
+                        "must be a log position (a whole number up to 9223372036854775807)",
+                    )
+                })
         })
     }
 }
@@ -284,7 +326,12 @@ mod tests {
             Ok(NaiveDate::from_ymd_opt(2026, 5, 31).expect("a date"))
         );
         let refused = booked_at_least_days_before(today(), "-1").expect_err("negative");
-        assert_eq!(refused.reason, "must be a whole number of days");
+        assert_eq!(
+            refused.reason,
+            "must be a whole number of days, at most 36500"
+        );
+        assert!(booked_at_least_days_before(today(), "36500").is_ok());
+        assert!(booked_at_least_days_before(today(), "36501").is_err());
     }
 
     #[test]

@@ -10,16 +10,18 @@ use suspense::delivery::{Origin, SubscriptionStatus, Target};
 pub type SubscriptionBody = crate::config::SubscriptionConfig;
 
 /// `POST /v1/subscriptions/{name}/resume`: from where, if not where it stopped.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = Resume)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeBody {
     /// Deliver again every event after this log position.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole::optional")]
+    #[schema(maximum = 9_223_372_036_854_775_807_u64)]
     pub from_position: Option<u64>,
 }
 
 /// Where a subscription's delivery stands, and what it is.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionView {
     pub name: String,
     /// `configuration` (the service's file) or `api` (a supervisor's request).

@@ -10,7 +10,7 @@ use suspense_read_models::{CauseSummary, CountAmount, PeriodSummary, SummaryRow}
 
 use super::CountAmountView;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CauseSummaryView {
     pub time_zone: String,
     /// The dimensions the summary is cut by, in order.
@@ -18,7 +18,7 @@ pub struct CauseSummaryView {
     pub periods: Vec<PeriodSummaryView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PeriodSummaryView {
     pub period: String,
     pub start: NaiveDate,
@@ -34,7 +34,7 @@ pub struct PeriodSummaryView {
     pub total: SummaryRowView,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SummaryRowView {
     pub key: BTreeMap<&'static str, String>,
     pub opened: i64,
@@ -49,7 +49,7 @@ pub struct SummaryRowView {
     pub amounts: Vec<CurrencyFiguresView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CurrencyFiguresView {
     pub currency: String,
     pub opened: CountAmountView,

@@ -1,5 +1,5 @@
 //! Response bodies: the service's own types, each built from the library value it shows.
-//! Field names here are the API's contract (docs/api.md, `openapi.json`); the library's
+//! Field names here are the API's contract (docs/api.md, and the OpenAPI document derived from them); the library's
 //! structs and read-model columns may change without changing them.
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,7 +19,7 @@ use suspense_read_models::{
 };
 
 /// An amount with its currency; the amount a decimal string with the currency's minor units.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MoneyView {
     pub amount: String,
     pub currency: &'static str,
@@ -35,7 +35,7 @@ impl From<&Money> for MoneyView {
 }
 
 /// An item as the API returns it: its current state from the log (never stale).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
     pub id: String,
     pub version: u64,
@@ -66,7 +66,7 @@ impl From<LoadedItem> for ItemView {
 }
 
 /// Everything known of an item.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemDetail {
     pub opened: BookingView,
     pub opened_at: DateTime<Utc>,
@@ -118,7 +118,7 @@ impl From<&ItemState> for ItemDetail {
 }
 
 /// The booking that opened an item.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BookingView {
     pub reference: ReferenceView,
     pub account: String,
@@ -132,13 +132,13 @@ pub struct BookingView {
     pub customer_impact: CustomerImpactView,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReferenceView {
     pub source_system: String,
     pub reference: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustomerImpactView {
     pub funds_held: bool,
     pub fee: Option<MoneyView>,
@@ -173,7 +173,7 @@ impl From<&OpenItem> for BookingView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CauseView {
     pub category: &'static str,
     pub code: String,
@@ -196,7 +196,7 @@ impl CauseView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssignmentView {
     pub team: String,
     pub assignee: Option<String>,
@@ -212,7 +212,7 @@ impl From<&Assignment> for AssignmentView {
 }
 
 /// A resolution, proposed or done.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResolutionView {
     pub method: &'static str,
     pub amount: MoneyView,
@@ -232,7 +232,7 @@ impl From<&ResolutionRequest> for ResolutionView {
 }
 
 /// A resolution waiting for its checker.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PendingView {
     pub resolution: ResolutionView,
     pub proposed_by: String,
@@ -245,7 +245,7 @@ pub struct PendingView {
     pub approved_by: Vec<ApprovalView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApprovalView {
     pub user: String,
     pub counts: u8,
@@ -277,13 +277,14 @@ impl From<&PendingResolution> for PendingView {
 /// `event` is the event in the log's own JSON form, current version (older shapes are
 /// upcast on reading): that form is the log's versioned contract with auditors and
 /// exports, not a library struct's layout.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub position: Option<u64>,
     pub item_id: String,
     pub sequence: u64,
     pub event_type: String,
     pub event_version: String,
+    #[schema(value_type = Object)]
     pub event: Box<serde_json::value::RawValue>,
     pub metadata: EventMetadataView,
     pub recorded_at: DateTime<Utc>,
@@ -292,7 +293,7 @@ pub struct EventView {
     pub allocation: Option<AllocatedView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventMetadataView {
     pub actor: Option<String>,
     pub request_id: Option<String>,
@@ -334,7 +335,7 @@ impl EventView {
 }
 
 /// One page of the item register.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemPage {
     pub items: Vec<ItemRow>,
     /// Pass as `after` to get the next page; absent on the last page.
@@ -342,7 +343,7 @@ pub struct ItemPage {
 }
 
 /// An item as the register lists it: amounts in minor units of `currency`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemRow {
     pub item_id: String,
     pub version: i64,
@@ -428,7 +429,7 @@ impl From<RegisterRow> for ItemRow {
 }
 
 /// The root-cause report: one entry per period.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RootCauseReportView {
     pub time_zone: String,
     pub periods: Vec<PeriodView>,
@@ -443,7 +444,7 @@ impl From<RootCauseReport> for RootCauseReportView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PeriodView {
     pub period: String,
     pub start: NaiveDate,
@@ -476,7 +477,7 @@ impl From<PeriodReport> for PeriodView {
 }
 
 /// One cause key's figures in a period.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RootCauseRowView {
     pub category: String,
     pub code: String,
@@ -516,7 +517,7 @@ impl From<RootCauseRow> for RootCauseRowView {
 }
 
 /// A count and its amount (exact decimal string) in the row's currency.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CountAmountView {
     pub count: i64,
     pub amount: String,
@@ -532,7 +533,7 @@ impl From<CountAmount> for CountAmountView {
 }
 
 /// Against the previous period of the same length.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RowChangeView {
     pub opened: i64,
     pub resolved: i64,
@@ -552,7 +553,7 @@ impl From<RowChange> for RowChangeView {
 }
 
 /// Items opened per 10,000 transactions (掛賬率) of a branch in the period.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SuspenseRateView {
     pub branch: String,
     pub items_opened: i64,
@@ -572,7 +573,7 @@ impl From<SuspenseRate> for SuspenseRateView {
 }
 
 /// Open items by age bucket as of a date.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgingReportView {
     pub as_of: NaiveDate,
     pub basis: &'static str,
@@ -580,7 +581,7 @@ pub struct AgingReportView {
     pub rows: Vec<AgingRowView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgingRowView {
     pub branch: String,
     pub category: String,
@@ -640,7 +641,7 @@ pub fn aging_csv(report: &AgingReportView) -> Result<String, csv::Error> {
 }
 
 /// Items open and the amount outstanding in one currency.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OpenBalanceView {
     pub currency: String,
     pub open_items: i64,
@@ -658,7 +659,7 @@ impl From<OpenBalance> for OpenBalanceView {
 }
 
 /// A branch's recorded transaction count for a month.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VolumeView {
     pub branch: String,
     /// The month's first day.

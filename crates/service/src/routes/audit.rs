@@ -13,10 +13,23 @@ use crate::auth::Role;
 use crate::dto::{ExportParams, Params};
 use crate::error::ApiError;
 use crate::extract::Caller;
+use crate::openapi::responses::ReadRefusals;
 use crate::state::AppState;
 
 const PAGE: u32 = 2_000;
 
+#[utoipa::path(
+    get,
+    path = "/v1/audit/export",
+    tag = "audit",
+    summary = "The log as JSON Lines, one event a line, in global order (streamed)",
+    description = "Roles: auditor. Each line: position, item_id, sequence, event_type, event_version, payload, metadata, recorded_at, content_hash, link (see docs/audit.md).",
+    params(ExportParams),
+    responses(
+        (status = 200, description = "application/x-ndjson"),
+        ReadRefusals
+    )
+)]
 pub async fn export(
     State(state): State<AppState>,
     caller: Caller,

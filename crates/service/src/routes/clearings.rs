@@ -10,9 +10,24 @@ use crate::dto::{AllocationBody, AllocationView};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
 use crate::idempotency::Idempotent;
+use crate::openapi::responses::{Idempotency, WriteRefusals};
 use crate::reply::Reply;
 use crate::state::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/v1/clearings",
+    tag = "clearings",
+    summary = "Record one clearing allocated across several items, all or none",
+    description = "Roles: operator.",
+    params(Idempotency),
+    request_body = AllocationBody,
+    responses(
+        (status = 201, description = "The allocation (201 written, 200 recorded before: nothing written)", body = AllocationView),
+        (status = 200, description = "The allocation (201 written, 200 recorded before: nothing written)", body = AllocationView),
+        WriteRefusals
+    )
+)]
 pub async fn allocate(
     State(state): State<AppState>,
     caller: Caller,

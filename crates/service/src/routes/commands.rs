@@ -20,6 +20,8 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::{if_match, Body, Caller};
 use crate::idempotency::Idempotent;
+use crate::openapi::responses::ItemCommandHeaders;
+use crate::openapi::{roles, schema_ref, wire, BodySchema, TableCommand};
 use crate::state::AppState;
 
 /// Runs `route` on item `path` as `caller`, idempotently.
@@ -156,26 +158,44 @@ pub struct CommandRoute {
     pub path: &'static str,
     roles: &'static [Role],
     decide: fn(&AppState, &Body) -> Result<Decided, ApiError>,
+    /// What the command does, and the body it takes, for the API's description.
+    summary: &'static str,
+    body: BodySchema,
 }
 
 /// Every command route. A new command is one line here and its `decide` below.
 #[rustfmt::skip]
 pub const COMMAND_ROUTES: &[CommandRoute] = &[
-    CommandRoute { path: "/classify", roles: OPERATOR_OR_SUPERVISOR, decide: classify },
-    CommandRoute { path: "/assign", roles: OPERATOR_OR_SUPERVISOR, decide: assign },
-    CommandRoute { path: "/escalate", roles: SUPERVISOR, decide: escalate },
-    CommandRoute { path: "/clearings", roles: OPERATOR, decide: clearing },
-    CommandRoute { path: "/resolve", roles: OPERATOR, decide: resolve },
-    CommandRoute { path: "/resolution/approve", roles: SUPERVISOR, decide: approve },
-    CommandRoute { path: "/resolution/reject", roles: SUPERVISOR, decide: reject },
-    CommandRoute { path: "/reopen", roles: SUPERVISOR, decide: reopen },
-    CommandRoute { path: "/comments", roles: OPERATOR_OR_SUPERVISOR, decide: comment },
-    CommandRoute { path: "/customer", roles: OPERATOR_OR_SUPERVISOR, decide: customer },
-    CommandRoute { path: "/fees", roles: OPERATOR, decide: fee },
-    CommandRoute { path: "/fees/refunds", roles: OPERATOR, decide: refund },
-    CommandRoute { path: "/complaints", roles: OPERATOR_OR_SUPERVISOR, decide: complaint },
-    CommandRoute { path: "/complaints/close", roles: OPERATOR_OR_SUPERVISOR, decide: close_complaint },
-    CommandRoute { path: "/reminders/outcome", roles: OPERATOR, decide: reminder_outcome },
+    CommandRoute { path: "/classify", roles: OPERATOR_OR_SUPERVISOR, decide: classify,
+        summary: "Set or change the root cause", body: BodySchema::of::<ClassifyBody>() },
+    CommandRoute { path: "/assign", roles: OPERATOR_OR_SUPERVISOR, decide: assign,
+        summary: "Assign to a team and person (reassigning needs a supervisor)", body: BodySchema::of::<AssignBody>() },
+    CommandRoute { path: "/escalate", roles: SUPERVISOR, decide: escalate,
+        summary: "Raise the escalation level", body: BodySchema::of::<EscalateBody>() },
+    CommandRoute { path: "/clearings", roles: OPERATOR, decide: clearing,
+        summary: "Record a partial clearing", body: BodySchema::of::<ClearingBody>() },
+    CommandRoute { path: "/resolve", roles: OPERATOR, decide: resolve,
+        summary: "Resolve, or propose when approval is required (202)", body: BodySchema::of::<ResolveBody>() },
+    CommandRoute { path: "/resolution/approve", roles: SUPERVISOR, decide: approve,
+        summary: "Approve the pending resolution (not by its proposer)", body: BodySchema::of::<NoteBody>() },
+    CommandRoute { path: "/resolution/reject", roles: SUPERVISOR, decide: reject,
+        summary: "Reject the pending resolution", body: BodySchema::of::<ReasonBody>() },
+    CommandRoute { path: "/reopen", roles: SUPERVISOR, decide: reopen,
+        summary: "Reopen a wrongly resolved item", body: BodySchema::of::<ReasonBody>() },
+    CommandRoute { path: "/comments", roles: OPERATOR_OR_SUPERVISOR, decide: comment,
+        summary: "Add a comment", body: BodySchema::of::<CommentBody>() },
+    CommandRoute { path: "/customer", roles: OPERATOR_OR_SUPERVISOR, decide: customer,
+        summary: "Record the customer harmed and whether their funds are held", body: BodySchema::of::<CustomerImpactBody>() },
+    CommandRoute { path: "/fees", roles: OPERATOR, decide: fee,
+        summary: "Record a fee the customer incurred (idempotent on fee_reference; in the item's currency)", body: BodySchema::of::<FeeBody>() },
+    CommandRoute { path: "/fees/refunds", roles: OPERATOR, decide: refund,
+        summary: "Refund part or all of a recorded fee (never more than the fee)", body: BodySchema::of::<FeeBody>() },
+    CommandRoute { path: "/complaints", roles: OPERATOR_OR_SUPERVISOR, decide: complaint,
+        summary: "Record a customer complaint (idempotent on the complaint reference)", body: BodySchema::of::<ComplaintBody>() },
+    CommandRoute { path: "/complaints/close", roles: OPERATOR_OR_SUPERVISOR, decide: close_complaint,
+        summary: "Close a customer complaint", body: BodySchema::of::<CloseComplaintBody>() },
+    CommandRoute { path: "/reminders/outcome", roles: OPERATOR, decide: reminder_outcome,
+        summary: "The messaging gateway's report on a reminder", body: BodySchema::of::<ReminderOutcomeBody>() },
 ];
 
 impl CommandRoute {
@@ -290,4 +310,34 @@ fn close_complaint(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
 /// The messaging gateway reports on a reminder it was handed (it acts as an operator).
 fn reminder_outcome(_: &AppState, body: &Body) -> Result<Decided, ApiError> {
     Ok(body.json::<ReminderOutcomeBody>()?.parse()?.into())
+}
+
+/// Describes every command route in the API's document.
+pub struct Described;
+
+impl utoipa::Modify for Described {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::IntoParams;
+        for route in COMMAND_ROUTES {
+            let body = route.body.register(openapi);
+            let answer = schema_ref::<crate::dto::ItemView>(openapi);
+            let id = schema_ref::<wire::Uuid>(openapi);
+            let mut ok = vec![(200, "The item's new state; its version in ETag")];
+            if route.path == "/resolve" {
+                ok.push((202, "Proposed; waits for a supervisor's approval"));
+            }
+            TableCommand {
+                summary: route.summary,
+                description: roles(route.roles),
+                path_params: vec![("id", id)],
+                headers: ItemCommandHeaders::into_params(|| None),
+                body,
+                // An approval may come without a note.
+                body_required: route.path != "/resolution/approve",
+                answer,
+                ok,
+            }
+            .add_to(openapi, format!("/v1/items/{{id}}{}", route.path));
+        }
+    }
 }

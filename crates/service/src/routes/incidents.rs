@@ -14,6 +14,7 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
 use crate::idempotency::Idempotent;
+use crate::openapi::responses::{ReadRefusals, WriteRefusals};
 use crate::reply::Reply;
 use crate::state::AppState;
 
@@ -62,6 +63,19 @@ async fn act(
         .await)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/incidents",
+    tag = "incidents",
+    summary = "Open an incident (one cause behind many items); the same again is a repeat",
+    description = "Roles: supervisor.",
+    request_body = OpenIncidentBody,
+    responses(
+        (status = 200, description = "The incident", body = IncidentView),
+        (status = 201, description = "Opened", body = IncidentView),
+        WriteRefusals
+    )
+)]
 pub async fn open(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,6 +99,19 @@ pub async fn open(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/incidents/{id}/links",
+    tag = "incidents",
+    summary = "Link up to 1,000 items at once; those linked already are passed over; an unknown item refuses the whole link (items[i])",
+    description = "Roles: supervisor.",
+    params(("id" = wire::Uuid, Path)),
+    request_body = LinkBody,
+    responses(
+        (status = 200, description = "The incident", body = IncidentView),
+        WriteRefusals
+    )
+)]
 pub async fn link(
     State(state): State<AppState>,
     caller: Caller,
@@ -108,6 +135,19 @@ pub async fn link(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/incidents/{id}/unlink",
+    tag = "incidents",
+    summary = "Unlink one item with a reason",
+    description = "Roles: supervisor.",
+    params(("id" = wire::Uuid, Path)),
+    request_body = UnlinkBody,
+    responses(
+        (status = 200, description = "The incident", body = IncidentView),
+        WriteRefusals
+    )
+)]
 pub async fn unlink(
     State(state): State<AppState>,
     caller: Caller,
@@ -131,6 +171,19 @@ pub async fn unlink(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/incidents/{id}/resolve",
+    tag = "incidents",
+    summary = "Resolve the incident; no item is linked or unlinked after",
+    description = "Roles: supervisor.",
+    params(("id" = wire::Uuid, Path)),
+    request_body = ResolveIncidentBody,
+    responses(
+        (status = 200, description = "The incident", body = IncidentView),
+        WriteRefusals
+    )
+)]
 pub async fn resolve(
     State(state): State<AppState>,
     caller: Caller,
@@ -154,6 +207,17 @@ pub async fn resolve(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/incidents",
+    tag = "incidents",
+    summary = "Every incident with its linked items",
+    description = "Roles: supervisor, auditor, reporter.",
+    responses(
+        (status = 200, description = "The incidents", body = Vec<IncidentView>),
+        ReadRefusals
+    )
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Reply, ApiError> {
     caller.require(READERS)?;
     let incidents: Vec<IncidentView> = state
@@ -166,6 +230,18 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Reply
     Reply::json(StatusCode::OK, &incidents)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/incidents/{id}",
+    tag = "incidents",
+    summary = "An incident with the figures of its linked items (items, amounts per currency, time to clear)",
+    description = "Roles: supervisor, auditor, reporter.",
+    params(("id" = wire::Uuid, Path)),
+    responses(
+        (status = 200, description = "The incident", body = IncidentView),
+        ReadRefusals
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -181,6 +257,18 @@ pub async fn show(
     Reply::json(StatusCode::OK, &IncidentView::from(&report))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/incidents/{id}/suggestions",
+    tag = "incidents",
+    summary = "Items booked in the incident's window with its cause, a channel it affected or its counterparty, linked to no incident, ranked by score; never linked on their own",
+    description = "Roles: supervisor.",
+    params(("id" = wire::Uuid, Path), SuggestionParams),
+    responses(
+        (status = 200, description = "The candidates, best first", body = Vec<CandidateView>),
+        ReadRefusals
+    )
+)]
 pub async fn suggestions(
     State(state): State<AppState>,
     caller: Caller,
@@ -201,6 +289,18 @@ pub async fn suggestions(
     Reply::json(StatusCode::OK, &candidates)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/reports/incident-share",
+    tag = "incidents",
+    summary = "Per cause, the items booked in a period and the share of them linked to an incident",
+    description = "Roles: supervisor, auditor, reporter.",
+    params(PeriodParams),
+    responses(
+        (status = 200, description = "Per category", body = Vec<IncidentShareView>),
+        ReadRefusals
+    )
+)]
 pub async fn share(
     State(state): State<AppState>,
     caller: Caller,

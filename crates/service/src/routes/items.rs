@@ -15,11 +15,26 @@ use crate::dto::{EventView, ItemListParams, ItemPage, ItemRow, ItemView, OpenIte
 use crate::error::ApiError;
 use crate::extract::{request_id, Body, Caller};
 use crate::idempotency::Idempotent;
+use crate::openapi::responses::{Idempotency, ReadRefusals, WriteRefusals};
 use crate::reply::Reply;
 use crate::state::AppState;
 
 const READERS: &[Role] = &[Role::Operator, Role::Supervisor, Role::Auditor];
 
+#[utoipa::path(
+    post,
+    path = "/v1/items",
+    tag = "items",
+    summary = "Open an item (idempotent on source_system + reference)",
+    description = "Roles: operator.",
+    params(Idempotency),
+    request_body = OpenItemBody,
+    responses(
+        (status = 201, description = "The item's new state", body = ItemView),
+        (status = 200, description = "Already open with the same facts", body = ItemView),
+        WriteRefusals
+    )
+)]
 pub async fn open(
     State(state): State<AppState>,
     caller: Caller,
@@ -48,6 +63,18 @@ pub async fn open(
         .await)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/items/{id}",
+    tag = "items",
+    summary = "An item's current state",
+    description = "Roles: operator, supervisor, auditor.",
+    params(("id" = wire::Uuid, Path)),
+    responses(
+        (status = 200, description = "The item's new state", body = ItemView),
+        ReadRefusals
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -58,6 +85,18 @@ pub async fn show(
 }
 
 /// The register (read model), filtered by `ItemListParams` and paged by `after` and `limit`.
+#[utoipa::path(
+    get,
+    path = "/v1/items",
+    tag = "items",
+    summary = "List items from the register",
+    description = "Roles: operator, supervisor, auditor.",
+    params(ItemListParams),
+    responses(
+        (status = 200, description = "A page of register rows; next_after pages on", body = ItemPage),
+        ReadRefusals
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -94,6 +133,18 @@ pub(crate) async fn register_page(
     Ok((rows, next_after))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/items/{id}/events",
+    tag = "items",
+    summary = "An item's history: every event with who, when, and request metadata",
+    description = "Roles: auditor, supervisor.",
+    params(("id" = wire::Uuid, Path)),
+    responses(
+        (status = 200, description = "Events oldest first; a ClearingRecorded that belongs to a clearing allocated across items carries `allocation` with every item's share", body = Vec<EventView>),
+        ReadRefusals
+    )
+)]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,

@@ -11,9 +11,21 @@ use crate::dto::{OrganisationDocument, OrganisationVersionView, OrganisationView
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
 use crate::idempotency::Idempotent;
+use crate::openapi::responses::{Idempotency, ReadRefusals, WriteRefusals};
 use crate::reply::Reply;
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/v1/organisation",
+    tag = "organisation",
+    summary = "Every version of the organisation registry and the one in force today",
+    description = "Roles: operator, supervisor, reporter, auditor.",
+    responses(
+        (status = 200, description = "The registry", body = OrganisationView),
+        ReadRefusals
+    )
+)]
 pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Reply, ApiError> {
     caller.require(&[
         Role::Operator,
@@ -26,6 +38,19 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Reply
     Reply::json(StatusCode::OK, &OrganisationView::new(&registry, today))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/organisation",
+    tag = "organisation",
+    summary = "Publish the next version of the organisation registry",
+    description = "Roles: supervisor.",
+    params(Idempotency),
+    request_body = OrganisationDocument,
+    responses(
+        (status = 201, description = "The version published", body = OrganisationVersionView),
+        WriteRefusals
+    )
+)]
 pub async fn publish(
     State(state): State<AppState>,
     caller: Caller,

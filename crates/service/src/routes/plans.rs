@@ -24,6 +24,8 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
 use crate::idempotency::Idempotent;
+use crate::openapi::responses::{Idempotency, ReadRefusals, WriteRefusals};
+use crate::openapi::{roles, schema_ref, wire, BodySchema, TableCommand};
 use crate::reply::Reply;
 use crate::state::AppState;
 
@@ -62,20 +64,32 @@ impl PlanRequest<'_> {
 pub struct PlanRoute {
     pub path: &'static str,
     decide: fn(&PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError>,
+    /// What the command does, and the body it takes, for the API's description.
+    summary: &'static str,
+    body: BodySchema,
 }
 
 /// Every plan command route. A new command is one line here and its `decide` below.
 #[rustfmt::skip]
 pub const PLAN_ROUTES: &[PlanRoute] = &[
-    PlanRoute { path: "/phases", decide: set_phases },
-    PlanRoute { path: "/targets", decide: set_target },
-    PlanRoute { path: "/targets/{target}/revise", decide: revise_target },
-    PlanRoute { path: "/measures", decide: add_measure },
-    PlanRoute { path: "/measures/{measure}/start", decide: start_measure },
-    PlanRoute { path: "/measures/{measure}/complete", decide: complete_measure },
-    PlanRoute { path: "/measures/{measure}/drop", decide: drop_measure },
-    PlanRoute { path: "/approve", decide: approve },
-    PlanRoute { path: "/close", decide: close },
+    PlanRoute { path: "/phases", decide: set_phases,
+        summary: "Replace the phases (while drafted)", body: BodySchema::of::<PhasesBody>() },
+    PlanRoute { path: "/targets", decide: set_target,
+        summary: "Add a target (while drafted)", body: BodySchema::of::<TargetBody>() },
+    PlanRoute { path: "/targets/{target}/revise", decide: revise_target,
+        summary: "Revise a target's figure, with the reason", body: BodySchema::of::<ReviseTargetBody>() },
+    PlanRoute { path: "/measures", decide: add_measure,
+        summary: "Add a measure", body: BodySchema::of::<MeasureBody>() },
+    PlanRoute { path: "/measures/{measure}/start", decide: start_measure,
+        summary: "Start a measure", body: BodySchema::of::<NoteBody>() },
+    PlanRoute { path: "/measures/{measure}/complete", decide: complete_measure,
+        summary: "Complete a measure, with its evidence", body: BodySchema::of::<CompleteMeasureBody>() },
+    PlanRoute { path: "/measures/{measure}/drop", decide: drop_measure,
+        summary: "Drop a measure, with the reason", body: BodySchema::of::<ReasonBody>() },
+    PlanRoute { path: "/approve", decide: approve,
+        summary: "Approve the plan (a supervisor other than its drafter)", body: BodySchema::of::<NoteBody>() },
+    PlanRoute { path: "/close", decide: close,
+        summary: "Close the plan, with a note (as reason)", body: BodySchema::of::<ReasonBody>() },
 ];
 
 impl PlanRoute {
@@ -193,6 +207,20 @@ fn close(r: &PlanRequest<'_>) -> Result<Vec<PlanAction>, ApiError> {
 }
 
 /// `POST /v1/plans`: a plan document, drafted with its targets and measures, all or nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/plans",
+    tag = "plans",
+    summary = "Draft a plan with its phases, targets and measures (all or nothing)",
+    description = "Roles: supervisor. 201 when drafted, 200 for an identical repeat, 409 for other content under the same reference.",
+    params(Idempotency),
+    request_body = PlanDocument,
+    responses(
+        (status = 201, description = "Drafted", body = PlanView),
+        (status = 200, description = "An identical draft was there already: nothing written", body = PlanView),
+        WriteRefusals
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -216,6 +244,17 @@ pub async fn create(
         .await)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/plans",
+    tag = "plans",
+    summary = "Every plan: id, reference, name, owner, status and counts",
+    description = "Roles: supervisor, reporter, auditor.",
+    responses(
+        (status = 200, description = "OK", body = Vec<PlanSummaryView>),
+        ReadRefusals
+    )
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Reply, ApiError> {
     caller.require(PLAN_READERS)?;
     let plans = state.ledger.plans().await?;
@@ -223,6 +262,18 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Reply
     Reply::json(StatusCode::OK, &views)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/plans/{id}",
+    tag = "plans",
+    summary = "A plan as it stands",
+    description = "Roles: supervisor, reporter, auditor.",
+    params(("id" = wire::Uuid, Path)),
+    responses(
+        (status = 200, description = "OK", body = PlanView),
+        ReadRefusals
+    )
+)]
 pub async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -238,6 +289,18 @@ pub async fn show(
     plan_reply(&plan, StatusCode::OK)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/plans/{id}/history",
+    tag = "plans",
+    summary = "Every event of the plan, with who recorded it and when",
+    description = "Roles: supervisor, reporter, auditor.",
+    params(("id" = wire::Uuid, Path)),
+    responses(
+        (status = 200, description = "OK", body = Vec<PlanEventView>),
+        ReadRefusals
+    )
+)]
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
@@ -258,6 +321,18 @@ pub async fn history(
 }
 
 /// `GET /v1/plans/{id}/evaluation?phase=&as_of=&as_known_at=&fresh=&format=`.
+#[utoipa::path(
+    get,
+    path = "/v1/plans/{id}/evaluation",
+    tag = "plans",
+    summary = "A phase's evaluation",
+    description = "Roles: supervisor, reporter, auditor.",
+    params(("id" = wire::Uuid, Path), EvaluationParams),
+    responses(
+        (status = 200, description = "OK", content((EvaluationView = "application/json"), (String = "text/csv"))),
+        ReadRefusals
+    )
+)]
 pub async fn evaluation(
     State(state): State<AppState>,
     caller: Caller,
@@ -305,6 +380,19 @@ pub async fn evaluation(
 
 /// `POST /v1/plans/{id}/evaluations`: evaluate a phase on up-to-date read models and record
 /// the figures with the log position and chain head (a manager signing the evaluation).
+#[utoipa::path(
+    post,
+    path = "/v1/plans/{id}/evaluations",
+    tag = "plans",
+    summary = "Record a phase's evaluation as signed (figures, log position and chain head)",
+    description = "Roles: supervisor.",
+    params(("id" = wire::Uuid, Path), Idempotency),
+    request_body = RecordEvaluationBody,
+    responses(
+        (status = 201, description = "The evaluation recorded", body = EvaluationView),
+        WriteRefusals
+    )
+)]
 pub async fn record_evaluation(
     State(state): State<AppState>,
     caller: Caller,
@@ -332,4 +420,35 @@ pub async fn record_evaluation(
             )
         })
         .await)
+}
+
+/// Describes every plan command route in the API's document.
+pub struct Described;
+
+impl utoipa::Modify for Described {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::IntoParams;
+        for route in PLAN_ROUTES {
+            let body = route.body.register(openapi);
+            let answer = schema_ref::<PlanView>(openapi);
+            let mut path_params = vec![("id", schema_ref::<wire::Uuid>(openapi))];
+            for name in ["target", "measure"] {
+                if route.path.contains(&format!("{{{name}}}")) {
+                    path_params.push((name, schema_ref::<wire::PlanEntryId>(openapi)));
+                }
+            }
+            TableCommand {
+                summary: route.summary,
+                description: roles(PLAN_WRITERS),
+                path_params,
+                headers: crate::openapi::responses::Idempotency::into_params(|| None),
+                body,
+                // A start or an approval may come without a note.
+                body_required: !matches!(route.path, "/approve" | "/measures/{measure}/start"),
+                answer,
+                ok: vec![(200, "The plan as it stands after the command")],
+            }
+            .add_to(openapi, format!("/v1/plans/{{id}}{}", route.path));
+        }
+    }
 }

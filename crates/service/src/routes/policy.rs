@@ -18,11 +18,23 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
 use crate::idempotency::Idempotent;
+use crate::openapi::responses::{Idempotency, ReadRefusals, WriteRefusals};
 use crate::reply::Reply;
 use crate::state::AppState;
 
 const POLICY_READERS: &[Role] = &[Role::Supervisor, Role::Reporter, Role::Auditor];
 
+#[utoipa::path(
+    get,
+    path = "/v1/policy",
+    tag = "policy",
+    summary = "The escalation policy's versions",
+    description = "Roles: supervisor, reporter, auditor.",
+    responses(
+        (status = 200, description = "Every version and the one in force today", body = PolicyView),
+        ReadRefusals
+    )
+)]
 pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Reply, ApiError> {
     caller.require(POLICY_READERS)?;
     let policies = state.ledger.policies().await?;
@@ -30,6 +42,19 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Reply
     Reply::json(StatusCode::OK, &PolicyView::new(&policies, today))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/policy",
+    tag = "policy",
+    summary = "Publish the next version of the escalation policy",
+    description = "Roles: supervisor.",
+    params(Idempotency),
+    request_body = PolicyDocument,
+    responses(
+        (status = 201, description = "The version published", body = PolicyVersionView),
+        WriteRefusals
+    )
+)]
 pub async fn publish(
     State(state): State<AppState>,
     caller: Caller,
@@ -69,6 +94,18 @@ pub fn sweep_instant(
         })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sweep",
+    tag = "policy",
+    summary = "Run the escalation sweep once",
+    description = "Roles: supervisor. Idempotent: a second sweep at the same instant writes nothing.",
+    request_body(content = Option<SweepBody>, description = "Optional: without a body (or with `null`) the sweep runs as of today"),
+    responses(
+        (status = 200, description = "What the sweep escalated and the regulatory actions due", body = SweepView),
+        WriteRefusals
+    )
+)]
 pub async fn sweep(
     State(state): State<AppState>,
     caller: Caller,
@@ -83,6 +120,18 @@ pub async fn sweep(
 
 /// The watch list: the handling team reads it as well as supervisors, reporters and
 /// auditors.
+#[utoipa::path(
+    get,
+    path = "/v1/watchlist",
+    tag = "policy",
+    summary = "The watch list: items crossing a threshold soon or older than their cause usually takes",
+    description = "Roles: operator, supervisor, reporter, auditor.",
+    params(WatchParams),
+    responses(
+        (status = 200, description = "The watch list", content((WatchListView = "application/json"), (String = "text/csv"))),
+        ReadRefusals
+    )
+)]
 pub async fn watch_list(
     State(state): State<AppState>,
     caller: Caller,
@@ -112,6 +161,18 @@ pub async fn watch_list(
 }
 
 /// The provisioning / regulatory report as of a date.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/provisioning",
+    tag = "policy",
+    summary = "Provisions and regulatory actions due under the escalation policy, as of a date",
+    description = "Roles: supervisor, reporter, auditor.",
+    params(ProvisioningParams),
+    responses(
+        (status = 200, description = "The report", content((ProvisioningView = "application/json"), (String = "text/csv"))),
+        ReadRefusals
+    )
+)]
 pub async fn provisioning(
     State(state): State<AppState>,
     caller: Caller,

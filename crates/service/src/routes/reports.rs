@@ -18,6 +18,7 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::{Body, Caller};
 use crate::idempotency::Idempotent;
+use crate::openapi::responses::{Idempotency, ReadRefusals, WriteRefusals};
 use crate::reply::Reply;
 use crate::state::AppState;
 
@@ -47,6 +48,18 @@ async fn maybe_refresh(state: &AppState, fresh: bool) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/reports/root-causes",
+    tag = "reports",
+    summary = "Periodic root-cause statistics (JSON, or CSV by Accept: text/csv or format=csv)",
+    description = "Roles: reporter, auditor, supervisor.",
+    params(RootCauseParams),
+    responses(
+        (status = 200, description = "The report", content((crate::openapi::RootCauseAnswer = "application/json"), (String = "text/csv"))),
+        ReadRefusals
+    )
+)]
 pub async fn root_causes(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,6 +100,18 @@ pub async fn root_causes(
 }
 
 /// The customer side of the statistics (`GET /v1/reports/customers`), JSON or CSV.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/customers",
+    tag = "reports",
+    summary = "Customer statistics per period: customer impact, fees and refunds, complaints, reminders",
+    description = "Roles: reporter, auditor, supervisor. Per period, cause, branch and currency; rows with nothing on the customer side are left out. See docs/customers.md.",
+    params(CustomerReportParams),
+    responses(
+        (status = 200, description = "The report", content((CustomerReportView = "application/json"), (String = "text/csv"))),
+        ReadRefusals
+    )
+)]
 pub async fn customers(
     State(state): State<AppState>,
     caller: Caller,
@@ -194,6 +219,18 @@ pub fn root_causes_csv(report: &RootCauseReport) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/reports/aging",
+    tag = "reports",
+    summary = "Open items by age as of a date",
+    description = "Roles: reporter, auditor, supervisor.",
+    params(AgingParams),
+    responses(
+        (status = 200, description = "The report", content((AgingReportView = "application/json"), (String = "text/csv"))),
+        ReadRefusals
+    )
+)]
 pub async fn aging(
     State(state): State<AppState>,
     caller: Caller,
@@ -217,6 +254,18 @@ pub async fn aging(
 
 /// Operational errors per responsible staff member: supervisors only, as the assessment of
 /// people (考核) is theirs.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/accountability",
+    tag = "reports",
+    summary = "Operational errors booked in a period per responsible staff member",
+    description = "Roles: supervisor. Ranked by items; amounts per currency; JSON, or CSV with Accept: text/csv or format=csv.",
+    params(AttributionParams),
+    responses(
+        (status = 200, description = "The report", content((AttributionReportView = "application/json"), (String = "text/csv"))),
+        ReadRefusals
+    )
+)]
 pub async fn accountability(
     State(state): State<AppState>,
     caller: Caller,
@@ -234,6 +283,18 @@ pub async fn accountability(
 }
 
 /// External causes per counterparty, to manage the bank's partners.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/counterparties",
+    tag = "reports",
+    summary = "External causes booked in a period per counterparty",
+    description = "Roles: reporter, auditor, supervisor. Ranked by items; amounts per currency; JSON, or CSV with Accept: text/csv or format=csv.",
+    params(AttributionParams),
+    responses(
+        (status = 200, description = "The report", content((AttributionReportView = "application/json"), (String = "text/csv"))),
+        ReadRefusals
+    )
+)]
 pub async fn counterparties(
     State(state): State<AppState>,
     caller: Caller,
@@ -266,6 +327,18 @@ async fn attribution_reply(
     Reply::report(wants_csv(request.format, headers), &view, attribution_csv)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/reports/open-balance",
+    tag = "reports",
+    summary = "Open items and outstanding amount per currency",
+    description = "Roles: reporter, auditor, supervisor.",
+    params(FreshParams),
+    responses(
+        (status = 200, description = "Balances", body = Vec<OpenBalanceView>),
+        ReadRefusals
+    )
+)]
 pub async fn open_balance(
     State(state): State<AppState>,
     caller: Caller,
@@ -283,6 +356,19 @@ pub async fn open_balance(
 }
 
 /// Records a branch's transaction count for a month (for the suspense rate).
+#[utoipa::path(
+    post,
+    path = "/v1/volumes",
+    tag = "reports",
+    summary = "Record a branch's transactions in a month (for the suspense rate)",
+    description = "Roles: supervisor, reporter.",
+    params(Idempotency),
+    request_body = VolumeBody,
+    responses(
+        (status = 200, description = "Recorded"),
+        WriteRefusals
+    )
+)]
 pub async fn record_volume(
     State(state): State<AppState>,
     caller: Caller,

@@ -362,7 +362,7 @@ fn is_log_from(after: i64, expected: i64, rows: &[EventRow]) -> bool {
     len == expected
         && rows
             .iter()
-            .zip(after + 1..)
+            .zip(after.saturating_add(1)..)
             .all(|(row, position)| row.position == Some(position))
 }
 
@@ -454,7 +454,7 @@ fn in_position_order(
     }
     page.into_iter()
         .zip(slots)
-        .zip(after + 1..)
+        .zip(after.saturating_add(1)..)
         .map(|((row, entry), position)| {
             entry.filter(|e| e.is_for(&row)).map(|_| EventRow {
                 position: Some(position),

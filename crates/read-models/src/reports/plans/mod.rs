@@ -370,7 +370,7 @@ fn pick_phase(
     let phases = &plan.draft.phases;
     if let Some(number) = phase {
         return plan.phase(number).ok_or_else(|| {
-            InvalidInput::new("phase", format!("the plan has no phase {number}")).into()
+            InvalidInput::in_context("phase", format!("the plan has no phase {number}")).into()
         });
     }
     let running = phases
@@ -383,7 +383,7 @@ fn pick_phase(
     running
         .or(ended)
         .or(phases.first())
-        .ok_or_else(|| InvalidInput::new("phase", "the plan has no phases yet").into())
+        .ok_or_else(|| InvalidInput::in_context("phase", "the plan has no phases yet").into())
 }
 
 fn progress(months: &MonthSpan, as_of: NaiveDate) -> PhaseProgress {
