@@ -252,15 +252,16 @@ pub enum StartAt {
 }
 
 impl StartAt {
+    pub const ALL: [Self; 2] = [Self::Beginning, Self::Now];
+
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        match value.trim() {
-            "beginning" => Ok(Self::Beginning),
-            "now" => Ok(Self::Now),
-            other => Err(InvalidInput::new(
-                "start",
-                format!("'{other}' is not one of beginning, now"),
-            )),
-        }
+        let value = value.trim();
+        Self::ALL
+            .into_iter()
+            .find(|start| start.as_str() == value)
+            .ok_or_else(|| {
+                InvalidInput::new("start", format!("'{value}' is not one of beginning, now"))
+            })
     }
 
     pub fn as_str(&self) -> &'static str {

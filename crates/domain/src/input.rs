@@ -78,6 +78,19 @@ pub(crate) fn parse_text(
     Ok(trimmed.to_owned())
 }
 
+/// Whether `text` is a plain decimal: 1 to `whole` digits, then, if a point follows, 1 to
+/// `fraction` digits. No sign, exponent, separator or blank: the one form amounts and figures
+/// take, whatever `Decimal`'s own parser would also read.
+pub fn is_plain_decimal(text: &str, whole: usize, fraction: usize) -> bool {
+    let digits = |part: &str, max: usize| {
+        (1..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    match text.split_once('.') {
+        Some((before, after)) => digits(before, whole) && digits(after, fraction),
+        None => digits(text, whole),
+    }
+}
+
 /// Declares a validated text newtype: trimmed, non-empty, bounded, serialised as a plain string,
 /// and re-validated when deserialised so a stored or received value cannot bypass `parse`.
 macro_rules! text_newtype {
@@ -147,6 +160,18 @@ mod tests {
     #[test]
     fn trims_and_accepts_plain_text() {
         assert_eq!(parse_text("f", "  abc ", 10, false), Ok("abc".to_owned()));
+    }
+
+    #[test]
+    fn plain_decimals_are_digits_and_one_point() {
+        for good in ["0", "12", "12.5", "123.456"] {
+            assert!(is_plain_decimal(good, 3, 3), "{good}");
+        }
+        for bad in [
+            "", ".5", "5.", "1234", "1.2345", "+1", "-1", "1_0", "1e3", " 1", "1.2.3",
+        ] {
+            assert!(!is_plain_decimal(bad, 3, 3), "{bad}");
+        }
     }
 
     #[test]

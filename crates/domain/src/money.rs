@@ -5,7 +5,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::input::InvalidInput;
+use crate::input::{is_plain_decimal, InvalidInput};
 
 /// An ISO 4217 currency that has minor units (so amounts in it can be bounded in scale).
 ///
@@ -144,14 +144,7 @@ impl Money {
                 ),
             )
         };
-        let (whole, fraction) = match trimmed.split_once('.') {
-            Some((whole, fraction)) => (whole, Some(fraction)),
-            None => (trimmed, None),
-        };
-        let digits = |part: &str, max: usize| {
-            (1..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
-        };
-        if !digits(whole, 15) || fraction.is_some_and(|f| !digits(f, 3)) {
+        if !is_plain_decimal(trimmed, 15, 3) {
             return Err(refuse());
         }
         let value: Decimal = trimmed.parse().map_err(|_| refuse())?;

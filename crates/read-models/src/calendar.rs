@@ -70,16 +70,27 @@ pub enum PeriodKind {
 }
 
 impl PeriodKind {
-    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        match value.trim() {
-            "month" => Ok(Self::Month),
-            "quarter" => Ok(Self::Quarter),
-            "year" => Ok(Self::Year),
-            other => Err(InvalidInput::new(
-                "period",
-                format!("'{other}' is not one of month, quarter, year"),
-            )),
+    pub const ALL: [Self; 3] = [Self::Month, Self::Quarter, Self::Year];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Month => "month",
+            Self::Quarter => "quarter",
+            Self::Year => "year",
         }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        let value = value.trim();
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+            .ok_or_else(|| {
+                InvalidInput::new(
+                    "period",
+                    format!("'{value}' is not one of month, quarter, year"),
+                )
+            })
     }
 
     fn months(&self) -> u32 {

@@ -178,7 +178,10 @@ impl ReminderOutcomeBody {
                 other => {
                     return Err(InvalidInput::new(
                         "outcome",
-                        format!("'{other}' is not one of sent, failed"),
+                        format!(
+                            "'{other}' is not one of {}",
+                            super::REMINDER_OUTCOMES.join(", ")
+                        ),
                     ))
                 }
             };

@@ -36,6 +36,7 @@ pub use view::*;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
+use suspense_domain::input::is_plain_decimal;
 use suspense_domain::InvalidInput;
 
 /// A time in RFC 3339 form (`2026-04-01T09:30:00+08:00`), named by `field` when it is not one.
@@ -72,14 +73,7 @@ pub fn decimal(field: &str, value: &str) -> Result<Decimal, InvalidInput> {
     };
     let digits = value.trim();
     let unsigned = digits.strip_prefix('-').unwrap_or(digits);
-    let (whole, fraction) = match unsigned.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (unsigned, None),
-    };
-    let all_digits = |part: &str, max: usize| {
-        (1..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
-    };
-    if !all_digits(whole, 15) || fraction.is_some_and(|f| !all_digits(f, 6)) {
+    if !is_plain_decimal(unsigned, 15, 6) {
         return Err(refuse());
     }
     digits.parse().map_err(|_| refuse())

@@ -46,6 +46,18 @@ pub(super) fn fresh(value: Option<&str>) -> Result<bool, InvalidInput> {
 /// The highest log position there can be (positions are `BIGINT`).
 pub const MAX_POSITION: u64 = i64::MAX as u64;
 
+/// `position` as a caller names a log position (`field`): at most `MAX_POSITION`.
+pub fn log_position(field: &str, position: u64) -> Result<u64, InvalidInput> {
+    if position <= MAX_POSITION {
+        Ok(position)
+    } else {
+        Err(InvalidInput::new(
+            field,
+            "must be a log position (a whole number up to 9223372036854775807)",
+        ))
+    }
+}
+
 /// The oldest age a filter asks for: a hundred years.
 pub const MAX_AGE_DAYS: u64 = 36_500;
 
@@ -219,16 +231,26 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
-    pub(super) fn parse(value: Option<&str>) -> Result<Option<Self>, InvalidInput> {
-        match value {
-            None => Ok(None),
-            Some("json") => Ok(Some(Self::Json)),
-            Some("csv") => Ok(Some(Self::Csv)),
-            Some(other) => Err(InvalidInput::new(
-                "format",
-                format!("'{other}' is not one of json, csv"),
-            )),
+    pub const ALL: [Self; 2] = [Self::Json, Self::Csv];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Csv => "csv",
         }
+    }
+
+    pub(super) fn parse(value: Option<&str>) -> Result<Option<Self>, InvalidInput> {
+        value
+            .map(|value| {
+                Self::ALL
+                    .into_iter()
+                    .find(|format| format.as_str() == value)
+                    .ok_or_else(|| {
+                        InvalidInput::new("format", format!("'{value}' is not one of json, csv"))
+                    })
+            })
+            .transpose()
     }
 }
 
@@ -293,16 +315,9 @@ pub struct ExportParams {
 impl ExportParams {
     pub fn parse(self) -> Result<u64, InvalidInput> {
         self.from_position.as_deref().map_or(Ok(0), |text| {
-            text.trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|position| *position <= MAX_POSITION)
-                .ok_or_else(|| {
-                    InvalidInput::new(
-                        "from_position",
-                        "must be a log position (a whole number up to 9223372036854775807)",
-                    )
-                })
+            // Not a whole number is refused as one out of range is: the message says what is.
+            let position = text.trim().parse::<u64>().unwrap_or(u64::MAX);
+            log_position("from_position", position)
         })
     }
 }

@@ -20,6 +20,15 @@ pub struct ResumeBody {
     pub from_position: Option<u64>,
 }
 
+impl ResumeBody {
+    /// The position to deliver again after, if one is named.
+    pub fn parse(self) -> Result<Option<u64>, suspense_domain::InvalidInput> {
+        self.from_position
+            .map(|position| super::log_position("from_position", position))
+            .transpose()
+    }
+}
+
 /// Where a subscription's delivery stands, and what it is.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionView {

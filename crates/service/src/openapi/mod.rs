@@ -102,20 +102,32 @@ impl Modify for Security {
     }
 }
 
-/// A request body's schema as a table of routes names it: the schema and the ones it uses.
+/// A request body's schema as a table of routes names it: the schema and the ones it uses,
+/// and whether a body must be sent.
 #[derive(Clone, Copy)]
 pub struct BodySchema {
     name: fn() -> std::borrow::Cow<'static, str>,
     schema: fn() -> RefOr<Schema>,
     nested: fn(&mut Vec<(String, RefOr<Schema>)>),
+    required: bool,
 }
 
 impl BodySchema {
+    /// A body of `T`, required.
     pub const fn of<T: ToSchema>() -> Self {
         Self {
             name: T::name,
             schema: T::schema,
             nested: T::schemas,
+            required: true,
+        }
+    }
+
+    /// A body of `T` that may be left out (the command reads it with `json_or_default`).
+    pub const fn optional<T: ToSchema>() -> Self {
+        Self {
+            required: false,
+            ..Self::of::<T>()
         }
     }
 
@@ -149,14 +161,14 @@ pub fn document() -> &'static str {
 
 /// A command served from a table: `POST` with a JSON body, answering `answer` under `ok`.
 pub struct TableCommand<'a> {
+    pub tag: &'a str,
     pub summary: &'a str,
     pub description: String,
     /// The path's parameters, by name, with their schema.
     pub path_params: Vec<(&'a str, RefOr<Schema>)>,
-    /// The request headers (`responses::ItemCommandHeaders` or `responses::Idempotency`).
+    /// The request headers (`responses::Idempotency`, and `responses::IfMatch` on an item).
     pub headers: Vec<utoipa::openapi::path::Parameter>,
-    pub body: RefOr<Schema>,
-    pub body_required: bool,
+    pub body: BodySchema,
     pub answer: RefOr<Schema>,
     /// The success statuses and what each means.
     pub ok: Vec<(u16, &'a str)>,
@@ -175,15 +187,11 @@ impl TableCommand<'_> {
         let mut operation = OperationBuilder::new()
             .summary(Some(self.summary))
             .description(Some(self.description))
-            .tag(if path.starts_with("/v1/plans") {
-                "plans"
-            } else {
-                "commands"
-            })
+            .tag(self.tag)
             .request_body(Some(
                 RequestBodyBuilder::new()
-                    .content("application/json", json(self.body))
-                    .required(Some(if self.body_required {
+                    .content("application/json", json(self.body.register(openapi)))
+                    .required(Some(if self.body.required {
                         Required::True
                     } else {
                         Required::False

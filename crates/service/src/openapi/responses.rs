@@ -7,9 +7,8 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::{ContentBuilder, RefOr, Response};
 use utoipa::IntoResponses;
 
-/// The statuses a refusal of a read may carry.
-const READ: &[(u16, &str)] = &[
-    (400, "Malformed request (query string syntax, a repeated parameter)"),
+/// The statuses any refusal may carry.
+const ANY: &[(u16, &str)] = &[
     (401, "No or unknown bearer token"),
     (403, "The caller lacks the role, or the branch is outside the caller's scope"),
     (404, "No such item, plan, incident or subscription"),
@@ -17,22 +16,30 @@ const READ: &[(u16, &str)] = &[
     (503, "Database unavailable or request timed out"),
 ];
 
-/// The statuses a refusal of a command may carry.
+/// Those only a refusal of a read carries besides.
+const READ: &[(u16, &str)] = &[(
+    400,
+    "Malformed request (query string syntax, a repeated parameter)",
+)];
+
+/// Those only a refusal of a command carries besides.
 const WRITE: &[(u16, &str)] = &[
-    (400, "Malformed request (JSON syntax, wrong types, missing or unknown fields, a bad header)"),
-    (401, "No or unknown bearer token"),
-    (403, "The caller lacks the role, or the branch is outside the caller's scope"),
-    (404, "No such item, plan, incident or subscription"),
-    (409, "Duplicate reference, concurrent update, or idempotent request in progress"),
+    (
+        400,
+        "Malformed request (JSON syntax, wrong types, missing or unknown fields, a bad header)",
+    ),
+    (
+        409,
+        "Duplicate reference, concurrent update, or idempotent request in progress",
+    ),
     (412, "If-Match names an older version"),
     (413, "Body larger than the limit"),
-    (422, "An invalid field value (`invalid_field`), a value not valid with another field or the reference data (`invalid_in_context`), or a rule of the domain"),
-    (503, "Database unavailable or request timed out"),
 ];
 
-fn refusals(statuses: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
-    statuses
-        .iter()
+/// `ANY` and `more`, each with the API's error body.
+fn refusals(more: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    ANY.iter()
+        .chain(more)
         .map(|(status, description)| {
             let response = ResponseBuilder::new()
                 .description(*description)
@@ -97,14 +104,11 @@ pub struct Idempotency {
     key: Option<String>,
 }
 
-/// `Idempotency-Key` and `If-Match` of a command on one item.
+/// `If-Match` of a command on one item.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)]
-pub struct ItemCommandHeaders {
-    /// A retried request with the same key gets the first response and writes nothing.
-    #[param(rename = "Idempotency-Key", value_type = String, required = false, max_length = 200, pattern = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")]
-    key: Option<String>,
+pub struct IfMatch {
     /// The item version acted on, e.g. `"3"`; 412 if the item moved on.
     #[param(rename = "If-Match", value_type = String, required = false, pattern = r#"^(W/)?"?[0-9]{1,19}"?$"#)]
     version: Option<String>,

@@ -204,12 +204,10 @@ names_schema!(
 );
 names_schema!(ItemStatus, domain::ItemStatus, "An item's status.");
 
-wire_schema!(
-    /// One of the root-cause categories.
-    RootCauseCategory => names(
-        domain::RootCauseCategory::ALL.iter().map(|c| c.as_str()),
-        "A root-cause category."
-    )
+names_schema!(
+    RootCauseCategory,
+    domain::RootCauseCategory,
+    "A root-cause category."
 );
 
 wire_schema!(
@@ -311,14 +309,15 @@ wire_schema!(
     )
 );
 
-wire_schema!(
-    /// The form of a report.
-    ReportFormat => names(["json", "csv"], "JSON (the default), or CSV as `Accept: text/csv` also asks.")
+names_schema!(
+    ReportFormat,
+    crate::dto::ReportFormat,
+    "JSON (the default), or CSV as `Accept: text/csv` also asks."
 );
-
-wire_schema!(
-    /// The length of a report's periods.
-    PeriodKind => names(["month", "quarter", "year"], "The length of each period.")
+names_schema!(
+    PeriodKind,
+    suspense_read_models::PeriodKind,
+    "The length of each period."
 );
 
 wire_schema!(
@@ -348,9 +347,10 @@ wire_schema!(
     )
 );
 
-wire_schema!(
-    /// Where a new subscription starts.
-    StartAt => names(["now", "beginning"], "`now` (the default): after the log's head; `beginning`: every event.")
+names_schema!(
+    StartAt,
+    suspense::delivery::StartAt,
+    "`now` (the default): after the log's head; `beginning`: every event."
 );
 
 wire_schema!(

@@ -20,7 +20,7 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::{if_match, Body, Caller};
 use crate::idempotency::Idempotent;
-use crate::openapi::responses::ItemCommandHeaders;
+use crate::openapi::responses::{Idempotency, IfMatch};
 use crate::openapi::{roles, schema_ref, wire, BodySchema, TableCommand};
 use crate::state::AppState;
 
@@ -177,7 +177,7 @@ pub const COMMAND_ROUTES: &[CommandRoute] = &[
     CommandRoute { path: "/resolve", roles: OPERATOR, decide: resolve,
         summary: "Resolve, or propose when approval is required (202)", body: BodySchema::of::<ResolveBody>() },
     CommandRoute { path: "/resolution/approve", roles: SUPERVISOR, decide: approve,
-        summary: "Approve the pending resolution (not by its proposer)", body: BodySchema::of::<NoteBody>() },
+        summary: "Approve the pending resolution (not by its proposer)", body: BodySchema::optional::<NoteBody>() },
     CommandRoute { path: "/resolution/reject", roles: SUPERVISOR, decide: reject,
         summary: "Reject the pending resolution", body: BodySchema::of::<ReasonBody>() },
     CommandRoute { path: "/reopen", roles: SUPERVISOR, decide: reopen,
@@ -318,23 +318,26 @@ pub struct Described;
 impl utoipa::Modify for Described {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::IntoParams;
+        let answer = schema_ref::<crate::dto::ItemView>(openapi);
+        let id = schema_ref::<wire::Uuid>(openapi);
+        let headers = [
+            Idempotency::into_params(|| None),
+            IfMatch::into_params(|| None),
+        ]
+        .concat();
         for route in COMMAND_ROUTES {
-            let body = route.body.register(openapi);
-            let answer = schema_ref::<crate::dto::ItemView>(openapi);
-            let id = schema_ref::<wire::Uuid>(openapi);
             let mut ok = vec![(200, "The item's new state; its version in ETag")];
             if route.path == "/resolve" {
                 ok.push((202, "Proposed; waits for a supervisor's approval"));
             }
             TableCommand {
+                tag: "commands",
                 summary: route.summary,
                 description: roles(route.roles),
-                path_params: vec![("id", id)],
-                headers: ItemCommandHeaders::into_params(|| None),
-                body,
-                // An approval may come without a note.
-                body_required: route.path != "/resolution/approve",
-                answer,
+                path_params: vec![("id", id.clone())],
+                headers: headers.clone(),
+                body: route.body,
+                answer: answer.clone(),
                 ok,
             }
             .add_to(openapi, format!("/v1/items/{{id}}{}", route.path));

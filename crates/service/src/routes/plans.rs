@@ -81,13 +81,13 @@ pub const PLAN_ROUTES: &[PlanRoute] = &[
     PlanRoute { path: "/measures", decide: add_measure,
         summary: "Add a measure", body: BodySchema::of::<MeasureBody>() },
     PlanRoute { path: "/measures/{measure}/start", decide: start_measure,
-        summary: "Start a measure", body: BodySchema::of::<NoteBody>() },
+        summary: "Start a measure", body: BodySchema::optional::<NoteBody>() },
     PlanRoute { path: "/measures/{measure}/complete", decide: complete_measure,
         summary: "Complete a measure, with its evidence", body: BodySchema::of::<CompleteMeasureBody>() },
     PlanRoute { path: "/measures/{measure}/drop", decide: drop_measure,
         summary: "Drop a measure, with the reason", body: BodySchema::of::<ReasonBody>() },
     PlanRoute { path: "/approve", decide: approve,
-        summary: "Approve the plan (a supervisor other than its drafter)", body: BodySchema::of::<NoteBody>() },
+        summary: "Approve the plan (a supervisor other than its drafter)", body: BodySchema::optional::<NoteBody>() },
     PlanRoute { path: "/close", decide: close,
         summary: "Close the plan, with a note (as reason)", body: BodySchema::of::<ReasonBody>() },
 ];
@@ -428,24 +428,25 @@ pub struct Described;
 impl utoipa::Modify for Described {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::IntoParams;
+        let answer = schema_ref::<PlanView>(openapi);
+        let id = schema_ref::<wire::Uuid>(openapi);
+        let entry = schema_ref::<wire::PlanEntryId>(openapi);
+        let headers = crate::openapi::responses::Idempotency::into_params(|| None);
         for route in PLAN_ROUTES {
-            let body = route.body.register(openapi);
-            let answer = schema_ref::<PlanView>(openapi);
-            let mut path_params = vec![("id", schema_ref::<wire::Uuid>(openapi))];
+            let mut path_params = vec![("id", id.clone())];
             for name in ["target", "measure"] {
                 if route.path.contains(&format!("{{{name}}}")) {
-                    path_params.push((name, schema_ref::<wire::PlanEntryId>(openapi)));
+                    path_params.push((name, entry.clone()));
                 }
             }
             TableCommand {
+                tag: "plans",
                 summary: route.summary,
                 description: roles(PLAN_WRITERS),
                 path_params,
-                headers: crate::openapi::responses::Idempotency::into_params(|| None),
-                body,
-                // A start or an approval may come without a note.
-                body_required: !matches!(route.path, "/approve" | "/measures/{measure}/start"),
-                answer,
+                headers: headers.clone(),
+                body: route.body,
+                answer: answer.clone(),
                 ok: vec![(200, "The plan as it stands after the command")],
             }
             .add_to(openapi, format!("/v1/plans/{{id}}{}", route.path));

@@ -126,14 +126,7 @@ pub async fn resume(
     body: Body,
 ) -> Result<Reply, ApiError> {
     caller.require(&[Role::Supervisor])?;
-    let from = body.json_or_default::<ResumeBody>()?.from_position;
-    if from.is_some_and(|position| position > crate::dto::MAX_POSITION) {
-        return Err(suspense_domain::InvalidInput::new(
-            "from_position",
-            "must be a log position (a whole number up to 9223372036854775807)",
-        )
-        .into());
-    }
+    let from = body.json_or_default::<ResumeBody>()?.parse()?;
     state.delivery.resume(&name, from).await?;
     tracing::info!(subscription = %name, from_position = ?from, by = %caller.0.user, "delivery resumed");
     Reply::json(StatusCode::OK, &view_of(&state, &name).await?)
