@@ -22,7 +22,13 @@ fn cny(amount: &str) -> Result<Money, Box<dyn std::error::Error>> {
 pub async fn run(backend: Backend, events: usize) -> Result<(), Box<dyn std::error::Error>> {
     let db = TestDatabase::create(backend).await;
     let ledger = Suspense::open(&db.url()).await?;
-    let written = crate::seed::seed(ledger.log().pool(), events, LogOrder::Item).await?;
+    let written = crate::seed::seed(
+        ledger.log().pool(),
+        events,
+        LogOrder::Item,
+        crate::seed::DEFAULT_YEARS,
+    )
+    .await?;
     ledger.refresh().await?;
     let ops = Actor::new(UserId::parse("bench")?);
     let mut ids: Vec<ItemId> = Vec::with_capacity(ITEMS * 2);

@@ -29,6 +29,10 @@ pub struct Options {
     /// happened.
     #[arg(long, value_enum, default_value = "item")]
     order: LogOrder,
+    /// Years the seeded bookings span, ending December 2025: more years at the same events
+    /// make a quieter bank, more events over more years a longer history of the same bank.
+    #[arg(long, default_value_t = crate::seed::DEFAULT_YEARS)]
+    years: u32,
     /// Leave the database in place afterwards and print its URL (for `reports`, or to
     /// look into it).
     #[arg(long)]
@@ -42,6 +46,7 @@ pub async fn run(backend: Backend, options: &Options) -> Result<(), Box<dyn std:
         batch_size,
         bulk_batch_size,
         order,
+        years,
         keep,
     } = *options;
     let db = TestDatabase::create(backend).await;
@@ -60,13 +65,13 @@ pub async fn run(backend: Backend, options: &Options) -> Result<(), Box<dyn std:
     }
 
     let started = Instant::now();
-    let written = crate::seed::seed(log.pool(), events, order).await?;
+    let written = crate::seed::seed(log.pool(), events, order, years).await?;
     let seeded = started.elapsed();
     let started = Instant::now();
     let head = log.settle(Duration::from_secs(600)).await?;
     let sequenced = started.elapsed();
     println!(
-        "## {backend:?}: {written} events seeded ({order:?} order) in {:.1}s, positioned in {:.1}s (head {head})",
+        "## {backend:?}: {written} events over {years} years seeded ({order:?} order) in {:.1}s, positioned in {:.1}s (head {head})",
         seeded.as_secs_f64(),
         sequenced.as_secs_f64()
     );

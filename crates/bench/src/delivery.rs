@@ -24,7 +24,13 @@ pub async fn run(
     let location = StoreLocation::parse(&db.url())?;
     let log =
         Arc::new(EventLog::open(&location, fixed_services(), &PoolSettings::default()).await?);
-    let written = crate::seed::seed(log.pool(), events, LogOrder::Time).await?;
+    let written = crate::seed::seed(
+        log.pool(),
+        events,
+        LogOrder::Time,
+        crate::seed::DEFAULT_YEARS,
+    )
+    .await?;
     let head = log.settle(Duration::from_secs(600)).await?;
 
     let started = Instant::now();

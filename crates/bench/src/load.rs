@@ -705,13 +705,49 @@ impl System {
     }
 }
 
+/// Where the systems under load keep their logs.
+pub enum Databases {
+    /// A fresh database of this backend per system, dropped after its run.
+    Fresh(Backend),
+    /// One existing database for every system, left in place; `stamp` keeps this run's
+    /// references apart from an earlier run's on the same database.
+    Existing {
+        url: String,
+        backend: Backend,
+        stamp: String,
+    },
+}
+
+impl Databases {
+    pub fn existing(url: String) -> Self {
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let stamp = chrono::Utc::now().format("%H%M%S").to_string();
+        Self::Existing {
+            url,
+            backend,
+            stamp,
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self {
+            Self::Fresh(backend) | Self::Existing { backend, .. } => *backend,
+        }
+    }
+}
+
 pub async fn run(
-    backend: Backend,
+    databases: &Databases,
     clients: &[usize],
     seconds: u64,
     hot: bool,
     systems: &[System],
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let backend = databases.backend();
     println!("\n| system | backend | clients | commands/s | vs raw SQL | p50 ms | p99 ms | max ms | errors | conflicts |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut peak_rss = Vec::new();
@@ -722,33 +758,44 @@ pub async fn run(
             clients: n,
             seconds,
             hot,
+            prefix: match databases {
+                Databases::Fresh(_) => String::new(),
+                Databases::Existing { stamp, .. } => format!("{stamp}-{n}-"),
+            },
             baseline: None,
         };
         let mut rates = HashMap::new();
         for system in System::ALL.into_iter().filter(|s| systems.contains(s)) {
-            // Each system gets a fresh database, dropped before the next one runs.
-            let db = TestDatabase::create(backend).await;
+            // Each system gets a fresh database, dropped before the next one runs (or the
+            // one given, kept).
+            let (url, _fresh) = match databases {
+                Databases::Fresh(backend) => {
+                    let db = TestDatabase::create(*backend).await;
+                    (db.url(), Some(db))
+                }
+                Databases::Existing { url, .. } => (url.clone(), None),
+            };
             let rate = match system {
                 System::Raw => {
-                    let raw = Arc::new(RawSql::open(&db.url()).await);
+                    let raw = Arc::new(RawSql::open(&url).await);
                     let rate = round.measure(system, raw).await;
                     round.baseline = Some(rate);
                     rate
                 }
                 System::Plain => {
-                    let plain = Arc::new(PlainCqrs::open(&db.url()).await);
+                    let plain = Arc::new(PlainCqrs::open(&url).await);
                     round.measure(system, plain).await
                 }
                 System::PlainHttp => {
-                    let service = Service::start_plain(&db.url());
+                    let service = Service::start_plain(&url);
                     round.measure(system, Arc::new(service.target())).await
                 }
                 System::Library => {
-                    let library = Arc::new(Library::open(&db.url()).await);
+                    let library = Arc::new(Library::open(&url).await);
                     round.measure(system, library).await
                 }
                 System::Http => {
-                    let service = Service::start(&db.url());
+                    let service = Service::start(&url);
                     let rate = round.measure(system, Arc::new(service.target())).await;
                     peak_rss.push((n, service.peak_rss_kib()));
                     rate
@@ -807,6 +854,9 @@ struct Round {
     clients: usize,
     seconds: u64,
     hot: bool,
+    /// Put before the references this round books: empty on fresh databases, the run's
+    /// stamp and client count on an existing one.
+    prefix: String,
     /// The raw-SQL rate the rows are compared with, once measured.
     baseline: Option<f64>,
 }
@@ -815,9 +865,9 @@ impl Round {
     /// Drives `target` (the client of `system`) and prints its row; returns its commands/s.
     async fn measure(&self, system: System, target: Arc<dyn Target>) -> f64 {
         quiet(self.backend).await;
-        let hot_id = prepare_hot(&*target, self.hot).await;
-        let (tally, elapsed) =
-            drive(target, self.clients, self.seconds, hot_id, system.label()).await;
+        let label = format!("{}{}", self.prefix, system.label());
+        let hot_id = prepare_hot(&*target, self.hot, &label).await;
+        let (tally, elapsed) = drive(target, self.clients, self.seconds, hot_id, &label).await;
         let baseline = match (system, self.baseline) {
             (System::Raw, _) => Baseline::Itself,
             (_, Some(rate)) => Baseline::Rate(rate),
@@ -835,11 +885,11 @@ impl Round {
 }
 
 /// For the hot-item scenario: opens the shared item first.
-async fn prepare_hot(target: &dyn Target, hot: bool) -> Option<String> {
+async fn prepare_hot(target: &dyn Target, hot: bool, label: &str) -> Option<String> {
     if !hot {
         return None;
     }
-    let (id, mut actions) = cycle("HOT");
+    let (id, mut actions) = cycle(&format!("{label}-HOT"));
     let open = actions.remove(0);
     target.command(&id, 0, open).await;
     Some(id)

@@ -65,6 +65,10 @@ enum Command {
         /// Systems to measure, comma-separated (default: all; "vs raw SQL" needs `raw`).
         #[arg(long, value_enum, value_delimiter = ',', default_values_t = load::System::ALL)]
         systems: Vec<load::System>,
+        /// Runs every system on this existing database (e.g. one `catch-up --keep` left)
+        /// instead of a fresh one each; its items are booked beside the history there.
+        #[arg(long, conflicts_with = "backend")]
+        url: Option<String>,
     },
     /// Seeds a log, then times the escalation sweep with nothing due and with about 10,000
     /// items due, beside the monthly report and the library's plain commands.
@@ -151,9 +155,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             seconds,
             hot,
             systems,
+            url,
         } => {
-            for backend in backends(backend) {
-                load::run(backend, &clients, seconds, hot, &systems).await?;
+            let databases = match url {
+                Some(url) => vec![load::Databases::existing(url)],
+                None => backends(backend)
+                    .into_iter()
+                    .map(load::Databases::Fresh)
+                    .collect(),
+            };
+            for databases in databases {
+                load::run(&databases, &clients, seconds, hot, &systems).await?;
             }
         }
         Command::Sweep { backend, events } => {

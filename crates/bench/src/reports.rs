@@ -42,7 +42,7 @@ pub async fn run(
 }
 
 /// Times every report kind `queries` times (after one warm-up each) and prints a table. The
-/// dates are the seeded log's (see seed.rs): two years of bookings ending December 2025.
+/// dates are the seeded log's (see seed.rs): bookings ending December 2025.
 pub async fn time_all(
     log: &EventLog,
     calendar: ReportingCalendar,

@@ -18,11 +18,15 @@ const COUNTERPARTIES: [&str; 4] = ["ALIPAY", "WECHATPAY", "UNIONPAY", "PARTNER-B
 /// Rows of (item id, sequence, event).
 pub type Row = (String, i64, SuspenseItemEvent);
 
-/// The events of item `i`: opened over two years, classified (external causes attributed to
+/// Years of bookings the seed spreads its items over, ending with December 2025 (the reports'
+/// dates, see reports.rs): at the default, a million events are 213,000 items.
+pub const DEFAULT_YEARS: u32 = 2;
+
+/// The events of item `i`: opened on one of the `years` years' days, classified (external causes attributed to
 /// one of four counterparties), assigned to one of five teams, half partly cleared, 70%
 /// resolved, some reclassified, some reopened, and one in fifty counted under its month's
 /// incident (the item's half of the link: read models fold items' events only).
-pub fn item_events(i: usize) -> Vec<Row> {
+pub fn item_events(i: usize, years: u32) -> Vec<Row> {
     let catalogue: Vec<RootCause> = RootCauseCatalogue::default()
         .entries()
         .iter()
@@ -32,8 +36,11 @@ pub fn item_events(i: usize) -> Vec<Row> {
         })
         .collect();
     let user = |name: &str| UserId::parse(name).unwrap_or_else(|e| panic!("{e}"));
-    let booked =
-        NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default() + Duration::days((i % 730) as i64);
+    // The last two years' days as they always were; each further year adds 365 days before
+    // them, so a longer history keeps the same bookings per month.
+    let days = 365 * years.max(1) as usize;
+    let booked = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default()
+        + Duration::days((i % days) as i64 - (days as i64 - 730));
     let opened_at = Utc.from_utc_datetime(&booked.and_hms_opt(1, 0, 0).unwrap_or_default());
     let currency = if i.is_multiple_of(10) { "USD" } else { "CNY" };
     let minor = ((i * 7919) % 1_000_000 + 100) as i64;
@@ -161,13 +168,18 @@ pub enum LogOrder {
     Time,
 }
 
-/// Writes the events of items 0, 1, 2, ... until at least `target` events, in `order`;
-/// returns how many.
-pub async fn seed(pool: &Pool, target: usize, order: LogOrder) -> Result<usize, sqlx::Error> {
+/// Writes the events of items 0, 1, 2, ... until at least `target` events, booked over
+/// `years`, in `order`; returns how many.
+pub async fn seed(
+    pool: &Pool,
+    target: usize,
+    order: LogOrder,
+    years: u32,
+) -> Result<usize, sqlx::Error> {
     let mut rows: Vec<Row> = Vec::with_capacity(target + 8);
     let mut item = 0;
     while rows.len() < target {
-        rows.extend(item_events(item));
+        rows.extend(item_events(item, years));
         item += 1;
     }
     if order == LogOrder::Time {

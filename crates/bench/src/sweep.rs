@@ -34,7 +34,13 @@ struct Booked {
 pub async fn run(backend: Backend, events: usize) -> Result<(), Box<dyn std::error::Error>> {
     let db = TestDatabase::create(backend).await;
     let ledger = Suspense::open(&db.url()).await?;
-    let written = crate::seed::seed(ledger.log().pool(), events, LogOrder::Item).await?;
+    let written = crate::seed::seed(
+        ledger.log().pool(),
+        events,
+        LogOrder::Item,
+        crate::seed::DEFAULT_YEARS,
+    )
+    .await?;
     let started = Instant::now();
     ledger.refresh().await?;
     let open: i64 = ledger
