@@ -22,9 +22,10 @@ pub type Row = (String, i64, SuspenseItemEvent);
 /// dates, see reports.rs): at the default, a million events are 213,000 items.
 pub const DEFAULT_YEARS: u32 = 2;
 
-/// The events of item `i`: opened on one of the `years` years' days, classified (external causes attributed to
-/// one of four counterparties), assigned to one of five teams, half partly cleared, 70%
-/// resolved, some reclassified, some reopened, and one in fifty counted under its month's
+/// The events of item `i`: opened on one of the `years` years' days, classified (external
+/// causes attributed to one of four counterparties), assigned to one of five teams, half
+/// partly cleared, 70% resolved within three months (and, if booked before the last two
+/// years, the rest later), some reclassified, some reopened, and one in fifty counted under its month's
 /// incident (the item's half of the link: read models fold items' events only).
 pub fn item_events(i: usize, years: u32) -> Vec<Row> {
     let catalogue: Vec<RootCause> = RootCauseCatalogue::default()
@@ -128,19 +129,24 @@ pub fn item_events(i: usize, years: u32) -> Vec<Row> {
             reason: Note::parse("restated").unwrap_or_else(|e| panic!("{e}")),
         });
     }
-    if i % 10 < 7 {
-        let resolution = ResolutionRequest {
+    // Items booked before the last two years all end cleared, the ones left open too: a
+    // bank's open stock is its recent items, not everything it ever booked (at two years the
+    // seed is as it always was).
+    let long_ago = i % days < days - 730;
+    let resolved = |after: Duration| SuspenseItemEvent::Resolved {
+        at: opened_at + after,
+        by: user("ops"),
+        resolution: ResolutionRequest {
             method: ResolutionMethod::Refunded,
             amount: outstanding,
             posted_to: None,
             note: None,
-        };
-        events.push(SuspenseItemEvent::Resolved {
-            at: opened_at + Duration::days(5 + (i % 90) as i64),
-            by: user("ops"),
-            resolution,
-            approval: None,
-        });
+        },
+        approval: None,
+    };
+    let late = Duration::days(400 + (i % 300) as i64);
+    if i % 10 < 7 {
+        events.push(resolved(Duration::days(5 + (i % 90) as i64)));
         if i.is_multiple_of(33) {
             events.push(SuspenseItemEvent::Reopened {
                 at: opened_at + Duration::days(100),
@@ -148,7 +154,12 @@ pub fn item_events(i: usize, years: u32) -> Vec<Row> {
                 reason: Note::parse("bounced").unwrap_or_else(|e| panic!("{e}")),
                 reversed: outstanding,
             });
+            if long_ago {
+                events.push(resolved(late));
+            }
         }
+    } else if long_ago {
+        events.push(resolved(late));
     }
     events
         .into_iter()
