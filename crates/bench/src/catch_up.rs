@@ -9,6 +9,7 @@ use suspense_testkit::{fixed_services, Backend, TestDatabase};
 
 use crate::cpu::CpuTime;
 use crate::seed::LogOrder;
+use crate::wal::WalWritten;
 
 /// What `catch-up` seeds and measures.
 #[derive(clap::Args)]
@@ -93,9 +94,11 @@ pub async fn run(backend: Backend, options: &Options) -> Result<(), Box<dyn std:
 
     let started = Instant::now();
     let cpu = CpuTime::now();
+    let wal = WalWritten::now(log.pool()).await?;
     let reached = projector.catch_up().await?;
     let elapsed = started.elapsed();
     let catch_up_cpu = CpuTime::now().since(&cpu);
+    let catch_up_wal = WalWritten::now(log.pool()).await?.since(&wal);
     let catch_up_rate = written as f64 / elapsed.as_secs_f64();
 
     // The hash chain follows the log on its own (`EventLog::follow_chain`): its first pass
@@ -113,8 +116,10 @@ pub async fn run(backend: Backend, options: &Options) -> Result<(), Box<dyn std:
         .batches_committed
         .load(std::sync::atomic::Ordering::Relaxed) as usize;
     let cpu = CpuTime::now();
+    let wal = WalWritten::now(log.pool()).await?;
     let floor = crate::same_writes::time(&log, settings, batches).await?;
     let floor_cpu = CpuTime::now().since(&cpu);
+    let floor_wal = WalWritten::now(log.pool()).await?.since(&wal);
     let floor_rate = written as f64 / floor.as_secs_f64();
     println!(
         "| backend | events | read log (events/s) | same writes (events/s) | catch-up (events/s) | catch-up / read | catch-up / same writes |"
@@ -132,6 +137,7 @@ pub async fn run(backend: Backend, options: &Options) -> Result<(), Box<dyn std:
     println!(
         "\nCPU seconds, whole machine (this process): read log {read_cpu}, same writes {floor_cpu}, catch-up {catch_up_cpu}, hash chain {chain_cpu}"
     );
+    println!("\nWAL written: same writes {floor_wal}, catch-up {catch_up_wal}");
 
     let all_bytes = database_bytes(log.pool()).await?;
     let per_million = |bytes: u64| bytes as f64 / 1e6 / (written as f64 / 1e6);

@@ -11,6 +11,7 @@ mod reports;
 mod same_writes;
 mod seed;
 mod sweep;
+mod wal;
 
 use clap::{Parser, Subcommand, ValueEnum};
 

@@ -7,7 +7,7 @@ use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
 use cqrs_es::{AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use suspense_database::{with_pool, Pool, PoolSettings};
 use suspense_domain::{ItemError, SuspenseItem};
@@ -15,6 +15,17 @@ use suspense_domain::{ItemError, SuspenseItem};
 use crate::error::StoreError;
 use crate::location::StoreLocation;
 use crate::upcast::upcasters;
+
+/// Settings of every PostgreSQL session of the log. Its statements are keyed reads and
+/// writes of a few rows and reports over small tables; PostgreSQL plans a prepared statement
+/// generically after its fifth run, and there its estimates come from the whole of a table the
+/// items fill: at ten million events reading a stream of a few dozen events (plans, volumes)
+/// was planned as a parallel hash join compiled by JIT, 25-50 ms for no rows, and the
+/// root-cause report that reads the volumes took 30 ms instead of 5 (docs/performance.md).
+/// Without workers and JIT the same plans take a fraction of a millisecond; nothing the log
+/// runs is long enough to gain from either.
+const POSTGRES_SESSION: [(&str, &str); 2] =
+    [("jit", "off"), ("max_parallel_workers_per_gather", "0")];
 
 /// Connects to `location`, creating the SQLite file if needed, with the log's tuning.
 pub(crate) async fn connect(
@@ -55,11 +66,12 @@ pub(crate) async fn connect(
             // command. It already pings each one when it comes back to the pool, and a
             // connection that broke in between fails its query as `Unavailable` and is
             // dropped, so the command's retry gets a fresh one.
+            let options: PgConnectOptions = url.parse()?;
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
                 .test_before_acquire(false)
                 .acquire_timeout(settings.acquire_timeout)
-                .connect(url)
+                .connect_with(options.options(POSTGRES_SESSION))
                 .await?;
             Ok(Pool::Postgres(pool))
         }
