@@ -55,7 +55,7 @@ pub async fn run(backend: Backend, options: &Options) -> Result<(), Box<dyn std:
     let log =
         Arc::new(EventLog::open(&location, fixed_services(), &PoolSettings::default()).await?);
     let settings = ReadModelSettings {
-        calendar: ReportingCalendar::parse("Asia/Shanghai")?,
+        calendar: ReportingCalendar::parse(crate::seed::TIME_ZONE)?,
     };
     let mut projector = Projector::new(Arc::clone(&log), settings).await?;
     if let Some(size) = batch_size {

@@ -21,6 +21,7 @@ use suspense_domain::{
     Money, Note, OpenItem, Reference, ResolutionMethod, ResolutionRequest, RootCauseCategory,
     RootCauseCode, SourceReference, SuspenseItem, SuspenseItemEvent, TeamId, UserId,
 };
+use suspense_read_models::ReportingCalendar;
 use suspense_store::StoreError;
 use suspense_testkit::{fixed_services, Backend, TestDatabase};
 
@@ -172,7 +173,10 @@ pub struct Library {
 
 impl Library {
     pub async fn open(url: &str) -> Self {
+        let calendar =
+            ReportingCalendar::parse(crate::seed::TIME_ZONE).unwrap_or_else(|e| panic!("{e}"));
         let ledger = Suspense::builder(url)
+            .reporting_calendar(calendar)
             .conflict_attempts(50)
             .open()
             .await
@@ -487,7 +491,7 @@ impl Service {
             hex::encode(sha2::Sha256::digest(token.as_bytes()))
         };
         let config = dir.path().join("suspense.toml");
-        std::fs::write(&config, format!("[[users]]\nname = \"load\"\nroles = [\"operator\", \"reporter\"]\ntoken_sha256 = \"{hash}\"\n"))
+        std::fs::write(&config, format!("time_zone = \"{}\"\n\n[[users]]\nname = \"load\"\nroles = [\"operator\", \"reporter\"]\ntoken_sha256 = \"{hash}\"\n", crate::seed::TIME_ZONE))
             .unwrap_or_else(|e| panic!("{e}"));
         let mut command = std::process::Command::new(binary);
         command
@@ -767,13 +771,14 @@ pub async fn run(
         let mut rates = HashMap::new();
         for system in System::ALL.into_iter().filter(|s| systems.contains(s)) {
             // Each system gets a fresh database, dropped before the next one runs (or the
-            // one given, kept).
+            // one given, kept). Raw SQL's rows are not events a reader can fold (every one
+            // carries the same payload), so its baseline always runs on a fresh database.
             let (url, _fresh) = match databases {
-                Databases::Fresh(backend) => {
-                    let db = TestDatabase::create(*backend).await;
+                Databases::Existing { url, .. } if system != System::Raw => (url.clone(), None),
+                _ => {
+                    let db = TestDatabase::create(backend).await;
                     (db.url(), Some(db))
                 }
-                Databases::Existing { url, .. } => (url.clone(), None),
             };
             let rate = match system {
                 System::Raw => {

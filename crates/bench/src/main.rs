@@ -47,7 +47,7 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         queries: usize,
         /// The bank's reporting time zone the read models were built in.
-        #[arg(long, default_value = "Asia/Shanghai")]
+        #[arg(long, default_value = seed::TIME_ZONE)]
         time_zone: String,
     },
     /// Concurrent clients on a realistic command mix against the library, the HTTP service,
@@ -66,8 +66,9 @@ enum Command {
         /// Systems to measure, comma-separated (default: all; "vs raw SQL" needs `raw`).
         #[arg(long, value_enum, value_delimiter = ',', default_values_t = load::System::ALL)]
         systems: Vec<load::System>,
-        /// Runs every system on this existing database (e.g. one `catch-up --keep` left)
-        /// instead of a fresh one each; its items are booked beside the history there.
+        /// Runs every system but raw SQL on this existing database (e.g. one `catch-up
+        /// --keep` left) instead of a fresh one each; its items are booked beside the history
+        /// there. Raw SQL's baseline still gets a fresh database.
         #[arg(long, conflicts_with = "backend")]
         url: Option<String>,
     },

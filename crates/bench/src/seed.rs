@@ -18,6 +18,9 @@ const COUNTERPARTIES: [&str; 4] = ["ALIPAY", "WECHATPAY", "UNIONPAY", "PARTNER-B
 /// Rows of (item id, sequence, event).
 pub type Row = (String, i64, SuspenseItemEvent);
 
+/// The bank's reporting time zone every bench builds its read models in.
+pub const TIME_ZONE: &str = "Asia/Shanghai";
+
 /// Years of bookings the seed spreads its items over, ending with December 2025 (the reports'
 /// dates, see reports.rs): at the default, a million events are 213,000 items.
 pub const DEFAULT_YEARS: u32 = 2;
