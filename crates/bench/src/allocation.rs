@@ -5,10 +5,8 @@ use std::time::{Duration, Instant};
 
 use suspense::domain::allocation::{AllocatedShare, ClearingAllocation};
 use suspense::domain::{ItemAction, ItemId, Money, Reference, UserId};
-use suspense::{Actor, Suspense};
-use suspense_testkit::{booking, Backend, TestDatabase};
-
-use crate::seed::LogOrder;
+use suspense::Actor;
+use suspense_testkit::{booking, Backend};
 
 /// Items each allocation covers.
 const ITEMS: usize = 100;
@@ -20,15 +18,7 @@ fn cny(amount: &str) -> Result<Money, Box<dyn std::error::Error>> {
 }
 
 pub async fn run(backend: Backend, events: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let db = TestDatabase::create(backend).await;
-    let ledger = Suspense::open(&db.url()).await?;
-    let written = crate::seed::seed(
-        ledger.log().pool(),
-        events,
-        LogOrder::Item,
-        crate::seed::DEFAULT_YEARS,
-    )
-    .await?;
+    let (_db, ledger, written) = crate::seed::library_on_seeded_log(backend, events).await?;
     ledger.refresh().await?;
     let ops = Actor::new(UserId::parse("bench")?);
     let mut ids: Vec<ItemId> = Vec::with_capacity(ITEMS * 2);

@@ -3,6 +3,7 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use sqlx::QueryBuilder;
+use suspense::Suspense;
 use suspense_database::{with_pool, Pool};
 use suspense_domain::incident::IncidentReference;
 use suspense_domain::{
@@ -11,6 +12,7 @@ use suspense_domain::{
     RootCause, RootCauseCatalogue, RootCauseCategory, SourceReference, SuspenseItemEvent, TeamId,
     UserId,
 };
+use suspense_testkit::{Backend, TestDatabase};
 
 /// The counterparties external causes are attributed to.
 const COUNTERPARTIES: [&str; 4] = ["ALIPAY", "WECHATPAY", "UNIONPAY", "PARTNER-BANK-07"];
@@ -180,6 +182,18 @@ pub enum LogOrder {
     /// As the events happened, items interleaved (a production log): a page holds about a
     /// week, and an item's later events land in later pages than its opening.
     Time,
+}
+
+/// A fresh database of `backend` holding `events` seeded item by item over the default years,
+/// with the library open on it (read models not built yet); returns how many were written.
+pub async fn library_on_seeded_log(
+    backend: Backend,
+    events: usize,
+) -> Result<(TestDatabase, Suspense, usize), Box<dyn std::error::Error>> {
+    let db = TestDatabase::create(backend).await;
+    let ledger = Suspense::open(&db.url()).await?;
+    let written = seed(ledger.log().pool(), events, LogOrder::Item, DEFAULT_YEARS).await?;
+    Ok((db, ledger, written))
 }
 
 /// Writes the events of items 0, 1, 2, ... until at least `target` events, booked over

@@ -11,9 +11,7 @@ use suspense::domain::policy::{EscalationRule, PublishPolicy};
 use suspense::domain::{EscalationLevel, ItemAction, ItemId, Note, UserId};
 use suspense::{Actor, Suspense};
 use suspense_read_models::{PeriodKind, RootCauseQuery};
-use suspense_testkit::{Backend, TestDatabase};
-
-use crate::seed::LogOrder;
+use suspense_testkit::Backend;
 
 /// Items due in the second sweep.
 const DUE: usize = 10_000;
@@ -32,15 +30,7 @@ struct Booked {
 }
 
 pub async fn run(backend: Backend, events: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let db = TestDatabase::create(backend).await;
-    let ledger = Suspense::open(&db.url()).await?;
-    let written = crate::seed::seed(
-        ledger.log().pool(),
-        events,
-        LogOrder::Item,
-        crate::seed::DEFAULT_YEARS,
-    )
-    .await?;
+    let (_db, ledger, written) = crate::seed::library_on_seeded_log(backend, events).await?;
     let started = Instant::now();
     ledger.refresh().await?;
     let open: i64 = ledger
