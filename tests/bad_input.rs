@@ -145,6 +145,41 @@ async fn every_bad_request_is_refused_precisely_and_changes_nothing() {
             None,
         ),
         case(
+            "an array for a nested object",
+            "/v1/items",
+            &with("fee", json!(["1.00", "CNY"])).to_string(),
+            400,
+            "malformed_request",
+            None,
+        ),
+        Case {
+            user: "sam",
+            ..case(
+                "an array for a plan's baseline",
+                "/v1/plans",
+                &json!({"reference": "bad-plan", "name": "plan", "owner": "head-of-ops",
+                        "baseline": ["2026-01", "2026-03"]})
+                .to_string(),
+                400,
+                "malformed_request",
+                None,
+            )
+        },
+        Case {
+            user: "sam",
+            ..case(
+                "an array for one of a plan's phases",
+                "/v1/plans",
+                &json!({"reference": "bad-plan", "name": "plan", "owner": "head-of-ops",
+                        "baseline": {"from": "2026-01", "to": "2026-03"},
+                        "phases": [["months 1-3", "2026-04", "2026-06"]]})
+                .to_string(),
+                400,
+                "malformed_request",
+                None,
+            )
+        },
+        case(
             "too precise for its currency",
             "/v1/items",
             &with("amount", json!("10.001")).to_string(),

@@ -18,6 +18,7 @@ pub struct AllocationBody {
     #[schema(value_type = wire::Currency)]
     pub currency: String,
     #[schema(min_items = 1, max_items = 1000)]
+    #[serde(deserialize_with = "super::object::list")]
     pub shares: Vec<ShareBody>,
 }
 

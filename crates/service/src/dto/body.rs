@@ -69,6 +69,7 @@ pub struct OpenItemBody {
     pub description: String,
     #[serde(default)]
     pub funds_held: bool,
+    #[serde(default, deserialize_with = "super::object::optional")]
     pub fee: Option<MoneyBody>,
     /// The bank's pseudonymous reference of the customer harmed.
     #[schema(value_type = Option<wire::CustomerReference>)]

@@ -8,6 +8,7 @@ mod attribution;
 mod body;
 mod customer;
 mod incident;
+pub mod object;
 mod organisation;
 mod outlook;
 mod plan_body;

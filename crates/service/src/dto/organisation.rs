@@ -21,8 +21,9 @@ pub struct OrganisationDocument {
     pub effective_from: String,
     #[schema(value_type = wire::Text)]
     pub reason: String,
+    #[serde(deserialize_with = "super::object::list")]
     pub branches: Vec<BranchBody>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object::list")]
     pub teams: Vec<TeamBody>,
 }
 

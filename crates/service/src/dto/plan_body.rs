@@ -28,14 +28,15 @@ pub struct PlanDocument {
     pub name: String,
     #[schema(value_type = wire::UserId)]
     pub owner: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object::object")]
     pub scope: ScopeBody,
+    #[serde(deserialize_with = "super::object::object")]
     pub baseline: SpanBody,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object::list")]
     pub phases: Vec<PhaseBody>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object::list")]
     pub targets: Vec<TargetBody>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object::list")]
     pub measures: Vec<MeasureBody>,
 }
 
@@ -281,6 +282,7 @@ impl MeasureBody {
 #[schema(as = PlanPhases)]
 #[serde(deny_unknown_fields)]
 pub struct PhasesBody {
+    #[serde(deserialize_with = "super::object::list")]
     pub phases: Vec<PhaseBody>,
 }
 

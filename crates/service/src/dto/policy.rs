@@ -26,12 +26,13 @@ pub struct PolicyDocument {
     pub effective_from: String,
     #[schema(value_type = wire::Text)]
     pub reason: String,
+    #[serde(deserialize_with = "super::object::list")]
     pub rules: Vec<RuleBody>,
     /// Who approves a resolution, by amount (docs/organisation.md).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object::list")]
     pub approval_bands: Vec<BandBody>,
     /// When customers must be reminded of their items (docs/customers.md).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object::list")]
     pub reminders: Vec<ReminderBody>,
 }
 
@@ -148,6 +149,7 @@ pub struct RuleBody {
     pub amount_at_least: Option<String>,
     #[schema(value_type = wire::EscalationLevel)]
     pub raise_to: String,
+    #[serde(default, deserialize_with = "super::object::optional")]
     pub action: Option<ActionBody>,
 }
 

@@ -356,7 +356,8 @@ names_schema!(
 wire_schema!(
     /// An amount above zero.
     PositiveAmount => string(
-        Some(r"^([1-9][0-9]{0,14}(\.[0-9]{1,3})?|0\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$"),
+        // An `Amount` with a digit other than zero somewhere (leading zeros are allowed).
+        Some(r"^(?=[0-9.]*[1-9])[0-9]{1,15}(\.[0-9]{1,3})?$"),
         None,
         "An `Amount` above zero."
     )
