@@ -50,6 +50,21 @@ fn case(
     }
 }
 
+/// A plan document a supervisor sends that is not well formed JSON of a plan.
+fn malformed_plan(name: &'static str, document: Value) -> Case {
+    Case {
+        user: "sam",
+        ..case(
+            name,
+            "/v1/plans",
+            &document.to_string(),
+            400,
+            "malformed_request",
+            None,
+        )
+    }
+}
+
 #[tokio::test]
 async fn every_bad_request_is_refused_precisely_and_changes_nothing() {
     let app = spawn_app(Backend::Sqlite).await;
@@ -152,33 +167,17 @@ async fn every_bad_request_is_refused_precisely_and_changes_nothing() {
             "malformed_request",
             None,
         ),
-        Case {
-            user: "sam",
-            ..case(
-                "an array for a plan's baseline",
-                "/v1/plans",
-                &json!({"reference": "bad-plan", "name": "plan", "owner": "head-of-ops",
-                        "baseline": ["2026-01", "2026-03"]})
-                .to_string(),
-                400,
-                "malformed_request",
-                None,
-            )
-        },
-        Case {
-            user: "sam",
-            ..case(
-                "an array for one of a plan's phases",
-                "/v1/plans",
-                &json!({"reference": "bad-plan", "name": "plan", "owner": "head-of-ops",
-                        "baseline": {"from": "2026-01", "to": "2026-03"},
-                        "phases": [["months 1-3", "2026-04", "2026-06"]]})
-                .to_string(),
-                400,
-                "malformed_request",
-                None,
-            )
-        },
+        malformed_plan(
+            "an array for a plan's baseline",
+            json!({"reference": "bad-plan", "name": "plan", "owner": "head-of-ops",
+                   "baseline": ["2026-01", "2026-03"]}),
+        ),
+        malformed_plan(
+            "an array for one of a plan's phases",
+            json!({"reference": "bad-plan", "name": "plan", "owner": "head-of-ops",
+                   "baseline": {"from": "2026-01", "to": "2026-03"},
+                   "phases": [["months 1-3", "2026-04", "2026-06"]]}),
+        ),
         case(
             "too precise for its currency",
             "/v1/items",
