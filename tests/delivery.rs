@@ -47,6 +47,20 @@ async fn status(app: &TestApp) -> Value {
     list[0].clone()
 }
 
+/// The subscription's status once `settled` holds, or as it stands after ten seconds. The
+/// checkpoint is written after the target acknowledges, so it trails what the target received.
+async fn status_when(app: &TestApp, settled: impl Fn(&Value) -> bool) -> Value {
+    let mut now = status(app).await;
+    for _ in 0..100 {
+        if settled(&now) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        now = status(app).await;
+    }
+    now
+}
+
 /// The log positions of what arrived, in the order it arrived.
 fn positions(received: &[Received]) -> Vec<u64> {
     received
@@ -112,9 +126,9 @@ async fn webhook_receives_every_event_in_log_order_signed_as_cloud_events(backen
         "department"
     );
     assert_eq!(escalated["data"]["metadata"]["actor"], "sam");
-    let now = status(&app).await;
+    let now = status_when(&app, |s| s["delivered"] == 4).await;
     assert_eq!(now["name"], "gateway");
-    assert_eq!(now["delivered"], 4);
+    assert_eq!(now["delivered"], 4, "{now}");
     assert_eq!(now["parked"], false);
 }
 
@@ -154,8 +168,8 @@ async fn webhook_filter_takes_only_its_event_types_and_branches() {
     assert_eq!(received[0].document["subject"], beijing.as_str());
     assert_eq!(received[0].document["type"], "bank.suspense.item.escalated");
     // The checkpoint passes the events the filter leaves out.
-    let now = status(&app).await;
-    assert_eq!(now["position"], 4);
+    let now = status_when(&app, |s| s["position"] == 4).await;
+    assert_eq!(now["position"], 4, "{now}");
     assert_eq!(now["delivered"], 1);
 }
 
@@ -178,14 +192,7 @@ async fn webhook_target_failing_is_retried_parks_and_resumes_or_replays() {
     // Away for good: three attempts, then the subscription parks and says why.
     receiver.fail_all(true);
     booked(&app, "HOOK-R3", "SH-001").await;
-    let mut parked = Value::Null;
-    for _ in 0..100 {
-        parked = status(&app).await;
-        if parked["parked"] == true {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let parked = status_when(&app, |s| s["parked"] == true).await;
     assert_eq!(parked["parked"], true, "{parked}");
     assert_eq!(parked["failures"], 3);
     assert_eq!(parked["position"], 2);
@@ -386,12 +393,7 @@ async fn webhook_subscriptions_added_and_removed_over_http() {
     // An event handed over just before the kill may come again; each once after that.
     arrived.dedup();
     assert_eq!(arrived, vec![1, 2, 3]);
-    for _ in 0..100 {
-        if status(&app).await["position"] == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    status_when(&app, |s| s["position"] == 3).await;
 
     // Removed: only by a head-office supervisor; then it is gone.
     let remove = |user: &'static str| {
@@ -548,12 +550,7 @@ async fn jetstream_stream_holds_each_event_once_in_log_order() {
         )
         .await;
     assert_eq!(replayed.status(), 200);
-    for _ in 0..50 {
-        if status(&app).await["delivered"].as_u64() >= Some(6) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    status_when(&app, |s| s["delivered"].as_u64() >= Some(6)).await;
     assert_exactly_the_log(&nats.stored().await, 3);
 }
 
