@@ -473,3 +473,102 @@ async fn every_bad_query_string_is_refused_precisely() {
     let listed = app.get("/v1/items?min_age_days=0", "olivia").await;
     assert_eq!(listed.status().as_u16(), 200);
 }
+
+/// A code, a number, a date or an id is the value the API document spells, without blanks
+/// around it: the document's enums and patterns have none, so a client generated from it never
+/// sends one, and a value that slipped past its own client's checks is refused, not guessed at.
+/// (Free texts may carry blanks around them; they are kept trimmed.)
+#[tokio::test]
+async fn values_with_blanks_around_them_are_refused_and_nothing_is_written() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let open = app.open_item("BLANK-1", "100.00").await;
+    let before = app.log_head().await;
+    let bodies: Vec<(String, Value, &str)> = vec![
+        (
+            "/v1/items".into(),
+            with("channel", json!(" atm")),
+            "channel",
+        ),
+        (
+            "/v1/items".into(),
+            with("amount", json!("10.00 ")),
+            "amount",
+        ),
+        (
+            "/v1/items".into(),
+            with("currency", json!(" CNY")),
+            "currency",
+        ),
+        (
+            "/v1/items".into(),
+            with("direction", json!("credit\n")),
+            "direction",
+        ),
+        (
+            "/v1/items".into(),
+            with("booked_on", json!(" 2026-03-02")),
+            "booked_on",
+        ),
+        (
+            "/v1/items".into(),
+            with("customer", json!(" C-8F3A-0042")),
+            "customer",
+        ),
+        (
+            format!("/v1/items/{open}/classify"),
+            json!({"category": " system_failure", "code": "SYS-OUTAGE"}),
+            "category",
+        ),
+        (
+            format!("/v1/items/{open}/escalate"),
+            json!({"level": "department ", "reason": "aging"}),
+            "level",
+        ),
+        (
+            "/v1/volumes".into(),
+            json!({"branch": "SH-001", "month": " 2026-03", "transactions": 10}),
+            "month",
+        ),
+    ];
+    for (path, body, field) in bodies {
+        let user = if path == "/v1/volumes" { "rita" } else { "max" };
+        let response = app.post(&path, user, body.clone()).await;
+        let status = response.status().as_u16();
+        let value: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 422, "{body}: {value}");
+        assert_eq!(value["error"]["field"], field, "{body}: {value}");
+    }
+    for (path, user, field) in [
+        ("/v1/items?status=%20open", "olivia", "status"),
+        ("/v1/items?limit=%2010", "olivia", "limit"),
+        ("/v1/items?min_age_days=30%20", "olivia", "min_age_days"),
+        ("/v1/reports/open-balance?fresh=%20true", "rita", "fresh"),
+        ("/v1/reports/aging?as_of=2026-03-31%20", "rita", "as_of"),
+        (
+            "/v1/reports/root-causes?period=month&from=2026-03-01&to=2026-03-31&by=category,%20code",
+            "rita",
+            "by",
+        ),
+        (
+            "/v1/reports/root-causes?period=%20month&from=2026-03-01&to=2026-03-31",
+            "rita",
+            "period",
+        ),
+    ] {
+        let response = app.get(path, user).await;
+        let status = response.status().as_u16();
+        let value: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 422, "{path}: {value}");
+        assert_eq!(value["error"]["field"], field, "{path}: {value}");
+    }
+    assert_eq!(app.log_head().await, before, "nothing refused was written");
+    // A free text keeps working with blanks around it, stored without them.
+    let mut booking = booking(" BLANK-2 ", "10.00");
+    booking["description"] = json!("  held for review  ");
+    let opened = app.post("/v1/items", "max", booking).await;
+    assert_eq!(opened.status(), 201);
+    let opened: Value = opened.json().await.unwrap_or_default();
+    let opening = &opened["detail"]["opened"];
+    assert_eq!(opening["reference"]["reference"], "BLANK-2", "{opened}");
+    assert_eq!(opening["description"], "held for review", "{opened}");
+}

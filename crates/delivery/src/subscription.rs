@@ -14,7 +14,6 @@ pub struct SubscriptionName(String);
 
 impl SubscriptionName {
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        let value = value.trim();
         let allowed =
             |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
         if value.is_empty() || value.len() > 64 || !value.chars().all(allowed) {
@@ -62,7 +61,7 @@ impl EventFilter {
             .iter()
             .map(|name| {
                 known_event_types()
-                    .find(|known| *known == name.trim())
+                    .find(|known| *known == name)
                     .ok_or_else(|| {
                         InvalidInput::new(
                             "event_types",
@@ -112,7 +111,15 @@ pub struct WebhookUrl(reqwest::Url);
 
 impl WebhookUrl {
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        let url = reqwest::Url::parse(value.trim()).map_err(|e| {
+        // The URL parser drops blanks around a URL and tabs or line breaks in it; such a value
+        // is refused here instead, as the API document's pattern refuses it.
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(InvalidInput::new(
+                "webhook_url",
+                format!("'{value}' must not contain blanks or control characters"),
+            ));
+        }
+        let url = reqwest::Url::parse(value).map_err(|e| {
             InvalidInput::new("webhook_url", format!("'{value}' is not a URL: {e}"))
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -169,7 +176,6 @@ pub struct NatsServer(String);
 
 impl NatsServer {
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        let value = value.trim();
         let address = value.strip_prefix("nats://").unwrap_or(value);
         let valid = address
             .rsplit_once(':')
@@ -201,7 +207,6 @@ pub struct JetStreamSubject(String);
 
 impl JetStreamSubject {
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        let value = value.trim();
         let token_ok = |t: &str| {
             !t.is_empty()
                 && t.chars()
@@ -255,7 +260,6 @@ impl StartAt {
     pub const ALL: [Self; 2] = [Self::Beginning, Self::Now];
 
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        let value = value.trim();
         Self::ALL
             .into_iter()
             .find(|start| start.as_str() == value)

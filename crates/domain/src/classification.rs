@@ -45,7 +45,6 @@ impl RootCauseCategory {
     }
 
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        let value = value.trim();
         Self::ALL
             .into_iter()
             .find(|c| c.as_str() == value)

@@ -88,7 +88,7 @@ impl ItemId {
     }
 
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        Uuid::parse_str(value.trim())
+        Uuid::parse_str(value)
             .map(Self)
             .map_err(|_| InvalidInput::new("item_id", format!("'{value}' is not a UUID")))
     }

@@ -3,6 +3,7 @@
 //! Every domain newtype is parsed once at the boundary; past that point an invalid value
 //! cannot exist, so the aggregate never re-checks formats, only business rules.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// A value from outside was rejected. Names the field and says why, for the caller to fix.
@@ -89,6 +90,21 @@ pub fn is_plain_decimal(text: &str, whole: usize, fraction: usize) -> bool {
         Some((before, after)) => digits(before, whole) && digits(after, fraction),
         None => digits(text, whole),
     }
+}
+
+/// A calendar date written exactly as `2026-03-31`: four digits, two and two. chrono's own
+/// format parser would also take blanks before a number and one-digit months and days, which
+/// the API document's `date` format does not allow.
+pub fn parse_date(field: &str, value: &str) -> Result<NaiveDate, InvalidInput> {
+    let shaped = value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(value, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| InvalidInput::new(field, format!("'{value}' is not a date like 2026-03-31")))
 }
 
 /// Declares a validated text newtype: trimmed, non-empty, bounded, serialised as a plain string,
@@ -201,5 +217,27 @@ mod tests {
     #[test]
     fn counts_characters_not_bytes() {
         assert_eq!(parse_text("f", "掛賬", 2, false), Ok("掛賬".to_owned()));
+    }
+
+    #[test]
+    fn dates_are_written_exactly() {
+        assert_eq!(
+            parse_date("d", "2026-03-31"),
+            Ok(NaiveDate::from_ymd_opt(2026, 3, 31).expect("a date"))
+        );
+        for bad in [
+            "",
+            " 2026-03-31",
+            "2026-03-31 ",
+            "2026-3-31",
+            "2026-03-1 ",
+            "2026-02-30",
+            "20260331",
+            "2026/03/31",
+            "+026-03-31",
+        ] {
+            let refused = parse_date("d", bad).expect_err(bad);
+            assert_eq!(refused.field, "d");
+        }
     }
 }

@@ -17,7 +17,6 @@ macro_rules! wire_names {
             }
 
             pub fn parse(value: &str) -> Result<Self, $crate::input::InvalidInput> {
-                let value = value.trim();
                 Self::ALL.iter().copied().find(|v| v.as_str() == value).ok_or_else(|| {
                     let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
                     $crate::input::InvalidInput::new($field, format!("'{value}' is not one of {}", names.join(", ")))

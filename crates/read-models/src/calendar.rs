@@ -81,7 +81,6 @@ impl PeriodKind {
     }
 
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        let value = value.trim();
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str() == value)

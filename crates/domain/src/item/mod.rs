@@ -53,7 +53,6 @@ impl ItemStatus {
 
     /// The status named `value` (`open`, `pending_approval`, `resolved`).
     pub fn parse(value: &str) -> Result<Self, crate::InvalidInput> {
-        let value = value.trim();
         Self::ALL
             .into_iter()
             .find(|status| status.as_str() == value)

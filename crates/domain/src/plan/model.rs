@@ -45,7 +45,7 @@ impl PlanId {
     }
 
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        Uuid::parse_str(value.trim())
+        Uuid::parse_str(value)
             .map(Self)
             .map_err(|_| InvalidInput::new("plan_id", format!("'{value}' is not a UUID")))
     }
@@ -65,8 +65,7 @@ pub struct Month(NaiveDate);
 
 impl Month {
     pub fn parse(field: &str, value: &str) -> Result<Self, InvalidInput> {
-        let value = value.trim();
-        NaiveDate::parse_from_str(&format!("{value}-01"), "%Y-%m-%d")
+        crate::input::parse_date(field, &format!("{value}-01"))
             .ok()
             .filter(|_| value.len() == 7)
             .map(Self)
@@ -277,7 +276,7 @@ impl Metric {
         days: Option<u32>,
         currency: Option<&str>,
     ) -> Result<Self, InvalidInput> {
-        let metric = match name.trim() {
+        let metric = match name {
             "suspense_rate" => Self::SuspenseRate,
             "items_opened" => Self::ItemsOpened,
             "category_share" => Self::CategoryShare,

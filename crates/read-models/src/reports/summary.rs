@@ -63,10 +63,14 @@ impl CauseDimension {
         }
     }
 
-    /// Parses a comma-separated list (`category,code`): known names, each once, at least one.
+    /// Parses a comma-separated list (`category,code`): known names, each once, at least one,
+    /// with nothing else between the commas.
     pub fn parse_list(value: &str) -> Result<Vec<Self>, InvalidInput> {
+        if value.is_empty() {
+            return Err(InvalidInput::new("by", "name at least one dimension"));
+        }
         let mut dimensions = Vec::new();
-        for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        for name in value.split(',') {
             let dimension = Self::ALL
                 .into_iter()
                 .find(|d| d.as_str() == name)
@@ -86,9 +90,6 @@ impl CauseDimension {
                 ));
             }
             dimensions.push(dimension);
-        }
-        if dimensions.is_empty() {
-            return Err(InvalidInput::new("by", "name at least one dimension"));
         }
         Ok(dimensions)
     }
@@ -502,14 +503,14 @@ mod tests {
     #[test]
     fn summary_dimensions_parse_with_named_errors() {
         assert_eq!(
-            CauseDimension::parse_list("category, code").ok(),
+            CauseDimension::parse_list("category,code").ok(),
             Some(vec![CauseDimension::Category, CauseDimension::Code])
         );
         assert_eq!(
             CauseDimension::parse_list("team,counterparty,incident").map(|d| d.len()),
             Ok(3)
         );
-        for bad in ["", "teams", "code,code"] {
+        for bad in ["", "teams", "code,code", "category, code", "category,", ","] {
             let refused = CauseDimension::parse_list(bad).expect_err("refused");
             assert_eq!(refused.field, "by", "{bad}");
         }

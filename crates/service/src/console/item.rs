@@ -345,14 +345,15 @@ pub async fn act(
     }
 }
 
-/// The form's fields as the API's JSON body: every field but the form's own, empty ones
-/// left out (an optional field not filled in).
+/// The form's fields as the API's JSON body: every field but the form's own, trimmed (a
+/// person's stray blank is not an error), empty ones left out (an optional field not filled in).
 fn json_of(fields: &[(String, String)]) -> Value {
     let body: Map<String, Value> = fields
         .iter()
         .filter(|(name, _)| !matches!(name.as_str(), "csrf" | "command" | "version"))
-        .filter(|(_, value)| !value.trim().is_empty())
-        .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+        .map(|(name, value)| (name, value.trim()))
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| (name.clone(), Value::String(value.to_owned())))
         .collect();
     Value::Object(body)
 }
@@ -378,7 +379,7 @@ mod tests {
             ("csrf", "x"),
             ("command", "/classify"),
             ("version", "3"),
-            ("category", "system_failure"),
+            ("category", " system_failure "),
             ("code", "SYS-OUTAGE"),
             ("reason", " "),
         ]

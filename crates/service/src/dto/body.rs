@@ -305,7 +305,7 @@ pub struct VolumeBody {
 
 impl VolumeBody {
     pub fn parse(self) -> Result<RecordVolume, InvalidInput> {
-        let text = self.month.trim();
+        let text = self.month.as_str();
         let day = if text.len() == 7 {
             date("month", &format!("{text}-01"))?
         } else {

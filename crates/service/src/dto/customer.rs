@@ -146,7 +146,7 @@ pub struct ReminderOutcomeBody {
 impl ReminderOutcomeBody {
     pub fn parse(self) -> Result<ItemAction, InvalidInput> {
         let outcome =
-            match self.outcome.trim() {
+            match self.outcome.as_str() {
                 "sent" => {
                     if self.reason.is_some() {
                         return Err(InvalidInput::in_context(

@@ -300,7 +300,6 @@ impl SuggestionParams {
         match self.limit.as_deref() {
             None => Ok(100),
             Some(text) => text
-                .trim()
                 .parse::<usize>()
                 .ok()
                 .filter(|n| (1..=MAX_SUGGESTIONS).contains(n))

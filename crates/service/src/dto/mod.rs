@@ -42,7 +42,7 @@ use suspense_domain::InvalidInput;
 
 /// A time in RFC 3339 form (`2026-04-01T09:30:00+08:00`), named by `field` when it is not one.
 pub fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, InvalidInput> {
-    DateTime::parse_from_rfc3339(value.trim())
+    DateTime::parse_from_rfc3339(value)
         .map(|at| at.with_timezone(&Utc))
         .map_err(|_| {
             InvalidInput::new(
@@ -54,12 +54,11 @@ pub fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, InvalidInput> 
 
 /// A calendar date in the form `2026-03-31`, named by `field` when it is not one.
 pub fn date(field: &str, value: &str) -> Result<NaiveDate, InvalidInput> {
-    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
-        .map_err(|_| InvalidInput::new(field, format!("'{value}' is not a date like 2026-03-31")))
+    suspense_domain::input::parse_date(field, value)
 }
 
 /// The form of a decimal in a body (a figure, a percentage, a threshold): an optional minus,
-/// up to 15 digits, and up to 6 decimals. Exponents, `+`, `_` and blanks inside are refused.
+/// up to 15 digits, and up to 6 decimals. Exponents, `+`, `_` and blanks are refused.
 pub const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$";
 
 /// A decimal of the form `DECIMAL_PATTERN` states, named by `field` when it is not one.
@@ -72,12 +71,11 @@ pub fn decimal(field: &str, value: &str) -> Result<Decimal, InvalidInput> {
             ),
         )
     };
-    let digits = value.trim();
-    let unsigned = digits.strip_prefix('-').unwrap_or(digits);
+    let unsigned = value.strip_prefix('-').unwrap_or(value);
     if !is_plain_decimal(unsigned, 15, 6) {
         return Err(refuse());
     }
-    digits.parse().map_err(|_| refuse())
+    value.parse().map_err(|_| refuse())
 }
 
 /// The kinds of a regulatory action in a policy rule.
@@ -92,7 +90,7 @@ mod tests {
 
     #[test]
     fn decimals_are_plain_and_bounded() {
-        for good in ["0", "0.50", "-30", "123456789012345.123456", " 7 "] {
+        for good in ["0", "0.50", "-30", "123456789012345.123456"] {
             assert!(decimal("f", good).is_ok(), "{good}");
         }
         for bad in [
@@ -105,10 +103,28 @@ mod tests {
             "1_000",
             "1.1234567",
             "1234567890123456",
+            " 7 ",
         ] {
             assert_eq!(
                 decimal("f", bad).map_err(|e| e.field),
                 Err("f".to_owned()),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn instants_are_rfc_3339_without_blanks() {
+        assert!(instant("at", "2026-04-01T09:30:00+08:00").is_ok());
+        for bad in [
+            " 2026-04-01T09:30:00+08:00",
+            "2026-04-01T09:30:00+08:00 ",
+            "2026-04-01T09:30:00",
+            "2026-04-01",
+        ] {
+            assert_eq!(
+                instant("at", bad).map_err(|e| e.field),
+                Err("at".to_owned()),
                 "{bad}"
             );
         }

@@ -47,8 +47,7 @@ pub struct WatchRequest {
 }
 
 fn whole_number(field: &str, text: &str) -> Result<u32, InvalidInput> {
-    text.trim()
-        .parse()
+    text.parse()
         .map_err(|_| InvalidInput::new(field, format!("'{text}' is not a whole number")))
 }
 

@@ -403,8 +403,7 @@ impl EvaluationParams {
             .phase
             .as_deref()
             .map(|p| {
-                p.trim()
-                    .parse::<u32>()
+                p.parse::<u32>()
                     .ok()
                     .filter(|p| *p >= 1)
                     .ok_or_else(|| InvalidInput::new("phase", "must be a phase number from 1"))
@@ -416,17 +415,8 @@ impl EvaluationParams {
             (None, Some(at)) => local_date(at),
             (None, None) => today,
         };
-        let csv = match self.format.as_deref().map(str::trim) {
-            None => None,
-            Some("json") => Some(false),
-            Some("csv") => Some(true),
-            Some(other) => {
-                return Err(InvalidInput::new(
-                    "format",
-                    format!("'{other}' is not one of json, csv"),
-                ))
-            }
-        };
+        let csv = super::ReportFormat::parse(self.format.as_deref())?
+            .map(|format| format == super::ReportFormat::Csv);
         Ok(EvaluationRequest {
             phase,
             as_of,

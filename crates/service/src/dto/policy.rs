@@ -237,7 +237,7 @@ impl RuleBody {
         let action = self
             .action
             .as_ref()
-            .map(|a| match a.kind.trim() {
+            .map(|a| match a.kind.as_str() {
                 "provision" => Ok(RegulatoryAction::Provision {
                     percent: decimal(
                         "action.percent",

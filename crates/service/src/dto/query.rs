@@ -33,7 +33,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
 
 /// `fresh=true`: bring the read models up to date before answering (read your own writes).
 pub(super) fn fresh(value: Option<&str>) -> Result<bool, InvalidInput> {
-    match value.map(str::trim) {
+    match value {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
         Some(other) => Err(InvalidInput::new(
@@ -93,7 +93,6 @@ impl ItemListParams {
     pub fn parse(self, today: NaiveDate) -> Result<ItemFilter, InvalidInput> {
         let limit = match self.limit.as_deref() {
             Some(text) => text
-                .trim()
                 .parse::<u32>()
                 .ok()
                 .filter(|n| (1..=MAX_PAGE).contains(n))
@@ -146,7 +145,6 @@ fn parsed(
 fn booked_at_least_days_before(today: NaiveDate, days: &str) -> Result<NaiveDate, InvalidInput> {
     let refuse = |reason: &str| InvalidInput::new("min_age_days", reason);
     let days: u64 = days
-        .trim()
         .parse()
         .ok()
         .filter(|days| *days <= MAX_AGE_DAYS)
@@ -316,7 +314,7 @@ impl ExportParams {
     pub fn parse(self) -> Result<u64, InvalidInput> {
         self.from_position.as_deref().map_or(Ok(0), |text| {
             // Not a whole number is refused as one out of range is: the message says what is.
-            let position = text.trim().parse::<u64>().unwrap_or(u64::MAX);
+            let position = text.parse::<u64>().unwrap_or(u64::MAX);
             log_position("from_position", position)
         })
     }

@@ -78,7 +78,7 @@ pub fn sweep_instant(
     as_of: Option<&str>,
     calendar: suspense_read_models::ReportingCalendar,
 ) -> Result<DateTime<Utc>, InvalidInput> {
-    let Some(text) = as_of.map(str::trim) else {
+    let Some(text) = as_of else {
         return Ok(Utc::now());
     };
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
