@@ -15,6 +15,7 @@ use suspense::store::ExecutedPlan;
 use suspense::LoadedPlan;
 use suspense_domain::plan::{PlanAction, PlanEntryId, PlanId};
 
+use super::refresh_if;
 use crate::auth::Role;
 use crate::dto::{
     evaluation_csv, phases, CompleteMeasureBody, EvaluationParams, EvaluationView, MeasureBody,
@@ -354,9 +355,7 @@ pub async fn evaluation(
                 .await?
         }
         None => {
-            if request.fresh {
-                state.ledger.refresh().await?;
-            }
+            refresh_if(&state, request.fresh).await?;
             state
                 .ledger
                 .evaluate_plan(id, request.phase, request.as_of)

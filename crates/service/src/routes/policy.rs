@@ -9,6 +9,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use suspense_domain::InvalidInput;
 
+use super::refresh_if;
 use super::reports::wants_csv;
 use crate::auth::Role;
 use crate::dto::{
@@ -148,9 +149,7 @@ pub async fn watch_list(
     if let Some(branch) = &request.query.branch {
         state.ledger.known_branch(branch)?;
     }
-    if request.fresh {
-        state.ledger.refresh().await?;
-    }
+    refresh_if(&state, request.fresh).await?;
     let list = WatchListView::from(
         &state
             .ledger
@@ -181,9 +180,7 @@ pub async fn provisioning(
 ) -> Result<Reply, ApiError> {
     caller.require(POLICY_READERS)?;
     let (as_of, fresh, format) = params.parse(state.settings.calendar.local_date(Utc::now()))?;
-    if fresh {
-        state.ledger.refresh().await?;
-    }
+    refresh_if(&state, fresh).await?;
     let report = ProvisioningView::from(&state.ledger.provisioning(&caller.actor(), as_of).await?);
     Reply::report(wants_csv(format, &headers), &report, provisioning_csv)
 }

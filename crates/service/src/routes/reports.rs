@@ -8,6 +8,7 @@ use suspense_read_models::{
     AttributedTo, CauseDimension, CauseSummaryQuery, RootCauseQuery, RootCauseReport,
 };
 
+use super::refresh_if;
 use crate::auth::Role;
 use crate::dto::{
     aging_csv, attribution_csv, cause_summary_csv, customer_report_csv, AgingParams,
@@ -38,14 +39,6 @@ pub(crate) fn accepts_csv(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/csv"))
-}
-
-/// Brings the read models up to date first when asked to (read your own writes).
-async fn maybe_refresh(state: &AppState, fresh: bool) -> Result<(), ApiError> {
-    if fresh {
-        state.ledger.refresh().await?;
-    }
-    Ok(())
 }
 
 #[utoipa::path(
@@ -84,7 +77,7 @@ pub async fn root_causes(
             root_cause_reply(replica.reports().within(scope), request.query, by, csv).await?
         }
         None => {
-            maybe_refresh(&state, request.fresh).await?;
+            refresh_if(&state, request.fresh).await?;
             let reports = state.ledger.reports_for(&caller.actor());
             root_cause_reply(reports, request.query, by, csv).await?
         }
@@ -123,7 +116,7 @@ pub async fn customers(
     if let Some(branch) = &request.query.branch {
         state.ledger.known_branch(branch)?;
     }
-    maybe_refresh(&state, request.fresh).await?;
+    refresh_if(&state, request.fresh).await?;
     let reports = state.ledger.reports_for(&caller.actor());
     let view = CustomerReportView::from(reports.customer_statistics(&request.query).await?);
     Reply::report(
@@ -239,7 +232,7 @@ pub async fn aging(
 ) -> Result<Reply, ApiError> {
     caller.require(REPORT_READERS)?;
     let request = params.parse(state.settings.calendar.local_date(Utc::now()))?;
-    maybe_refresh(&state, request.fresh).await?;
+    refresh_if(&state, request.fresh).await?;
     let report = state
         .ledger
         .reports_for(&caller.actor())
@@ -317,7 +310,7 @@ async fn attribution_reply(
     headers: &HeaderMap,
     request: AttributionRequest,
 ) -> Result<Reply, ApiError> {
-    maybe_refresh(state, request.fresh).await?;
+    refresh_if(state, request.fresh).await?;
     let report = state
         .ledger
         .reports_for(&caller.actor())
@@ -345,7 +338,7 @@ pub async fn open_balance(
     Params(params): Params<FreshParams>,
 ) -> Result<Reply, ApiError> {
     caller.require(REPORT_READERS)?;
-    maybe_refresh(&state, params.parse()?).await?;
+    refresh_if(&state, params.parse()?).await?;
     let balances = state
         .ledger
         .reports_for(&caller.actor())
