@@ -723,18 +723,19 @@ pub enum Databases {
 }
 
 impl Databases {
-    pub fn existing(url: String) -> Self {
-        let backend = if url.starts_with("postgres") {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
+    /// The database at `url`, its backend as the store reads the location: a location the
+    /// store would refuse is refused before any run.
+    pub fn existing(url: String) -> Result<Self, StoreError> {
+        let backend = match suspense_store::StoreLocation::parse(&url)? {
+            suspense_store::StoreLocation::Postgres(_) => Backend::Postgres,
+            suspense_store::StoreLocation::Sqlite(_) => Backend::Sqlite,
         };
         let stamp = chrono::Utc::now().format("%H%M%S").to_string();
-        Self::Existing {
+        Ok(Self::Existing {
             url,
             backend,
             stamp,
-        }
+        })
     }
 
     fn backend(&self) -> Backend {

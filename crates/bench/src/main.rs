@@ -160,7 +160,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             url,
         } => {
             let databases = match url {
-                Some(url) => vec![load::Databases::existing(url)],
+                Some(url) => vec![load::Databases::existing(url)?],
                 None => backends(backend)
                     .into_iter()
                     .map(load::Databases::Fresh)

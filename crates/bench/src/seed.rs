@@ -27,6 +27,10 @@ pub const TIME_ZONE: &str = "Asia/Shanghai";
 /// dates, see reports.rs): at the default, a million events are 213,000 items.
 pub const DEFAULT_YEARS: u32 = 2;
 
+/// The days of the last `DEFAULT_YEARS` years: the window every seed books as the 1M seed
+/// always did, a longer history adding its years before it.
+const RECENT_DAYS: usize = 365 * DEFAULT_YEARS as usize;
+
 /// The events of item `i`: opened on one of the `years` years' days, classified (external
 /// causes attributed to one of four counterparties), assigned to one of five teams, half
 /// partly cleared, 70% resolved within three months (and, if booked before the last two
@@ -46,7 +50,7 @@ pub fn item_events(i: usize, years: u32) -> Vec<Row> {
     // them, so a longer history keeps the same bookings per month.
     let days = 365 * years.max(1) as usize;
     let booked = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default()
-        + Duration::days((i % days) as i64 - (days as i64 - 730));
+        + Duration::days((i % days) as i64 - (days - RECENT_DAYS) as i64);
     let opened_at = Utc.from_utc_datetime(&booked.and_hms_opt(1, 0, 0).unwrap_or_default());
     let currency = if i.is_multiple_of(10) { "USD" } else { "CNY" };
     let minor = ((i * 7919) % 1_000_000 + 100) as i64;
@@ -137,7 +141,7 @@ pub fn item_events(i: usize, years: u32) -> Vec<Row> {
     // Items booked before the last two years all end cleared, the ones left open too: a
     // bank's open stock is its recent items, not everything it ever booked (at two years the
     // seed is as it always was).
-    let long_ago = i % days < days - 730;
+    let long_ago = i % days < days - RECENT_DAYS;
     let resolved = |after: Duration| SuspenseItemEvent::Resolved {
         at: opened_at + after,
         by: user("ops"),
