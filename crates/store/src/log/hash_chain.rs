@@ -10,8 +10,12 @@ use super::EventLog;
 use crate::chain::{self, ChainRow, ChainSegment, ChainVerdict};
 use crate::error::StoreError;
 
-/// Events chained per segment (one row of `event_chain_segments`).
-const CHAIN_BATCH: u32 = 10_000;
+/// Events chained per segment (one row of `event_chain_segments`), and so per page read: the
+/// chain's follower reads the next page while it hashes one, and a service that starts
+/// behind must stay small while it catches up (with the projector's 4,000-event batches,
+/// below 100 MB where 10,000 here and there peaked at 117-142 MiB). The first pass over a
+/// long log goes at 0.94-0.98 of the plain read instead of 0.98-1.04.
+const CHAIN_BATCH: u32 = 4_000;
 
 impl EventLog {
     /// Appends hash-chain links for every positioned event not chained yet, up to the end of
