@@ -49,8 +49,8 @@ pub mod signature;
 mod stored;
 mod subscription;
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -99,6 +99,42 @@ pub struct Delivery {
     configured: Vec<Subscription>,
     settings: DeliverySettings,
     client: reqwest::Client,
+    /// The problems with kept subscriptions logged already: the subscriptions are read every
+    /// `reload`, and a problem is logged when it appears, not every second while it lasts.
+    reported: Mutex<BTreeSet<KeptProblem>>,
+}
+
+/// Why a subscription kept in the database is not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum KeptProblem {
+    /// A configured subscription has its name; the configured one is delivered.
+    Shadowed(String),
+    /// It no longer reads as a subscription (an event type since renamed, say).
+    Unreadable(String),
+}
+
+impl KeptProblem {
+    fn log(&self) {
+        match self {
+            Self::Shadowed(name) => {
+                tracing::warn!(subscription = %name, "a subscription made through the API has the name of a configured one; the configured one is delivered")
+            }
+            Self::Unreadable(reason) => {
+                tracing::error!(error = %reason, "a kept subscription is not delivered")
+            }
+        }
+    }
+}
+
+/// The problems of `now` not in `reported`, which becomes `now`: a problem that goes away
+/// and comes back is reported again.
+fn newly_seen(
+    reported: &mut BTreeSet<KeptProblem>,
+    now: BTreeSet<KeptProblem>,
+) -> Vec<KeptProblem> {
+    let new = now.difference(reported).cloned().collect();
+    *reported = now;
+    new
 }
 
 impl Delivery {
@@ -118,6 +154,7 @@ impl Delivery {
             configured,
             settings,
             client,
+            reported: Mutex::default(),
         };
         delivery.ensure_checkpoints(&delivery.configured).await?;
         Ok(delivery)
@@ -152,13 +189,14 @@ impl Delivery {
 
     /// Every subscription: the configured ones, then those made through the API by name. A
     /// kept one that no longer reads as a subscription (an event type since renamed) is left
-    /// out and logged.
+    /// out and logged, once while the problem lasts.
     pub async fn subscriptions(&self) -> Result<Vec<(Subscription, Origin)>, DeliveryError> {
         let mut all: Vec<(Subscription, Origin)> = self
             .configured
             .iter()
             .map(|s| (s.clone(), Origin::Configured))
             .collect();
+        let mut problems = BTreeSet::new();
         for kept in stored::all(self.log.pool()).await? {
             let parsed = kept.and_then(|kept| {
                 let subscription = kept
@@ -169,7 +207,7 @@ impl Delivery {
             });
             match parsed {
                 Ok((subscription, _)) if self.is_configured(subscription.name.as_str()) => {
-                    tracing::warn!(subscription = %subscription.name, "a subscription made through the API has the name of a configured one; the configured one is delivered");
+                    problems.insert(KeptProblem::Shadowed(subscription.name.to_string()));
                 }
                 Ok((subscription, kept)) => all.push((
                     subscription,
@@ -178,9 +216,19 @@ impl Delivery {
                         at: kept.created_at,
                     },
                 )),
-                Err(err) => tracing::error!(error = %err, "a kept subscription is not delivered"),
+                Err(err) => {
+                    problems.insert(KeptProblem::Unreadable(err));
+                }
             }
         }
+        let new = {
+            let mut reported = self
+                .reported
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            newly_seen(&mut reported, problems)
+        };
+        new.iter().for_each(KeptProblem::log);
         Ok(all)
     }
 
@@ -342,5 +390,33 @@ impl Delivery {
         } else {
             Err(DeliveryError::NoCheckpoint(name.to_owned()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_is_reported_when_it_appears_and_again_after_it_went_away() {
+        let shadowed = || KeptProblem::Shadowed("gateway".to_owned());
+        let unreadable = || KeptProblem::Unreadable("subscription old: 'Gone'".to_owned());
+        let mut reported = BTreeSet::new();
+        assert_eq!(
+            newly_seen(&mut reported, BTreeSet::from([shadowed()])),
+            vec![shadowed()]
+        );
+        assert_eq!(
+            newly_seen(&mut reported, BTreeSet::from([shadowed(), unreadable()])),
+            vec![unreadable()],
+            "the lasting problem is not reported again"
+        );
+        assert!(newly_seen(&mut reported, BTreeSet::from([unreadable()])).is_empty());
+        assert!(newly_seen(&mut reported, BTreeSet::new()).is_empty());
+        assert_eq!(
+            newly_seen(&mut reported, BTreeSet::from([unreadable()])),
+            vec![unreadable()],
+            "back after it went away"
+        );
     }
 }
