@@ -21,8 +21,9 @@ pub struct CustomerReference(String);
 
 impl CustomerReference {
     pub const FIELD: &'static str = "customer";
-    const MIN: usize = 4;
-    const MAX: usize = 64;
+    /// The shortest and longest reference, in ASCII characters.
+    pub const MIN: usize = 4;
+    pub const MAX: usize = 64;
 
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
         let refuse = |reason: &str| Err(InvalidInput::new(Self::FIELD, reason));
@@ -32,7 +33,11 @@ impl CustomerReference {
             );
         }
         if !(Self::MIN..=Self::MAX).contains(&value.len()) {
-            return refuse("must be 4 to 64 characters");
+            return refuse(&format!(
+                "must be {} to {} characters",
+                Self::MIN,
+                Self::MAX
+            ));
         }
         if !value
             .chars()

@@ -99,6 +99,11 @@ pub struct Money {
 }
 
 impl Money {
+    /// Digits an amount may have before its point, as `parse` reads it.
+    pub const WHOLE_DIGITS: usize = 15;
+    /// Decimals an amount may have as `parse` reads it (no currency has more minor units).
+    pub const DECIMALS: usize = 3;
+
     /// Validates an amount in `currency`: not negative, at most 10^15, and no more decimals than
     /// the currency's minor units (`10.500 CNY` is accepted as `10.50`; `10.505 CNY` is not).
     pub fn new(amount: Decimal, currency: Currency) -> Result<Self, InvalidInput> {
@@ -137,12 +142,14 @@ impl Money {
             InvalidInput::new(
                 "amount",
                 format!(
-                    "'{amount}' is not a plain decimal of at most 15 digits and 3 decimals, \
-                     like 1234.50"
+                    "'{amount}' is not a plain decimal of at most {} digits and {} decimals, \
+                     like 1234.50",
+                    Self::WHOLE_DIGITS,
+                    Self::DECIMALS
                 ),
             )
         };
-        if !is_plain_decimal(amount, 15, 3) {
+        if !is_plain_decimal(amount, Self::WHOLE_DIGITS, Self::DECIMALS) {
             return Err(refuse());
         }
         let value: Decimal = amount.parse().map_err(|_| refuse())?;

@@ -215,10 +215,19 @@ wire_schema!(
     Currency => names(domain::Currency::codes(), "An ISO 4217 currency with minor units.")
 );
 
+/// The form `Money::parse` reads: up to `WHOLE_DIGITS` digits, then up to `DECIMALS`.
+fn amount_pattern(lookahead: &str) -> String {
+    format!(
+        r"^{lookahead}[0-9]{{1,{}}}(\.[0-9]{{1,{}}})?$",
+        domain::Money::WHOLE_DIGITS,
+        domain::Money::DECIMALS
+    )
+}
+
 wire_schema!(
     /// A non-negative amount as a plain decimal string.
     Amount => string(
-        Some(r"^[0-9]{1,15}(\.[0-9]{1,3})?$"),
+        Some(&amount_pattern("")),
         None,
         "A plain decimal, not negative: at most 15 digits before the point and 3 after, and no \
          more decimals than the currency's minor units (2 for CNY, 0 for JPY, 3 for KWD)."
@@ -251,17 +260,26 @@ wire_schema!(
 
 wire_schema!(
     /// The pseudonymous customer reference.
-    CustomerReference => ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(4))
-        .max_length(Some(64))
-        .pattern(Some(r"^(?=.*[A-Za-z])[A-Za-z0-9._:-]{4,64}$"))
-        .description(Some(
-            "The bank's pseudonymous token of a customer: 4 to 64 ASCII letters, digits, \
-             '-', '_', '.' or ':', at least one a letter.",
-        ))
-        .build()
-        .into()
+    CustomerReference => {
+        use domain::CustomerReference as Reference;
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(Reference::MIN))
+            .max_length(Some(Reference::MAX))
+            .pattern(Some(format!(
+                r"^(?=.*[A-Za-z])[A-Za-z0-9._:-]{{{},{}}}$",
+                Reference::MIN,
+                Reference::MAX
+            )))
+            .description(Some(format!(
+                "The bank's pseudonymous token of a customer: {} to {} ASCII letters, digits, \
+                 '-', '_', '.' or ':', at least one a letter.",
+                Reference::MIN,
+                Reference::MAX
+            )))
+            .build()
+            .into()
+    }
 );
 
 text_schema!(
@@ -357,7 +375,7 @@ wire_schema!(
     /// An amount above zero.
     PositiveAmount => string(
         // An `Amount` with a digit other than zero somewhere (leading zeros are allowed).
-        Some(r"^(?=[0-9.]*[1-9])[0-9]{1,15}(\.[0-9]{1,3})?$"),
+        Some(&amount_pattern("(?=[0-9.]*[1-9])")),
         None,
         "An `Amount` above zero."
     )
