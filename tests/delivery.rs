@@ -572,7 +572,7 @@ async fn jetstream_survives_the_server_stopping_and_the_service_being_killed() {
         booked(&app, &format!("JS-B{n}"), "SH-001").await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let waiting = status(&app).await;
+    let waiting = status_when(&app, |s| s["position"] == 10).await;
     assert_eq!(waiting["position"], 10, "{waiting}");
     nats.run().await;
     nats.wait_for(20).await;
