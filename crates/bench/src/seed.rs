@@ -49,8 +49,11 @@ pub fn item_events(i: usize, years: u32) -> Vec<Row> {
     // The last two years' days as they always were; each further year adds 365 days before
     // them, so a longer history keeps the same bookings per month.
     let days = 365 * years.max(1) as usize;
-    let booked = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default()
-        + Duration::days((i % days) as i64 - (days - RECENT_DAYS) as i64);
+    // Days before the recent window (negative for a single year, which starts within it).
+    let earlier = days as i64 - RECENT_DAYS as i64;
+    let day = (i % days) as i64;
+    let booked =
+        NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default() + Duration::days(day - earlier);
     let opened_at = Utc.from_utc_datetime(&booked.and_hms_opt(1, 0, 0).unwrap_or_default());
     let currency = if i.is_multiple_of(10) { "USD" } else { "CNY" };
     let minor = ((i * 7919) % 1_000_000 + 100) as i64;
@@ -141,7 +144,7 @@ pub fn item_events(i: usize, years: u32) -> Vec<Row> {
     // Items booked before the last two years all end cleared, the ones left open too: a
     // bank's open stock is its recent items, not everything it ever booked (at two years the
     // seed is as it always was).
-    let long_ago = i % days < days - RECENT_DAYS;
+    let long_ago = day < earlier;
     let resolved = |after: Duration| SuspenseItemEvent::Resolved {
         at: opened_at + after,
         by: user("ops"),
