@@ -35,7 +35,7 @@ pub use subscription::*;
 pub use summary::*;
 pub use view::*;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use suspense_domain::input::is_plain_decimal;
 use suspense_domain::InvalidInput;
@@ -53,9 +53,7 @@ pub fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, InvalidInput> 
 }
 
 /// A calendar date in the form `2026-03-31`, named by `field` when it is not one.
-pub fn date(field: &str, value: &str) -> Result<NaiveDate, InvalidInput> {
-    suspense_domain::input::parse_date(field, value)
-}
+pub use suspense_domain::input::parse_date as date;
 
 /// The form of a decimal in a body (a figure, a percentage, a threshold): an optional minus,
 /// up to 15 digits, and up to 6 decimals. Exponents, `+`, `_` and blanks are refused.
